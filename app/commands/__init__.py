@@ -1,0 +1,1 @@
+"""Subcommands of `dscoder`; each module exposes `register(subparsers)`."""

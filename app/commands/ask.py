@@ -1,0 +1,58 @@
+"""`dscoder ask`: stream a chat reply to stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from app.commands._common import add_model_options, load_options_from
+from app.core.errors import DscoderError
+from app.engine.connect import open_client
+from app.engine.options import SamplingParams
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("ask", help="stream a chat reply to stdout", description="Stream a chat reply to stdout.")
+    parser.add_argument("prompt", metavar="PROMPT", help="the message; '-' reads it from stdin")
+    add_model_options(parser)
+    parser.add_argument("--system", metavar="TEXT", help="system prompt (default: the model's own)")
+    parser.add_argument("--temperature", type=float, default=0.0, metavar="F")
+    parser.add_argument("--top-p", type=float, default=0.95, metavar="F")
+    parser.add_argument("--max-tokens", type=int, default=512, metavar="N")
+    parser.add_argument("--seed", type=int, default=None, metavar="N")
+    parser.add_argument("--json", action="store_true", help="after the text, print one JSON line with the figures")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    if not prompt.strip():
+        raise DscoderError("The prompt is empty", "Pass a message, or '-' to read it from stdin")
+    messages = ([{"role": "system", "content": args.system}] if args.system else []) + [{"role": "user", "content": prompt}]
+    params = SamplingParams(temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, seed=args.seed)
+    options = None if args.endpoint else load_options_from(args)
+    parts: list[str] = []
+    stats = None
+    with open_client(options, args.endpoint, args.api_key) as client:
+        for event in client.stream_chat(messages, params):
+            if event.text:
+                parts.append(event.text)
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            elif event.note:
+                print(f"note: {event.note}", file=sys.stderr)
+            if event.stats:
+                stats = event.stats
+    if args.json and stats is not None:
+        sys.stdout.write("\n" + json.dumps({
+            "text": "".join(parts),
+            "prompt_tokens": stats.prompt_tokens,
+            "completion_tokens": stats.completion_tokens,
+            "time_to_first_token_s": stats.time_to_first_token_s,
+            "tokens_per_s": stats.tokens_per_s,
+            "finish_reason": stats.finish_reason,
+        }) + "\n")
+    elif parts and not "".join(parts).endswith("\n"):
+        sys.stdout.write("\n")
+    return 0

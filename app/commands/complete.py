@@ -1,0 +1,64 @@
+"""`dscoder complete`: print exactly the middle for a prefix and a suffix."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from app.commands._common import add_model_options, load_options_from
+from app.core.errors import DscoderError
+from app.engine.connect import complete_middle, open_client
+from app.engine.options import SamplingParams
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("complete", help="fill in the middle between a prefix and a suffix",
+                                   description="Print exactly the middle text (no newline added).")
+    parser.add_argument("--prefix-file", required=True, metavar="F")
+    parser.add_argument("--suffix-file", required=True, metavar="F")
+    parser.add_argument("--language", metavar="LANG", help="language for the stop rules (default: from the file name)")
+    parser.add_argument("--max-tokens", type=int, default=128, metavar="N")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the bare text")
+    add_model_options(parser)
+    parser.set_defaults(func=run)
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DscoderError(f"Cannot read {path}: {exc.strerror}", "Check the path") from exc
+    except UnicodeDecodeError as exc:
+        raise DscoderError(f"{path} is not UTF-8 text", "Convert it to UTF-8") from exc
+
+
+def guess_language(path: str) -> str | None:
+    try:
+        from app.core.textfile import language_for_path
+    except ImportError:
+        return None
+    return language_for_path(path)
+
+
+def run(args: argparse.Namespace) -> int:
+    prefix, suffix = _read(args.prefix_file), _read(args.suffix_file)
+    language = args.language or guess_language(args.prefix_file)
+    options = None if args.endpoint else load_options_from(args, completion=True)
+    params = SamplingParams(temperature=0.0, max_tokens=args.max_tokens)
+    with open_client(options, args.endpoint, args.api_key) as client:
+        middle, stats = complete_middle(client, prefix, suffix, language, params)
+    if args.json:
+        sys.stdout.write(json.dumps({
+            "text": middle,
+            "prompt_tokens": stats.prompt_tokens,
+            "completion_tokens": stats.completion_tokens,
+            "time_to_first_token_s": stats.time_to_first_token_s,
+            "tokens_per_s": stats.tokens_per_s,
+            "finish_reason": stats.finish_reason,
+        }) + "\n")
+    else:
+        sys.stdout.write(middle)
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,43 @@
+"""`dscoder serve`: run the engine in the foreground for other tools (Continue, scripts)."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+
+from app.engine.options import KV_CACHE_TYPES, LoadOptions
+from app.engine.server import serve
+from app.engine.supervisor import check_model_file
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("serve", help="serve a model over an OpenAI-compatible API",
+                                   description="Serve a model over an OpenAI-compatible API with streaming.")
+    parser.add_argument("--model", required=True, metavar="PATH")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080, metavar="N")
+    parser.add_argument("--api-key", metavar="K", help="the key clients must send (default: a random one, printed)")
+    parser.add_argument("--ctx", type=int, default=4096, metavar="N")
+    parser.add_argument("--gpu-layers", type=int, default=0, metavar="N")
+    parser.add_argument("--threads", type=int, default=0, metavar="N")
+    parser.add_argument("--kv-cache-type", choices=KV_CACHE_TYPES, default="f16")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_model_file(args.model)
+    api_key = args.api_key or secrets.token_urlsafe(24)
+    options = LoadOptions(model_path=args.model, n_ctx=args.ctx, n_gpu_layers=args.gpu_layers,
+                          n_threads=args.threads, kv_cache_type=args.kv_cache_type)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {args.host} makes the model reachable from other machines", file=sys.stderr)
+
+    def ready(port: int, info: dict[str, object]) -> None:
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        print(f"Serving {info.get('model_name')} at http://{host}:{port}/v1", flush=True)
+        print(f"API key: {api_key}", flush=True)
+        print("Press Ctrl+C to stop.", flush=True)
+
+    serve(options, args.host, args.port, api_key, on_ready=ready)
+    return 0

@@ -1,0 +1,1 @@
+"""Qt-free core: nothing in this package imports Qt."""

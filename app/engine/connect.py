@@ -1,0 +1,54 @@
+"""Opening a client: to a local engine started for a model file, or to a remote server."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Iterator
+
+from app.core.errors import DscoderError
+from app.core.fim import FimFilter
+from app.engine.client import CancelToken, OpenAIClient, StreamStats
+from app.engine.options import LoadOptions, SamplingParams
+from app.engine.supervisor import EngineSupervisor
+
+
+@contextlib.contextmanager
+def open_client(options: LoadOptions | None, endpoint: str | None = None, api_key: str | None = None,
+                model_name: str | None = None, cancel: threading.Event | None = None) -> Iterator[OpenAIClient]:
+    """A client for `endpoint`, or for a fresh local engine loading `options.model_path`."""
+    if endpoint:
+        client = OpenAIClient(endpoint, api_key, model_name)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    if options is None:
+        raise DscoderError("No model was given", "Pass --model PATH, or --endpoint URL for a remote server")
+    with EngineSupervisor(options) as supervisor:
+        ep = supervisor.start(cancel)
+        client = OpenAIClient(ep.base_url, ep.api_key)
+        try:
+            yield client
+        finally:
+            client.close()
+
+
+def complete_middle(client: OpenAIClient, prefix: str, suffix: str, language: str | None,
+                    params: SamplingParams, cancel: CancelToken | None = None) -> tuple[str, StreamStats]:
+    """Fill in the middle with the stop rules applied; stops the stream as soon as the middle ends."""
+    cancel = cancel or CancelToken()
+    fim = FimFilter(prefix, suffix, language)
+    stats = StreamStats()
+    for event in client.stream_completion(prefix, suffix, params, cancel):
+        if event.text:
+            _, done = fim.feed(event.text)
+            if done:
+                cancel.cancel()  # ends the request in the engine too
+        if event.stats:
+            stats = event.stats
+    fim.finish()
+    if stats.finish_reason == "cancelled" and fim.done:
+        stats.finish_reason = "stop"
+    return fim.text, stats
