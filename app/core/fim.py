@@ -25,9 +25,6 @@ from dataclasses import dataclass, field
 SPECIAL_TOKEN_RE = re.compile(
     r"<｜[^｜<>\n]{1,40}｜>|<\|[A-Za-z0-9_▁]{1,40}\|>|<(?:PRE|SUF|MID|EOT)>|<fim[_-](?:prefix|suffix|middle|pad)>|</?s>"
 )
-# The longest a special token's text can be; a tail this long may be an unfinished one.
-_MAX_SPECIAL_LEN = 48
-
 INDENT_LANGUAGES = frozenset({"python", "yaml", "coffeescript", "nim", "haskell", "fsharp"})
 BRACE_LANGUAGES = frozenset(
     {"c", "cpp", "java", "javascript", "typescript", "go", "rust", "csharp", "php", "kotlin",
@@ -61,7 +58,9 @@ class FimFilter:
 
     `feed(delta)` returns (text to emit, done). After `done`, stop the stream (which
     cancels the request in the engine); `finish()` flushes whatever is still held when
-    the stream ends by itself.
+    the stream ends by itself. Lines are judged whole, so an unfinished line is held
+    back; blank lines are held until code follows them, so the middle never ends in
+    blank lines and what was emitted is always exactly `text`.
     """
 
     prefix: str
@@ -72,18 +71,22 @@ class FimFilter:
     _pending: str = field(default="", repr=False)
     _depth: int = field(default=0, repr=False)
     _block_indent: int | None = field(default=None, repr=False)
-    _lines_done: int = field(default=0, repr=False)
+    _lines: int = field(default=0, repr=False)
+    _held_blank: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
         self._line_prefix = self.prefix.rsplit("\n", 1)[-1]
-        suffix_first_line = self.suffix.split("\n", 1)[0]
+        rest_of_line = self.suffix.split("\n", 1)[0]
         # Mid-line: there is code after the cursor on its line.
-        self.mid_line = bool(suffix_first_line.strip())
-        self._rest_of_line = suffix_first_line.strip()
+        self.mid_line = bool(rest_of_line.strip())
+        self._rest_of_line = rest_of_line.strip()
         self._suffix_anchor = next((l.strip() for l in self.suffix.split("\n") if l.strip()), "")
-        self._suffix_starts_with_closer = self.suffix.lstrip()[:1] in _CLOSE if self.suffix.strip() else False
+        self._suffix_closes = self.suffix.lstrip()[:1] in _CLOSE if self.suffix.strip() else False
 
-    # -- streaming -----------------------------------------------------------------
+    @property
+    def text(self) -> str:
+        return self.emitted
+
     def feed(self, delta: str) -> tuple[str, bool]:
         if self.done:
             return "", True
@@ -91,75 +94,62 @@ class FimFilter:
         special = SPECIAL_TOKEN_RE.search(self._pending)
         if special:
             self._pending = self._pending[: special.start()]
-            return self._flush(final=True), True
-        out = self._flush(final=False)
-        return out, self.done
+            return self._drain(final=True), True
+        return self._drain(final=False), self.done
 
     def finish(self) -> str:
-        if self.done:
-            return ""
-        text = self._flush(final=True)
-        self.done = True
-        return text
+        return "" if self.done else self._drain(final=True)
 
-    @property
-    def text(self) -> str:
-        return self.emitted
-
-    # -- rules -----------------------------------------------------------------
-    def _flush(self, final: bool) -> str:
+    def _drain(self, final: bool) -> str:
         out: list[str] = []
         while not self.done and "\n" in self._pending:
             line, self._pending = self._pending.split("\n", 1)
-            out.append(self._judge_line(line, complete=True))
-        if not self.done:
-            if final:
-                out.append(self._judge_line(self._pending, complete=False, last=True))
-                self._pending = ""
-            else:
-                # An unfinished line is held back until it is complete or the stream ends,
-                # except a mid-line completion's text, which can't be cut by a later line;
-                # keep a tail that might be the start of a special token.
-                pass
+            out.append(self._accept(line))
         if final:
+            if not self.done and self._pending:
+                out.append(self._accept(self._pending))
+            self._pending = ""
             self.done = True
         text = "".join(out)
-        if final:
-            text = self._trim_end(self.emitted + text)[len(self.emitted):] if text else text
         self.emitted += text
         return text
 
-    def _trim_end(self, middle: str) -> str:
-        # Don't leave a blank line where the suffix already starts on a new line.
-        while middle.endswith("\n\n"):
-            middle = middle[:-1]
-        if middle.endswith("\n") and self.suffix.startswith("\n"):
-            middle = middle[:-1]
-        return middle
+    def _accept(self, line: str) -> str:
+        kept = self._judge(line)
+        if kept is None:
+            self.done = True
+            return ""
+        if not kept.strip() and not self.done:
+            self._held_blank += 1
+            return ""
+        # One newline per held blank line, plus the one that ends the previous line.
+        sep = "\n" * (self._held_blank + (1 if self._lines else 0))
+        self._held_blank = 0
+        self._lines += 1
+        return sep + kept
 
-    def _judge_line(self, line: str, complete: bool, last: bool = False) -> str:
-        """Return the text for this line ('' and done when the middle ends before it)."""
-        first = self._lines_done == 0
-        full_line = (self._line_prefix + line) if first else line
-        newline = "\n" if complete else ""
+    def _judge(self, line: str) -> str | None:
+        """The part of `line` to keep, or None when the middle ends before it."""
+        first = self._lines == 0 and self._held_blank == 0
         if self.mid_line:
             # Complete to the end of the cursor's line only; drop a repeat of the rest of it.
             if self._rest_of_line and line.rstrip().endswith(self._rest_of_line):
                 line = line.rstrip()[: -len(self._rest_of_line)]
             self.done = True
             return line
+        full_line = self._line_prefix + line if first else line
         stripped = full_line.strip()
+        if not stripped:
+            return line
         if not first and self._suffix_anchor and stripped == self._suffix_anchor:
-            self.done = True
-            return ""
-        if self.language in INDENT_LANGUAGES and stripped:
+            return None
+        if self.language in INDENT_LANGUAGES:
             width = _indent_width(full_line)
             if self._block_indent is None:
                 self._block_indent = width
             elif width < self._block_indent:
-                self.done = True
-                return ""
-        if self.language in BRACE_LANGUAGES and stripped:
+                return None
+        if self.language in BRACE_LANGUAGES:
             depth_before = self._depth
             for char in _strip_strings(line):
                 if char in _OPEN:
@@ -167,13 +157,10 @@ class FimFilter:
                 elif char in _CLOSE:
                     self._depth -= 1
             if self._depth < 0:
-                self.done = True
-                if self._suffix_starts_with_closer or depth_before < 0:
-                    return ""  # the suffix already closes this block
-                # The line closes the hole's block: keep it, end the middle there.
-                return line
-        self._lines_done += 1
-        return line + newline
+                if self._suffix_closes or depth_before < 0:
+                    return None  # the suffix already closes this block
+                self.done = True  # this line closes the hole's block: keep it, end there
+        return line
 
 
 def strip_special_tokens(text: str) -> str:

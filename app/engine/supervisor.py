@@ -167,18 +167,22 @@ class EngineSupervisor:
 
         def read_stdout(proc: subprocess.Popen[bytes]) -> None:
             assert proc.stdout is not None
-            for raw in proc.stdout:
-                line = raw.decode("utf-8", errors="replace").rstrip("\n")
-                self._stdout_lines.append(line)
-                if line.startswith(READY_MARK):
-                    ready.update(json.loads(line[len(READY_MARK):]))
-                    done.set()
-                elif line.startswith(FAILED_MARK):
-                    failed.update(json.loads(line[len(FAILED_MARK):]))
-                    done.set()
-            done.set()
+            try:
+                for raw in proc.stdout:
+                    line = raw.decode("utf-8", errors="replace").rstrip("\n")
+                    self._stdout_lines.append(line)
+                    if line.startswith(READY_MARK):
+                        ready.update(json.loads(line[len(READY_MARK):]))
+                        done.set()
+                    elif line.startswith(FAILED_MARK):
+                        failed.update(json.loads(line[len(FAILED_MARK):]))
+                        done.set()
+            finally:
+                proc.stdout.close()
+                done.set()
 
-        threading.Thread(target=read_stdout, args=(self.process,), name="engine-stdout", daemon=True).start()
+        self._reader = threading.Thread(target=read_stdout, args=(self.process,), name="engine-stdout", daemon=True)
+        self._reader.start()
         deadline = time.monotonic() + self.ready_timeout
         while not done.wait(0.05):
             if cancel is not None and cancel.is_set():
@@ -210,7 +214,7 @@ class EngineSupervisor:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the engine: close its stdin, then SIGTERM, then SIGKILL."""
         proc, self.process, self.endpoint = self.process, None, None
-        if proc is None or proc.poll() is not None:
+        if proc is None:
             return
         try:
             if proc.stdin:
@@ -223,6 +227,12 @@ class EngineSupervisor:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        self._join_reader()
+
+    def _join_reader(self) -> None:
+        reader = getattr(self, "_reader", None)
+        if reader is not None:
+            reader.join(timeout=2.0)
 
     def _reap(self) -> int | None:
         proc = self.process
@@ -235,6 +245,9 @@ class EngineSupervisor:
             return proc.wait()
         finally:
             self.process = None
+            if proc.stdin:
+                proc.stdin.close()
+            self._join_reader()
 
     # -- state -------------------------------------------------------------------------
     def is_running(self) -> bool:

@@ -1,0 +1,255 @@
+"""`dscoder models`: the catalog, downloads and the models on disk.
+
+    dscoder models list|catalog|download|verify|remove|import|search [--json]
+    dscoder models download CATALOG_ID
+    dscoder models download --repo R --file F [--revision REV] [--sha256 H]
+
+A download draws a progress bar on stderr when stderr is a terminal and prints the
+installed path as its last stdout line. Ctrl+C keeps the partial file; the next run
+resumes from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.core.catalog import load_catalog
+from app.core.downloads import DownloadJob, DownloadProgress, DownloadSpec
+from app.core.errors import DscoderError
+from app.core.hub import HubConfig
+from app.core.library import (
+    InstalledModel,
+    catalog_status,
+    find_model,
+    import_model,
+    models_dir_from,
+    remove_model,
+    scan_models,
+    search_hub,
+    verify_model,
+)
+from app.core.model_manifest import MISMATCH
+from app.core.settings import load_settings
+from app.core.verify import format_bytes
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "models",
+        help="list, download, verify, import and remove models",
+        description="The model catalog, downloads from the hub, and the models on disk.",
+    )
+    parser.set_defaults(func=run_catalog, json=False)
+    actions = parser.add_subparsers(dest="models_command", metavar="ACTION")
+
+    def action(name: str, help_text: str, func: Any) -> argparse.ArgumentParser:
+        sub = actions.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        sub.add_argument("--json", action="store_true", help="print JSON instead of text")
+        sub.set_defaults(func=func)
+        return sub
+
+    action("list", "list the models in the models folder", run_list)
+    action("catalog", "list the DeepSeek-Coder models the app offers", run_catalog)
+    download = action("download", "download a catalog model, or a file from a hub repo", run_download)
+    download.add_argument("catalog_id", nargs="?", metavar="CATALOG_ID", help="for example deepseek-coder-6.7b-instruct:Q4_K_M")
+    download.add_argument("--repo", metavar="R", help="a hub repo, for example TheBloke/deepseek-coder-6.7B-instruct-GGUF")
+    download.add_argument("--file", metavar="F", help="the file in the repo (a shard or part brings its whole set)")
+    download.add_argument("--revision", metavar="REV", default=None, help="branch, tag or commit (default: main)")
+    download.add_argument("--sha256", metavar="H", help="the file's expected sha256 (default: the hub's LFS hash)")
+    verify = action("verify", "hash an installed model again and compare it with its reference", run_verify)
+    verify.add_argument("model", metavar="MODEL", help="path, file name or catalog id")
+    remove = action("remove", "delete an installed model (a referenced import is only forgotten)", run_remove)
+    remove.add_argument("model", metavar="MODEL", help="path, file name or catalog id")
+    imported = action("import", "add a GGUF file from disk to the library", run_import)
+    imported.add_argument("path", metavar="PATH", type=Path, help="the .gguf file (the first shard of a split model)")
+    imported.add_argument("--reference", action="store_true", help="leave the file where it is instead of copying it")
+    search = action("search", "search the hub for other DeepSeek-Coder GGUF repos", run_search)
+    search.add_argument("query", nargs="?", default="deepseek-coder", metavar="QUERY")
+    search.add_argument("--limit", type=int, default=20, metavar="N")
+
+
+def _print_json(payload: Any) -> None:
+    print(json.dumps(payload, indent=None if isinstance(payload, dict) else 1, default=str))
+
+
+def run_list(args: argparse.Namespace) -> int:
+    models = scan_models(models_dir_from())
+    if args.json:
+        _print_json([m.to_json() for m in models])
+        return 0
+    if not models:
+        print(f"No models in {models_dir_from()}. Download one with `dscoder models download CATALOG_ID`.")
+        return 0
+    rows = [(m.name, _quant(m), _params(m), format_bytes(m.size), m.state, str(m.path)) for m in models]
+    _table(("NAME", "QUANT", "PARAMS", "SIZE", "STATE", "PATH"), rows)
+    return 0
+
+
+def _quant(model: InstalledModel) -> str:
+    return (model.info.quant or "?") if model.info else "?"
+
+
+def _params(model: InstalledModel) -> str:
+    return f"{model.info.parameter_count / 1e9:.1f}B" if model.info else "?"
+
+
+def run_catalog(args: argparse.Namespace) -> int:
+    catalog = load_catalog()
+    models_dir = models_dir_from()
+    installed = scan_models(models_dir, read_metadata=False)
+    statuses = {entry.id: catalog_status(entry, installed, models_dir) for entry in catalog.entries}
+    if args.json:
+        _print_json(
+            [
+                {"id": e.id, "variant": e.variant, "quant": e.quant, "repo": e.repo, "revision": e.revision,
+                 "size": e.size, "purpose": list(e.purpose), "fim": e.fim, "context_length": e.context_length,
+                 "license": e.license, "remote_only": e.remote_only, "status": statuses[e.id]}
+                for e in catalog.entries
+            ]
+        )
+        return 0
+    rows = [(e.id, format_bytes(e.size), "+".join(e.purpose), statuses[e.id]) for e in catalog.entries]
+    _table(("ID", "SIZE", "PURPOSE", "STATUS"), rows)
+    return 0
+
+
+def run_download(args: argparse.Namespace) -> int:
+    spec = _spec_from(args)
+    settings = load_settings()
+    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
+    job = DownloadJob(spec, settings.resolved_models_dir(), HubConfig.from_settings(settings), on_progress=bar)
+    try:
+        result = job.run()
+    finally:
+        if bar is not None:
+            bar.finish()
+    if args.json:
+        _print_json({"path": str(result.path), "files": [str(p) for p in result.files], "sha256": result.sha256,
+                     "already_installed": result.already_installed, "catalog_id": result.catalog_id})
+    else:
+        if result.already_installed:
+            print(f"{spec.label} is already installed and verified.", file=sys.stderr)
+        print(result.path)
+    return 0
+
+
+def _spec_from(args: argparse.Namespace) -> DownloadSpec:
+    if args.catalog_id and (args.repo or args.file):
+        raise DscoderError("Give either a catalog id or --repo and --file, not both", "See `dscoder models download --help`")
+    if args.catalog_id:
+        if args.revision or args.sha256:
+            raise DscoderError("--revision and --sha256 go with --repo and --file", "A catalog entry pins its own revision and hashes")
+        return DownloadSpec.from_catalog_entry(load_catalog().get(args.catalog_id))
+    if not (args.repo and args.file):
+        raise DscoderError("Name what to download", "Pass a catalog id (see `dscoder models catalog`), or --repo and --file")
+    return DownloadSpec.for_repo_file(args.repo, args.file, args.revision or "main", args.sha256)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
+    model = find_model(args.model)
+    callback = None
+    if bar is not None:
+        def callback(done: int, total: int) -> None:
+            bar(DownloadProgress("verifying", model.name, done, total))
+    try:
+        model = verify_model(model.path, progress=callback)
+    finally:
+        if bar is not None:
+            bar.finish()
+    if args.json:
+        _print_json(model.to_json())
+    else:
+        reference = "" if model.expected_sha256 else " (no reference hash known: recorded for later checks)"
+        print(f"{model.name}: {model.state}, sha256 {model.sha256}{reference}")
+    if model.state == MISMATCH:
+        raise DscoderError(
+            f"{model.name} does not match its expected sha256 {model.expected_sha256}: the file is damaged",
+            f"Remove it (`dscoder models remove {model.name}`) and download it again",
+        )
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    model = find_model(args.model)
+    deleted = remove_model(model.path)
+    if args.json:
+        _print_json({"path": str(model.path), "deleted": [str(p) for p in deleted]})
+    elif deleted:
+        print(f"Deleted {', '.join(str(p) for p in deleted)}")
+    else:
+        print(f"Forgot {model.path} (a referenced file stays where it is)")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    model = import_model(args.path, reference=args.reference)
+    if args.json:
+        _print_json(model.to_json())
+    else:
+        print(model.path)
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    repos = search_hub(args.query, args.limit)
+    if args.json:
+        _print_json([{"repo": r.repo_id, "downloads": r.downloads, "likes": r.likes,
+                      "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in r.files]} for r in repos])
+        return 0
+    for repo in repos:
+        print(f"{repo.repo_id}  ({repo.downloads or 0} downloads)")
+        for f in repo.files:
+            print(f"    {f.name}  {format_bytes(f.size)}")
+    return 0
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    for row in (header, *rows):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+class ProgressBar:
+    """One self-rewriting line on a terminal: phase, percent, bytes, speed, ETA."""
+
+    def __init__(self, stream: TextIO, width: int = 28) -> None:
+        self.stream = stream
+        self.width = width
+        self._shown = False
+        self._last = 0.0
+
+    def __call__(self, progress: DownloadProgress) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.1 and progress.done_bytes < progress.total_bytes:
+            return
+        self._last = now
+        filled = int(self.width * progress.fraction)
+        bar = "#" * filled + "-" * (self.width - filled)
+        text = f"{progress.phase:<11} [{bar}] {progress.fraction * 100:5.1f}%"
+        if progress.total_bytes:
+            text += f"  {format_bytes(progress.done_bytes)} / {format_bytes(progress.total_bytes)}"
+        if progress.speed_bps:
+            text += f"  {format_bytes(progress.speed_bps)}/s"
+        if progress.eta_seconds is not None:
+            text += f"  ETA {_duration(progress.eta_seconds)}"
+        self.stream.write("\r\x1b[K" + text)
+        self.stream.flush()
+        self._shown = True
+
+    def finish(self) -> None:
+        if self._shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
