@@ -153,12 +153,13 @@ def _spec_from(args: argparse.Namespace) -> DownloadSpec:
 def run_verify(args: argparse.Namespace) -> int:
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
     model = find_model(args.model)
-    callback = None
-    if bar is not None:
-        def callback(done: int, total: int) -> None:
+
+    def show(done: int, total: int) -> None:
+        if bar is not None:
             bar(DownloadProgress("verifying", model.name, done, total))
+
     try:
-        model = verify_model(model.path, progress=callback)
+        model = verify_model(model.path, progress=show)
     finally:
         if bar is not None:
             bar.finish()

@@ -161,6 +161,9 @@ class EngineModel:
             llama_cpp.llama_vocab_fim_mid(self.vocab),
         )
         self.stop_ids = self._stop_token_ids()
+        # How the last generation ended: tests and the benchmark read it to see that a
+        # cancelled request really stopped in the engine, not only in the client.
+        self.last_generation: dict[str, object] = {}
 
     # -- vocabulary --------------------------------------------------------------
     def token_text(self, token: int) -> str:
@@ -227,6 +230,7 @@ class EngineModel:
             "n_gpu_layers": self.options.n_gpu_layers,
             "gpu_offload_supported": bool(llama_cpp.llama_supports_gpu_offload()),
             "load_options": self.options.as_dict(),
+            "last_generation": self.last_generation,
         }
 
     # -- prompts -----------------------------------------------------------------
@@ -346,6 +350,7 @@ class EngineModel:
         usage.cached_tokens = cached_before
         usage.prompt_ms = ((first_token_at or ended) - started) * 1000
         usage.decode_ms = (ended - (first_token_at or ended)) * 1000
+        self.last_generation = {"finish_reason": finish, **usage.as_dict()}
         yield GenerationEvent(finish_reason=finish, usage=usage)
 
     def _common_prefix(self, tokens: list[int]) -> int:

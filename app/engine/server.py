@@ -78,21 +78,33 @@ def _sampling_from(body: dict[str, Any], default_max: int) -> SamplingParams:
     )
 
 
+class ApiKeyMiddleware:
+    """Requires `Authorization: Bearer <key>` on every request but /health."""
+
+    def __init__(self, app: Any, api_key: str | None) -> None:
+        self.app = app
+        self.expected = f"Bearer {api_key}".encode() if api_key else None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self.expected and scope["path"] != "/health":
+            given = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self.expected):
+                response = JSONResponse(
+                    _error_body("Missing or wrong API key", "authentication_error", "invalid_api_key"), status_code=401
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(model: Any, api_key: str | None) -> Any:
     """The FastAPI app serving `model` (an EngineModel)."""
     app = FastAPI(title="DeepSeek-Coder Desktop engine", docs_url=None, redoc_url=None)
     model_id = os.path.splitext(os.path.basename(model.options.model_path))[0]
 
-    @app.middleware("http")
-    async def require_key(request: Request, call_next: Any) -> Any:
-        if api_key and request.url.path != "/health":
-            given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {api_key}".encode()):
-                return JSONResponse(
-                    _error_body("Missing or wrong API key", "authentication_error", "invalid_api_key"),
-                    status_code=401,
-                )
-        return await call_next(request)
+    # A pure ASGI middleware: FastAPI's @app.middleware("http") would hide the client's
+    # disconnect from streaming responses, and then a cancelled request keeps generating.
+    app.add_middleware(ApiKeyMiddleware, api_key=api_key)
 
     @app.get("/health")
     async def health() -> dict[str, str]:

@@ -39,6 +39,17 @@ def _close_clients():
         _open_clients.pop().close()
 
 
+def wait_for_last_generation(client: OpenAIClient, timeout: float = 10.0) -> dict:
+    """The engine's record of its last generation, once that generation has ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        last = client.engine_info()["last_generation"]
+        if last.get("finish_reason") == "cancelled":
+            return last
+        time.sleep(0.02)
+    return client.engine_info()["last_generation"]
+
+
 def collect(events):
     text, notes, stats = [], [], None
     for event in events:
@@ -125,6 +136,9 @@ def test_cancel_while_decoding_stops_fast_and_engine_serves_next(tiny_engine):
         if event.stats:
             assert event.stats.finish_reason == "cancelled"
     assert time.perf_counter() - cancelled_at < 2.0  # generous: the figure itself is in the benchmark
+    # The engine itself stopped generating, not only the client reading.
+    last = wait_for_last_generation(client)
+    assert last["finish_reason"] == "cancelled" and last["completion_tokens"] < 1000
     text = collect(client.stream_chat(USER, SamplingParams(max_tokens=8)))[0]
     assert text  # the engine serves the next request normally
 
@@ -143,6 +157,8 @@ def test_cancel_during_long_prompt_processing(slow_prompt_model, tmp_path):
         waited = time.perf_counter() - started
         assert stats.finish_reason == "cancelled"
         assert waited < 2.0
+        last = wait_for_last_generation(client)
+        assert last["finish_reason"] == "cancelled" and last["completion_tokens"] == 0
         # The engine stopped evaluating: a short request right after is served promptly.
         started = time.perf_counter()
         text, _, stats = collect(client.stream_chat(USER, SamplingParams(max_tokens=4)))

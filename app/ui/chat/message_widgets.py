@@ -1,0 +1,345 @@
+"""The widgets of single chat messages: user, assistant, error card and note.
+
+Each Markdown message owns one auto-height QTextBrowser, so re-rendering the answer that
+is streaming lays out that one document and never the rest of the conversation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QDesktopServices,
+    QFont,
+    QFontDatabase,
+    QResizeEvent,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.markdown_render import CodeBlock, parse_action_url
+from app.core.markdown_stream import StreamingRenderer
+from app.ui.chat.chat_style import ChatPalette, link_html
+
+_EXTERNAL_SCHEMES = ("http", "https", "mailto")
+
+
+class MessageBrowser(QTextBrowser):
+    """Read-only rich text as tall as its content; the chat's scroll area scrolls, not it."""
+
+    linkClicked = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MessageBrowser")
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.viewport().setAutoFillBackground(False)
+        self.document().setDocumentMargin(0)
+        self.document().setUndoRedoEnabled(False)  # streamed edits would pile up in it
+        self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
+        self.anchorClicked.connect(lambda url: self.linkClicked.emit(url.toString()))
+        self.setFixedHeight(0)
+        self._segments: list[str] = []
+        # Where each segment begins, and the format of the block it began in: removing
+        # a tail merges blocks, and the block the tail started in must get its format back.
+        self._segment_starts: list[tuple[int, QTextBlockFormat]] = []
+
+    def show_segments(self, segments: list[str]) -> None:
+        """Show top-level HTML blocks, re-laying out only those from the first that changed.
+
+        A streaming answer changes at its end, so each paint costs the size of the last
+        paragraph or code block rather than of the whole answer. The last segment shown
+        may have been incomplete, so it is always replaced.
+        """
+        document = self.document()
+        keep = 0
+        limit = min(len(self._segments) - 1, len(segments))
+        while keep < limit and segments[keep] == self._segments[keep]:
+            keep += 1
+        cursor = QTextCursor(document)
+        if keep == 0:
+            document.clear()
+            starts: list[tuple[int, QTextBlockFormat]] = []
+        else:
+            position, block_format = self._segment_starts[keep]
+            cursor.setPosition(position)
+            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+            cursor.removeSelectedText()
+            cursor.setBlockFormat(block_format)
+            starts = self._segment_starts[:keep]
+        cursor.beginEditBlock()
+        for index in range(keep, len(segments)):
+            starts.append((cursor.position(), cursor.blockFormat()))
+            _insert_segment(cursor, segments[index], first=index == 0)
+        cursor.endEditBlock()
+        self._segments, self._segment_starts = list(segments), starts
+
+    def _fit_height(self) -> None:
+        margins = self.contentsMargins()
+        height = math.ceil(self.document().size().height()) + margins.top() + margins.bottom()
+        if height != self.height():
+            self.setFixedHeight(height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        event.ignore()  # let the conversation's scroll area scroll
+
+
+# Lists and tables open their own blocks; anything else needs a fresh block to start in.
+_OWN_BLOCK_STARTS = ("<ul", "<ol", "<table")
+
+
+def _insert_segment(cursor: QTextCursor, html: str, *, first: bool) -> None:
+    """Append one top-level block's HTML where `cursor` is (the end of the document)."""
+    if not first and not html.startswith(_OWN_BLOCK_STARTS):
+        cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+    block_number = cursor.blockNumber()
+    cursor.insertHtml(html)
+    if not html.startswith(_OWN_BLOCK_STARTS):
+        # insertHtml merges the fragment's first block into the current one and drops
+        # its block format (margins, indent, heading level); put that format back.
+        parsed = QTextDocument()
+        parsed.setHtml(html)
+        target = QTextCursor(cursor.document().findBlockByNumber(block_number))
+        target.setBlockFormat(parsed.begin().blockFormat())
+
+
+def _small_link_label(object_name: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(object_name)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+    label.setCursor(Qt.CursorShape.PointingHandCursor)
+    return label
+
+
+def _role_label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("MessageRole")
+    return label
+
+
+class MessageWidget(QFrame):
+    """Base of every message row; `role` and `text` are what ChatView.messages() reports."""
+
+    role = ""
+
+    def __init__(self, text: str, palette: ChatPalette, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.text = text
+        self.finished = True
+        self.stats_text = ""
+        self._palette = palette
+
+    def apply_palette(self, palette: ChatPalette) -> None:
+        self._palette = palette
+
+
+class MarkdownMessageWidget(MessageWidget):
+    """A message whose text is Markdown shown in a MessageBrowser."""
+
+    codeActionRequested = Signal(str, str)  # action ("copy" | "insert" | "replace"), code
+
+    def __init__(self, text: str, palette: ChatPalette, parent: QWidget | None = None) -> None:
+        super().__init__(text, palette, parent)
+        self.browser = MessageBrowser()
+        self.browser.linkClicked.connect(self._on_link)
+        self.code_blocks: list[CodeBlock] = []
+        self._renderer = StreamingRenderer(
+            palette.render, code_actions=self._code_actions(), hard_breaks=self._hard_breaks()
+        )
+
+    def render(self) -> None:
+        """Lay out the current text again; ChatView calls this at most ~30 times a second.
+
+        While streaming, both the parse and the layout start at the last top-level block.
+        """
+        rendered = self._renderer.render(self.text, streaming=not self.finished)
+        self.code_blocks = rendered.code_blocks
+        self.browser.show_segments(rendered.segments)
+
+    def apply_palette(self, palette: ChatPalette) -> None:
+        super().apply_palette(palette)
+        self._renderer.set_theme(palette.render)
+        self.render()
+
+    def _code_actions(self) -> bool:
+        return True
+
+    def _hard_breaks(self) -> bool:
+        return False
+
+    def _on_link(self, url: str) -> None:
+        action = parse_action_url(url)
+        if action is not None:
+            name, index = action
+            if 0 <= index < len(self.code_blocks):
+                self.codeActionRequested.emit(name, self.code_blocks[index].code)
+            return
+        if QUrl(url).scheme().lower() in _EXTERNAL_SCHEMES:
+            QDesktopServices.openUrl(QUrl(url))
+
+
+class UserMessageWidget(MarkdownMessageWidget):
+    role = "user"
+    editClicked = Signal()
+
+    def __init__(self, text: str, palette: ChatPalette, parent: QWidget | None = None) -> None:
+        super().__init__(text, palette, parent)
+        card = QFrame()
+        card.setObjectName("UserCard")
+        card_layout = QVBoxLayout(card)
+        card_layout.setContentsMargins(12, 8, 12, 10)
+        card_layout.setSpacing(4)
+        header = QHBoxLayout()
+        header.addWidget(_role_label("You"))
+        header.addStretch(1)
+        self.edit_link = _small_link_label("EditLink")
+        self.edit_link.setToolTip("Put this message back in the input box to change and resend it")
+        self.edit_link.linkActivated.connect(lambda _url: self.editClicked.emit())
+        header.addWidget(self.edit_link)
+        card_layout.addLayout(header)
+        card_layout.addWidget(self.browser)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(card)
+        self.apply_palette(palette)
+
+    def apply_palette(self, palette: ChatPalette) -> None:
+        self.edit_link.setText(link_html("edit", "Edit", palette))
+        super().apply_palette(palette)
+
+    def _code_actions(self) -> bool:
+        return False
+
+    def _hard_breaks(self) -> bool:
+        return True
+
+
+class AssistantMessageWidget(MarkdownMessageWidget):
+    role = "assistant"
+    regenerateClicked = Signal()
+
+    def __init__(
+        self, assistant_name: str, palette: ChatPalette, parent: QWidget | None = None
+    ) -> None:
+        super().__init__("", palette, parent)
+        self.finished = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 0, 12, 0)
+        layout.setSpacing(4)
+        layout.addWidget(_role_label(assistant_name))
+        layout.addWidget(self.browser)
+        footer = QHBoxLayout()
+        self.footer_label = QLabel("Generating…")
+        self.footer_label.setObjectName("MessageFooter")
+        footer.addWidget(self.footer_label)
+        footer.addStretch(1)
+        self.regenerate_link = _small_link_label("RegenerateLink")
+        self.regenerate_link.setToolTip("Ask again for a new answer to the last message")
+        self.regenerate_link.linkActivated.connect(lambda _url: self.regenerateClicked.emit())
+        self.regenerate_link.hide()
+        footer.addWidget(self.regenerate_link)
+        layout.addLayout(footer)
+        self.apply_palette(palette)
+
+    def apply_palette(self, palette: ChatPalette) -> None:
+        self.regenerate_link.setText(link_html("regenerate", "↻ Regenerate", palette))
+        super().apply_palette(palette)
+
+    def finish(self, stats_text: str) -> None:
+        self.finished = True
+        self.stats_text = stats_text
+        self.footer_label.setText(stats_text)
+        self.footer_label.setVisible(bool(stats_text))
+        self.render()
+
+    def set_regenerate_visible(self, visible: bool) -> None:
+        self.regenerate_link.setVisible(visible)
+
+
+class ErrorCard(MessageWidget):
+    """What went wrong, in words, with buttons for what can be done about it."""
+
+    role = "error"
+
+    def __init__(
+        self,
+        text: str,
+        actions: list[tuple[str, Callable[[], object]]],
+        detail: str,
+        palette: ChatPalette,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(text, palette, parent)
+        self.setObjectName("ErrorCard")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 10, 14, 10)
+        layout.setSpacing(6)
+        message = QLabel(f"⚠  {text}")
+        message.setObjectName("ErrorText")
+        message.setTextFormat(Qt.TextFormat.PlainText)
+        message.setWordWrap(True)
+        message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(message)
+        if detail:
+            detail_label = QLabel(detail)
+            detail_label.setObjectName("ErrorDetail")
+            detail_label.setTextFormat(Qt.TextFormat.PlainText)
+            detail_label.setWordWrap(True)
+            detail_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            detail_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+            layout.addWidget(detail_label)
+        self.buttons: list[QPushButton] = []
+        if actions:
+            row = QHBoxLayout()
+            for title, callback in actions:
+                button = QPushButton(title)
+                button.clicked.connect(lambda _checked=False, cb=callback: cb())
+                row.addWidget(button)
+                self.buttons.append(button)
+            row.addStretch(1)
+            layout.addLayout(row)
+
+
+class NoteWidget(MessageWidget):
+    """A quiet line between messages, e.g. that old turns were dropped."""
+
+    role = "note"
+
+    def __init__(self, text: str, palette: ChatPalette, parent: QWidget | None = None) -> None:
+        super().__init__(text, palette, parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 0, 12, 0)
+        label = QLabel(text)
+        label.setObjectName("ChatNote")
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setWordWrap(True)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        font = QFont(label.font())
+        font.setItalic(True)
+        label.setFont(font)
+        layout.addWidget(label)

@@ -1,0 +1,1 @@
+"""The code editor: Scintilla widget, tabs, find bar, file tree and their actions."""

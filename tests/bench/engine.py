@@ -1,0 +1,167 @@
+"""Engine benchmark: the engine process + streaming client against in-process llama-cpp-python.
+
+Usage: python tests/bench/engine.py [MODEL.gguf] [--threads N] [--runs N]
+
+Same model, threads, prompt and greedy sampling on both sides, in one run. Prints
+decode and prompt tokens/s with their ratios, the first-token overhead, and cancel
+latency while decoding and while a long prompt is being processed.
+
+Cancel latency is measured from the outside: after cancel(), a 1-token request is
+sent; the engine serves requests one at a time, so its answer comes once the
+cancelled generation has really stopped. The latency is that wait minus the same
+request's time on an idle engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+import llama_cpp  # noqa: E402
+
+from app.engine.client import CancelToken, OpenAIClient  # noqa: E402
+from app.engine.options import LoadOptions, SamplingParams  # noqa: E402
+from app.engine.supervisor import EngineSupervisor  # noqa: E402
+from tests.bench._util import median, table, test_model_path  # noqa: E402
+
+CODE_LINE = "def handler_{i}(request):\n    return process(request.data, retries={i})\n\n"
+DECODE_PROMPT = "<|im_start|>user\nWrite a long Python module with twenty small utility functions.<|im_end|>\n<|im_start|>assistant\n"
+
+
+def prompt_text(n_lines: int, salt: int) -> str:
+    return f"# run {salt}\n" + "".join(CODE_LINE.format(i=i) for i in range(n_lines))
+
+
+def inprocess(model: str, threads: int, runs: int, prompt_lines: int, decode_tokens: int) -> dict[str, float]:
+    llama = llama_cpp.Llama(model_path=model, n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
+    prompt_rates, decode_rates, ttfts = [], [], []
+    for run in range(runs):
+        tokens = llama.tokenize(prompt_text(prompt_lines, run).encode(), add_bos=False)
+        llama.reset()
+        start = time.perf_counter()
+        llama.eval(tokens)
+        prompt_rates.append(len(tokens) / (time.perf_counter() - start))
+        llama.reset()
+        start = time.perf_counter()
+        first = last = None
+        n = 0
+        for chunk in llama.create_completion(DECODE_PROMPT + f"# {run}\n", max_tokens=decode_tokens, temperature=0.0, stream=True):
+            now = time.perf_counter()
+            if chunk["choices"][0]["text"]:
+                first = first or now
+                last = now
+                n += 1
+        ttfts.append(first - start)
+        decode_rates.append((n - 1) / (last - first))
+        # First token on a short prompt: the baseline for the engine's overhead.
+    short = []
+    for run in range(runs):
+        llama.reset()
+        start = time.perf_counter()
+        for chunk in llama.create_completion(f"x = {run}", max_tokens=1, temperature=0.0, stream=True):
+            short.append(time.perf_counter() - start)
+            break
+    n_prompt = len(llama.tokenize(prompt_text(prompt_lines, 0).encode(), add_bos=False))
+    del llama
+    return {"prompt_tps": median(prompt_rates), "decode_tps": median(decode_rates),
+            "short_ttft": median(short), "n_prompt": n_prompt}
+
+
+def through_engine(model: str, threads: int, runs: int, prompt_lines: int, decode_tokens: int,
+                   long_lines: int) -> dict[str, float]:
+    options = LoadOptions(model_path=model, n_ctx=4096, n_threads=threads)
+    with EngineSupervisor(options) as supervisor:
+        ep = supervisor.start()
+        client = OpenAIClient(ep.base_url, ep.api_key)
+        greedy = SamplingParams(temperature=0.0, max_tokens=1)
+
+        def first_token_time(prompt: str) -> float:
+            start = time.perf_counter()
+            for event in client.stream_completion(prompt, None, greedy):
+                if event.text or event.stats:
+                    return time.perf_counter() - start
+            return time.perf_counter() - start
+
+        prompt_rates, decode_rates, short = [], [], []
+        for run in range(runs):
+            stats = None
+            for event in client.stream_completion(prompt_text(prompt_lines, run + 100), None, greedy):
+                stats = event.stats or stats
+            # Prompt speed as the client sees it: prompt tokens over the time to the first token.
+            prompt_rates.append(stats.prompt_tokens / stats.time_to_first_token_s)
+            stats = None
+            for event in client.stream_completion(DECODE_PROMPT + f"# {run}\n", None,
+                                                  SamplingParams(temperature=0.0, max_tokens=decode_tokens)):
+                stats = event.stats or stats
+            decode_rates.append(stats.tokens_per_s)
+        for run in range(runs):
+            short.append(first_token_time(f"x = {run}"))
+        idle_probe = median([first_token_time("y = 1") for _ in range(3)])
+
+        def cancel_latency(prompt: str, max_tokens: int, cancel_after: float) -> float:
+            token = CancelToken()
+            seen = threading.Event()
+
+            def consume() -> None:
+                for event in client.stream_completion(prompt, None, SamplingParams(max_tokens=max_tokens), token):
+                    if event.text:
+                        seen.set()
+
+            worker = threading.Thread(target=consume)
+            worker.start()
+            if cancel_after < 0:
+                seen.wait(60)
+                time.sleep(0.2)  # well into decoding
+            else:
+                time.sleep(cancel_after)
+            token.cancel()
+            probe = first_token_time("z = 2")
+            worker.join()
+            return max(0.0, probe - idle_probe)
+
+        cancel_decode = median([cancel_latency(DECODE_PROMPT + f"# c{run}\n", 2000, -1) for run in range(runs)])
+        long_prompt = prompt_text(long_lines, 999)
+        cancel_prompt = median([cancel_latency(prompt_text(long_lines, 900 + run), 4, 1.0) for run in range(runs)])
+        long_tokens = len(long_prompt) // 3
+        client.close()
+    return {"prompt_tps": median(prompt_rates), "decode_tps": median(decode_rates), "short_ttft": median(short),
+            "cancel_decode": cancel_decode, "cancel_prompt": cancel_prompt, "long_tokens_approx": long_tokens}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", help="a .gguf (default: the real test model)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--prompt-lines", type=int, default=40, help="~27 tokens per line")
+    parser.add_argument("--decode-tokens", type=int, default=128)
+    parser.add_argument("--long-lines", type=int, default=110, help="the long prompt for the cancel test")
+    args = parser.parse_args()
+    model = args.model or test_model_path()
+    print(f"model: {model}\nthreads: {args.threads}, runs: {args.runs} (medians)\n")
+    base = inprocess(model, args.threads, args.runs, args.prompt_lines, args.decode_tokens)
+    eng = through_engine(model, args.threads, args.runs, args.prompt_lines, args.decode_tokens, args.long_lines)
+    overhead_ms = (eng["short_ttft"] - base["short_ttft"]) * 1000
+    rows = [
+        ("measure", "in-process", "engine+client", "ratio / figure", "target"),
+        (f"prompt tokens/s ({base['n_prompt']} tok)", f"{base['prompt_tps']:.1f}", f"{eng['prompt_tps']:.1f}",
+         f"{eng['prompt_tps'] / base['prompt_tps']:.3f}", ">= 0.95"),
+        (f"decode tokens/s ({args.decode_tokens} tok)", f"{base['decode_tps']:.2f}", f"{eng['decode_tps']:.2f}",
+         f"{eng['decode_tps'] / base['decode_tps']:.3f}", ">= 0.97"),
+        ("first token, short prompt (ms)", f"{base['short_ttft'] * 1000:.1f}", f"{eng['short_ttft'] * 1000:.1f}",
+         f"+{overhead_ms:.1f} ms", "<= 30 ms"),
+        ("cancel while decoding (ms)", "", "", f"{eng['cancel_decode'] * 1000:.0f}", "<= 100"),
+        (f"cancel during a ~{eng['long_tokens_approx']:.0f}-token prompt (ms)", "", "",
+         f"{eng['cancel_prompt'] * 1000:.0f}", "<= 500"),
+    ]
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

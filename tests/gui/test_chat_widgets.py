@@ -1,0 +1,372 @@
+"""The chat pane's widgets, driven offscreen like a person would: keys, clicks, pastes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QTextCursor
+from PySide6.QtWidgets import QApplication, QLabel, QTextBrowser, QWidget
+
+from app.core.markdown_render import extract_code_blocks, render_markdown
+from app.ui.chat import ChatPanel
+from app.ui.chat.chat_input import MAX_PASTE_CHARS
+from app.ui.chat.chat_style import palette_for
+from app.ui.chat.message_widgets import AssistantMessageWidget, MessageBrowser, UserMessageWidget
+
+ANSWER = """Two ways to do it:
+
+1. a **list** item
+2. another with `inline code`
+
+```python
+def square(x: int) -> int:
+    return x * x
+```
+
+```bash
+echo "done"
+```
+"""
+
+
+@pytest.fixture
+def panel(qtbot) -> ChatPanel:
+    widget = ChatPanel()
+    qtbot.addWidget(widget)
+    widget.resize(520, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def stream(panel: ChatPanel, text: str, piece: int = 3) -> int:
+    index = panel.view.begin_assistant_message()
+    for start in range(0, len(text), piece):
+        panel.view.append_to_message(index, text[start : start + piece])
+    return index
+
+
+def settle(qtbot, widget: QWidget) -> None:
+    """Wait until a widget added to the live panel is shown and laid out."""
+    qtbot.waitUntil(widget.isVisible)
+    qtbot.wait(20)
+
+
+def click_anchor(qtbot, browser: QTextBrowser, href: str) -> None:
+    """Click a link in a rendered message the way a mouse would."""
+    settle(qtbot, browser)
+    block = browser.document().begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            fragment = it.fragment()
+            if fragment.charFormat().anchorHref() == href:
+                cursor = QTextCursor(browser.document())
+                cursor.setPosition(fragment.position() + 1)
+                point = browser.cursorRect(cursor).center()
+                qtbot.mouseClick(browser.viewport(), Qt.MouseButton.LeftButton, pos=point)
+                return
+            it += 1
+        block = block.next()
+    raise AssertionError(f"no link {href!r} in the message")
+
+
+def click_label_link(qtbot, label: QLabel) -> None:
+    settle(qtbot, label)
+    point = QPoint(label.contentsRect().left() + 6, label.height() // 2)  # on the link text
+    qtbot.mouseClick(label, Qt.MouseButton.LeftButton, pos=point)
+
+
+def test_many_deltas_are_painted_in_a_few_batches_and_the_text_is_exact(qtbot, panel) -> None:
+    view = panel.view
+    index = stream(panel, ANSWER, piece=1)  # ~200 deltas in one event-loop turn
+    assert view.render_count == 0, "appending must only buffer; the timer paints"
+    assert view.messages()[index].text == ANSWER
+    qtbot.waitUntil(lambda: view.render_count >= 1)
+    view.finish_message(index, "42 tokens · 12.3 tok/s")
+    print(f"\n{len(ANSWER)} deltas -> {view.render_count} renders")
+    assert view.render_count <= 3
+    message = view.messages()[index]
+    assert (message.role, message.text, message.finished) == ("assistant", ANSWER, True)
+    widget = view.message_widget(index)
+    assert isinstance(widget, AssistantMessageWidget)
+    assert widget.code_blocks == extract_code_blocks(ANSWER)
+    assert "return x * x" in widget.browser.toPlainText()
+    assert widget.footer_label.text() == "42 tokens · 12.3 tok/s"
+
+
+def test_a_paced_stream_renders_far_less_often_than_tokens_arrive(qtbot, panel) -> None:
+    view = panel.view
+    index = view.begin_assistant_message()
+    pieces = [ANSWER[i : i + 2] for i in range(0, len(ANSWER), 2)] * 3
+    feeder = QTimer()
+    feeder.setInterval(1)
+
+    def feed() -> None:
+        if pieces:
+            view.append_to_message(index, pieces.pop(0))
+        else:
+            feeder.stop()
+
+    feeder.timeout.connect(feed)
+    feeder.start()
+    qtbot.waitUntil(lambda: not pieces, timeout=20_000)
+    qtbot.wait(60)
+    view.finish_message(index)
+    deltas = len(ANSWER) // 2 * 3
+    print(f"\n{deltas} paced deltas -> {view.render_count} renders")
+    assert view.messages()[index].text == ANSWER * 3
+
+
+def test_only_the_streaming_message_is_re_rendered(qtbot, panel) -> None:
+    view = panel.view
+    for n in range(5):
+        view.add_user_message(f"question {n}")
+        view.add_assistant_message(f"answer {n}\n\n```py\nx = {n}\n```")
+    renders_before = view.render_count
+    earlier = view.message_widget(1)
+    assert isinstance(earlier, AssistantMessageWidget)
+    earlier_html = earlier.browser.toHtml()
+    index = stream(panel, ANSWER)
+    qtbot.waitUntil(lambda: view.render_count > renders_before)
+    view.finish_message(index)
+    assert view.render_count - renders_before <= 3
+    assert earlier.browser.toHtml() == earlier_html
+
+
+def block_layout(browser: QTextBrowser) -> list[tuple[str, float, float, float]]:
+    layout = []
+    block = browser.document().begin()
+    while block.isValid():
+        fmt = block.blockFormat()
+        layout.append((block.text(), fmt.topMargin(), fmt.bottomMargin(), fmt.leftMargin()))
+        block = block.next()
+    return layout
+
+
+def test_a_streamed_answer_looks_exactly_like_one_rendered_whole(qtbot, panel) -> None:
+    text = ANSWER + "\n# Heading\n\n> a quote\n\n---\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nEnd.\n"
+    view = panel.view
+    index = view.begin_assistant_message()
+    widget = view.message_widget(index)
+    assert isinstance(widget, AssistantMessageWidget)
+    for start in range(0, len(text), 5):
+        view.append_to_message(index, text[start : start + 5])
+        widget.render()  # paint after every delta: the incremental path at its busiest
+    view.finish_message(index)
+    whole = MessageBrowser()
+    qtbot.addWidget(whole)
+    whole.setFixedWidth(widget.browser.width())
+    whole.show_segments(render_markdown(text, palette_for("light").render).segments)
+    assert widget.browser.toPlainText() == whole.toPlainText()
+    assert block_layout(widget.browser) == block_layout(whole)
+    assert widget.browser.document().size() == whole.document().size()
+
+
+def test_copy_puts_the_blocks_code_on_the_clipboard(qtbot, panel) -> None:
+    index = panel.view.add_assistant_message(ANSWER)
+    widget = panel.view.message_widget(index)
+    assert isinstance(widget, AssistantMessageWidget)
+    with qtbot.waitSignal(panel.copyRequested) as signal:
+        click_anchor(qtbot, widget.browser, "dscoder:copy/0")
+    expected = "def square(x: int) -> int:\n    return x * x"
+    assert signal.args == [expected]
+    assert QGuiApplication.clipboard().text() == expected
+
+
+def test_insert_and_replace_carry_the_clicked_blocks_code(qtbot, panel) -> None:
+    panel.view.add_user_message("how?")
+    index = panel.view.add_assistant_message(ANSWER)
+    widget = panel.view.message_widget(index)
+    assert isinstance(widget, AssistantMessageWidget)
+    with qtbot.waitSignal(panel.insertRequested) as inserted:
+        click_anchor(qtbot, widget.browser, "dscoder:insert/1")
+    assert inserted.args == ['echo "done"']
+    with qtbot.waitSignal(panel.replaceRequested) as replaced:
+        click_anchor(qtbot, widget.browser, "dscoder:replace/0")
+    assert replaced.args == ["def square(x: int) -> int:\n    return x * x"]
+
+
+def test_ctrl_enter_sends_and_enter_adds_a_line(qtbot, panel) -> None:
+    editor = panel.input.editor
+    editor.setFocus()
+    qtbot.keyClicks(editor, "first line")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.keyClicks(editor, "second line")
+    assert panel.input.text() == "first line\nsecond line"
+    with qtbot.waitSignal(panel.sendRequested) as sent:
+        qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert sent.args == ["first line\nsecond line", False]
+    assert panel.input.text() == ""
+    # The keypad's Enter with Ctrl sends too; the include toggle travels with the text.
+    panel.input.include_file.setChecked(True)
+    qtbot.keyClicks(editor, "again")
+    with qtbot.waitSignal(panel.sendRequested) as sent:
+        qtbot.keyClick(
+            editor,
+            Qt.Key.Key_Enter,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.KeypadModifier,
+        )
+    assert sent.args == ["again", True]
+
+
+def test_nothing_is_sent_while_busy_or_empty(qtbot, panel) -> None:
+    sent: list[tuple[str, bool]] = []
+    panel.sendRequested.connect(lambda text, include: sent.append((text, include)))
+    editor = panel.input.editor
+    qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    panel.set_busy(True)
+    assert panel.input.stop_button.isEnabled() and not panel.input.send_button.isEnabled()
+    qtbot.keyClicks(editor, "wait for it")
+    qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert sent == [] and panel.input.text() == "wait for it"
+    panel.set_busy(False)
+    assert not panel.input.stop_button.isEnabled() and panel.input.send_button.isEnabled()
+    qtbot.mouseClick(panel.input.send_button, Qt.MouseButton.LeftButton)
+    assert sent == [("wait for it", False)]
+
+
+def test_escape_and_the_stop_button_request_stop(qtbot, panel) -> None:
+    panel.set_busy(True)
+    with qtbot.waitSignal(panel.stopRequested):
+        qtbot.keyClick(panel.input.editor, Qt.Key.Key_Escape)
+    with qtbot.waitSignal(panel.stopRequested):
+        qtbot.mouseClick(panel.input.stop_button, Qt.MouseButton.LeftButton)
+
+
+def test_edit_link_reports_the_message_index_and_input_takes_the_text(qtbot, panel) -> None:
+    view = panel.view
+    view.add_user_message("first question")
+    view.add_assistant_message("first answer")
+    second = view.add_user_message("second question")
+    view.add_assistant_message("second answer")
+    widget = view.message_widget(second)
+    assert isinstance(widget, UserMessageWidget)
+    with qtbot.waitSignal(panel.editRequested) as edit:
+        click_label_link(qtbot, widget.edit_link)
+    assert edit.args == [second]
+    panel.input.set_text_for_edit(view.messages()[second].text)
+    assert panel.input.text() == "second question" and panel.input.is_editing()
+    view.truncate(second)
+    assert [m.text for m in view.messages()] == ["first question", "first answer"]
+    with qtbot.waitSignal(panel.editCancelled):
+        panel.input.cancel_edit()
+    assert panel.input.text() == "" and not panel.input.is_editing()
+
+
+def test_regenerate_is_offered_on_the_last_finished_answer_only(qtbot, panel) -> None:
+    view = panel.view
+    view.add_user_message("q1")
+    first = view.message_widget(view.add_assistant_message("a1"))
+    view.add_user_message("q2")
+    index = stream(panel, "a2 streaming")
+    last = view.message_widget(index)
+    assert isinstance(first, AssistantMessageWidget) and isinstance(last, AssistantMessageWidget)
+    settle(qtbot, last)
+    assert not first.regenerate_link.isVisible() and not last.regenerate_link.isVisible()
+    view.finish_message(index)
+    assert last.regenerate_link.isVisible() and not first.regenerate_link.isVisible()
+    with qtbot.waitSignal(panel.regenerateRequested):
+        click_label_link(qtbot, last.regenerate_link)
+
+
+def test_error_card_buttons_call_back_and_notes_show(qtbot, panel) -> None:
+    restarted: list[bool] = []
+    index = stream(panel, "partial answer")
+    error = panel.view.show_error(
+        "The engine stopped unexpectedly. Restart it to go on",
+        [("Restart", lambda: restarted.append(True))],
+        detail="ggml: out of memory",
+    )
+    panel.view.show_note("2 oldest turns dropped to fit the context")
+    messages = panel.view.messages()
+    assert messages[index].text == "partial answer"
+    assert [m.role for m in messages] == ["assistant", "error", "note"]
+    card = panel.view.message_widget(error)
+    qtbot.mouseClick(card.buttons[0], Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert restarted == [True]
+    # A token that arrives for a removed answer is dropped, not shown somewhere else.
+    panel.view.clear()
+    panel.view.append_to_message(index, "late")
+    assert panel.view.messages() == []
+
+
+def test_the_view_follows_the_answer_unless_the_user_scrolled_up(qtbot, panel) -> None:
+    view = panel.view
+    bar = view.verticalScrollBar()
+    for n in range(6):
+        view.add_user_message(f"question {n}\n" * 4)
+        view.add_assistant_message(ANSWER)
+    index = stream(panel, ANSWER)
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
+    bar.setValue(0)  # the user scrolls up to read
+    assert not view.is_following_output()
+    renders = view.render_count
+    view.append_to_message(index, "\n\nmore text\n\nand more\n\n" * 10)
+    qtbot.waitUntil(lambda: view.render_count > renders)
+    qtbot.wait(10)
+    assert bar.value() == 0
+    view.add_user_message("next question")  # sending brings the view back down
+    qtbot.waitUntil(lambda: bar.value() == bar.maximum())
+    assert view.is_following_output()
+
+
+def test_a_10_mb_paste_keeps_the_input_responsive(qtbot, panel) -> None:
+    line = "x = compute(value) + 1  # some pasted code\n"
+    huge = line * (10 * 1024 * 1024 // len(line))
+    QGuiApplication.clipboard().setText(huge)
+    editor = panel.input.editor
+    editor.setFocus()
+    stalls: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        stalls.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    timer.start()
+    qtbot.wait(20)
+    qtbot.keyClick(editor, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    qtbot.wait(100)
+    qtbot.keyClicks(editor, "!")
+    qtbot.wait(50)
+    timer.stop()
+    print(f"\n10 MB paste: largest event-loop stall {max(stalls) * 1000:.1f} ms")
+    assert editor.document().characterCount() - 1 == MAX_PASTE_CHARS + 1
+    assert panel.input.paste_notice.isVisible()
+    assert "10,485" in panel.input.paste_notice.text()
+
+
+def test_context_meter_warns_before_the_context_overflows(panel) -> None:
+    meter = panel.meter
+    panel.set_context_usage(1_000, 16_384)
+    assert not meter.is_warning()
+    assert "1,000 / 16,384" in meter.label.text()
+    panel.set_context_usage(15_000, 16_384)
+    assert meter.is_warning()
+    assert "oldest turns are dropped" in meter.toolTip()
+    panel.set_context_usage(0, 0)
+    assert not meter.is_warning() and meter.label.text() == "no model"
+
+
+def test_new_chat_and_themes(qtbot, panel) -> None:
+    index = panel.view.add_assistant_message(ANSWER)
+    widget = panel.view.message_widget(index)
+    assert isinstance(widget, AssistantMessageWidget)
+    light_html = widget.browser.toHtml()
+    panel.set_theme("dark")
+    assert panel.theme() == "dark"
+    assert widget.browser.toHtml() != light_html
+    assert "#0d1117" in widget.browser.toHtml().lower()
+    panel.set_theme("light")
+    with qtbot.waitSignal(panel.newChatRequested):
+        qtbot.mouseClick(panel.new_chat_button, Qt.MouseButton.LeftButton)
+    with pytest.raises(ValueError):
+        panel.set_theme("sepia")
+    QApplication.processEvents()
