@@ -46,6 +46,26 @@ def _indent_width(line: str) -> int:
     return width
 
 
+_HASH_COMMENT_LANGUAGES = frozenset({"python", "bash", "ruby", "yaml", "perl", "r", "toml"})
+_STRING_RE = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`[^`]*`')
+
+
+def _cut_line_comment(line: str, language: str | None) -> str:
+    """`line` without a trailing line comment (string literals are respected)."""
+    marker = "#" if language in _HASH_COMMENT_LANGUAGES else "//" if language in BRACE_LANGUAGES else None
+    if marker is None:
+        return line
+    pos = 0
+    while True:
+        found = line.find(marker, pos)
+        if found < 0:
+            return line
+        string = _STRING_RE.search(line, pos)
+        if string is None or string.start() > found:
+            return line[:found].rstrip()
+        pos = string.end()
+
+
 def _strip_strings(line: str) -> str:
     # Good enough for brace counting: drop string literals and line comments.
     line = re.sub(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`[^`]*`', '""', line)
@@ -132,7 +152,9 @@ class FimFilter:
         """The part of `line` to keep, or None when the middle ends before it."""
         first = self._lines == 0 and self._held_blank == 0
         if self.mid_line:
-            # Complete to the end of the cursor's line only; drop a repeat of the rest of it.
+            # Complete to the end of the cursor's line only. A comment would swallow the rest
+            # of the line after the cursor, so it goes; so does a repeat of that rest.
+            line = _cut_line_comment(line, self.language)
             if self._rest_of_line and line.rstrip().endswith(self._rest_of_line):
                 line = line.rstrip()[: -len(self._rest_of_line)]
             self.done = True

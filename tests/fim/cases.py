@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -85,23 +86,23 @@ def check(case: FimCase, middle: str) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         if case.language == "python":
             path = os.path.join(tmp, "case.py")
-            open(path, "w").write(code)
+            Path(path).write_text(code)
             return _run([sys.executable, path], tmp)
         if case.language == "javascript":
             path = os.path.join(tmp, "case.js")
-            open(path, "w").write(code)
+            Path(path).write_text(code)
             return _run(["node", path], tmp)
         if case.language == "c":
             path = os.path.join(tmp, "case.c")
-            open(path, "w").write(code)
+            Path(path).write_text(code)
             return _run(["gcc", "-o", "case", path], tmp) and _run(["./case"], tmp)
         if case.language == "rust":
             path = os.path.join(tmp, "case.rs")
-            open(path, "w").write(code)
+            Path(path).write_text(code)
             return _run(["rustc", "-o", "case", path], tmp, 120) and _run(["./case"], tmp)
         if case.language == "bash":
             path = os.path.join(tmp, "case.sh")
-            open(path, "w").write(code)
+            Path(path).write_text(code)
             try:
                 out = subprocess.run(["bash", path, "x", "y", "z"], capture_output=True, text=True, timeout=10).stdout
             except subprocess.TimeoutExpired:

@@ -1,0 +1,53 @@
+"""End-to-end checks with the real small code model (opt-in: skipped when it is absent)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.fim import SPECIAL_TOKEN_RE
+from app.engine.client import OpenAIClient
+from app.engine.connect import complete_middle
+from app.engine.options import LoadOptions, SamplingParams
+from app.engine.supervisor import EngineSupervisor
+from tests.fim.cases import CASES, available, check
+
+pytestmark = pytest.mark.realmodel
+
+
+@pytest.fixture(scope="module")
+def real_client(real_model_path, tmp_path_factory):
+    log_path = tmp_path_factory.mktemp("real-engine") / "engine.log"
+    with EngineSupervisor(LoadOptions(model_path=real_model_path, n_ctx=4096), log_path=log_path) as supervisor:
+        ep = supervisor.start()
+        client = OpenAIClient(ep.base_url, ep.api_key)
+        yield client
+        client.close()
+
+
+@pytest.mark.timeout(900)
+def test_fim_cases_are_mostly_correct_and_never_leak_special_tokens(real_client):
+    cases = [c for c in CASES if available(c)]
+    assert len(cases) >= 20
+    results = []
+    for case in cases:
+        middle, stats = complete_middle(real_client, case.prefix, case.suffix, case.language,
+                                        SamplingParams(temperature=0.0, max_tokens=128))
+        assert not SPECIAL_TOKEN_RE.search(middle), (case.name, middle)
+        results.append((case.name, check(case, middle), middle))
+    passed = sum(ok for _, ok, _ in results)
+    report = "\n".join(f"{'ok  ' if ok else 'FAIL'} {name}: {middle!r}" for name, ok, middle in results)
+    print(f"\n{passed}/{len(results)} FIM cases correct\n{report}")
+    assert passed / len(results) >= 0.8, report
+
+
+@pytest.mark.timeout(600)
+def test_chat_matches_plain_llama_cpp_python_greedy(real_client, real_model_path):
+    import llama_cpp
+
+    question = [{"role": "user", "content": "Write a Python function that returns the square of a number."}]
+    ours = "".join(e.text for e in real_client.stream_chat(question, SamplingParams(temperature=0.0, max_tokens=48)))
+    llama = llama_cpp.Llama(model_path=real_model_path, n_ctx=4096, verbose=False)
+    plain = llama.create_chat_completion(question, temperature=0.0, max_tokens=48)["choices"][0]["message"]["content"]
+    del llama
+    assert ours == plain
+    assert "def " in ours
