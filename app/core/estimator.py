@@ -28,17 +28,33 @@ KV_TYPES = ("f16", "q8_0", "q4_0")
 KV_BYTES_PER_ELEMENT = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
 CTX_PAD = 256  # llama_context pads n_ctx to a multiple of 256
 
-# Fixed overheads (calibrate by measuring the engine; see tests/bench/memory_accuracy.py).
-# Python + llama_cpp + the OpenAI-compatible server stack, before a model is loaded.
-ENGINE_BASELINE_RSS_BYTES = 150 * MIB
-# Host memory the GPU runtime maps when a GPU backend is used (CUDA/ROCm libraries, pinned staging).
+# Fixed overheads and compute-buffer factors. The RAM side is calibrated on this
+# project's engine, CPU only (tests/bench/memory_accuracy.py, README's accuracy table:
+# the tiny model and Qwen2.5-Coder-0.5B Q4_K_M at 512..8192 context). The GPU side is
+# not measured yet: its constants follow the buffer sizes llama.cpp logs and must be
+# calibrated on a GPU machine with the same script.
+#
+# Peak RSS of the engine process (Python, llama_cpp and the server stack) with a
+# negligible model loaded: measured 64 MiB.
+ENGINE_BASELINE_RSS_BYTES = 64 * MIB
+# Host memory the GPU runtime maps when a GPU backend is used (CUDA/ROCm libraries,
+# pinned staging buffers). Not measured.
 GPU_RUNTIME_RSS_BYTES = 300 * MIB
-# VRAM taken by the GPU runtime per device before any tensor (CUDA context, cuBLAS workspace).
+# VRAM taken by the GPU runtime per device before any tensor (CUDA context, cuBLAS
+# workspace). Not measured.
 GPU_CONTEXT_VRAM_BYTES = 350 * MIB
-# Compute graph scratch beyond the terms computed below (ggml-alloc alignment, graph nodes).
-COMPUTE_FIXED_BYTES = 32 * MIB
-# Multiplier on the per-token activations of one ubatch (several live tensors at once).
-ACTIVATION_LIVE_TENSORS = 4
+# Compute graph scratch beyond the terms below (ggml-alloc alignment, graph nodes).
+COMPUTE_FIXED_BYTES = 8 * MIB
+# Resident activations of one ubatch, in units of ubatch x (n_embd + n_ff) f32 values:
+# measured 9.4 on the CPU backend (the FFN's gate/up/act tensors, norms, residuals, and
+# the matmul work buffers that hold the converted inputs).
+ACTIVATION_LIVE_TENSORS = 9.4
+# Copies of the KQ score matrix (n_kv x n_ubatch x n_head, f32) resident at the peak,
+# without flash attention: the scores and the softmax output overlap partly; measured 1.6.
+KQ_LIVE_COPIES = 1.6
+# GPU compute buffers are allocated whole (every byte counts, touched or not); llama.cpp
+# sizes them for the worst ubatch, where the scores and the logits do not overlap.
+GPU_ACTIVATION_LIVE_TENSORS = 1.5
 
 # Bits per weight of the main tensor type of each quant (ggml block sizes), used to
 # split a catalog entry's file size between embeddings, output and layers before download.
@@ -197,20 +213,32 @@ def kv_cache_bytes(shape: ModelMemoryShape, n_ctx: int, kv_type: str = "f16", n_
     return int(elements * KV_BYTES_PER_ELEMENT[kv_type])
 
 
-def compute_buffer_bytes(shape: ModelMemoryShape, n_ctx: int, n_ubatch: int, flash_attn: bool) -> int:
-    """One backend's compute buffer for a worst-case ubatch (calibrate).
+def compute_buffer_bytes(shape: ModelMemoryShape, n_ctx: int, n_ubatch: int, flash_attn: bool, *, gpu: bool = False) -> int:
+    """One backend's compute buffer at the peak of a full-context prompt (calibrate).
 
     Without flash attention the KQ scores of one layer are materialised in f32:
-    n_ctx x n_ubatch x n_head; the logits of the ubatch (vocab x n_ubatch f32) and the
-    activations of one layer come on top. ggml-alloc reuses memory across layers, so
-    one layer's worth is what counts.
+    n_ctx x n_ubatch x n_head. ggml-alloc reuses memory across layers, so one layer's
+    worth counts. On the CPU only the pages actually written are resident: a prompt
+    asks for the logits of its last token only, so one row of logits counts. A GPU
+    buffer is allocated whole, sized for all n_ubatch rows of logits.
     """
     ctx = pad_ctx(n_ctx)
     ubatch = max(1, min(n_ubatch, ctx))
-    logits = shape.vocab * ubatch * 4
-    activations = ubatch * (shape.n_embd + shape.n_ff) * 4 * ACTIVATION_LIVE_TENSORS
+    per_token = ubatch * (shape.n_embd + shape.n_ff) * 4
     scores = 0 if flash_attn else ctx * ubatch * shape.n_head * 4
-    return logits + activations + scores + COMPUTE_FIXED_BYTES
+    if gpu:
+        logits = shape.vocab * ubatch * 4
+        return int(max(scores, logits) + per_token * GPU_ACTIVATION_LIVE_TENSORS) + COMPUTE_FIXED_BYTES
+    logits = shape.vocab * 4
+    return int(scores * KQ_LIVE_COPIES + per_token * ACTIVATION_LIVE_TENSORS) + logits + COMPUTE_FIXED_BYTES
+
+
+def host_compute_bytes(shape: ModelMemoryShape, n_ctx: int, n_ubatch: int) -> int:
+    """The CPU's compute buffer when every layer runs on the GPU: the input embeddings
+    of one ubatch and the attention mask (n_ctx x n_ubatch, f16)."""
+    ctx = pad_ctx(n_ctx)
+    ubatch = max(1, min(n_ubatch, ctx))
+    return ubatch * shape.n_embd * 4 * 2 + ctx * ubatch * 2 + COMPUTE_FIXED_BYTES
 
 
 def estimate_memory(
@@ -223,12 +251,14 @@ def estimate_memory(
     n_ubatch: int = 512,
     flash_attn: bool = False,
     n_gpus: int = 1,
+    unified_memory: bool = False,
 ) -> MemoryEstimate:
     """RAM and VRAM to run `model` with this placement and context.
 
     n_gpu_layers: 0 for CPU only; -1 (or anything above n_layer) for all layers and
     the output. n_gpus: how many GPUs share the offloaded layers (each gets a runtime
-    context and a compute buffer).
+    context and a compute buffer). unified_memory: Apple Silicon, where the GPU uses
+    system RAM (Metal has no separate runtime context to count).
     """
     shape = model_shape(model)
     ctx = pad_ctx(n_ctx)
@@ -253,18 +283,17 @@ def estimate_memory(
     kv_vram = kv_cache_bytes(shape, ctx, kv_type, gpu_repeating)
     kv_ram = kv_total - kv_vram
 
-    full_compute = compute_buffer_bytes(shape, ctx, ubatch, flash_attn)
+    cpu_compute = compute_buffer_bytes(shape, ctx, ubatch, flash_attn)
     if gpu == 0:
-        compute_ram, compute_vram = full_compute, 0
+        compute_ram, compute_vram = cpu_compute, 0
     else:
-        compute_vram = full_compute * n_gpus
-        # The CPU keeps a host buffer for the input embeddings, plus a full one when
-        # repeating layers still run on the CPU.
-        host_inputs = ubatch * shape.n_embd * 4 * ACTIVATION_LIVE_TENSORS + COMPUTE_FIXED_BYTES
-        compute_ram = full_compute if first_gpu_layer > 0 else host_inputs
+        compute_vram = compute_buffer_bytes(shape, ctx, ubatch, flash_attn, gpu=True) * n_gpus
+        # Repeating layers still on the CPU need its full buffer; otherwise only the inputs.
+        compute_ram = cpu_compute if first_gpu_layer > 0 else host_compute_bytes(shape, ctx, ubatch)
 
-    overhead_ram = ENGINE_BASELINE_RSS_BYTES + (GPU_RUNTIME_RSS_BYTES if gpu else 0)
-    overhead_vram = GPU_CONTEXT_VRAM_BYTES * n_gpus if gpu else 0
+    discrete = gpu and not unified_memory
+    overhead_ram = ENGINE_BASELINE_RSS_BYTES + (GPU_RUNTIME_RSS_BYTES if discrete else 0)
+    overhead_vram = GPU_CONTEXT_VRAM_BYTES * n_gpus if discrete else 0
 
     return MemoryEstimate(
         n_ctx=ctx,

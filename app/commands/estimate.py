@@ -1,0 +1,73 @@
+"""`dscoder estimate`: RAM and VRAM to run a model with a given context and placement."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from app.core.catalog import CatalogEntry, load_catalog
+from app.core.estimator import KV_TYPES, MemoryEstimate, estimate_memory
+from app.core.gguf_info import GgufInfo, read_gguf_info
+from app.core.planner import gb
+from app.core.settings import load_settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "estimate",
+        help="estimate the RAM and VRAM a model needs",
+        description="Estimate RAM and VRAM for a GGUF file or a catalog model (e.g. "
+        "deepseek-coder-6.7b-instruct:Q4_K_M) at a context size and GPU layer count.",
+    )
+    parser.add_argument("--model", required=True, metavar="PATH|CATALOG_ID", help="a .gguf file or a catalog id")
+    parser.add_argument("--ctx", type=int, default=4096, metavar="N", help="context size in tokens (default: 4096)")
+    parser.add_argument("--gpu-layers", type=int, default=0, metavar="N", help="layers on the GPU; -1: all (default: 0)")
+    parser.add_argument("--kv-type", choices=KV_TYPES, default="f16", help="KV cache type (default: f16)")
+    parser.add_argument("--batch", type=int, default=None, metavar="N", help="n_batch (default: from settings)")
+    parser.add_argument("--ubatch", type=int, default=None, metavar="N", help="n_ubatch (default: from settings)")
+    parser.add_argument("--flash-attn", action="store_true", default=None, help="assume flash attention")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)
+
+
+def resolve_model(spec: str) -> GgufInfo | CatalogEntry:
+    """A path that exists (or ends in .gguf) is read as a file; anything else is a catalog id."""
+    path = Path(spec).expanduser()
+    if path.exists() or spec.lower().endswith(".gguf"):
+        return read_gguf_info(path)
+    return load_catalog().get(spec)
+
+
+def estimate_text(model: GgufInfo | CatalogEntry, est: MemoryEstimate) -> str:
+    title = model.id if isinstance(model, CatalogEntry) else str(model.path)
+    rows = [
+        ("Weights", est.weights_ram_bytes, est.weights_vram_bytes),
+        (f"KV cache ({est.kv_type})", est.kv_ram_bytes, est.kv_vram_bytes),
+        ("Compute buffers", est.compute_ram_bytes, est.compute_vram_bytes),
+        ("Runtime overhead", est.overhead_ram_bytes, est.overhead_vram_bytes),
+        ("Total", est.ram_bytes, est.vram_bytes),
+    ]
+    lines = [f"{title}: {est.n_gpu_layers} of {est.n_layer + 1} layers on the GPU, context {est.n_ctx}",
+             f"{'':<22}{'RAM':>10}{'VRAM':>10}"]
+    lines += [f"{label:<22}{gb(ram):>10}{gb(vram):>10}" for label, ram, vram in rows]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    model = resolve_model(args.model)
+    est = estimate_memory(
+        model,
+        n_gpu_layers=args.gpu_layers,
+        n_ctx=args.ctx,
+        kv_type=args.kv_type,
+        n_batch=args.batch or settings.n_batch,
+        n_ubatch=args.ubatch or settings.n_ubatch,
+        flash_attn=settings.flash_attn if args.flash_attn is None else args.flash_attn,
+    )
+    if args.json:
+        print(json.dumps(est.cli_dict(), indent=2))
+    else:
+        print(estimate_text(model, est))
+    return 0

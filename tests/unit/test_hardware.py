@@ -1,0 +1,149 @@
+"""The hardware probe: the real machine, recorded profiles, fake sysfs, isolated discovery."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.core import gpu_discovery
+from app.core.gpu_discovery import (
+    BackendInfo,
+    GpuInfo,
+    discover_gpus_isolated,
+    discovery_from_json,
+    discovery_to_json,
+    mark_usability,
+    read_drm_sysfs,
+    read_nvidia,
+)
+from app.core.hardware import ProbeReaders, _cpuinfo_name_and_flags, probe_machine, read_disk_free
+from tests.helpers.hardware_profiles import CPU_ONLY_BUILD, CUDA_BUILD, GIB, MIB, PROFILES, readers_for, write_fake_sysfs
+
+
+def test_probe_of_this_machine_is_sane(tmp_path: Path) -> None:
+    machine = probe_machine(tmp_path)  # real readers, real discovery child
+    assert machine.memory.ram_total_bytes > 512 * MIB
+    assert 0 < machine.memory.ram_available_bytes <= machine.memory.ram_total_bytes
+    assert machine.cpu.logical_cores >= machine.cpu.physical_cores >= 1
+    assert machine.cpu.name
+    assert machine.disk_free_bytes > 0
+    assert "CPU" in machine.backends.registry or machine.backends.error
+    for gpu in machine.gpus:
+        assert gpu.backend_usable or gpu.unusable_reason
+
+
+def test_discovery_child_that_hangs_is_stopped() -> None:
+    result = discover_gpus_isolated([sys.executable, "-c", "import time; time.sleep(60)"], timeout=1)
+    assert result.gpus == ()
+    assert "longer than" in result.notes[0]
+
+
+def test_discovery_child_that_crashes_is_reported() -> None:
+    # Killed by a signal, as a driver fault would (SIGKILL leaves no core file behind).
+    result = discover_gpus_isolated([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"], timeout=30)
+    assert result.gpus == ()
+    assert "crashed" in result.notes[0]
+
+
+def test_discovery_child_with_garbage_output() -> None:
+    result = discover_gpus_isolated([sys.executable, "-c", "print('hello')"], timeout=30)
+    assert "unreadable" in result.notes[0]
+
+
+def test_discovery_round_trips_through_json() -> None:
+    machine = probe_machine(Path("."), readers_for(PROFILES["a100x2_128gb"]))
+    from app.core.gpu_discovery import GpuDiscovery
+
+    original = GpuDiscovery(machine.gpus, machine.backends, ("a note",))
+    assert discovery_from_json(discovery_to_json(original)) == original
+
+
+def test_amd_gpu_from_fake_sysfs(tmp_path: Path) -> None:
+    root = write_fake_sysfs(tmp_path, PROFILES["rx7900xtx_32gb"].amd_sysfs)
+    write_fake_sysfs(tmp_path, {"card2": {"vendor": "0x10de", "mem_info_vram_total": "1"}})  # NVIDIA: not AMD's
+    gpus = read_drm_sysfs("amd", root)
+    assert [g.name for g in gpus] == ["AMD GPU 0x164e", "AMD Radeon RX 7900 XTX"]
+    big = gpus[1]
+    assert big.vram_total_bytes == 24 * GIB
+    assert big.vram_free_bytes == 24 * GIB - 400 * MIB
+    assert big.source == "sysfs"
+    assert read_drm_sysfs("amd", tmp_path / "missing") == []
+
+
+def test_intel_gpu_without_vram_files_is_unified(tmp_path: Path) -> None:
+    root = write_fake_sysfs(tmp_path, {"card0": {"vendor": "0x8086", "device": "0x46a6"}})
+    (gpu,) = read_drm_sysfs("intel", root)
+    assert gpu.vendor == "intel" and gpu.unified_memory and gpu.vram_total_bytes == 0
+
+
+def test_nvml_failure_falls_back_to_nvidia_smi(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_nvml() -> list[GpuInfo]:
+        raise RuntimeError("NVML Shared Library Not Found")
+
+    monkeypatch.setattr(gpu_discovery, "read_nvidia_nvml", broken_nvml)
+    monkeypatch.setattr(gpu_discovery.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(gpu_discovery, "_run_text", lambda cmd: "NVIDIA GeForce RTX 3060, 12288, 11730, 550.54.14, 8.6")
+    (gpu,) = read_nvidia()
+    assert gpu.name == "NVIDIA GeForce RTX 3060"
+    assert gpu.vram_total_bytes == 12288 * MIB
+    assert gpu.compute_capability == "8.6" and gpu.driver == "550.54.14"
+    assert gpu.source == "nvidia-smi"
+
+
+def test_gpu_the_build_cannot_use_is_reported() -> None:
+    gpu = GpuInfo("NVIDIA GeForce RTX 3060", "nvidia", 12 * GIB, 11 * GIB)
+    unusable = mark_usability(gpu, CPU_ONLY_BUILD)
+    assert not unusable.backend_usable
+    assert "CUDA" in unusable.unusable_reason and "RTX 3060" in unusable.unusable_reason
+    usable = mark_usability(gpu, CUDA_BUILD)
+    assert usable.backend_usable and usable.backend == "CUDA"
+    amd = mark_usability(GpuInfo("Radeon", "amd", GIB, GIB), CUDA_BUILD)
+    assert not amd.backend_usable  # a CUDA build cannot drive an AMD card
+    vulkan = mark_usability(GpuInfo("Radeon", "amd", GIB, GIB), BackendInfo(True, ("Vulkan", "CPU")))
+    assert vulkan.backend_usable and vulkan.backend == "Vulkan"
+
+
+@pytest.mark.parametrize("key", sorted(PROFILES))
+def test_recorded_profiles_probe(key: str, tmp_path: Path) -> None:
+    profile = PROFILES[key]
+    machine = probe_machine(tmp_path, readers_for(profile, tmp_path / "sys"))
+    assert machine.memory == profile.memory
+    assert machine.cpu == profile.cpu
+    assert machine.disk_free_bytes == profile.disk_free_bytes
+    if key == "unusable_gpu_32gb":
+        assert machine.gpus and not machine.gpus[0].backend_usable
+    elif key.startswith("laptop"):
+        assert machine.gpus == ()
+    else:
+        assert machine.usable_gpus
+
+
+def test_cpuinfo_flags_x86_and_arm(tmp_path: Path) -> None:
+    x86 = tmp_path / "x86"
+    x86.write_text("processor\t: 0\nmodel name\t: AMD Ryzen 9\nflags\t\t: fpu sse4_2 avx avx2 fma avx512f\n\n"
+                   "processor\t: 1\nmodel name\t: AMD Ryzen 9\nflags\t\t: fpu\n")
+    assert _cpuinfo_name_and_flags(x86) == ("AMD Ryzen 9", {"fpu", "sse4_2", "avx", "avx2", "fma", "avx512f"})
+    arm = tmp_path / "arm"
+    arm.write_text("processor\t: 0\nFeatures\t: fp asimd evtstrm aes asimddp\nCPU part\t: 0xd0c\n")
+    name, flags = _cpuinfo_name_and_flags(arm)
+    assert "asimd" in flags and name == ""
+    assert _cpuinfo_name_and_flags(tmp_path / "none") == ("", set())
+
+
+def test_disk_free_of_a_folder_not_yet_made(tmp_path: Path) -> None:
+    assert read_disk_free(tmp_path / "models" / "not" / "yet") > 0
+
+
+def test_probe_readers_are_replaceable(tmp_path: Path) -> None:
+    calls: list[str] = []
+    base = readers_for(PROFILES["laptop_8gb"])
+
+    def gpus():  # type: ignore[no-untyped-def]
+        calls.append("gpus")
+        return base.gpus()
+
+    machine = probe_machine(tmp_path, ProbeReaders(cpu=base.cpu, memory=base.memory, gpus=gpus, disk_free=base.disk_free,
+                                                   os_name=lambda: "test OS"))
+    assert calls == ["gpus"] and machine.os == "test OS"
