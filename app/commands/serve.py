@@ -7,7 +7,7 @@ import secrets
 import sys
 
 from app.engine.options import KV_CACHE_TYPES, LoadOptions
-from app.engine.server import serve
+from app.engine.main import serve
 from app.engine.supervisor import check_model_file
 
 

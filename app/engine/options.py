@@ -21,7 +21,7 @@ class LoadOptions:
     seed: int = -1
 
     def to_argv(self) -> list[str]:
-        """Command-line flags for `python -m app.engine.server`."""
+        """Command-line flags for `python -m app.engine.main`."""
         argv: list[str] = []
         for f in fields(self):
             value = getattr(self, f.name)

@@ -2,7 +2,7 @@
 
 The model never runs in the GUI process: llama.cpp aborts the whole process on some
 errors, and the editor's unsaved text must survive that. The supervisor starts
-`python -m app.engine.server` (or the bundled executable in engine mode), waits for
+`python -m app.engine.main` (or the bundled executable in engine mode), waits for
 its READY line, and turns every way it can die into an EngineError whose message
 names the cause found in the last lines of its log.
 
@@ -86,7 +86,7 @@ def engine_command() -> list[str]:
     """The command that starts an engine: this Python, or the frozen bundle in engine mode."""
     if getattr(sys, "frozen", False):
         return [sys.executable, "--engine"]
-    return [sys.executable, "-m", "app.engine.server"]
+    return [sys.executable, "-m", "app.engine.main"]
 
 
 def _set_parent_death_signal() -> None:

@@ -37,35 +37,40 @@ def prompt_text(n_lines: int, salt: int) -> str:
     return f"# run {salt}\n" + "".join(CODE_LINE.format(i=i) for i in range(n_lines))
 
 
+def _generate(llama: llama_cpp.Llama, prompt: str, max_tokens: int) -> tuple[float, int, float, float]:
+    """The leanest in-process loop: generate + detokenize, stopping like the engine does.
+
+    Returns (seconds to the first token, tokens, time of the first token, time of the last).
+    """
+    tokens = llama.tokenize(prompt.encode(), add_bos=True, special=True)
+    llama.reset()
+    start = time.perf_counter()
+    first = last = 0.0
+    n = 0
+    for token in llama.generate(tokens, temp=0.0, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0):
+        if llama_cpp.llama_vocab_is_eog(llama._model.vocab, token):
+            break
+        llama.detokenize([token])
+        last = time.perf_counter()
+        first = first or last
+        n += 1
+        if n >= max_tokens:
+            break
+    return first - start, n, first, last
+
+
 def inprocess(model: str, threads: int, runs: int, prompt_lines: int, decode_tokens: int) -> dict[str, float]:
     llama = llama_cpp.Llama(model_path=model, n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
-    prompt_rates, decode_rates, ttfts = [], [], []
+    prompt_rates, decode_rates = [], []
     for run in range(runs):
         tokens = llama.tokenize(prompt_text(prompt_lines, run).encode(), add_bos=False)
         llama.reset()
         start = time.perf_counter()
         llama.eval(tokens)
         prompt_rates.append(len(tokens) / (time.perf_counter() - start))
-        llama.reset()
-        start = time.perf_counter()
-        first = last = None
-        n = 0
-        for chunk in llama.create_completion(DECODE_PROMPT + f"# {run}\n", max_tokens=decode_tokens, temperature=0.0, stream=True):
-            now = time.perf_counter()
-            if chunk["choices"][0]["text"]:
-                first = first or now
-                last = now
-                n += 1
-        ttfts.append(first - start)
+        _, n, first, last = _generate(llama, DECODE_PROMPT + f"# {run}\n", decode_tokens)
         decode_rates.append((n - 1) / (last - first))
-        # First token on a short prompt: the baseline for the engine's overhead.
-    short = []
-    for run in range(runs):
-        llama.reset()
-        start = time.perf_counter()
-        for chunk in llama.create_completion(f"x = {run}", max_tokens=1, temperature=0.0, stream=True):
-            short.append(time.perf_counter() - start)
-            break
+    short = [_generate(llama, f"x = {run}", 1)[0] for run in range(runs)]
     n_prompt = len(llama.tokenize(prompt_text(prompt_lines, 0).encode(), add_bos=False))
     del llama
     return {"prompt_tps": median(prompt_rates), "decode_tps": median(decode_rates),
