@@ -19,8 +19,9 @@ if [ -x .venv/bin/python ] && [ -z "${PYTHON:-}" ]; then python=.venv/bin/python
 cmake_args=${DSCODER_CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON}
 echo "build: installing the app, PyInstaller and llama-cpp-python ($cmake_args)"
 "$python" -m pip install -q -e '.[packaging]'
-# A separate wheel-cache key: the portable build must not replace the native one by accident.
-CMAKE_ARGS="$cmake_args" "$python" -m pip install -q --force-reinstall --no-deps \
+# pip caches built wheels by source, not by CMAKE_ARGS: without --no-cache-dir it would reuse
+# the native wheel here, or leave this portable one in the cache for every later install.
+CMAKE_ARGS="$cmake_args" "$python" -m pip install -q --force-reinstall --no-deps --no-cache-dir \
   --no-binary llama-cpp-python "llama-cpp-python==0.3.36"
 
 echo "build: running PyInstaller"
