@@ -133,9 +133,11 @@ class DownloadQueue:
             job.state = JobState.FAILED
             job.error = DscoderError(f"The download of {job.spec.label} failed unexpectedly: {exc}", "See the log")
             event, payload = "failed", job.error
-        self._notify(job, event, payload)
+        # Free the slot before telling listeners, so a resume sent from a "paused"
+        # listener finds the job no longer running.
         with self._changed:
             self._running.discard(job)
+        self._notify(job, event, payload)
         self._pump()
         with self._changed:
             self._changed.notify_all()

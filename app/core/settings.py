@@ -46,6 +46,10 @@ class Settings:
     max_tokens: int = 1024
     seed: int = -1
     system_prompt: str = ""  # empty: the model family's default
+    # Prompts: the chosen preset's name ("" = the DeepSeek default) and the user's own
+    # presets as {"name": ..., "text": ...}; `system_prompt` holds the chosen one's text.
+    system_prompt_preset: str = ""
+    system_prompt_presets: list[dict[str, str]] = field(default_factory=list)
     # Appearance
     theme: str = "system"  # system, light or dark
     editor_font_family: str = "Monospace"
@@ -57,6 +61,13 @@ class Settings:
     # Hub
     hub_endpoint: str = ""  # empty: HF_ENDPOINT or the public hub
     hub_offline: bool = False
+    # Remote engines: {"id", "name", "base_url", "model", "kind"}; API keys are kept by
+    # app.core.secret_store, never here. `active_engine` is "" for the local engine.
+    remote_engines: list[dict[str, str]] = field(default_factory=list)
+    active_engine: str = ""
+    # Local server ("Serve the loaded model"): off by default, always on 127.0.0.1
+    local_server_enabled: bool = False
+    local_server_port: int = 0  # 0: a free port picked at start
     # Editor state
     recent_files: list[str] = field(default_factory=list)
     last_folder: str = ""

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, SignalInstance, Slot
+from PySide6.QtCore import QObject, Qt, Signal, SignalInstance, Slot
 
 from app.core.download_queue import DownloadQueue
 from app.core.downloads import DownloadJob, DownloadOptions, DownloadProgress, DownloadSpec, InstallResult, JobState
@@ -33,10 +33,6 @@ from app.core.verify import HashProgress, JobControl
 log = logging.getLogger(__name__)
 
 LIBRARY_THREAD_PREFIX = "model-library"
-# A job reports "paused" a moment before the queue frees its slot; a resume that
-# arrives in between is retried this often, this many times.
-RESUME_RETRY_MS = 50
-RESUME_RETRIES = 100
 TASK_PROGRESS_INTERVAL_S = 0.1
 
 
@@ -99,7 +95,7 @@ class DownloadWorker(QObject):
 
     def resume(self, job_id: int) -> None:
         """Resume a paused, failed or cancelled job from its partial file."""
-        self._resume(job_id, RESUME_RETRIES)
+        self._resume(job_id)
 
     def cancel(self, job_id: int, remove_partial: bool = False) -> None:
         self._queue.cancel(self._jobs[job_id], remove_partial)
@@ -120,15 +116,13 @@ class DownloadWorker(QObject):
         self._closed = True
 
     # -- internals ---------------------------------------------------------------------------
-    def _resume(self, job_id: int, retries_left: int) -> None:
+    def _resume(self, job_id: int) -> None:
         job = self._jobs.get(job_id)
         if job is None or self._closed:
             return
         # The offline switch or the mirror may have changed since the job was made.
         job.hub = HubConfig.from_settings(self.settings)
         self._queue.resume(job)
-        if job.state in (JobState.PAUSED, JobState.FAILED, JobState.CANCELLED) and retries_left > 0:
-            QTimer.singleShot(RESUME_RETRY_MS, self, lambda: self._resume(job_id, retries_left - 1))
 
     def _listen(self, job: DownloadJob, event: str, payload: object) -> None:
         """Called on the queue's threads: hand over to the GUI thread and return at once."""
