@@ -6,22 +6,23 @@ what the app needs on top:
 
 - generation is a plain loop over `Llama.generate`, so every stop rule (stop token
   ids, stop strings, max tokens, cancel) is checked on each token;
-- cancel works during prompt processing too: while a multi-token batch is being
-  evaluated, llama.cpp's abort callback polls the request's cancel flag. It is
-  installed only for those batches, because it is called for every graph node and
-  would cost decode speed if left on;
+- cancel stops llama.cpp in the middle of a graph, while a long prompt is evaluated
+  as well as while a token is decoded: its abort callback reads the request's flag
+  through a C function, so polling it costs no Python call (see AbortFlag);
 - fill-in-the-middle prompts are built from the vocabulary's FIM token ids, never
   by parsing text, so user code that contains special-token text stays text.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import llama_cpp
 
@@ -32,39 +33,62 @@ from app.engine.options import LoadOptions, SamplingParams
 log = logging.getLogger(__name__)
 
 _GGML_KV_TYPES = {"f16": llama_cpp.GGML_TYPE_F16, "q8_0": llama_cpp.GGML_TYPE_Q8_0, "q4_0": llama_cpp.GGML_TYPE_Q4_0}
-_NULL_ABORT = llama_cpp.ggml_abort_callback()
+def _c_flag_reader() -> Any:
+    """A C function usable as llama.cpp's abort callback that reads a flag without Python.
+
+    llama.cpp calls the abort callback for every node of every graph it computes. A Python
+    callback would take the GIL thousands of times per token, so instead the callback is
+    libc's strlen() on a two-byte buffer: it returns 1 when the first byte is set and 0
+    when it is NUL, which is exactly `bool abort(void *data)` in the x86-64 and AArch64
+    calling conventions. It costs nanoseconds and never touches the interpreter.
+    """
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or ("msvcrt" if os.name == "nt" else None))
+    return ctypes.cast(libc.strlen, llama_cpp.ggml_abort_callback)
+
+
+_ABORT_CALLBACK = _c_flag_reader()
+
+
+class AbortFlag(threading.Event):
+    """A request's cancel flag. While its request runs, setting it also aborts llama.cpp at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._c_byte: Any = None
+
+    def bind(self, c_byte: Any) -> None:
+        self._c_byte = c_byte
+        if c_byte is not None:
+            c_byte[0] = b"\x01" if self.is_set() else b"\x00"
+
+    def set(self) -> None:
+        super().set()
+        c_byte = self._c_byte
+        if c_byte is not None:
+            c_byte[0] = b"\x01"
 
 
 class _AbortableLlama(llama_cpp.Llama):
-    """`Llama` whose prompt evaluation can be interrupted by a flag."""
+    """`Llama` whose evaluation stops mid-graph when the running request is cancelled."""
 
     cancel_event: threading.Event | None = None
-    _abort_cb = None
 
-    def _install_abort(self, on: bool) -> None:
-        if self._abort_cb is None:
-            event_getter = lambda: self.cancel_event  # noqa: E731 - read at call time
-            self._abort_cb = llama_cpp.ggml_abort_callback(
-                lambda _data: bool((ev := event_getter()) is not None and ev.is_set())
-            )
-        callback = self._abort_cb if on else _NULL_ABORT
-        llama_cpp.llama_set_abort_callback(self._ctx.ctx, callback, None)
+    def install_abort_flag(self) -> Any:
+        """Give llama.cpp the flag byte to poll; returns the byte buffer."""
+        buffer = ctypes.create_string_buffer(2)
+        llama_cpp.llama_set_abort_callback(self._ctx.ctx, _ABORT_CALLBACK, ctypes.cast(buffer, ctypes.c_void_p))
+        self._abort_buffer = buffer  # keep it alive as long as the context
+        return buffer
 
     def eval(self, tokens: Sequence[int]) -> None:
         if self.cancel_event is not None and self.cancel_event.is_set():
             raise GenerationCancelled()
-        batch = len(tokens) > 1
-        if batch:
-            self._install_abort(True)
         try:
             super().eval(tokens)
         except RuntimeError as exc:
             if self.cancel_event is not None and self.cancel_event.is_set():
                 raise GenerationCancelled() from exc
             raise
-        finally:
-            if batch:
-                self._install_abort(False)
 
 
 class GenerationCancelled(Exception):
@@ -132,6 +156,7 @@ class EngineModel:
         except ValueError as exc:
             raise EngineError(f"llama.cpp could not load {os.path.basename(path)}: {exc}") from exc
         self.vocab = self.llama._model.vocab
+        self._abort_byte = self.llama.install_abort_flag()
         self.n_ctx = self.llama.n_ctx()
         self.n_ctx_train = self.llama._model.n_ctx_train()
         if options.n_ctx > self.n_ctx_train > 0:
@@ -285,6 +310,8 @@ class EngineModel:
         if params.seed is not None and params.seed >= 0:
             llama.set_seed(params.seed)
         llama.cancel_event = cancel
+        if isinstance(cancel, AbortFlag):
+            cancel.bind(self._abort_byte)
         started = time.perf_counter()
         first_token_at: float | None = None
         pending = b""  # bytes of an incomplete UTF-8 character
@@ -343,6 +370,9 @@ class EngineModel:
             finish = "cancelled"
         finally:
             llama.cancel_event = None
+            if isinstance(cancel, AbortFlag):
+                cancel.bind(None)
+            self._abort_byte[0] = b"\x00"
         if held and finish != "cancelled":
             yield GenerationEvent(delta=held)
         ended = time.perf_counter()

@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.core.errors import DscoderError, PromptError
 from app.engine.options import SamplingParams
+from app.engine.runtime import AbortFlag
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ def create_app(model: Any, api_key: str | None) -> Any:
         async def relay() -> AsyncIterator[str]:
             loop = asyncio.get_running_loop()
             queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-            cancel = threading.Event()
+            cancel = AbortFlag()
 
             def produce() -> None:
                 def put(kind: str, payload: Any) -> None:
