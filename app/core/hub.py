@@ -10,6 +10,7 @@ what happened and what to do.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterable
@@ -42,6 +43,19 @@ TRANSIENT_STATUS_CODES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 _TRUE = {"1", "on", "yes", "true"}
 
+log = logging.getLogger(__name__)
+
+
+def _saved_token() -> str | None:
+    """The hub token saved in the settings dialog (keyring or the 0600 secrets file)."""
+    from app.core.secret_store import HUB_TOKEN, default_secret_store
+
+    try:
+        return default_secret_store().get(HUB_TOKEN) or None
+    except Exception:  # noqa: BLE001 - a broken keyring must not block downloads
+        log.warning("could not read the saved hub token", exc_info=True)
+        return None
+
 
 @dataclass(frozen=True)
 class HubConfig:
@@ -56,7 +70,7 @@ class HubConfig:
     def from_settings(cls, settings: Settings | None = None) -> HubConfig:
         settings = settings if settings is not None else load_settings()
         endpoint = (settings.hub_endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
-        token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN") or None
+        token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN") or _saved_token()
         reason = ""
         if settings.hub_offline:
             reason = "the app's offline mode is on"
