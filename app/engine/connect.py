@@ -41,14 +41,16 @@ def complete_middle(client: OpenAIClient, prefix: str, suffix: str, language: st
     cancel = cancel or CancelToken()
     fim = FimFilter(prefix, suffix, language)
     stats = StreamStats()
+    ended_by_rules = False
     for event in client.stream_completion(prefix, suffix, params, cancel):
-        if event.text:
-            _, done = fim.feed(event.text)
-            if done:
-                cancel.cancel()  # ends the request in the engine too
+        if event.text and not ended_by_rules:
+            _, ended_by_rules = fim.feed(event.text)
+            if ended_by_rules:
+                cancel.cancel()  # the middle is complete: end the request in the engine too
         if event.stats:
             stats = event.stats
-    fim.finish()
-    if stats.finish_reason == "cancelled" and fim.done:
-        stats.finish_reason = "stop"
+    if ended_by_rules:
+        stats.finish_reason = "stop"  # we closed the stream because the middle was complete
+    elif stats.finish_reason != "cancelled":
+        fim.finish()  # the stream ended by itself: judge what is still held back
     return fim.text, stats

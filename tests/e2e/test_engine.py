@@ -269,3 +269,15 @@ def test_no_orphan_engine_when_the_parent_is_killed(tiny_models, tmp_path):
         time.sleep(0.05)
     else:
         pytest.fail("the engine outlived its parent")
+
+
+def test_complete_middle_reports_a_cancel_by_the_caller(tiny_engine):
+    from app.engine.connect import complete_middle
+
+    client = client_for(tiny_engine)
+    token = CancelToken()
+    token.cancel()
+    middle, stats = complete_middle(client, "def f(", "):\n", "python", SamplingParams(max_tokens=8), token)
+    assert stats.finish_reason == "cancelled" and middle == ""
+    middle, stats = complete_middle(client, "x = f(", ")\n", "python", SamplingParams(max_tokens=200))
+    assert stats.finish_reason in ("stop", "length")

@@ -1,0 +1,63 @@
+"""Prefix reuse for inline completion with the real small code model (opt-in).
+
+Successive completions at a moving cursor must reuse what the engine evaluated for
+the previous one: the prompt windows start at the same place, so after a one-character
+edit only the tokens from the edit on are evaluated (`usage.cached_tokens`).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.completion_context import build_completion_prompt
+from app.engine.client import OpenAIClient
+from app.engine.options import LoadOptions, SamplingParams
+from app.engine.supervisor import EngineSupervisor
+
+pytestmark = pytest.mark.realmodel
+
+SOURCE = "".join(
+    f"def scale_{n}(values, factor={n}):\n    \"\"\"Multiply each value by {n}.\"\"\"\n"
+    f"    return [v * factor for v in values]\n\n\n"
+    for n in range(60)
+)
+
+
+@pytest.fixture(scope="module")
+def real_client(real_model_path, tmp_path_factory):
+    log_path = tmp_path_factory.mktemp("reuse-engine") / "engine.log"
+    with EngineSupervisor(LoadOptions(model_path=real_model_path, n_ctx=4096), log_path=log_path) as supervisor:
+        ep = supervisor.start()
+        client = OpenAIClient(ep.base_url, ep.api_key)
+        yield client
+        client.close()
+
+
+def usage_of(client: OpenAIClient, text: str, cursor: int) -> dict:
+    prompt = build_completion_prompt(text, cursor, path="scale.py", language="python")
+    stats = None
+    for event in client.stream_completion(prompt.prefix, prompt.suffix, SamplingParams(temperature=0.0, max_tokens=4)):
+        if event.stats:
+            stats = event.stats
+    assert stats is not None and stats.finish_reason in ("length", "stop")
+    return stats.usage
+
+
+@pytest.mark.timeout(600)
+def test_a_one_character_edit_at_the_end_evaluates_only_the_new_tokens(real_client):
+    text = SOURCE + "def mean(values):\n    total = sum(values)\n    return total / len(val"
+    usage_of(real_client, text, len(text))
+    usage = usage_of(real_client, text + "u", len(text) + 1)
+    evaluated = usage["prompt_tokens"] - usage["cached_tokens"]
+    assert usage["prompt_tokens"] > 1000
+    assert evaluated <= 32, usage
+
+
+@pytest.mark.timeout(600)
+def test_moving_the_cursor_mid_file_reuses_the_prefix(real_client):
+    cursor = SOURCE.index("def scale_40") + len("def scale_40")
+    usage_of(real_client, SOURCE, cursor)
+    edited = SOURCE[:cursor] + "x" + SOURCE[cursor:]
+    usage = usage_of(real_client, edited, cursor + 1)
+    # Everything before the edit is reused; the suffix after it (PSM order) is evaluated again.
+    assert usage["cached_tokens"] >= 0.6 * usage["prompt_tokens"], usage

@@ -1,0 +1,74 @@
+"""Applying a chat code block through the diff dialog, and "Fix this error" with open editors."""
+
+from __future__ import annotations
+
+from app.ui.apply_dialog import ApplyDialog, apply_to_editor
+from app.ui.editor.code_editor import CodeEditor
+from app.ui.fix_error import fix_error_prompt
+
+FILE = """import math
+
+
+def area(r):
+    return 3.14 * r * r
+
+
+def circumference(r):
+    return 2 * 3.14 * r
+"""
+
+
+def make_editor(qtbot, text: str, path: str = "/tmp/geometry.py") -> CodeEditor:
+    editor = CodeEditor(path=path)
+    qtbot.addWidget(editor)
+    editor.set_text(text)
+    editor.sci.emptyUndoBuffer()
+    return editor
+
+
+def test_accepting_one_of_two_changes_is_one_undo_step(qtbot):
+    editor = make_editor(qtbot, FILE)
+    editor.set_cursor_offset(len(FILE))
+    block = FILE.replace("3.14 * r * r", "math.pi * r ** 2").replace("2 * 3.14 * r", "2 * math.pi * r")
+    dialog = ApplyDialog(editor, block)
+    qtbot.addWidget(dialog)
+    assert len(dialog.checks) == 2 and "2 change(s)" in dialog.summary.text()
+    dialog.checks[1].setChecked(False)
+    dialog.apply()
+    assert dialog.result() == ApplyDialog.DialogCode.Accepted
+    assert editor.text() == FILE.replace("3.14 * r * r", "math.pi * r ** 2")
+    assert editor.cursor_offset() == len(editor.text())  # the caret stays on its code
+    editor.sci.undo()
+    assert editor.text() == FILE
+    assert not editor.sci.canUndo()
+
+
+def test_rejecting_everything_disables_apply_and_a_changed_file_is_not_overwritten(qtbot):
+    editor = make_editor(qtbot, FILE)
+    dialog = ApplyDialog(editor, "def circumference(r):\n    return 2 * math.pi * r\n")
+    qtbot.addWidget(dialog)
+    assert dialog.plan.kind == "region" and "Replaces lines 8–9" in dialog.summary.text()
+    dialog.set_all(False)
+    assert not dialog.apply_button.isEnabled()
+    dialog.set_all(True)
+    editor.insert_at_cursor("# edited meanwhile\n")
+    dialog.apply()
+    assert "changed since" in dialog.summary.text()
+    assert "math.pi" not in editor.text()
+
+
+def test_crlf_file_keeps_its_line_endings(qtbot):
+    editor = make_editor(qtbot, FILE.replace("\n", "\r\n"))
+    dialog = ApplyDialog(editor, "def area(r):\n    return math.pi * r ** 2\n")
+    qtbot.addWidget(dialog)
+    assert apply_to_editor(editor, dialog.plan.hunks)
+    assert editor.text() == FILE.replace("3.14 * r * r", "math.pi * r ** 2").replace("\n", "\r\n")
+
+
+def test_fix_error_prompt_uses_the_unsaved_editor_text(qtbot, tmp_path):
+    path = tmp_path / "calc.py"
+    path.write_text("x = 1\n")
+    editor = make_editor(qtbot, "def f():\n    return undefined_name\n", str(path))
+    error = f'Traceback (most recent call last):\n  File "{path}", line 2, in f\nNameError: name \'undefined_name\' is not defined\n'
+    fix = fix_error_prompt(error, [editor])
+    assert "> 2 |     return undefined_name" in fix.prompt
