@@ -192,6 +192,12 @@ def read_backends() -> BackendInfo:
         import llama_cpp
     except Exception as exc:  # a broken build is reported, not raised
         return BackendInfo(False, error=f"llama_cpp cannot be imported: {exc}")
+    try:
+        from app.core.llama_backends import ensure_backends_loaded
+
+        ensure_backends_loaded()  # a portable build keeps its backends in separate libraries
+    except Exception as exc:  # noqa: BLE001 - reported below as an unreadable registry
+        log.warning("could not load llama.cpp backends: %s", exc)
     offload = bool(llama_cpp.llama_supports_gpu_offload())
     try:
         registry, devices = _ggml_registry(llama_cpp)

@@ -28,6 +28,7 @@ import llama_cpp
 
 from app.core.errors import EngineError, ModelFileError, PromptError
 from app.core.prompts import ChatFormat, FittedChat, Message, choose_chat_format, fit_chat
+from app.core.llama_backends import ensure_backends_loaded
 from app.engine.options import LoadOptions, SamplingParams
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ class EngineModel:
             kwargs["type_k"] = kwargs["type_v"] = _GGML_KV_TYPES[options.kv_cache_type]
         if options.seed >= 0:
             kwargs["seed"] = options.seed
+        ensure_backends_loaded()
         try:
             self.llama = _AbortableLlama(**kwargs)  # type: ignore[arg-type]
         except ValueError as exc:
