@@ -1,0 +1,49 @@
+"""Prompts about code carry the file name, the language and the code in a fence."""
+
+from __future__ import annotations
+
+from app.core.code_prompts import (
+    ASK_INSTRUCTIONS,
+    CodeContext,
+    attachment_line,
+    fenced,
+    file_prompt,
+    selection_prompt,
+)
+from app.core.markdown_render import extract_code_blocks
+
+PY = CodeContext("calc.py", "python", "Python", "python", "def add(a, b):\n    return a + b\n")
+
+
+def test_a_file_prompt_has_the_name_the_language_and_the_exact_code_before_the_question() -> None:
+    prompt = file_prompt("  Is this right?  ", PY)
+    assert prompt.startswith("Here is the file `calc.py` (Python):")
+    assert prompt.endswith("\n\nIs this right?")
+    [block] = extract_code_blocks(prompt)
+    assert block.language == "python" and block.code == PY.code.rstrip("\n")
+
+
+def test_every_editor_action_has_its_own_instruction() -> None:
+    for action in ("Explain", "Find bugs", "Write tests", "Refactor", "Add docstrings"):
+        assert action in ASK_INSTRUCTIONS
+        prompt = selection_prompt(action, PY)
+        assert "`calc.py` (Python)" in prompt and "```python\n" in prompt
+        assert "{framework}" not in prompt
+    assert "with pytest" in selection_prompt("Write tests", PY)
+    go = CodeContext("main.go", "go", "Go", "go", "func f() {}")
+    assert "testing package" in selection_prompt("Write tests", go)
+    assert "with" not in selection_prompt("Write tests", CodeContext("a.txt", "text", "Plain text", "text", "x"))
+
+
+def test_code_that_contains_fences_gets_a_longer_fence() -> None:
+    markdown_source = "Intro\n```python\nprint(1)\n```\n"
+    block = fenced(markdown_source, "markdown")
+    assert block.startswith("````markdown\n") and block.endswith("\n````")
+    [parsed] = extract_code_blocks(block)
+    assert parsed.code == markdown_source.rstrip("\n")
+
+
+def test_the_attachment_line_counts_lines() -> None:
+    assert attachment_line(PY) == "*Attached: `calc.py` (Python, 2 lines)*"
+    one = CodeContext("x.py", "python", "Python", "python", "x = 1")
+    assert "1 line)" in attachment_line(one)
