@@ -8,7 +8,6 @@ import argparse
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("gui", help="open the window (the default)", description="Open the window.")
     parser.add_argument("files", nargs="*", metavar="FILE", help="files to open in the editor")
-    parser.add_argument("--self-test", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
 
