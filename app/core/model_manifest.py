@@ -11,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
+
+from app.core.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -123,13 +123,4 @@ class Manifest:
     def _write(self, records: dict[str, ModelRecord]) -> None:
         self.models_dir.mkdir(parents=True, exist_ok=True)
         data = {"version": 1, "models": {key: dataclasses.asdict(rec) for key, rec in sorted(records.items())}}
-        fd, tmp = tempfile.mkstemp(dir=self.models_dir, prefix=".manifest-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=1)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(self.path, json.dumps(data, indent=1))

@@ -16,11 +16,11 @@ import logging
 import os
 import secrets
 import stat
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
+from app.core.atomic import atomic_write_text
 from app.core import paths
 from app.core.errors import DscoderError
 
@@ -128,17 +128,8 @@ class SecretStore:
     def _write_file(self, data: dict[str, str]) -> None:
         self.file_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            # mkstemp creates the file 0600, so the secret is never readable by others.
-            fd, tmp = tempfile.mkstemp(dir=self.file_path.parent, prefix=".secrets-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(data, handle, indent=2, sort_keys=True)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, self.file_path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            # Written 0600 from the first byte: the secret is never readable by others.
+            atomic_write_text(self.file_path, json.dumps(data, indent=2, sort_keys=True))
         except OSError as exc:
             raise DscoderError(f"Could not save the secret to {self.file_path}: {exc.strerror}",
                                "Check that the config folder is writable") from exc

@@ -10,12 +10,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.atomic import atomic_write_text
 from app.core import paths
 
 log = logging.getLogger(__name__)
@@ -107,14 +106,4 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     """Write atomically: a crash mid-write leaves the old file, never half a file."""
     path = path or settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(dataclasses.asdict(settings), indent=2, sort_keys=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(dataclasses.asdict(settings), indent=2, sort_keys=True))

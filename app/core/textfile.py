@@ -16,11 +16,11 @@ from __future__ import annotations
 import codecs
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from app.core.atomic import atomic_write_bytes
 from app.core.errors import DscoderError
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -148,35 +148,23 @@ def write_text_file(path: str | os.PathLike[str], text: str, has_bom: bool = Fal
     data = encode_text(text, has_bom)
     try:
         mode = path.stat().st_mode & 0o7777
-    except OSError:  # a new file, or one we may not stat: default permissions
-        mode = None
+    except OSError:  # a new file: the permissions a new file gets under the user's umask
+        umask = os.umask(0o022)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    if not path.parent.is_dir():
+        raise DscoderError(f"The folder {path.parent} does not exist", "Save to another folder")
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except FileNotFoundError:
-        raise DscoderError(f"The folder {path.parent} does not exist", "Save to another folder") from None
+        atomic_write_bytes(path, data, mode)
     except PermissionError:
         raise DscoderError(
             f"You may not write in {path.parent}", "Save to another folder, or check its permissions"
         ) from None
     except OSError as exc:
-        raise DscoderError(f"{path} could not be saved ({exc.strerror or exc})", "Save to another place") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise DscoderError(
             f"{path} could not be saved ({exc.strerror or exc}); the file on disk is unchanged",
             "Free some disk space or save to another place",
         ) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- languages --------------------------------------------------------------------

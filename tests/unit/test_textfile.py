@@ -198,3 +198,16 @@ def test_bad_byte_late_in_a_large_file_is_located():
     data = b"a" * 3_000_000 + b"\xff" + b"b" * 10
     with pytest.raises(DscoderError, match="offset 3000000"):
         decode_text(data, name="big.log")
+
+
+def test_a_new_file_gets_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    from app.core.textfile import write_text_file
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = tmp_path / "new.py"
+    write_text_file(path, "x = 1\n")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
