@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.core.settings import load_settings
-from app.engine.options import LoadOptions
+from app.engine.options import LoadOptions, load_options_for
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -23,15 +23,5 @@ def load_options_from(args: argparse.Namespace, *, completion: bool = False) -> 
     path = args.model or (settings.completion_model_path if completion else "") or settings.chat_model_path
     if not path:
         return None
-    return LoadOptions(
-        model_path=path,
-        n_ctx=args.ctx if args.ctx is not None else (settings.n_ctx or 4096),
-        n_gpu_layers=args.gpu_layers if args.gpu_layers is not None else max(settings.n_gpu_layers, 0),
-        n_threads=args.threads if args.threads is not None else settings.n_threads,
-        n_batch=settings.n_batch,
-        n_ubatch=settings.n_ubatch,
-        flash_attn=settings.flash_attn,
-        kv_cache_type=settings.kv_cache_type,
-        use_mmap=settings.use_mmap,
-        seed=getattr(args, "seed", None) if getattr(args, "seed", None) is not None else -1,
-    )
+    return load_options_for(settings, path, n_ctx=args.ctx, n_gpu_layers=args.gpu_layers, n_threads=args.threads,
+                            seed=getattr(args, "seed", None))

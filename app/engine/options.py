@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.core.settings import Settings
 
 KV_CACHE_TYPES = ("f16", "q8_0", "q4_0")
 
@@ -46,3 +50,28 @@ class SamplingParams:
     max_tokens: int = 512
     seed: int | None = None
     stop: tuple[str, ...] = ()
+
+
+DEFAULT_CONTEXT = 4096  # when the settings leave the context to the planner (0)
+
+
+def load_options_for(settings: "Settings", model_path: str | None = None, *, n_ctx: int | None = None,
+                     n_gpu_layers: int | None = None, n_threads: int | None = None,
+                     seed: int | None = None) -> LoadOptions:
+    """The engine's load options from the user's settings; the GUI and the CLI both use this.
+
+    Keyword values (command-line flags) override the settings. The settings' "auto" GPU
+    layers (-1) becomes 0 here: the engine's supervisor factory asks the planner for
+    the real number off the GUI thread (see app/core/gpu_layers.py)."""
+    return LoadOptions(
+        model_path=model_path or settings.chat_model_path,
+        n_ctx=n_ctx if n_ctx is not None else (settings.n_ctx or DEFAULT_CONTEXT),
+        n_gpu_layers=n_gpu_layers if n_gpu_layers is not None else max(settings.n_gpu_layers, 0),
+        n_threads=n_threads if n_threads is not None else settings.n_threads,
+        n_batch=settings.n_batch,
+        n_ubatch=settings.n_ubatch,
+        flash_attn=settings.flash_attn,
+        kv_cache_type=settings.kv_cache_type,
+        use_mmap=settings.use_mmap,
+        seed=seed if seed is not None else -1,
+    )

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from app import APP_ID, APP_NAME, __version__
 from app.core.settings import load_settings
+from app.core.settings_validation import sanitized
 
 ICONS_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
 
@@ -45,7 +46,9 @@ def run_gui(files: list[str]) -> int:
     app = create_application()
     from app.ui.main_window import MainWindow  # after QApplication: widgets need it
 
-    window = MainWindow(load_settings())
+    settings, problems = sanitized(load_settings())
+    window = MainWindow(settings)
+    window.show_settings_problems(problems)
     window.open_files(files)
     # The window appears first; the engine process starts behind it, so that its start
     # (a fork, then a second interpreter importing llama.cpp) never delays the first frame.

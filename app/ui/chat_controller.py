@@ -20,8 +20,8 @@ from PySide6.QtCore import QObject, Signal
 
 from app.core.code_prompts import CodeContext, attachment_line, file_prompt, selection_prompt
 from app.core.settings import Settings
-from app.engine.options import LoadOptions
 from app.ui.engine_options import load_options_for, sampling_for
+from app.ui.engine_target import EngineTarget
 from app.ui.workers import EngineWorker, engine_log_path
 
 if TYPE_CHECKING:
@@ -90,6 +90,13 @@ class ChatController(QObject):
     answerFinished = Signal(object)  # StreamStats of the last answer
     contextUsageChanged = Signal(int, int)  # tokens used, context size
     openModelRequested = Signal()  # the user asked to pick a model file
+    # What happens to the conversation, for the conversation store (conversation_binding.py).
+    userTurnAdded = Signal(object, str)  # Turn, the text shown for it
+    answerStarted = Signal()
+    answerDelta = Signal(str)
+    answerEnded = Signal(bool, str)  # something arrived and was kept, the footer shown under it
+    turnsTruncated = Signal(int)  # turns kept (regenerate, edit and resend)
+    chatCleared = Signal()  # New chat
 
     # Queued into the worker thread.
     _loadRequested = Signal(int, object)
@@ -107,7 +114,7 @@ class ChatController(QObject):
         self.turns: list[Turn] = []
         self.state = EngineState.NONE
         self.info: dict[str, object] = {}
-        self.options: LoadOptions | None = None
+        self.options: EngineTarget | None = None
         self.last_stats: StreamStats | None = None
         self._rows: list[int | None] = []  # per chat-view row: the turn it shows, or None
         self._next_id = 0
@@ -146,7 +153,7 @@ class ChatController(QObject):
         panel.replaceRequested.connect(self.replace_code)
 
     # -- the engine ----------------------------------------------------------------------
-    def load(self, options: LoadOptions) -> None:
+    def load(self, options: EngineTarget) -> None:
         """Start an engine for `options` in the background (replacing any running one)."""
         self.stop()
         self.worker.cancel_load(self._load_id)  # any load before this one
@@ -252,6 +259,19 @@ class ChatController(QObject):
         self._waiting_for_model = False
         self._context_warned = False
         self._update_context()
+        self.chatCleared.emit()
+
+    def restore(self, turns: list[tuple[Turn, str]]) -> None:
+        """Show a saved conversation: (turn, text shown for it) pairs; it continues from there."""
+        self.new_chat()
+        for turn, shown in turns:
+            self.turns.append(turn)
+            if turn.role == "user":
+                self.panel.view.add_user_message(shown)
+            else:
+                self.panel.view.add_assistant_message(turn.content, shown)
+            self._rows.append(len(self.turns) - 1)
+        self._update_context()
 
     def insert_code(self, code: str) -> None:
         if not self.editor.insert_at_cursor(code):
@@ -270,6 +290,7 @@ class ChatController(QObject):
         self.turns.append(turn)
         self._rows.append(len(self.turns) - 1)
         self.panel.view.add_user_message(shown)
+        self.userTurnAdded.emit(turn, shown)
         if self.state is EngineState.READY:
             self._start_answer()
             return
@@ -295,6 +316,7 @@ class ChatController(QObject):
         self._rows.append(None)
         self.panel.set_busy(True)
         self.busyChanged.emit(True)
+        self.answerStarted.emit()
         self._chatRequested.emit(self._active, self.model_messages(), sampling_for(self.settings))
 
     def _end_answer(self, footer: str) -> None:
@@ -308,6 +330,7 @@ class ChatController(QObject):
         else:
             self.panel.view.truncate(self._answer_row)  # nothing arrived: no empty bubble
             del self._rows[self._answer_row:]
+        self.answerEnded.emit(bool(text), footer)
         for note in self._answer_notes:
             self._show_note(note)
         self.panel.set_busy(False)
@@ -316,6 +339,7 @@ class ChatController(QObject):
     def _truncate_turns(self, count: int) -> None:
         """Keep the first `count` turns, and the chat rows up to the last one kept."""
         self.turns = self.turns[:count]
+        self.turnsTruncated.emit(count)
         cut = 0
         if count:
             cut = max(row for row, turn in enumerate(self._rows) if turn == count - 1) + 1
@@ -328,6 +352,7 @@ class ChatController(QObject):
             return  # a stopped or superseded answer
         self._answer_parts.append(text)
         self.panel.view.append_to_message(self._answer_row, text)
+        self.answerDelta.emit(text)
 
     def _on_note(self, rid: int, text: str) -> None:
         if rid == self._active:

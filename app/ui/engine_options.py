@@ -1,26 +1,13 @@
-"""The engine's load options and sampling parameters from the user's settings (Qt-free)."""
+"""The engine's sampling parameters from the user's settings (Qt-free).
+
+The load options come from `app.engine.options.load_options_for`, shared with the CLI."""
 
 from __future__ import annotations
 
 from app.core.settings import Settings
-from app.engine.options import LoadOptions, SamplingParams
+from app.engine.options import LoadOptions, SamplingParams, load_options_for
 
-DEFAULT_CONTEXT = 4096  # when the settings leave the context to the planner (0)
-
-
-def load_options_for(settings: Settings, model_path: str | None = None) -> LoadOptions:
-    """The engine's load options for the chat model from the user's settings."""
-    return LoadOptions(
-        model_path=model_path or settings.chat_model_path,
-        n_ctx=settings.n_ctx or DEFAULT_CONTEXT,
-        n_gpu_layers=max(settings.n_gpu_layers, 0),  # "auto" (-1) waits for the planner: CPU for now
-        n_threads=settings.n_threads,
-        n_batch=settings.n_batch,
-        n_ubatch=settings.n_ubatch,
-        flash_attn=settings.flash_attn,
-        kv_cache_type=settings.kv_cache_type,
-        use_mmap=settings.use_mmap,
-    )
+__all__ = ["LoadOptions", "load_options_for", "sampling_for"]
 
 
 def sampling_for(settings: Settings) -> SamplingParams:

@@ -13,114 +13,44 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence, QPaintEvent
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QPushButton,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from app import APP_NAME, __version__
-from app.core import paths, textfile
-from app.core.code_prompts import CodeContext
+from app.core import paths
+from app.core.conversations import ConversationStore
 from app.core.settings import Settings, load_settings, save_settings
+from app.core.settings_validation import sanitized
+from app.engine.options import load_options_for
 from app.ui.chat import ChatPanel
 from app.ui.chat_controller import ChatController, EngineState
-from app.ui.engine_options import load_options_for
+from app.ui.completion import CompletionService
+from app.ui.conversation_binding import ConversationBinding
+from app.ui.conversation_sidebar import ConversationSidebar
 from app.ui.editor.actions import RecentFilesMenu, editor_actions
-from app.ui.editor.code_editor import CodeEditor
 from app.ui.editor.editor_tabs import EditorTabs, SaveChoice
 from app.ui.editor.file_tree import FileTree
+from app.ui.engine_menu import EngineMenu
+from app.ui.engine_target import supervisor_factory
 from app.ui.status_bar import EngineStatusBar
 from app.ui.theme import THEME_CHOICES, apply_application_palette, effective_theme
 from app.ui.warmup import start_highlighting_warmup
-from app.ui.workers import EngineWorker
+from app.ui.window_features import MACHINE_TAB, WindowFeatures
+from app.ui.window_parts import NoModelBanner, TabsEditorAccess
+from app.ui.workers import EngineWorker, engine_log_path
 
 log = logging.getLogger(__name__)
 
 WINDOW_STATE_FILE = "window.ini"
 
 
-class TabsEditorAccess:
-    """The chat controller's view of the editor tabs."""
-
-    def __init__(self, tabs: EditorTabs) -> None:
-        self.tabs = tabs
-
-    def current_code(self) -> CodeContext | None:
-        editor = self.tabs.current_editor()
-        if editor is None or editor.is_loading():
-            return None
-        lang = textfile.language(editor.language)
-        return CodeContext(self.tabs.display_name(editor), lang.id, lang.name, lang.fence, editor.text())
-
-    def _target(self) -> CodeEditor | None:
-        editor = self.tabs.current_editor() or self.tabs.new_file()
-        return None if editor.is_loading() else editor
-
-    def insert_at_cursor(self, code: str) -> bool:
-        editor = self._target()
-        if editor is None:
-            return False
-        sci = editor.sci
-        pos = sci.currentPos()
-        at_line_start = sci.column(pos) == 0
-        line_continues = sci.lineEndPosition(sci.lineFromPosition(pos)) > pos
-        if at_line_start and line_continues and not code.endswith("\n"):
-            code += "\n"  # a block put before a line's text stays on lines of its own
-        editor.insert_at_cursor(code)
-        editor.setFocus()
-        return True
-
-    def replace_selection(self, code: str) -> bool:
-        editor = self._target()
-        if editor is None:
-            return False
-        editor.replace_selection(code)
-        editor.setFocus()
-        return True
-
-
-class NoModelBanner(QFrame):
-    """Above the chat at first run: no model yet, and the button that picks one."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("NoModelBanner")
-        self.label = QLabel(
-            "<b>No model is loaded.</b><br>The chat needs a DeepSeek-Coder (or other GGUF) "
-            "model file on this computer. Choose one to start; it runs locally, offline."
-        )
-        self.label.setWordWrap(True)
-        self.open_button = QPushButton("Open model file…")
-        self.open_button.setObjectName("OpenModelButton")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 14, 16, 14)
-        layout.setSpacing(10)
-        layout.addWidget(self.label)
-        row = QHBoxLayout()
-        row.addWidget(self.open_button)
-        row.addStretch(1)
-        layout.addLayout(row)
-
-    def apply_theme(self, theme_name: str) -> None:
-        background, border = ("#2b2d31", "#3d4148") if theme_name == "dark" else ("#f3f6fb", "#d0d7de")
-        self.setStyleSheet(f"#NoModelBanner {{ background: {background}; border-bottom: 1px solid {border}; }}")
-
-
-class MainWindow(QMainWindow):
+class MainWindow(WindowFeatures, QMainWindow):
     firstPainted = Signal()  # the first frame is on screen: time for work that can wait
 
     def __init__(self, settings: Settings | None = None, worker: EngineWorker | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, store: ConversationStore | None = None) -> None:
         super().__init__(parent)
-        self.settings = settings if settings is not None else load_settings()
+        self.settings = settings if settings is not None else sanitized(load_settings())[0]
+        self._init_features()
         self.setWindowTitle(f"[*]{APP_NAME}")
         self.ask_model_path: Callable[[], str | None] = self._model_dialog  # replaceable in tests
         self.theme_name = effective_theme(self.settings.theme)
@@ -149,14 +79,34 @@ class MainWindow(QMainWindow):
         self.status = EngineStatusBar()
         self.setStatusBar(self.status)
 
+        self.store = store or ConversationStore()
+        self.sidebar = ConversationSidebar(self.store)
+        self.sidebar_dock = QDockWidget("Conversations", self)
+        self.sidebar_dock.setObjectName("ConversationsDock")  # saveState() keys docks by name
+        self.sidebar_dock.setWidget(self.sidebar)
+        self.sidebar_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                                      | QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.sidebar_dock)
+        self.sidebar_dock.hide()
+
+        worker = worker or EngineWorker.on_new_thread(supervisor_factory(self.settings, engine_log_path))
         self.controller = ChatController(self.chat, TabsEditorAccess(self.tabs), self.settings, worker, self)
+        self.conversations = ConversationBinding(self.store, self.controller, self.sidebar, self.settings, self)
+        self.completion = CompletionService(client_provider=self.completion_client, settings=self.settings, parent=self)
+        self.status.addPermanentWidget(self.completion.indicator)
         self._build_menus()
+        self._sidebar_shown_once = False
         self._connect()
         self._shut_down = False
         self.apply_theme(self.settings.theme)
         self._restore_window_state()
         self._on_engine_state(self.controller.state.value)
         self.tabs.new_file()
+        self.completion.watch_tabs(self.tabs)
+        self.conversations.open_last()
+        if self.store.recovered_from is not None:
+            self.status.showMessage(f"The conversation history could not be read; it was moved to "
+                                    f"{self.store.recovered_from} and a new one started", 30_000)
         self._painted = False
         self.firstPainted.connect(start_highlighting_warmup)
 
@@ -183,7 +133,11 @@ class MainWindow(QMainWindow):
         self.controller.load(load_options_for(self.settings, path))
 
     def load_model_from_settings(self) -> bool:
-        return self.controller.load_from_settings()
+        """At start: the chosen remote engine, or the chat model; False when there is neither."""
+        if not self.settings.active_engine and not self.settings.chat_model_path:
+            return False
+        self.reload_engine()
+        return True
 
     def apply_theme(self, choice: str) -> None:
         """"system", "light" or "dark"; the choice is saved, system follows the desktop."""
@@ -198,6 +152,7 @@ class MainWindow(QMainWindow):
         self.tabs.set_theme(self.theme_name)
         self.chat.set_theme(self.theme_name)
         self.no_model_banner.apply_theme(self.theme_name)
+        self.sidebar.list.viewport().update()
         for action in self._theme_actions.actions():
             action.setChecked(action.data() == choice)
 
@@ -229,8 +184,20 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         edit_menu.addAction(editor["go_to_line"])
         edit_menu.addAction(editor["toggle_comment"])
+        edit_menu.addSeparator()
+        self.fix_error_action = self._action("Fix This &Error…", self.fix_error, "Ctrl+Shift+E")
+        edit_menu.addAction(self.fix_error_action)
+        edit_menu.addSeparator()
+        self.settings_action = self._action("&Settings…", self.open_settings, "Ctrl+,")
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        edit_menu.addAction(self.settings_action)
 
         view_menu = bar.addMenu("&View")
+        self.sidebar_action = self.sidebar_dock.toggleViewAction()
+        self.sidebar_action.setText("&Conversations")
+        self.sidebar_action.setShortcut(QKeySequence("Ctrl+Shift+H"))
+        view_menu.addAction(self.sidebar_action)
+        view_menu.addSeparator()
         theme_menu = view_menu.addMenu("&Theme")
         self._theme_actions = QActionGroup(self)
         for choice, label in (("system", "&System"), ("light", "&Light"), ("dark", "&Dark")):
@@ -244,12 +211,16 @@ class MainWindow(QMainWindow):
             view_menu.addAction(editor[name])
 
         model_menu = bar.addMenu("&Model")
+        self.model_manager_action = self._action("Model &Manager…", self.show_model_manager, "Ctrl+M")
+        model_menu.addAction(self.model_manager_action)
         self.open_model_action = self._action("&Open Model File…", self.open_model_file)
         self.restart_action = self._action("&Restart Engine", self.controller.restart_engine)
         self.cancel_load_action = self._action("&Cancel Loading", self.controller.cancel_load)
         self.unload_action = self._action("&Unload", self.controller.unload)
         for action in (self.open_model_action, self.restart_action, self.cancel_load_action, self.unload_action):
             model_menu.addAction(action)
+        model_menu.addSeparator()
+        self.engine_menu = EngineMenu(model_menu, self.settings, self)
 
         help_menu = bar.addMenu("&Help")
         about = self._action(f"&About {APP_NAME}", self._show_about)
@@ -273,6 +244,16 @@ class MainWindow(QMainWindow):
         tabs.askAboutSelection.connect(c.ask_about_selection)
         self.file_tree.rootChanged.connect(lambda _root: self._show_file_tree())
         self.no_model_banner.open_button.clicked.connect(self.open_model_file)
+        self.no_model_banner.download_button.clicked.connect(lambda: self.show_model_manager(MACHINE_TAB))
+        self.engine_menu.engineChosen.connect(self.choose_engine)
+        c.engineStateChanged.connect(self._on_engine_changed_for_completion)
+        c.busyChanged.connect(self._on_busy_for_completion)
+        c.modelLoaded.connect(lambda info: self.engine_menu.show_serving(self.local_server_url()))
+        c.engineStateChanged.connect(lambda _s: self.engine_menu.show_serving(self.local_server_url()))
+        self.conversations.conversationChanged.connect(lambda _cid: self._show_sidebar_once())
+        apply_requested = getattr(self.chat, "applyRequested", None)
+        if apply_requested is not None:
+            apply_requested.connect(self.apply_code)
         status.cancelLoadRequested.connect(c.cancel_load)
         c.openModelRequested.connect(self.open_model_file)
         c.engineStateChanged.connect(self._on_engine_state)
@@ -302,7 +283,7 @@ class MainWindow(QMainWindow):
         if state is EngineState.NONE:
             self.status.show_no_model()
             self.chat.view.set_empty_hint(
-                "No model is loaded yet.\nOpen a model file to chat about your code."
+                "No model is loaded yet.\nOpen a model file, or download one in Model ▸ Model Manager…"
                 if not has_model else "No model is loaded. Model ▸ Restart Engine loads it again."
             )
         elif state is EngineState.READY:
@@ -313,6 +294,12 @@ class MainWindow(QMainWindow):
             self.status.show_problem("The engine stopped")
         elif state is EngineState.LOADING:
             self.chat.view.set_empty_hint("Loading the model…\nYou can type your question meanwhile.")
+
+    def _show_sidebar_once(self) -> None:
+        """The history appears with the first saved conversation (the View menu hides it again)."""
+        if not self._sidebar_shown_once and self.conversations.current_id is not None:
+            self._sidebar_shown_once = True
+            self.sidebar_dock.show()
 
     def _show_file_tree(self) -> None:
         if not self.file_tree.isHidden():
@@ -358,6 +345,7 @@ class MainWindow(QMainWindow):
         state = stored.value("state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
+            self._sidebar_shown_once = True  # the user's own layout: the sidebar as they left it
         splitter = stored.value("splitter")
         self._splitter_restored = isinstance(splitter, QByteArray) and self.splitter.restoreState(splitter)
         if self.settings.last_folder and os.path.isdir(self.settings.last_folder):
@@ -401,3 +389,4 @@ class MainWindow(QMainWindow):
         if not self._shut_down:
             self._shut_down = True
             self.controller.shutdown()
+            self._shutdown_features()

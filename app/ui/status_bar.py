@@ -10,7 +10,9 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWi
 
 
 def device_text(info: dict[str, object]) -> str:
-    """Where the model runs: "CPU", "GPU (all layers)" or "GPU: 20 layers"."""
+    """Where the model runs: "CPU", "GPU (all layers)", "GPU: 20 layers" or "Remote: name"."""
+    if info.get("remote"):
+        return f"Remote: {info['remote']}"
     layers = int(info.get("n_gpu_layers") or 0)  # type: ignore[call-overload]
     if layers == 0 or not info.get("gpu_offload_supported", True):
         return "CPU"

@@ -28,6 +28,7 @@ from app.core import paths
 from app.core.errors import CancelledError, ClientError, DscoderError, EngineError
 from app.engine.options import LoadOptions, SamplingParams
 from app.engine.supervisor import EngineSupervisor
+from app.ui.engine_target import EngineTarget, RemoteTarget
 
 if TYPE_CHECKING:
     # The client pulls in httpx (~0.2 s of imports); the worker imports it on its own
@@ -149,7 +150,7 @@ class EngineWorker(QObject):
 
     # -- slots (worker thread) --------------------------------------------------------------
     @Slot(int, object)
-    def load_model(self, load_id: int, options: LoadOptions) -> None:
+    def load_model(self, load_id: int, options: EngineTarget) -> None:
         self._stop_engine()
         if self._closing:
             return
@@ -159,6 +160,9 @@ class EngineWorker(QObject):
             self._load_cancel = None if cancelled_already else cancel
         if cancelled_already:  # cancelled while it waited in the queue
             self.loadCancelled.emit(load_id)
+            return
+        if isinstance(options, RemoteTarget):
+            self._connect_remote(load_id, options, cancel)
             return
         self.loadProgress.emit(load_id, "Starting the engine")
         supervisor = self._make_supervisor(options)
@@ -188,9 +192,35 @@ class EngineWorker(QObject):
         self._client = OpenAIClient(endpoint.base_url, endpoint.api_key)
         info = dict(endpoint.info)
         info["pid"] = endpoint.pid
+        info["base_url"], info["api_key"] = endpoint.base_url, endpoint.api_key  # for completion's own client
         self._death_reported = False
         self._death_timer.start()
         self.loaded.emit(load_id, info)
+
+    def _connect_remote(self, load_id: int, target: RemoteTarget, cancel: threading.Event) -> None:
+        """A remote engine "loads" by answering a probe: its key, its model, how it does FIM."""
+        from app.core.remotes import client_for, probe_remote
+
+        self.loadProgress.emit(load_id, f"Connecting to {target.remote.name}")
+        result = probe_remote(target.remote, target.api_key)
+        with self._lock:
+            self._load_cancel = None
+            cancelled = cancel.is_set() or load_id <= self._loads_cancelled_through
+        if cancelled:
+            self.loadCancelled.emit(load_id)
+            return
+        if not result.ok:
+            self.loadFailed.emit(load_id, f"Could not use the engine {target.remote.name}: {result.message}", "")
+            return
+        self._client = client_for(target.remote, target.api_key)
+        model = target.remote.model or (result.models[0] if len(result.models) == 1 else "")
+        fim = result.fim
+        self.loaded.emit(load_id, {
+            "model_name": model or target.remote.name, "model_path": f"{target.remote.base_url} {model}",
+            "remote": target.remote.name, "remote_model": target.remote.model, "n_ctx": 0, "n_gpu_layers": 0,
+            "base_url": self._client.base_url, "api_key": target.api_key or "",
+            "fim_mode": fim.mode if fim else "off", "fim_reason": fim.reason if fim else "",
+        })
 
     @Slot()
     def unload(self) -> None:
