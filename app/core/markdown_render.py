@@ -22,18 +22,20 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
 from pygments.styles import get_style_by_name
-from pygments.util import ClassNotFound
+
+from app.core.code_highlight import lexer_for
 
 URL_SCHEME = "dscoder"
 ACTION_COPY = "copy"
 ACTION_INSERT = "insert"
 ACTION_REPLACE = "replace"
+ACTION_APPLY = "apply"
 CODE_ACTIONS: tuple[tuple[str, str], ...] = (
     (ACTION_COPY, "Copy"),
     (ACTION_INSERT, "Insert at cursor"),
     (ACTION_REPLACE, "Replace selection"),
+    (ACTION_APPLY, "Apply"),
 )
 _SAFE_LINK_PREFIXES = ("http://", "https://", "mailto:")
 
@@ -109,6 +111,9 @@ class RenderedMessage:
     segments: list[str]
     segment_lines: list[int]  # the source line each segment starts on
     segment_first_blocks: list[int]  # the index the next code block gets at each segment
+    # Per segment, the code block it consists of when it is exactly one top-level code
+    # block (a view may lay those out itself, line by line), else None.
+    segment_code: list[CodeBlock | None]
 
 
 def action_url(action: str, index: int) -> str:
@@ -146,6 +151,7 @@ class _RenderEnv:
     theme: RenderTheme
     blocks: list[CodeBlock]
     with_actions: bool
+    highlight_top_level: bool
     next_block: int = 0
 
 
@@ -159,7 +165,10 @@ def _render_code_block(
     assert isinstance(state, _RenderEnv)
     block = state.blocks[state.next_block]
     state.next_block += 1
-    return _code_block_html(block, state.theme, with_actions=state.with_actions)
+    highlight = state.highlight_top_level or tokens[idx].level > 0
+    return _code_block_html(
+        block, state.theme, with_actions=state.with_actions, highlight=highlight
+    )
 
 
 _PARSER = _make_parser(hard_breaks=False)
@@ -214,27 +223,27 @@ def extract_code_blocks(markdown: str) -> list[CodeBlock]:
 def _highlighted(code: str, language: str, style: str) -> str:
     """Pygments spans with inline colours; cached because a streaming answer re-renders
     its finished blocks on every paint."""
-    try:
-        lexer = get_lexer_by_name(language) if language else get_lexer_by_name("text")
-    except ClassNotFound:
-        lexer = get_lexer_by_name("text")
+    lexer = lexer_for(language)
     formatter = HtmlFormatter(noclasses=True, nowrap=True, style=style)
     return highlight(code, lexer, formatter).rstrip("\n")
 
 
 @lru_cache(maxsize=8)
-def _style_background(style: str) -> str:
+def style_background(style: str) -> str:
+    """The background colour of a Pygments style, "" when it has none."""
     return str(get_style_by_name(style).background_color or "")
 
 
-def _code_block_html(block: CodeBlock, theme: RenderTheme, *, with_actions: bool) -> str:
-    background = _style_background(theme.pygments_style) or theme.code_background
+def _code_block_html(
+    block: CodeBlock, theme: RenderTheme, *, with_actions: bool, highlight: bool = True
+) -> str:
+    background = style_background(theme.pygments_style) or theme.code_background
     label = html.escape(block.language) if block.language else "code"
     # A block still streaming is shown plain: it is laid out again on every paint, and
     # spans per token make that several times slower. Colours come when it closes.
     body = (
         _highlighted(block.code, block.language, theme.pygments_style)
-        if block.complete
+        if block.complete and highlight
         else html.escape(block.code, quote=False)
     )
     cell = f"padding: 4px 10px; background-color: {theme.code_header};"
@@ -322,6 +331,7 @@ def render_markdown(
     code_actions: bool = True,
     hard_breaks: bool = False,
     first_block_index: int = 0,
+    highlight_top_level: bool = True,
 ) -> RenderedMessage:
     """HTML for one chat message, plus its code blocks (index i is linked as ``.../i``).
 
@@ -331,6 +341,8 @@ def render_markdown(
     off leaves the links out; `hard_breaks` keeps every newline (for what a person typed).
     `first_block_index` numbers the code blocks from there (for rendering the tail of a
     message whose start was rendered before, see app.core.markdown_stream).
+    `highlight_top_level` off leaves top-level code blocks uncoloured in the HTML, for a
+    view that lays them out itself and colours them (app.core.code_highlight).
     """
     parser = _HARD_BREAK_PARSER if hard_breaks else _PARSER
     tokens = parser.parse(markdown)
@@ -338,23 +350,34 @@ def render_markdown(
     if not streaming:
         blocks = [CodeBlock(b.index, b.language, b.code, True) for b in blocks]
     _style_tokens(tokens, theme)
-    state = _RenderEnv(theme=theme, blocks=blocks, with_actions=code_actions)
+    state = _RenderEnv(
+        theme=theme,
+        blocks=blocks,
+        with_actions=code_actions,
+        highlight_top_level=highlight_top_level,
+    )
     env: dict[str, object] = {_ENV_KEY: state}
     segments: list[str] = []
     segment_lines: list[int] = []
     segment_first_blocks: list[int] = []
+    segment_code: list[CodeBlock | None] = []
+
+    def add_segment(run: list[Token]) -> None:
+        first_block = state.next_block
+        segment_first_blocks.append(first_block_index + first_block)
+        is_code = len(run) == 1 and run[0].type in ("fence", "code_block")
+        segment_code.append(blocks[first_block] if is_code else None)
+        segments.append(parser.renderer.render(run, parser.options, env).strip())
+        segment_lines.append(run[0].map[0] if run[0].map else 0)
+
     run: list[Token] = []
     for token in tokens:
         run.append(token)
         if token.level == 0 and token.nesting <= 0:  # a top-level block just ended
-            segment_first_blocks.append(first_block_index + state.next_block)
-            segments.append(parser.renderer.render(run, parser.options, env).strip())
-            segment_lines.append(run[0].map[0] if run[0].map else 0)
+            add_segment(run)
             run = []
     if run:
-        segment_first_blocks.append(first_block_index + state.next_block)
-        segments.append(parser.renderer.render(run, parser.options, env).strip())
-        segment_lines.append(run[0].map[0] if run[0].map else 0)
+        add_segment(run)
     body = "\n".join(segments)
     return RenderedMessage(
         html=f'<div style="color: {theme.text};">{body}</div>',
@@ -362,4 +385,5 @@ def render_markdown(
         segments=segments,
         segment_lines=segment_lines,
         segment_first_blocks=segment_first_blocks,
+        segment_code=segment_code,
     )

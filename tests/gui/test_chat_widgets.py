@@ -13,7 +13,12 @@ from app.core.markdown_render import extract_code_blocks, render_markdown
 from app.ui.chat import ChatPanel
 from app.ui.chat.chat_input import MAX_PASTE_CHARS
 from app.ui.chat.chat_style import palette_for
-from app.ui.chat.message_widgets import AssistantMessageWidget, MessageBrowser, UserMessageWidget
+from app.ui.chat.message_widgets import (
+    AssistantMessageWidget,
+    MarkdownMessageWidget,
+    MessageBrowser,
+    UserMessageWidget,
+)
 
 ANSWER = """Two ways to do it:
 
@@ -73,6 +78,17 @@ def click_anchor(qtbot, browser: QTextBrowser, href: str) -> None:
     raise AssertionError(f"no link {href!r} in the message")
 
 
+def wait_coloured(qtbot, view) -> None:
+    """Wait until every code block got its colours from the highlighter thread."""
+
+    def coloured() -> bool:
+        widgets = [view.message_widget(i) for i in range(len(view.messages()))]
+        browsers = [w.browser for w in widgets if isinstance(w, MarkdownMessageWidget)]
+        return not any(b.is_colouring() for b in browsers)
+
+    qtbot.waitUntil(coloured, timeout=10_000)
+
+
 def click_label_link(qtbot, label: QLabel) -> None:
     settle(qtbot, label)
     point = QPoint(label.contentsRect().left() + 6, label.height() // 2)  # on the link text
@@ -125,6 +141,7 @@ def test_only_the_streaming_message_is_re_rendered(qtbot, panel) -> None:
     for n in range(5):
         view.add_user_message(f"question {n}")
         view.add_assistant_message(f"answer {n}\n\n```py\nx = {n}\n```")
+    wait_coloured(qtbot, view)
     renders_before = view.render_count
     earlier = view.message_widget(1)
     assert isinstance(earlier, AssistantMessageWidget)
@@ -159,7 +176,9 @@ def test_a_streamed_answer_looks_exactly_like_one_rendered_whole(qtbot, panel) -
     whole = MessageBrowser()
     qtbot.addWidget(whole)
     whole.setFixedWidth(widget.browser.width())
-    whole.show_segments(render_markdown(text, palette_for("light").render).segments)
+    whole.set_code_style(palette_for("light").render, code_actions=True)
+    rendered = render_markdown(text, palette_for("light").render)
+    whole.show_segments(rendered.segments, rendered.segment_code)
     assert widget.browser.toPlainText() == whole.toPlainText()
     assert block_layout(widget.browser) == block_layout(whole)
     assert widget.browser.document().size() == whole.document().size()
@@ -187,6 +206,94 @@ def test_insert_and_replace_carry_the_clicked_blocks_code(qtbot, panel) -> None:
     with qtbot.waitSignal(panel.replaceRequested) as replaced:
         click_anchor(qtbot, widget.browser, "dscoder:replace/0")
     assert replaced.args == ["def square(x: int) -> int:\n    return x * x"]
+
+
+def test_apply_carries_the_clicked_blocks_code(qtbot, panel) -> None:
+    index = panel.view.add_assistant_message(ANSWER)
+    widget = panel.view.message_widget(index)
+    assert isinstance(widget, AssistantMessageWidget)
+    with qtbot.waitSignal(panel.applyRequested) as applied:
+        click_anchor(qtbot, widget.browser, "dscoder:apply/1")
+    assert applied.args == ['echo "done"']
+
+
+def test_the_model_cannot_fake_an_apply_link(qtbot, panel) -> None:
+    forged = 'See [Apply](dscoder:apply/0) and <a href="dscoder:apply/0">Apply</a>\n\n```py\nx\n```'
+    index = panel.view.add_assistant_message(forged)
+    widget = panel.view.message_widget(index)
+    assert isinstance(widget, AssistantMessageWidget)
+    hrefs = []
+    block = widget.browser.document().begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            if it.fragment().charFormat().isAnchor():
+                hrefs.append((it.fragment().text(), it.fragment().charFormat().anchorHref()))
+            it += 1
+        block = block.next()
+    # Only the links under the real code block, each exactly once.
+    assert [h for _t, h in hrefs if h.startswith("dscoder:")] == [
+        "dscoder:copy/0", "dscoder:insert/0", "dscoder:replace/0", "dscoder:apply/0"
+    ]
+
+
+LONG_CODE = "\n".join(
+    f"def function_{n}(value: int) -> int:  # line {n}\n    return value * {n} + len('x')"
+    for n in range(150)
+)
+LONG_ANSWER = (
+    "Here is the design, explained before the code. " * 30
+    + "\n\n1. books\n2. members\n3. loans\n\n```python\n"
+    + LONG_CODE
+    + "\n```\n\nAnd a closing remark.\n"
+)
+
+
+def test_streaming_and_finishing_a_long_code_answer_keeps_the_event_loop_moving(
+    qtbot, panel
+) -> None:
+    """Streams ~300 lines of code, finishes, and waits for the colours while a 5 ms
+    timer records the largest gap between its ticks (the stall a user would feel)."""
+    view = panel.view
+    index = view.begin_assistant_message()
+    pieces = [LONG_ANSWER[i : i + 12] for i in range(0, len(LONG_ANSWER), 12)]
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    ticker = QTimer()
+    ticker.setTimerType(Qt.TimerType.PreciseTimer)
+    ticker.setInterval(5)
+    ticker.timeout.connect(tick)
+    feeder = QTimer()
+    feeder.setInterval(2)
+
+    def feed() -> None:
+        if pieces:
+            view.append_to_message(index, pieces.pop(0))
+        else:
+            feeder.stop()
+            view.finish_message(index, "done")
+
+    feeder.timeout.connect(feed)
+    ticker.start()
+    feeder.start()
+    qtbot.waitUntil(lambda: view.messages()[index].finished, timeout=60_000)
+    wait_coloured(qtbot, view)
+    qtbot.wait(50)
+    ticker.stop()
+    largest_stall_ms = max(0.0, max(gaps[1:]) * 1000 - 5)
+    print(f"\nlong code answer: largest event-loop stall {largest_stall_ms:.1f} ms "
+          f"over {len(gaps)} ticks, {view.render_count} renders")
+    widget = view.message_widget(index)
+    assert isinstance(widget, AssistantMessageWidget)
+    assert widget.code_blocks[0].code == LONG_CODE
+    assert widget.browser.toPlainText().count("def function_") == 150
+    assert largest_stall_ms < 100  # generous: catches a return to whole-answer re-renders
 
 
 def test_ctrl_enter_sends_and_enter_adds_a_line(qtbot, panel) -> None:

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from app.core.code_highlight import highlight_runs, iter_highlight_runs
 from app.core.markdown_render import (
     CODE_ACTIONS,
     DARK_THEME,
@@ -169,3 +170,37 @@ def test_streaming_changes_only_the_last_segments() -> None:
     earlier = render_markdown(text[:-5], streaming=True).segments
     later = render_markdown(text, streaming=True).segments
     assert earlier[:-1] == later[:-1] and earlier[-1] != later[-1]
+
+
+def test_apply_is_the_fourth_action_and_cannot_be_forged() -> None:
+    assert [action for action, _title in CODE_ACTIONS] == ["copy", "insert", "replace", "apply"]
+    rendered = render_markdown("[Apply](dscoder:apply/0)\n\n```py\nx = 1\n```\n")
+    assert rendered.html.count('href="dscoder:apply/0"') == 1  # the real block's link only
+    assert parse_action_url("dscoder:apply/0") == ("apply", 0)
+
+
+def test_highlight_runs_cover_the_code_at_exact_offsets() -> None:
+    code = "\n\ndef f(x):\n    return 'hi'  # note\n"
+    runs = highlight_runs(code, "python", "default")
+    assert runs and all(0 <= r.start and r.start + r.length <= len(code) for r in runs)
+    texts = {code[r.start : r.start + r.length] for r in runs}
+    assert "def" in texts and "'hi'" in texts and "# note" in texts
+    assert highlight_runs("plain words", "no-such-language", "default") == []
+
+
+def test_top_level_code_segments_are_reported_as_blocks() -> None:
+    rendered = render_markdown(
+        "intro\n\n```py\nx = 1\n```\n\n- item\n\n  ```js\n  let y = 2;\n  ```\n",
+        highlight_top_level=False,
+    )
+    assert rendered.segment_code[0] is None and rendered.segment_code[2] is None
+    assert rendered.segment_code[1] == rendered.code_blocks[0]
+    assert "<span" not in rendered.segments[1]  # left for the view to colour
+    assert "<span" in rendered.segments[2]  # a nested block is still coloured here
+
+
+def test_runs_come_lazily_and_match_the_whole_list() -> None:
+    code = "\n".join(f"x_{n} = {n}  # {n}" for n in range(50))
+    lazy = iter_highlight_runs(code, "python", "github-dark")
+    first = next(lazy)
+    assert [first, *lazy] == highlight_runs(code, "python", "github-dark")

@@ -24,6 +24,7 @@ class ChatPanel(QWidget):
     copyRequested = Signal(str)
     insertRequested = Signal(str)
     replaceRequested = Signal(str)
+    applyRequested = Signal(str)  # a code block's "Apply": the code to diff and apply
     editRequested = Signal(int)
     regenerateRequested = Signal()
 
@@ -63,6 +64,7 @@ class ChatPanel(QWidget):
         self.view.copyRequested.connect(self.copyRequested)
         self.view.insertRequested.connect(self.insertRequested)
         self.view.replaceRequested.connect(self.replaceRequested)
+        self.view.applyRequested.connect(self.applyRequested)
         self.view.editRequested.connect(self.editRequested)
         self.view.regenerateRequested.connect(self.regenerateRequested)
         self._theme = ""

@@ -22,6 +22,7 @@ class ChatPalette:
     border: str
     text: str
     muted: str
+    disabled: str  # text of disabled buttons: clearly fainter than `muted`
     link: str
     accent: str  # Send button, the meter's bar
     accent_text: str
@@ -40,6 +41,7 @@ LIGHT_PALETTE = ChatPalette(
     border="#d0d7de",
     text="#1f2328",
     muted="#656d76",
+    disabled="#afb8c1",
     link="#0969da",
     accent="#2563eb",
     accent_text="#ffffff",
@@ -57,6 +59,7 @@ DARK_PALETTE = ChatPalette(
     border="#3d4148",
     text="#e6edf3",
     muted="#8d96a0",
+    disabled="#545a63",
     link="#4493f8",
     accent="#3b82f6",
     accent_text="#ffffff",
@@ -113,12 +116,21 @@ QPushButton {{
     border-radius: 6px; padding: 4px 12px;
 }}
 QPushButton:hover {{ border-color: {p.muted}; }}
-QPushButton:disabled {{ color: {p.muted}; }}
+QPushButton:disabled {{
+    color: {p.disabled}; background: transparent; border: 1px dashed {p.border};
+}}
+QPushButton#StopButton {{
+    color: {p.error_text}; background: {p.error_background}; border: 1px solid {p.error_border};
+}}
+QPushButton#StopButton:hover {{ border-color: {p.error_text}; }}
+QPushButton#StopButton:disabled {{
+    color: {p.disabled}; background: transparent; border: 1px dashed {p.border};
+}}
 QPushButton#SendButton {{
     background: {p.accent}; color: {p.accent_text}; border: 1px solid {p.accent};
 }}
 QPushButton#SendButton:disabled {{
-    background: {p.surface}; color: {p.muted}; border-color: {p.border};
+    background: transparent; color: {p.disabled}; border: 1px dashed {p.border};
 }}
 QPushButton#IncludeFile {{
     color: {p.muted}; background: transparent; border: 1px solid {p.border};

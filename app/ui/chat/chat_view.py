@@ -17,6 +17,8 @@ from PySide6.QtGui import QCursor, QGuiApplication
 from PySide6.QtWidgets import QLabel, QScrollArea, QToolTip, QVBoxLayout, QWidget
 
 from app.ui.chat.chat_style import ChatPalette, palette_for
+from app.ui.chat.code_highlighter import shared_highlighter
+from app.ui.chat.message_browser import prepare_code_layout
 from app.ui.chat.message_widgets import (
     AssistantMessageWidget,
     ErrorCard,
@@ -29,6 +31,8 @@ from app.ui.chat.message_widgets import (
 log = logging.getLogger(__name__)
 
 RENDER_INTERVAL_MS = 33  # about 30 paints a second, however fast tokens arrive
+_PREPARE_DELAY_MS = 800  # after start-up, before the first answer is likely to stream
+_prepared = False  # code layout is prepared once per process
 _BOTTOM_SLACK_PX = 24  # this close to the bottom still counts as "following the answer"
 
 
@@ -46,6 +50,7 @@ class ChatView(QScrollArea):
     copyRequested = Signal(str)
     insertRequested = Signal(str)
     replaceRequested = Signal(str)
+    applyRequested = Signal(str)  # code to show as a diff against the current file
     editRequested = Signal(int)
     regenerateRequested = Signal()
 
@@ -82,6 +87,9 @@ class ChatView(QScrollArea):
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(RENDER_INTERVAL_MS)
         self._render_timer.timeout.connect(self._render_pending)
+
+        shared_highlighter()  # created now, so it loads the code lexers ahead (see there)
+        QTimer.singleShot(_PREPARE_DELAY_MS, self, self._prepare_code_layout)
 
         bar = self.verticalScrollBar()
         bar.rangeChanged.connect(self._on_range_changed)
@@ -196,6 +204,12 @@ class ChatView(QScrollArea):
 
     # -- internals --------------------------------------------------------------------
 
+    def _prepare_code_layout(self) -> None:
+        global _prepared
+        if not _prepared:
+            _prepared = True
+            prepare_code_layout(self._palette.render)
+
     def _append_widget(self, widget: MessageWidget) -> int:
         self._empty_hint.hide()
         # Before the trailing stretch, so messages stack from the top.
@@ -236,6 +250,8 @@ class ChatView(QScrollArea):
             self.insertRequested.emit(code)
         elif action == "replace":
             self.replaceRequested.emit(code)
+        elif action == "apply":
+            self.applyRequested.emit(code)
 
     def _on_range_changed(self, _minimum: int, maximum: int) -> None:
         if self._follow_output:

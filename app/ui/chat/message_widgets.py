@@ -1,130 +1,33 @@
 """The widgets of single chat messages: user, assistant, error card and note.
 
-Each Markdown message owns one auto-height QTextBrowser, so re-rendering the answer that
-is streaming lays out that one document and never the rest of the conversation.
+Each Markdown message owns one auto-height MessageBrowser, so re-rendering the answer
+that is streaming lays out that one document and never the rest of the conversation.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import (
-    QDesktopServices,
-    QFont,
-    QFontDatabase,
-    QResizeEvent,
-    QTextBlockFormat,
-    QTextCharFormat,
-    QTextCursor,
-    QTextDocument,
-    QWheelEvent,
-)
-from PySide6.QtWidgets import (
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QSizePolicy,
-    QTextBrowser,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QDesktopServices, QFont, QFontDatabase
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.markdown_render import CodeBlock, parse_action_url
 from app.core.markdown_stream import StreamingRenderer
 from app.ui.chat.chat_style import ChatPalette, link_html
+from app.ui.chat.message_browser import MessageBrowser
+
+__all__ = [
+    "AssistantMessageWidget",
+    "ErrorCard",
+    "MarkdownMessageWidget",
+    "MessageBrowser",
+    "MessageWidget",
+    "NoteWidget",
+    "UserMessageWidget",
+]
 
 _EXTERNAL_SCHEMES = ("http", "https", "mailto")
-
-
-class MessageBrowser(QTextBrowser):
-    """Read-only rich text as tall as its content; the chat's scroll area scrolls, not it."""
-
-    linkClicked = Signal(str)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("MessageBrowser")
-        self.setOpenLinks(False)
-        self.setOpenExternalLinks(False)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.viewport().setAutoFillBackground(False)
-        self.document().setDocumentMargin(0)
-        self.document().setUndoRedoEnabled(False)  # streamed edits would pile up in it
-        self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
-        self.anchorClicked.connect(lambda url: self.linkClicked.emit(url.toString()))
-        self.setFixedHeight(0)
-        self._segments: list[str] = []
-        # Where each segment begins, and the format of the block it began in: removing
-        # a tail merges blocks, and the block the tail started in must get its format back.
-        self._segment_starts: list[tuple[int, QTextBlockFormat]] = []
-
-    def show_segments(self, segments: list[str]) -> None:
-        """Show top-level HTML blocks, re-laying out only those from the first that changed.
-
-        A streaming answer changes at its end, so each paint costs the size of the last
-        paragraph or code block rather than of the whole answer. The last segment shown
-        may have been incomplete, so it is always replaced.
-        """
-        document = self.document()
-        keep = 0
-        limit = min(len(self._segments) - 1, len(segments))
-        while keep < limit and segments[keep] == self._segments[keep]:
-            keep += 1
-        cursor = QTextCursor(document)
-        if keep == 0:
-            document.clear()
-            starts: list[tuple[int, QTextBlockFormat]] = []
-        else:
-            position, block_format = self._segment_starts[keep]
-            cursor.setPosition(position)
-            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-            cursor.removeSelectedText()
-            cursor.setBlockFormat(block_format)
-            starts = self._segment_starts[:keep]
-        cursor.beginEditBlock()
-        for index in range(keep, len(segments)):
-            starts.append((cursor.position(), cursor.blockFormat()))
-            _insert_segment(cursor, segments[index], first=index == 0)
-        cursor.endEditBlock()
-        self._segments, self._segment_starts = list(segments), starts
-
-    def _fit_height(self) -> None:
-        margins = self.contentsMargins()
-        height = math.ceil(self.document().size().height()) + margins.top() + margins.bottom()
-        if height != self.height():
-            self.setFixedHeight(height)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit_height()
-
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        event.ignore()  # let the conversation's scroll area scroll
-
-
-# Lists and tables open their own blocks; anything else needs a fresh block to start in.
-_OWN_BLOCK_STARTS = ("<ul", "<ol", "<table")
-
-
-def _insert_segment(cursor: QTextCursor, html: str, *, first: bool) -> None:
-    """Append one top-level block's HTML where `cursor` is (the end of the document)."""
-    if not first and not html.startswith(_OWN_BLOCK_STARTS):
-        cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
-    block_number = cursor.blockNumber()
-    cursor.insertHtml(html)
-    if not html.startswith(_OWN_BLOCK_STARTS):
-        # insertHtml merges the fragment's first block into the current one and drops
-        # its block format (margins, indent, heading level); put that format back.
-        parsed = QTextDocument()
-        parsed.setHtml(html)
-        target = QTextCursor(cursor.document().findBlockByNumber(block_number))
-        target.setBlockFormat(parsed.begin().blockFormat())
 
 
 def _small_link_label(object_name: str) -> QLabel:
@@ -161,7 +64,8 @@ class MessageWidget(QFrame):
 class MarkdownMessageWidget(MessageWidget):
     """A message whose text is Markdown shown in a MessageBrowser."""
 
-    codeActionRequested = Signal(str, str)  # action ("copy" | "insert" | "replace"), code
+    # action ("copy" | "insert" | "replace" | "apply"), code
+    codeActionRequested = Signal(str, str)
 
     def __init__(self, text: str, palette: ChatPalette, parent: QWidget | None = None) -> None:
         super().__init__(text, palette, parent)
@@ -169,7 +73,10 @@ class MarkdownMessageWidget(MessageWidget):
         self.browser.linkClicked.connect(self._on_link)
         self.code_blocks: list[CodeBlock] = []
         self._renderer = StreamingRenderer(
-            palette.render, code_actions=self._code_actions(), hard_breaks=self._hard_breaks()
+            palette.render,
+            code_actions=self._code_actions(),
+            hard_breaks=self._hard_breaks(),
+            highlight_top_level=False,  # the browser colours those itself, off-thread
         )
 
     def render(self) -> None:
@@ -179,11 +86,12 @@ class MarkdownMessageWidget(MessageWidget):
         """
         rendered = self._renderer.render(self.text, streaming=not self.finished)
         self.code_blocks = rendered.code_blocks
-        self.browser.show_segments(rendered.segments)
+        self.browser.show_segments(rendered.segments, rendered.segment_code)
 
     def apply_palette(self, palette: ChatPalette) -> None:
         super().apply_palette(palette)
         self._renderer.set_theme(palette.render)
+        self.browser.set_code_style(palette.render, code_actions=self._code_actions())
         self.render()
 
     def _code_actions(self) -> bool:
