@@ -28,13 +28,19 @@ def ensure_backends_loaded() -> int:
     if count or _done:
         return count
     _done = True
-    lib_dir = os.path.join(os.path.dirname(llama_cpp.__file__), "lib")
     load_from = getattr(lib, "ggml_backend_load_all_from_path", None)
     if load_from is None:
         return count
     load_from.argtypes = [ctypes.c_char_p]
     load_from.restype = None
-    load_from(lib_dir.encode())
-    count = int(lib.ggml_backend_reg_count())
-    log.info("loaded %d llama.cpp backend(s) from %s", count, lib_dir)
+    package = os.path.dirname(llama_cpp.__file__)
+    # The bundle keeps the variants next to libllama; a pip install of the portable build
+    # leaves them in <site-packages>/bin (they are CMake modules, installed as "runtime").
+    for folder in (os.path.join(package, "lib"), os.path.join(os.path.dirname(package), "bin")):
+        if os.path.isdir(folder):
+            load_from(folder.encode())
+            count = int(lib.ggml_backend_reg_count())
+            if count:
+                log.info("loaded %d llama.cpp backend(s) from %s", count, folder)
+                break
     return count
