@@ -30,7 +30,9 @@ def app_icon() -> QIcon | None:
 def create_application(argv: list[str] | None = None) -> QApplication:
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv[:1])
-    app.setApplicationName(APP_NAME)
+    # The X11 WM_CLASS class is the application name: it must equal the .desktop file name
+    # (StartupWMClass) so that docks group the window under its launcher. Titles use the display name.
+    app.setApplicationName(APP_ID)
     app.setApplicationDisplayName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName("dscoder")
