@@ -18,9 +18,9 @@ from app.engine.options import LoadOptions, load_options_for
 from app.ui.chat_controller import EngineState
 from app.ui.engine_target import completion_client, remote_target
 from app.ui.fix_error import ask_error_text, fix_error_prompt
-from app.ui.settings_dialog import SettingsChange, edit_settings
 
 if TYPE_CHECKING:
+    from app.ui.settings_dialog import SettingsChange
     from app.engine.client import OpenAIClient
     from app.ui.main_window import MainWindow
     from app.ui.model_manager import ModelManagerDialog
@@ -29,6 +29,14 @@ log = logging.getLogger(__name__)
 
 MACHINE_TAB = "This machine"
 
+
+
+def _edit_settings(*args: object, **kwargs: object) -> SettingsChange | None:
+    # Imported on first use: the dialog pulls in the hub and download stack, which would
+    # otherwise cost a third of a second before the window's first paint.
+    from app.ui.settings_dialog import edit_settings
+
+    return edit_settings(*args, **kwargs)  # type: ignore[arg-type]
 
 class WindowFeatures:
     """Methods of MainWindow (see main_window.py for the attributes they use)."""
@@ -43,7 +51,7 @@ class WindowFeatures:
         self._model_manager = None
         self._completion_info, self._completion_client = None, None
         self.ask_error_text = ask_error_text  # replaceable in tests, like ask_model_path
-        self.edit_settings = edit_settings
+        self.edit_settings = _edit_settings
 
     # -- the model manager ---------------------------------------------------------------
     @property
