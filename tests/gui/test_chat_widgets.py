@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
@@ -19,6 +18,7 @@ from app.ui.chat.message_widgets import (
     MessageBrowser,
     UserMessageWidget,
 )
+from tests.helpers.stalls import StallProbe
 
 ANSWER = """Two ways to do it:
 
@@ -257,18 +257,7 @@ def test_streaming_and_finishing_a_long_code_answer_keeps_the_event_loop_moving(
     view = panel.view
     index = view.begin_assistant_message()
     pieces = [LONG_ANSWER[i : i + 12] for i in range(0, len(LONG_ANSWER), 12)]
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    ticker = QTimer()
-    ticker.setTimerType(Qt.TimerType.PreciseTimer)
-    ticker.setInterval(5)
-    ticker.timeout.connect(tick)
+    probe = StallProbe()
     feeder = QTimer()
     feeder.setInterval(2)
 
@@ -280,15 +269,15 @@ def test_streaming_and_finishing_a_long_code_answer_keeps_the_event_loop_moving(
             view.finish_message(index, "done")
 
     feeder.timeout.connect(feed)
-    ticker.start()
+    probe.start()
     feeder.start()
     qtbot.waitUntil(lambda: view.messages()[index].finished, timeout=60_000)
     wait_coloured(qtbot, view)
     qtbot.wait(50)
-    ticker.stop()
-    largest_stall_ms = max(0.0, max(gaps[1:]) * 1000 - 5)
+    probe.stop()
+    largest_stall_ms = probe.largest_ms(skip_first=True)
     print(f"\nlong code answer: largest event-loop stall {largest_stall_ms:.1f} ms "
-          f"over {len(gaps)} ticks, {view.render_count} renders")
+          f"over {len(probe.gaps)} ticks, {view.render_count} renders")
     widget = view.message_widget(index)
     assert isinstance(widget, AssistantMessageWidget)
     assert widget.code_blocks[0].code == LONG_CODE
@@ -426,25 +415,15 @@ def test_a_10_mb_paste_keeps_the_input_responsive(qtbot, panel) -> None:
     QGuiApplication.clipboard().setText(huge)
     editor = panel.input.editor
     editor.setFocus()
-    stalls: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        stalls.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
+    probe = StallProbe()
+    probe.start()
     qtbot.wait(20)
     qtbot.keyClick(editor, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
     qtbot.wait(100)
     qtbot.keyClicks(editor, "!")
     qtbot.wait(50)
-    timer.stop()
-    print(f"\n10 MB paste: largest event-loop stall {max(stalls) * 1000:.1f} ms")
+    probe.stop()
+    print(f"\n10 MB paste: largest event-loop stall {probe.largest_ms():.1f} ms")
     assert editor.document().characterCount() - 1 == MAX_PASTE_CHARS + 1
     assert panel.input.paste_notice.isVisible()
     assert "10,485" in panel.input.paste_notice.text()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import gc
-import time
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from pyside6_scintilla import Scintilla
 
@@ -18,6 +17,7 @@ from app.ui.editor.code_editor import ASK_ACTIONS, CodeEditor
 from app.ui.editor.editor_tabs import EditorTabs, SaveChoice
 from app.ui.editor.file_tree import FileTree
 from app.ui.editor.themes import DARK, LIGHT, bgr
+from tests.helpers.stalls import StallProbe
 
 STYLE_DEFAULT = int(Scintilla.StylesCommon.Default)
 
@@ -515,28 +515,17 @@ def test_a_10_mb_file_opens_while_the_event_loop_keeps_running(tabs, qtbot, tmp_
     # so their teardown is not counted as a stall of this load.
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
-    stalls: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        stalls.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
+    probe = StallProbe()
+    probe.start()
     try:
         with qtbot.waitSignal(tabs.fileOpened, timeout=60_000):
-            last[0] = time.perf_counter()
+            probe.restart_clock()
             editor = tabs.open_paths([path])[0]
             assert "loading" in tabs.tabText(tabs.indexOf(editor))
     finally:
-        timer.stop()
+        probe.stop()
     assert editor.sci.length() == path.stat().st_size
     assert editor.text() == text
     assert not editor.is_modified()
     assert tabs.tabText(tabs.indexOf(editor)) == "big.py"
-    largest = max(stalls) * 1000 if stalls else float("nan")
-    print(f"\n10 MB open: {len(stalls)} timer ticks, largest event-loop stall {largest:.1f} ms")
+    print(f"\n10 MB open: {len(probe.gaps)} timer ticks, largest event-loop stall {probe.largest_ms():.1f} ms")
