@@ -382,7 +382,7 @@ class EngineModel:
         usage.cached_tokens = cached_before
         usage.prompt_ms = ((first_token_at or ended) - started) * 1000
         usage.decode_ms = (ended - (first_token_at or ended)) * 1000
-        self.last_generation = {"finish_reason": finish, **usage.as_dict()}
+        self.last_generation = {"finish_reason": finish, "ended_at": time.time(), **usage.as_dict()}
         yield GenerationEvent(finish_reason=finish, usage=usage)
 
     def _common_prefix(self, tokens: list[int]) -> int:
