@@ -14,7 +14,7 @@ import logging
 import sys
 
 from app import __version__
-from app.core.errors import CancelledError, DscoderError
+from app.utils.errors import CancelledError, DscoderError
 
 # Subcommand modules in the order `dscoder --help` lists them.
 COMMAND_MODULES = [

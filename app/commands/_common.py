@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from app.core.settings import load_settings
-from app.engine.options import LoadOptions, load_options_for
+from app.config.settings import load_settings
+from app.llm.options import LoadOptions, load_options_for
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:

@@ -7,9 +7,9 @@ import json
 import sys
 
 from app.commands._common import add_model_options, load_options_from
-from app.core.errors import DscoderError
-from app.engine.connect import open_client
-from app.engine.options import SamplingParams
+from app.utils.errors import DscoderError
+from app.llm.connect import open_client
+from app.llm.options import SamplingParams
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

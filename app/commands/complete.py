@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 from app.commands._common import add_model_options, load_options_from
-from app.core.errors import DscoderError
-from app.engine.connect import complete_middle, open_client
-from app.engine.options import SamplingParams
+from app.utils.errors import DscoderError
+from app.llm.connect import complete_middle, open_client
+from app.llm.options import SamplingParams
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,7 +36,7 @@ def _read(path: str) -> str:
 
 def guess_language(path: str) -> str | None:
     try:
-        from app.core.textfile import language_for_path
+        from app.editor.textfile import language_for_path
     except ImportError:
         return None
     return language_for_path(path)

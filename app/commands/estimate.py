@@ -6,11 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
-from app.core.catalog import CatalogEntry, load_catalog
-from app.core.estimator import KV_TYPES, MemoryEstimate, estimate_memory
-from app.core.gguf_info import GgufInfo, read_gguf_info
-from app.core.planner import gb
-from app.core.settings import load_settings
+from app.models.catalog import CatalogEntry, load_catalog
+from app.models.estimator import KV_TYPES, MemoryEstimate, estimate_memory
+from app.models.gguf import GgufInfo, read_gguf_info
+from app.models.planner import gb
+from app.config.settings import load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

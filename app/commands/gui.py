@@ -12,6 +12,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.ui.app import run_gui
+    from app.mainwindow.app import run_gui
 
     return run_gui(args.files)

@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from app.core.catalog import load_catalog
-from app.core.downloads import DownloadJob, DownloadProgress, DownloadSpec
-from app.core.errors import DscoderError
-from app.core.hub import HubConfig
-from app.core.library import (
+from app.models.catalog import load_catalog
+from app.models.downloads import DownloadJob, DownloadProgress, DownloadSpec
+from app.utils.errors import DscoderError
+from app.models.hub import HubConfig
+from app.models.library import (
     InstalledModel,
     catalog_status,
     find_model,
@@ -33,9 +33,9 @@ from app.core.library import (
     search_hub,
     verify_model,
 )
-from app.core.model_manifest import MISMATCH
-from app.core.settings import load_settings
-from app.core.verify import format_bytes
+from app.models.manifest import MISMATCH
+from app.config.settings import load_settings
+from app.models.verify import format_bytes
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

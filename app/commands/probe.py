@@ -6,10 +6,10 @@ import argparse
 import json
 from typing import Any
 
-from app.core.gpu_discovery import child_main
-from app.core.hardware import MachineProfile, probe_machine
-from app.core.planner import PURPOSES, Plan, PlanOptions, gb, plan_for_machine
-from app.core.settings import load_settings
+from app.hardware.gpus import child_main
+from app.hardware.probe import MachineProfile, probe_machine
+from app.models.planner import PURPOSES, Plan, PlanOptions, gb, plan_for_machine
+from app.config.settings import load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

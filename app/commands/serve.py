@@ -6,9 +6,9 @@ import argparse
 import secrets
 import sys
 
-from app.engine.options import KV_CACHE_TYPES, LoadOptions
+from app.llm.options import KV_CACHE_TYPES, LoadOptions
 from app.engine.main import serve
-from app.engine.supervisor import check_model_file
+from app.llm.supervisor import check_model_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

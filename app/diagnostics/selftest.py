@@ -47,12 +47,12 @@ def run_self_test() -> int:
     test = SelfTest()
     started = time.monotonic()
     try:
-        from app.core.settings import Settings
+        from app.config.settings import Settings
         from app.diagnostics.tiny_model import write_tiny_gguf
-        from app.ui.app import create_application
+        from app.mainwindow.app import create_application
 
         app = create_application([sys.argv[0]])
-        from app.ui.main_window import MainWindow
+        from app.mainwindow.window import MainWindow
 
         model = write_tiny_gguf(Path(home) / "selftest-tiny.gguf")
         test.check("tiny GGUF model written", model.stat().st_size > 0, f"{model.stat().st_size} bytes")

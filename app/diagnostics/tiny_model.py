@@ -20,7 +20,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from app.core.prompts import TEMPLATES_DIR as TEMPLATES
+from app.llm.prompts import TEMPLATES_DIR as TEMPLATES
 
 BOS = "<｜begin▁of▁sentence｜>"
 EOS = "<｜end▁of▁sentence｜>"

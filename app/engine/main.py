@@ -23,9 +23,9 @@ import sys
 import threading
 from typing import Any, Callable
 
-from app.core.errors import DscoderError, EngineError
-from app.engine.options import KV_CACHE_TYPES, LoadOptions
-from app.engine.protocol import FAILED_MARK, READY_MARK
+from app.utils.errors import DscoderError, EngineError
+from app.llm.options import KV_CACHE_TYPES, LoadOptions
+from app.llm.protocol import FAILED_MARK, READY_MARK
 
 def build_arg_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dscoder-engine", description="DeepSeek-Coder Desktop engine process")

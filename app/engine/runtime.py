@@ -26,10 +26,10 @@ from typing import Any, Iterator, Sequence
 
 import llama_cpp
 
-from app.core.errors import EngineError, ModelFileError, PromptError
-from app.core.prompts import ChatFormat, FittedChat, Message, choose_chat_format, fit_chat
-from app.core.llama_backends import ensure_backends_loaded
-from app.engine.options import LoadOptions, SamplingParams
+from app.utils.errors import EngineError, ModelFileError, PromptError
+from app.llm.prompts import ChatFormat, FittedChat, Message, choose_chat_format, fit_chat
+from app.engine.backends import ensure_backends_loaded
+from app.llm.options import LoadOptions, SamplingParams
 
 log = logging.getLogger(__name__)
 

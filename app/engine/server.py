@@ -25,8 +25,8 @@ from typing import Any, AsyncIterator, Callable, Iterator
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.core.errors import DscoderError, PromptError
-from app.engine.options import SamplingParams
+from app.utils.errors import DscoderError, PromptError
+from app.llm.options import SamplingParams
 from app.engine.runtime import AbortFlag
 
 log = logging.getLogger(__name__)

@@ -44,10 +44,10 @@ def main() -> int:
     from huggingface_hub import constants, hf_hub_download
 
     constants.HF_HUB_OFFLINE = False
-    from app.core.hub import HubConfig
-    from app.core.settings import Settings
-    from app.core.transfer import FileSource, RetryPolicy, fetch_resumable
-    from app.core.verify import JobControl, sha256_file
+    from app.models.hub import HubConfig
+    from app.config.settings import Settings
+    from app.models.transfer import FileSource, RetryPolicy, fetch_resumable
+    from app.models.verify import JobControl, sha256_file
     from tests.helpers.fake_hub import FakeHub
 
     size = args.size_mb * 1024 * 1024

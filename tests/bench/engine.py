@@ -23,9 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 import llama_cpp  # noqa: E402
 
-from app.engine.client import CancelToken, OpenAIClient  # noqa: E402
-from app.engine.options import LoadOptions, SamplingParams  # noqa: E402
-from app.engine.supervisor import EngineSupervisor  # noqa: E402
+from app.llm.client import CancelToken, OpenAIClient  # noqa: E402
+from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
+from app.llm.supervisor import EngineSupervisor  # noqa: E402
 from tests.bench._util import median, table, test_model_path  # noqa: E402
 
 CODE_LINE = "def handler_{i}(request):\n    return process(request.data, retries={i})\n\n"

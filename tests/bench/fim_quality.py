@@ -16,11 +16,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 import llama_cpp  # noqa: E402
 
-from app.core.fim import SPECIAL_TOKEN_RE  # noqa: E402
-from app.engine.client import OpenAIClient  # noqa: E402
-from app.engine.connect import complete_middle  # noqa: E402
-from app.engine.options import LoadOptions, SamplingParams  # noqa: E402
-from app.engine.supervisor import EngineSupervisor  # noqa: E402
+from app.completion.fim import SPECIAL_TOKEN_RE  # noqa: E402
+from app.llm.client import OpenAIClient  # noqa: E402
+from app.llm.connect import complete_middle  # noqa: E402
+from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
+from app.llm.supervisor import EngineSupervisor  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402
 from tests.fim.cases import CASES, available, check  # noqa: E402
 

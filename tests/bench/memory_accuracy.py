@@ -23,11 +23,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 import llama_cpp  # noqa: E402
 import psutil  # noqa: E402
 
-from app.core.estimator import estimate_memory  # noqa: E402
-from app.core.gguf_info import read_gguf_info  # noqa: E402
-from app.engine.client import OpenAIClient  # noqa: E402
-from app.engine.options import LoadOptions, SamplingParams  # noqa: E402
-from app.engine.supervisor import EngineSupervisor  # noqa: E402
+from app.models.estimator import estimate_memory  # noqa: E402
+from app.models.gguf import read_gguf_info  # noqa: E402
+from app.llm.client import OpenAIClient  # noqa: E402
+from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
+from app.llm.supervisor import EngineSupervisor  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402
 from tests.helpers.tiny_gguf import TinyModelSpec, write_tiny_gguf  # noqa: E402
 

@@ -41,7 +41,7 @@ FIRST_PAINT_CHILD = r"""
 import os, sys
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QWidget
-from app.ui.app import create_application, run_gui
+from app.mainwindow.app import create_application, run_gui
 
 class FirstPaint(QObject):
     seen = False
@@ -85,9 +85,9 @@ def stream_child(model: str, tokens: int) -> dict[str, object]:
     import psutil
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
 
-    from app.core.settings import Settings
-    from app.ui.app import create_application
-    from app.ui.main_window import MainWindow
+    from app.config.settings import Settings
+    from app.mainwindow.app import create_application
+    from app.mainwindow.window import MainWindow
 
     app = create_application()
     window = MainWindow(Settings(max_tokens=tokens))

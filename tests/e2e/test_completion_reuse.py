@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.completion_context import build_completion_prompt
-from app.engine.client import OpenAIClient
-from app.engine.options import LoadOptions, SamplingParams
-from app.engine.supervisor import EngineSupervisor
+from app.completion.context import build_completion_prompt
+from app.llm.client import OpenAIClient
+from app.llm.options import LoadOptions, SamplingParams
+from app.llm.supervisor import EngineSupervisor
 
 pytestmark = pytest.mark.realmodel
 

@@ -14,10 +14,10 @@ import httpx
 import psutil
 import pytest
 
-from app.core.errors import ClientError, EngineError, ModelFileError
-from app.engine.client import CancelToken, OpenAIClient
-from app.engine.options import LoadOptions, SamplingParams
-from app.engine.supervisor import EngineSupervisor
+from app.utils.errors import ClientError, EngineError, ModelFileError
+from app.llm.client import CancelToken, OpenAIClient
+from app.llm.options import LoadOptions, SamplingParams
+from app.llm.supervisor import EngineSupervisor
 
 USER = [{"role": "user", "content": "Write a function."}]
 
@@ -248,8 +248,8 @@ def test_fim_uses_vocabulary_tokens_and_refuses_without_them(tiny_engine, tiny_m
 def test_no_orphan_engine_when_the_parent_is_killed(tiny_models, tmp_path):
     script = (
         "import sys, time\n"
-        "from app.engine.options import LoadOptions\n"
-        "from app.engine.supervisor import EngineSupervisor\n"
+        "from app.llm.options import LoadOptions\n"
+        "from app.llm.supervisor import EngineSupervisor\n"
         f"s = EngineSupervisor(LoadOptions(model_path={str(tiny_models['v1'])!r}, n_ctx=512))\n"
         "ep = s.start()\n"
         "print(ep.pid, flush=True)\n"
@@ -272,7 +272,7 @@ def test_no_orphan_engine_when_the_parent_is_killed(tiny_models, tmp_path):
 
 
 def test_complete_middle_reports_a_cancel_by_the_caller(tiny_engine):
-    from app.engine.connect import complete_middle
+    from app.llm.connect import complete_middle
 
     client = client_for(tiny_engine)
     token = CancelToken()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.fim import SPECIAL_TOKEN_RE
-from app.engine.client import OpenAIClient
-from app.engine.connect import complete_middle
-from app.engine.options import LoadOptions, SamplingParams
-from app.engine.supervisor import EngineSupervisor
+from app.completion.fim import SPECIAL_TOKEN_RE
+from app.llm.client import OpenAIClient
+from app.llm.connect import complete_middle
+from app.llm.options import LoadOptions, SamplingParams
+from app.llm.supervisor import EngineSupervisor
 from tests.fim.cases import CASES, available, check
 
 pytestmark = pytest.mark.realmodel

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.ui.apply_dialog import ApplyDialog, apply_to_editor
-from app.ui.editor.code_editor import CodeEditor
-from app.ui.fix_error import fix_error_prompt
+from app.chat.ui.apply_dialog import ApplyDialog, apply_to_editor
+from app.editor.ui.code_editor import CodeEditor
+from app.chat.ui.fix_error import fix_error_prompt
 
 FILE = """import math
 

@@ -8,11 +8,11 @@ from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QTextCursor
 from PySide6.QtWidgets import QApplication, QLabel, QTextBrowser, QWidget
 
-from app.core.markdown_render import extract_code_blocks, render_markdown
-from app.ui.chat import ChatPanel
-from app.ui.chat.chat_input import MAX_PASTE_CHARS
-from app.ui.chat.chat_style import palette_for
-from app.ui.chat.message_widgets import (
+from app.chat.markdown.render import extract_code_blocks, render_markdown
+from app.chat.ui import ChatPanel
+from app.chat.ui.input import MAX_PASTE_CHARS
+from app.chat.ui.style import palette_for
+from app.chat.ui.message_widgets import (
     AssistantMessageWidget,
     MarkdownMessageWidget,
     MessageBrowser,

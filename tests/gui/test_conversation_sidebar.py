@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.core.conversations import ConversationStore
-from app.ui.conversation_sidebar import ConversationSidebar, file_name_for, when
+from app.conversations.store import ConversationStore
+from app.conversations.ui.sidebar import ConversationSidebar, file_name_for, when
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_search_shows_matching_conversations_with_snippets(qtbot, store, filled)
     sidebar = make_sidebar(qtbot, store)
     qtbot.keyClicks(sidebar.search_box, "dockerf")
     qtbot.waitUntil(lambda: sidebar.ids_shown() == [filled["Docker"]])
-    from app.ui.conversation_sidebar import DETAIL_ROLE
+    from app.conversations.ui.sidebar import DETAIL_ROLE
 
     assert "Dockerfile for FastAPI" in sidebar.list.item(0).data(DETAIL_ROLE)
     sidebar.search_box.setText("nothing-like-this")

@@ -7,13 +7,13 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
 
-from app.core.settings import Settings
-from app.engine.client import OpenAIClient
-from app.engine.options import LoadOptions
-from app.engine.supervisor import EngineSupervisor
-from app.ui.completion import CompletionService, InlineCompletion
-from app.ui.completion_status import CompletionState
-from app.ui.editor.code_editor import CodeEditor
+from app.config.settings import Settings
+from app.llm.client import OpenAIClient
+from app.llm.options import LoadOptions
+from app.llm.supervisor import EngineSupervisor
+from app.completion.ui.service import CompletionService, InlineCompletion
+from app.completion.ui.status import CompletionState
+from app.editor.ui.code_editor import CodeEditor
 
 WAIT_MS = 20_000
 
@@ -299,8 +299,8 @@ def test_programmatic_edits_do_not_ask_for_a_completion(qtbot, service, editor):
 
 
 def test_tabs_each_get_completion_and_other_tabs_are_repository_context(qtbot, client, tmp_path):
-    from app.core.completion_context import build_completion_prompt
-    from app.ui.editor.editor_tabs import EditorTabs
+    from app.completion.context import build_completion_prompt
+    from app.editor.ui.tabs import EditorTabs
 
     (tmp_path / "util.py").write_text("def helper():\n    return 1\n")
     (tmp_path / "main.py").write_text("from util import helper\n\nx = ")

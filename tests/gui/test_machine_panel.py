@@ -6,10 +6,10 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QAbstractItemView
 
-from app.core.catalog import load_catalog
-from app.core.hardware import probe_machine
-from app.core.planner import PlanOptions, plan_for_machine
-from app.ui.machine_panel import COLUMNS, MachinePanel
+from app.models.catalog import load_catalog
+from app.hardware.probe import probe_machine
+from app.models.planner import PlanOptions, plan_for_machine
+from app.models.ui.machine_panel import COLUMNS, MachinePanel
 from tests.helpers.hardware_profiles import PROFILES, readers_for
 
 

@@ -15,12 +15,12 @@ from PySide6.QtCore import Qt, QThread
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
-from app.core.markdown_render import action_url
-from app.core.settings import Settings
-from app.ui.chat.message_widgets import AssistantMessageWidget, ErrorCard, UserMessageWidget
-from app.ui.chat_controller import EngineState
-from app.ui.editor.editor_tabs import SaveChoice
-from app.ui.main_window import MainWindow
+from app.chat.markdown.render import action_url
+from app.config.settings import Settings
+from app.chat.ui.message_widgets import AssistantMessageWidget, ErrorCard, UserMessageWidget
+from app.chat.ui.controller import EngineState
+from app.editor.ui.tabs import SaveChoice
+from app.mainwindow.window import MainWindow
 from tests.gui.test_chat_widgets import click_anchor, click_label_link
 from tests.helpers.stalls import StallProbe
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from app.core.catalog import CatalogEntry, CatalogFile, load_catalog
-from app.core.downloads import DownloadOptions, DownloadProgress
-from app.core.hardware import MachineProfile, probe_machine
-from app.core.settings import Settings, load_settings
-from app.core.transfer import RetryPolicy
-from app.ui.model_manager import ModelManagerDialog
+from app.models.catalog import CatalogEntry, CatalogFile, load_catalog
+from app.models.downloads import DownloadOptions, DownloadProgress
+from app.hardware.probe import MachineProfile, probe_machine
+from app.config.settings import Settings, load_settings
+from app.models.transfer import RetryPolicy
+from app.models.ui.manager import ModelManagerDialog
 from tests.helpers import tiny_gguf
 from tests.helpers.fake_hub import COMMIT, FakeHub, Fault, point_hub_client_at, random_bytes
 from tests.helpers.hardware_profiles import PROFILES, readers_for

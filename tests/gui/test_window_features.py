@@ -8,13 +8,13 @@ import dataclasses
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from app.core.remotes import RemoteEngine, save_api_key
-from app.core.settings import Settings, load_settings
-from app.ui.chat_controller import EngineState
-from app.ui.completion_status import CompletionState
-from app.ui.editor.editor_tabs import SaveChoice
-from app.ui.main_window import MainWindow
-from app.ui.settings_dialog import SettingsChange
+from app.config.remotes import RemoteEngine, save_api_key
+from app.config.settings import Settings, load_settings
+from app.chat.ui.controller import EngineState
+from app.completion.ui.status import CompletionState
+from app.editor.ui.tabs import SaveChoice
+from app.mainwindow.window import MainWindow
+from app.config.ui.dialog import SettingsChange
 from tests.gui.test_main_window import type_and_send, wait_answer_done, wait_ready
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core.hardware import (
+from app.hardware.probe import (
     BackendInfo,
     CpuInfo,
     GpuInfo,

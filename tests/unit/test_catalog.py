@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from app.core.catalog import QUANT_ORDER, CatalogEntry, load_catalog
-from app.core.errors import DscoderError
+from app.models.catalog import QUANT_ORDER, CatalogEntry, load_catalog
+from app.utils.errors import DscoderError
 
 VARIANTS = {
     "deepseek-coder-1.3b-base", "deepseek-coder-1.3b-instruct",

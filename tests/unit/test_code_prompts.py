@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.code_prompts import (
+from app.chat.code_prompts import (
     ASK_INSTRUCTIONS,
     CodeContext,
     attachment_line,
@@ -10,7 +10,7 @@ from app.core.code_prompts import (
     file_prompt,
     selection_prompt,
 )
-from app.core.markdown_render import extract_code_blocks
+from app.chat.markdown.render import extract_code_blocks
 
 PY = CodeContext("calc.py", "python", "Python", "python", "def add(a, b):\n    return a + b\n")
 

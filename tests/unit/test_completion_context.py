@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.completion_context import (
+from app.completion.context import (
     SNAP_LINES,
     OpenFile,
     approx_tokens,
@@ -13,8 +13,8 @@ from app.core.completion_context import (
     max_tokens_for,
     path_comment,
 )
-from app.core.completion_debounce import MAX_DELAY_MS, MIN_DELAY_MS, AdaptiveDebounce
-from app.core.fim import filter_middle
+from app.completion.debounce import MAX_DELAY_MS, MIN_DELAY_MS, AdaptiveDebounce
+from app.completion.fim import filter_middle
 
 NUMBERED = "".join(f"line_{n:04d} = {n}\n" for n in range(2000))  # 17 characters a line
 
@@ -171,7 +171,7 @@ def test_remote_server_without_details_is_tried():
 
 # --- stop rules on recorded model outputs --------------------------------------------
 # Raw middles as models wrote them (the suffix repeated, a next function, a token leak);
-# the stop rules of app.core.fim make them what the ghost text shows.
+# the stop rules of app.completion.fim make them what the ghost text shows.
 
 def test_recorded_outputs_are_cut_where_the_middle_ends():
     prefix, suffix = "def area(r):\n    return ", "\n\nprint(area(2))\n"

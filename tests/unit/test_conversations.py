@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from app.core import paths
-from app.core.conversations import (
+from app.utils import paths
+from app.conversations.store import (
     DEFAULT_TITLE,
     ConversationStore,
     fts_query,
     title_from,
 )
-from app.core.errors import DscoderError
+from app.utils.errors import DscoderError
 
 
 @pytest.fixture
@@ -222,7 +222,7 @@ def test_export_markdown(store):
 CHILD = r"""
 import os, sys, time
 from pathlib import Path
-from app.core.conversations import ConversationStore
+from app.conversations.store import ConversationStore
 
 db, progress, tag = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 log = os.open(progress, os.O_WRONLY | os.O_APPEND | os.O_CREAT)

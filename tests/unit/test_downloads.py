@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from app.core import verify
-from app.core.download_queue import DownloadQueue
-from app.core.downloads import DownloadJob, DownloadOptions, DownloadProgress, DownloadSpec, JobState, SpecFile
-from app.core.errors import CancelledError, DscoderError
-from app.core.hub import HubConfig
-from app.core.model_manifest import VERIFIED, Manifest
-from app.core.settings import Settings
-from app.core.transfer import RetryPolicy
-from app.core.verify import PausedError
+from app.models import verify
+from app.models.download_queue import DownloadQueue
+from app.models.downloads import DownloadJob, DownloadOptions, DownloadProgress, DownloadSpec, JobState, SpecFile
+from app.utils.errors import CancelledError, DscoderError
+from app.models.hub import HubConfig
+from app.models.manifest import VERIFIED, Manifest
+from app.config.settings import Settings
+from app.models.transfer import RetryPolicy
+from app.models.verify import PausedError
 from tests.helpers.fake_hub import FakeHub, Fault, point_hub_client_at, random_bytes
 
 REPO = "TheBloke/tiny-coder-GGUF"

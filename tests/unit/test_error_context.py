@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.error_context import build_fix_prompt, disk_reader, parse_error_locations, relevant_locations
+from app.chat.error_context import build_fix_prompt, disk_reader, parse_error_locations, relevant_locations
 
 PY_TRACEBACK = """Traceback (most recent call last):
   File "/home/me/proj/main.py", line 8, in <module>

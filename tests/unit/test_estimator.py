@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core.catalog import load_catalog
-from app.core.estimator import GIB, estimate_memory, kv_cache_bytes, model_shape, pad_ctx
-from app.core.gguf_info import GgufInfo, read_gguf_info
+from app.models.catalog import load_catalog
+from app.models.estimator import GIB, estimate_memory, kv_cache_bytes, model_shape, pad_ctx
+from app.models.gguf import GgufInfo, read_gguf_info
 from tests.helpers.synthetic_gguf import (
     SHAPE_1_3B,
     SHAPE_6_7B,

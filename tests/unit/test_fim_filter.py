@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.fim import FimFilter, filter_middle, strip_special_tokens
+from app.completion.fim import FimFilter, filter_middle, strip_special_tokens
 
 
 def stream(prefix: str, suffix: str, raw: str, language: str | None, piece: int = 3) -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.errors import ModelFileError
-from app.core.gguf_info import GgufInfo, quant_label, read_gguf_info
+from app.utils.errors import ModelFileError
+from app.models.gguf import GgufInfo, quant_label, read_gguf_info
 from tests.helpers.synthetic_gguf import (
     SHAPE_1_3B,
     SHAPE_33B,

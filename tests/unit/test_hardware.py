@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core import gpu_discovery
-from app.core.gpu_discovery import (
+from app.hardware import gpus as gpu_discovery
+from app.hardware.gpus import (
     BackendInfo,
     GpuInfo,
     discover_gpus_isolated,
@@ -18,7 +18,7 @@ from app.core.gpu_discovery import (
     read_drm_sysfs,
     read_nvidia,
 )
-from app.core.hardware import ProbeReaders, _cpuinfo_name_and_flags, probe_machine, read_disk_free
+from app.hardware.probe import ProbeReaders, _cpuinfo_name_and_flags, probe_machine, read_disk_free
 from tests.helpers.hardware_profiles import CPU_ONLY_BUILD, CUDA_BUILD, GIB, MIB, PROFILES, readers_for, write_fake_sysfs
 
 
@@ -54,7 +54,7 @@ def test_discovery_child_with_garbage_output() -> None:
 
 def test_discovery_round_trips_through_json() -> None:
     machine = probe_machine(Path("."), readers_for(PROFILES["a100x2_128gb"]))
-    from app.core.gpu_discovery import GpuDiscovery
+    from app.hardware.gpus import GpuDiscovery
 
     original = GpuDiscovery(machine.gpus, machine.backends, ("a note",))
     assert discovery_from_json(discovery_to_json(original)) == original

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core.downloads import DownloadJob, DownloadSpec
-from app.core.errors import CancelledError, DscoderError, ModelFileError
-from app.core.hub import HubConfig
-from app.core.library import (
+from app.models.downloads import DownloadJob, DownloadSpec
+from app.utils.errors import CancelledError, DscoderError, ModelFileError
+from app.models.hub import HubConfig
+from app.models.library import (
     catalog_status,
     find_model,
     import_model,
@@ -22,9 +22,9 @@ from app.core.library import (
     search_hub,
     verify_model,
 )
-from app.core.model_manifest import CHANGED, HASHED, MISMATCH, UNVERIFIED, VERIFIED, Manifest
-from app.core.settings import Settings
-from app.core.verify import JobControl
+from app.models.manifest import CHANGED, HASHED, MISMATCH, UNVERIFIED, VERIFIED, Manifest
+from app.config.settings import Settings
+from app.models.verify import JobControl
 from tests.helpers.fake_hub import FakeHub, point_hub_client_at
 from tests.helpers.tiny_gguf import TinyModelSpec, write_tiny_gguf
 
@@ -172,7 +172,7 @@ def test_find_model_says_what_to_do_when_nothing_matches(models_dir: Path) -> No
 
 
 def test_catalog_status(models_dir: Path) -> None:
-    from app.core.catalog import load_catalog
+    from app.models.catalog import load_catalog
 
     entry = load_catalog().entries[0]
     assert catalog_status(entry, [], models_dir) == "available"

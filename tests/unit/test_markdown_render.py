@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from app.core.code_highlight import highlight_runs, iter_highlight_runs
-from app.core.markdown_render import (
+from app.chat.markdown.highlight import highlight_runs, iter_highlight_runs
+from app.chat.markdown.render import (
     CODE_ACTIONS,
     DARK_THEME,
     LIGHT_THEME,

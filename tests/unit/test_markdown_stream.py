@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.markdown_render import DARK_THEME, render_markdown
-from app.core.markdown_stream import StreamingRenderer
+from app.chat.markdown.render import DARK_THEME, render_markdown
+from app.chat.markdown.stream import StreamingRenderer
 
 MESSAGE = """Intro with **bold** and `code`.
 

@@ -16,9 +16,9 @@ import pytest
 
 from app.cli import main
 from app.commands.models import ProgressBar
-from app.core.downloads import DownloadJob, DownloadProgress, DownloadSpec
-from app.core.hub import HubConfig
-from app.core.settings import Settings, save_settings
+from app.models.downloads import DownloadJob, DownloadProgress, DownloadSpec
+from app.models.hub import HubConfig
+from app.config.settings import Settings, save_settings
 from tests.helpers.fake_hub import FakeHub, hub_environment, point_hub_client_at, random_bytes
 from tests.helpers.tiny_gguf import write_tiny_gguf
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core.catalog import load_catalog
-from app.core.hardware import MachineProfile, MemoryInfo, probe_machine
-from app.core.planner import (
+from app.models.catalog import load_catalog
+from app.hardware.probe import MachineProfile, MemoryInfo, probe_machine
+from app.models.planner import (
     FIT_CPU_ONLY,
     FIT_FULL_GPU,
     FIT_NONE,

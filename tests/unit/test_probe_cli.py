@@ -9,7 +9,7 @@ import pytest
 
 from app import cli
 from app.commands import probe as probe_command
-from app.core.hardware import probe_machine
+from app.hardware.probe import probe_machine
 from tests.helpers.hardware_profiles import PROFILES, readers_for
 from tests.helpers.synthetic_gguf import SHAPE_6_7B, write_synthetic_gguf
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.errors import PromptError
-from app.core.prompts import (
+from app.utils.errors import PromptError
+from app.llm.prompts import (
     DEEPSEEK_V1_SYSTEM_PROMPT, DS_BOS, DS_EOS, DS_EOT, ChatFormat, choose_chat_format, family_template, fit_chat,
     render_template,
 )

@@ -19,9 +19,9 @@ import keyring.backend
 import pytest
 from keyring.backends import fail
 
-from app.core import paths
-from app.core.errors import ClientError
-from app.core.remotes import (
+from app.utils import paths
+from app.utils.errors import ClientError
+from app.config.remotes import (
     FIM_OFF,
     FIM_RAW,
     FIM_SUFFIX,
@@ -34,9 +34,9 @@ from app.core.remotes import (
     save_api_key,
     validate_remote,
 )
-from app.core.secret_store import SecretStore, default_secret_store, system_keyring
-from app.engine.client import CancelToken, OpenAIClient
-from app.engine.options import SamplingParams
+from app.utils.secrets import SecretStore, default_secret_store, system_keyring
+from app.llm.client import CancelToken, OpenAIClient
+from app.llm.options import SamplingParams
 
 ROOT = Path(__file__).resolve().parents[2]
 REMOTE_KEY = "remote-secret-key"

@@ -8,9 +8,9 @@ import os
 
 import pytest
 
-from app.core import paths
-from app.core.settings import Settings, load_settings, save_settings, settings_path
-from app.core.settings_validation import restart_needed, sanitized, validate_settings
+from app.utils import paths
+from app.config.settings import Settings, load_settings, save_settings, settings_path
+from app.config.validation import restart_needed, sanitized, validate_settings
 
 
 def full_settings(tmp_path) -> Settings:

@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from app.core.errors import DscoderError
-from app.core.textfile import (
+from app.utils.errors import DscoderError
+from app.editor.textfile import (
     CR,
     CRLF,
     LANGUAGES,
@@ -204,7 +204,7 @@ def test_a_new_file_gets_ordinary_permissions(tmp_path):
     import os
     import stat
 
-    from app.core.textfile import write_text_file
+    from app.editor.textfile import write_text_file
 
     umask = os.umask(0o022)
     os.umask(umask)

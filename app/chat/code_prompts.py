@@ -1,0 +1,84 @@
+"""Chat prompts about code: a file or a selection with its name, language and a fenced block.
+
+Qt-free: the chat controller builds what it sends with these, and tests read them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# The editor's right-click questions (app.editor.ui.code_editor.ASK_ACTIONS) and what
+# each asks the model to do.
+ASK_INSTRUCTIONS: dict[str, str] = {
+    "Explain": "Explain what this code does, step by step.",
+    "Find bugs": "Find the bugs in this code. For each one, say what goes wrong and show the corrected code.",
+    "Write tests": "Write unit tests for this code{framework}. Cover normal cases, edge cases and errors.",
+    "Refactor": (
+        "Refactor this code to make it clearer and simpler without changing what it does. "
+        "Show the complete refactored code, then list the changes."
+    ),
+    "Add docstrings": (
+        "Add docstrings (or the language's documentation comments) to this code. "
+        "Show the complete code with them."
+    ),
+}
+
+_TEST_FRAMEWORKS: dict[str, str] = {
+    "python": " with pytest",
+    "javascript": " with Jest",
+    "typescript": " with Jest",
+    "go": " with the standard testing package",
+    "rust": " as #[test] functions",
+    "java": " with JUnit 5",
+    "csharp": " with xUnit",
+    "ruby": " with RSpec",
+    "php": " with PHPUnit",
+    "cpp": " with GoogleTest",
+    "c": " with plain assert() calls",
+}
+
+
+@dataclass(frozen=True)
+class CodeContext:
+    """Code from the editor: its file name, language and text."""
+
+    name: str  # "main.py", or "Untitled-1" for a new file
+    language_id: str  # app.editor.textfile language id: "python", "cpp", "text"...
+    language_name: str  # "Python", "C++", "Plain text"
+    fence: str  # the Markdown code-fence info string: "python", "cpp", "text"
+    code: str
+
+
+def fenced(code: str, info: str) -> str:
+    """`code` in a Markdown fence longer than any backtick run inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    body = code if code.endswith("\n") else code + "\n"
+    return f"{fence}{info}\n{body}{fence}"
+
+
+def _describe(context: CodeContext) -> str:
+    return f"`{context.name}` ({context.language_name})"
+
+
+def file_prompt(question: str, context: CodeContext) -> str:
+    """The user's message with the whole current file before it."""
+    return (
+        f"Here is the file {_describe(context)}:\n\n"
+        f"{fenced(context.code, context.fence)}\n\n"
+        f"{question.strip()}"
+    )
+
+
+def selection_prompt(action: str, context: CodeContext) -> str:
+    """An editor action (Explain, Find bugs...) on the selected code."""
+    template = ASK_INSTRUCTIONS.get(action, f"{action}:")
+    instruction = template.format(framework=_TEST_FRAMEWORKS.get(context.language_id, ""))
+    return f"{instruction}\n\nThe code is from {_describe(context)}:\n\n{fenced(context.code, context.fence)}"
+
+
+def attachment_line(context: CodeContext) -> str:
+    """What the chat shows under a message that carries the current file."""
+    lines = context.code.count("\n") + (0 if context.code.endswith("\n") or not context.code else 1)
+    return f"*Attached: `{context.name}` ({context.language_name}, {lines:,} line{'s' if lines != 1 else ''})*"

@@ -1,0 +1,154 @@
+"""Apply a chat code block to the editor: a diff with accept or reject for each change.
+
+The accepted changes go into the editor as one edit (the smallest span that covers
+them), inside one undo action, so a single Undo puts the file back exactly.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QCheckBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QTextBrowser,
+    QVBoxLayout, QWidget,
+)
+
+from app.chat.diff_apply import ApplyPlan, Hunk, apply_hunks, changed_span, plan_apply
+from app.editor.ui.code_editor import CodeEditor
+
+_REMOVED_BACK = "rgba(255, 80, 80, 0.18)"
+_ADDED_BACK = "rgba(60, 180, 75, 0.20)"
+
+
+def apply_to_editor(editor: CodeEditor, hunks: list[Hunk] | tuple[Hunk, ...]) -> bool:
+    """Apply `hunks` (from one plan for the editor's current text) as a single undo step."""
+    old = editor.text()
+    new = apply_hunks(old, hunks)
+    if new == old:
+        return False
+    start, end, replacement = changed_span(old, new)
+    sci = editor.sci
+    caret = editor.cursor_offset()
+    sci.beginUndoAction()
+    try:
+        sci.setTargetRange(editor.position_of_offset(start), editor.position_of_offset(end))
+        sci.replaceTarget(len(replacement.encode("utf-8")), replacement)
+    finally:
+        sci.endUndoAction()
+    if caret >= end:  # keep the caret on the same code below the change
+        caret += len(replacement) - (end - start)
+    elif caret > start:  # it was inside the replaced text: go to where the change starts
+        caret = start
+    editor.set_cursor_offset(caret)
+    return True
+
+
+def describe_plan(plan: ApplyPlan, name: str) -> str:
+    first, last = plan.region[0] + 1, plan.region[1]
+    if plan.unchanged:
+        return f"{name} already matches this code."
+    if plan.kind == "whole":
+        return f"Rewrites {name}: {len(plan.hunks)} change(s)."
+    if plan.kind == "insert":
+        return f"No part of {name} matches this code, so it would be inserted at line {first}."
+    return f"Replaces lines {first}–{last} of {name}: {len(plan.hunks)} change(s)."
+
+
+def _diff_html(hunk: Hunk) -> str:
+    rows = [f'<div style="color: palette(mid);">{html.escape(hunk.header)}</div>']
+    for line in hunk.old_lines:
+        rows.append(f'<div style="background: {_REMOVED_BACK}; white-space: pre;">- {html.escape(line)}</div>')
+    for line in hunk.new_lines:
+        rows.append(f'<div style="background: {_ADDED_BACK}; white-space: pre;">+ {html.escape(line)}</div>')
+    return "".join(rows)
+
+
+class ApplyDialog(QDialog):
+    """Shows how a code block changes the editor's file; applies the changes left ticked."""
+
+    def __init__(self, editor: CodeEditor, code: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent or editor)
+        self.editor = editor
+        self._text_at_open = editor.text()
+        cursor_line = editor.sci.lineFromPosition(editor.sci.currentPos())
+        self.plan = plan_apply(self._text_at_open, code, cursor_line)
+        name = Path(editor.path).name if editor.path else "this file"
+        self.setWindowTitle(f"Apply to {name}")
+        self.resize(760, 560)
+        layout = QVBoxLayout(self)
+        self.summary = QLabel(describe_plan(self.plan, name))
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+
+        self.checks: list[QCheckBox] = []
+        body = QWidget()
+        rows = QVBoxLayout(body)
+        mono = QFont(editor.sci.styleFont(32).data().decode() or "Monospace")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        for n, hunk in enumerate(self.plan.hunks, start=1):
+            first, last = hunk.start + 1, max(hunk.end, hunk.start + 1)
+            where = f"line {first}" if first == last else f"lines {first}–{last}"
+            check = QCheckBox(f"Change {n} of {len(self.plan.hunks)}: {where}")
+            check.setChecked(True)
+            check.toggled.connect(self._update_buttons)
+            view = QTextBrowser()
+            view.setFont(mono)
+            view.setHtml(_diff_html(hunk))
+            lines = len(hunk.old_lines) + len(hunk.new_lines) + 1
+            view.setFixedHeight(min(320, 12 + lines * view.fontMetrics().lineSpacing()))
+            rows.addWidget(check)
+            rows.addWidget(view)
+            self.checks.append(check)
+        rows.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        layout.addWidget(scroll, 1)
+
+        toggles = QHBoxLayout()
+        self.accept_all_button = QPushButton("Accept All")
+        self.reject_all_button = QPushButton("Reject All")
+        self.accept_all_button.clicked.connect(lambda: self.set_all(True))
+        self.reject_all_button.clicked.connect(lambda: self.set_all(False))
+        toggles.addWidget(self.accept_all_button)
+        toggles.addWidget(self.reject_all_button)
+        toggles.addStretch(1)
+        layout.addLayout(toggles)
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.apply_button = self.buttons.addButton("Apply Selected", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.apply_button.setDefault(True)
+        self.buttons.accepted.connect(self.apply)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self._update_buttons()
+
+    def set_all(self, on: bool) -> None:
+        for check in self.checks:
+            check.setChecked(on)
+
+    def accepted_hunks(self) -> list[Hunk]:
+        return [hunk for hunk, check in zip(self.plan.hunks, self.checks) if check.isChecked()]
+
+    def _update_buttons(self) -> None:
+        self.apply_button.setEnabled(bool(self.accepted_hunks()))
+
+    def apply(self) -> None:
+        """Apply the ticked changes and close; refuses if the file changed meanwhile."""
+        if self.editor.text() != self._text_at_open:
+            self.summary.setText("The file changed since this diff was made. Close this and press Apply again.")
+            self.apply_button.setEnabled(False)
+            return
+        apply_to_editor(self.editor, self.accepted_hunks())
+        self.accept()
+
+
+def apply_code_block(editor: CodeEditor, code: str, parent: QWidget | None = None) -> bool:
+    """What a chat code block's Apply button does: show the diff, apply what is accepted."""
+    dialog = ApplyDialog(editor, code, parent)
+    try:
+        return dialog.exec() == QDialog.DialogCode.Accepted
+    finally:
+        dialog.deleteLater()

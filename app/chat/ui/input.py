@@ -1,0 +1,241 @@
+"""The message box under the conversation: Ctrl+Enter sends, Enter adds a line, Esc stops."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.chat.ui.style import ChatPalette, link_html
+
+# A token is ~4 characters of code, so 128K characters fill a 32K-token context, more
+# than a local model usually runs with. Keeping only the start of a larger paste keeps
+# the box responsive: Qt lays out one 256K-character line in ~130 ms per keystroke.
+MAX_PASTE_CHARS = 128 * 1024
+_MIN_LINES, _MAX_LINES = 3, 10
+
+
+class PromptEdit(QPlainTextEdit):
+    """Plain-text input that turns Ctrl+Enter into send and Esc into stop."""
+
+    sendPressed = Signal()
+    stopPressed = Signal()
+    pasteTruncated = Signal(int, int)  # characters pasted, characters kept
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("PromptEdit")
+        self.max_paste_chars = MAX_PASTE_CHARS
+        self.setPlaceholderText("Ask about your code…")
+        self.setTabChangesFocus(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.document().setDocumentMargin(2)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
+        self._fit_height()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        is_enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if is_enter and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            event.accept()
+            self.sendPressed.emit()
+            return
+        if event.key() == Qt.Key.Key_Escape:
+            event.accept()
+            self.stopPressed.emit()
+            return
+        super().keyPressEvent(event)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        if source.hasText():
+            text = source.text()
+            if len(text) > self.max_paste_chars:
+                self.insertPlainText(text[: self.max_paste_chars])
+                self.pasteTruncated.emit(len(text), self.max_paste_chars)
+                return
+        super().insertFromMimeData(source)
+
+    def _fit_height(self) -> None:
+        # QPlainTextDocumentLayout measures in lines, wrapped lines included.
+        lines = int(self.document().documentLayout().documentSize().height())
+        lines = max(_MIN_LINES, min(_MAX_LINES, lines))
+        margins = self.contentsMargins()
+        document_margin = int(self.document().documentMargin()) * 2
+        height = lines * self.fontMetrics().lineSpacing() + document_margin
+        height += margins.top() + margins.bottom() + 4
+        if height != self.height():
+            self.setFixedHeight(height)
+
+
+class ChatInput(QWidget):
+    """Input box, "include the current file" toggle, Send and Stop."""
+
+    sendRequested = Signal(str, bool)  # text, include the current file
+    stopRequested = Signal()
+    editCancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ChatInput")
+        self._busy = False
+        self._editing = False
+
+        self.edit_banner = QLabel()
+        self.edit_banner.setObjectName("EditBanner")
+        self.edit_banner.setWordWrap(True)
+        self.edit_banner.linkActivated.connect(lambda _url: self.cancel_edit())
+        self.edit_banner.hide()
+        self.paste_notice = QLabel()
+        self.paste_notice.setObjectName("PasteNotice")
+        self.paste_notice.setWordWrap(True)
+        self.paste_notice.hide()
+
+        self.editor = PromptEdit()
+        self.editor.sendPressed.connect(self.send)
+        self.editor.stopPressed.connect(self.stopRequested)
+        self.editor.pasteTruncated.connect(self._on_paste_truncated)
+        self.editor.textChanged.connect(self._update_buttons)
+
+        # A checkable chip rather than a check box: it reads as "this file is attached".
+        self.include_file = QPushButton()
+        self.include_file.setObjectName("IncludeFile")
+        self.include_file.setCheckable(True)
+        self.include_file.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.include_file.setToolTip("Send the file open in the editor along with the message")
+        self.include_file.toggled.connect(lambda _on: self._update_include_text())
+        self._file_name: str | None = ""
+        hint = QLabel("Ctrl+Enter to send")
+        hint.setObjectName("InputHint")
+        self.stop_button = QPushButton("■ Stop")
+        self.stop_button.setObjectName("StopButton")
+        self.stop_button.setToolTip("Stop the answer (Esc)")
+        self.stop_button.clicked.connect(self.stopRequested)
+        self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("SendButton")
+        self.send_button.setToolTip("Send (Ctrl+Enter)")
+        self.send_button.clicked.connect(self.send)
+
+        frame = QFrame()
+        frame.setObjectName("InputFrame")
+        frame_layout = QVBoxLayout(frame)
+        frame_layout.setContentsMargins(8, 6, 8, 6)
+        frame_layout.setSpacing(4)
+        frame_layout.addWidget(self.editor)
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        row.addWidget(self.include_file)
+        row.addStretch(1)
+        row.addWidget(hint)
+        row.addWidget(self.stop_button)
+        row.addWidget(self.send_button)
+        frame_layout.addLayout(row)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 10)
+        layout.setSpacing(4)
+        layout.addWidget(self.edit_banner)
+        layout.addWidget(self.paste_notice)
+        layout.addWidget(frame)
+        self._update_buttons()
+        self._update_include_text()
+
+    # -- what the panel and controller call -------------------------------------------
+
+    def text(self) -> str:
+        return self.editor.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        self.editor.setPlainText(text)
+        self.editor.moveCursor(self.editor.textCursor().MoveOperation.End)
+
+    def set_text_for_edit(self, text: str) -> None:
+        """Put an earlier message back for editing; sending it replaces what followed."""
+        self._editing = True
+        self.edit_banner.show()
+        self.set_text(text)
+        self.editor.setFocus()
+
+    def cancel_edit(self) -> None:
+        if not self._editing:
+            return
+        self._editing = False
+        self.edit_banner.hide()
+        self.editor.clear()
+        self.editCancelled.emit()
+
+    def is_editing(self) -> bool:
+        return self._editing
+
+    def set_busy(self, busy: bool) -> None:
+        """While an answer streams, Stop is enabled and sending waits."""
+        self._busy = busy
+        self._update_buttons()
+
+    def is_busy(self) -> bool:
+        return self._busy
+
+    def include_current_file(self) -> bool:
+        return self.include_file.isEnabled() and self.include_file.isChecked()
+
+    def set_current_file_name(self, name: str | None) -> None:
+        """Name the editor's file on the toggle; None disables it (no file open)."""
+        self._file_name = name
+        self.include_file.setEnabled(name is not None)
+        self.include_file.setToolTip(
+            "Send the file open in the editor along with the message"
+            if name is not None
+            else "Open a file in the editor to include it"
+        )
+        self._update_include_text()
+
+    def set_max_paste_chars(self, limit: int) -> None:
+        """Cap a paste at `limit` characters (e.g. 4 x the context size in tokens)."""
+        self.editor.max_paste_chars = max(1, limit)
+
+    def focus_input(self) -> None:
+        self.editor.setFocus()
+
+    def apply_palette(self, palette: ChatPalette) -> None:
+        self.edit_banner.setText(
+            "Editing an earlier message: sending it drops the messages after it. "
+            + link_html("cancel", "Cancel", palette)
+        )
+
+    def send(self) -> None:
+        text = self.text()
+        if self._busy or not text.strip():
+            return
+        include = self.include_current_file()
+        self._editing = False
+        self.edit_banner.hide()
+        self.paste_notice.hide()
+        self.editor.clear()
+        self.sendRequested.emit(text, include)
+
+    # -- internals --------------------------------------------------------------------
+
+    def _update_include_text(self) -> None:
+        mark = "✓" if self.include_current_file() else "+"
+        self.include_file.setText(f"{mark}  {self._file_name or 'Current file'}")
+
+    def _update_buttons(self) -> None:
+        self.stop_button.setEnabled(self._busy)
+        has_text = self.editor.document().characterCount() > 1  # O(1), unlike toPlainText
+        self.send_button.setEnabled(not self._busy and has_text)
+
+    def _on_paste_truncated(self, pasted: int, kept: int) -> None:
+        self.paste_notice.setText(
+            f"The pasted text had {pasted:,} characters; only the first {kept:,} were kept, "
+            "more than the model's context holds. "
+            "To ask about a large file, open it in the editor and use the Include toggle."
+        )
+        self.paste_notice.show()

@@ -1,0 +1,240 @@
+"""Inline completion in the editor: ghost text after a pause in typing, or on Ctrl+Space.
+
+`CompletionService` is the one object a window makes: it owns the worker thread, knows
+whether the loaded model can complete, keeps the status indicator, and gives every
+editor an `InlineCompletion`, which watches that editor's keys and edits.
+
+Keys while a suggestion shows: Tab accepts it all (one undo step), Ctrl+Right accepts
+the next word, Esc dismisses it; typing the suggestion's next character consumes it,
+any other edit or caret move dismisses it. A newer request cancels the one before it
+in the engine, and a result that comes back for an older request, or for a document
+or caret that has changed since, is dropped.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Callable, Iterable
+
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QObject, Signal
+
+from app.completion.context import (
+    NO_MODEL, CompletionSupport, OpenFile, build_completion_prompt, language_enabled, max_tokens_for,
+)
+from app.completion.debounce import AdaptiveDebounce
+from app.config.settings import Settings, save_settings
+from app.llm.client import OpenAIClient
+from app.llm.options import SamplingParams
+from app.completion.ui.status import CompletionState, CompletionStatus
+from app.completion.ui.inline import InlineCompletion, clean_suggestion
+from app.completion.ui.worker import CompletionJob, CompletionResult, CompletionThread
+from app.editor.ui.code_editor import CodeEditor
+
+__all__ = ["CompletionService", "InlineCompletion", "clean_suggestion"]
+
+ClientProvider = Callable[[], "OpenAIClient | None"]
+
+
+class CompletionService(QObject):
+    """Inline completion for a window: one worker thread, one status indicator, one
+    InlineCompletion per editor. `client_provider()` returns the engine's client, or
+    None while no model is loaded; call `engine_changed()` whenever that changes."""
+
+    supportChanged = Signal(object)  # CompletionSupport
+
+    def __init__(self, client_provider: ClientProvider, settings: Settings | None = None,
+                 parent: QObject | None = None, *, save: Callable[[Settings], None] | None = None) -> None:
+        super().__init__(parent)
+        self.client_provider = client_provider
+        self.settings = settings if settings is not None else Settings()
+        self._save = save or save_settings
+        self.debounce = AdaptiveDebounce(self.settings.completion_delay_ms)
+        self.auto_trigger = True
+        self.support: CompletionSupport | None = None  # None: not checked yet for this client
+        self._support_client: OpenAIClient | None = None
+        self._next_id = 0
+        self._controllers: weakref.WeakValueDictionary[int, InlineCompletion] = weakref.WeakValueDictionary()
+        self._owner_of: dict[int, InlineCompletion] = {}
+        self._active: InlineCompletion | None = None
+        self._tabs = None
+        self._texts: dict[int, tuple[int, str]] = {}
+        self.indicator = CompletionStatus()
+        self.indicator.enabledToggled.connect(self.set_enabled)
+        self.indicator.languageToggled.connect(self.set_language_enabled)
+        self.runner = CompletionThread(self)
+        self.runner.worker.finished.connect(self._on_finished)
+        self.runner.worker.supportChecked.connect(self._on_support)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+        self.engine_changed()
+
+    # --- editors --------------------------------------------------------------------
+
+    def attach(self, editor: CodeEditor) -> InlineCompletion:
+        existing = getattr(editor, "_inline_completion", None)
+        if isinstance(existing, InlineCompletion):
+            return existing
+        controller = InlineCompletion(editor, self)
+        editor._inline_completion = controller  # type: ignore[attr-defined]
+        self._controllers[id(controller)] = controller
+        key = id(controller)
+        editor.destroyed.connect(lambda *_: self._forget(key))
+        controller.stateChanged.connect(lambda _state, c=controller: self._on_controller_state(c))
+        editor.languageChanged.connect(lambda _lang, c=controller: self._on_controller_state(c))
+        self._active = self._active or controller
+        return controller
+
+    def _forget(self, key: int) -> None:
+        self._controllers.pop(key, None)
+        for request_id, owner in list(self._owner_of.items()):
+            if id(owner) == key:
+                del self._owner_of[request_id]
+        if self._active is not None and id(self._active) == key:
+            self._active = None
+
+    def watch_tabs(self, tabs: object) -> None:
+        """Attach to every editor of an EditorTabs, now and as tabs open."""
+        self._tabs = tabs
+        for editor in tabs.editors():  # type: ignore[attr-defined]
+            self.attach(editor)
+        tabs.currentEditorChanged.connect(self._on_current_editor)  # type: ignore[attr-defined]
+        self._on_current_editor(tabs.current_editor())  # type: ignore[attr-defined]
+
+    def controllers(self) -> list[InlineCompletion]:
+        return [c for c in self._controllers.values() if shiboken6.isValid(c)]
+
+    def _on_current_editor(self, editor: CodeEditor | None) -> None:
+        if self._active is not None and (editor is None or self._active.editor is not editor):
+            self._active.dismiss()
+        self._active = self.attach(editor) if editor is not None else None
+        self._refresh_indicator()
+
+    def _on_controller_state(self, controller: InlineCompletion) -> None:
+        if self._tabs is None:
+            self._active = controller
+        if controller is self._active:
+            self._refresh_indicator()
+
+    # --- settings and support -------------------------------------------------------
+
+    def allowed_for(self, editor: CodeEditor) -> bool:
+        if not self.settings.completion_enabled:
+            return False
+        if not language_enabled(editor.language, self.settings.completion_disabled_languages):
+            return False
+        return self.support is None or self.support.enabled
+
+    def set_enabled(self, on: bool) -> None:
+        self.settings.completion_enabled = on
+        self._settings_changed()
+
+    def set_language_enabled(self, language_id: str, on: bool) -> None:
+        disabled = [lang for lang in self.settings.completion_disabled_languages if lang != language_id]
+        if not on:
+            disabled.append(language_id)
+        self.settings.completion_disabled_languages = disabled
+        self._settings_changed()
+
+    def _settings_changed(self) -> None:
+        self.debounce.base_ms = self.debounce._clamp(self.settings.completion_delay_ms)
+        for controller in self.controllers():
+            if not self.allowed_for(controller.editor):
+                controller.dismiss()
+        self._save(self.settings)
+        self._refresh_indicator()
+
+    def engine_changed(self) -> None:
+        """The engine or its model changed (loaded, unloaded, remote): check it again."""
+        for controller in self.controllers():
+            controller.dismiss()
+        self.support, self._support_client = None, None
+        client = self.client_provider()
+        if client is None:
+            self.support = NO_MODEL
+        else:
+            self._next_id += 1
+            self._support_client = client
+            self.runner.submit(CompletionJob(self._next_id, client, None, check_support=True))
+        self._refresh_indicator()
+
+    def _on_support(self, client: object, support: CompletionSupport) -> None:
+        if client is self._support_client:
+            self.support = support
+            self.supportChanged.emit(support)
+            if not support.enabled:
+                for controller in self.controllers():
+                    controller.dismiss()
+            self._refresh_indicator()
+
+    def _refresh_indicator(self) -> None:
+        indicator = self.indicator
+        controller = self._active
+        language = controller.editor.language if controller is not None else "text"
+        indicator.globally_enabled = self.settings.completion_enabled
+        indicator.set_language(language, language_enabled(language, self.settings.completion_disabled_languages))
+        support = self.support
+        if support is not None and not support.enabled:
+            indicator.set_state(CompletionState.UNAVAILABLE, support.reason)
+        elif not self.settings.completion_enabled:
+            indicator.set_state(CompletionState.OFF, "Inline completion is switched off")
+        elif not indicator.language_enabled:
+            indicator.set_state(CompletionState.OFF, f"Inline completion is switched off for {language}")
+        else:
+            state = controller.state if controller is not None else CompletionState.IDLE
+            label = support.label if support is not None else ""
+            indicator.set_state(state, support.reason if support is not None and support.label else "", label)
+
+    # --- requests -------------------------------------------------------------------
+
+    def open_files(self, exclude: InlineCompletion) -> list[OpenFile]:
+        editors: Iterable[CodeEditor]
+        editors = self._tabs.editors() if self._tabs is not None else [c.editor for c in self.controllers()]  # type: ignore[attr-defined]
+        files = []
+        for editor in editors:
+            if editor is exclude.editor:
+                continue
+            controller = getattr(editor, "_inline_completion", None)
+            version = controller.version if isinstance(controller, InlineCompletion) else -1
+            cached = self._texts.get(id(editor))
+            if cached is None or cached[0] != version or version < 0:
+                cached = (version, editor.text())
+                self._texts[id(editor)] = cached
+            last_edit = controller.last_edit if isinstance(controller, InlineCompletion) else 0.0
+            files.append(OpenFile(editor.path or "", cached[1], editor.language, last_edit))
+        return files
+
+    def submit_for(self, controller: InlineCompletion) -> CompletionJob | None:
+        client = self.client_provider()
+        if client is None:
+            if self.support is not NO_MODEL:
+                self.support = NO_MODEL
+                self._refresh_indicator()
+            return None
+        check = client is not self._support_client or self.support is None
+        if client is not self._support_client:
+            self._support_client, self.support = client, None
+        editor = controller.editor
+        prompt = build_completion_prompt(editor.text(), editor.cursor_offset(), path=editor.path or "",
+                                         language=editor.language, other_files=self.open_files(controller))
+        self._next_id += 1
+        job = CompletionJob(self._next_id, client, prompt, editor.language,
+                            SamplingParams(temperature=0.0, max_tokens=max_tokens_for(prompt)),
+                            check_support=check)
+        self._owner_of[job.request_id] = controller
+        self.runner.submit(job)
+        return job
+
+    def _on_finished(self, result: CompletionResult) -> None:
+        controller = self._owner_of.pop(result.request_id, None)
+        if result.stats is not None and not (result.error or result.cancelled):
+            self.debounce.note_latency(result.latency_s)
+        if controller is not None and shiboken6.isValid(controller):
+            controller.on_result(result)
+
+    def shutdown(self) -> None:
+        """Cancel what is in flight and stop the worker thread (call before the app quits)."""
+        for controller in self.controllers():
+            controller._timer.stop()
+        self.runner.stop()

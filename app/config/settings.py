@@ -1,0 +1,109 @@
+"""Typed settings, saved atomically as JSON in the platform config dir.
+
+One dataclass holds every user setting. Unknown keys in the file are ignored and
+missing ones take their defaults, so files written by other versions still load.
+Window geometry is not here: Qt's QSettings keeps that.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.utils.atomic import atomic_write_text
+from app.utils import paths
+
+log = logging.getLogger(__name__)
+
+SETTINGS_FILE = "settings.json"
+
+
+@dataclass
+class Settings:
+    # Engine
+    models_dir: str = ""  # empty: paths.default_models_dir()
+    chat_model_path: str = ""  # the GGUF the chat loads; empty: none chosen yet
+    completion_model_path: str = ""  # empty: the chat model serves completion too
+    n_ctx: int = 0  # 0: chosen by the planner from free memory
+    n_gpu_layers: int = -1  # -1: auto (planner); 0: CPU only
+    n_threads: int = 0  # 0: llama.cpp's default (physical cores)
+    n_batch: int = 512
+    n_ubatch: int = 512
+    flash_attn: bool = False
+    kv_cache_type: str = "f16"  # f16, q8_0 or q4_0
+    use_mmap: bool = True
+    # Sampling
+    temperature: float = 0.0
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.0
+    max_tokens: int = 1024
+    seed: int = -1
+    system_prompt: str = ""  # empty: the model family's default
+    # Prompts: the chosen preset's name ("" = the DeepSeek default) and the user's own
+    # presets as {"name": ..., "text": ...}; `system_prompt` holds the chosen one's text.
+    system_prompt_preset: str = ""
+    system_prompt_presets: list[dict[str, str]] = field(default_factory=list)
+    # Appearance
+    theme: str = "system"  # system, light or dark
+    editor_font_family: str = "Monospace"
+    editor_font_size: int = 11
+    # Completion
+    completion_enabled: bool = True
+    completion_delay_ms: int = 250
+    completion_disabled_languages: list[str] = field(default_factory=list)
+    # Hub
+    hub_endpoint: str = ""  # empty: HF_ENDPOINT or the public hub
+    hub_offline: bool = False
+    # Remote engines: {"id", "name", "base_url", "model", "kind"}; API keys are kept by
+    # app.utils.secrets, never here. `active_engine` is "" for the local engine.
+    remote_engines: list[dict[str, str]] = field(default_factory=list)
+    active_engine: str = ""
+    # Local server ("Serve the loaded model"): off by default, always on 127.0.0.1
+    local_server_enabled: bool = False
+    local_server_port: int = 0  # 0: a free port picked at start
+    # Editor state
+    recent_files: list[str] = field(default_factory=list)
+    last_folder: str = ""
+
+    def resolved_models_dir(self) -> Path:
+        if self.models_dir:
+            return Path(self.models_dir).expanduser()
+        return paths.default_models_dir()
+
+
+def settings_path() -> Path:
+    return paths.config_dir() / SETTINGS_FILE
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read settings; a missing or unreadable file gives the defaults (and a log line)."""
+    path = path or settings_path()
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, ValueError) as exc:
+        log.warning("settings file %s is unreadable (%s); using defaults", path, exc)
+        return Settings()
+    if not isinstance(raw, dict):
+        return Settings()
+    known = {f.name: f for f in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {}
+    defaults = Settings()
+    for key, value in raw.items():
+        if key in known and isinstance(value, type(getattr(defaults, key))):
+            values[key] = value
+    return Settings(**values)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> None:
+    """Write atomically: a crash mid-write leaves the old file, never half a file."""
+    path = path or settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(dataclasses.asdict(settings), indent=2, sort_keys=True))

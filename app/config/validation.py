@@ -1,0 +1,210 @@
+"""Checks on settings values, and which changes need the engine restarted.
+
+`load_settings` only checks types; the values themselves (a context size of -3, a
+theme named "purple") are judged here, each with a message that says what is wrong
+and what would be right. The settings dialog shows these; `sanitized` repairs a file
+edited by hand by putting bad values back to their defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from app.config.settings import Settings
+from app.llm.options import KV_CACHE_TYPES
+
+THEMES = ("system", "light", "dark")
+MAX_CONTEXT = 1 << 20  # DeepSeek-Coder-V2 has 128K; leave room for longer models
+MAX_PORT = 65535
+
+
+@dataclass(frozen=True)
+class SettingsProblem:
+    field: str  # the Settings field at fault
+    message: str  # what is wrong and what would be right
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# Fields whose change only takes effect when the engine starts again, with their labels.
+RESTART_FIELDS: dict[str, str] = {
+    "models_dir": "Models folder",
+    "n_ctx": "Context size",
+    "n_gpu_layers": "GPU layers",
+    "n_threads": "Threads",
+    "n_batch": "Batch size",
+    "n_ubatch": "Micro-batch size",
+    "flash_attn": "Flash attention",
+    "kv_cache_type": "KV cache type",
+    "use_mmap": "Memory-mapped loading",
+    "active_engine": "Engine used for chat",
+    "local_server_enabled": "Serve the loaded model",
+    "local_server_port": "Local server port",
+}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _int_in(problems: list[SettingsProblem], name: str, value: Any, low: int, high: int, what: str) -> None:
+    if not _is_int(value) or not low <= value <= high:
+        problems.append(SettingsProblem(name, f"{what} must be a whole number from {low} to {high}, not {value!r}"))
+
+
+def _float_in(problems: list[SettingsProblem], name: str, value: Any, low: float, high: float, what: str) -> None:
+    if not _is_number(value) or not low <= value <= high:
+        problems.append(SettingsProblem(name, f"{what} must be a number from {low:g} to {high:g}, not {value!r}"))
+
+
+def check_url(url: str, what: str) -> str | None:
+    """None when `url` is an http(s) URL with a host, else a message saying what is wrong."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return f"{what} {url!r} is not a valid URL; it should look like http://host:8000/v1"
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return f"{what} must start with http:// or https:// and name a host, like http://host:8000/v1 (got {url!r})"
+    return None
+
+
+def validate_settings(settings: Settings) -> list[SettingsProblem]:
+    """Every problem with the values in `settings`; an empty list means they are all fine."""
+    s = settings
+    problems: list[SettingsProblem] = []
+    if s.models_dir and not os.path.isdir(os.path.expanduser(s.models_dir)):
+        problems.append(SettingsProblem(
+            "models_dir", f"The models folder {s.models_dir} does not exist; choose an existing folder, "
+                          "or leave it empty for the default"))
+    if not (_is_int(s.n_ctx) and (s.n_ctx == 0 or 256 <= s.n_ctx <= MAX_CONTEXT)):
+        problems.append(SettingsProblem(
+            "n_ctx", f"Context size must be 0 (chosen from free memory) or from 256 to {MAX_CONTEXT} tokens, not {s.n_ctx!r}"))
+    _int_in(problems, "n_gpu_layers", s.n_gpu_layers, -1, 1000, "GPU layers (-1 for automatic)")
+    _int_in(problems, "n_threads", s.n_threads, 0, 1024, "Threads (0 for automatic)")
+    _int_in(problems, "n_batch", s.n_batch, 1, 65536, "Batch size")
+    _int_in(problems, "n_ubatch", s.n_ubatch, 1, 65536, "Micro-batch size")
+    if _is_int(s.n_batch) and _is_int(s.n_ubatch) and s.n_ubatch > s.n_batch:
+        problems.append(SettingsProblem("n_ubatch", "Micro-batch size must not be larger than the batch size"))
+    if s.kv_cache_type not in KV_CACHE_TYPES:
+        problems.append(SettingsProblem(
+            "kv_cache_type", f"KV cache type must be one of {', '.join(KV_CACHE_TYPES)}, not {s.kv_cache_type!r}"))
+    elif s.kv_cache_type != "f16" and not s.flash_attn:
+        problems.append(SettingsProblem(
+            "kv_cache_type", f"A quantized KV cache ({s.kv_cache_type}) needs flash attention in llama.cpp; "
+                             "turn flash attention on, or use f16"))
+    _float_in(problems, "temperature", s.temperature, 0.0, 2.0, "Temperature")
+    _float_in(problems, "top_p", s.top_p, 0.0, 1.0, "Top-p")
+    _int_in(problems, "top_k", s.top_k, 0, 1000, "Top-k (0 to turn it off)")
+    _float_in(problems, "min_p", s.min_p, 0.0, 1.0, "Min-p")
+    _float_in(problems, "repeat_penalty", s.repeat_penalty, 0.5, 2.0, "Repeat penalty")
+    _int_in(problems, "max_tokens", s.max_tokens, 1, 131072, "Max tokens")
+    _int_in(problems, "seed", s.seed, -1, 2**31 - 1, "Seed (-1 for random)")
+    if s.theme not in THEMES:
+        problems.append(SettingsProblem("theme", f"Theme must be one of {', '.join(THEMES)}, not {s.theme!r}"))
+    if not isinstance(s.editor_font_family, str) or not s.editor_font_family.strip():
+        problems.append(SettingsProblem("editor_font_family", "Editor font needs a font family name"))
+    _int_in(problems, "editor_font_size", s.editor_font_size, 6, 72, "Editor font size")
+    _int_in(problems, "completion_delay_ms", s.completion_delay_ms, 0, 5000, "Completion delay (ms)")
+    if s.hub_endpoint and (message := check_url(s.hub_endpoint, "Hub endpoint")):
+        problems.append(SettingsProblem("hub_endpoint", message))
+    problems += _check_presets(s)
+    problems += _check_remotes(s)
+    if not (_is_int(s.local_server_port) and (s.local_server_port == 0 or 1024 <= s.local_server_port <= MAX_PORT)):
+        problems.append(SettingsProblem(
+            "local_server_port", f"Local server port must be 0 (any free port) or from 1024 to {MAX_PORT}, "
+                                 f"not {s.local_server_port!r}"))
+    return problems
+
+
+def _check_presets(s: Settings) -> list[SettingsProblem]:
+    problems: list[SettingsProblem] = []
+    names: set[str] = set()
+    for preset in s.system_prompt_presets:
+        if not isinstance(preset, dict) or not isinstance(preset.get("name"), str) or not isinstance(preset.get("text"), str):
+            problems.append(SettingsProblem("system_prompt_presets", "A system-prompt preset needs a name and a text"))
+            continue
+        name = preset["name"].strip()
+        if not name:
+            problems.append(SettingsProblem("system_prompt_presets", "A system-prompt preset needs a name"))
+        elif name.casefold() in names:
+            problems.append(SettingsProblem("system_prompt_presets", f"Two system-prompt presets are called {name!r}; rename one"))
+        names.add(name.casefold())
+    if s.system_prompt_preset and s.system_prompt_preset.casefold() not in names:
+        problems.append(SettingsProblem(
+            "system_prompt_preset", f"The chosen system-prompt preset {s.system_prompt_preset!r} does not exist"))
+    return problems
+
+
+def _check_remotes(s: Settings) -> list[SettingsProblem]:
+    from app.config.remotes import RemoteEngine, validate_remote  # remotes imports this module
+
+    problems: list[SettingsProblem] = []
+    ids: set[str] = set()
+    names: set[str] = set()
+    for raw in s.remote_engines:
+        try:
+            remote = RemoteEngine.from_dict(raw)
+        except (TypeError, ValueError) as exc:
+            problems.append(SettingsProblem("remote_engines", f"A remote engine entry is unreadable: {exc}"))
+            continue
+        problems += [SettingsProblem("remote_engines", m) for m in validate_remote(remote)]
+        if remote.name.casefold() in names:
+            problems.append(SettingsProblem("remote_engines", f"Two remote engines are called {remote.name!r}; rename one"))
+        names.add(remote.name.casefold())
+        ids.add(remote.id)
+    if s.active_engine and s.active_engine not in ids:
+        problems.append(SettingsProblem("active_engine", "The remote engine chosen for chat no longer exists; "
+                                                         "the local engine will be used"))
+    return problems
+
+
+def sanitized(settings: Settings) -> tuple[Settings, list[SettingsProblem]]:
+    """`settings` with every value that has a problem put back to its default.
+
+    A bad remote engine or preset is dropped on its own, not the whole list.
+    """
+    from app.config.remotes import RemoteEngine, validate_remote
+
+    problems = validate_settings(settings)
+    defaults = Settings()
+    fixed = settings
+    for _ in range(3):  # a default can clash with another value (micro-batch > batch)
+        current = validate_settings(fixed)
+        if not current:
+            break
+        fixes: dict[str, Any] = {p.field: getattr(defaults, p.field) for p in current}
+        if "n_ubatch" in fixes and "n_batch" not in fixes:
+            fixes["n_ubatch"] = min(defaults.n_ubatch, fixed.n_batch)
+        if "remote_engines" in fixes:
+            kept = []
+            for raw in fixed.remote_engines:
+                try:
+                    if not validate_remote(RemoteEngine.from_dict(raw)):
+                        kept.append(raw)
+                except (TypeError, ValueError):
+                    continue
+            fixes["remote_engines"] = kept
+        fixed = dataclasses.replace(fixed, **fixes)
+    return fixed, problems
+
+
+def restart_needed(old: Settings, new: Settings) -> list[str]:
+    """Labels of the changed settings that only take effect when the engine restarts."""
+    labels = [label for name, label in RESTART_FIELDS.items() if getattr(old, name) != getattr(new, name)]
+    if new.active_engine and new.active_engine == old.active_engine:
+        def active(s: Settings) -> Any:
+            return next((r for r in s.remote_engines if isinstance(r, dict) and r.get("id") == s.active_engine), None)
+
+        if active(old) != active(new):
+            labels.append("Remote engine address or model")
+    return labels

@@ -1,0 +1,409 @@
+"""The conversation store: chats and their messages in SQLite, searchable, crash-safe.
+
+One SQLite file in the app's data dir, in WAL mode with `synchronous=NORMAL`: a
+commit reaches the operating system before `commit()` returns, so killing the app
+(even with SIGKILL) keeps every committed row and never corrupts the file; only a
+power cut can lose the last commits. Each write is one short transaction.
+
+A complete message is written in one go (`add_message`). An answer that is still
+streaming goes through a `StreamingMessageWriter`, which inserts the row at once
+(`complete = 0`) and rewrites its text at most every `interval` seconds, plus once
+more `interval` after the last delta, so a crash loses less than a second of it.
+
+FTS5 indexes message texts and conversation titles; triggers (conversation_schema.py)
+keep the indexes in step with the tables, so nothing here has to update them.
+
+Threads: the store holds one connection (`check_same_thread=False`) behind a lock.
+Every query here is a few milliseconds on a personal history, and the streaming
+writer's timer thread needs to write too; one locked connection is simpler than a
+connection per thread and serialises writers, which SQLite does anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from app.utils import paths
+from app.conversations.schema import SCHEMA
+from app.utils.errors import DscoderError
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "conversations.sqlite3"
+DEFAULT_TITLE = "New conversation"
+ROLES = ("system", "user", "assistant")
+SCHEMA_VERSION = 1
+TITLE_LENGTH = 60
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    title: str
+    created: float
+    updated: float
+    pinned: bool
+    model: str  # the model (file path or remote model name) this chat uses; '' = the default
+    system_prompt: str | None  # None: the settings' default
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    conversation_id: int
+    role: str
+    content: str
+    complete: bool  # False: an answer cut off by a crash (or still streaming)
+    created: float
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One conversation that matches; `snippet` has the matched words between the marks."""
+
+    conversation_id: int
+    title: str
+    snippet: str
+    message_id: int | None  # None when only the title matched
+    pinned: bool
+    updated: float
+
+
+def default_db_path() -> Path:
+    return paths.data_dir() / DB_FILE
+
+
+def fts_query(text: str) -> str:
+    """A user's search text as an FTS5 query: every word must appear, as a word prefix.
+
+    Quoting each word keeps FTS5 syntax (AND, NEAR, quotes, '-') from turning a search
+    for code into a syntax error.
+    """
+    words = re.findall(r"\w+", text)
+    return " ".join('"' + word.replace('"', '""') + '"*' for word in words)
+
+
+def title_from(text: str) -> str:
+    """A conversation title from its first question: the first non-empty line, shortened."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = line.lstrip("#>*- ").strip() or DEFAULT_TITLE
+    return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
+
+
+class ConversationStore:
+    """All conversations of this user. Safe to share between threads."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_db_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        # The file that was moved aside because SQLite could not read it (shown to the user).
+        self.recovered_from: Path | None = None
+        try:
+            self._conn = self._open()
+        except sqlite3.DatabaseError as exc:
+            self.recovered_from = self._move_aside(exc)
+            self._conn = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
+        try:
+            conn.row_factory = sqlite3.Row
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                log.warning("SQLite refused WAL mode for %s (got %s)", self.path, mode)
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript(SCHEMA)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _move_aside(self, exc: sqlite3.DatabaseError) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.unreadable-{stamp}")
+        log.error("conversation database %s is unreadable (%s); moved to %s", self.path, exc, target)
+        self.path.replace(target)
+        for extra in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + extra)
+            if side.exists():
+                side.replace(target.with_name(target.name + extra))
+        return target
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> ConversationStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ------------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction; SQLite failures become a message for the user."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:
+                raise DscoderError("That conversation no longer exists",
+                                   "It was deleted (perhaps in another window); start a new one") from exc
+            except sqlite3.Error as exc:
+                raise DscoderError(f"Could not save the conversation history: {exc}",
+                                   f"Check free disk space and that {self.path.parent} is writable") from exc
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    def journal_mode(self) -> str:
+        return str(self._read("PRAGMA journal_mode")[0][0])
+
+    def integrity_check(self) -> list[str]:
+        """SQLite's own check of the whole file (FTS indexes included): ['ok'] when sound."""
+        problems = [str(row[0]) for row in self._read("PRAGMA integrity_check")]
+        for table in ("messages_fts", "titles_fts"):
+            try:
+                with self._lock:
+                    self._conn.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+            except sqlite3.DatabaseError as exc:
+                problems = [p for p in problems if p != "ok"] + [f"{table}: {exc}"]
+        return problems
+
+    # -- conversations ------------------------------------------------------------------
+    def create(self, title: str = DEFAULT_TITLE, model: str = "", system_prompt: str | None = None) -> int:
+        now = time.time()
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO conversations(title, created, updated, model, system_prompt) VALUES (?, ?, ?, ?, ?)",
+                (title.strip() or DEFAULT_TITLE, now, now, model, system_prompt))
+        return int(cursor.lastrowid or 0)
+
+    def get(self, conversation_id: int) -> Conversation:
+        rows = self._read("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        if not rows:
+            raise DscoderError(f"Conversation {conversation_id} no longer exists", "Pick another one from the list")
+        return _conversation(rows[0])
+
+    def list(self, limit: int | None = None) -> list[Conversation]:
+        """Pinned conversations first, then the most recently active."""
+        sql = "SELECT * FROM conversations ORDER BY pinned DESC, updated DESC, id DESC"
+        rows = self._read(sql + " LIMIT ?", (limit,)) if limit else self._read(sql)
+        return [_conversation(row) for row in rows]
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        title = " ".join(title.split())
+        if not title:
+            raise DscoderError("A conversation needs a title", "Type a title, or press Escape to keep the old one")
+        self._update(conversation_id, "title", title)
+
+    def set_pinned(self, conversation_id: int, pinned: bool) -> None:
+        self._update(conversation_id, "pinned", int(pinned))
+
+    def set_model(self, conversation_id: int, model: str) -> None:
+        self._update(conversation_id, "model", model)
+
+    def set_system_prompt(self, conversation_id: int, system_prompt: str | None) -> None:
+        self._update(conversation_id, "system_prompt", system_prompt)
+
+    def _update(self, conversation_id: int, column: str, value: Any) -> None:
+        with self._write() as conn:
+            cursor = conn.execute(f"UPDATE conversations SET {column} = ? WHERE id = ?", (value, conversation_id))
+        if cursor.rowcount == 0:
+            raise DscoderError(f"Conversation {conversation_id} no longer exists", "Pick another one from the list")
+
+    def delete(self, conversation_id: int) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM messages WHERE conversation_id = ?", (conversation_id,))
+            conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    # -- messages -----------------------------------------------------------------------
+    def messages(self, conversation_id: int) -> list[Message]:
+        rows = self._read("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,))
+        return [_message(row) for row in rows]
+
+    def add_message(self, conversation_id: int, role: str, content: str,
+                    stats: dict[str, Any] | None = None) -> int:
+        """Save one complete message; the first question also names an untitled conversation."""
+        return self._insert_message(conversation_id, role, content, True, stats)
+
+    def _insert_message(self, conversation_id: int, role: str, content: str, complete: bool,
+                        stats: dict[str, Any] | None) -> int:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+        now = time.time()
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO messages(conversation_id, role, content, complete, created, stats) VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, content, int(complete), now, json.dumps(stats or {})))
+            conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
+            if role == "user" and content.strip():
+                conn.execute("UPDATE conversations SET title = ? WHERE id = ? AND title = ?",
+                             (title_from(content), conversation_id, DEFAULT_TITLE))
+        return int(cursor.lastrowid or 0)
+
+    def _save_partial(self, message_id: int, content: str, complete: bool, stats: dict[str, Any] | None) -> None:
+        with self._write() as conn:
+            if stats is None:
+                conn.execute("UPDATE messages SET content = ?, complete = ? WHERE id = ?",
+                             (content, int(complete), message_id))
+            else:
+                conn.execute("UPDATE messages SET content = ?, complete = ?, stats = ? WHERE id = ?",
+                             (content, int(complete), json.dumps(stats), message_id))
+            conn.execute("UPDATE conversations SET updated = ? WHERE id = "
+                         "(SELECT conversation_id FROM messages WHERE id = ?)", (time.time(), message_id))
+
+    def delete_messages_from(self, message_id: int) -> None:
+        """Drop a message and every later one in its conversation (regenerate, edit and resend)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM messages WHERE conversation_id = "
+                         "(SELECT conversation_id FROM messages WHERE id = ?) AND id >= ?", (message_id, message_id))
+
+    def start_answer(self, conversation_id: int, role: str = "assistant", *, interval: float = 0.5,
+                     clock: Callable[[], float] = time.monotonic) -> StreamingMessageWriter:
+        """A writer for an answer that is about to stream in; its row exists from now on."""
+        message_id = self._insert_message(conversation_id, role, "", False, None)
+        return StreamingMessageWriter(self, message_id, interval=interval, clock=clock)
+
+    # -- search -------------------------------------------------------------------------
+    def search(self, text: str, limit: int = 50, marks: tuple[str, str] = ("[", "]")) -> list[SearchHit]:
+        """Conversations whose title or messages contain every word of `text` (as prefixes).
+
+        One hit per conversation: a title match first, else its best-ranked message.
+        """
+        query = fts_query(text)
+        if not query:
+            return []
+        start, end = marks
+        title_rows = self._read(
+            "SELECT c.id, c.title, c.pinned, c.updated, snippet(titles_fts, 0, ?, ?, '…', 12) AS snip "
+            "FROM titles_fts JOIN conversations c ON c.id = titles_fts.rowid "
+            "WHERE titles_fts MATCH ? ORDER BY rank LIMIT ?", (start, end, query, limit))
+        message_rows = self._read(
+            "SELECT c.id, c.title, c.pinned, c.updated, m.id AS message_id, "
+            "snippet(messages_fts, 0, ?, ?, '…', 12) AS snip "
+            "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+            "JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?", (start, end, query, limit * 4))
+        hits: dict[int, SearchHit] = {}
+        for row in title_rows:
+            hits[row["id"]] = SearchHit(row["id"], row["title"], row["snip"], None, bool(row["pinned"]), row["updated"])
+        for row in message_rows:
+            known = hits.get(row["id"])
+            if known is None or known.message_id is None:  # a message snippet says more than the title
+                hits[row["id"]] = SearchHit(row["id"], row["title"], " ".join(row["snip"].split()),
+                                            row["message_id"], bool(row["pinned"]), row["updated"])
+        return list(hits.values())[:limit]
+
+    # -- export -------------------------------------------------------------------------
+    def export_markdown(self, conversation_id: int) -> str:
+        from app.conversations.export import conversation_markdown
+
+        return conversation_markdown(self.get(conversation_id), self.messages(conversation_id))
+
+
+class StreamingMessageWriter:
+    """Saves one answer while it streams: at least every `interval` seconds, and when done."""
+
+    def __init__(self, store: ConversationStore, message_id: int, *, interval: float = 0.5,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._store = store
+        self.message_id = message_id
+        self._interval = interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._parts: list[str] = []
+        self._dirty = False
+        self._finished = False
+        self._saved_at = clock()
+        self._timer: threading.Timer | None = None
+
+    @property
+    def text(self) -> str:
+        with self._lock:
+            return "".join(self._parts)
+
+    def append(self, delta: str) -> None:
+        if not delta:
+            return
+        with self._lock:
+            if self._finished:
+                raise RuntimeError("append() after finish()")
+            self._parts.append(delta)
+            self._dirty = True
+            if self._clock() - self._saved_at >= self._interval:
+                self._flush_locked()
+            elif self._timer is None:
+                # Deltas may stop for a while (a slow model): save the tail anyway.
+                self._timer = threading.Timer(self._interval, self._flush_from_timer)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._dirty and not self._finished:
+                self._flush_locked()
+
+    def finish(self, stats: dict[str, Any] | None = None) -> int:
+        """Save the whole answer as complete (a cancelled answer too: it is what the user saw)."""
+        with self._lock:
+            self._cancel_timer()
+            if not self._finished:
+                self._store._save_partial(self.message_id, "".join(self._parts), True, stats or {})
+                self._finished = True
+                self._dirty = False
+        return self.message_id
+
+    def _flush_locked(self) -> None:
+        self._cancel_timer()
+        self._store._save_partial(self.message_id, "".join(self._parts), False, None)
+        self._dirty = False
+        self._saved_at = self._clock()
+
+    def _flush_from_timer(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._dirty and not self._finished:
+                try:
+                    self._flush_locked()
+                except (DscoderError, sqlite3.ProgrammingError) as exc:  # store closed, disk full
+                    log.warning("could not save the streaming answer: %s", exc)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+def _conversation(row: sqlite3.Row) -> Conversation:
+    return Conversation(id=row["id"], title=row["title"], created=row["created"], updated=row["updated"],
+                        pinned=bool(row["pinned"]), model=row["model"], system_prompt=row["system_prompt"])
+
+
+def _message(row: sqlite3.Row) -> Message:
+    try:
+        stats = json.loads(row["stats"] or "{}")
+    except ValueError:
+        stats = {}
+    return Message(id=row["id"], conversation_id=row["conversation_id"], role=row["role"], content=row["content"],
+                   complete=bool(row["complete"]), created=row["created"], stats=stats if isinstance(stats, dict) else {})

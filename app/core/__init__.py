@@ -1,1 +1,0 @@
-"""Qt-free core: nothing in this package imports Qt."""

@@ -1,0 +1,280 @@
+"""A Qt-free streaming client for OpenAI-compatible servers.
+
+The same code talks to the local engine and to any remote server (llama-server,
+vLLM, SGLang, Ollama's /v1, hosted APIs). It yields text deltas, measures time to
+first token and tokens per second, can be cancelled from another thread, and turns
+every failure into one ClientError with a readable message.
+
+Cancel closes the stream at once: it shuts the socket down, which wakes a reader
+blocked while the server is still evaluating a long prompt, and the server sees the
+disconnect and stops generating.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import httpx
+
+from app.utils.errors import ClientError
+from app.llm.options import SamplingParams
+
+
+class CancelToken:
+    """Cancels one request from any thread."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._response: httpx.Response | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def cancel(self) -> None:
+        self._event.set()
+        with self._lock:
+            response = self._response
+        if response is not None:
+            _shutdown_socket(response)
+
+    def _attach(self, response: httpx.Response | None) -> None:
+        with self._lock:
+            self._response = response
+        if response is not None and self._event.is_set():
+            _shutdown_socket(response)
+
+
+def _shutdown_socket(response: httpx.Response) -> None:
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if isinstance(sock, socket.socket):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+@dataclass
+class StreamStats:
+    """How a stream went: what the CLI's --json prints and the status bar shows."""
+
+    finish_reason: str | None = None  # stop, length, cancelled
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    time_to_first_token_s: float | None = None
+    tokens_per_s: float | None = None
+    total_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StreamEvent:
+    """A text delta, a note (for example turns dropped to fit), or the end (`stats` set)."""
+
+    text: str = ""
+    note: str | None = None
+    stats: StreamStats | None = None
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        body = json.loads(response.read() or b"{}")
+    except (ValueError, httpx.HTTPError):
+        return response.text[:300] if response.is_stream_consumed else ""
+    if isinstance(body, dict):
+        err = body.get("error", body.get("detail", body))
+        if isinstance(err, dict):
+            return str(err.get("message") or err)
+        return str(err)
+    return str(body)
+
+
+class OpenAIClient:
+    """One server: a base URL ending in /v1, an API key, and optionally a model name."""
+
+    def __init__(self, base_url: str, api_key: str | None = None, model: str | None = None, *,
+                 connect_timeout: float = 5.0, read_timeout: float = 600.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.model = model
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            trust_env=not _is_loopback(self.base_url),  # proxies apply to remote servers only
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- plain requests ------------------------------------------------------------------
+    def _request(self, method: str, url: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+        if response.status_code >= 400:
+            raise self._status_error(response, url)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ClientError(f"The server at {self.base_url} sent a reply that is not JSON",
+                              "Check that the URL points to an OpenAI-compatible API") from exc
+
+    def models(self) -> list[dict[str, Any]]:
+        data = self._request("GET", f"{self.base_url}/models")
+        return list(data.get("data", [])) if isinstance(data, dict) else []
+
+    def engine_info(self) -> dict[str, Any]:
+        """The local engine's model metadata (not available on remote servers)."""
+        root = self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
+        return dict(self._request("GET", f"{root}/dscoder/info"))
+
+    def count_chat_tokens(self, messages: Sequence[dict[str, str]]) -> tuple[int, int]:
+        """(prompt tokens, context size) of a chat, from the local engine."""
+        root = self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
+        data = self._request("POST", f"{root}/dscoder/count", json={"messages": list(messages)})
+        return int(data["prompt_tokens"]), int(data["n_ctx"])
+
+    # -- streaming -------------------------------------------------------------------------
+    def stream_chat(self, messages: Sequence[dict[str, str]], params: SamplingParams | None = None,
+                    cancel: CancelToken | None = None) -> Iterator[StreamEvent]:
+        body = self._body(params or SamplingParams())
+        body["messages"] = list(messages)
+        return self._stream("/chat/completions", body, cancel, chat=True)
+
+    def stream_completion(self, prompt: str, suffix: str | None = None, params: SamplingParams | None = None,
+                          cancel: CancelToken | None = None) -> Iterator[StreamEvent]:
+        body = self._body(params or SamplingParams(max_tokens=128))
+        body["prompt"] = prompt
+        if suffix is not None:
+            body["suffix"] = suffix
+        return self._stream("/completions", body, cancel, chat=False)
+
+    def _body(self, params: SamplingParams) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "max_tokens": params.max_tokens,
+        }
+        if self.model:
+            body["model"] = self.model
+        if _is_loopback(self.base_url):  # llama.cpp extras; hosted APIs may reject them
+            body.update(top_k=params.top_k, min_p=params.min_p, repeat_penalty=params.repeat_penalty)
+        if params.seed is not None and params.seed >= 0:
+            body["seed"] = params.seed
+        if params.stop:
+            body["stop"] = list(params.stop)
+        return body
+
+    def _stream(self, path: str, body: dict[str, Any], cancel: CancelToken | None, chat: bool) -> Iterator[StreamEvent]:
+        cancel = cancel or CancelToken()
+        url = self.base_url + path
+        stats = StreamStats()
+        started = time.perf_counter()
+        first_at: float | None = None
+        n_deltas = 0
+        if cancel.cancelled:
+            stats.finish_reason = "cancelled"
+            yield StreamEvent(stats=stats)
+            return
+        try:
+            with self._http.stream("POST", url, json=body) as response:
+                cancel._attach(response)
+                if response.status_code >= 400:
+                    raise self._status_error(response, url)
+                for line in response.iter_lines():
+                    if cancel.cancelled:
+                        break
+                    if not line.startswith("data:"):
+                        continue  # comments (": ping"), event names, blank separators
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    try:
+                        event = json.loads(data)
+                    except ValueError as exc:
+                        raise ClientError(f"The server sent a malformed event: {data[:120]!r}",
+                                          "Check that the server speaks the OpenAI streaming API") from exc
+                    if not isinstance(event, dict):
+                        raise ClientError(f"The server sent a malformed event: {data[:120]!r}")
+                    if "error" in event:
+                        err = event["error"]
+                        raise ClientError(f"The server reported an error: {err.get('message', err) if isinstance(err, dict) else err}")
+                    extra = event.get("dscoder")
+                    if isinstance(extra, dict):
+                        stats.prompt_tokens = int(extra.get("prompt_tokens", 0) or 0)
+                        for note in extra.get("notes") or []:
+                            stats.notes.append(str(note))
+                            yield StreamEvent(note=str(note))
+                    if isinstance(event.get("usage"), dict):
+                        stats.usage = event["usage"]
+                    for choice in event.get("choices") or []:
+                        text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
+                        if text:
+                            if first_at is None:
+                                first_at = time.perf_counter()
+                            n_deltas += 1
+                            yield StreamEvent(text=text)
+                        if choice.get("finish_reason"):
+                            stats.finish_reason = choice["finish_reason"]
+        except httpx.HTTPError as exc:
+            if not cancel.cancelled:
+                raise self._transport_error(exc, mid_stream=first_at is not None) from exc
+        finally:
+            cancel._attach(None)
+        ended = time.perf_counter()
+        if cancel.cancelled:
+            stats.finish_reason = "cancelled"
+        stats.total_s = ended - started
+        stats.prompt_tokens = int(stats.usage.get("prompt_tokens", stats.prompt_tokens) or 0)
+        stats.completion_tokens = int(stats.usage.get("completion_tokens", n_deltas) or 0)
+        if first_at is not None:
+            stats.time_to_first_token_s = first_at - started
+            decode_s = ended - first_at
+            # The first token arrives at first_at; the rest were decoded after it.
+            if decode_s > 0 and stats.completion_tokens > 1:
+                stats.tokens_per_s = (stats.completion_tokens - 1) / decode_s
+        yield StreamEvent(stats=stats)
+
+    # -- errors ----------------------------------------------------------------------------
+    def _transport_error(self, exc: httpx.HTTPError, mid_stream: bool = False) -> ClientError:
+        where = self.base_url
+        if isinstance(exc, httpx.ConnectError):
+            return ClientError(f"Could not connect to {where}", "Check that the server is running and the URL is right")
+        if isinstance(exc, httpx.TimeoutException):
+            return ClientError(f"The server at {where} did not answer in time", "Try again, or check the server's load")
+        if mid_stream or isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+            return ClientError("The connection to the engine was lost in the middle of the answer",
+                               "The engine may have crashed; restart it and send again")
+        return ClientError(f"The request to {where} failed: {exc}", "Check the connection and try again")
+
+    def _status_error(self, response: httpx.Response, url: str) -> ClientError:
+        status = response.status_code
+        message = _error_message(response)
+        if status in (401, 403):
+            return ClientError(f"The server refused the API key (HTTP {status})", "Check the API key in the engine's settings", status=status)
+        if status == 404:
+            return ClientError(f"The server has no {url.removeprefix(self.base_url) or url} endpoint (HTTP 404)",
+                               "Check the base URL; for OpenAI-compatible servers it usually ends in /v1", status=status)
+        if status == 429:
+            return ClientError("The server is rate-limiting requests (HTTP 429)", "Wait a moment and try again", status=status)
+        if 400 <= status < 500:
+            return ClientError(f"The server rejected the request: {message or f'HTTP {status}'}", "", status=status)
+        return ClientError(f"The server failed (HTTP {status}){': ' + message if message else ''}",
+                           "Try again; if it keeps failing, restart the engine", status=status)
+
+
+def _is_loopback(url: str) -> bool:
+    host = httpx.URL(url).host
+    return host in ("localhost", "::1") or host.startswith("127.")

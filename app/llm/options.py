@@ -1,0 +1,77 @@
+"""Load options for the engine: what the GUI, the CLI and the supervisor pass through."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.config.settings import Settings
+
+KV_CACHE_TYPES = ("f16", "q8_0", "q4_0")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    model_path: str
+    n_ctx: int = 4096  # 0: the model's trained context length
+    n_gpu_layers: int = 0  # -1: all layers
+    n_threads: int = 0  # 0: llama.cpp's default
+    n_batch: int = 512
+    n_ubatch: int = 512
+    flash_attn: bool = False
+    kv_cache_type: str = "f16"
+    use_mmap: bool = True
+    seed: int = -1
+
+    def to_argv(self) -> list[str]:
+        """Command-line flags for `python -m app.engine.main`."""
+        argv: list[str] = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            flag = "--" + f.name.replace("_", "-")
+            if isinstance(value, bool):
+                argv += [flag] if value else [f"--no-{f.name.replace('_', '-')}"]
+            else:
+                argv += [flag, str(value)]
+        return argv
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 0.0
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.0
+    max_tokens: int = 512
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+DEFAULT_CONTEXT = 4096  # when the settings leave the context to the planner (0)
+
+
+def load_options_for(settings: "Settings", model_path: str | None = None, *, n_ctx: int | None = None,
+                     n_gpu_layers: int | None = None, n_threads: int | None = None,
+                     seed: int | None = None) -> LoadOptions:
+    """The engine's load options from the user's settings; the GUI and the CLI both use this.
+
+    Keyword values (command-line flags) override the settings. The settings' "auto" GPU
+    layers (-1) becomes 0 here: the engine's supervisor factory asks the planner for
+    the real number off the GUI thread (see app/models/gpu_layers.py)."""
+    return LoadOptions(
+        model_path=model_path or settings.chat_model_path,
+        n_ctx=n_ctx if n_ctx is not None else (settings.n_ctx or DEFAULT_CONTEXT),
+        n_gpu_layers=n_gpu_layers if n_gpu_layers is not None else max(settings.n_gpu_layers, 0),
+        n_threads=n_threads if n_threads is not None else settings.n_threads,
+        n_batch=settings.n_batch,
+        n_ubatch=settings.n_ubatch,
+        flash_attn=settings.flash_attn,
+        kv_cache_type=settings.kv_cache_type,
+        use_mmap=settings.use_mmap,
+        seed=seed if seed is not None else -1,
+    )

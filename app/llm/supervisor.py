@@ -1,0 +1,278 @@
+"""Starts, watches, restarts and stops the engine child process (Qt-free).
+
+The model never runs in the GUI process: llama.cpp aborts the whole process on some
+errors, and the editor's unsaved text must survive that. The supervisor starts
+`python -m app.engine.main` (or the bundled executable in engine mode), waits for
+its READY line, and turns every way it can die into an EngineError whose message
+names the cause found in the last lines of its log.
+
+No orphan engine: the child gets a stdin pipe and exits when it closes (the parent
+died, however it died), and on Linux also PR_SET_PDEATHSIG.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.utils import paths
+from app.utils.errors import CancelledError, EngineError, ModelFileError
+from app.llm.options import LoadOptions
+from app.llm.protocol import FAILED_MARK, READY_MARK
+
+log = logging.getLogger(__name__)
+
+GGUF_MAGIC = b"GGUF"
+
+# Known llama.cpp log lines and what they mean for the user, most specific first.
+_LOG_CAUSES: list[tuple[re.Pattern[str], str, str]] = [
+    (re.compile(r"unknown model architecture: '([^']+)'"),
+     "The model's architecture '{0}' is not supported by this llama.cpp build",
+     "Use a model that llama.cpp supports, or update the app"),
+    (re.compile(r"(tensor '[^']*' data is not within the file bounds|file is truncated|failed to read tensor|unexpectedly reached end of file)"),
+     "The model file is truncated or corrupt ({0})",
+     "Download the file again; the app verifies downloads so this does not happen twice"),
+    (re.compile(r"(failed to allocate [^\n]*|out of memory|cudaMalloc failed[^\n]*|ggml_backend_[a-z_]*alloc[^\n]*failed)", re.I),
+     "The engine ran out of memory while loading or running the model ({0})",
+     "Choose a smaller quantization, fewer GPU layers, or a smaller context"),
+    (re.compile(r"(invalid magic characters[^\n]*|not a gguf file|failed to load model from [^\n]*|gguf_init_from_file[^\n]*failed[^\n]*)", re.I),
+     "llama.cpp could not read the model file ({0})",
+     "Check that the file is a complete GGUF model"),
+]
+
+
+@dataclass(frozen=True)
+class EngineEndpoint:
+    """Where a running engine listens."""
+
+    base_url: str  # e.g. http://127.0.0.1:43121/v1
+    api_key: str
+    pid: int
+    info: dict[str, object]
+
+
+def check_model_file(path: str) -> None:
+    """Fail fast with a clear message before starting an engine for a bad path."""
+    if not path:
+        raise ModelFileError("No model file was given", "Pass --model PATH, or choose a model in the app")
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise ModelFileError(f"No model file at {p}", "Check the path, or download a model with 'dscoder models download'")
+    if p.is_dir():
+        raise ModelFileError(f"{p} is a folder, not a model file", "Pass the path of a .gguf file")
+    try:
+        with p.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read {p}: {exc.strerror}", "Check the file's permissions") from exc
+    if magic != GGUF_MAGIC:
+        raise ModelFileError(f"{p.name} is not a GGUF model file", "Use a .gguf file made for llama.cpp")
+    # A truncated or corrupt file is reported by llama.cpp itself when the engine loads it
+    # (see _LOG_CAUSES): parsing the whole header here in Python would cost seconds.
+
+
+def engine_command() -> list[str]:
+    """The command that starts an engine: this Python, or the frozen bundle in engine mode."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--engine"]
+    return [sys.executable, "-m", "app.engine.main"]
+
+
+def _set_parent_death_signal() -> None:
+    # Runs in the child between fork and exec (Linux only): die with the parent.
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def explain_death(returncode: int | None, log_tail: str) -> EngineError:
+    """An EngineError naming why the engine stopped, from its exit status and log."""
+    for pattern, what, todo in _LOG_CAUSES:
+        match = pattern.search(log_tail)
+        if match:
+            return EngineError(what.format(*(match.groups() or (match.group(0),))), todo, detail=log_tail)
+    if returncode is not None and returncode < 0:
+        sig = -returncode
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        hint = " (the system may have run out of memory)" if sig == signal.SIGKILL else ""
+        return EngineError(f"The engine was killed by signal {name}{hint}", "Restart the engine", detail=log_tail)
+    last = next((line for line in reversed(log_tail.splitlines()) if line.strip()), "")
+    return EngineError(
+        f"The engine stopped unexpectedly (exit code {returncode})" + (f": {last.strip()[:200]}" if last else ""),
+        "Restart the engine; the log has details",
+        detail=log_tail,
+    )
+
+
+class EngineSupervisor:
+    """One engine child process for one set of load options."""
+
+    def __init__(self, options: LoadOptions, *, ready_timeout: float = 300.0, log_path: Path | None = None,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        self.options = options
+        self.ready_timeout = ready_timeout
+        self.host = host
+        self.port = port
+        self.log_path = log_path or paths.log_dir() / "engine.log"
+        self.api_key = secrets.token_urlsafe(24)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.endpoint: EngineEndpoint | None = None
+        self._stdout_lines: deque[str] = deque(maxlen=200)
+        self._lock = threading.Lock()
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self, cancel: threading.Event | None = None) -> EngineEndpoint:
+        """Start the engine and wait until it serves; raise EngineError on any failure."""
+        check_model_file(self.options.model_path)
+        self.stop()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_file = self.log_path.open("wb")
+        self._log_start = 0
+        cmd = [*engine_command(), *self.options.to_argv(), "--host", self.host, "--port", str(self.port), "--watch-stdin"]
+        env = dict(os.environ, DSCODER_ENGINE_API_KEY=self.api_key, PYTHONUNBUFFERED="1")
+        log.info("starting engine: %s", " ".join(cmd))
+        try:
+            self.process = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                env=env,
+                preexec_fn=_set_parent_death_signal if sys.platform.startswith("linux") else None,
+                start_new_session=False,
+            )
+        finally:
+            log_file.close()
+        ready: dict[str, object] = {}
+        done = threading.Event()
+        failed: dict[str, str] = {}
+
+        def read_stdout(proc: subprocess.Popen[bytes]) -> None:
+            assert proc.stdout is not None
+            try:
+                for raw in proc.stdout:
+                    line = raw.decode("utf-8", errors="replace").rstrip("\n")
+                    self._stdout_lines.append(line)
+                    if line.startswith(READY_MARK):
+                        ready.update(json.loads(line[len(READY_MARK):]))
+                        done.set()
+                    elif line.startswith(FAILED_MARK):
+                        failed.update(json.loads(line[len(FAILED_MARK):]))
+                        done.set()
+            finally:
+                proc.stdout.close()
+                done.set()
+
+        self._reader = threading.Thread(target=read_stdout, args=(self.process,), name="engine-stdout", daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + self.ready_timeout
+        while not done.wait(0.05):
+            if cancel is not None and cancel.is_set():
+                self.stop()
+                raise CancelledError("Loading the model was cancelled")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise EngineError(
+                    f"The engine did not become ready within {self.ready_timeout:.0f} s",
+                    "The model may be too large for this machine; try a smaller one",
+                    detail=self.log_tail(),
+                )
+        if failed:
+            self._reap()
+            raise EngineError(failed.get("what", "The engine failed to start"), failed.get("todo", ""), detail=self.log_tail())
+        if not ready:
+            code = self._reap()
+            raise explain_death(code, self.log_tail())
+        port = int(ready["port"])  # type: ignore[call-overload]
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self.endpoint = EngineEndpoint(f"http://{host}:{port}/v1", self.api_key, self.process.pid,
+                                       dict(ready.get("info") or {}))  # type: ignore[call-overload]
+        return self.endpoint
+
+    def restart(self, cancel: threading.Event | None = None) -> EngineEndpoint:
+        self.stop()
+        return self.start(cancel)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the engine: close its stdin, then SIGTERM, then SIGKILL."""
+        proc, self.process, self.endpoint = self.process, None, None
+        if proc is None:
+            return
+        try:
+            if proc.stdin:
+                proc.stdin.close()  # the engine exits at once when its stdin closes
+            proc.wait(timeout=min(timeout, 2.0))
+        except (subprocess.TimeoutExpired, OSError):
+            proc.terminate()
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._join_reader()
+
+    def _join_reader(self) -> None:
+        reader = getattr(self, "_reader", None)
+        if reader is not None:
+            reader.join(timeout=2.0)
+
+    def _reap(self) -> int | None:
+        proc = self.process
+        if proc is None:
+            return None
+        try:
+            return proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()
+        finally:
+            self.process = None
+            if proc.stdin:
+                proc.stdin.close()
+            self._join_reader()
+
+    # -- state -------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def death(self) -> EngineError | None:
+        """If the engine has died since it started, why; None while it runs (or was stopped)."""
+        proc = self.process
+        if proc is None:
+            return None
+        code = proc.poll()
+        if code is None:
+            return None
+        return explain_death(code, self.log_tail())
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            with self.log_path.open("rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                size = handle.tell()
+                handle.seek(max(0, size - 16384))
+                text = handle.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def __enter__(self) -> "EngineSupervisor":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

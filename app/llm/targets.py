@@ -1,0 +1,100 @@
+"""What the engine worker connects to: a local model (LoadOptions) or a remote server.
+
+A `RemoteTarget` goes through the same worker and controller path as a local model:
+"loading" it checks the server off the GUI thread (`probe_remote`: the key, the model,
+and how fill-in-the-middle works there), and chat then streams from it with the same
+OpenAIClient code. The local supervisor factory here also serves the loaded model to
+other tools (VS Code + Continue) on a fixed port with a fixed key when the settings ask.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from app.config.remotes import RemoteEngine, api_key_for, deepseek_fim_prompt, find_remote
+from app.config.settings import Settings
+from app.llm.options import LoadOptions
+from app.llm.supervisor import EngineSupervisor
+
+if TYPE_CHECKING:
+    from app.llm.client import OpenAIClient
+
+LOCAL_HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class RemoteTarget:
+    """A remote OpenAI-compatible engine to chat with instead of a local model."""
+
+    remote: RemoteEngine
+    api_key: str | None
+
+    @property
+    def model_path(self) -> str:  # what the status bar names while "loading"
+        return self.remote.model or self.remote.name
+
+
+EngineTarget = LoadOptions | RemoteTarget
+
+
+def remote_target(settings: Settings) -> RemoteTarget | None:
+    """The remote engine the settings select (active_engine), or None for the local one."""
+    if not settings.active_engine:
+        return None
+    remote = find_remote(settings.remote_engines, settings.active_engine)
+    return None if remote is None else RemoteTarget(remote, api_key_for(remote))
+
+
+def local_server_key() -> str:
+    from app.utils.secrets import default_secret_store, local_server_api_key
+
+    return local_server_api_key(default_secret_store())
+
+
+def supervisor_factory(settings: Settings, log_path: Callable[[], Any]) -> Callable[[LoadOptions], EngineSupervisor]:
+    """Supervisors that, with "serve the loaded model" on, listen on the chosen port with the
+    user's lasting key (so other tools keep working across restarts); else a random port and key.
+    Called on the worker thread, so the GPU probe for "auto" layers never blocks the window."""
+
+    def make(options: LoadOptions) -> EngineSupervisor:
+        from app.models.gpu_layers import resolve_auto_gpu_layers
+
+        options = resolve_auto_gpu_layers(options, settings.n_gpu_layers)
+        if not settings.local_server_enabled:
+            return EngineSupervisor(options, log_path=log_path())
+        supervisor = EngineSupervisor(options, log_path=log_path(), host=LOCAL_HOST, port=settings.local_server_port)
+        supervisor.api_key = local_server_key()
+        return supervisor
+
+    return make
+
+
+def completion_client(info: dict[str, object]) -> OpenAIClient | None:
+    """A client of its own for inline completion (the chat's client lives on the worker
+    thread), speaking FIM the way the engine takes it; None where completion is off."""
+    from app.llm.client import OpenAIClient
+
+    base_url = str(info.get("base_url") or "")
+    if not base_url or info.get("fim_mode") == "off":
+        return None
+    model = str(info.get("remote_model") or "") or None
+    cls = _raw_fim_client_class() if info.get("fim_mode") == "raw" else OpenAIClient
+    return cls(base_url, str(info.get("api_key") or "") or None, model)
+
+
+@functools.cache
+def _raw_fim_client_class() -> type:
+    from app.llm.client import OpenAIClient
+
+    class _RawFimClient(OpenAIClient):
+        """Sends DeepSeek-Coder FIM prompts as raw text, for servers that ignore `suffix`."""
+
+        def stream_completion(self, prompt: str, suffix: str | None = None, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            if suffix is None:
+                return super().stream_completion(prompt, None, *args, **kwargs)
+            return super().stream_completion(deepseek_fim_prompt(prompt, suffix), None, *args, **kwargs)
+
+    return _RawFimClient

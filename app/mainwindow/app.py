@@ -1,0 +1,64 @@
+"""`run_gui`: the QApplication, the main window, the model loading in the background."""
+
+from __future__ import annotations
+
+import gc
+import sys
+from pathlib import Path
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from app import APP_ID, APP_NAME, __version__
+from app.config.settings import load_settings
+from app.config.validation import sanitized
+
+ICONS_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
+
+
+def app_icon() -> QIcon | None:
+    """The app icon from resources/icons (svg and png sizes), when present."""
+    if not ICONS_DIR.is_dir():
+        return None
+    icon = QIcon()
+    for path in sorted(ICONS_DIR.glob("*")):
+        if path.suffix.lower() in (".svg", ".png"):
+            icon.addFile(str(path))
+    return None if icon.isNull() else icon
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv[:1])
+    # The X11 WM_CLASS class is the application name: it must equal the .desktop file name
+    # (StartupWMClass) so that docks group the window under its launcher. Titles use the display name.
+    app.setApplicationName(APP_ID)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("dscoder")
+    app.setDesktopFileName(APP_ID)
+    app.setStyle("Fusion")  # the same look on every desktop, and a dark palette that works
+    icon = app_icon()
+    if icon is not None:
+        app.setWindowIcon(icon)
+    return app
+
+
+def run_gui(files: list[str]) -> int:
+    """Open the window with `files`, load the chosen model in the background, run."""
+    app = create_application()
+    from app.mainwindow.window import MainWindow  # after QApplication: widgets need it
+
+    settings, problems = sanitized(load_settings())
+    window = MainWindow(settings)
+    window.show_settings_problems(problems)
+    window.open_files(files)
+    # The window appears first; the engine process starts behind it, so that its start
+    # (a fork, then a second interpreter importing llama.cpp) never delays the first frame.
+    window.firstPainted.connect(window.load_model_from_settings)
+    # Everything built at start-up lives as long as the app: moving it out of the garbage
+    # collector's view makes the full collections that can pause the GUI thread cheaper.
+    window.firstPainted.connect(gc.freeze)
+    window.show()
+    app.aboutToQuit.connect(window.shutdown)
+    return app.exec()

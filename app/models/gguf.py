@@ -1,0 +1,327 @@
+"""What a GGUF file says about itself, read from its header without loading weights.
+
+`read_gguf_info` opens the file with the `gguf` package's `GGUFReader`, which only
+memory-maps it: the key/value metadata and the tensor table are parsed, the tensor
+data is never read. The result is a frozen `GgufInfo` that the estimator, the planner,
+the prompt builder (FIM tokens, chat template) and the model manager use.
+
+Every failure is a `ModelFileError` that says what is wrong with the file and what
+to do (download it again, pick another file).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.utils.errors import ModelFileError
+
+log = logging.getLogger(__name__)
+
+GGUF_MAGIC = b"GGUF"
+
+# Token texts that llama.cpp (src/llama-vocab.cpp) recognises as FIM tokens when the
+# header has no tokenizer.ggml.fim_*_token_id keys. DeepSeek's PSM order is
+# begin = prefix, hole = suffix, end = middle.
+FIM_PRE_TEXTS = ("<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>")
+FIM_SUF_TEXTS = ("<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>", "▁<SUF>")
+FIM_MID_TEXTS = ("<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>", "▁<MID>")
+# DeepSeek v1 ends an instruct turn with `<|EOT|>` (ASCII bars) but its GGUFs carry no
+# eot key; llama.cpp's own EOT text list does not include it either.
+EOT_TEXTS = ("<|EOT|>",)
+
+# Tensors that llama.cpp places with the output layer (the "+1" of n_gpu_layers).
+OUTPUT_TENSOR_PREFIXES = ("output.", "output_norm.")
+TOKEN_EMBD_PREFIX = "token_embd."
+
+_LAYER_TENSOR = re.compile(r"^blk\.(\d+)\.")
+
+
+@dataclass(frozen=True)
+class GgufInfo:
+    """The header facts of one GGUF file. Sizes are bytes; ids are token ids."""
+
+    path: Path
+    file_size: int
+    architecture: str
+    name: str | None
+    file_type: int | None  # general.file_type (a gguf.LlamaFileType value)
+    quant: str | None  # "Q4_K_M", "Q8_0", "F16", ...; None when the header does not say
+    parameter_count: int  # sum of all tensors' elements
+    tensor_count: int
+    tensor_data_bytes: int  # sum of all tensors' bytes (what the loader copies)
+    context_length: int | None
+    block_count: int
+    embedding_length: int
+    feed_forward_length: int | None
+    head_count: int
+    head_count_kv: int
+    key_length: int  # per head, as the KV cache stores it (MLA files: kv_lora_rank + rope)
+    value_length: int
+    # deepseek2 (MLA) keys; None when absent
+    kv_lora_rank: int | None
+    q_lora_rank: int | None
+    key_length_mla: int | None  # present only in files converted with llama.cpp's MLA layout
+    value_length_mla: int | None
+    rope_dimension_count: int | None
+    expert_count: int | None
+    expert_used_count: int | None
+    expert_shared_count: int | None
+    leading_dense_block_count: int | None
+    vocab_size: int
+    chat_template: str | None
+    tokenizer_model: str | None
+    tokenizer_pre: str | None
+    bos_token_id: int | None
+    eos_token_id: int | None
+    eot_token_id: int | None
+    fim_tokens: dict[str, int | None]  # keys 'pre', 'suf', 'mid'
+    layer_tensor_bytes: dict[int, int]  # blk.N.* bytes per layer N
+    expert_tensor_bytes: int  # bytes of routed-expert tensors (*_exps), all layers; 0 for dense models
+    non_layer_tensor_bytes: dict[str, int]  # tensor name -> bytes, for token_embd, output, ...
+    metadata_keys: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def has_fim(self) -> bool:
+        return all(self.fim_tokens.get(part) is not None for part in ("pre", "suf", "mid"))
+
+    @property
+    def is_mla(self) -> bool:
+        """True when llama.cpp runs this file with MLA (one compressed KV head)."""
+        return bool(self.key_length_mla and self.value_length_mla)
+
+    @property
+    def output_bytes(self) -> int:
+        """Bytes of the output layer (output.weight + output_norm), which llama.cpp offloads first."""
+        return sum(size for name, size in self.non_layer_tensor_bytes.items() if name.startswith(OUTPUT_TENSOR_PREFIXES))
+
+    @property
+    def token_embd_bytes(self) -> int:
+        return sum(size for name, size in self.non_layer_tensor_bytes.items() if name.startswith(TOKEN_EMBD_PREFIX))
+
+    @property
+    def has_output_tensor(self) -> bool:
+        """False for tied embeddings: llama.cpp then duplicates token_embd as the output."""
+        return "output.weight" in self.non_layer_tensor_bytes
+
+    @property
+    def kv_bytes_per_token_f16(self) -> int:
+        """f16 KV cache bytes per token of context, as llama.cpp allocates it.
+
+        MLA files keep only the compressed K (kv_lora_rank + rope dims) per layer:
+        llama.cpp allocates no V cache for them (`has_v = !is_mla` in llama-kv-cache.cpp).
+        """
+        per_layer = self.head_count_kv * (self.key_length if self.is_mla else self.key_length + self.value_length)
+        return self.block_count * per_layer * 2
+
+
+def quant_label(file_type: int | None) -> str | None:
+    """'Q4_K_M' for general.file_type 15, using gguf.LlamaFileType's names."""
+    if file_type is None:
+        return None
+    from gguf import LlamaFileType
+
+    try:
+        name = LlamaFileType(file_type).name
+    except ValueError:
+        return None
+    if name == "ALL_F32":
+        return "F32"
+    return name.removeprefix("MOSTLY_")
+
+
+def read_gguf_info(path: str | Path) -> GgufInfo:
+    """Read a GGUF file's header. Raises ModelFileError when it is not a usable GGUF."""
+    path = Path(path).expanduser()
+    shown = str(path)
+    if not path.exists():
+        raise ModelFileError(f"The model file {shown} does not exist", "Check the path, or download the model again")
+    if path.is_dir():
+        raise ModelFileError(f"{shown} is a folder, not a model file", "Choose the .gguf file inside it")
+    file_size = path.stat().st_size
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read the model file {shown}: {exc.strerror or exc}", "Check the file's permissions") from exc
+    if file_size == 0:
+        raise ModelFileError(f"The model file {shown} is empty", "Download it again")
+    if magic != GGUF_MAGIC:
+        hint = "It looks like one part of a split download" if re.search(r"\.part\d+of\d+$", path.name) else "Choose a .gguf model file"
+        raise ModelFileError(f"{shown} is not a GGUF model file", hint)
+
+    from gguf import GGUFReader
+
+    try:
+        reader = GGUFReader(path, "r")
+    except (ValueError, IndexError, KeyError, OverflowError, UnicodeDecodeError, TypeError) as exc:
+        raise ModelFileError(
+            f"The model file {shown} ({file_size:,} bytes) is damaged or incomplete: "
+            "its header or tensor table is cut short or corrupt",
+            "Download it again",
+            detail=f"{type(exc).__name__}: {exc}",
+        ) from exc
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read the model file {shown}: {exc.strerror or exc}", "Check the file's permissions") from exc
+    try:
+        return _info_from_reader(path, file_size, reader)
+    finally:
+        # Drop the memmap now instead of waiting for the garbage collector.
+        mm = getattr(reader.data, "_mmap", None)
+        del reader
+        if mm is not None:
+            try:
+                mm.close()
+            except (BufferError, ValueError):
+                pass
+
+
+def _info_from_reader(path: Path, file_size: int, reader: Any) -> GgufInfo:
+    shown = str(path)
+    fields: Mapping[str, Any] = reader.fields
+
+    def value(key: str) -> Any:
+        f = fields.get(key)
+        if f is None or not f.types:
+            return None
+        try:
+            return f.contents()
+        except (ValueError, IndexError, UnicodeDecodeError):
+            return None
+
+    def int_value(key: str) -> int | None:
+        v = value(key)
+        if isinstance(v, list):  # per-layer arrays (e.g. head_count_kv): take the largest
+            v = max(v) if v else None
+        return int(v) if isinstance(v, (int, float)) else None
+
+    arch = value("general.architecture")
+    if not isinstance(arch, str) or not arch:
+        raise ModelFileError(f"The model file {shown} has no general.architecture", "Choose another GGUF file; this one is incomplete")
+
+    # The file must be long enough to hold every tensor it declares.
+    data_end = 0
+    param_count = 0
+    data_bytes = 0
+    layer_bytes: dict[int, int] = {}
+    other_bytes: dict[str, int] = {}
+    expert_bytes = 0
+    for tensor in reader.tensors:
+        n_bytes = int(tensor.n_bytes)
+        data_end = max(data_end, int(tensor.data_offset) + n_bytes)
+        param_count += int(tensor.n_elements)
+        data_bytes += n_bytes
+        if "_exps." in tensor.name:
+            expert_bytes += n_bytes
+        match = _LAYER_TENSOR.match(tensor.name)
+        if match:
+            layer = int(match.group(1))
+            layer_bytes[layer] = layer_bytes.get(layer, 0) + n_bytes
+        else:
+            other_bytes[tensor.name] = other_bytes.get(tensor.name, 0) + n_bytes
+    if data_end > file_size:
+        raise ModelFileError(
+            f"The model file {shown} is incomplete: it is {file_size:,} bytes but its tensors need {data_end:,}",
+            "Download it again",
+        )
+
+    def arch_int(key: str) -> int | None:
+        return int_value(f"{arch}.{key}")
+
+    embedding = arch_int("embedding_length") or 0
+    head_count = arch_int("attention.head_count") or 0
+    head_count_kv = arch_int("attention.head_count_kv") or head_count
+    default_head_dim = embedding // head_count if head_count else 0
+    block_count = arch_int("block_count") or (max(layer_bytes) + 1 if layer_bytes else 0)
+
+    tokens = value("tokenizer.ggml.tokens")
+    tokens = tokens if isinstance(tokens, list) else []
+    vocab_size = arch_int("vocab_size") or len(tokens)
+    if not vocab_size:
+        embd = next((t for t in reader.tensors if t.name == "token_embd.weight"), None)
+        vocab_size = int(embd.shape[-1]) if embd is not None and len(embd.shape) > 1 else 0
+
+    token_ids = _first_ids(tokens)
+    def key_or_text(key: str, texts: tuple[str, ...]) -> int | None:
+        found = int_value(key)
+        return found if found is not None else _lookup(token_ids, texts)
+
+    fim_tokens = {
+        "pre": key_or_text("tokenizer.ggml.fim_pre_token_id", FIM_PRE_TEXTS),
+        "suf": key_or_text("tokenizer.ggml.fim_suf_token_id", FIM_SUF_TEXTS),
+        "mid": key_or_text("tokenizer.ggml.fim_mid_token_id", FIM_MID_TEXTS),
+    }
+    eot = key_or_text("tokenizer.ggml.eot_token_id", EOT_TEXTS)
+
+    file_type = int_value("general.file_type")
+    name = value("general.name")
+    template = value("tokenizer.chat_template")
+    tok_model = value("tokenizer.ggml.model")
+    tok_pre = value("tokenizer.ggml.pre")
+
+    return GgufInfo(
+        path=path,
+        file_size=file_size,
+        architecture=arch,
+        name=name if isinstance(name, str) else None,
+        file_type=file_type,
+        quant=quant_label(file_type),
+        parameter_count=param_count,
+        tensor_count=len(reader.tensors),
+        tensor_data_bytes=data_bytes,
+        context_length=arch_int("context_length"),
+        block_count=block_count,
+        embedding_length=embedding,
+        feed_forward_length=arch_int("feed_forward_length"),
+        head_count=head_count,
+        head_count_kv=head_count_kv,
+        key_length=arch_int("attention.key_length") or default_head_dim,
+        value_length=arch_int("attention.value_length") or default_head_dim,
+        kv_lora_rank=arch_int("attention.kv_lora_rank"),
+        q_lora_rank=arch_int("attention.q_lora_rank"),
+        key_length_mla=arch_int("attention.key_length_mla"),
+        value_length_mla=arch_int("attention.value_length_mla"),
+        rope_dimension_count=arch_int("rope.dimension_count"),
+        expert_count=arch_int("expert_count"),
+        expert_used_count=arch_int("expert_used_count"),
+        expert_shared_count=arch_int("expert_shared_count"),
+        leading_dense_block_count=arch_int("leading_dense_block_count"),
+        vocab_size=vocab_size,
+        chat_template=template if isinstance(template, str) else None,
+        tokenizer_model=tok_model if isinstance(tok_model, str) else None,
+        tokenizer_pre=tok_pre if isinstance(tok_pre, str) else None,
+        bos_token_id=int_value("tokenizer.ggml.bos_token_id"),
+        eos_token_id=int_value("tokenizer.ggml.eos_token_id"),
+        eot_token_id=eot,
+        fim_tokens=fim_tokens,
+        layer_tensor_bytes=dict(sorted(layer_bytes.items())),
+        expert_tensor_bytes=expert_bytes,
+        non_layer_tensor_bytes=other_bytes,
+        metadata_keys=tuple(k for k in fields if not k.startswith("GGUF.")),
+    )
+
+
+def _first_ids(tokens: list[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for index, text in enumerate(tokens):
+        ids.setdefault(text, index)
+    return ids
+
+
+def _lookup(token_ids: Mapping[str, int], texts: tuple[str, ...]) -> int | None:
+    for text in texts:
+        if text in token_ids:
+            return token_ids[text]
+    return None
+
+
+def describe_size(n_bytes: int) -> str:
+    """'4.1 GB' (decimal, like the hub shows file sizes)."""
+    return f"{n_bytes / 1e9:.1f} GB"
+
+
+__all__ = ["GgufInfo", "read_gguf_info", "quant_label", "describe_size"]

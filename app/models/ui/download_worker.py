@@ -1,0 +1,271 @@
+"""Qt adapters for the model library's long operations: downloads, and everything else that blocks.
+
+`DownloadWorker` owns a Qt-free `DownloadQueue`. The queue calls its listener from
+its own worker threads; the listener only emits a private signal, which a queued
+connection delivers to the worker's slot on the GUI thread, where the public signals
+are emitted. Pause, resume and cancel are direct calls: they only set events.
+
+`BackgroundTasks` runs the other blocking calls (scan, verify, import, remove, probe)
+on a small named thread pool and hands the result, or the `DscoderError`, back on
+the GUI thread. Cancelling a task sets its `JobControl` and drops its late result
+(the Orange3 `TaskState` idea), so a stale answer never reaches a widget.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Qt, Signal, SignalInstance, Slot
+
+from app.models.download_queue import DownloadQueue
+from app.models.downloads import DownloadJob, DownloadOptions, DownloadProgress, DownloadSpec, InstallResult, JobState
+from app.utils.errors import CancelledError, DscoderError
+from app.models.hub import HubConfig
+from app.config.settings import Settings
+from app.models.verify import HashProgress, JobControl
+
+log = logging.getLogger(__name__)
+
+LIBRARY_THREAD_PREFIX = "model-library"
+TASK_PROGRESS_INTERVAL_S = 0.1
+
+
+class DownloadWorker(QObject):
+    """Downloads, one queue for the whole app; every signal names its job id."""
+
+    queued = Signal(int, str)  # job id, label (also after a resume)
+    started = Signal(int)  # job id
+    progress = Signal(int, object)  # job id, DownloadProgress
+    finished = Signal(int, str)  # job id, path of the installed model
+    failed = Signal(int, str)  # job id, the DscoderError's text
+    paused = Signal(int)  # job id
+    cancelled = Signal(int)  # job id
+    _event = Signal(int, str, object)  # from the queue's threads to the GUI thread
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        options: DownloadOptions | None = None,
+        max_parallel: int = 1,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.options = options
+        self._queue = DownloadQueue(max_parallel=max_parallel, on_event=self._listen)
+        self._jobs: dict[int, DownloadJob] = {}
+        self._job_ids: dict[DownloadJob, int] = {}
+        self._next_id = itertools.count(1)
+        self._closed = False
+        self._event.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+
+    # -- direct calls from the GUI thread ---------------------------------------------------
+    def add(self, spec: DownloadSpec) -> int:
+        """Queue a download; returns its job id (its events follow as signals)."""
+        job = DownloadJob(spec, self.settings.resolved_models_dir(), HubConfig.from_settings(self.settings),
+                          options=self.options)
+        job_id = next(self._next_id)
+        self._jobs[job_id] = job
+        self._job_ids[job] = job_id
+        self._queue.add(job)
+        return job_id
+
+    def job(self, job_id: int) -> DownloadJob:
+        return self._jobs[job_id]
+
+    def job_ids(self) -> list[int]:
+        return list(self._jobs)
+
+    def active_job_for(self, catalog_id: str) -> int | None:
+        """The job (queued, running or paused) that downloads this catalog entry, if any."""
+        for job_id, job in self._jobs.items():
+            if job.spec.catalog_id == catalog_id and job.state in (JobState.QUEUED, JobState.RUNNING, JobState.PAUSED):
+                return job_id
+        return None
+
+    def pause(self, job_id: int) -> None:
+        self._queue.pause(self._jobs[job_id])
+
+    def resume(self, job_id: int) -> None:
+        """Resume a paused, failed or cancelled job from its partial file."""
+        self._resume(job_id)
+
+    def cancel(self, job_id: int, remove_partial: bool = False) -> None:
+        self._queue.cancel(self._jobs[job_id], remove_partial)
+
+    def forget(self, job_id: int) -> None:
+        """Drop a job that has ended from the list (its files are not touched)."""
+        job = self._jobs.get(job_id)
+        if job is not None and job.state in (JobState.DONE, JobState.FAILED, JobState.CANCELLED):
+            del self._jobs[job_id]
+            self._job_ids.pop(job, None)
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Pause every download (partial files stay for the next start) and stop reporting."""
+        if self._closed:
+            return
+        self._queue.stop_all()
+        self._queue.wait(timeout_s)
+        self._closed = True
+
+    # -- internals ---------------------------------------------------------------------------
+    def _resume(self, job_id: int) -> None:
+        job = self._jobs.get(job_id)
+        if job is None or self._closed:
+            return
+        # The offline switch or the mirror may have changed since the job was made.
+        job.hub = HubConfig.from_settings(self.settings)
+        self._queue.resume(job)
+
+    def _listen(self, job: DownloadJob, event: str, payload: object) -> None:
+        """Called on the queue's threads: hand over to the GUI thread and return at once."""
+        job_id = self._job_ids.get(job)
+        if job_id is None or self._closed:
+            return
+        try:
+            self._event.emit(job_id, event, payload)
+        except RuntimeError:  # the Qt object is gone (the app is closing)
+            pass
+
+    @Slot(int, str, object)
+    def _deliver(self, job_id: int, event: str, payload: object) -> None:
+        job = self._jobs.get(job_id)
+        if job is None or self._closed:
+            return
+        if event == "queued":
+            self.queued.emit(job_id, job.spec.label)
+        elif event == "started":
+            self.started.emit(job_id)
+        elif event == "progress" and isinstance(payload, DownloadProgress):
+            self.progress.emit(job_id, payload)
+        elif event == "done" and isinstance(payload, InstallResult):
+            self.finished.emit(job_id, str(payload.path))
+        elif event == "failed":
+            self.failed.emit(job_id, str(payload))
+        elif event == "paused":
+            self.paused.emit(job_id)
+        elif event == "cancelled":
+            self.cancelled.emit(job_id)
+
+
+# A task gets a progress callback (done, total) and a control to check for cancel.
+TaskFunction = Callable[[HashProgress, JobControl], object]
+
+
+@dataclass
+class _Task:
+    control: JobControl
+    on_done: Callable[[object], None]
+    on_failed: Callable[[str], None] | None
+    on_progress: Callable[[int, int], None] | None
+    on_cancelled: Callable[[], None] | None
+    cancelled: bool = False
+    last_progress: float = 0.0
+
+
+class BackgroundTasks(QObject):
+    """Blocking calls on named pool threads, with results delivered on the GUI thread."""
+
+    _done = Signal(int, object, object)  # task id, result, error (DscoderError or None)
+    _progress = Signal(int, int, int)  # task id, done, total
+
+    def __init__(self, parent: QObject | None = None, *, max_workers: int = 2,
+                 thread_prefix: str = LIBRARY_THREAD_PREFIX) -> None:
+        super().__init__(parent)
+        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=thread_prefix)
+        self._tasks: dict[int, _Task] = {}
+        self._next_id = itertools.count(1)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._done.connect(self._finish, Qt.ConnectionType.QueuedConnection)
+        self._progress.connect(self._report, Qt.ConnectionType.QueuedConnection)
+
+    def start(
+        self,
+        function: TaskFunction,
+        on_done: Callable[[object], None],
+        *,
+        on_failed: Callable[[str], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        on_cancelled: Callable[[], None] | None = None,
+    ) -> int:
+        """Run `function(progress, control)` off the GUI thread; callbacks run on the GUI thread."""
+        task_id = next(self._next_id)
+        task = _Task(JobControl(), on_done, on_failed, on_progress, on_cancelled)
+        self._tasks[task_id] = task
+        self._executor.submit(self._run, task_id, task, function)
+        return task_id
+
+    def cancel(self, task_id: int) -> None:
+        task = self._tasks.get(task_id)
+        if task is not None:
+            task.cancelled = True
+            task.control.cancel()
+
+    def is_running(self, task_id: int | None) -> bool:
+        return task_id is not None and task_id in self._tasks
+
+    def shutdown(self) -> None:
+        """Cancel every task; results still on their way are dropped."""
+        self._closed = True
+        for task in self._tasks.values():
+            task.cancelled = True
+            task.control.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self, task_id: int, task: _Task, function: TaskFunction) -> None:
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - task.last_progress < TASK_PROGRESS_INTERVAL_S and done < total:
+                return
+            task.last_progress = now
+            self._emit(self._progress, task_id, done, total)
+
+        result: object = None
+        error: DscoderError | None = None
+        try:
+            result = function(progress, task.control)
+        except DscoderError as exc:
+            error = exc
+        except Exception as exc:  # noqa: BLE001 - a bug becomes a message, not a dead thread
+            log.exception("background task %d failed", task_id)
+            error = DscoderError(f"The operation failed unexpectedly: {exc}", "See the log for details")
+        self._emit(self._done, task_id, result, error)
+
+    def _emit(self, signal: SignalInstance, *args: object) -> None:
+        if self._closed:
+            return
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the Qt object is gone (the app is closing)
+            pass
+
+    @Slot(int, int, int)
+    def _report(self, task_id: int, done: int, total: int) -> None:
+        task = self._tasks.get(task_id)
+        if task is not None and not task.cancelled and task.on_progress is not None:
+            task.on_progress(done, total)
+
+    @Slot(int, object, object)
+    def _finish(self, task_id: int, result: object, error: object) -> None:
+        task = self._tasks.pop(task_id, None)
+        if task is None or self._closed:
+            return
+        if task.cancelled or isinstance(error, CancelledError):
+            if task.on_cancelled is not None:
+                task.on_cancelled()
+        elif isinstance(error, DscoderError):
+            if task.on_failed is not None:
+                task.on_failed(str(error))
+            else:
+                log.warning("background task failed: %s", error)
+        else:
+            task.on_done(result)
+

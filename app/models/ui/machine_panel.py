@@ -1,0 +1,162 @@
+"""The "This machine" panel: probe readings, the recommendation and every quant's fit.
+
+Display only: the caller runs the probe and the planner off the GUI thread and hands
+the results to `show_machine`. Shown at first run and in the model manager.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.hardware.probe import MachineProfile
+from app.models.planner import FIT_CPU_ONLY, FIT_FULL_GPU, FIT_NONE, FIT_PARTIAL_GPU, FIT_REMOTE, Plan, QuantFit, gb
+
+FIT_TEXT = {
+    FIT_FULL_GPU: "Full GPU",
+    FIT_PARTIAL_GPU: "Partial GPU",
+    FIT_CPU_ONLY: "CPU only",
+    FIT_NONE: "Does not fit",
+    FIT_REMOTE: "Remote only",
+}
+COLUMNS = ("Model", "Quant", "Download", "Fit", "GPU layers", "Context", "RAM", "VRAM", "Notes")
+
+
+class MachinePanel(QWidget):
+    """Shows a MachineProfile and the Plan made for it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("machinePanel")
+        title = QLabel("This machine")
+        font = QFont(title.font())
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        title.setFont(font)
+
+        self.status_label = QLabel("Reading this machine…")
+        self.readings = QFormLayout()
+        self.recommendation_label = QLabel()
+        self.recommendation_label.setObjectName("recommendation")
+        self.recommendation_label.setWordWrap(True)
+        self.recommendation_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes_label = QLabel()
+        self.notes_label.setWordWrap(True)
+
+        self.fit_table = QTableWidget(0, len(COLUMNS))
+        self.fit_table.setObjectName("fitTable")
+        self.fit_table.setHorizontalHeaderLabels(COLUMNS)
+        self.fit_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.fit_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.fit_table.verticalHeader().setVisible(False)
+        self.fit_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.fit_table.horizontalHeader().setStretchLastSection(True)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(self.status_label)
+        layout.addLayout(self.readings)
+        layout.addWidget(self.recommendation_label)
+        layout.addWidget(self.fit_table, 1)
+        layout.addWidget(self.notes_label)
+
+    def show_probing(self) -> None:
+        self.status_label.setText("Reading this machine…")
+        self.status_label.show()
+
+    def show_error(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.status_label.show()
+
+    def show_machine(self, machine: MachineProfile, plan: Plan) -> None:
+        self.status_label.hide()
+        self._fill_readings(machine)
+        self.recommendation_label.setText(f"<b>Recommended:</b> {_escape(plan.reason)}")
+        self._fill_table(plan)
+        self.notes_label.setText("<br>".join(_escape(n) for n in plan.notes))
+        self.notes_label.setVisible(bool(plan.notes))
+
+    def reading_rows(self) -> list[tuple[str, str]]:
+        """The readings as shown (label, value), for tests and accessibility."""
+        rows = []
+        for row in range(self.readings.rowCount()):
+            label = self.readings.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            field = self.readings.itemAt(row, QFormLayout.ItemRole.FieldRole)
+            if label and field:
+                rows.append((label.widget().text(), field.widget().text()))
+        return rows
+
+    def _fill_readings(self, machine: MachineProfile) -> None:
+        while self.readings.rowCount():
+            self.readings.removeRow(0)
+        cpu, mem = machine.cpu, machine.memory
+        self._add_reading("CPU", f"{cpu.name} — {cpu.physical_cores} cores, {cpu.logical_cores} threads"
+                          + (f" ({', '.join(cpu.flags)})" if cpu.flags else ""))
+        self._add_reading("RAM", f"{gb(mem.ram_total_bytes)} total, {gb(mem.ram_available_bytes)} available"
+                          + (f"; swap {gb(mem.swap_total_bytes)}" if mem.swap_total_bytes else ""))
+        if not machine.gpus:
+            self._add_reading("GPU", "None found")
+        for gpu in machine.gpus:
+            state = f"used through {gpu.backend}" if gpu.backend_usable else f"not usable: {gpu.unusable_reason}"
+            if gpu.backend_usable and not gpu.backend:
+                state = "usable"
+            memory = "unified memory, " if gpu.unified_memory else ""
+            self._add_reading("GPU", f"{gpu.name} — {memory}{gb(gpu.vram_total_bytes)} total, "
+                              f"{gb(gpu.vram_free_bytes)} free; {state}")
+        self._add_reading("Disk", f"{machine.disk_free_bytes / 1e9:.1f} GB free for models")
+
+    def _add_reading(self, label: str, value: str) -> None:
+        field = QLabel(value)
+        field.setWordWrap(True)
+        field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readings.addRow(QLabel(label + ":"), field)
+
+    def _fill_table(self, plan: Plan) -> None:
+        self.fit_table.setRowCount(len(plan.fits))
+        for row, fit in enumerate(plan.fits):
+            for column, text in enumerate(_row_texts(fit)):
+                item = QTableWidgetItem(text)
+                if fit is plan.recommendation:
+                    item.setFont(_bold(item.font()))
+                    item.setBackground(QBrush(QColor(80, 160, 80, 60)))
+                elif not fit.fits:
+                    item.setForeground(QBrush(QColor(128, 128, 128)))
+                self.fit_table.setItem(row, column, item)
+        if plan.recommendation is not None:
+            self.fit_table.scrollToItem(self.fit_table.item(plan.fits.index(plan.recommendation), 0))
+
+
+def _row_texts(fit: QuantFit) -> tuple[str, ...]:
+    entry, est = fit.entry, fit.estimate
+    layers = f"{fit.gpu_layers}/{entry.hyperparameters.n_layer + 1}" if fit.fits else "–"
+    return (
+        entry.variant,
+        entry.quant,
+        f"{entry.size / 1e9:.1f} GB",
+        FIT_TEXT.get(fit.fit, fit.fit),
+        layers,
+        str(fit.ctx) if fit.fits else "–",
+        gb(est.ram_bytes) if est else "–",
+        gb(est.vram_bytes) if est and est.vram_bytes else "–",
+        fit.why,
+    )
+
+
+def _bold(font: QFont) -> QFont:
+    font = QFont(font)
+    font.setBold(True)
+    return font
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

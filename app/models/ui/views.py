@@ -1,0 +1,402 @@
+"""The model manager's tabs: catalog table, installed models, download rows.
+
+Display only: each view shows what it is given and forwards intent as signals;
+`ModelManagerDialog` does the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.catalog import CatalogEntry
+from app.models.downloads import DownloadProgress
+from app.models.library import InstalledModel
+from app.models.planner import QuantFit
+from app.models.ui.manager_data import fit_text, live_status_text, model_columns, progress_detail, size_text
+
+CATALOG_COLUMNS = ("Model", "Quant", "Size", "Fit on this machine", "Status", "")
+INSTALLED_COLUMNS = ("File", "Architecture", "Parameters", "Quant", "Context", "Chat template", "FIM", "Size",
+                     "Verification", "Used for")
+STATE_COLOURS = {"verified": QColor(46, 160, 67), "mismatch": QColor(215, 58, 73), "changed": QColor(215, 58, 73),
+                 "missing": QColor(215, 58, 73)}
+
+
+def _table(columns: Sequence[str]) -> QTableWidget:
+    table = QTableWidget(0, len(columns))
+    table.setHorizontalHeaderLabels(list(columns))
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.verticalHeader().setVisible(False)
+    table.setAlternatingRowColors(True)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    return table
+
+
+def _bold(font: QFont) -> QFont:
+    font = QFont(font)
+    font.setBold(True)
+    return font
+
+
+class CatalogView(QWidget):
+    """Every catalog entry with its fit on this machine, its state and a Download button."""
+
+    downloadRequested = Signal(str)  # catalog id
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter: 6.7b, instruct, Q4_K_M, installed…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self.apply_filter)
+        self.recommendation_label = QLabel("Reading this machine to see what fits…")
+        self.recommendation_label.setWordWrap(True)
+        self.recommendation_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.table = _table(CATALOG_COLUMNS)
+        self.table.setObjectName("catalogTable")
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.recommendation_label)
+        layout.addWidget(self.filter_edit)
+        layout.addWidget(self.table, 1)
+        self._rows: dict[str, int] = {}
+        self._buttons: dict[str, QPushButton] = {}
+
+    def set_entries(self, entries: Sequence[CatalogEntry]) -> None:
+        self.table.setRowCount(len(entries))
+        self._rows.clear()
+        self._buttons.clear()
+        for row, entry in enumerate(entries):
+            self._rows[entry.id] = row
+            for column, text in enumerate((entry.variant, entry.quant, size_text(entry), fit_text(None), "…")):
+                item = QTableWidgetItem(text)
+                if column == 0:
+                    item.setData(Qt.ItemDataRole.UserRole, entry.id)
+                    item.setToolTip(f"{entry.id}\n{entry.repo}\n{entry.license}")
+                self.table.setItem(row, column, item)
+            button = QPushButton("Download")
+            button.setObjectName(f"download:{entry.id}")
+            button.clicked.connect(lambda _checked=False, entry_id=entry.id: self.downloadRequested.emit(entry_id))
+            self._buttons[entry.id] = button
+            self.table.setCellWidget(row, len(CATALOG_COLUMNS) - 1, button)
+        self.apply_filter()
+
+    def set_fit(self, entry_id: str, fit: QuantFit | None, recommended: bool = False) -> None:
+        row = self._rows.get(entry_id)
+        if row is None:
+            return
+        item = self.table.item(row, 3)
+        item.setText(fit_text(fit) + ("  ★ recommended" if recommended else ""))
+        item.setToolTip(fit.why if fit is not None else "")
+        for column in range(len(CATALOG_COLUMNS) - 1):
+            cell = self.table.item(row, column)
+            cell.setFont(_bold(cell.font()) if recommended else QFont(self.table.font()))
+            grey = fit is not None and not fit.fits
+            cell.setForeground(QBrush(QColor(128, 128, 128)) if grey else QBrush())
+
+    def set_recommendation(self, text: str) -> None:
+        self.recommendation_label.setText(text)
+
+    def scroll_to(self, entry_id: str) -> None:
+        if (row := self._rows.get(entry_id)) is not None:
+            self.table.scrollToItem(self.table.item(row, 0), QAbstractItemView.ScrollHint.PositionAtCenter)
+
+    def set_status(self, entry_id: str, text: str, action: str | None) -> None:
+        """Status text, and what the row's button does: "Download", "Resume", "Download again" or None (disabled)."""
+        row = self._rows.get(entry_id)
+        if row is None:
+            return
+        self.table.item(row, 4).setText(text)
+        button = self._buttons[entry_id]
+        busy = "Queued" if text == "queued" else "Downloading…"
+        button.setText(action or ("Installed" if text.startswith("installed") else busy))
+        button.setEnabled(action is not None)
+        self.apply_filter()
+
+    def status(self, entry_id: str) -> str:
+        return self.table.item(self._rows[entry_id], 4).text()
+
+    def fit(self, entry_id: str) -> str:
+        return self.table.item(self._rows[entry_id], 3).text()
+
+    def download_button(self, entry_id: str) -> QPushButton:
+        return self._buttons[entry_id]
+
+    def apply_filter(self) -> None:
+        words = self.filter_edit.text().lower().split()
+        for row in range(self.table.rowCount()):
+            text = " ".join(self.table.item(row, c).text().lower() for c in range(len(CATALOG_COLUMNS) - 1))
+            entry_id = self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) or ""
+            text += " " + str(entry_id).lower()
+            self.table.setRowHidden(row, not all(word in text for word in words))
+
+    def visible_ids(self) -> list[str]:
+        return [entry_id for entry_id, row in self._rows.items() if not self.table.isRowHidden(row)]
+
+
+class InstalledView(QWidget):
+    """The models on disk, their GGUF facts and state, and what can be done with one."""
+
+    useForChat = Signal(str)  # path
+    useForCompletion = Signal(str)
+    verifyRequested = Signal(str)
+    revealRequested = Signal(str)
+    deleteRequested = Signal(str)
+    importRequested = Signal()
+    cancelTaskRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.folder_label = QLabel()
+        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.table = _table(INSTALLED_COLUMNS)
+        self.table.setObjectName("installedTable")
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.empty_label = QLabel("No models yet. Download one from the Catalog tab, or import a GGUF file you have.")
+        self.empty_label.setWordWrap(True)
+
+        self.chat_button = QPushButton("Use for chat")
+        self.completion_button = QPushButton("Use for completion")
+        self.verify_button = QPushButton("Verify again")
+        self.reveal_button = QPushButton("Reveal in file manager")
+        self.delete_button = QPushButton("Delete…")
+        self.import_button = QPushButton("Import GGUF…")
+        for button, signal in ((self.chat_button, self.useForChat), (self.completion_button, self.useForCompletion),
+                               (self.verify_button, self.verifyRequested), (self.reveal_button, self.revealRequested),
+                               (self.delete_button, self.deleteRequested)):
+            button.clicked.connect(lambda _checked=False, s=signal: self._emit_for_selection(s))
+        self.import_button.clicked.connect(self.importRequested.emit)
+        buttons = QHBoxLayout()
+        for button in (self.chat_button, self.completion_button, self.verify_button, self.reveal_button,
+                       self.delete_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.import_button)
+
+        self.task_label = QLabel()
+        self.task_bar = QProgressBar()
+        self.task_cancel = QPushButton("Cancel")
+        self.task_cancel.clicked.connect(self.cancelTaskRequested.emit)
+        self.task_row = QWidget()
+        task_layout = QHBoxLayout(self.task_row)
+        task_layout.setContentsMargins(0, 0, 0, 0)
+        task_layout.addWidget(self.task_label)
+        task_layout.addWidget(self.task_bar, 1)
+        task_layout.addWidget(self.task_cancel)
+        self.task_row.hide()
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.folder_label)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.empty_label)
+        layout.addWidget(self.task_row)
+        layout.addLayout(buttons)
+        self._models: list[InstalledModel] = []
+        self._busy = False
+        self._update_buttons()
+
+    def set_models(self, models: Sequence[InstalledModel], chat_path: str, completion_path: str) -> None:
+        selected = self.selected_path()
+        self._models = list(models)
+        self.table.setRowCount(len(self._models))
+        for row, model in enumerate(self._models):
+            roles = [name for name, path in (("chat", chat_path), ("completion", completion_path))
+                     if path and path == str(model.path)]
+            for column, text in enumerate((*model_columns(model), " + ".join(roles))):
+                item = QTableWidgetItem(text)
+                if column == 0:
+                    item.setData(Qt.ItemDataRole.UserRole, str(model.path))
+                    item.setToolTip(str(model.path) + (f"\n{model.info_error}" if model.info_error else ""))
+                if column == 8 and model.state in STATE_COLOURS:
+                    item.setForeground(QBrush(STATE_COLOURS[model.state]))
+                if roles:
+                    item.setFont(_bold(item.font()))
+                self.table.setItem(row, column, item)
+        self.empty_label.setVisible(not self._models)
+        if selected:
+            self.select_path(selected)
+        self._update_buttons()
+
+    def models(self) -> list[InstalledModel]:
+        return list(self._models)
+
+    def row_texts(self, path: str) -> dict[str, str]:
+        """The row of one model as shown, by column title (for tests and accessibility)."""
+        for row in range(self.table.rowCount()):
+            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == path:
+                return {title: self.table.item(row, c).text() for c, title in enumerate(INSTALLED_COLUMNS)}
+        raise KeyError(path)
+
+    def selected_path(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return str(self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole))
+
+    def select_path(self, path: str) -> None:
+        for row in range(self.table.rowCount()):
+            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == path:
+                self.table.selectRow(row)
+                return
+
+    def show_task(self, text: str, done: int = 0, total: int = 0) -> None:
+        """A library operation is running: show it with its progress and a Cancel button."""
+        self._busy = True
+        self.task_label.setText(text)
+        self.task_bar.setRange(0, 1000 if total else 0)
+        if total:
+            self.task_bar.setValue(int(done * 1000 / total))
+        self.task_row.show()
+        self._update_buttons()
+
+    def hide_task(self) -> None:
+        self._busy = False
+        self.task_row.hide()
+        self._update_buttons()
+
+    def _emit_for_selection(self, signal: object) -> None:
+        path = self.selected_path()
+        if path is not None:
+            signal.emit(path)  # type: ignore[attr-defined]
+
+    def _update_buttons(self) -> None:
+        chosen = self.selected_path() is not None
+        for button in (self.chat_button, self.completion_button, self.reveal_button):
+            button.setEnabled(chosen)
+        for button in (self.verify_button, self.delete_button):
+            button.setEnabled(chosen and not self._busy)
+        self.import_button.setEnabled(not self._busy)
+
+
+class DownloadRow(QFrame):
+    """One download: name, bar, bytes · speed · ETA, and Pause / Resume / Cancel."""
+
+    def __init__(self, job_id: int, label: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.job_id = job_id
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.title = QLabel(f"<b>{label}</b>")
+        self.state_label = QLabel("Queued")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(0)
+        self.detail = QLabel()
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.pause_button = QPushButton("Pause")
+        self.resume_button = QPushButton("Resume")
+        self.cancel_button = QPushButton("Cancel")
+        self.remove_button = QPushButton("Remove from list")
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(self.state_label)
+        controls = QHBoxLayout()
+        controls.addWidget(self.bar, 1)
+        for button in (self.pause_button, self.resume_button, self.cancel_button, self.remove_button):
+            controls.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(controls)
+        layout.addWidget(self.detail)
+        self.set_state("queued")
+
+    def set_progress(self, progress: DownloadProgress) -> None:
+        if progress.total_bytes:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(progress.fraction * 1000))
+        else:
+            self.bar.setRange(0, 0)  # busy: the size is not known yet
+        self.state_label.setText(live_status_text(progress).capitalize())
+        self.detail.setText(progress_detail(progress))
+
+    def set_state(self, state: str, text: str | None = None) -> None:
+        """state: queued, running, paused, done, failed, cancelled."""
+        self.pause_button.setVisible(state in ("queued", "running"))
+        self.resume_button.setVisible(state in ("paused", "failed", "cancelled"))
+        self.resume_button.setText("Retry" if state == "failed" else "Resume")
+        self.cancel_button.setVisible(state in ("queued", "running", "paused", "failed"))
+        self.remove_button.setVisible(state in ("done", "failed", "cancelled"))
+        if state != "running":
+            self.state_label.setText({"queued": "Queued", "paused": "Paused", "done": "Installed",
+                                      "failed": "Failed", "cancelled": "Cancelled"}.get(state, state))
+        if state == "done":
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(1000)
+        elif state in ("paused", "failed", "cancelled") and self.bar.maximum() == 0:
+            self.bar.setRange(0, 1000)
+        if text is None and state == "queued":
+            text = "Waiting: downloads run one at a time."
+        if text is not None:
+            self.detail.setText(text)
+
+
+class DownloadsView(QWidget):
+    """A row per download; the buttons forward to the dialog."""
+
+    pauseRequested = Signal(int)  # job id
+    resumeRequested = Signal(int)
+    cancelRequested = Signal(int)
+    removeRequested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.empty_label = QLabel("No downloads. Start one from the Catalog or This machine tab.")
+        self._rows: dict[int, DownloadRow] = {}
+        self._list = QVBoxLayout()
+        self._list.addWidget(self.empty_label)
+        self._list.addStretch(1)
+        inner = QWidget()
+        inner.setLayout(self._list)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(inner)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
+
+    def add_row(self, job_id: int, label: str) -> DownloadRow:
+        if job_id in self._rows:
+            return self._rows[job_id]
+        row = DownloadRow(job_id, label)
+        row.pause_button.clicked.connect(lambda: self.pauseRequested.emit(job_id))
+        row.resume_button.clicked.connect(lambda: self.resumeRequested.emit(job_id))
+        row.cancel_button.clicked.connect(lambda: self.cancelRequested.emit(job_id))
+        row.remove_button.clicked.connect(lambda: self.removeRequested.emit(job_id))
+        self._rows[job_id] = row
+        self._list.insertWidget(self._list.count() - 1, row)
+        self.empty_label.hide()
+        return row
+
+    def row(self, job_id: int) -> DownloadRow:
+        return self._rows[job_id]
+
+    def has_row(self, job_id: int) -> bool:
+        return job_id in self._rows
+
+    def remove_row(self, job_id: int) -> None:
+        row = self._rows.pop(job_id, None)
+        if row is not None:
+            self._list.removeWidget(row)
+            row.deleteLater()
+        self.empty_label.setVisible(not self._rows)

@@ -1,0 +1,151 @@
+"""File checks shared by downloads and the library: sha256, free disk space, sizes.
+
+Hashing runs in whatever thread calls it (a download or verify worker, never the
+GUI thread), reports progress and stops when its control is cancelled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from app.utils.errors import CancelledError, DscoderError
+
+HASH_BLOCK = 4 * 1024 * 1024  # large reads keep hashlib (which releases the GIL) busy
+
+# (bytes hashed so far, total bytes)
+HashProgress = Callable[[int, int], None]
+
+
+class JobControl:
+    """Pause and cancel requests, set from any thread, checked by the worker.
+
+    One `threading.Event` wakes the worker from back-off sleeps at once; the reason
+    says whether to keep the partial file (pause) or stop for good (cancel).
+    """
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self.reason: str | None = None  # "pause" or "cancel"
+        self.remove_partial = False
+
+    def pause(self) -> None:
+        self.reason = "pause"
+        self._stop.set()
+
+    def cancel(self, remove_partial: bool = False) -> None:
+        self.reason = "cancel"
+        self.remove_partial = remove_partial
+        self._stop.set()
+
+    def reset(self) -> None:
+        self.reason = None
+        self.remove_partial = False
+        self._stop.clear()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def raise_if_stopped(self) -> None:
+        if self._stop.is_set():
+            if self.reason == "pause":
+                raise PausedError()
+            raise CancelledError()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait, but wake and raise as soon as a pause or cancel arrives."""
+        self._stop.wait(seconds)
+        self.raise_if_stopped()
+
+
+class PausedError(CancelledError):
+    """The user paused; the partial file stays and a later run resumes from it."""
+
+    def __init__(self) -> None:
+        super().__init__("Paused")
+
+
+def sha256_file(
+    path: Path,
+    *,
+    progress: HashProgress | None = None,
+    control: JobControl | None = None,
+    progress_interval: float = 0.2,
+) -> str:
+    total = path.stat().st_size
+    digest = hashlib.sha256()
+    done = 0
+    last_report = 0.0
+    with path.open("rb", buffering=0) as handle:
+        while block := handle.read(HASH_BLOCK):
+            digest.update(block)
+            done += len(block)
+            if control is not None:
+                control.raise_if_stopped()
+            now = time.monotonic()
+            if progress is not None and now - last_report >= progress_interval:
+                last_report = now
+                progress(done, total)
+    if progress is not None:
+        progress(done, total)
+    return digest.hexdigest()
+
+
+def free_disk_bytes(folder: Path) -> int:
+    """Free bytes on the filesystem that holds `folder` (tests replace this one reading)."""
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return shutil.disk_usage(probe).free
+
+
+def require_free_space(folder: Path, needed: int, what: str) -> None:
+    """Refuse before anything is written when `needed` bytes will not fit."""
+    free = free_disk_bytes(folder)
+    if free < needed:
+        missing = needed - free
+        raise DscoderError(
+            f"Not enough free disk space for {what}: it needs {format_bytes(needed)} in {folder}, "
+            f"{format_bytes(free)} is free, {format_bytes(missing)} is missing",
+            f"Free at least {format_bytes(missing)} there, or choose another models folder in Settings "
+            "(or set DSCODER_MODELS_DIR)",
+        )
+
+
+def format_bytes(count: float) -> str:
+    value = float(count)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(value) < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
+
+
+def copy_with_progress(
+    source: Path,
+    target: Path,
+    *,
+    progress: HashProgress | None = None,
+    control: JobControl | None = None,
+) -> None:
+    """Copy a file block by block, reporting progress; a stopped copy leaves no half file."""
+    total = source.stat().st_size
+    done = 0
+    try:
+        with source.open("rb", buffering=0) as reader, target.open("wb") as writer:
+            while block := reader.read(HASH_BLOCK):
+                if control is not None:
+                    control.raise_if_stopped()
+                writer.write(block)
+                done += len(block)
+                if progress is not None:
+                    progress(done, total)
+        shutil.copystat(source, target)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
