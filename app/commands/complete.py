@@ -9,7 +9,8 @@ from pathlib import Path
 
 from app.commands._common import add_model_options, load_options_from
 from app.utils.errors import DscoderError
-from app.llm.connect import complete_middle, open_client
+from app.completion.fim import complete_middle
+from app.llm.connect import open_client
 from app.llm.options import SamplingParams
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from app.hardware.gpus import child_main
+from app.engine.gpu_child import child_main
 from app.hardware.probe import MachineProfile, probe_machine
 from app.models.planner import PURPOSES, Plan, PlanOptions, gb, plan_for_machine
 from app.config.settings import load_settings

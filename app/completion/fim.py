@@ -20,6 +20,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from app.llm.client import CancelToken, OpenAIClient, StreamStats
+from app.llm.options import SamplingParams
+
 # Special-token texts of the code models we know: DeepSeek (fullwidth bars), ChatML and
 # Qwen/StarCoder (<|...|>), CodeLlama (<PRE> <SUF> <MID> <EOT>), StarCoder (<fim_prefix>).
 SPECIAL_TOKEN_RE = re.compile(
@@ -197,3 +200,24 @@ def filter_middle(prefix: str, suffix: str, raw: str, language: str | None = Non
     if not done:
         out += fim.finish()
     return fim.emitted
+
+
+def complete_middle(client: OpenAIClient, prefix: str, suffix: str, language: str | None,
+                    params: SamplingParams, cancel: CancelToken | None = None) -> tuple[str, StreamStats]:
+    """Fill in the middle with the stop rules applied; stops the stream as soon as the middle ends."""
+    cancel = cancel or CancelToken()
+    fim = FimFilter(prefix, suffix, language)
+    stats = StreamStats()
+    ended_by_rules = False
+    for event in client.stream_completion(prefix, suffix, params, cancel):
+        if event.text and not ended_by_rules:
+            _, ended_by_rules = fim.feed(event.text)
+            if ended_by_rules:
+                cancel.cancel()  # the middle is complete: end the request in the engine too
+        if event.stats:
+            stats = event.stats
+    if ended_by_rules:
+        stats.finish_reason = "stop"  # we closed the stream because the middle was complete
+    elif stats.finish_reason != "cancelled":
+        fim.finish()  # the stream ended by itself: judge what is still held back
+    return fim.text, stats

@@ -20,6 +20,7 @@ from app.utils import paths
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "settings.json"
+KV_CACHE_TYPES = ("f16", "q8_0", "q4_0")  # what llama.cpp can keep its KV cache in
 
 
 @dataclass

@@ -13,10 +13,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
+from app.config.remotes import RemoteEngine, check_url, validate_remote
 from app.config.settings import Settings
-from app.llm.options import KV_CACHE_TYPES
+from app.config.settings import KV_CACHE_TYPES
 
 THEMES = ("system", "light", "dark")
 MAX_CONTEXT = 1 << 20  # DeepSeek-Coder-V2 has 128K; leave room for longer models
@@ -65,17 +64,6 @@ def _int_in(problems: list[SettingsProblem], name: str, value: Any, low: int, hi
 def _float_in(problems: list[SettingsProblem], name: str, value: Any, low: float, high: float, what: str) -> None:
     if not _is_number(value) or not low <= value <= high:
         problems.append(SettingsProblem(name, f"{what} must be a number from {low:g} to {high:g}, not {value!r}"))
-
-
-def check_url(url: str, what: str) -> str | None:
-    """None when `url` is an http(s) URL with a host, else a message saying what is wrong."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
-        return f"{what} {url!r} is not a valid URL; it should look like http://host:8000/v1"
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        return f"{what} must start with http:// or https:// and name a host, like http://host:8000/v1 (got {url!r})"
-    return None
 
 
 def validate_settings(settings: Settings) -> list[SettingsProblem]:
@@ -146,7 +134,6 @@ def _check_presets(s: Settings) -> list[SettingsProblem]:
 
 
 def _check_remotes(s: Settings) -> list[SettingsProblem]:
-    from app.config.remotes import RemoteEngine, validate_remote  # remotes imports this module
 
     problems: list[SettingsProblem] = []
     ids: set[str] = set()
@@ -173,7 +160,6 @@ def sanitized(settings: Settings) -> tuple[Settings, list[SettingsProblem]]:
 
     A bad remote engine or preset is dropped on its own, not the whole list.
     """
-    from app.config.remotes import RemoteEngine, validate_remote
 
     problems = validate_settings(settings)
     defaults = Settings()

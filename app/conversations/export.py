@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Sequence
 
-from app.conversations.store import Conversation, Message
+from app.conversations.records import ConversationInfo, StoredMessage
 
 ROLE_HEADINGS = {"user": "You", "assistant": "Assistant", "system": "System prompt"}
 
@@ -23,7 +23,7 @@ def _fence_for(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def conversation_markdown(conversation: Conversation, messages: Sequence[Message]) -> str:
+def conversation_markdown(conversation: ConversationInfo, messages: Sequence[StoredMessage]) -> str:
     lines = [f"# {conversation.title}", ""]
     facts = [f"Started {_when(conversation.created)}"]
     if conversation.model:

@@ -28,11 +28,12 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from app.utils import paths
+from app.conversations.export import conversation_markdown
+from app.conversations.records import ConversationInfo, SearchHit, StoredMessage
 from app.conversations.schema import SCHEMA
 from app.utils.errors import DscoderError
 
@@ -43,40 +44,6 @@ DEFAULT_TITLE = "New conversation"
 ROLES = ("system", "user", "assistant")
 SCHEMA_VERSION = 1
 TITLE_LENGTH = 60
-
-
-@dataclass(frozen=True)
-class Conversation:
-    id: int
-    title: str
-    created: float
-    updated: float
-    pinned: bool
-    model: str  # the model (file path or remote model name) this chat uses; '' = the default
-    system_prompt: str | None  # None: the settings' default
-
-
-@dataclass(frozen=True)
-class Message:
-    id: int
-    conversation_id: int
-    role: str
-    content: str
-    complete: bool  # False: an answer cut off by a crash (or still streaming)
-    created: float
-    stats: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """One conversation that matches; `snippet` has the matched words between the marks."""
-
-    conversation_id: int
-    title: str
-    snippet: str
-    message_id: int | None  # None when only the title matched
-    pinned: bool
-    updated: float
 
 
 def default_db_path() -> Path:
@@ -199,13 +166,13 @@ class ConversationStore:
                 (title.strip() or DEFAULT_TITLE, now, now, model, system_prompt))
         return int(cursor.lastrowid or 0)
 
-    def get(self, conversation_id: int) -> Conversation:
+    def get(self, conversation_id: int) -> ConversationInfo:
         rows = self._read("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
         if not rows:
             raise DscoderError(f"Conversation {conversation_id} no longer exists", "Pick another one from the list")
         return _conversation(rows[0])
 
-    def list(self, limit: int | None = None) -> list[Conversation]:
+    def list(self, limit: int | None = None) -> list[ConversationInfo]:
         """Pinned conversations first, then the most recently active."""
         sql = "SELECT * FROM conversations ORDER BY pinned DESC, updated DESC, id DESC"
         rows = self._read(sql + " LIMIT ?", (limit,)) if limit else self._read(sql)
@@ -238,7 +205,7 @@ class ConversationStore:
             conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
 
     # -- messages -----------------------------------------------------------------------
-    def messages(self, conversation_id: int) -> list[Message]:
+    def messages(self, conversation_id: int) -> list[StoredMessage]:
         rows = self._read("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,))
         return [_message(row) for row in rows]
 
@@ -317,8 +284,6 @@ class ConversationStore:
 
     # -- export -------------------------------------------------------------------------
     def export_markdown(self, conversation_id: int) -> str:
-        from app.conversations.export import conversation_markdown
-
         return conversation_markdown(self.get(conversation_id), self.messages(conversation_id))
 
 
@@ -395,15 +360,15 @@ class StreamingMessageWriter:
             self._timer = None
 
 
-def _conversation(row: sqlite3.Row) -> Conversation:
-    return Conversation(id=row["id"], title=row["title"], created=row["created"], updated=row["updated"],
+def _conversation(row: sqlite3.Row) -> ConversationInfo:
+    return ConversationInfo(id=row["id"], title=row["title"], created=row["created"], updated=row["updated"],
                         pinned=bool(row["pinned"]), model=row["model"], system_prompt=row["system_prompt"])
 
 
-def _message(row: sqlite3.Row) -> Message:
+def _message(row: sqlite3.Row) -> StoredMessage:
     try:
         stats = json.loads(row["stats"] or "{}")
     except ValueError:
         stats = {}
-    return Message(id=row["id"], conversation_id=row["conversation_id"], role=row["role"], content=row["content"],
+    return StoredMessage(id=row["id"], conversation_id=row["conversation_id"], role=row["role"], content=row["content"],
                    complete=bool(row["complete"]), created=row["created"], stats=stats if isinstance(stats, dict) else {})

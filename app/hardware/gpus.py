@@ -1,7 +1,7 @@
 """GPU discovery: NVIDIA (NVML, nvidia-smi), AMD (sysfs, rocm-smi), Apple, Intel, and
 which of them the installed llama.cpp build can drive (ggml backend registry).
 
-This runs in a child process (`python -m app.hardware.gpus`, or
+This runs in a child process (`python -m app.engine.gpu_child`, or
 `dscoder probe --gpu-child` in a frozen build) started by `discover_gpus_isolated`
 with a timeout, as Ollama does: a driver that hangs or crashes takes the child
 down, never the app. Every reader is a small function that tests replace.
@@ -82,7 +82,7 @@ def read_nvidia_nvml() -> list[GpuInfo]:
 
     pynvml.nvmlInit()
     try:
-        driver = _text(pynvml.nvmlSystemGetDriverVersion())
+        driver = decode_text(pynvml.nvmlSystemGetDriverVersion())
         gpus = []
         for index in range(pynvml.nvmlDeviceGetCount()):
             handle = pynvml.nvmlDeviceGetHandleByIndex(index)
@@ -92,7 +92,7 @@ def read_nvidia_nvml() -> list[GpuInfo]:
                 capability: str | None = f"{major}.{minor}"
             except pynvml.NVMLError:
                 capability = None
-            gpus.append(GpuInfo(_text(pynvml.nvmlDeviceGetName(handle)), "nvidia", int(mem.total), int(mem.free),
+            gpus.append(GpuInfo(decode_text(pynvml.nvmlDeviceGetName(handle)), "nvidia", int(mem.total), int(mem.free),
                                 driver=driver, compute_capability=capability, source="nvml"))
         return gpus
     finally:
@@ -186,57 +186,15 @@ def read_apple(total_ram: int | None = None) -> list[GpuInfo]:
     return [GpuInfo(f"{name} GPU", "apple", usable, free, unified_memory=True, source="sysctl")]
 
 
-def read_backends() -> BackendInfo:
-    """What the installed llama.cpp build can use, through llama-cpp-python and the ggml registry."""
-    try:
-        import llama_cpp
-    except Exception as exc:  # a broken build is reported, not raised
-        return BackendInfo(False, error=f"llama_cpp cannot be imported: {exc}")
-    try:
-        from app.engine.backends import ensure_backends_loaded
-
-        ensure_backends_loaded()  # a portable build keeps its backends in separate libraries
-    except Exception as exc:  # noqa: BLE001 - reported below as an unreadable registry
-        log.warning("could not load llama.cpp backends: %s", exc)
-    offload = bool(llama_cpp.llama_supports_gpu_offload())
-    try:
-        registry, devices = _ggml_registry(llama_cpp)
-    except Exception as exc:  # symbols not exported by this build
-        return BackendInfo(offload, error=f"ggml backend registry not readable: {exc}")
-    return BackendInfo(offload, registry, devices)
-
-
-def _ggml_registry(llama_cpp: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    import ctypes
-
-    lib = llama_cpp.llama_cpp._lib
-    lib.ggml_backend_reg_count.restype = ctypes.c_size_t
-    lib.ggml_backend_reg_get.restype = ctypes.c_void_p
-    lib.ggml_backend_reg_get.argtypes = [ctypes.c_size_t]
-    lib.ggml_backend_reg_name.restype = ctypes.c_char_p
-    lib.ggml_backend_reg_name.argtypes = [ctypes.c_void_p]
-    lib.ggml_backend_dev_count.restype = ctypes.c_size_t
-    lib.ggml_backend_dev_get.restype = ctypes.c_void_p
-    lib.ggml_backend_dev_get.argtypes = [ctypes.c_size_t]
-    lib.ggml_backend_dev_name.restype = ctypes.c_char_p
-    lib.ggml_backend_dev_name.argtypes = [ctypes.c_void_p]
-    lib.ggml_backend_dev_description.restype = ctypes.c_char_p
-    lib.ggml_backend_dev_description.argtypes = [ctypes.c_void_p]
-    registry = tuple(_text(lib.ggml_backend_reg_name(lib.ggml_backend_reg_get(i))) for i in range(lib.ggml_backend_reg_count()))
-    devices = []
-    for i in range(lib.ggml_backend_dev_count()):
-        dev = lib.ggml_backend_dev_get(i)
-        devices.append(f"{_text(lib.ggml_backend_dev_name(dev))}: {_text(lib.ggml_backend_dev_description(dev))}")
-    return registry, tuple(devices)
-
-
 @dataclass
 class GpuReaders:
     nvidia: Callable[[], list[GpuInfo]] = read_nvidia
     amd: Callable[[], list[GpuInfo]] = read_amd
     intel: Callable[[], list[GpuInfo]] = read_intel
     apple: Callable[[], list[GpuInfo]] = read_apple
-    backends: Callable[[], BackendInfo] = read_backends
+    # What the llama.cpp build can drive: read by the discovery child, which may load
+    # llama.cpp (app.engine.gpu_child); the GUI process never does.
+    backends: Callable[[], BackendInfo] = lambda: BackendInfo(False, error="llama.cpp's backends were not read")
 
 
 def collect_gpus(readers: GpuReaders | None = None) -> GpuDiscovery:
@@ -281,7 +239,7 @@ def discovery_from_json(text: str) -> GpuDiscovery:
 def child_command() -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, "probe", "--gpu-child"]
-    return [sys.executable, "-m", "app.hardware.gpus"]
+    return [sys.executable, "-m", "app.engine.gpu_child"]
 
 
 def discover_gpus_isolated(command: list[str] | None = None, timeout: float = GPU_DISCOVERY_TIMEOUT_S) -> GpuDiscovery:
@@ -310,7 +268,8 @@ def discover_gpus_isolated(command: list[str] | None = None, timeout: float = GP
 # --- small helpers ------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
+def decode_text(value: Any) -> str:
+    """C strings from drivers and llama.cpp arrive as bytes; names are shown as text."""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
@@ -332,13 +291,3 @@ def _run_text(command: list[str]) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None
-
-
-def child_main() -> int:
-    """Entry of the discovery child: print one JSON line with GPUs and backends."""
-    print(discovery_to_json(collect_gpus()), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(child_main())

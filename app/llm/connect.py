@@ -7,9 +7,8 @@ import threading
 from typing import Iterator
 
 from app.utils.errors import DscoderError
-from app.completion.fim import FimFilter
-from app.llm.client import CancelToken, OpenAIClient, StreamStats
-from app.llm.options import LoadOptions, SamplingParams
+from app.llm.client import OpenAIClient
+from app.llm.options import LoadOptions
 from app.llm.supervisor import EngineSupervisor
 
 
@@ -33,24 +32,3 @@ def open_client(options: LoadOptions | None, endpoint: str | None = None, api_ke
             yield client
         finally:
             client.close()
-
-
-def complete_middle(client: OpenAIClient, prefix: str, suffix: str, language: str | None,
-                    params: SamplingParams, cancel: CancelToken | None = None) -> tuple[str, StreamStats]:
-    """Fill in the middle with the stop rules applied; stops the stream as soon as the middle ends."""
-    cancel = cancel or CancelToken()
-    fim = FimFilter(prefix, suffix, language)
-    stats = StreamStats()
-    ended_by_rules = False
-    for event in client.stream_completion(prefix, suffix, params, cancel):
-        if event.text and not ended_by_rules:
-            _, ended_by_rules = fim.feed(event.text)
-            if ended_by_rules:
-                cancel.cancel()  # the middle is complete: end the request in the engine too
-        if event.stats:
-            stats = event.stats
-    if ended_by_rules:
-        stats.finish_reason = "stop"  # we closed the stream because the middle was complete
-    elif stats.finish_reason != "cancelled":
-        fim.finish()  # the stream ended by itself: judge what is still held back
-    return fim.text, stats

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from app.config.settings import Settings
+from app.config.settings import KV_CACHE_TYPES, Settings
 
-KV_CACHE_TYPES = ("f16", "q8_0", "q4_0")
+__all__ = ["KV_CACHE_TYPES", "LoadOptions", "SamplingParams", "load_options_for"]
+
+
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from app.config.remotes import RemoteEngine, api_key_for, deepseek_fim_prompt, find_remote
+from app.config.remotes import RemoteEngine, api_key_for, find_remote
+from app.llm.remote_probe import deepseek_fim_prompt
 from app.config.settings import Settings
 from app.llm.options import LoadOptions
 from app.llm.supervisor import EngineSupervisor
@@ -54,15 +55,18 @@ def local_server_key() -> str:
     return local_server_api_key(default_secret_store())
 
 
-def supervisor_factory(settings: Settings, log_path: Callable[[], Any]) -> Callable[[LoadOptions], EngineSupervisor]:
+GpuLayerPlanner = Callable[[LoadOptions, int], LoadOptions]  # (options, the GPU layers setting) -> options
+
+
+def supervisor_factory(settings: Settings, log_path: Callable[[], Any],
+                       plan_gpu_layers: GpuLayerPlanner) -> Callable[[LoadOptions], EngineSupervisor]:
     """Supervisors that, with "serve the loaded model" on, listen on the chosen port with the
     user's lasting key (so other tools keep working across restarts); else a random port and key.
-    Called on the worker thread, so the GPU probe for "auto" layers never blocks the window."""
+    Called on the worker thread, so the GPU probe for "auto" layers (`plan_gpu_layers`, the
+    planner's) never blocks the window."""
 
     def make(options: LoadOptions) -> EngineSupervisor:
-        from app.models.gpu_layers import resolve_auto_gpu_layers
-
-        options = resolve_auto_gpu_layers(options, settings.n_gpu_layers)
+        options = plan_gpu_layers(options, settings.n_gpu_layers)
         if not settings.local_server_enabled:
             return EngineSupervisor(options, log_path=log_path())
         supervisor = EngineSupervisor(options, log_path=log_path(), host=LOCAL_HOST, port=settings.local_server_port)

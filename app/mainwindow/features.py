@@ -20,7 +20,7 @@ from app.llm.targets import completion_client, remote_target
 from app.chat.ui.fix_error import ask_error_text, fix_error_prompt
 
 if TYPE_CHECKING:
-    from app.config.ui.dialog import SettingsChange
+    from app.preferences.ui.dialog import SettingsChange
     from app.llm.client import OpenAIClient
     from app.mainwindow.window import MainWindow
     from app.models.ui.manager import ModelManagerDialog
@@ -34,7 +34,7 @@ MACHINE_TAB = "This machine"
 def _edit_settings(*args: object, **kwargs: object) -> SettingsChange | None:
     # Imported on first use: the dialog pulls in the hub and download stack, which would
     # otherwise cost a third of a second before the window's first paint.
-    from app.config.ui.dialog import edit_settings
+    from app.preferences.ui.dialog import edit_settings
 
     return edit_settings(*args, **kwargs)  # type: ignore[arg-type]
 

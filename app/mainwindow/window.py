@@ -26,11 +26,12 @@ from app.chat.ui.controller import ChatController, EngineState
 from app.completion.ui.service import CompletionService
 from app.conversations.ui.binding import ConversationBinding
 from app.conversations.ui.sidebar import ConversationSidebar
-from app.editor.ui.actions import RecentFilesMenu, editor_actions
+from app.editor.ui.recent_menu import RecentFilesMenu
 from app.editor.ui.tabs import EditorTabs, SaveChoice
 from app.editor.ui.file_tree import FileTree
 from app.mainwindow.engine_menu import EngineMenu
 from app.llm.targets import supervisor_factory
+from app.models.gpu_layers import resolve_auto_gpu_layers
 from app.mainwindow.status_bar import EngineStatusBar
 from app.mainwindow.theme import THEME_CHOICES, apply_application_palette, effective_theme
 from app.chat.ui.warmup import start_highlighting_warmup
@@ -89,7 +90,7 @@ class MainWindow(WindowFeatures, QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.sidebar_dock)
         self.sidebar_dock.hide()
 
-        worker = worker or EngineWorker.on_new_thread(supervisor_factory(self.settings, engine_log_path))
+        worker = worker or EngineWorker.on_new_thread(supervisor_factory(self.settings, engine_log_path, resolve_auto_gpu_layers))
         self.controller = ChatController(self.chat, TabsEditorAccess(self.tabs), self.settings, worker, self)
         self.conversations = ConversationBinding(self.store, self.controller, self.sidebar, self.settings, self)
         self.completion = CompletionService(client_provider=self.completion_client, settings=self.settings, parent=self)
@@ -158,7 +159,7 @@ class MainWindow(WindowFeatures, QMainWindow):
 
     # -- building ------------------------------------------------------------------------------
     def _build_menus(self) -> None:
-        editor = editor_actions(self.tabs)
+        editor = self.tabs.actions
         bar = self.menuBar()
 
         file_menu = bar.addMenu("&File")

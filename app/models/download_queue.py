@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from app.models.downloads import DownloadJob, DownloadProgress, JobState
 from app.utils.errors import CancelledError, DscoderError
-from app.models.verify import PausedError
+from app.utils.jobs import PausedError
 
 log = logging.getLogger(__name__)
 

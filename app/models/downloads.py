@@ -43,7 +43,7 @@ from app.utils.errors import CancelledError, DscoderError
 from app.models.hub import HubConfig, remote_files
 from app.models.manifest import VERIFIED, Manifest, record_for_file
 from app.models.transfer import FileSource, RetryPolicy, fetch_resumable
-from app.models.verify import JobControl, PausedError
+from app.utils.jobs import JobControl, PausedError
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from app.models.gguf import GgufInfo, read_gguf_info
 from app.models.hub import HubConfig, HubRepo, search_gguf_repos
 from app.models.manifest import CHANGED, HASHED, MISMATCH, UNVERIFIED, VERIFIED, Manifest, ModelRecord, record_for_file
 from app.config.settings import Settings, load_settings
-from app.models.verify import HashProgress, JobControl
+from app.utils.jobs import Progress, JobControl
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ def verify_model(
     path: Path,
     models_dir: Path | None = None,
     *,
-    progress: HashProgress | None = None,
+    progress: Progress | None = None,
     control: JobControl | None = None,
 ) -> InstalledModel:
     """Hash every file of the model again and record the result (run it off the GUI thread)."""
@@ -217,7 +217,7 @@ def import_model(
     models_dir: Path | None = None,
     *,
     reference: bool = False,
-    progress: HashProgress | None = None,
+    progress: Progress | None = None,
     control: JobControl | None = None,
 ) -> InstalledModel:
     """Add a local GGUF: copied into `<models>/imported/`, or referenced where it is."""

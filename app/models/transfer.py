@@ -28,7 +28,7 @@ from huggingface_hub.utils import hf_raise_for_status, http_stream_backoff
 
 from app.utils.errors import DscoderError
 from app.models.hub import TRANSIENT_NETWORK_ERRORS, TRANSIENT_STATUS_CODES, HubConfig, http_status, hub_error, resolve_url
-from app.models.verify import JobControl
+from app.utils.jobs import JobControl
 
 log = logging.getLogger(__name__)
 

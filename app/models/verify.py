@@ -8,72 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from app.utils.errors import CancelledError, DscoderError
+from app.utils.jobs import Progress, JobControl, PausedError
 
 HASH_BLOCK = 4 * 1024 * 1024  # large reads keep hashlib (which releases the GIL) busy
-
-# (bytes hashed so far, total bytes)
-HashProgress = Callable[[int, int], None]
-
-
-class JobControl:
-    """Pause and cancel requests, set from any thread, checked by the worker.
-
-    One `threading.Event` wakes the worker from back-off sleeps at once; the reason
-    says whether to keep the partial file (pause) or stop for good (cancel).
-    """
-
-    def __init__(self) -> None:
-        self._stop = threading.Event()
-        self.reason: str | None = None  # "pause" or "cancel"
-        self.remove_partial = False
-
-    def pause(self) -> None:
-        self.reason = "pause"
-        self._stop.set()
-
-    def cancel(self, remove_partial: bool = False) -> None:
-        self.reason = "cancel"
-        self.remove_partial = remove_partial
-        self._stop.set()
-
-    def reset(self) -> None:
-        self.reason = None
-        self.remove_partial = False
-        self._stop.clear()
-
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop.is_set()
-
-    def raise_if_stopped(self) -> None:
-        if self._stop.is_set():
-            if self.reason == "pause":
-                raise PausedError()
-            raise CancelledError()
-
-    def sleep(self, seconds: float) -> None:
-        """Wait, but wake and raise as soon as a pause or cancel arrives."""
-        self._stop.wait(seconds)
-        self.raise_if_stopped()
-
-
-class PausedError(CancelledError):
-    """The user paused; the partial file stays and a later run resumes from it."""
-
-    def __init__(self) -> None:
-        super().__init__("Paused")
-
 
 def sha256_file(
     path: Path,
     *,
-    progress: HashProgress | None = None,
+    progress: Progress | None = None,
     control: JobControl | None = None,
     progress_interval: float = 0.2,
 ) -> str:
@@ -130,7 +77,7 @@ def copy_with_progress(
     source: Path,
     target: Path,
     *,
-    progress: HashProgress | None = None,
+    progress: Progress | None = None,
     control: JobControl | None = None,
 ) -> None:
     """Copy a file block by block, reporting progress; a stopped copy leaves no half file."""

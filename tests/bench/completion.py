@@ -6,7 +6,7 @@ Usage: python tests/bench/completion.py [MODEL.gguf] [--runs N] [--no-cases]
 
 Each measured request is what the editor sends after a pause: the prompt built by
 app.completion.context for the text and cursor, streamed through the engine with
-the FIM stop rules (app.llm.connect.complete_middle), which cancels the stream as
+the FIM stop rules (app.completion.fim.complete_middle), which cancels the stream as
 soon as the middle ends. "With reuse" types one character before each request, so the
 engine can keep what it evaluated for the previous one; "without reuse" sends an
 unrelated request in between, which evicts it. Latency = from sending to the finished
@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 from app.completion.context import build_completion_prompt, max_tokens_for  # noqa: E402
 from app.llm.client import OpenAIClient  # noqa: E402
-from app.llm.connect import complete_middle  # noqa: E402
+from app.completion.fim import complete_middle  # noqa: E402
 from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402

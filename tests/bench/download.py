@@ -47,7 +47,8 @@ def main() -> int:
     from app.models.hub import HubConfig
     from app.config.settings import Settings
     from app.models.transfer import FileSource, RetryPolicy, fetch_resumable
-    from app.models.verify import JobControl, sha256_file
+    from app.models.verify import sha256_file
+    from app.utils.jobs import JobControl
     from tests.helpers.fake_hub import FakeHub
 
     size = args.size_mb * 1024 * 1024

@@ -18,7 +18,7 @@ import llama_cpp  # noqa: E402
 
 from app.completion.fim import SPECIAL_TOKEN_RE  # noqa: E402
 from app.llm.client import OpenAIClient  # noqa: E402
-from app.llm.connect import complete_middle  # noqa: E402
+from app.completion.fim import complete_middle  # noqa: E402
 from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402

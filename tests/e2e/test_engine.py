@@ -272,7 +272,7 @@ def test_no_orphan_engine_when_the_parent_is_killed(tiny_models, tmp_path):
 
 
 def test_complete_middle_reports_a_cancel_by_the_caller(tiny_engine):
-    from app.llm.connect import complete_middle
+    from app.completion.fim import complete_middle
 
     client = client_for(tiny_engine)
     token = CancelToken()

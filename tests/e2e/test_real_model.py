@@ -6,7 +6,7 @@ import pytest
 
 from app.completion.fim import SPECIAL_TOKEN_RE
 from app.llm.client import OpenAIClient
-from app.llm.connect import complete_middle
+from app.completion.fim import complete_middle
 from app.llm.options import LoadOptions, SamplingParams
 from app.llm.supervisor import EngineSupervisor
 from tests.fim.cases import CASES, available, check

@@ -12,7 +12,7 @@ from pyside6_scintilla import Scintilla
 from app.utils.errors import DscoderError
 from app.config.settings import load_settings
 from app.editor.textfile import LANGUAGES, PLAIN_TEXT
-from app.editor.ui.actions import RecentFilesMenu, editor_actions
+from app.editor.ui.recent_menu import RecentFilesMenu
 from app.editor.ui.code_editor import ASK_ACTIONS, CodeEditor
 from app.editor.ui.tabs import EditorTabs, SaveChoice
 from app.editor.ui.file_tree import FileTree
@@ -426,7 +426,7 @@ def test_invalid_regex_is_reported(editor):
 
 def test_shortcut_actions_open_the_find_bar(tabs):
     editor = tabs.new_file()
-    actions = editor_actions(tabs)
+    actions = tabs.actions
     assert set(actions) >= {"new", "open", "save", "save_as", "close", "find", "replace", "go_to_line"}
     assert actions["save"].shortcut().toString() == "Ctrl+S"
     assert actions["find"].shortcut().toString() == "Ctrl+F"

@@ -11,8 +11,8 @@ from PySide6.QtGui import QGuiApplication
 from app.config.remotes import RemoteEngine, api_key_for
 from app.utils.secrets import HUB_TOKEN, LOCAL_SERVER_KEY, SecretStore
 from app.config.settings import Settings, load_settings, save_settings, settings_path
-from app.config.ui.dialog import SettingsDialog
-from app.config.ui.remotes_page import RemoteEngineEditor
+from app.preferences.ui.dialog import SettingsDialog
+from app.preferences.ui.remotes_page import RemoteEngineEditor
 
 
 @pytest.fixture

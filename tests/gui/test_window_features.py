@@ -14,7 +14,7 @@ from app.chat.ui.controller import EngineState
 from app.completion.ui.status import CompletionState
 from app.editor.ui.tabs import SaveChoice
 from app.mainwindow.window import MainWindow
-from app.config.ui.dialog import SettingsChange
+from app.preferences.ui.dialog import SettingsChange
 from tests.gui.test_main_window import type_and_send, wait_answer_done, wait_ready
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")
@@ -119,7 +119,7 @@ def test_completion_attaches_to_new_tabs_and_shows_its_indicator(qtbot, make_win
     assert window.completion.indicator.isVisible()
     assert window.completion.indicator.state == CompletionState.UNAVAILABLE  # no model yet
     editor = window.tabs.new_file()
-    assert getattr(editor, "_inline_completion", None) is not None
+    assert window.completion.inline_for(editor) is not None
     window.load_model(str(tiny_models["v1"]))
     wait_ready(qtbot, window)
     assert window.completion_client() is not None

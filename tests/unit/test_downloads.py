@@ -16,7 +16,7 @@ from app.models.hub import HubConfig
 from app.models.manifest import VERIFIED, Manifest
 from app.config.settings import Settings
 from app.models.transfer import RetryPolicy
-from app.models.verify import PausedError
+from app.utils.jobs import PausedError
 from tests.helpers.fake_hub import FakeHub, Fault, point_hub_client_at, random_bytes
 
 REPO = "TheBloke/tiny-coder-GGUF"

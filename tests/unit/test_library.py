@@ -24,7 +24,7 @@ from app.models.library import (
 )
 from app.models.manifest import CHANGED, HASHED, MISMATCH, UNVERIFIED, VERIFIED, Manifest
 from app.config.settings import Settings
-from app.models.verify import JobControl
+from app.utils.jobs import JobControl
 from tests.helpers.fake_hub import FakeHub, point_hub_client_at
 from tests.helpers.tiny_gguf import TinyModelSpec, write_tiny_gguf
 

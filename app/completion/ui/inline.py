@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
@@ -17,15 +17,23 @@ from app.completion.ui.status import CompletionState
 from app.completion.ui.worker import CompletionJob, CompletionResult
 from app.editor.ui.code_editor import CodeEditor
 from app.completion.ui.ghost_text import GhostText
-
-if TYPE_CHECKING:
-    from app.completion.ui.service import CompletionService
+from app.completion.debounce import AdaptiveDebounce
 
 S = Scintilla
 _TEXT_CHANGE = int(S.ModificationFlags.InsertText) | int(S.ModificationFlags.DeleteText)
 _UNDO_REDO = int(S.ModificationFlags.Undo) | int(S.ModificationFlags.Redo)
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NEXT_WORD = re.compile(r"\s*\w+|\s*[^\w\s]+|\s+")
+
+
+class CompletionHost(Protocol):
+    """What an InlineCompletion asks of the service that made it (CompletionService)."""
+
+    debounce: AdaptiveDebounce
+    auto_trigger: bool
+
+    def allowed_for(self, editor: CodeEditor) -> bool: ...
+    def submit_for(self, controller: InlineCompletion) -> CompletionJob | None: ...
 
 
 def clean_suggestion(middle: str, end_of_line: bool = True) -> str:
@@ -43,7 +51,7 @@ class InlineCompletion(QObject):
     suggestionShown = Signal(str)
     requestSent = Signal(int)  # request id
 
-    def __init__(self, editor: CodeEditor, service: CompletionService) -> None:
+    def __init__(self, editor: CodeEditor, service: CompletionHost) -> None:
         super().__init__(editor)
         self.editor = editor
         self.service = service

@@ -54,6 +54,7 @@ class CompletionService(QObject):
         self.support: CompletionSupport | None = None  # None: not checked yet for this client
         self._support_client: OpenAIClient | None = None
         self._next_id = 0
+        # Per editor (by id, forgotten when the editor is destroyed): its InlineCompletion.
         self._controllers: weakref.WeakValueDictionary[int, InlineCompletion] = weakref.WeakValueDictionary()
         self._owner_of: dict[int, InlineCompletion] = {}
         self._active: InlineCompletion | None = None
@@ -73,25 +74,30 @@ class CompletionService(QObject):
     # --- editors --------------------------------------------------------------------
 
     def attach(self, editor: CodeEditor) -> InlineCompletion:
-        existing = getattr(editor, "_inline_completion", None)
-        if isinstance(existing, InlineCompletion):
+        """The editor's InlineCompletion, made on first use."""
+        key = id(editor)
+        existing = self._controllers.get(key)
+        if existing is not None and shiboken6.isValid(existing) and existing.editor is editor:
             return existing
         controller = InlineCompletion(editor, self)
-        editor._inline_completion = controller  # type: ignore[attr-defined]
-        self._controllers[id(controller)] = controller
-        key = id(controller)
+        self._controllers[key] = controller
         editor.destroyed.connect(lambda *_: self._forget(key))
         controller.stateChanged.connect(lambda _state, c=controller: self._on_controller_state(c))
         editor.languageChanged.connect(lambda _lang, c=controller: self._on_controller_state(c))
         self._active = self._active or controller
         return controller
 
-    def _forget(self, key: int) -> None:
-        self._controllers.pop(key, None)
+    def inline_for(self, editor: CodeEditor) -> InlineCompletion | None:
+        """The editor's InlineCompletion, or None when it has none yet."""
+        controller = self._controllers.get(id(editor))
+        return controller if controller is not None and controller.editor is editor else None
+
+    def _forget(self, editor_key: int) -> None:
+        controller = self._controllers.pop(editor_key, None)
         for request_id, owner in list(self._owner_of.items()):
-            if id(owner) == key:
+            if owner is controller:
                 del self._owner_of[request_id]
-        if self._active is not None and id(self._active) == key:
+        if self._active is not None and self._active is controller:
             self._active = None
 
     def watch_tabs(self, tabs: object) -> None:
@@ -195,13 +201,13 @@ class CompletionService(QObject):
         for editor in editors:
             if editor is exclude.editor:
                 continue
-            controller = getattr(editor, "_inline_completion", None)
-            version = controller.version if isinstance(controller, InlineCompletion) else -1
+            controller = self._controllers.get(id(editor))
+            version = controller.version if controller is not None else -1
             cached = self._texts.get(id(editor))
             if cached is None or cached[0] != version or version < 0:
                 cached = (version, editor.text())
                 self._texts[id(editor)] = cached
-            last_edit = controller.last_edit if isinstance(controller, InlineCompletion) else 0.0
+            last_edit = controller.last_edit if controller is not None else 0.0
             files.append(OpenFile(editor.path or "", cached[1], editor.language, last_edit))
         return files
 

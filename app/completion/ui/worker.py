@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from app.completion.context import CompletionPrompt, CompletionSupport, completion_support
 from app.utils.errors import ClientError, DscoderError
 from app.llm.client import CancelToken, OpenAIClient, StreamStats
-from app.llm.connect import complete_middle
+from app.completion.fim import complete_middle
 from app.llm.options import SamplingParams
 
 THREAD_NAME = "completion"

@@ -33,7 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.conversations.store import Conversation, ConversationStore, SearchHit
+from app.conversations.records import ConversationInfo, SearchHit
+from app.conversations.store import ConversationStore
 from app.utils.errors import DscoderError
 
 SEARCH_DELAY_MS = 150
@@ -220,7 +221,7 @@ class ConversationSidebar(QWidget):
         item.setFont(font)
         self.list.addItem(item)
 
-    def _add_conversation(self, conversation: Conversation) -> None:
+    def _add_conversation(self, conversation: ConversationInfo) -> None:
         item = QListWidgetItem(conversation.title)
         item.setData(ID_ROLE, conversation.id)
         item.setData(DETAIL_ROLE, when(conversation.updated)

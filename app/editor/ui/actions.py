@@ -1,7 +1,7 @@
 """The editor's menu actions with their standard shortcuts, for the main window to place.
 
-`editor_actions(tabs)` makes the actions once per EditorTabs and adds them to it, so
-the shortcuts work even before the window puts them in menus. File actions are
+EditorTabs makes its actions once (`tabs.actions`) with `editor_actions` and adds them
+to itself, so the shortcuts work even before the window puts them in menus. File actions are
 window-wide; editing actions (find, go to line, zoom...) act when the focus is in the
 editor area, so they do not take keys from the chat pane.
 """
@@ -10,27 +10,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtWidgets import QWidget
 
-if TYPE_CHECKING:
-    from app.editor.ui.code_editor import CodeEditor
-    from app.editor.ui.tabs import EditorTabs
+from app.editor.ui.code_editor import CodeEditor
 
 _WINDOW = Qt.ShortcutContext.WindowShortcut
 _EDITOR_AREA = Qt.ShortcutContext.WidgetWithChildrenShortcut
 _Key = QKeySequence.StandardKey
 
 
-def editor_actions(tabs: EditorTabs) -> dict[str, QAction]:
-    """Actions by name: new, open, save, save_as, close, find, replace, find_next,
-    find_previous, go_to_line, toggle_comment, zoom_in, zoom_out, zoom_reset."""
-    cached = getattr(tabs, "_editor_actions", None)
-    if cached is not None:
-        return cached
+class EditorCommands(Protocol):
+    """What the actions drive: the tabs' file commands and their current editor."""
+
+    def current_editor(self) -> CodeEditor | None: ...
+    def new_file(self) -> object: ...
+    def open_dialog(self) -> object: ...
+    def save(self) -> object: ...
+    def save_as(self) -> object: ...
+    def close_current(self) -> object: ...
+
+
+def editor_actions(host: QWidget, tabs: EditorCommands) -> dict[str, QAction]:
+    """Actions by name, added to `host`: new, open, save, save_as, close, find, replace,
+    find_next, find_previous, go_to_line, toggle_comment, zoom_in, zoom_out, zoom_reset."""
 
     def with_editor(command: Callable[[CodeEditor], object]) -> Callable[[], None]:
         def run() -> None:
@@ -86,38 +92,11 @@ def editor_actions(tabs: EditorTabs) -> dict[str, QAction]:
     ]
     actions: dict[str, QAction] = {}
     for name, text, keys, context, slot in specs:
-        action = QAction(text, tabs)
+        action = QAction(text, host)
         action.setObjectName(name)
         action.setShortcuts(keys)
         action.setShortcutContext(context)
         action.triggered.connect(lambda _=False, run=slot: run())
-        tabs.addAction(action)
+        host.addAction(action)
         actions[name] = action
-    tabs._editor_actions = actions  # type: ignore[attr-defined]
     return actions
-
-
-class RecentFilesMenu(QMenu):
-    """"Open Recent": rebuilt from the tabs' recent files each time it opens."""
-
-    def __init__(self, tabs: EditorTabs, parent: QWidget | None = None) -> None:
-        super().__init__("Open &Recent", parent)
-        self._tabs = tabs
-        self.aboutToShow.connect(self.rebuild)
-        tabs.recentFilesChanged.connect(self.rebuild)
-        self.rebuild()
-
-    def rebuild(self) -> None:
-        self.clear()
-        recent = self._tabs.recent_files()
-        if not recent:
-            self.addAction("No recent files").setEnabled(False)
-            return
-        for number, path in enumerate(recent, start=1):
-            label = f"&{number} {Path(path).name}" if number < 10 else Path(path).name
-            action = self.addAction(label)
-            action.setToolTip(path)
-            action.setStatusTip(path)
-            action.triggered.connect(lambda _=False, p=path: self._tabs.open_paths([p]))
-        self.addSeparator()
-        self.addAction("Clear Recent Files").triggered.connect(self._tabs.clear_recent_files)

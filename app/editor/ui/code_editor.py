@@ -57,7 +57,7 @@ class CodeEditor(QWidget):
     ) -> None:
         super().__init__(parent)
         self.sci = ScintillaEdit(self)
-        self.find_bar = FindBar(self)
+        self.find_bar = FindBar(self.sci, self)
         self.find_bar.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -7,8 +7,6 @@ SCI_REPLACETARGETRE, where \\1..\\9 insert the groups.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -20,12 +18,10 @@ from PySide6.QtWidgets import (
     QToolButton,
     QWidget,
 )
-from pyside6_scintilla import Scintilla
+from pyside6_scintilla import Scintilla, ScintillaEdit
 
 from app.editor.ui.themes import EditorTheme, bgr
 
-if TYPE_CHECKING:
-    from app.editor.ui.code_editor import CodeEditor
 
 S = Scintilla
 MATCH_INDICATOR = 8  # the first indicator number free for containers
@@ -55,8 +51,11 @@ class _FindField(QLineEdit):
 
 
 class FindBar(QWidget):
-    def __init__(self, editor: CodeEditor) -> None:
+    """Searches `sci`; sits in (and gives focus back to) `editor`, the widget around it."""
+
+    def __init__(self, sci: ScintillaEdit, editor: QWidget) -> None:
         super().__init__(editor)
+        self._sci = sci
         self._editor = editor
         self._match_starts: list[int] = []
         self.find_field = _FindField(self)
@@ -115,7 +114,7 @@ class FindBar(QWidget):
         return button
 
     def apply_theme(self, palette: EditorTheme) -> None:
-        sci = self._editor.sci
+        sci = self._sci
         sci.indicSetStyle(MATCH_INDICATOR, int(S.IndicatorStyle.RoundBox))
         sci.indicSetFore(MATCH_INDICATOR, bgr(palette.find_match))
         sci.indicSetAlpha(MATCH_INDICATOR, 110)
@@ -160,7 +159,7 @@ class FindBar(QWidget):
         query = self.find_field.text()
         if not query:
             return None
-        sci = self._editor.sci
+        sci = self._sci
         sci.setSearchFlags(self.flags())
         sci.setTargetRange(start, end)
         sci.setStatus(int(S.Status.Ok))
@@ -175,19 +174,19 @@ class FindBar(QWidget):
 
     def find_next(self) -> bool:
         """Select the next match after the selection, wrapping at the end."""
-        sci = self._editor.sci
+        sci = self._sci
         start, length = sci.selectionEnd(), sci.length()
         match = self._search(start, length) or self._search(0, start)
         return self._select(match)
 
     def find_previous(self) -> bool:
-        sci = self._editor.sci
+        sci = self._sci
         start, length = sci.selectionStart(), sci.length()
         match = self._search(start, 0) or self._search(length, start)
         return self._select(match)
 
     def _select(self, match: tuple[int, int] | None) -> bool:
-        sci = self._editor.sci
+        sci = self._sci
         if match is None:
             if self.find_field.text() and "Invalid" not in self.status.text():
                 self._set_status("No matches", error=True)
@@ -198,7 +197,7 @@ class FindBar(QWidget):
         return True
 
     def _selection_is_match(self) -> bool:
-        sci = self._editor.sci
+        sci = self._sci
         start, end = sci.selectionStart(), sci.selectionEnd()
         if start == end:
             return False
@@ -207,7 +206,7 @@ class FindBar(QWidget):
 
     def replace_one(self) -> bool:
         """Replace the selected match (if it is one), then select the next match."""
-        sci = self._editor.sci
+        sci = self._sci
         if sci.readOnly():
             return False
         if self._selection_is_match():
@@ -218,7 +217,7 @@ class FindBar(QWidget):
         return found
 
     def _replace_target(self) -> None:
-        sci = self._editor.sci
+        sci = self._sci
         replacement = self.replace_field.text()
         length = len(replacement.encode("utf-8"))
         if self.regex.isChecked():
@@ -228,7 +227,7 @@ class FindBar(QWidget):
 
     def replace_all(self) -> int:
         """Replace every match in one undoable step; returns how many."""
-        sci = self._editor.sci
+        sci = self._sci
         if sci.readOnly() or not self.find_field.text():
             return 0
         count, pos = 0, 0
@@ -255,7 +254,7 @@ class FindBar(QWidget):
 
     def _on_query_changed(self) -> None:
         self._mark_all()
-        sci = self._editor.sci
+        sci = self._sci
         if self.find_field.text():
             match = self._search(sci.selectionStart(), sci.length()) or self._search(0, sci.length())
             if match:
@@ -266,7 +265,7 @@ class FindBar(QWidget):
                 self._set_status("No matches", error=True)
 
     def _clear_marks(self) -> None:
-        sci = self._editor.sci
+        sci = self._sci
         sci.setIndicatorCurrent(MATCH_INDICATOR)
         sci.indicatorClearRange(0, sci.length())
         self._match_starts = []
@@ -276,7 +275,7 @@ class FindBar(QWidget):
         self._set_status("")
         if not self.isVisible() or not self.find_field.text():
             return
-        sci = self._editor.sci
+        sci = self._sci
         pos, starts = 0, []
         while len(starts) < MAX_MARKED_MATCHES:
             match = self._search(pos, sci.length())

@@ -101,7 +101,7 @@ class EditorTabs(QTabWidget):
         self.setAcceptDrops(True)
         self.tabCloseRequested.connect(self.close_tab)
         self.currentChanged.connect(self._on_current_changed)
-        editor_actions(self)  # the shortcuts work even before a window puts them in menus
+        self.actions = editor_actions(self, self)  # the shortcuts work before a window puts them in menus
 
     # --- access -------------------------------------------------------------------
 

@@ -199,7 +199,7 @@ class EngineWorker(QObject):
 
     def _connect_remote(self, load_id: int, target: RemoteTarget, cancel: threading.Event) -> None:
         """A remote engine "loads" by answering a probe: its key, its model, how it does FIM."""
-        from app.config.remotes import client_for, probe_remote
+        from app.llm.remote_probe import client_for, probe_remote
 
         self.loadProgress.emit(load_id, f"Connecting to {target.remote.name}")
         result = probe_remote(target.remote, target.api_key)

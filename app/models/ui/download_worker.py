@@ -1,14 +1,12 @@
-"""Qt adapters for the model library's long operations: downloads, and everything else that blocks.
+"""The Qt adapter for downloads.
 
 `DownloadWorker` owns a Qt-free `DownloadQueue`. The queue calls its listener from
 its own worker threads; the listener only emits a private signal, which a queued
 connection delivers to the worker's slot on the GUI thread, where the public signals
 are emitted. Pause, resume and cancel are direct calls: they only set events.
 
-`BackgroundTasks` runs the other blocking calls (scan, verify, import, remove, probe)
-on a small named thread pool and hands the result, or the `DscoderError`, back on
-the GUI thread. Cancelling a task sets its `JobControl` and drops its late result
-(the Orange3 `TaskState` idea), so a stale answer never reaches a widget.
+The other blocking calls (scan, verify, import, remove, probe) run through
+`app.utils.ui.tasks.BackgroundTasks`.
 """
 
 from __future__ import annotations
@@ -28,12 +26,10 @@ from app.models.downloads import DownloadJob, DownloadOptions, DownloadProgress,
 from app.utils.errors import CancelledError, DscoderError
 from app.models.hub import HubConfig
 from app.config.settings import Settings
-from app.models.verify import HashProgress, JobControl
+from app.utils.jobs import Progress, JobControl
 
 log = logging.getLogger(__name__)
 
-LIBRARY_THREAD_PREFIX = "model-library"
-TASK_PROGRESS_INTERVAL_S = 0.1
 
 
 class DownloadWorker(QObject):
@@ -153,119 +149,3 @@ class DownloadWorker(QObject):
             self.paused.emit(job_id)
         elif event == "cancelled":
             self.cancelled.emit(job_id)
-
-
-# A task gets a progress callback (done, total) and a control to check for cancel.
-TaskFunction = Callable[[HashProgress, JobControl], object]
-
-
-@dataclass
-class _Task:
-    control: JobControl
-    on_done: Callable[[object], None]
-    on_failed: Callable[[str], None] | None
-    on_progress: Callable[[int, int], None] | None
-    on_cancelled: Callable[[], None] | None
-    cancelled: bool = False
-    last_progress: float = 0.0
-
-
-class BackgroundTasks(QObject):
-    """Blocking calls on named pool threads, with results delivered on the GUI thread."""
-
-    _done = Signal(int, object, object)  # task id, result, error (DscoderError or None)
-    _progress = Signal(int, int, int)  # task id, done, total
-
-    def __init__(self, parent: QObject | None = None, *, max_workers: int = 2,
-                 thread_prefix: str = LIBRARY_THREAD_PREFIX) -> None:
-        super().__init__(parent)
-        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=thread_prefix)
-        self._tasks: dict[int, _Task] = {}
-        self._next_id = itertools.count(1)
-        self._lock = threading.Lock()
-        self._closed = False
-        self._done.connect(self._finish, Qt.ConnectionType.QueuedConnection)
-        self._progress.connect(self._report, Qt.ConnectionType.QueuedConnection)
-
-    def start(
-        self,
-        function: TaskFunction,
-        on_done: Callable[[object], None],
-        *,
-        on_failed: Callable[[str], None] | None = None,
-        on_progress: Callable[[int, int], None] | None = None,
-        on_cancelled: Callable[[], None] | None = None,
-    ) -> int:
-        """Run `function(progress, control)` off the GUI thread; callbacks run on the GUI thread."""
-        task_id = next(self._next_id)
-        task = _Task(JobControl(), on_done, on_failed, on_progress, on_cancelled)
-        self._tasks[task_id] = task
-        self._executor.submit(self._run, task_id, task, function)
-        return task_id
-
-    def cancel(self, task_id: int) -> None:
-        task = self._tasks.get(task_id)
-        if task is not None:
-            task.cancelled = True
-            task.control.cancel()
-
-    def is_running(self, task_id: int | None) -> bool:
-        return task_id is not None and task_id in self._tasks
-
-    def shutdown(self) -> None:
-        """Cancel every task; results still on their way are dropped."""
-        self._closed = True
-        for task in self._tasks.values():
-            task.cancelled = True
-            task.control.cancel()
-        self._executor.shutdown(wait=False, cancel_futures=True)
-
-    def _run(self, task_id: int, task: _Task, function: TaskFunction) -> None:
-        def progress(done: int, total: int) -> None:
-            now = time.monotonic()
-            if now - task.last_progress < TASK_PROGRESS_INTERVAL_S and done < total:
-                return
-            task.last_progress = now
-            self._emit(self._progress, task_id, done, total)
-
-        result: object = None
-        error: DscoderError | None = None
-        try:
-            result = function(progress, task.control)
-        except DscoderError as exc:
-            error = exc
-        except Exception as exc:  # noqa: BLE001 - a bug becomes a message, not a dead thread
-            log.exception("background task %d failed", task_id)
-            error = DscoderError(f"The operation failed unexpectedly: {exc}", "See the log for details")
-        self._emit(self._done, task_id, result, error)
-
-    def _emit(self, signal: SignalInstance, *args: object) -> None:
-        if self._closed:
-            return
-        try:
-            signal.emit(*args)
-        except RuntimeError:  # the Qt object is gone (the app is closing)
-            pass
-
-    @Slot(int, int, int)
-    def _report(self, task_id: int, done: int, total: int) -> None:
-        task = self._tasks.get(task_id)
-        if task is not None and not task.cancelled and task.on_progress is not None:
-            task.on_progress(done, total)
-
-    @Slot(int, object, object)
-    def _finish(self, task_id: int, result: object, error: object) -> None:
-        task = self._tasks.pop(task_id, None)
-        if task is None or self._closed:
-            return
-        if task.cancelled or isinstance(error, CancelledError):
-            if task.on_cancelled is not None:
-                task.on_cancelled()
-        elif isinstance(error, DscoderError):
-            if task.on_failed is not None:
-                task.on_failed(str(error))
-            else:
-                log.warning("background task failed: %s", error)
-        else:
-            task.on_done(result)
-

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QWidget
 from app.utils.errors import DscoderError
 from app.models.library import InstalledModel, import_model, remove_model, reveal_in_file_manager, verify_model
 from app.config.settings import Settings
-from app.models.verify import JobControl
-from app.models.ui.download_worker import BackgroundTasks, TaskFunction
+from app.utils.jobs import JobControl
+from app.utils.ui.tasks import BackgroundTasks, TaskFunction
 from app.models.ui.manager_data import status_text
 from app.models.ui.views import InstalledView
 

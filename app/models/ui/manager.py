@@ -29,7 +29,8 @@ from app.hardware.probe import MachineProfile
 from app.models.library import InstalledModel, search_hub
 from app.models.planner import Plan
 from app.config.settings import Settings, save_settings
-from app.models.ui.download_worker import BackgroundTasks, DownloadWorker
+from app.models.ui.download_worker import DownloadWorker
+from app.utils.ui.tasks import BackgroundTasks
 from app.models.ui.machine_panel import MachinePanel
 from app.models.ui.manager_data import INSTALLED_STATES, LibrarySnapshot, MachineProber, probe_and_plan, read_library
 from app.models.ui.downloads_tab import DownloadActions
@@ -40,6 +41,7 @@ from app.models.ui.views import CatalogView, DownloadsView, InstalledView
 
 log = logging.getLogger(__name__)
 SEARCH_LIMIT = 20
+LIBRARY_THREAD_PREFIX = "model-library"  # the threads that scan, hash, copy and delete models
 
 
 class ModelManagerDialog(LibraryActions, DownloadActions, QDialog):
@@ -76,7 +78,7 @@ class ModelManagerDialog(LibraryActions, DownloadActions, QDialog):
 
         self._owns_downloads = downloads is None
         self.downloads = downloads or DownloadWorker(settings, options=download_options, parent=self)
-        self.tasks = BackgroundTasks(self)
+        self.tasks = BackgroundTasks(self, thread_prefix=LIBRARY_THREAD_PREFIX)
         self._entries: dict[str, CatalogEntry] = {}
         self._snapshot: LibrarySnapshot | None = None
         self._machine: MachineProfile | None = None

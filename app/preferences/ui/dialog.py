@@ -35,11 +35,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.utils.errors import DscoderError
-from app.config.remotes import probe_remote
+from app.llm.remote_probe import probe_remote
 from app.utils.secrets import SecretStore, default_secret_store
 from app.config.settings import Settings, save_settings
 from app.config.validation import restart_needed, validate_settings
-from app.config.ui.pages import (
+from app.preferences.ui.pages import (
     AppearancePage,
     CompletionPage,
     EnginePage,
@@ -48,8 +48,8 @@ from app.config.ui.pages import (
     SamplingPage,
     SettingsPage,
 )
-from app.config.ui.prompts_page import AskText, PromptsPage, ask_text
-from app.config.ui.remotes_page import EditRemote, Probe, RemotesPage, edit_remote_dialog
+from app.preferences.ui.prompts_page import AskText, PromptsPage, ask_text
+from app.preferences.ui.remotes_page import EditRemote, Probe, RemotesPage, edit_remote_dialog
 
 
 @dataclass

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from app.llm.prompts import DEEPSEEK_V1_SYSTEM_PROMPT
 from app.config.settings import Settings
-from app.config.ui.pages import SettingsPage, hint
+from app.preferences.ui.pages import SettingsPage, hint
 
 DEFAULT_PRESET_LABEL = "DeepSeek default"
 # (parent, title, label, initial text) -> the text entered, or None when cancelled.

@@ -32,7 +32,7 @@ from app.utils import paths
 from app.utils.secrets import HUB_TOKEN, LOCAL_SERVER_KEY, SecretStore, new_api_key
 from app.config.settings import Settings
 from app.config.validation import MAX_CONTEXT
-from app.llm.options import KV_CACHE_TYPES
+from app.config.settings import KV_CACHE_TYPES
 
 THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 

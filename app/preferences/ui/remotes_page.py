@@ -25,22 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config.remotes import (
-    ENGINE_KINDS,
-    EXAMPLE_URLS,
-    ProbeResult,
-    RemoteEngine,
-    api_key_for,
-    normalize_base_url,
-    probe_remote,
-    remotes_from_settings,
-    save_api_key,
-    validate_remote,
-)
+from app.config.remotes import ENGINE_KINDS, EXAMPLE_URLS, RemoteEngine, api_key_for, normalize_base_url, remotes_from_settings, save_api_key, validate_remote
+from app.llm.remote_probe import ProbeResult, probe_remote
 from app.utils.secrets import SecretStore
 from app.config.settings import Settings
-from app.models.ui.download_worker import BackgroundTasks
-from app.config.ui.pages import SettingsPage, hint
+from app.utils.ui.tasks import BackgroundTasks
+from app.preferences.ui.pages import SettingsPage, hint
 
 LOCAL_ENGINE_LABEL = "This computer (local engine)"
 Probe = Callable[[RemoteEngine, "str | None"], ProbeResult]

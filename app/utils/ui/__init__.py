@@ -1,0 +1,1 @@
+"""Qt helpers shared by every feature's widgets."""
