@@ -35,8 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"dscoder {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
-    parser.add_argument("--self-test", action="store_true",
-                        help="check this installation end to end (GUI offscreen, engine, chat) and exit")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation end to end (GUI offscreen, engine, chat) and exit",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:

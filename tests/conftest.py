@@ -67,8 +67,11 @@ def _real_model_path() -> str | None:
     path = os.environ.get("DSCODER_TEST_MODEL")
     if path and os.path.isfile(path):
         return path
-    cache = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "dscoder-test-models",
-                         "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+    cache = os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
+        "dscoder-test-models",
+        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    )
     return cache if os.path.isfile(cache) else None
 
 

@@ -19,8 +19,7 @@ ASK_INSTRUCTIONS: dict[str, str] = {
         "Show the complete refactored code, then list the changes."
     ),
     "Add docstrings": (
-        "Add docstrings (or the language's documentation comments) to this code. "
-        "Show the complete code with them."
+        "Add docstrings (or the language's documentation comments) to this code. Show the complete code with them."
     ),
 }
 
@@ -64,11 +63,7 @@ def _describe(context: CodeContext) -> str:
 
 def file_prompt(question: str, context: CodeContext) -> str:
     """The user's message with the whole current file before it."""
-    return (
-        f"Here is the file {_describe(context)}:\n\n"
-        f"{fenced(context.code, context.fence)}\n\n"
-        f"{question.strip()}"
-    )
+    return f"Here is the file {_describe(context)}:\n\n{fenced(context.code, context.fence)}\n\n{question.strip()}"
 
 
 def selection_prompt(action: str, context: CodeContext) -> str:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 from app.editor.textfile import detect_line_endings
 
@@ -45,8 +46,9 @@ class Hunk:
 
     def unified(self) -> str:
         """The hunk as unified-diff lines (for display)."""
-        return "\n".join([self.header, *("-" + line for line in self.old_lines),
-                          *("+" + line for line in self.new_lines)])
+        return "\n".join(
+            [self.header, *("-" + line for line in self.old_lines), *("+" + line for line in self.new_lines)]
+        )
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def _reindent(block: list[str], target: str) -> list[str]:
     current = _common_indent(block)
     if len(target) <= len(current):
         return block
-    extra = target[len(current):]
+    extra = target[len(current) :]
     return [extra + line if line.strip() else line for line in block]
 
 
@@ -136,7 +138,7 @@ def locate_region(file_lines: Sequence[str], block: Sequence[str]) -> tuple[int,
     stripped_block = [line.strip() for line in block]
     matcher = difflib.SequenceMatcher(None, stripped_file, stripped_block, autojunk=False)
     longest = matcher.find_longest_match(0, len(stripped_file), 0, len(stripped_block))
-    if longest.size and any(_significant(b) for b in block[longest.b: longest.b + longest.size]):
+    if longest.size and any(_significant(b) for b in block[longest.b : longest.b + longest.size]):
         starts.setdefault(max(0, longest.a - longest.b), 0.5)
     best: tuple[int, int, float] | None = None
     for start in sorted(starts, key=lambda s: -starts[s])[:8]:
@@ -164,8 +166,9 @@ def _hunks(old: Sequence[str], new: Sequence[str], offset: int) -> list[Hunk]:
         hunk = Hunk(offset + i1, offset + i2, tuple(old[i1:i2]), tuple(new[j1:j2]))
         previous = hunks[-1] if hunks else None
         if previous is not None and previous.end == hunk.start:  # adjacent: one change
-            hunks[-1] = Hunk(previous.start, hunk.end, previous.old_lines + hunk.old_lines,
-                             previous.new_lines + hunk.new_lines)
+            hunks[-1] = Hunk(
+                previous.start, hunk.end, previous.old_lines + hunk.old_lines, previous.new_lines + hunk.new_lines
+            )
         else:
             hunks.append(hunk)
     return hunks
@@ -180,14 +183,16 @@ def plan_apply(current: str, block: str, cursor_line: int = 0) -> ApplyPlan:
     significant_file = [line.strip() for line in file_lines if _significant(line)]
     if not significant_file:
         return ApplyPlan("whole", (0, len(file_lines)), tuple(_hunks(file_lines, block_lines, 0)))
-    matcher = difflib.SequenceMatcher(None, [line.strip() for line in file_lines],
-                                      [line.strip() for line in block_lines], autojunk=False)
-    matched = sum(size for a, _, size in matcher.get_matching_blocks()
-                  for line in file_lines[a:a + size] if _significant(line))
-    if (matched >= WHOLE_FILE_COVERAGE * len(significant_file)
-            and len(block_lines) >= WHOLE_FILE_COVERAGE * len(file_lines)) or (
-        len(block_lines) >= len(file_lines) and matcher.ratio() >= 0.5
-    ):
+    matcher = difflib.SequenceMatcher(
+        None, [line.strip() for line in file_lines], [line.strip() for line in block_lines], autojunk=False
+    )
+    matched = sum(
+        size for a, _, size in matcher.get_matching_blocks() for line in file_lines[a : a + size] if _significant(line)
+    )
+    if (
+        matched >= WHOLE_FILE_COVERAGE * len(significant_file)
+        and len(block_lines) >= WHOLE_FILE_COVERAGE * len(file_lines)
+    ) or (len(block_lines) >= len(file_lines) and matcher.ratio() >= 0.5):
         return ApplyPlan("whole", (0, len(file_lines)), tuple(_hunks(file_lines, block_lines, 0)))
     found = locate_region(file_lines, block_lines)
     if found is None or found[2] < MIN_REGION_SCORE:
@@ -205,7 +210,7 @@ def apply_hunks(current: str, hunks: Iterable[Hunk]) -> str:
     lines = split_lines(current)
     ends_with_break = current.endswith(("\n", "\r"))
     for hunk in sorted(hunks, key=lambda h: h.start, reverse=True):
-        lines[hunk.start:hunk.end] = list(hunk.new_lines)
+        lines[hunk.start : hunk.end] = list(hunk.new_lines)
     if not lines:
         return ""
     return eol.join(lines) + (eol if ends_with_break or not current else "")

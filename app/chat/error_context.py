@@ -1,4 +1,4 @@
-""""Fix this error": find the file:line references in a pasted error and build a chat
+""" "Fix this error": find the file:line references in a pasted error and build a chat
 prompt that shows the code lines they point to.
 
 Understood formats: Python tracebacks (`File "x.py", line 12, in f`), gcc/clang and
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from app.chat.code_prompts import fenced
 from app.editor.textfile import language, language_for_path
@@ -31,14 +31,35 @@ MAX_ERROR_CHARS = 6000
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("python", re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<where>.+))?')),
     ("rustc", re.compile(r"-->\s+(?P<path>[^\s:]+(?:\.\w+)):(?P<line>\d+):(?P<col>\d+)")),
-    ("node", re.compile(r"at (?:(?P<where>[^\s(]+(?: \[as \w+\])?) \()?(?:file://)?(?P<path>/?[^\s():]+"
-                        r"\.[cm]?[jt]sx?):(?P<line>\d+):(?P<col>\d+)\)?")),
+    (
+        "node",
+        re.compile(
+            r"at (?:(?P<where>[^\s(]+(?: \[as \w+\])?) \()?(?:file://)?(?P<path>/?[^\s():]+"
+            r"\.[cm]?[jt]sx?):(?P<line>\d+):(?P<col>\d+)\)?"
+        ),
+    ),
     ("tsc", re.compile(r"^(?P<path>[^\s()]+\.[cm]?tsx?)\((?P<line>\d+),(?P<col>\d+)\)", re.MULTILINE)),
-    ("compiler", re.compile(r"^(?:In file included from )?(?P<path>(?:[A-Za-z]:)?[^\s:()\"']+\.[A-Za-z0-9+]+)"
-                            r":(?P<line>\d+)(?::(?P<col>\d+))?(?::|,|\s|$)", re.MULTILINE)),
+    (
+        "compiler",
+        re.compile(
+            r"^(?:In file included from )?(?P<path>(?:[A-Za-z]:)?[^\s:()\"']+\.[A-Za-z0-9+]+)"
+            r":(?P<line>\d+)(?::(?P<col>\d+))?(?::|,|\s|$)",
+            re.MULTILINE,
+        ),
+    ),
 )
-_LIBRARY_MARKERS = ("site-packages", "dist-packages", "node_modules", "/usr/lib", "/usr/include",
-                    "rustlib", "<frozen", "<string>", "node:internal", "/lib/python")
+_LIBRARY_MARKERS = (
+    "site-packages",
+    "dist-packages",
+    "node_modules",
+    "/usr/lib",
+    "/usr/include",
+    "rustlib",
+    "<frozen",
+    "<string>",
+    "node:internal",
+    "/lib/python",
+)
 
 
 @dataclass(frozen=True)
@@ -65,10 +86,18 @@ def parse_error_locations(error_text: str) -> list[ErrorLocation]:
                 continue  # a more specific format already read this text
             groups = match.groupdict()
             column = groups.get("col")
-            found.append((span[0], ErrorLocation(
-                path=groups["path"], line=int(groups["line"]),
-                column=int(column) if column else None, kind=kind, where=(groups.get("where") or "").strip(),
-            )))
+            found.append(
+                (
+                    span[0],
+                    ErrorLocation(
+                        path=groups["path"],
+                        line=int(groups["line"]),
+                        column=int(column) if column else None,
+                        kind=kind,
+                        where=(groups.get("where") or "").strip(),
+                    ),
+                )
+            )
             taken.append(span)
     seen: set[tuple[str, int]] = set()
     result: list[ErrorLocation] = []
@@ -108,7 +137,9 @@ class FixPrompt:
     missing: tuple[str, ...]  # referenced files that could not be read
 
 
-def _excerpts(locations: Sequence[ErrorLocation], read: TextReader, context: int) -> tuple[list[CodeExcerpt], list[str]]:
+def _excerpts(
+    locations: Sequence[ErrorLocation], read: TextReader, context: int
+) -> tuple[list[CodeExcerpt], list[str]]:
     by_path: dict[str, list[ErrorLocation]] = {}
     for loc in locations:
         by_path.setdefault(loc.path, []).append(loc)
@@ -132,7 +163,7 @@ def _excerpts(locations: Sequence[ErrorLocation], read: TextReader, context: int
                 windows.append([lo, hi, line])
         lang = language_for_path(path, lines[0] if lines else "")
         for lo, hi, *marked in windows:
-            excerpts.append(CodeExcerpt(path, lo, tuple(lines[lo - 1:hi]), frozenset(marked), lang))
+            excerpts.append(CodeExcerpt(path, lo, tuple(lines[lo - 1 : hi]), frozenset(marked), lang))
     return excerpts, missing
 
 
@@ -147,17 +178,24 @@ def _render(excerpt: CodeExcerpt) -> str:
     return f"{title}\n\n{fenced(body, language(excerpt.language).fence)}"
 
 
-def build_fix_prompt(error_text: str, read: TextReader, *, context_lines: int = CONTEXT_LINES,
-                     max_references: int = MAX_REFERENCES) -> FixPrompt:
+def build_fix_prompt(
+    error_text: str, read: TextReader, *, context_lines: int = CONTEXT_LINES, max_references: int = MAX_REFERENCES
+) -> FixPrompt:
     """The chat message for "Fix this error": the error, then the code it points to."""
     error_text = error_text.strip("\n")
-    shown_error = error_text if len(error_text) <= MAX_ERROR_CHARS else (
-        error_text[: MAX_ERROR_CHARS // 3] + "\n[…]\n" + error_text[-2 * MAX_ERROR_CHARS // 3:])
+    shown_error = (
+        error_text
+        if len(error_text) <= MAX_ERROR_CHARS
+        else (error_text[: MAX_ERROR_CHARS // 3] + "\n[…]\n" + error_text[-2 * MAX_ERROR_CHARS // 3 :])
+    )
     locations = parse_error_locations(error_text)
     chosen = relevant_locations(locations, max_references)
     excerpts, missing = _excerpts(chosen, read, context_lines)
-    parts = ["Fix this error. Explain the cause briefly, then show the corrected code.", "",
-             fenced(shown_error, "text")]
+    parts = [
+        "Fix this error. Explain the cause briefly, then show the corrected code.",
+        "",
+        fenced(shown_error, "text"),
+    ]
     if excerpts:
         parts += ["", "The code it points to:"]
         for excerpt in excerpts:

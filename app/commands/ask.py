@@ -7,13 +7,15 @@ import json
 import sys
 
 from app.commands._common import add_model_options, load_options_from
-from app.utils.errors import DscoderError
 from app.llm.connect import open_client
 from app.llm.options import SamplingParams
+from app.utils.errors import DscoderError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("ask", help="stream a chat reply to stdout", description="Stream a chat reply to stdout.")
+    parser = subparsers.add_parser(
+        "ask", help="stream a chat reply to stdout", description="Stream a chat reply to stdout."
+    )
     parser.add_argument("prompt", metavar="PROMPT", help="the message; '-' reads it from stdin")
     add_model_options(parser)
     parser.add_argument("--system", metavar="TEXT", help="system prompt (default: the model's own)")
@@ -29,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
     if not prompt.strip():
         raise DscoderError("The prompt is empty", "Pass a message, or '-' to read it from stdin")
-    messages = ([{"role": "system", "content": args.system}] if args.system else []) + [{"role": "user", "content": prompt}]
+    messages = ([{"role": "system", "content": args.system}] if args.system else []) + [
+        {"role": "user", "content": prompt}
+    ]
     params = SamplingParams(temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, seed=args.seed)
     options = None if args.endpoint else load_options_from(args)
     parts: list[str] = []
@@ -45,14 +49,20 @@ def run(args: argparse.Namespace) -> int:
             if event.stats:
                 stats = event.stats
     if args.json and stats is not None:
-        sys.stdout.write("\n" + json.dumps({
-            "text": "".join(parts),
-            "prompt_tokens": stats.prompt_tokens,
-            "completion_tokens": stats.completion_tokens,
-            "time_to_first_token_s": stats.time_to_first_token_s,
-            "tokens_per_s": stats.tokens_per_s,
-            "finish_reason": stats.finish_reason,
-        }) + "\n")
+        sys.stdout.write(
+            "\n"
+            + json.dumps(
+                {
+                    "text": "".join(parts),
+                    "prompt_tokens": stats.prompt_tokens,
+                    "completion_tokens": stats.completion_tokens,
+                    "time_to_first_token_s": stats.time_to_first_token_s,
+                    "tokens_per_s": stats.tokens_per_s,
+                    "finish_reason": stats.finish_reason,
+                }
+            )
+            + "\n"
+        )
     elif parts and not "".join(parts).endswith("\n"):
         sys.stdout.write("\n")
     return 0

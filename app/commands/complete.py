@@ -8,15 +8,18 @@ import sys
 from pathlib import Path
 
 from app.commands._common import add_model_options, load_options_from
-from app.utils.errors import DscoderError
 from app.completion.fim import complete_middle
 from app.llm.connect import open_client
 from app.llm.options import SamplingParams
+from app.utils.errors import DscoderError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("complete", help="fill in the middle between a prefix and a suffix",
-                                   description="Print exactly the middle text (no newline added).")
+    parser = subparsers.add_parser(
+        "complete",
+        help="fill in the middle between a prefix and a suffix",
+        description="Print exactly the middle text (no newline added).",
+    )
     parser.add_argument("--prefix-file", required=True, metavar="F")
     parser.add_argument("--suffix-file", required=True, metavar="F")
     parser.add_argument("--language", metavar="LANG", help="language for the stop rules (default: from the file name)")
@@ -51,14 +54,19 @@ def run(args: argparse.Namespace) -> int:
     with open_client(options, args.endpoint, args.api_key) as client:
         middle, stats = complete_middle(client, prefix, suffix, language, params)
     if args.json:
-        sys.stdout.write(json.dumps({
-            "text": middle,
-            "prompt_tokens": stats.prompt_tokens,
-            "completion_tokens": stats.completion_tokens,
-            "time_to_first_token_s": stats.time_to_first_token_s,
-            "tokens_per_s": stats.tokens_per_s,
-            "finish_reason": stats.finish_reason,
-        }) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "text": middle,
+                    "prompt_tokens": stats.prompt_tokens,
+                    "completion_tokens": stats.completion_tokens,
+                    "time_to_first_token_s": stats.time_to_first_token_s,
+                    "tokens_per_s": stats.tokens_per_s,
+                    "finish_reason": stats.finish_reason,
+                }
+            )
+            + "\n"
+        )
     else:
         sys.stdout.write(middle)
     sys.stdout.flush()

@@ -6,11 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
+from app.config.settings import load_settings
 from app.models.catalog import CatalogEntry, load_catalog
 from app.models.estimator import KV_TYPES, MemoryEstimate, estimate_memory
 from app.models.gguf import GgufInfo, read_gguf_info
 from app.models.planner import gb
-from app.config.settings import load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--model", required=True, metavar="PATH|CATALOG_ID", help="a .gguf file or a catalog id")
     parser.add_argument("--ctx", type=int, default=4096, metavar="N", help="context size in tokens (default: 4096)")
-    parser.add_argument("--gpu-layers", type=int, default=0, metavar="N", help="layers on the GPU; -1: all (default: 0)")
+    parser.add_argument(
+        "--gpu-layers", type=int, default=0, metavar="N", help="layers on the GPU; -1: all (default: 0)"
+    )
     parser.add_argument("--kv-type", choices=KV_TYPES, default="f16", help="KV cache type (default: f16)")
     parser.add_argument("--batch", type=int, default=None, metavar="N", help="n_batch (default: from settings)")
     parser.add_argument("--ubatch", type=int, default=None, metavar="N", help="n_ubatch (default: from settings)")
@@ -48,8 +50,10 @@ def estimate_text(model: GgufInfo | CatalogEntry, est: MemoryEstimate) -> str:
         ("Runtime overhead", est.overhead_ram_bytes, est.overhead_vram_bytes),
         ("Total", est.ram_bytes, est.vram_bytes),
     ]
-    lines = [f"{title}: {est.n_gpu_layers} of {est.n_layer + 1} layers on the GPU, context {est.n_ctx}",
-             f"{'':<22}{'RAM':>10}{'VRAM':>10}"]
+    lines = [
+        f"{title}: {est.n_gpu_layers} of {est.n_layer + 1} layers on the GPU, context {est.n_ctx}",
+        f"{'':<22}{'RAM':>10}{'VRAM':>10}",
+    ]
     lines += [f"{label:<22}{gb(ram):>10}{gb(vram):>10}" for label, ram, vram in rows]
     return "\n".join(lines)
 

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.config.settings import load_settings
 from app.models.catalog import load_catalog
 from app.models.downloads import DownloadJob, DownloadProgress, DownloadSpec
-from app.utils.errors import DscoderError
 from app.models.hub import HubConfig
 from app.models.library import (
     InstalledModel,
@@ -34,8 +34,8 @@ from app.models.library import (
     verify_model,
 )
 from app.models.manifest import MISMATCH
-from app.config.settings import load_settings
 from app.models.verify import format_bytes
+from app.utils.errors import DscoderError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,8 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     action("list", "list the models in the models folder", run_list)
     action("catalog", "list the DeepSeek-Coder models the app offers", run_catalog)
     download = action("download", "download a catalog model, or a file from a hub repo", run_download)
-    download.add_argument("catalog_id", nargs="?", metavar="CATALOG_ID", help="for example deepseek-coder-6.7b-instruct:Q4_K_M")
-    download.add_argument("--repo", metavar="R", help="a hub repo, for example TheBloke/deepseek-coder-6.7B-instruct-GGUF")
+    download.add_argument(
+        "catalog_id", nargs="?", metavar="CATALOG_ID", help="for example deepseek-coder-6.7b-instruct:Q4_K_M"
+    )
+    download.add_argument(
+        "--repo", metavar="R", help="a hub repo, for example TheBloke/deepseek-coder-6.7B-instruct-GGUF"
+    )
     download.add_argument("--file", metavar="F", help="the file in the repo (a shard or part brings its whole set)")
     download.add_argument("--revision", metavar="REV", default=None, help="branch, tag or commit (default: main)")
     download.add_argument("--sha256", metavar="H", help="the file's expected sha256 (default: the hub's LFS hash)")
@@ -106,9 +110,20 @@ def run_catalog(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(
             [
-                {"id": e.id, "variant": e.variant, "quant": e.quant, "repo": e.repo, "revision": e.revision,
-                 "size": e.size, "purpose": list(e.purpose), "fim": e.fim, "context_length": e.context_length,
-                 "license": e.license, "remote_only": e.remote_only, "status": statuses[e.id]}
+                {
+                    "id": e.id,
+                    "variant": e.variant,
+                    "quant": e.quant,
+                    "repo": e.repo,
+                    "revision": e.revision,
+                    "size": e.size,
+                    "purpose": list(e.purpose),
+                    "fim": e.fim,
+                    "context_length": e.context_length,
+                    "license": e.license,
+                    "remote_only": e.remote_only,
+                    "status": statuses[e.id],
+                }
                 for e in catalog.entries
             ]
         )
@@ -129,8 +144,15 @@ def run_download(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.finish()
     if args.json:
-        _print_json({"path": str(result.path), "files": [str(p) for p in result.files], "sha256": result.sha256,
-                     "already_installed": result.already_installed, "catalog_id": result.catalog_id})
+        _print_json(
+            {
+                "path": str(result.path),
+                "files": [str(p) for p in result.files],
+                "sha256": result.sha256,
+                "already_installed": result.already_installed,
+                "catalog_id": result.catalog_id,
+            }
+        )
     else:
         if result.already_installed:
             print(f"{spec.label} is already installed and verified.", file=sys.stderr)
@@ -140,13 +162,19 @@ def run_download(args: argparse.Namespace) -> int:
 
 def _spec_from(args: argparse.Namespace) -> DownloadSpec:
     if args.catalog_id and (args.repo or args.file):
-        raise DscoderError("Give either a catalog id or --repo and --file, not both", "See `dscoder models download --help`")
+        raise DscoderError(
+            "Give either a catalog id or --repo and --file, not both", "See `dscoder models download --help`"
+        )
     if args.catalog_id:
         if args.revision or args.sha256:
-            raise DscoderError("--revision and --sha256 go with --repo and --file", "A catalog entry pins its own revision and hashes")
+            raise DscoderError(
+                "--revision and --sha256 go with --repo and --file", "A catalog entry pins its own revision and hashes"
+            )
         return DownloadSpec.from_catalog_entry(load_catalog().get(args.catalog_id))
     if not (args.repo and args.file):
-        raise DscoderError("Name what to download", "Pass a catalog id (see `dscoder models catalog`), or --repo and --file")
+        raise DscoderError(
+            "Name what to download", "Pass a catalog id (see `dscoder models catalog`), or --repo and --file"
+        )
     return DownloadSpec.for_repo_file(args.repo, args.file, args.revision or "main", args.sha256)
 
 
@@ -200,8 +228,17 @@ def run_import(args: argparse.Namespace) -> int:
 def run_search(args: argparse.Namespace) -> int:
     repos = search_hub(args.query, args.limit)
     if args.json:
-        _print_json([{"repo": r.repo_id, "downloads": r.downloads, "likes": r.likes,
-                      "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in r.files]} for r in repos])
+        _print_json(
+            [
+                {
+                    "repo": r.repo_id,
+                    "downloads": r.downloads,
+                    "likes": r.likes,
+                    "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in r.files],
+                }
+                for r in repos
+            ]
+        )
         return 0
     for repo in repos:
         print(f"{repo.repo_id}  ({repo.downloads or 0} downloads)")
@@ -211,9 +248,9 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
     for row in (header, *rows):
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
 
 
 class ProgressBar:

@@ -6,14 +6,17 @@ import argparse
 import secrets
 import sys
 
-from app.llm.options import KV_CACHE_TYPES, LoadOptions
 from app.engine.main import serve
+from app.llm.options import KV_CACHE_TYPES, LoadOptions
 from app.llm.supervisor import check_model_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("serve", help="serve a model over an OpenAI-compatible API",
-                                   description="Serve a model over an OpenAI-compatible API with streaming.")
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve a model over an OpenAI-compatible API",
+        description="Serve a model over an OpenAI-compatible API with streaming.",
+    )
     parser.add_argument("--model", required=True, metavar="PATH")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, metavar="N")
@@ -28,8 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     check_model_file(args.model)
     api_key = args.api_key or secrets.token_urlsafe(24)
-    options = LoadOptions(model_path=args.model, n_ctx=args.ctx, n_gpu_layers=args.gpu_layers,
-                          n_threads=args.threads, kv_cache_type=args.kv_cache_type)
+    options = LoadOptions(
+        model_path=args.model,
+        n_ctx=args.ctx,
+        n_gpu_layers=args.gpu_layers,
+        n_threads=args.threads,
+        kv_cache_type=args.kv_cache_type,
+    )
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving on {args.host} makes the model reachable from other machines", file=sys.stderr)
 

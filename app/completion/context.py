@@ -22,8 +22,9 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from app.editor import textfile
 
@@ -90,16 +91,16 @@ def _prefix_window(text: str, cursor: int, budget: int, count: TokenCounter) -> 
     lo, hi = 0, cursor_line
     while lo < hi:
         mid = (lo + hi) // 2
-        if count(prefix[starts[mid]:]) <= budget:
+        if count(prefix[starts[mid] :]) <= budget:
             hi = mid
         else:
             lo = mid + 1
     # Snap up to the grid so the start stays put while the cursor moves.
     snapped = -(-lo // SNAP_LINES) * SNAP_LINES
     first = min(snapped, cursor_line)
-    window = prefix[starts[first]:]
+    window = prefix[starts[first] :]
     if count(window) > budget:  # one huge line: keep its end
-        window = window[-max(1, int(budget * CHARS_PER_TOKEN)):]
+        window = window[-max(1, int(budget * CHARS_PER_TOKEN)) :]
     return window
 
 
@@ -235,8 +236,7 @@ def path_comment(display_path: str, language: str) -> str:
     return f"# {display_path}"
 
 
-def rank_related(current_text: str, current_display: str, files: Sequence[OpenFile],
-                 shown: Sequence[str]) -> list[int]:
+def rank_related(current_text: str, current_display: str, files: Sequence[OpenFile], shown: Sequence[str]) -> list[int]:
     """Indexes of `files`, most related first: imported, then by recent edit, then open order."""
     imports = imported_names(current_text)
 
@@ -367,25 +367,33 @@ def completion_support(info: Mapping[str, Any] | None) -> CompletionSupport:
     - anything else with FIM tokens, or a remote server: enabled.
     """
     if info is None:
-        return CompletionSupport(True, label="remote",
-                                 reason="The server gives no model details; completion is tried as it is")
+        return CompletionSupport(
+            True, label="remote", reason="The server gives no model details; completion is tried as it is"
+        )
     name = str(info.get("model_name") or os.path.basename(str(info.get("model_path") or "")) or "the model")
     if not info.get("has_fim"):
         return CompletionSupport(
             False,
-            reason=(f"{name} has no fill-in-the-middle tokens, so it can't complete code at the cursor. "
-                    "Load a DeepSeek-Coder base or V2-Lite model (or another FIM-capable code model) for completion."),
+            reason=(
+                f"{name} has no fill-in-the-middle tokens, so it can't complete code at the cursor. "
+                "Load a DeepSeek-Coder base or V2-Lite model (or another FIM-capable code model) for completion."
+            ),
         )
     specials = info.get("special_tokens") or {}
-    deepseek_v1 = (str(specials.get("fim_pre", "")) == "<｜fim▁begin｜>"
-                   and int(info.get("n_ctx_train") or 0) <= 16384
-                   and "deepseek2" != info.get("architecture"))
+    deepseek_v1 = (
+        str(specials.get("fim_pre", "")) == "<｜fim▁begin｜>"
+        and int(info.get("n_ctx_train") or 0) <= 16384
+        and "deepseek2" != info.get("architecture")
+    )
     looks_instruct = bool(_INSTRUCT_RE.search(name)) or bool(_INSTRUCT_RE.search(str(info.get("model_path") or "")))
     if deepseek_v1 and looks_instruct:
         return CompletionSupport(
-            True, label="unofficial",
-            reason=(f"{name} is an instruct model: DeepSeek trained fill-in-the-middle into the base models only. "
-                    "It works, stopping at the end-of-sentence token, but a base model completes better."),
+            True,
+            label="unofficial",
+            reason=(
+                f"{name} is an instruct model: DeepSeek trained fill-in-the-middle into the base models only. "
+                "It works, stopping at the end-of-sentence token, but a base model completes better."
+            ),
         )
     return CompletionSupport(True)
 

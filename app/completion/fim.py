@@ -30,8 +30,25 @@ SPECIAL_TOKEN_RE = re.compile(
 )
 INDENT_LANGUAGES = frozenset({"python", "yaml", "coffeescript", "nim", "haskell", "fsharp"})
 BRACE_LANGUAGES = frozenset(
-    {"c", "cpp", "java", "javascript", "typescript", "go", "rust", "csharp", "php", "kotlin",
-     "swift", "scala", "dart", "json", "css", "bash", "zig"}
+    {
+        "c",
+        "cpp",
+        "java",
+        "javascript",
+        "typescript",
+        "go",
+        "rust",
+        "csharp",
+        "php",
+        "kotlin",
+        "swift",
+        "scala",
+        "dart",
+        "json",
+        "css",
+        "bash",
+        "zig",
+    }
 )
 _OPEN = "([{"
 _CLOSE = ")]}"
@@ -103,7 +120,7 @@ class FimFilter:
         # Mid-line: there is code after the cursor on its line.
         self.mid_line = bool(rest_of_line.strip())
         self._rest_of_line = rest_of_line.strip()
-        self._suffix_anchor = next((l.strip() for l in self.suffix.split("\n") if l.strip()), "")
+        self._suffix_anchor = next((line.strip() for line in self.suffix.split("\n") if line.strip()), "")
         self._suffix_closes = self.suffix.lstrip()[:1] in _CLOSE if self.suffix.strip() else False
 
     @property
@@ -202,8 +219,14 @@ def filter_middle(prefix: str, suffix: str, raw: str, language: str | None = Non
     return fim.emitted
 
 
-def complete_middle(client: OpenAIClient, prefix: str, suffix: str, language: str | None,
-                    params: SamplingParams, cancel: CancelToken | None = None) -> tuple[str, StreamStats]:
+def complete_middle(
+    client: OpenAIClient,
+    prefix: str,
+    suffix: str,
+    language: str | None,
+    params: SamplingParams,
+    cancel: CancelToken | None = None,
+) -> tuple[str, StreamStats]:
     """Fill in the middle with the stop rules applied; stops the stream as soon as the middle ends."""
     cancel = cancel or CancelToken()
     fim = FimFilter(prefix, suffix, language)

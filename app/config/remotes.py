@@ -11,14 +11,14 @@ Talking to a remote (`probe_remote`, how it does fill-in-the-middle) is in
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from app.utils.secrets import SecretStore, default_secret_store
 import httpx
+
+from app.utils.secrets import SecretStore, default_secret_store
 
 # Kinds of server, with their labels and the URL a default install listens on.
 ENGINE_KINDS: dict[str, str] = {
@@ -99,8 +99,10 @@ def validate_remote(remote: RemoteEngine) -> list[str]:
     if remote.kind not in ENGINE_KINDS:
         problems.append(f"Unknown kind of server {remote.kind!r}; choose one of {', '.join(ENGINE_KINDS)}")
     if remote.kind in ("ollama", "vllm", "sglang", "deepseek-api") and not remote.model.strip():
-        problems.append(f"{ENGINE_KINDS[remote.kind]} serves models by name: enter the model name "
-                        f"for {remote.name or 'the remote engine'} (Test connection lists them)")
+        problems.append(
+            f"{ENGINE_KINDS[remote.kind]} serves models by name: enter the model name "
+            f"for {remote.name or 'the remote engine'} (Test connection lists them)"
+        )
     return problems
 
 

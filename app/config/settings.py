@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.utils.atomic import atomic_write_text
 from app.utils import paths
+from app.utils.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.config.remotes import RemoteEngine, check_url, validate_remote
-from app.config.settings import Settings
-from app.config.settings import KV_CACHE_TYPES
+from app.config.settings import KV_CACHE_TYPES, Settings
 
 THEMES = ("system", "light", "dark")
 MAX_CONTEXT = 1 << 20  # DeepSeek-Coder-V2 has 128K; leave room for longer models
@@ -71,12 +70,20 @@ def validate_settings(settings: Settings) -> list[SettingsProblem]:
     s = settings
     problems: list[SettingsProblem] = []
     if s.models_dir and not os.path.isdir(os.path.expanduser(s.models_dir)):
-        problems.append(SettingsProblem(
-            "models_dir", f"The models folder {s.models_dir} does not exist; choose an existing folder, "
-                          "or leave it empty for the default"))
+        problems.append(
+            SettingsProblem(
+                "models_dir",
+                f"The models folder {s.models_dir} does not exist; choose an existing folder, "
+                "or leave it empty for the default",
+            )
+        )
     if not (_is_int(s.n_ctx) and (s.n_ctx == 0 or 256 <= s.n_ctx <= MAX_CONTEXT)):
-        problems.append(SettingsProblem(
-            "n_ctx", f"Context size must be 0 (chosen from free memory) or from 256 to {MAX_CONTEXT} tokens, not {s.n_ctx!r}"))
+        problems.append(
+            SettingsProblem(
+                "n_ctx",
+                f"Context size must be 0 (chosen from free memory) or from 256 to {MAX_CONTEXT} tokens, not {s.n_ctx!r}",
+            )
+        )
     _int_in(problems, "n_gpu_layers", s.n_gpu_layers, -1, 1000, "GPU layers (-1 for automatic)")
     _int_in(problems, "n_threads", s.n_threads, 0, 1024, "Threads (0 for automatic)")
     _int_in(problems, "n_batch", s.n_batch, 1, 65536, "Batch size")
@@ -84,12 +91,19 @@ def validate_settings(settings: Settings) -> list[SettingsProblem]:
     if _is_int(s.n_batch) and _is_int(s.n_ubatch) and s.n_ubatch > s.n_batch:
         problems.append(SettingsProblem("n_ubatch", "Micro-batch size must not be larger than the batch size"))
     if s.kv_cache_type not in KV_CACHE_TYPES:
-        problems.append(SettingsProblem(
-            "kv_cache_type", f"KV cache type must be one of {', '.join(KV_CACHE_TYPES)}, not {s.kv_cache_type!r}"))
+        problems.append(
+            SettingsProblem(
+                "kv_cache_type", f"KV cache type must be one of {', '.join(KV_CACHE_TYPES)}, not {s.kv_cache_type!r}"
+            )
+        )
     elif s.kv_cache_type != "f16" and not s.flash_attn:
-        problems.append(SettingsProblem(
-            "kv_cache_type", f"A quantized KV cache ({s.kv_cache_type}) needs flash attention in llama.cpp; "
-                             "turn flash attention on, or use f16"))
+        problems.append(
+            SettingsProblem(
+                "kv_cache_type",
+                f"A quantized KV cache ({s.kv_cache_type}) needs flash attention in llama.cpp; "
+                "turn flash attention on, or use f16",
+            )
+        )
     _float_in(problems, "temperature", s.temperature, 0.0, 2.0, "Temperature")
     _float_in(problems, "top_p", s.top_p, 0.0, 1.0, "Top-p")
     _int_in(problems, "top_k", s.top_k, 0, 1000, "Top-k (0 to turn it off)")
@@ -108,9 +122,12 @@ def validate_settings(settings: Settings) -> list[SettingsProblem]:
     problems += _check_presets(s)
     problems += _check_remotes(s)
     if not (_is_int(s.local_server_port) and (s.local_server_port == 0 or 1024 <= s.local_server_port <= MAX_PORT)):
-        problems.append(SettingsProblem(
-            "local_server_port", f"Local server port must be 0 (any free port) or from 1024 to {MAX_PORT}, "
-                                 f"not {s.local_server_port!r}"))
+        problems.append(
+            SettingsProblem(
+                "local_server_port",
+                f"Local server port must be 0 (any free port) or from 1024 to {MAX_PORT}, not {s.local_server_port!r}",
+            )
+        )
     return problems
 
 
@@ -118,18 +135,27 @@ def _check_presets(s: Settings) -> list[SettingsProblem]:
     problems: list[SettingsProblem] = []
     names: set[str] = set()
     for preset in s.system_prompt_presets:
-        if not isinstance(preset, dict) or not isinstance(preset.get("name"), str) or not isinstance(preset.get("text"), str):
+        if (
+            not isinstance(preset, dict)
+            or not isinstance(preset.get("name"), str)
+            or not isinstance(preset.get("text"), str)
+        ):
             problems.append(SettingsProblem("system_prompt_presets", "A system-prompt preset needs a name and a text"))
             continue
         name = preset["name"].strip()
         if not name:
             problems.append(SettingsProblem("system_prompt_presets", "A system-prompt preset needs a name"))
         elif name.casefold() in names:
-            problems.append(SettingsProblem("system_prompt_presets", f"Two system-prompt presets are called {name!r}; rename one"))
+            problems.append(
+                SettingsProblem("system_prompt_presets", f"Two system-prompt presets are called {name!r}; rename one")
+            )
         names.add(name.casefold())
     if s.system_prompt_preset and s.system_prompt_preset.casefold() not in names:
-        problems.append(SettingsProblem(
-            "system_prompt_preset", f"The chosen system-prompt preset {s.system_prompt_preset!r} does not exist"))
+        problems.append(
+            SettingsProblem(
+                "system_prompt_preset", f"The chosen system-prompt preset {s.system_prompt_preset!r} does not exist"
+            )
+        )
     return problems
 
 
@@ -146,12 +172,17 @@ def _check_remotes(s: Settings) -> list[SettingsProblem]:
             continue
         problems += [SettingsProblem("remote_engines", m) for m in validate_remote(remote)]
         if remote.name.casefold() in names:
-            problems.append(SettingsProblem("remote_engines", f"Two remote engines are called {remote.name!r}; rename one"))
+            problems.append(
+                SettingsProblem("remote_engines", f"Two remote engines are called {remote.name!r}; rename one")
+            )
         names.add(remote.name.casefold())
         ids.add(remote.id)
     if s.active_engine and s.active_engine not in ids:
-        problems.append(SettingsProblem("active_engine", "The remote engine chosen for chat no longer exists; "
-                                                         "the local engine will be used"))
+        problems.append(
+            SettingsProblem(
+                "active_engine", "The remote engine chosen for chat no longer exists; the local engine will be used"
+            )
+        )
     return problems
 
 
@@ -188,6 +219,7 @@ def restart_needed(old: Settings, new: Settings) -> list[str]:
     """Labels of the changed settings that only take effect when the engine restarts."""
     labels = [label for name, label in RESTART_FIELDS.items() if getattr(old, name) != getattr(new, name)]
     if new.active_engine and new.active_engine == old.active_engine:
+
         def active(s: Settings) -> Any:
             return next((r for r in s.remote_engines if isinstance(r, dict) and r.get("id") == s.active_engine), None)
 

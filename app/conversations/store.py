@@ -27,14 +27,15 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from app.utils import paths
 from app.conversations.export import conversation_markdown
 from app.conversations.records import ConversationInfo, SearchHit, StoredMessage
 from app.conversations.schema import SCHEMA
+from app.utils import paths
 from app.utils.errors import DscoderError
 
 log = logging.getLogger(__name__)
@@ -133,11 +134,14 @@ class ConversationStore:
                     raise
                 self._conn.execute("COMMIT")
             except sqlite3.IntegrityError as exc:
-                raise DscoderError("That conversation no longer exists",
-                                   "It was deleted (perhaps in another window); start a new one") from exc
+                raise DscoderError(
+                    "That conversation no longer exists", "It was deleted (perhaps in another window); start a new one"
+                ) from exc
             except sqlite3.Error as exc:
-                raise DscoderError(f"Could not save the conversation history: {exc}",
-                                   f"Check free disk space and that {self.path.parent} is writable") from exc
+                raise DscoderError(
+                    f"Could not save the conversation history: {exc}",
+                    f"Check free disk space and that {self.path.parent} is writable",
+                ) from exc
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -163,7 +167,8 @@ class ConversationStore:
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT INTO conversations(title, created, updated, model, system_prompt) VALUES (?, ?, ?, ?, ?)",
-                (title.strip() or DEFAULT_TITLE, now, now, model, system_prompt))
+                (title.strip() or DEFAULT_TITLE, now, now, model, system_prompt),
+            )
         return int(cursor.lastrowid or 0)
 
     def get(self, conversation_id: int) -> ConversationInfo:
@@ -209,45 +214,62 @@ class ConversationStore:
         rows = self._read("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,))
         return [_message(row) for row in rows]
 
-    def add_message(self, conversation_id: int, role: str, content: str,
-                    stats: dict[str, Any] | None = None) -> int:
+    def add_message(self, conversation_id: int, role: str, content: str, stats: dict[str, Any] | None = None) -> int:
         """Save one complete message; the first question also names an untitled conversation."""
         return self._insert_message(conversation_id, role, content, True, stats)
 
-    def _insert_message(self, conversation_id: int, role: str, content: str, complete: bool,
-                        stats: dict[str, Any] | None) -> int:
+    def _insert_message(
+        self, conversation_id: int, role: str, content: str, complete: bool, stats: dict[str, Any] | None
+    ) -> int:
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, not {role!r}")
         now = time.time()
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT INTO messages(conversation_id, role, content, complete, created, stats) VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, role, content, int(complete), now, json.dumps(stats or {})))
+                (conversation_id, role, content, int(complete), now, json.dumps(stats or {})),
+            )
             conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
             if role == "user" and content.strip():
-                conn.execute("UPDATE conversations SET title = ? WHERE id = ? AND title = ?",
-                             (title_from(content), conversation_id, DEFAULT_TITLE))
+                conn.execute(
+                    "UPDATE conversations SET title = ? WHERE id = ? AND title = ?",
+                    (title_from(content), conversation_id, DEFAULT_TITLE),
+                )
         return int(cursor.lastrowid or 0)
 
     def _save_partial(self, message_id: int, content: str, complete: bool, stats: dict[str, Any] | None) -> None:
         with self._write() as conn:
             if stats is None:
-                conn.execute("UPDATE messages SET content = ?, complete = ? WHERE id = ?",
-                             (content, int(complete), message_id))
+                conn.execute(
+                    "UPDATE messages SET content = ?, complete = ? WHERE id = ?", (content, int(complete), message_id)
+                )
             else:
-                conn.execute("UPDATE messages SET content = ?, complete = ?, stats = ? WHERE id = ?",
-                             (content, int(complete), json.dumps(stats), message_id))
-            conn.execute("UPDATE conversations SET updated = ? WHERE id = "
-                         "(SELECT conversation_id FROM messages WHERE id = ?)", (time.time(), message_id))
+                conn.execute(
+                    "UPDATE messages SET content = ?, complete = ?, stats = ? WHERE id = ?",
+                    (content, int(complete), json.dumps(stats), message_id),
+                )
+            conn.execute(
+                "UPDATE conversations SET updated = ? WHERE id = (SELECT conversation_id FROM messages WHERE id = ?)",
+                (time.time(), message_id),
+            )
 
     def delete_messages_from(self, message_id: int) -> None:
         """Drop a message and every later one in its conversation (regenerate, edit and resend)."""
         with self._write() as conn:
-            conn.execute("DELETE FROM messages WHERE conversation_id = "
-                         "(SELECT conversation_id FROM messages WHERE id = ?) AND id >= ?", (message_id, message_id))
+            conn.execute(
+                "DELETE FROM messages WHERE conversation_id = "
+                "(SELECT conversation_id FROM messages WHERE id = ?) AND id >= ?",
+                (message_id, message_id),
+            )
 
-    def start_answer(self, conversation_id: int, role: str = "assistant", *, interval: float = 0.5,
-                     clock: Callable[[], float] = time.monotonic) -> StreamingMessageWriter:
+    def start_answer(
+        self,
+        conversation_id: int,
+        role: str = "assistant",
+        *,
+        interval: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> StreamingMessageWriter:
         """A writer for an answer that is about to stream in; its row exists from now on."""
         message_id = self._insert_message(conversation_id, role, "", False, None)
         return StreamingMessageWriter(self, message_id, interval=interval, clock=clock)
@@ -265,21 +287,31 @@ class ConversationStore:
         title_rows = self._read(
             "SELECT c.id, c.title, c.pinned, c.updated, snippet(titles_fts, 0, ?, ?, '…', 12) AS snip "
             "FROM titles_fts JOIN conversations c ON c.id = titles_fts.rowid "
-            "WHERE titles_fts MATCH ? ORDER BY rank LIMIT ?", (start, end, query, limit))
+            "WHERE titles_fts MATCH ? ORDER BY rank LIMIT ?",
+            (start, end, query, limit),
+        )
         message_rows = self._read(
             "SELECT c.id, c.title, c.pinned, c.updated, m.id AS message_id, "
             "snippet(messages_fts, 0, ?, ?, '…', 12) AS snip "
             "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
             "JOIN conversations c ON c.id = m.conversation_id "
-            "WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?", (start, end, query, limit * 4))
+            "WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
+            (start, end, query, limit * 4),
+        )
         hits: dict[int, SearchHit] = {}
         for row in title_rows:
             hits[row["id"]] = SearchHit(row["id"], row["title"], row["snip"], None, bool(row["pinned"]), row["updated"])
         for row in message_rows:
             known = hits.get(row["id"])
             if known is None or known.message_id is None:  # a message snippet says more than the title
-                hits[row["id"]] = SearchHit(row["id"], row["title"], " ".join(row["snip"].split()),
-                                            row["message_id"], bool(row["pinned"]), row["updated"])
+                hits[row["id"]] = SearchHit(
+                    row["id"],
+                    row["title"],
+                    " ".join(row["snip"].split()),
+                    row["message_id"],
+                    bool(row["pinned"]),
+                    row["updated"],
+                )
         return list(hits.values())[:limit]
 
     # -- export -------------------------------------------------------------------------
@@ -290,8 +322,14 @@ class ConversationStore:
 class StreamingMessageWriter:
     """Saves one answer while it streams: at least every `interval` seconds, and when done."""
 
-    def __init__(self, store: ConversationStore, message_id: int, *, interval: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        message_id: int,
+        *,
+        interval: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store = store
         self.message_id = message_id
         self._interval = interval
@@ -361,8 +399,15 @@ class StreamingMessageWriter:
 
 
 def _conversation(row: sqlite3.Row) -> ConversationInfo:
-    return ConversationInfo(id=row["id"], title=row["title"], created=row["created"], updated=row["updated"],
-                        pinned=bool(row["pinned"]), model=row["model"], system_prompt=row["system_prompt"])
+    return ConversationInfo(
+        id=row["id"],
+        title=row["title"],
+        created=row["created"],
+        updated=row["updated"],
+        pinned=bool(row["pinned"]),
+        model=row["model"],
+        system_prompt=row["system_prompt"],
+    )
 
 
 def _message(row: sqlite3.Row) -> StoredMessage:
@@ -370,5 +415,12 @@ def _message(row: sqlite3.Row) -> StoredMessage:
         stats = json.loads(row["stats"] or "{}")
     except ValueError:
         stats = {}
-    return StoredMessage(id=row["id"], conversation_id=row["conversation_id"], role=row["role"], content=row["content"],
-                   complete=bool(row["complete"]), created=row["created"], stats=stats if isinstance(stats, dict) else {})
+    return StoredMessage(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        role=row["role"],
+        content=row["content"],
+        complete=bool(row["complete"]),
+        created=row["created"],
+        stats=stats if isinstance(stats, dict) else {},
+    )

@@ -13,8 +13,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 TIMEOUT_S = 120.0
 
@@ -66,13 +66,18 @@ def run_self_test() -> int:
         window.open_files([str(sample)])
         editor = window.tabs.current_editor()
         loaded = _wait(app, lambda: editor is not None and not editor.is_loading(), 10)
-        test.check("editor opened a Python file", loaded and editor.language == "python",
-                   f"language {getattr(editor, 'language', None)}, lexer {editor.lexer_name() if editor else None}")
+        test.check(
+            "editor opened a Python file",
+            loaded and editor.language == "python",
+            f"language {getattr(editor, 'language', None)}, lexer {editor.lexer_name() if editor else None}",
+        )
         if editor is not None:
             editor.insert_at_cursor("# checked\n")
             window.tabs.save(editor)
-            test.check("editor saved it keeping CRLF line endings", b"\r\n" in sample.read_bytes()
-                       and sample.read_bytes().endswith(b"return a + b\r\n"))
+            test.check(
+                "editor saved it keeping CRLF line endings",
+                b"\r\n" in sample.read_bytes() and sample.read_bytes().endswith(b"return a + b\r\n"),
+            )
 
         state: dict[str, object] = {}
         window.controller.modelLoaded.connect(lambda info: state.setdefault("info", info))
@@ -80,9 +85,15 @@ def run_self_test() -> int:
         window.load_model(str(model))
         _wait(app, lambda: "info" in state or "error" in state)
         info = state.get("info") or {}
-        test.check("engine process started and loaded the model", "info" in state,
-                   str(state.get("error") or f"{info.get('model_name')} ({info.get('architecture')}), "  # type: ignore[union-attr]
-                                           f"context {info.get('n_ctx')}"))  # type: ignore[union-attr]
+        test.check(
+            "engine process started and loaded the model",
+            "info" in state,
+            str(
+                state.get("error")
+                or f"{info.get('model_name')} ({info.get('architecture')}), "  # type: ignore[union-attr]
+                f"context {info.get('n_ctx')}"
+            ),
+        )  # type: ignore[union-attr]
 
         if "info" in state:
             window.controller.answerFinished.connect(lambda stats: state.setdefault("stats", stats))
@@ -91,10 +102,12 @@ def run_self_test() -> int:
             messages = window.chat.view.messages()
             answer = messages[-1] if messages else None
             stats = state.get("stats")
-            test.check("an answer streamed into the chat",
-                       answer is not None and answer.role == "assistant" and bool(answer.text),
-                       f"{getattr(stats, 'completion_tokens', 0)} tokens, "
-                       f"{(getattr(stats, 'tokens_per_s', None) or 0):.0f} tokens/s")
+            test.check(
+                "an answer streamed into the chat",
+                answer is not None and answer.role == "assistant" and bool(answer.text),
+                f"{getattr(stats, 'completion_tokens', 0)} tokens, "
+                f"{(getattr(stats, 'tokens_per_s', None) or 0):.0f} tokens/s",
+            )
         window.shutdown()
         window.close()
     except Exception as exc:  # noqa: BLE001 - a self-test reports every failure and exits 1

@@ -31,15 +31,41 @@ PAD = "<pad>"
 EOT = "<|EOT|>"
 
 # Template text that tries to escape the Jinja sandbox; it must never run.
-HOSTILE_TEMPLATE = (
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}"
-    "{% for m in messages %}{{ m['content'] }}{% endfor %}"
-)
+HOSTILE_TEMPLATE = "{{ ''.__class__.__mro__[1].__subclasses__() }}{% for m in messages %}{{ m['content'] }}{% endfor %}"
 
 _WORDS = [
-    "▁def", "▁return", "▁class", "▁import", "▁if", "▁else", "▁for", "▁in", "▁the",
-    "▁self", "▁print", "▁int", "▁str", "▁None", "▁True", "▁False", "()", "):", "▁=",
-    "▁+", "▁-", "▁a", "▁b", "▁x", "▁y", "▁0", "▁1", "in", "er", "on", "re", "at",
+    "▁def",
+    "▁return",
+    "▁class",
+    "▁import",
+    "▁if",
+    "▁else",
+    "▁for",
+    "▁in",
+    "▁the",
+    "▁self",
+    "▁print",
+    "▁int",
+    "▁str",
+    "▁None",
+    "▁True",
+    "▁False",
+    "()",
+    "):",
+    "▁=",
+    "▁+",
+    "▁-",
+    "▁a",
+    "▁b",
+    "▁x",
+    "▁y",
+    "▁0",
+    "▁1",
+    "in",
+    "er",
+    "on",
+    "re",
+    "at",
 ]
 
 
@@ -87,7 +113,7 @@ def _vocabulary(spec: TinyModelSpec) -> tuple[list[str], list[float], list[int],
         tokens.append(special)
         types.append(gguf.TokenType.CONTROL)
     # SentencePiece merges prefer higher scores: longer pieces score higher.
-    scores = [float(len(t)) if ty == gguf.TokenType.NORMAL else 0.0 for t, ty in zip(tokens, types)]
+    scores = [float(len(t)) if ty == gguf.TokenType.NORMAL else 0.0 for t, ty in zip(tokens, types, strict=False)]
     return tokens, scores, types, ids
 
 

@@ -108,8 +108,7 @@ def _raise_not_utf8(body: bytes, name: str, has_bom: bool) -> NoReturn:
             f"{name} is not UTF-8 text (byte 0x{body[exc.start]:02x} at offset "
             f"{exc.start + (3 if has_bom else 0)} is not valid UTF-8), and this editor "
             "opens only UTF-8 so that saving never changes bytes it did not understand",
-            "Convert it to UTF-8 (for example: iconv -f LATIN1 -t UTF-8 FILE > FILE.utf8) "
-            "and open the converted file",
+            "Convert it to UTF-8 (for example: iconv -f LATIN1 -t UTF-8 FILE > FILE.utf8) and open the converted file",
         ) from None
     raise AssertionError("unreachable: the piecewise decode failed but the whole one did not")
 
@@ -130,9 +129,7 @@ def read_text_file(path: str | os.PathLike[str]) -> TextFile:
     except IsADirectoryError:
         raise DscoderError(f"{path} is a folder, not a file", "Open a file inside it") from None
     except PermissionError:
-        raise DscoderError(
-            f"You may not read {path}", "Check the file's permissions, or open a copy"
-        ) from None
+        raise DscoderError(f"You may not read {path}", "Check the file's permissions, or open a copy") from None
     except OSError as exc:
         raise DscoderError(f"{path} could not be read ({exc.strerror or exc})", "Try again") from None
     return decode_text(data, name=path.name)
@@ -194,8 +191,14 @@ LANGUAGES: dict[str, Language] = {
     for lang in (
         Language("python", "Python", (".py", ".pyw", ".pyi"), "python", "#"),
         Language("c", "C", (".c", ".h"), "c", "//", ("/*", "*/")),
-        Language("cpp", "C++", (".cpp", ".cc", ".cxx", ".c++", ".hpp", ".hh", ".hxx", ".h++", ".ipp", ".inl"),
-                 "cpp", "//", ("/*", "*/")),
+        Language(
+            "cpp",
+            "C++",
+            (".cpp", ".cc", ".cxx", ".c++", ".hpp", ".hh", ".hxx", ".h++", ".ipp", ".inl"),
+            "cpp",
+            "//",
+            ("/*", "*/"),
+        ),
         Language("java", "Java", (".java",), "java", "//", ("/*", "*/")),
         Language("javascript", "JavaScript", (".js", ".mjs", ".cjs", ".jsx"), "javascript", "//", ("/*", "*/")),
         Language("typescript", "TypeScript", (".ts", ".mts", ".cts", ".tsx"), "typescript", "//", ("/*", "*/")),

@@ -22,7 +22,7 @@ def read_backends() -> BackendInfo:
     """What the installed llama.cpp build can use, through llama-cpp-python and the ggml registry."""
     try:
         import llama_cpp
-    except Exception as exc:  # a broken build is reported, not raised
+    except Exception as exc:  # noqa: BLE001 - a broken build is reported, not raised
         return BackendInfo(False, error=f"llama_cpp cannot be imported: {exc}")
     try:
         from app.engine.backends import ensure_backends_loaded
@@ -33,13 +33,12 @@ def read_backends() -> BackendInfo:
     offload = bool(llama_cpp.llama_supports_gpu_offload())
     try:
         registry, devices = _ggml_registry(llama_cpp)
-    except Exception as exc:  # symbols not exported by this build
+    except Exception as exc:  # noqa: BLE001 - symbols not exported by this build
         return BackendInfo(offload, error=f"ggml backend registry not readable: {exc}")
     return BackendInfo(offload, registry, devices)
 
 
 def _ggml_registry(llama_cpp: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    import ctypes
 
     lib = llama_cpp.llama_cpp._lib
     lib.ggml_backend_reg_count.restype = ctypes.c_size_t
@@ -54,13 +53,16 @@ def _ggml_registry(llama_cpp: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     lib.ggml_backend_dev_name.argtypes = [ctypes.c_void_p]
     lib.ggml_backend_dev_description.restype = ctypes.c_char_p
     lib.ggml_backend_dev_description.argtypes = [ctypes.c_void_p]
-    registry = tuple(decode_text(lib.ggml_backend_reg_name(lib.ggml_backend_reg_get(i))) for i in range(lib.ggml_backend_reg_count()))
+    registry = tuple(
+        decode_text(lib.ggml_backend_reg_name(lib.ggml_backend_reg_get(i))) for i in range(lib.ggml_backend_reg_count())
+    )
     devices = []
     for i in range(lib.ggml_backend_dev_count()):
         dev = lib.ggml_backend_dev_get(i)
-        devices.append(f"{decode_text(lib.ggml_backend_dev_name(dev))}: {decode_text(lib.ggml_backend_dev_description(dev))}")
+        devices.append(
+            f"{decode_text(lib.ggml_backend_dev_name(dev))}: {decode_text(lib.ggml_backend_dev_description(dev))}"
+        )
     return registry, tuple(devices)
-
 
 
 def child_main() -> int:

@@ -21,11 +21,13 @@ import os
 import socket
 import sys
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from app.utils.errors import DscoderError, EngineError
 from app.llm.options import KV_CACHE_TYPES, LoadOptions
 from app.llm.protocol import FAILED_MARK, READY_MARK
+from app.utils.errors import DscoderError, EngineError
+
 
 def build_arg_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dscoder-engine", description="DeepSeek-Coder Desktop engine process")
@@ -49,9 +51,16 @@ def build_arg_parser() -> argparse.ArgumentParser:
 
 def options_from_args(args: argparse.Namespace) -> LoadOptions:
     return LoadOptions(
-        model_path=args.model_path, n_ctx=args.n_ctx, n_gpu_layers=args.n_gpu_layers,
-        n_threads=args.n_threads, n_batch=args.n_batch, n_ubatch=args.n_ubatch,
-        flash_attn=args.flash_attn, kv_cache_type=args.kv_cache_type, use_mmap=args.use_mmap, seed=args.seed,
+        model_path=args.model_path,
+        n_ctx=args.n_ctx,
+        n_gpu_layers=args.n_gpu_layers,
+        n_threads=args.n_threads,
+        n_batch=args.n_batch,
+        n_ubatch=args.n_ubatch,
+        flash_attn=args.flash_attn,
+        kv_cache_type=args.kv_cache_type,
+        use_mmap=args.use_mmap,
+        seed=args.seed,
     )
 
 
@@ -72,8 +81,13 @@ def _announce(mark: str, payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def serve(options: LoadOptions, host: str, port: int, api_key: str | None,
-          on_ready: Callable[[int, dict[str, Any]], None] | None = None) -> None:
+def serve(
+    options: LoadOptions,
+    host: str,
+    port: int,
+    api_key: str | None,
+    on_ready: Callable[[int, dict[str, Any]], None] | None = None,
+) -> None:
     """Load the model, bind, announce readiness, serve until stopped."""
     import uvicorn
 
@@ -112,8 +126,13 @@ def main(argv: list[str] | None = None) -> int:
         _exit_when_stdin_closes()
     options = options_from_args(args)
     try:
-        serve(options, args.host, args.port, args.api_key,
-              on_ready=lambda port, info: _announce(READY_MARK, {"port": port, "pid": os.getpid(), "info": info}))
+        serve(
+            options,
+            args.host,
+            args.port,
+            args.api_key,
+            on_ready=lambda port, info: _announce(READY_MARK, {"port": port, "pid": os.getpid(), "info": info}),
+        )
     except DscoderError as exc:
         _announce(FAILED_MARK, {"what": exc.what, "todo": exc.todo})
         return 1

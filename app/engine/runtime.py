@@ -21,19 +21,22 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import llama_cpp
 
-from app.utils.errors import EngineError, ModelFileError, PromptError
-from app.llm.prompts import ChatFormat, FittedChat, Message, choose_chat_format, fit_chat
 from app.engine.backends import ensure_backends_loaded
 from app.llm.options import LoadOptions, SamplingParams
+from app.llm.prompts import ChatFormat, FittedChat, Message, choose_chat_format, fit_chat
+from app.utils.errors import EngineError, ModelFileError, PromptError
 
 log = logging.getLogger(__name__)
 
 _GGML_KV_TYPES = {"f16": llama_cpp.GGML_TYPE_F16, "q8_0": llama_cpp.GGML_TYPE_Q8_0, "q4_0": llama_cpp.GGML_TYPE_Q4_0}
+
+
 def _c_flag_reader() -> Any:
     """A C function usable as llama.cpp's abort callback that reads a flag without Python.
 
@@ -281,7 +284,7 @@ class EngineModel:
             # Keep the code nearest the cursor: the end of the prefix, the start of the suffix.
             keep_suffix = min(len(suffix_ids), budget // 4)
             suffix_ids = suffix_ids[:keep_suffix]
-            prefix_ids = prefix_ids[-(budget - keep_suffix):] if budget > keep_suffix else []
+            prefix_ids = prefix_ids[-(budget - keep_suffix) :] if budget > keep_suffix else []
         tokens = [pre, *prefix_ids, suf, *suffix_ids, mid]
         bos = llama_cpp.llama_vocab_bos(self.vocab)
         if llama_cpp.llama_vocab_get_add_bos(self.vocab) and bos >= 0:
@@ -388,7 +391,7 @@ class EngineModel:
     def _common_prefix(self, tokens: list[int]) -> int:
         cached = self.llama._input_ids[: self.llama.n_tokens]
         n = 0
-        for a, b in zip(cached, tokens):
+        for a, b in zip(cached, tokens, strict=False):
             if a != b:
                 break
             n += 1

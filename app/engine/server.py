@@ -20,14 +20,15 @@ import os
 import threading
 import time
 import uuid
-from typing import Any, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.utils.errors import DscoderError, PromptError
-from app.llm.options import SamplingParams
 from app.engine.runtime import AbortFlag
+from app.llm.options import SamplingParams
+from app.utils.errors import DscoderError, PromptError
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,10 @@ def create_app(model: Any, api_key: str | None) -> Any:
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
-        return {"object": "list", "data": [{"id": model_id, "object": "model", "owned_by": "local", "meta": model.info()}]}
+        return {
+            "object": "list",
+            "data": [{"id": model_id, "object": "model", "owned_by": "local", "meta": model.info()}],
+        }
 
     @app.get("/dscoder/info")
     async def info() -> dict[str, Any]:
@@ -144,7 +148,9 @@ def create_app(model: Any, api_key: str | None) -> Any:
     @app.exception_handler(DscoderError)
     async def on_error(_request: Request, exc: DscoderError) -> Any:
         status = 400 if isinstance(exc, PromptError) else 500
-        return JSONResponse(_error_body(str(exc), "invalid_request_error" if status == 400 else "server_error"), status_code=status)
+        return JSONResponse(
+            _error_body(str(exc), "invalid_request_error" if status == 400 else "server_error"), status_code=status
+        )
 
     def run_stream(
         events: Callable[[threading.Event], Iterator[Any]],
@@ -179,7 +185,7 @@ def create_app(model: Any, api_key: str | None) -> Any:
                 while True:
                     try:
                         kind, payload = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         yield ": ping\n\n"
                         continue
                     if kind == "end":
@@ -229,9 +235,15 @@ def create_app(model: Any, api_key: str | None) -> Any:
         if not body.get("stream"):
             text, last = await asyncio.to_thread(collect, events)
             return {
-                "id": rid, "object": "chat.completion", "created": created, "model": model_id,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": last.finish_reason}],
-                "dscoder": notes, **final_fields(last, started),
+                "id": rid,
+                "object": "chat.completion",
+                "created": created,
+                "model": model_id,
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": last.finish_reason}
+                ],
+                "dscoder": notes,
+                **final_fields(last, started),
             }
 
         first = [True]
@@ -277,14 +289,20 @@ def create_app(model: Any, api_key: str | None) -> Any:
         if not body.get("stream"):
             text, last = await asyncio.to_thread(collect, events)
             return {
-                "id": rid, "object": "text_completion", "created": created, "model": model_id,
+                "id": rid,
+                "object": "text_completion",
+                "created": created,
+                "model": model_id,
                 "choices": [{"index": 0, "text": text, "finish_reason": last.finish_reason, "logprobs": None}],
                 **final_fields(last, started),
             }
 
         def chunk(event: Any) -> dict[str, Any]:
             data: dict[str, Any] = {
-                "id": rid, "object": "text_completion", "created": created, "model": model_id,
+                "id": rid,
+                "object": "text_completion",
+                "created": created,
+                "model": model_id,
                 "choices": [{"index": 0, "text": event.delta, "finish_reason": event.finish_reason, "logprobs": None}],
             }
             if event.finish_reason:

@@ -92,8 +92,17 @@ def read_nvidia_nvml() -> list[GpuInfo]:
                 capability: str | None = f"{major}.{minor}"
             except pynvml.NVMLError:
                 capability = None
-            gpus.append(GpuInfo(decode_text(pynvml.nvmlDeviceGetName(handle)), "nvidia", int(mem.total), int(mem.free),
-                                driver=driver, compute_capability=capability, source="nvml"))
+            gpus.append(
+                GpuInfo(
+                    decode_text(pynvml.nvmlDeviceGetName(handle)),
+                    "nvidia",
+                    int(mem.total),
+                    int(mem.free),
+                    driver=driver,
+                    compute_capability=capability,
+                    source="nvml",
+                )
+            )
         return gpus
     finally:
         pynvml.nvmlShutdown()
@@ -102,25 +111,37 @@ def read_nvidia_nvml() -> list[GpuInfo]:
 def read_nvidia_smi() -> list[GpuInfo]:
     if not shutil.which("nvidia-smi"):
         return []
-    out = _run_text(["nvidia-smi", "--query-gpu=name,memory.total,memory.free,driver_version,compute_cap",
-                     "--format=csv,noheader,nounits"])
+    out = _run_text(
+        [
+            "nvidia-smi",
+            "--query-gpu=name,memory.total,memory.free,driver_version,compute_cap",
+            "--format=csv,noheader,nounits",
+        ]
+    )
     gpus = []
     for line in (out or "").splitlines():
         parts = [p.strip() for p in line.split(",")]
         if len(parts) < 3:
             continue
         mib = 1024 * 1024
-        gpus.append(GpuInfo(parts[0], "nvidia", int(float(parts[1]) * mib), int(float(parts[2]) * mib),
-                            driver=parts[3] if len(parts) > 3 else None,
-                            compute_capability=parts[4] if len(parts) > 4 and parts[4] not in ("", "[N/A]") else None,
-                            source="nvidia-smi"))
+        gpus.append(
+            GpuInfo(
+                parts[0],
+                "nvidia",
+                int(float(parts[1]) * mib),
+                int(float(parts[2]) * mib),
+                driver=parts[3] if len(parts) > 3 else None,
+                compute_capability=parts[4] if len(parts) > 4 and parts[4] not in ("", "[N/A]") else None,
+                source="nvidia-smi",
+            )
+        )
     return gpus
 
 
 def read_nvidia() -> list[GpuInfo]:
     try:
         return read_nvidia_nvml()
-    except Exception as exc:  # NVML missing or failing: no driver, wrong library version, ...
+    except Exception as exc:  # noqa: BLE001 - NVML missing or failing: no driver, wrong library version, ...
         log.debug("NVML unavailable (%s); trying nvidia-smi", exc)
     return read_nvidia_smi()
 
@@ -143,8 +164,17 @@ def read_drm_sysfs(vendor: str, root: Path = SYSFS_DRM) -> list[GpuInfo]:
         name = _read(device / "product_name") or f"{vendor.upper()} GPU {_read(device / 'device')}".strip()
         driver_link = device / "driver"
         driver = driver_link.resolve().name if driver_link.exists() else None
-        gpus.append(GpuInfo(name, vendor, total or 0, (total or 0) - (used or 0), driver=driver, source="sysfs",
-                            unified_memory=total is None))
+        gpus.append(
+            GpuInfo(
+                name,
+                vendor,
+                total or 0,
+                (total or 0) - (used or 0),
+                driver=driver,
+                source="sysfs",
+                unified_memory=total is None,
+            )
+        )
     return gpus
 
 
@@ -205,7 +235,7 @@ def collect_gpus(readers: GpuReaders | None = None) -> GpuDiscovery:
     for vendor in ("nvidia", "amd", "apple", "intel"):
         try:
             found.extend(getattr(readers, vendor)())
-        except Exception as exc:  # one failing vendor must not hide the others
+        except Exception as exc:  # noqa: BLE001 - one failing vendor must not hide the others
             notes.append(f"{vendor} GPU discovery failed: {exc}")
     backends = readers.backends()
     return GpuDiscovery(tuple(mark_usability(g, backends) for g in found), backends, tuple(notes))
@@ -217,8 +247,10 @@ def mark_usability(gpu: GpuInfo, backends: BackendInfo) -> GpuInfo:
     if backends.gpu_offload and (available or (not backends.registry and backends.error)):
         return replace(gpu, backend_usable=True, backend=available[0] if available else None, unusable_reason="")
     have = ", ".join(backends.registry) or "CPU only"
-    reason = (f"this llama.cpp build has no {' or '.join(wanted[:2])} support (it has: {have}); "
-              f"install a build with {wanted[0]} to use the {gpu.name}")
+    reason = (
+        f"this llama.cpp build has no {' or '.join(wanted[:2])} support (it has: {have}); "
+        f"install a build with {wanted[0]} to use the {gpu.name}"
+    )
     return replace(gpu, backend_usable=False, backend=None, unusable_reason=reason)
 
 
@@ -231,7 +263,9 @@ def discovery_from_json(text: str) -> GpuDiscovery:
     backends = data["backends"]
     return GpuDiscovery(
         tuple(GpuInfo(**g) for g in data["gpus"]),
-        BackendInfo(backends["gpu_offload"], tuple(backends["registry"]), tuple(backends["devices"]), backends["error"]),
+        BackendInfo(
+            backends["gpu_offload"], tuple(backends["registry"]), tuple(backends["devices"]), backends["error"]
+        ),
         tuple(data.get("notes", ())),
     )
 
@@ -252,8 +286,14 @@ def discover_gpus_isolated(command: list[str] | None = None, timeout: float = GP
     try:
         proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, check=False)
     except subprocess.TimeoutExpired:
-        return GpuDiscovery((), no_gpu, (f"GPU discovery took longer than {timeout:.0f} s and was stopped; "
-                                         "the GPU driver may be hung, so only the CPU is planned for",))
+        return GpuDiscovery(
+            (),
+            no_gpu,
+            (
+                f"GPU discovery took longer than {timeout:.0f} s and was stopped; "
+                "the GPU driver may be hung, so only the CPU is planned for",
+            ),
+        )
     except OSError as exc:
         return GpuDiscovery((), no_gpu, (f"GPU discovery could not start: {exc}",))
     if proc.returncode != 0:

@@ -23,13 +23,29 @@ from app.hardware.gpus import (
     GpuDiscovery,
     GpuInfo,
     GpuReaders,
+    _run_text,
     collect_gpus,
     discover_gpus_isolated,
     read_drm_sysfs,
-    _run_text,
 )
 
-SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile", "neon", "asimd", "sve", "dotprod", "i8mm")
+SIMD_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512_vnni",
+    "avx512_bf16",
+    "amx_tile",
+    "neon",
+    "asimd",
+    "sve",
+    "dotprod",
+    "i8mm",
+)
 
 
 @dataclass(frozen=True)
@@ -155,6 +171,19 @@ def probe_machine(models_dir: Path | None = None, readers: ProbeReaders | None =
 
 
 __all__ = [
-    "BackendInfo", "CpuInfo", "GpuDiscovery", "GpuInfo", "GpuReaders", "MachineProfile", "MemoryInfo", "ProbeReaders",
-    "collect_gpus", "discover_gpus_isolated", "probe_machine", "read_cpu", "read_disk_free", "read_drm_sysfs", "read_memory",
+    "BackendInfo",
+    "CpuInfo",
+    "GpuDiscovery",
+    "GpuInfo",
+    "GpuReaders",
+    "MachineProfile",
+    "MemoryInfo",
+    "ProbeReaders",
+    "collect_gpus",
+    "discover_gpus_isolated",
+    "probe_machine",
+    "read_cpu",
+    "read_disk_free",
+    "read_drm_sysfs",
+    "read_memory",
 ]

@@ -16,13 +16,14 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import httpx
 
-from app.utils.errors import ClientError
 from app.llm.options import SamplingParams
+from app.utils.errors import ClientError
 
 
 class CancelToken:
@@ -100,8 +101,15 @@ def _error_message(response: httpx.Response) -> str:
 class OpenAIClient:
     """One server: a base URL ending in /v1, an API key, and optionally a model name."""
 
-    def __init__(self, base_url: str, api_key: str | None = None, model: str | None = None, *,
-                 connect_timeout: float = 5.0, read_timeout: float = 600.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        model: str | None = None,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 600.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.model = model
@@ -126,8 +134,10 @@ class OpenAIClient:
         try:
             return response.json()
         except ValueError as exc:
-            raise ClientError(f"The server at {self.base_url} sent a reply that is not JSON",
-                              "Check that the URL points to an OpenAI-compatible API") from exc
+            raise ClientError(
+                f"The server at {self.base_url} sent a reply that is not JSON",
+                "Check that the URL points to an OpenAI-compatible API",
+            ) from exc
 
     def models(self) -> list[dict[str, Any]]:
         data = self._request("GET", f"{self.base_url}/models")
@@ -145,14 +155,23 @@ class OpenAIClient:
         return int(data["prompt_tokens"]), int(data["n_ctx"])
 
     # -- streaming -------------------------------------------------------------------------
-    def stream_chat(self, messages: Sequence[dict[str, str]], params: SamplingParams | None = None,
-                    cancel: CancelToken | None = None) -> Iterator[StreamEvent]:
+    def stream_chat(
+        self,
+        messages: Sequence[dict[str, str]],
+        params: SamplingParams | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[StreamEvent]:
         body = self._body(params or SamplingParams())
         body["messages"] = list(messages)
         return self._stream("/chat/completions", body, cancel, chat=True)
 
-    def stream_completion(self, prompt: str, suffix: str | None = None, params: SamplingParams | None = None,
-                          cancel: CancelToken | None = None) -> Iterator[StreamEvent]:
+    def stream_completion(
+        self,
+        prompt: str,
+        suffix: str | None = None,
+        params: SamplingParams | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[StreamEvent]:
         body = self._body(params or SamplingParams(max_tokens=128))
         body["prompt"] = prompt
         if suffix is not None:
@@ -204,13 +223,17 @@ class OpenAIClient:
                     try:
                         event = json.loads(data)
                     except ValueError as exc:
-                        raise ClientError(f"The server sent a malformed event: {data[:120]!r}",
-                                          "Check that the server speaks the OpenAI streaming API") from exc
+                        raise ClientError(
+                            f"The server sent a malformed event: {data[:120]!r}",
+                            "Check that the server speaks the OpenAI streaming API",
+                        ) from exc
                     if not isinstance(event, dict):
                         raise ClientError(f"The server sent a malformed event: {data[:120]!r}")
                     if "error" in event:
                         err = event["error"]
-                        raise ClientError(f"The server reported an error: {err.get('message', err) if isinstance(err, dict) else err}")
+                        raise ClientError(
+                            f"The server reported an error: {err.get('message', err) if isinstance(err, dict) else err}"
+                        )
                     extra = event.get("dscoder")
                     if isinstance(extra, dict):
                         stats.prompt_tokens = int(extra.get("prompt_tokens", 0) or 0)
@@ -255,24 +278,38 @@ class OpenAIClient:
         if isinstance(exc, httpx.TimeoutException):
             return ClientError(f"The server at {where} did not answer in time", "Try again, or check the server's load")
         if mid_stream or isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
-            return ClientError("The connection to the engine was lost in the middle of the answer",
-                               "The engine may have crashed; restart it and send again")
+            return ClientError(
+                "The connection to the engine was lost in the middle of the answer",
+                "The engine may have crashed; restart it and send again",
+            )
         return ClientError(f"The request to {where} failed: {exc}", "Check the connection and try again")
 
     def _status_error(self, response: httpx.Response, url: str) -> ClientError:
         status = response.status_code
         message = _error_message(response)
         if status in (401, 403):
-            return ClientError(f"The server refused the API key (HTTP {status})", "Check the API key in the engine's settings", status=status)
+            return ClientError(
+                f"The server refused the API key (HTTP {status})",
+                "Check the API key in the engine's settings",
+                status=status,
+            )
         if status == 404:
-            return ClientError(f"The server has no {url.removeprefix(self.base_url) or url} endpoint (HTTP 404)",
-                               "Check the base URL; for OpenAI-compatible servers it usually ends in /v1", status=status)
+            return ClientError(
+                f"The server has no {url.removeprefix(self.base_url) or url} endpoint (HTTP 404)",
+                "Check the base URL; for OpenAI-compatible servers it usually ends in /v1",
+                status=status,
+            )
         if status == 429:
-            return ClientError("The server is rate-limiting requests (HTTP 429)", "Wait a moment and try again", status=status)
+            return ClientError(
+                "The server is rate-limiting requests (HTTP 429)", "Wait a moment and try again", status=status
+            )
         if 400 <= status < 500:
             return ClientError(f"The server rejected the request: {message or f'HTTP {status}'}", "", status=status)
-        return ClientError(f"The server failed (HTTP {status}){': ' + message if message else ''}",
-                           "Try again; if it keeps failing, restart the engine", status=status)
+        return ClientError(
+            f"The server failed (HTTP {status}){': ' + message if message else ''}",
+            "Try again; if it keeps failing, restart the engine",
+            status=status,
+        )
 
 
 def _is_loopback(url: str) -> bool:

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
-from app.utils.errors import DscoderError
 from app.llm.client import OpenAIClient
 from app.llm.options import LoadOptions
 from app.llm.supervisor import EngineSupervisor
+from app.utils.errors import DscoderError
 
 
 @contextlib.contextmanager
-def open_client(options: LoadOptions | None, endpoint: str | None = None, api_key: str | None = None,
-                model_name: str | None = None, cancel: threading.Event | None = None) -> Iterator[OpenAIClient]:
+def open_client(
+    options: LoadOptions | None,
+    endpoint: str | None = None,
+    api_key: str | None = None,
+    model_name: str | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[OpenAIClient]:
     """A client for `endpoint`, or for a fresh local engine loading `options.model_path`."""
     if endpoint:
         client = OpenAIClient(endpoint, api_key, model_name)

@@ -9,8 +9,6 @@ from app.config.settings import KV_CACHE_TYPES, Settings
 __all__ = ["KV_CACHE_TYPES", "LoadOptions", "SamplingParams", "load_options_for"]
 
 
-
-
 @dataclass(frozen=True)
 class LoadOptions:
     model_path: str
@@ -55,9 +53,15 @@ class SamplingParams:
 DEFAULT_CONTEXT = 4096  # when the settings leave the context to the planner (0)
 
 
-def load_options_for(settings: "Settings", model_path: str | None = None, *, n_ctx: int | None = None,
-                     n_gpu_layers: int | None = None, n_threads: int | None = None,
-                     seed: int | None = None) -> LoadOptions:
+def load_options_for(
+    settings: Settings,
+    model_path: str | None = None,
+    *,
+    n_ctx: int | None = None,
+    n_gpu_layers: int | None = None,
+    n_threads: int | None = None,
+    seed: int | None = None,
+) -> LoadOptions:
     """The engine's load options from the user's settings; the GUI and the CLI both use this.
 
     Keyword values (command-line flags) override the settings. The settings' "auto" GPU

@@ -10,9 +10,9 @@ the vocabulary.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import jinja2
 from jinja2.exceptions import SecurityError, TemplateError

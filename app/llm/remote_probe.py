@@ -65,8 +65,9 @@ def client_for(remote: RemoteEngine, api_key: str | None, *, read_timeout: float
     """An OpenAIClient for the remote (chat and completion stream through it as with the local engine)."""
     from app.llm.client import OpenAIClient
 
-    return OpenAIClient(normalize_base_url(remote.base_url), api_key or None, remote.model or None,
-                        read_timeout=read_timeout)
+    return OpenAIClient(
+        normalize_base_url(remote.base_url), api_key or None, remote.model or None, read_timeout=read_timeout
+    )
 
 
 def _one_token(client: Any, prompt: str, suffix: str | None) -> None:
@@ -111,8 +112,9 @@ def check_fim_support(client: Any, remote: RemoteEngine) -> FimSupport:
     for mode in order:
         if mode == FIM_RAW:
             if not raw_possible:
-                reasons.append("the app writes raw FIM prompts only for DeepSeek-Coder models "
-                               f"(model {model or 'unnamed'!r})")
+                reasons.append(
+                    f"the app writes raw FIM prompts only for DeepSeek-Coder models (model {model or 'unnamed'!r})"
+                )
                 continue
             accepted, reason = _try_fim(client, deepseek_fim_prompt(_PROBE_PREFIX, _PROBE_SUFFIX), None)
             if accepted:
@@ -126,8 +128,9 @@ def check_fim_support(client: Any, remote: RemoteEngine) -> FimSupport:
     return FimSupport(FIM_OFF, "Inline completion is off for this engine: " + "; ".join(reasons))
 
 
-def probe_remote(remote: RemoteEngine, api_key: str | None, *, check_completion: bool = True,
-                 timeout: float = 15.0) -> ProbeResult:
+def probe_remote(
+    remote: RemoteEngine, api_key: str | None, *, check_completion: bool = True, timeout: float = 15.0
+) -> ProbeResult:
     """Check a remote like a person would: list its models with the key, then try completion."""
     problems = validate_remote(remote)
     if problems:
@@ -140,8 +143,9 @@ def probe_remote(remote: RemoteEngine, api_key: str | None, *, check_completion:
             return ProbeResult(False, str(exc))
         listed = ", ".join(models[:8]) + (" …" if len(models) > 8 else "")
         if remote.model and models and not _lists_model(models, remote.model):
-            message = (f"Connected, but the server does not list the model {remote.model!r}. "
-                       f"It has: {listed or 'no models'}")
+            message = (
+                f"Connected, but the server does not list the model {remote.model!r}. It has: {listed or 'no models'}"
+            )
             return ProbeResult(False, message, models)
         try:
             _one_token_chat(client)  # some servers answer /models without checking the key

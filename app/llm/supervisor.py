@@ -26,10 +26,10 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.utils import paths
-from app.utils.errors import CancelledError, EngineError, ModelFileError
 from app.llm.options import LoadOptions
 from app.llm.protocol import FAILED_MARK, READY_MARK
+from app.utils import paths
+from app.utils.errors import CancelledError, EngineError, ModelFileError
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +37,34 @@ GGUF_MAGIC = b"GGUF"
 
 # Known llama.cpp log lines and what they mean for the user, most specific first.
 _LOG_CAUSES: list[tuple[re.Pattern[str], str, str]] = [
-    (re.compile(r"unknown model architecture: '([^']+)'"),
-     "The model's architecture '{0}' is not supported by this llama.cpp build",
-     "Use a model that llama.cpp supports, or update the app"),
-    (re.compile(r"(tensor '[^']*' data is not within the file bounds|file is truncated|failed to read tensor|unexpectedly reached end of file)"),
-     "The model file is truncated or corrupt ({0})",
-     "Download the file again; the app verifies downloads so this does not happen twice"),
-    (re.compile(r"(failed to allocate [^\n]*|out of memory|cudaMalloc failed[^\n]*|ggml_backend_[a-z_]*alloc[^\n]*failed)", re.I),
-     "The engine ran out of memory while loading or running the model ({0})",
-     "Choose a smaller quantization, fewer GPU layers, or a smaller context"),
-    (re.compile(r"(invalid magic characters[^\n]*|not a gguf file|failed to load model from [^\n]*|gguf_init_from_file[^\n]*failed[^\n]*)", re.I),
-     "llama.cpp could not read the model file ({0})",
-     "Check that the file is a complete GGUF model"),
+    (
+        re.compile(r"unknown model architecture: '([^']+)'"),
+        "The model's architecture '{0}' is not supported by this llama.cpp build",
+        "Use a model that llama.cpp supports, or update the app",
+    ),
+    (
+        re.compile(
+            r"(tensor '[^']*' data is not within the file bounds|file is truncated|failed to read tensor|unexpectedly reached end of file)"
+        ),
+        "The model file is truncated or corrupt ({0})",
+        "Download the file again; the app verifies downloads so this does not happen twice",
+    ),
+    (
+        re.compile(
+            r"(failed to allocate [^\n]*|out of memory|cudaMalloc failed[^\n]*|ggml_backend_[a-z_]*alloc[^\n]*failed)",
+            re.I,
+        ),
+        "The engine ran out of memory while loading or running the model ({0})",
+        "Choose a smaller quantization, fewer GPU layers, or a smaller context",
+    ),
+    (
+        re.compile(
+            r"(invalid magic characters[^\n]*|not a gguf file|failed to load model from [^\n]*|gguf_init_from_file[^\n]*failed[^\n]*)",
+            re.I,
+        ),
+        "llama.cpp could not read the model file ({0})",
+        "Check that the file is a complete GGUF model",
+    ),
 ]
 
 
@@ -68,7 +84,9 @@ def check_model_file(path: str) -> None:
         raise ModelFileError("No model file was given", "Pass --model PATH, or choose a model in the app")
     p = Path(path).expanduser()
     if not p.exists():
-        raise ModelFileError(f"No model file at {p}", "Check the path, or download a model with 'dscoder models download'")
+        raise ModelFileError(
+            f"No model file at {p}", "Check the path, or download a model with 'dscoder models download'"
+        )
     if p.is_dir():
         raise ModelFileError(f"{p} is a folder, not a model file", "Pass the path of a .gguf file")
     try:
@@ -122,8 +140,15 @@ def explain_death(returncode: int | None, log_tail: str) -> EngineError:
 class EngineSupervisor:
     """One engine child process for one set of load options."""
 
-    def __init__(self, options: LoadOptions, *, ready_timeout: float = 300.0, log_path: Path | None = None,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        options: LoadOptions,
+        *,
+        ready_timeout: float = 300.0,
+        log_path: Path | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.options = options
         self.ready_timeout = ready_timeout
         self.host = host
@@ -143,7 +168,15 @@ class EngineSupervisor:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log_file = self.log_path.open("wb")
         self._log_start = 0
-        cmd = [*engine_command(), *self.options.to_argv(), "--host", self.host, "--port", str(self.port), "--watch-stdin"]
+        cmd = [
+            *engine_command(),
+            *self.options.to_argv(),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--watch-stdin",
+        ]
         env = dict(os.environ, DSCODER_ENGINE_API_KEY=self.api_key, PYTHONUNBUFFERED="1")
         log.info("starting engine: %s", " ".join(cmd))
         try:
@@ -169,10 +202,10 @@ class EngineSupervisor:
                     line = raw.decode("utf-8", errors="replace").rstrip("\n")
                     self._stdout_lines.append(line)
                     if line.startswith(READY_MARK):
-                        ready.update(json.loads(line[len(READY_MARK):]))
+                        ready.update(json.loads(line[len(READY_MARK) :]))
                         done.set()
                     elif line.startswith(FAILED_MARK):
-                        failed.update(json.loads(line[len(FAILED_MARK):]))
+                        failed.update(json.loads(line[len(FAILED_MARK) :]))
                         done.set()
             finally:
                 proc.stdout.close()
@@ -194,14 +227,17 @@ class EngineSupervisor:
                 )
         if failed:
             self._reap()
-            raise EngineError(failed.get("what", "The engine failed to start"), failed.get("todo", ""), detail=self.log_tail())
+            raise EngineError(
+                failed.get("what", "The engine failed to start"), failed.get("todo", ""), detail=self.log_tail()
+            )
         if not ready:
             code = self._reap()
             raise explain_death(code, self.log_tail())
         port = int(ready["port"])  # type: ignore[call-overload]
         host = f"[{self.host}]" if ":" in self.host else self.host
-        self.endpoint = EngineEndpoint(f"http://{host}:{port}/v1", self.api_key, self.process.pid,
-                                       dict(ready.get("info") or {}))  # type: ignore[call-overload]
+        self.endpoint = EngineEndpoint(
+            f"http://{host}:{port}/v1", self.api_key, self.process.pid, dict(ready.get("info") or {})
+        )  # type: ignore[call-overload]
         return self.endpoint
 
     def restart(self, cancel: threading.Event | None = None) -> EngineEndpoint:
@@ -271,7 +307,7 @@ class EngineSupervisor:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def __enter__(self) -> "EngineSupervisor":
+    def __enter__(self) -> EngineSupervisor:
         return self
 
     def __exit__(self, *_exc: object) -> None:

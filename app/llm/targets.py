@@ -10,14 +10,14 @@ other tools (VS Code + Continue) on a fixed port with a fixed key when the setti
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from app.config.remotes import RemoteEngine, api_key_for, find_remote
-from app.llm.remote_probe import deepseek_fim_prompt
 from app.config.settings import Settings
 from app.llm.options import LoadOptions
+from app.llm.remote_probe import deepseek_fim_prompt
 from app.llm.supervisor import EngineSupervisor
 
 if TYPE_CHECKING:
@@ -58,8 +58,9 @@ def local_server_key() -> str:
 GpuLayerPlanner = Callable[[LoadOptions, int], LoadOptions]  # (options, the GPU layers setting) -> options
 
 
-def supervisor_factory(settings: Settings, log_path: Callable[[], Any],
-                       plan_gpu_layers: GpuLayerPlanner) -> Callable[[LoadOptions], EngineSupervisor]:
+def supervisor_factory(
+    settings: Settings, log_path: Callable[[], Any], plan_gpu_layers: GpuLayerPlanner
+) -> Callable[[LoadOptions], EngineSupervisor]:
     """Supervisors that, with "serve the loaded model" on, listen on the chosen port with the
     user's lasting key (so other tools keep working across restarts); else a random port and key.
     Called on the worker thread, so the GPU probe for "auto" layers (`plan_gpu_layers`, the

@@ -40,7 +40,9 @@ class EngineMenu(QObject):
         for action in self.group.actions():
             self.group.removeAction(action)
         choices = [(LOCAL, "&Local (this computer)")]
-        choices += [(r.id, f"{r.name} — {r.model or r.base_url}") for r in remotes_from_settings(self.settings.remote_engines)]
+        choices += [
+            (r.id, f"{r.name} — {r.model or r.base_url}") for r in remotes_from_settings(self.settings.remote_engines)
+        ]
         if self.settings.active_engine not in {engine_id for engine_id, _ in choices}:
             choices.append((self.settings.active_engine, "(a removed engine)"))
         for engine_id, label in choices:

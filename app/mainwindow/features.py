@@ -9,26 +9,26 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from app.chat.ui.controller import EngineState
+from app.chat.ui.fix_error import ask_error_text, fix_error_prompt
 from app.completion.context import CompletionSupport
 from app.config.settings import Settings
 from app.config.validation import SettingsProblem
 from app.llm.options import LoadOptions, load_options_for
-from app.chat.ui.controller import EngineState
 from app.llm.targets import completion_client, remote_target
-from app.chat.ui.fix_error import ask_error_text, fix_error_prompt
 
 if TYPE_CHECKING:
-    from app.preferences.ui.dialog import SettingsChange
     from app.llm.client import OpenAIClient
     from app.mainwindow.window import MainWindow
     from app.models.ui.manager import ModelManagerDialog
+    from app.preferences.ui.dialog import SettingsChange
 
 log = logging.getLogger(__name__)
 
 MACHINE_TAB = "This machine"
-
 
 
 def _edit_settings(*args: object, **kwargs: object) -> SettingsChange | None:
@@ -37,6 +37,7 @@ def _edit_settings(*args: object, **kwargs: object) -> SettingsChange | None:
     from app.preferences.ui.dialog import edit_settings
 
     return edit_settings(*args, **kwargs)  # type: ignore[arg-type]
+
 
 class WindowFeatures:
     """Methods of MainWindow (see main_window.py for the attributes they use)."""
@@ -80,8 +81,9 @@ class WindowFeatures:
             self.settings.completion_model_path = path
             self._save_settings()
             self.completion.engine_changed()
-            self.status.showMessage(f"Completion model set to {os.path.basename(path)}; inline completion "
-                                    "uses the loaded engine", 10_000)
+            self.status.showMessage(
+                f"Completion model set to {os.path.basename(path)}; inline completion uses the loaded engine", 10_000
+            )
             return
         if self.settings.active_engine:  # a local model chosen: chat locally again
             self.settings.active_engine = ""
@@ -115,8 +117,9 @@ class WindowFeatures:
     def show_settings_problems(self: MainWindow, problems: list[SettingsProblem]) -> None:
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            self.status.showMessage(f"Settings: {problems[0].message}; the default is used{more}. "
-                                    "Edit ▸ Settings… to check.", 30_000)
+            self.status.showMessage(
+                f"Settings: {problems[0].message}; the default is used{more}. Edit ▸ Settings… to check.", 30_000
+            )
 
     # -- the engine: local or remote -------------------------------------------------------------
     def reload_engine(self: MainWindow) -> None:
@@ -126,8 +129,9 @@ class WindowFeatures:
             self.controller.load(target)
         elif self.settings.active_engine:
             self.controller.unload()
-            self.status.showMessage("The chosen remote engine is gone from the settings; choose another "
-                                    "in Model ▸ Engine", 15_000)
+            self.status.showMessage(
+                "The chosen remote engine is gone from the settings; choose another in Model ▸ Engine", 15_000
+            )
         elif self.settings.chat_model_path:
             self.controller.load(load_options_for(self.settings))
         else:
@@ -201,4 +205,3 @@ class WindowFeatures:
             self._model_manager.shutdown()
         self.conversations.close()
         self.store.close()
-

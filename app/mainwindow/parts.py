@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.editor import textfile
 from app.chat.code_prompts import CodeContext
+from app.editor import textfile
 from app.editor.ui.code_editor import CodeEditor
 from app.editor.ui.tabs import EditorTabs
 

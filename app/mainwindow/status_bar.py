@@ -66,7 +66,7 @@ class EngineStatusBar(QStatusBar):
         # Fields read as separate: a little room and a faint rule between them.
         self.setStyleSheet(
             "QStatusBar::item { border: none; }"
-            "QLabel[statusField=\"true\"] { padding: 0 8px; border-left: 1px solid rgba(128, 128, 128, 90); }"
+            'QLabel[statusField="true"] { padding: 0 8px; border-left: 1px solid rgba(128, 128, 128, 90); }'
         )
 
     def show_no_model(self, text: str = "No model loaded") -> None:

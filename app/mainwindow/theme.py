@@ -15,7 +15,7 @@ def system_prefers_dark() -> bool:
 
 
 def effective_theme(choice: str) -> str:
-    """"light" or "dark" for a settings choice of system, light or dark."""
+    """ "light" or "dark" for a settings choice of system, light or dark."""
     if choice in ("light", "dark"):
         return choice
     return "dark" if system_prefers_dark() else "light"

@@ -16,28 +16,28 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, Q
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from app import APP_NAME, __version__
-from app.utils import paths
-from app.conversations.store import ConversationStore
-from app.config.settings import Settings, load_settings, save_settings
-from app.config.validation import sanitized
-from app.llm.options import load_options_for
 from app.chat.ui import ChatPanel
 from app.chat.ui.controller import ChatController, EngineState
+from app.chat.ui.warmup import start_highlighting_warmup
 from app.completion.ui.service import CompletionService
+from app.config.settings import Settings, load_settings, save_settings
+from app.config.validation import sanitized
+from app.conversations.store import ConversationStore
 from app.conversations.ui.binding import ConversationBinding
 from app.conversations.ui.sidebar import ConversationSidebar
+from app.editor.ui.file_tree import FileTree
 from app.editor.ui.recent_menu import RecentFilesMenu
 from app.editor.ui.tabs import EditorTabs, SaveChoice
-from app.editor.ui.file_tree import FileTree
-from app.mainwindow.engine_menu import EngineMenu
+from app.llm.options import load_options_for
 from app.llm.targets import supervisor_factory
-from app.models.gpu_layers import resolve_auto_gpu_layers
-from app.mainwindow.status_bar import EngineStatusBar
-from app.mainwindow.theme import THEME_CHOICES, apply_application_palette, effective_theme
-from app.chat.ui.warmup import start_highlighting_warmup
+from app.llm.ui.worker import EngineWorker, engine_log_path
+from app.mainwindow.engine_menu import EngineMenu
 from app.mainwindow.features import MACHINE_TAB, WindowFeatures
 from app.mainwindow.parts import NoModelBanner, TabsEditorAccess
-from app.llm.ui.worker import EngineWorker, engine_log_path
+from app.mainwindow.status_bar import EngineStatusBar
+from app.mainwindow.theme import THEME_CHOICES, apply_application_palette, effective_theme
+from app.models.gpu_layers import resolve_auto_gpu_layers
+from app.utils import paths
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,13 @@ WINDOW_STATE_FILE = "window.ini"
 class MainWindow(WindowFeatures, QMainWindow):
     firstPainted = Signal()  # the first frame is on screen: time for work that can wait
 
-    def __init__(self, settings: Settings | None = None, worker: EngineWorker | None = None,
-                 parent: QWidget | None = None, store: ConversationStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        worker: EngineWorker | None = None,
+        parent: QWidget | None = None,
+        store: ConversationStore | None = None,
+    ) -> None:
         super().__init__(parent)
         self.settings = settings if settings is not None else sanitized(load_settings())[0]
         self._init_features()
@@ -85,12 +90,15 @@ class MainWindow(WindowFeatures, QMainWindow):
         self.sidebar_dock = QDockWidget("Conversations", self)
         self.sidebar_dock.setObjectName("ConversationsDock")  # saveState() keys docks by name
         self.sidebar_dock.setWidget(self.sidebar)
-        self.sidebar_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
-                                      | QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.sidebar_dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetClosable | QDockWidget.DockWidgetFeature.DockWidgetMovable
+        )
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.sidebar_dock)
         self.sidebar_dock.hide()
 
-        worker = worker or EngineWorker.on_new_thread(supervisor_factory(self.settings, engine_log_path, resolve_auto_gpu_layers))
+        worker = worker or EngineWorker.on_new_thread(
+            supervisor_factory(self.settings, engine_log_path, resolve_auto_gpu_layers)
+        )
         self.controller = ChatController(self.chat, TabsEditorAccess(self.tabs), self.settings, worker, self)
         self.conversations = ConversationBinding(self.store, self.controller, self.sidebar, self.settings, self)
         self.completion = CompletionService(client_provider=self.completion_client, settings=self.settings, parent=self)
@@ -106,8 +114,11 @@ class MainWindow(WindowFeatures, QMainWindow):
         self.completion.watch_tabs(self.tabs)
         self.conversations.open_last()
         if self.store.recovered_from is not None:
-            self.status.showMessage(f"The conversation history could not be read; it was moved to "
-                                    f"{self.store.recovered_from} and a new one started", 30_000)
+            self.status.showMessage(
+                f"The conversation history could not be read; it was moved to "
+                f"{self.store.recovered_from} and a new one started",
+                30_000,
+            )
         self._painted = False
         self.firstPainted.connect(start_highlighting_warmup)
 
@@ -141,7 +152,7 @@ class MainWindow(WindowFeatures, QMainWindow):
         return True
 
     def apply_theme(self, choice: str) -> None:
-        """"system", "light" or "dark"; the choice is saved, system follows the desktop."""
+        """ "system", "light" or "dark"; the choice is saved, system follows the desktop."""
         if choice not in THEME_CHOICES:
             choice = "system"
         if choice != self.settings.theme:
@@ -228,8 +239,9 @@ class MainWindow(WindowFeatures, QMainWindow):
         about.setMenuRole(QAction.MenuRole.AboutRole)
         help_menu.addAction(about)
 
-    def _action(self, text: str, slot: Callable[[], object],
-                shortcut: str | QKeySequence.StandardKey | None = None) -> QAction:
+    def _action(
+        self, text: str, slot: Callable[[], object], shortcut: str | QKeySequence.StandardKey | None = None
+    ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
@@ -285,7 +297,8 @@ class MainWindow(WindowFeatures, QMainWindow):
             self.status.show_no_model()
             self.chat.view.set_empty_hint(
                 "No model is loaded yet.\nOpen a model file, or download one in Model ▸ Model Manager…"
-                if not has_model else "No model is loaded. Model ▸ Restart Engine loads it again."
+                if not has_model
+                else "No model is loaded. Model ▸ Restart Engine loads it again."
             )
         elif state is EngineState.READY:
             self.chat.view.set_empty_hint("Ask about your code.\nCtrl+Enter sends, Esc stops the answer.")
@@ -319,13 +332,13 @@ class MainWindow(WindowFeatures, QMainWindow):
     # -- dialogs -------------------------------------------------------------------------------
     def _model_dialog(self) -> str | None:
         start = os.path.dirname(self.settings.chat_model_path) or str(self.settings.resolved_models_dir())
-        path, _ = QFileDialog.getOpenFileName(self, "Open Model File", start,
-                                              "GGUF models (*.gguf);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open Model File", start, "GGUF models (*.gguf);;All files (*)")
         return path or None
 
     def _show_about(self) -> None:
         QMessageBox.about(
-            self, f"About {APP_NAME}",
+            self,
+            f"About {APP_NAME}",
             f"<h3>{APP_NAME} {__version__}</h3>"
             "<p>A code editor with a chat that runs DeepSeek-Coder on this computer, "
             "through llama.cpp, with no network needed.</p>"

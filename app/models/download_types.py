@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.utils.errors import DscoderError
 from app.models.transfer import RetryPolicy
+from app.utils.errors import DscoderError
 
 SPLIT_SHARD = re.compile(r"^(?P<stem>.*)-(?P<index>\d{5})-of-(?P<count>\d{5})\.gguf$")
 CONCAT_PIECE = re.compile(r"^(?P<stem>.*)\.part(?P<index>\d+)of(?P<count>\d+)$")

@@ -39,10 +39,10 @@ from app.models.download_types import (
     SpeedMeter,
     shard_set_names,
 )
-from app.utils.errors import CancelledError, DscoderError
 from app.models.hub import HubConfig, remote_files
 from app.models.manifest import VERIFIED, Manifest, record_for_file
 from app.models.transfer import FileSource, RetryPolicy, fetch_resumable
+from app.utils.errors import CancelledError, DscoderError
 from app.utils.jobs import JobControl, PausedError
 
 log = logging.getLogger(__name__)
@@ -189,7 +189,9 @@ class DownloadJob:
         if unknown:
             remote = remote_files(self.hub, self.spec.repo, unknown, self.spec.revision)
             files = [
-                SpecFile(f.name, f.size if f.size is not None else remote[f.name].size, f.sha256 or remote[f.name].sha256)
+                SpecFile(
+                    f.name, f.size if f.size is not None else remote[f.name].size, f.sha256 or remote[f.name].sha256
+                )
                 if f.name in remote
                 else f
                 for f in files
@@ -211,7 +213,13 @@ class DownloadJob:
         """A partial is resumed only when its sidecar names the very same file (same hash and size)."""
         for f in files:
             partial, sidecar = self._partial_and_sidecar(f.name)
-            wanted = {"repo": self.spec.repo, "revision": self.spec.revision, "file": f.name, "sha256": f.sha256, "size": f.size}
+            wanted = {
+                "repo": self.spec.repo,
+                "revision": self.spec.revision,
+                "file": f.name,
+                "sha256": f.sha256,
+                "size": f.size,
+            }
             try:
                 same = json.loads(sidecar.read_text(encoding="utf-8")) == wanted
             except (OSError, ValueError):
@@ -290,21 +298,39 @@ class DownloadJob:
         self.install_dir.mkdir(parents=True, exist_ok=True)
         manifest = Manifest(self.models_dir)
         finals = self.final_paths()
-        common = {"origin": "download", "repo": self.spec.repo, "revision": self.spec.revision, "catalog_id": self.spec.catalog_id}
+        common = {
+            "origin": "download",
+            "repo": self.spec.repo,
+            "revision": self.spec.revision,
+            "catalog_id": self.spec.catalog_id,
+        }
         if self.spec.join == "concat":
             joined_hash = self._join_pieces(files, finals[0])
             manifest.put(
                 finals[0],
-                record_for_file(finals[0], sha256=joined_hash, expected_sha256=joined_hash, source_files=[f.name for f in files], **common),
+                record_for_file(
+                    finals[0],
+                    sha256=joined_hash,
+                    expected_sha256=joined_hash,
+                    source_files=[f.name for f in files],
+                    **common,
+                ),
             )
         else:
             keys = [manifest.key(path) for path in finals]
-            for f, final in zip(files, finals):
+            for f, final in zip(files, finals, strict=False):
                 partial, sidecar = self._partial_and_sidecar(f.name)
                 os.replace(partial, final)
                 sidecar.unlink(missing_ok=True)
                 shards = keys if self.spec.join == "split" and final == finals[0] else []
-                record = record_for_file(final, sha256=hashes[f.name], expected_sha256=f.sha256, source_files=[f.name], shards=shards, **common)
+                record = record_for_file(
+                    final,
+                    sha256=hashes[f.name],
+                    expected_sha256=f.sha256,
+                    source_files=[f.name],
+                    shards=shards,
+                    **common,
+                )
                 manifest.put(final, record)
         self._emit("done", finals[0].name, total, total, force=True)
         return InstallResult(finals[0], tuple(finals), hashes, catalog_id=self.spec.catalog_id)

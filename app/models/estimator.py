@@ -213,7 +213,9 @@ def kv_cache_bytes(shape: ModelMemoryShape, n_ctx: int, kv_type: str = "f16", n_
     return int(elements * KV_BYTES_PER_ELEMENT[kv_type])
 
 
-def compute_buffer_bytes(shape: ModelMemoryShape, n_ctx: int, n_ubatch: int, flash_attn: bool, *, gpu: bool = False) -> int:
+def compute_buffer_bytes(
+    shape: ModelMemoryShape, n_ctx: int, n_ubatch: int, flash_attn: bool, *, gpu: bool = False
+) -> int:
     """One backend's compute buffer at the peak of a full-context prompt (calibrate).
 
     Without flash attention the KQ scores of one layer are materialised in f32:

@@ -97,7 +97,9 @@ class GgufInfo:
     @property
     def output_bytes(self) -> int:
         """Bytes of the output layer (output.weight + output_norm), which llama.cpp offloads first."""
-        return sum(size for name, size in self.non_layer_tensor_bytes.items() if name.startswith(OUTPUT_TENSOR_PREFIXES))
+        return sum(
+            size for name, size in self.non_layer_tensor_bytes.items() if name.startswith(OUTPUT_TENSOR_PREFIXES)
+        )
 
     @property
     def token_embd_bytes(self) -> int:
@@ -147,11 +149,17 @@ def read_gguf_info(path: str | Path) -> GgufInfo:
         with path.open("rb") as handle:
             magic = handle.read(4)
     except OSError as exc:
-        raise ModelFileError(f"Cannot read the model file {shown}: {exc.strerror or exc}", "Check the file's permissions") from exc
+        raise ModelFileError(
+            f"Cannot read the model file {shown}: {exc.strerror or exc}", "Check the file's permissions"
+        ) from exc
     if file_size == 0:
         raise ModelFileError(f"The model file {shown} is empty", "Download it again")
     if magic != GGUF_MAGIC:
-        hint = "It looks like one part of a split download" if re.search(r"\.part\d+of\d+$", path.name) else "Choose a .gguf model file"
+        hint = (
+            "It looks like one part of a split download"
+            if re.search(r"\.part\d+of\d+$", path.name)
+            else "Choose a .gguf model file"
+        )
         raise ModelFileError(f"{shown} is not a GGUF model file", hint)
 
     from gguf import GGUFReader
@@ -166,7 +174,9 @@ def read_gguf_info(path: str | Path) -> GgufInfo:
             detail=f"{type(exc).__name__}: {exc}",
         ) from exc
     except OSError as exc:
-        raise ModelFileError(f"Cannot read the model file {shown}: {exc.strerror or exc}", "Check the file's permissions") from exc
+        raise ModelFileError(
+            f"Cannot read the model file {shown}: {exc.strerror or exc}", "Check the file's permissions"
+        ) from exc
     try:
         return _info_from_reader(path, file_size, reader)
     finally:
@@ -201,7 +211,9 @@ def _info_from_reader(path: Path, file_size: int, reader: Any) -> GgufInfo:
 
     arch = value("general.architecture")
     if not isinstance(arch, str) or not arch:
-        raise ModelFileError(f"The model file {shown} has no general.architecture", "Choose another GGUF file; this one is incomplete")
+        raise ModelFileError(
+            f"The model file {shown} has no general.architecture", "Choose another GGUF file; this one is incomplete"
+        )
 
     # The file must be long enough to hold every tensor it declares.
     data_end = 0
@@ -246,6 +258,7 @@ def _info_from_reader(path: Path, file_size: int, reader: Any) -> GgufInfo:
         vocab_size = int(embd.shape[-1]) if embd is not None and len(embd.shape) > 1 else 0
 
     token_ids = _first_ids(tokens)
+
     def key_or_text(key: str, texts: tuple[str, ...]) -> int | None:
         found = int_value(key)
         return found if found is not None else _lookup(token_ids, texts)

@@ -12,9 +12,9 @@ import functools
 import logging
 from collections.abc import Callable
 
-from app.models.estimator import estimate_memory
 from app.hardware.gpus import GpuDiscovery, discover_gpus_isolated
 from app.llm.options import LoadOptions
+from app.models.estimator import estimate_memory
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +38,24 @@ def planned_gpu_layers(options: LoadOptions, discover: Callable[[], GpuDiscovery
 
     try:
         info = read_gguf_info(options.model_path)
-    except Exception as exc:  # the engine reports a bad file properly; here: stay on the CPU
+    except Exception as exc:  # noqa: BLE001 - the engine reports a bad file properly; here: stay on the CPU
         log.info("no GPU plan for %s: %s", options.model_path, exc)
         return 0
     budget = sum(g.vram_free_bytes for g in gpus) * VRAM_HEADROOM
     unified = all(g.unified_memory for g in gpus)
 
     def fits(layers: int) -> bool:
-        est = estimate_memory(info, n_gpu_layers=layers, n_ctx=options.n_ctx, kv_type=options.kv_cache_type,
-                              n_batch=options.n_batch, n_ubatch=options.n_ubatch, flash_attn=options.flash_attn,
-                              n_gpus=len(gpus), unified_memory=unified)
+        est = estimate_memory(
+            info,
+            n_gpu_layers=layers,
+            n_ctx=options.n_ctx,
+            kv_type=options.kv_cache_type,
+            n_batch=options.n_batch,
+            n_ubatch=options.n_ubatch,
+            flash_attn=options.flash_attn,
+            n_gpus=len(gpus),
+            unified_memory=unified,
+        )
         return est.vram_bytes <= budget
 
     n_layer = estimate_memory(info, n_gpu_layers=0, n_ctx=options.n_ctx).n_layer
@@ -61,8 +69,9 @@ def planned_gpu_layers(options: LoadOptions, discover: Callable[[], GpuDiscovery
     return lo
 
 
-def resolve_auto_gpu_layers(options: LoadOptions, setting: int,
-                            discover: Callable[[], GpuDiscovery] = discover_once) -> LoadOptions:
+def resolve_auto_gpu_layers(
+    options: LoadOptions, setting: int, discover: Callable[[], GpuDiscovery] = discover_once
+) -> LoadOptions:
     """`options` with the planner's layer count when the setting is auto; else unchanged."""
     if setting != AUTO:
         return options

@@ -28,8 +28,8 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.hf_api import RepoFile
 
-from app.utils.errors import DscoderError
 from app.config.settings import Settings, load_settings
+from app.utils.errors import DscoderError
 
 # Transport failures worth a reconnect: the peer vanished, timed out or cut the body short.
 TRANSIENT_NETWORK_ERRORS: tuple[type[Exception], ...] = (
@@ -127,7 +127,9 @@ def remote_files(config: HubConfig, repo: str, names: Iterable[str], revision: s
     try:
         entries = config.api().get_paths_info(repo, names, revision=revision)
     except Exception as exc:  # noqa: BLE001 - translated into a user message right here
-        raise hub_error(exc, config, repo=repo, revision=revision, filename=names[0] if len(names) == 1 else None) from exc
+        raise hub_error(
+            exc, config, repo=repo, revision=revision, filename=names[0] if len(names) == 1 else None
+        ) from exc
     found = {entry.path: _remote_file(entry) for entry in entries if isinstance(entry, RepoFile)}
     missing = [name for name in names if name not in found]
     if missing:

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.config.settings import Settings, load_settings
 from app.models import verify
 from app.models.downloads import DOWNLOADS_DIR, SPLIT_SHARD, DownloadJob, DownloadSpec, shard_set_names
-from app.utils.errors import DscoderError, ModelFileError
 from app.models.gguf import GgufInfo, read_gguf_info
 from app.models.hub import HubConfig, HubRepo, search_gguf_repos
 from app.models.manifest import CHANGED, HASHED, MISMATCH, UNVERIFIED, VERIFIED, Manifest, ModelRecord, record_for_file
-from app.config.settings import Settings, load_settings
-from app.utils.jobs import Progress, JobControl
+from app.utils.errors import DscoderError, ModelFileError
+from app.utils.jobs import JobControl, Progress
 
 log = logging.getLogger(__name__)
 
@@ -204,8 +204,14 @@ def verify_model(
         before += file.stat().st_size
         values: dict[str, Any] = {"sha256": digest, "expected_sha256": expected}
         if record is not None:
-            values.update(origin=record.origin, repo=record.repo, revision=record.revision,
-                          source_files=record.source_files, catalog_id=record.catalog_id, shards=record.shards)
+            values.update(
+                origin=record.origin,
+                repo=record.repo,
+                revision=record.revision,
+                source_files=record.source_files,
+                catalog_id=record.catalog_id,
+                shards=record.shards,
+            )
         else:
             values["origin"] = "found"
         manifest.put(file, record_for_file(file, **values))
@@ -240,13 +246,15 @@ def import_model(
     target_dir = models_dir / IMPORTED_DIR
     targets = [target_dir / p.name for p in sources]
     if clash := [t for t in targets if t.exists()]:
-        raise DscoderError(f"A model named {clash[0].name} is already in {target_dir}", "Remove it first, or rename the file")
+        raise DscoderError(
+            f"A model named {clash[0].name} is already in {target_dir}", "Remove it first, or rename the file"
+        )
     total = sum(p.stat().st_size for p in sources)
     verify.require_free_space(models_dir, total + 64 * 1024 * 1024, source.name)
     target_dir.mkdir(parents=True, exist_ok=True)
     copied = 0
     try:
-        for file, target in zip(sources, targets):
+        for file, target in zip(sources, targets, strict=False):
 
             def on_copy(done: int, _total: int, offset: int = copied) -> None:
                 if progress is not None:
@@ -302,7 +310,9 @@ def reveal_command(path: Path) -> list[str]:
 
 def reveal_in_file_manager(path: Path) -> None:
     try:
-        subprocess.Popen(reveal_command(path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        subprocess.Popen(
+            reveal_command(path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
     except OSError as exc:
         raise DscoderError(f"Cannot open the file manager: {exc.strerror or exc}", f"The file is at {path}") from exc
 

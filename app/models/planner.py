@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from app.hardware.probe import GpuInfo, MachineProfile
 from app.models.catalog import Catalog, CatalogEntry, load_catalog
 from app.models.estimator import GIB, MemoryEstimate, active_bytes_per_token, estimate_memory, model_shape, pad_ctx
-from app.hardware.probe import GpuInfo, MachineProfile
 
 PURPOSES = ("chat", "completion", "both")
 # Headroom: RAM for the OS, the GUI and the editor; VRAM for the desktop and driver growth.
@@ -46,7 +46,14 @@ FIT_CPU_ONLY = "cpu_only"
 FIT_NONE = "does_not_fit"
 FIT_REMOTE = "remote_only"
 
-FAMILY_LABEL = {"1.3b": "1.3B", "6.7b": "6.7B", "33b": "33B", "7b-v1.5": "7B v1.5", "v2-lite": "V2-Lite", "v2": "V2 236B"}
+FAMILY_LABEL = {
+    "1.3b": "1.3B",
+    "6.7b": "6.7B",
+    "33b": "33B",
+    "7b-v1.5": "7B v1.5",
+    "v2-lite": "V2-Lite",
+    "v2": "V2 236B",
+}
 
 
 @dataclass(frozen=True)
@@ -132,12 +139,16 @@ def purpose_quality(entry: CatalogEntry, purpose: str) -> float | None:
 class _Budget:
     def __init__(self, machine: MachineProfile) -> None:
         mem = machine.memory
-        self.ram = mem.ram_available_bytes - max(RAM_HEADROOM_MIN_BYTES, int(mem.ram_total_bytes * RAM_HEADROOM_FRACTION))
+        self.ram = mem.ram_available_bytes - max(
+            RAM_HEADROOM_MIN_BYTES, int(mem.ram_total_bytes * RAM_HEADROOM_FRACTION)
+        )
         usable = tuple(g for g in machine.usable_gpus if g.vram_total_bytes >= MIN_PLANNED_GPU_VRAM_BYTES)
         vendor = usable[0].vendor if usable else ""
         self.gpus = tuple(g for g in usable if g.vendor == vendor)
-        self.vram = sum(max(0, g.vram_free_bytes - VRAM_HEADROOM_BYTES - int(g.vram_total_bytes * VRAM_HEADROOM_FRACTION))
-                        for g in self.gpus)
+        self.vram = sum(
+            max(0, g.vram_free_bytes - VRAM_HEADROOM_BYTES - int(g.vram_total_bytes * VRAM_HEADROOM_FRACTION))
+            for g in self.gpus
+        )
         self.unified = any(g.unified_memory for g in self.gpus)
         self.gpu_bandwidth = GPU_BANDWIDTH_BYTES_PER_S.get(vendor, 200e9)
         self.disk = machine.disk_free_bytes
@@ -149,9 +160,17 @@ class _Budget:
 
 def _estimate(entry: CatalogEntry, gpu_layers: int, ctx: int, opts: PlanOptions, budget: _Budget) -> MemoryEstimate:
     n_gpus = len(budget.gpus) if gpu_layers else 0
-    return estimate_memory(entry, n_gpu_layers=gpu_layers if n_gpus else 0, n_ctx=ctx, kv_type=opts.kv_type,
-                           n_batch=opts.n_batch, n_ubatch=opts.n_ubatch, flash_attn=opts.flash_attn, n_gpus=n_gpus,
-                           unified_memory=budget.unified)
+    return estimate_memory(
+        entry,
+        n_gpu_layers=gpu_layers if n_gpus else 0,
+        n_ctx=ctx,
+        kv_type=opts.kv_type,
+        n_batch=opts.n_batch,
+        n_ubatch=opts.n_ubatch,
+        flash_attn=opts.flash_attn,
+        n_gpus=n_gpus,
+        unified_memory=budget.unified,
+    )
 
 
 def _largest_ctx(entry: CatalogEntry, gpu_layers: int, lo: int, hi: int, opts: PlanOptions, budget: _Budget) -> int:
@@ -189,12 +208,18 @@ def _tokens_per_s(entry: CatalogEntry, est: MemoryEstimate, budget: _Budget) -> 
     return 1 / seconds if seconds > 0 else 0.0
 
 
-def fit_entry(entry: CatalogEntry, machine: MachineProfile, opts: PlanOptions | None = None, budget: _Budget | None = None) -> QuantFit:
+def fit_entry(
+    entry: CatalogEntry, machine: MachineProfile, opts: PlanOptions | None = None, budget: _Budget | None = None
+) -> QuantFit:
     opts = opts or PlanOptions()
     budget = budget or _Budget(machine)
     quality = purpose_quality(entry, opts.purpose)
     if entry.remote_only:
-        return QuantFit(entry, FIT_REMOTE, why=f"{entry.size / 1e9:.0f} GB of weights: run it on a server and connect as a remote engine")
+        return QuantFit(
+            entry,
+            FIT_REMOTE,
+            why=f"{entry.size / 1e9:.0f} GB of weights: run it on a server and connect as a remote engine",
+        )
     limit = min(entry.context_length, max(256, opts.ctx_cap))
     wanted = (limit // 256) * 256
     lowest = min(pad_ctx(MIN_CTX[opts.purpose]), wanted)
@@ -218,7 +243,9 @@ def fit_entry(entry: CatalogEntry, machine: MachineProfile, opts: PlanOptions | 
             found = (FIT_CPU_ONLY, 0, ctx)
     if found is None:
         need = _estimate(entry, 0, lowest, opts, budget)
-        why = f"needs {gb(need.ram_bytes)} of RAM at {ctx_label(lowest)} context; {gb(max(0, budget.ram))} is free to use"
+        why = (
+            f"needs {gb(need.ram_bytes)} of RAM at {ctx_label(lowest)} context; {gb(max(0, budget.ram))} is free to use"
+        )
         if budget.gpus:
             full = _estimate(entry, n_layer + 1, lowest, opts, budget)
             why += f", and {gb(full.vram_bytes)} of VRAM on the GPU ({gb(max(0, budget.vram))} free to use)"
@@ -263,9 +290,18 @@ def plan_for_machine(machine: MachineProfile, opts: PlanOptions | None = None, c
             notes.append(f"The {gpu.name} is not used: {gpu.unusable_reason}")
     remote = next((f for f in fits if f.fit == FIT_REMOTE and purpose_quality(f.entry, opts.purpose) is not None), None)
     if remote is not None:
-        notes.append(f"The {entry_label(remote.entry)} is too large for a desktop ({remote.entry.size / 1e9:.0f} GB of weights at "
-                     f"{remote.entry.quant}); run it on a multi-GPU server (vLLM, SGLang or llama.cpp's server) and add it as a remote engine.")
-    return Plan(opts.purpose, best, _reason(best, budget, machine, opts), fits, budget.gpus if best and best.gpu_layers else (), tuple(notes))
+        notes.append(
+            f"The {entry_label(remote.entry)} is too large for a desktop ({remote.entry.size / 1e9:.0f} GB of weights at "
+            f"{remote.entry.quant}); run it on a multi-GPU server (vLLM, SGLang or llama.cpp's server) and add it as a remote engine."
+        )
+    return Plan(
+        opts.purpose,
+        best,
+        _reason(best, budget, machine, opts),
+        fits,
+        budget.gpus if best and best.gpu_layers else (),
+        tuple(notes),
+    )
 
 
 def _gpu_words(gpus: tuple[GpuInfo, ...]) -> str:
@@ -279,17 +315,26 @@ def _gpu_words(gpus: tuple[GpuInfo, ...]) -> str:
 
 def _reason(best: QuantFit | None, budget: _Budget, machine: MachineProfile, opts: PlanOptions) -> str:
     if best is None or best.estimate is None:
-        return ("No DeepSeek-Coder model in the catalog fits this machine for "
-                f"{opts.purpose}; connect to a remote engine (llama.cpp server, vLLM or Ollama on a bigger machine) instead.")
+        return (
+            "No DeepSeek-Coder model in the catalog fits this machine for "
+            f"{opts.purpose}; connect to a remote engine (llama.cpp server, vLLM or Ollama on a bigger machine) instead."
+        )
     est = best.estimate
     head = f"{entry_label(best.entry)} {best.entry.quant}"
     ctx = ctx_label(best.ctx)
     if best.fit == FIT_FULL_GPU:
         return f"{head}, all layers on {_gpu_words(budget.gpus)}: {gb(est.vram_bytes)} of VRAM at {ctx} context."
     if best.fit == FIT_PARTIAL_GPU:
-        return (f"{head}, {best.gpu_layers} of {est.n_layer + 1} layers on {_gpu_words(budget.gpus)}: "
-                f"{gb(est.vram_bytes)} of VRAM and {gb(est.ram_bytes)} of RAM at {ctx} context.")
+        return (
+            f"{head}, {best.gpu_layers} of {est.n_layer + 1} layers on {_gpu_words(budget.gpus)}: "
+            f"{gb(est.vram_bytes)} of VRAM and {gb(est.ram_bytes)} of RAM at {ctx} context."
+        )
     unusable = [g for g in machine.gpus if not g.backend_usable]
-    why_cpu = (f" (this llama.cpp build cannot use the {unusable[0].name})" if unusable
-               else "" if not budget.gpus else " (the GPU is too small for it)")
+    why_cpu = (
+        f" (this llama.cpp build cannot use the {unusable[0].name})"
+        if unusable
+        else ""
+        if not budget.gpus
+        else " (the GPU is too small for it)"
+    )
     return f"{head} on the CPU{why_cpu}: {gb(est.ram_bytes)} of RAM at {ctx} context."

@@ -26,8 +26,15 @@ import httpx2
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import hf_raise_for_status, http_stream_backoff
 
+from app.models.hub import (
+    TRANSIENT_NETWORK_ERRORS,
+    TRANSIENT_STATUS_CODES,
+    HubConfig,
+    http_status,
+    hub_error,
+    resolve_url,
+)
 from app.utils.errors import DscoderError
-from app.models.hub import TRANSIENT_NETWORK_ERRORS, TRANSIENT_STATUS_CODES, HubConfig, http_status, hub_error, resolve_url
 from app.utils.jobs import JobControl
 
 log = logging.getLogger(__name__)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from app.utils.errors import CancelledError, DscoderError
-from app.utils.jobs import Progress, JobControl, PausedError
+from app.utils.errors import DscoderError
+from app.utils.jobs import JobControl, Progress
 
 HASH_BLOCK = 4 * 1024 * 1024  # large reads keep hashlib (which releases the GIL) busy
+
 
 def sha256_file(
     path: Path,

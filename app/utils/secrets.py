@@ -20,8 +20,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from app.utils.atomic import atomic_write_text
 from app.utils import paths
+from app.utils.atomic import atomic_write_text
 from app.utils.errors import DscoderError
 
 log = logging.getLogger(__name__)
@@ -131,8 +131,10 @@ class SecretStore:
             # Written 0600 from the first byte: the secret is never readable by others.
             atomic_write_text(self.file_path, json.dumps(data, indent=2, sort_keys=True))
         except OSError as exc:
-            raise DscoderError(f"Could not save the secret to {self.file_path}: {exc.strerror}",
-                               "Check that the config folder is writable") from exc
+            raise DscoderError(
+                f"Could not save the secret to {self.file_path}: {exc.strerror}",
+                "Check that the config folder is writable",
+            ) from exc
 
 
 def default_secret_store() -> SecretStore:

@@ -24,8 +24,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from app.completion.context import build_completion_prompt, max_tokens_for  # noqa: E402
-from app.llm.client import OpenAIClient  # noqa: E402
 from app.completion.fim import complete_middle  # noqa: E402
+from app.llm.client import OpenAIClient  # noqa: E402
 from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402
@@ -33,7 +33,7 @@ from tests.fim.cases import CASES, available, check  # noqa: E402
 
 FUNCTION = (
     "def scale_{n}(values: list[float], factor: float = {n}.0) -> list[float]:\n"
-    "    \"\"\"Multiply each value by {n}.\"\"\"\n"
+    '    """Multiply each value by {n}."""\n'
     "    return [value * factor for value in values]\n\n\n"
 )
 TAIL = "def mean(values: list[float]) -> float:\n    total = sum(values)\n    return total / len(val"
@@ -72,8 +72,9 @@ def measure(client: OpenAIClient, tokens: int, runs: int, reuse: bool) -> dict[s
     record: dict = {}
     for i in range(runs + 1):  # the first request only fills the cache
         text += "u" if i else ""
-        prompt = build_completion_prompt(text, len(text), path="stats.py", language="python",
-                                         budget_tokens=max(tokens, 256))
+        prompt = build_completion_prompt(
+            text, len(text), path="stats.py", language="python", budget_tokens=max(tokens, 256)
+        )
         if not reuse:
             complete_middle(client, "zz", "", None, SamplingParams(temperature=0.0, max_tokens=1))
             record = last_generation(client, record)
@@ -99,8 +100,9 @@ def fim_pass_rate(client: OpenAIClient) -> tuple[int, int, dict[str, tuple[int, 
             continue
         text = case.prefix + case.suffix
         prompt = build_completion_prompt(text, len(case.prefix), path=f"case.{case.language}", language=case.language)
-        middle, _ = complete_middle(client, prompt.prefix, prompt.suffix, case.language,
-                                    SamplingParams(temperature=0.0, max_tokens=128))
+        middle, _ = complete_middle(
+            client, prompt.prefix, prompt.suffix, case.language, SamplingParams(temperature=0.0, max_tokens=128)
+        )
         ok = check(case, middle)
         passed += ok
         total += 1
@@ -116,21 +118,36 @@ def main() -> int:
     parser.add_argument("--no-cases", action="store_true")
     args = parser.parse_args()
     model = args.model or test_model_path()
-    rows = [("context", "prefix reuse", "latency p50 ms", "latency p95 ms", "TTFT p50 ms", "TTFT p95 ms",
-             "prompt tokens", "evaluated after 1-char edit (median / max)")]
+    rows = [
+        (
+            "context",
+            "prefix reuse",
+            "latency p50 ms",
+            "latency p95 ms",
+            "TTFT p50 ms",
+            "TTFT p95 ms",
+            "prompt tokens",
+            "evaluated after 1-char edit (median / max)",
+        )
+    ]
     with EngineSupervisor(LoadOptions(model_path=model, n_ctx=4096)) as supervisor:
         ep = supervisor.start()
         client = OpenAIClient(ep.base_url, ep.api_key)
         for tokens in (500, 1500):
             for reuse in (True, False):
                 m = measure(client, tokens, args.runs, reuse)
-                rows.append((
-                    f"{tokens} tokens", "yes" if reuse else "no",
-                    f"{statistics.median(m['latency']):.0f}", f"{percentile(m['latency'], 0.95):.0f}",
-                    f"{statistics.median(m['ttft']):.0f}", f"{percentile(m['ttft'], 0.95):.0f}",
-                    f"{statistics.median(m['prompt']):.0f}",
-                    f"{statistics.median(m['evaluated']):.0f} / {max(m['evaluated']):.0f}",
-                ))
+                rows.append(
+                    (
+                        f"{tokens} tokens",
+                        "yes" if reuse else "no",
+                        f"{statistics.median(m['latency']):.0f}",
+                        f"{percentile(m['latency'], 0.95):.0f}",
+                        f"{statistics.median(m['ttft']):.0f}",
+                        f"{percentile(m['ttft'], 0.95):.0f}",
+                        f"{statistics.median(m['prompt']):.0f}",
+                        f"{statistics.median(m['evaluated']):.0f} / {max(m['evaluated']):.0f}",
+                    )
+                )
                 print(f"  measured {tokens} tokens, reuse={reuse}", file=sys.stderr, flush=True)
         cases = None if args.no_cases else fim_pass_rate(client)
         info = client.engine_info()

@@ -44,8 +44,8 @@ def main() -> int:
     from huggingface_hub import constants, hf_hub_download
 
     constants.HF_HUB_OFFLINE = False
-    from app.models.hub import HubConfig
     from app.config.settings import Settings
+    from app.models.hub import HubConfig
     from app.models.transfer import FileSource, RetryPolicy, fetch_resumable
     from app.models.verify import sha256_file
     from app.utils.jobs import JobControl
@@ -113,8 +113,10 @@ def main() -> int:
     print(f"dscoder (hf client):  {app_speed:8.1f} MB/s")
     print(f"hf_hub_download:      {mb / statistics.median(library_times):8.1f} MB/s  (reference)")
     print(f"ratio dscoder/curl:   {app_speed / curl_speed:8.2f}  (target >= 0.9)")
-    print(f"sha256 verification:  {mb / statistics.median(verify_times):8.1f} MB/s "
-          f"(best {mb / min(verify_times):.1f} MB/s)")
+    print(
+        f"sha256 verification:  {mb / statistics.median(verify_times):8.1f} MB/s "
+        f"(best {mb / min(verify_times):.1f} MB/s)"
+    )
     return 0
 
 

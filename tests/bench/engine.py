@@ -72,12 +72,17 @@ def inprocess(model: str, threads: int, runs: int, prompt_lines: int, decode_tok
     short = [_generate(llama, f"x = {run}", 1)[0] for run in range(runs)]
     n_prompt = len(llama.tokenize(prompt_text(prompt_lines, 0).encode(), add_bos=False))
     del llama
-    return {"prompt_tps": median(prompt_rates), "decode_tps": median(decode_rates),
-            "short_ttft": median(short), "n_prompt": n_prompt}
+    return {
+        "prompt_tps": median(prompt_rates),
+        "decode_tps": median(decode_rates),
+        "short_ttft": median(short),
+        "n_prompt": n_prompt,
+    }
 
 
-def through_engine(model: str, threads: int, runs: int, prompt_lines: int, decode_tokens: int,
-                   long_lines: int) -> dict[str, float]:
+def through_engine(
+    model: str, threads: int, runs: int, prompt_lines: int, decode_tokens: int, long_lines: int
+) -> dict[str, float]:
     options = LoadOptions(model_path=model, n_ctx=4096, n_threads=threads)
     with EngineSupervisor(options) as supervisor:
         ep = supervisor.start()
@@ -99,12 +104,14 @@ def through_engine(model: str, threads: int, runs: int, prompt_lines: int, decod
             # Prompt speed as the client sees it: prompt tokens over the time to the first token.
             prompt_rates.append(stats.prompt_tokens / stats.time_to_first_token_s)
             stats = None
-            for event in client.stream_completion(DECODE_PROMPT + f"# {run}\n", None,
-                                                  SamplingParams(temperature=0.0, max_tokens=decode_tokens)):
+            for event in client.stream_completion(
+                DECODE_PROMPT + f"# {run}\n", None, SamplingParams(temperature=0.0, max_tokens=decode_tokens)
+            ):
                 stats = event.stats or stats
             decode_rates.append(stats.tokens_per_s)
         for run in range(runs):
             short.append(first_token_time(f"x = {run}"))
+
         def cancel_latency(prompt: str, max_tokens: int, cancel_after: float) -> float:
             """From cancel() to the moment the engine's generation loop ended (its own record)."""
             token = CancelToken()
@@ -138,8 +145,14 @@ def through_engine(model: str, threads: int, runs: int, prompt_lines: int, decod
         cancel_prompt = median([cancel_latency(prompt_text(long_lines, 900 + run), 4, 1.0) for run in range(runs)])
         long_tokens = len(long_prompt) // 3
         client.close()
-    return {"prompt_tps": median(prompt_rates), "decode_tps": median(decode_rates), "short_ttft": median(short),
-            "cancel_decode": cancel_decode, "cancel_prompt": cancel_prompt, "long_tokens_approx": long_tokens}
+    return {
+        "prompt_tps": median(prompt_rates),
+        "decode_tps": median(decode_rates),
+        "short_ttft": median(short),
+        "cancel_decode": cancel_decode,
+        "cancel_prompt": cancel_prompt,
+        "long_tokens_approx": long_tokens,
+    }
 
 
 def main() -> int:
@@ -157,8 +170,12 @@ def main() -> int:
     # speed drifts by 10% over minutes) lands on both, and the ratio is taken per round.
     rounds = []
     for _ in range(args.runs):
-        rounds.append((inprocess(model, args.threads, 1, args.prompt_lines, args.decode_tokens),
-                       through_engine(model, args.threads, 1, args.prompt_lines, args.decode_tokens, args.long_lines)))
+        rounds.append(
+            (
+                inprocess(model, args.threads, 1, args.prompt_lines, args.decode_tokens),
+                through_engine(model, args.threads, 1, args.prompt_lines, args.decode_tokens, args.long_lines),
+            )
+        )
     base = {key: median([b[key] for b, _ in rounds]) for key in rounds[0][0]}
     eng = {key: median([e[key] for _, e in rounds]) for key in rounds[0][1]}
     prompt_ratio = median([e["prompt_tps"] / b["prompt_tps"] for b, e in rounds])
@@ -166,15 +183,35 @@ def main() -> int:
     overhead_ms = (eng["short_ttft"] - base["short_ttft"]) * 1000
     rows = [
         ("measure", "in-process", "engine+client", "ratio / figure", "target"),
-        (f"prompt tokens/s ({base['n_prompt']} tok)", f"{base['prompt_tps']:.1f}", f"{eng['prompt_tps']:.1f}",
-         f"{prompt_ratio:.3f}", ">= 0.95"),
-        (f"decode tokens/s ({args.decode_tokens} tok)", f"{base['decode_tps']:.2f}", f"{eng['decode_tps']:.2f}",
-         f"{decode_ratio:.3f}", ">= 0.97"),
-        ("first token, short prompt (ms)", f"{base['short_ttft'] * 1000:.1f}", f"{eng['short_ttft'] * 1000:.1f}",
-         f"+{overhead_ms:.1f} ms", "<= 30 ms"),
+        (
+            f"prompt tokens/s ({base['n_prompt']} tok)",
+            f"{base['prompt_tps']:.1f}",
+            f"{eng['prompt_tps']:.1f}",
+            f"{prompt_ratio:.3f}",
+            ">= 0.95",
+        ),
+        (
+            f"decode tokens/s ({args.decode_tokens} tok)",
+            f"{base['decode_tps']:.2f}",
+            f"{eng['decode_tps']:.2f}",
+            f"{decode_ratio:.3f}",
+            ">= 0.97",
+        ),
+        (
+            "first token, short prompt (ms)",
+            f"{base['short_ttft'] * 1000:.1f}",
+            f"{eng['short_ttft'] * 1000:.1f}",
+            f"+{overhead_ms:.1f} ms",
+            "<= 30 ms",
+        ),
         ("cancel while decoding (ms)", "", "", f"{eng['cancel_decode'] * 1000:.0f}", "<= 100"),
-        (f"cancel during a ~{eng['long_tokens_approx']:.0f}-token prompt (ms)", "", "",
-         f"{eng['cancel_prompt'] * 1000:.0f}", "<= 500"),
+        (
+            f"cancel during a ~{eng['long_tokens_approx']:.0f}-token prompt (ms)",
+            "",
+            "",
+            f"{eng['cancel_prompt'] * 1000:.0f}",
+            "<= 500",
+        ),
     ]
     print(table(rows))
     return 0

@@ -16,9 +16,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 import llama_cpp  # noqa: E402
 
-from app.completion.fim import SPECIAL_TOKEN_RE  # noqa: E402
+from app.completion.fim import (
+    SPECIAL_TOKEN_RE,  # noqa: E402
+    complete_middle,  # noqa: E402
+)
 from app.llm.client import OpenAIClient  # noqa: E402
-from app.completion.fim import complete_middle  # noqa: E402
 from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402
@@ -35,22 +37,26 @@ def main() -> int:
         ep = supervisor.start()
         client = OpenAIClient(ep.base_url, ep.api_key)
         for case in cases:
-            middle, _ = complete_middle(client, case.prefix, case.suffix, case.language,
-                                        SamplingParams(temperature=0.0, max_tokens=MAX_TOKENS))
+            middle, _ = complete_middle(
+                client, case.prefix, case.suffix, case.language, SamplingParams(temperature=0.0, max_tokens=MAX_TOKENS)
+            )
             ours[case.name] = (check(case, middle), bool(SPECIAL_TOKEN_RE.search(middle)))
         client.close()
     llama = llama_cpp.Llama(model_path=model, n_ctx=4096, verbose=False)
     plain: dict[str, tuple[bool, bool]] = {}
     for case in cases:
-        text = llama.create_completion(prompt=case.prefix, suffix=case.suffix, max_tokens=MAX_TOKENS,
-                                       temperature=0.0)["choices"][0]["text"]
+        text = llama.create_completion(prompt=case.prefix, suffix=case.suffix, max_tokens=MAX_TOKENS, temperature=0.0)[
+            "choices"
+        ][0]["text"]
         plain[case.name] = (check(case, text), bool(SPECIAL_TOKEN_RE.search(text)))
     rows = [("case", "dscoder", "plain llama-cpp-python")]
     for case in cases:
         rows.append((case.name, "ok" if ours[case.name][0] else "wrong", "ok" if plain[case.name][0] else "wrong"))
     n = len(cases)
     rows.append(("correct", f"{sum(v[0] for v in ours.values())}/{n}", f"{sum(v[0] for v in plain.values())}/{n}"))
-    rows.append(("special tokens leaked", str(sum(v[1] for v in ours.values())), str(sum(v[1] for v in plain.values()))))
+    rows.append(
+        ("special tokens leaked", str(sum(v[1] for v in ours.values())), str(sum(v[1] for v in plain.values())))
+    )
     print(f"model: {model}\n")
     print(table(rows))
     return 0

@@ -23,11 +23,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 import llama_cpp  # noqa: E402
 import psutil  # noqa: E402
 
-from app.models.estimator import estimate_memory  # noqa: E402
-from app.models.gguf import read_gguf_info  # noqa: E402
 from app.llm.client import OpenAIClient  # noqa: E402
 from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
+from app.models.estimator import estimate_memory  # noqa: E402
+from app.models.gguf import read_gguf_info  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402
 from tests.helpers.tiny_gguf import TinyModelSpec, write_tiny_gguf  # noqa: E402
 
@@ -101,10 +101,22 @@ def main() -> int:
             ratio = est.ram_bytes / hwm
             ok = abs(ratio - 1) <= TOLERANCE
             misses += not ok
-            rows.append((Path(model).name, str(n_ctx), f"{est.ram_bytes / MIB:.0f}", f"{hwm / MIB:.0f}", f"{rss / MIB:.0f}",
-                         f"{ratio:.2f}", "yes" if ok else "NO"))
-            print(f"{Path(model).name} ctx {n_ctx}: estimate {est.ram_bytes / MIB:.0f} MiB, peak {hwm / MIB:.0f} MiB",
-                  file=sys.stderr, flush=True)
+            rows.append(
+                (
+                    Path(model).name,
+                    str(n_ctx),
+                    f"{est.ram_bytes / MIB:.0f}",
+                    f"{hwm / MIB:.0f}",
+                    f"{rss / MIB:.0f}",
+                    f"{ratio:.2f}",
+                    "yes" if ok else "NO",
+                )
+            )
+            print(
+                f"{Path(model).name} ctx {n_ctx}: estimate {est.ram_bytes / MIB:.0f} MiB, peak {hwm / MIB:.0f} MiB",
+                file=sys.stderr,
+                flush=True,
+            )
     print(table(rows))
     return 1 if misses else 0
 

@@ -72,8 +72,14 @@ def first_paint_seconds(model: str | None) -> float:
             config.mkdir(parents=True)
             (config / "settings.json").write_text(json.dumps({"chat_model_path": model}))
         started = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", FIRST_PAINT_CHILD], env=_env(home), cwd=REPO,
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_PAINT_CHILD],
+            env=_env(home),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         elapsed = time.perf_counter() - started
         if "FIRST_PAINT" not in out.stdout:
             raise RuntimeError(f"the app did not paint: {out.stderr[-2000:]}")
@@ -89,7 +95,7 @@ def stream_child(model: str, tokens: int) -> dict[str, object]:
     from app.mainwindow.app import create_application
     from app.mainwindow.window import MainWindow
 
-    app = create_application()
+    create_application()
     window = MainWindow(Settings(max_tokens=tokens))
     window.resize(1280, 800)
     window.show()
@@ -188,13 +194,19 @@ def main() -> int:
     first_run = [first_paint_seconds(None) for _ in range(args.runs)]
     with_model = [first_paint_seconds(model) for _ in range(args.runs)]
     with tempfile.TemporaryDirectory(prefix="dscoder-bench-") as home:
-        out = subprocess.run([sys.executable, __file__, model, "--tokens", str(args.tokens), "--child"],
-                             env=_env(home), cwd=REPO, capture_output=True, text=True, timeout=1800)
-    line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
+        out = subprocess.run(
+            [sys.executable, __file__, model, "--tokens", str(args.tokens), "--child"],
+            env=_env(home),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+    line = next((row for row in out.stdout.splitlines() if row.startswith("RESULT ")), None)
     if line is None:
         print(out.stdout[-2000:], out.stderr[-4000:], file=sys.stderr)
         return 1
-    r = json.loads(line[len("RESULT "):])
+    r = json.loads(line[len("RESULT ") :])
 
     def ok(value: float, target: float) -> str:
         return "yes" if value <= target else "NO"
@@ -202,22 +214,39 @@ def main() -> int:
     mb = 1024 * 1024
     rows = [
         ("metric", "value", "target", "met"),
-        (f"first paint, no model (median of {args.runs})", f"{median(first_run):.2f} s", "<= 1.0 s",
-         ok(median(first_run), 1.0)),
-        (f"first paint, model chosen (median of {args.runs})", f"{median(with_model):.2f} s", "<= 1.0 s",
-         ok(median(with_model), 1.0)),
+        (
+            f"first paint, no model (median of {args.runs})",
+            f"{median(first_run):.2f} s",
+            "<= 1.0 s",
+            ok(median(first_run), 1.0),
+        ),
+        (
+            f"first paint, model chosen (median of {args.runs})",
+            f"{median(with_model):.2f} s",
+            "<= 1.0 s",
+            ok(median(with_model), 1.0),
+        ),
         ("GUI RSS, model loaded, idle", f"{r['rss_idle'] / mb:.0f} MB", "<= 250 MB", ok(r["rss_idle"] / mb, 250)),
-        (f"GUI RSS after {r['tokens']:,} streamed tokens", f"{r['rss_after'] / mb:.0f} MB", "<= 250 MB",
-         ok(r["rss_after"] / mb, 250)),
-        ("largest event-loop stall while streaming", f"{r['stall_max_ms']:.1f} ms", "<= 16 ms",
-         ok(r["stall_max_ms"], 16)),
+        (
+            f"GUI RSS after {r['tokens']:,} streamed tokens",
+            f"{r['rss_after'] / mb:.0f} MB",
+            "<= 250 MB",
+            ok(r["rss_after"] / mb, 250),
+        ),
+        (
+            "largest event-loop stall while streaming",
+            f"{r['stall_max_ms']:.1f} ms",
+            "<= 16 ms",
+            ok(r["stall_max_ms"], 16),
+        ),
         ("p99 event-loop stall while streaming", f"{r['stall_p99_ms']:.1f} ms", "", ""),
     ]
     print(table(rows))
-    print(f"\nmodel: {Path(model).name}; streamed {r['tokens']:,} tokens in {r['answers']} answer(s) at "
-          f"{r['tokens_per_s']:.1f} tokens/s; {r['ticks']:,} ticks of {TICK_MS} ms; "
-          f"{r['renders']} chat repaints; first paint runs: "
-          + ", ".join(f"{s:.2f}" for s in first_run))
+    print(
+        f"\nmodel: {Path(model).name}; streamed {r['tokens']:,} tokens in {r['answers']} answer(s) at "
+        f"{r['tokens_per_s']:.1f} tokens/s; {r['ticks']:,} ticks of {TICK_MS} ms; "
+        f"{r['renders']} chat repaints; first paint runs: " + ", ".join(f"{s:.2f}" for s in first_run)
+    )
     return 0
 
 

@@ -17,7 +17,7 @@ from app.llm.supervisor import EngineSupervisor
 pytestmark = pytest.mark.realmodel
 
 SOURCE = "".join(
-    f"def scale_{n}(values, factor={n}):\n    \"\"\"Multiply each value by {n}.\"\"\"\n"
+    f'def scale_{n}(values, factor={n}):\n    """Multiply each value by {n}."""\n'
     f"    return [v * factor for v in values]\n\n\n"
     for n in range(60)
 )

@@ -14,10 +14,10 @@ import httpx
 import psutil
 import pytest
 
-from app.utils.errors import ClientError, EngineError, ModelFileError
 from app.llm.client import CancelToken, OpenAIClient
 from app.llm.options import LoadOptions, SamplingParams
 from app.llm.supervisor import EngineSupervisor
+from app.utils.errors import ClientError, EngineError, ModelFileError
 
 USER = [{"role": "user", "content": "Write a function."}]
 
@@ -102,8 +102,9 @@ def test_every_request_needs_the_api_key(tiny_engine):
 def test_openai_sse_format_on_the_wire(tiny_engine):
     ep = tiny_engine.endpoint
     body = {"messages": USER, "stream": True, "max_tokens": 4}
-    with httpx.stream("POST", ep.base_url + "/chat/completions", json=body,
-                      headers={"Authorization": f"Bearer {ep.api_key}"}) as response:
+    with httpx.stream(
+        "POST", ep.base_url + "/chat/completions", json=body, headers={"Authorization": f"Bearer {ep.api_key}"}
+    ) as response:
         lines = [line for line in response.iter_lines() if line.startswith("data:")]
     assert lines[-1] == "data: [DONE]"
     chunks = [json.loads(line[5:]) for line in lines[:-1]]
@@ -183,10 +184,13 @@ def test_engine_death_mid_stream_is_a_clear_error(tiny_models, tmp_path):
         assert collect(client_for(supervisor).stream_chat(USER, SamplingParams(max_tokens=3)))[0]
 
 
-@pytest.mark.parametrize("variant,expected", [
-    ("not_gguf", "not a GGUF model file"),
-    ("truncated", "truncated|corrupt|could not read"),
-])
+@pytest.mark.parametrize(
+    "variant,expected",
+    [
+        ("not_gguf", "not a GGUF model file"),
+        ("truncated", "truncated|corrupt|could not read"),
+    ],
+)
 def test_bad_model_files_fail_with_clear_messages(tiny_models, variant, expected, tmp_path):
     with pytest.raises((ModelFileError, EngineError), match=expected):
         EngineSupervisor(LoadOptions(model_path=str(tiny_models[variant])), log_path=tmp_path / "e.log").start()
@@ -201,11 +205,15 @@ def test_missing_file_and_folder(tmp_path):
 
 def test_context_larger_than_the_model_supports(tiny_models, tmp_path):
     with pytest.raises(EngineError, match="larger than this model supports"):
-        EngineSupervisor(LoadOptions(model_path=str(tiny_models["v1"]), n_ctx=8192), log_path=tmp_path / "e.log").start()
+        EngineSupervisor(
+            LoadOptions(model_path=str(tiny_models["v1"]), n_ctx=8192), log_path=tmp_path / "e.log"
+        ).start()
 
 
 def test_hostile_template_is_refused_without_running(tiny_models, tmp_path):
-    with EngineSupervisor(LoadOptions(model_path=str(tiny_models["hostile"]), n_ctx=512), log_path=tmp_path / "e.log") as sup:
+    with EngineSupervisor(
+        LoadOptions(model_path=str(tiny_models["hostile"]), n_ctx=512), log_path=tmp_path / "e.log"
+    ) as sup:
         sup.start()
         with pytest.raises(ClientError, match="Python internals"):
             collect(client_for(sup).stream_chat(USER, SamplingParams(max_tokens=3)))
@@ -214,7 +222,9 @@ def test_hostile_template_is_refused_without_running(tiny_models, tmp_path):
 
 def test_v2_and_templateless_files_chat(tiny_models, tmp_path):
     for variant, family in (("v2", "gguf"), ("no_template", "deepseek-v1")):
-        with EngineSupervisor(LoadOptions(model_path=str(tiny_models[variant]), n_ctx=512), log_path=tmp_path / "e.log") as sup:
+        with EngineSupervisor(
+            LoadOptions(model_path=str(tiny_models[variant]), n_ctx=512), log_path=tmp_path / "e.log"
+        ) as sup:
             sup.start()
             client = client_for(sup)
             assert client.engine_info()["chat_format"] == family
@@ -222,11 +232,16 @@ def test_v2_and_templateless_files_chat(tiny_models, tmp_path):
 
 
 def test_overflowing_chat_drops_old_turns_with_a_note(tiny_models, tmp_path):
-    with EngineSupervisor(LoadOptions(model_path=str(tiny_models["v1"]), n_ctx=512), log_path=tmp_path / "e.log") as sup:
+    with EngineSupervisor(
+        LoadOptions(model_path=str(tiny_models["v1"]), n_ctx=512), log_path=tmp_path / "e.log"
+    ) as sup:
         sup.start()
         history = []
         for i in range(6):
-            history += [{"role": "user", "content": f"question {i} " * 10}, {"role": "assistant", "content": "answer " * 10}]
+            history += [
+                {"role": "user", "content": f"question {i} " * 10},
+                {"role": "assistant", "content": "answer " * 10},
+            ]
         history.append({"role": "user", "content": "last question"})
         text, notes, stats = collect(client_for(sup).stream_chat(history, SamplingParams(max_tokens=64)))
         assert notes and "oldest turn" in notes[0]
@@ -239,7 +254,9 @@ def test_fim_uses_vocabulary_tokens_and_refuses_without_them(tiny_engine, tiny_m
     assert stats.completion_tokens == 6
     # Code that contains special-token text stays text: it is not parsed as a FIM token.
     collect(client.stream_completion("s = '<｜fim▁hole｜>'\n", "\n", SamplingParams(max_tokens=2)))
-    with EngineSupervisor(LoadOptions(model_path=str(tiny_models["no_fim"]), n_ctx=512), log_path=tmp_path / "e.log") as sup:
+    with EngineSupervisor(
+        LoadOptions(model_path=str(tiny_models["no_fim"]), n_ctx=512), log_path=tmp_path / "e.log"
+    ) as sup:
         sup.start()
         with pytest.raises(ClientError, match="no fill-in-the-middle tokens"):
             collect(client_for(sup).stream_completion("a", "b", SamplingParams(max_tokens=2)))
@@ -255,8 +272,12 @@ def test_no_orphan_engine_when_the_parent_is_killed(tiny_models, tmp_path):
         "print(ep.pid, flush=True)\n"
         "time.sleep(60)\n"
     )
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                              env=dict(os.environ, DSCODER_HOME=str(tmp_path)))
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, DSCODER_HOME=str(tmp_path)),
+    )
     engine_pid = int(parent.stdout.readline())
     assert psutil.pid_exists(engine_pid)
     parent.kill()

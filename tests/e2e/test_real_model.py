@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.completion.fim import SPECIAL_TOKEN_RE
+from app.completion.fim import SPECIAL_TOKEN_RE, complete_middle
 from app.llm.client import OpenAIClient
-from app.completion.fim import complete_middle
 from app.llm.options import LoadOptions, SamplingParams
 from app.llm.supervisor import EngineSupervisor
 from tests.fim.cases import CASES, available, check
@@ -30,8 +29,9 @@ def test_fim_cases_are_mostly_correct_and_never_leak_special_tokens(real_client)
     assert len(cases) >= 20
     results = []
     for case in cases:
-        middle, stats = complete_middle(real_client, case.prefix, case.suffix, case.language,
-                                        SamplingParams(temperature=0.0, max_tokens=128))
+        middle, stats = complete_middle(
+            real_client, case.prefix, case.suffix, case.language, SamplingParams(temperature=0.0, max_tokens=128)
+        )
         assert not SPECIAL_TOKEN_RE.search(middle), (case.name, middle)
         results.append((case.name, check(case, middle), middle))
     passed = sum(ok for _, ok, _ in results)

@@ -9,8 +9,9 @@ import sys
 
 def test_self_test_passes_and_says_what_it_checked(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    result = subprocess.run([sys.executable, "-m", "app", "--self-test"], capture_output=True, text=True,
-                            timeout=300, env=env, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "--self-test"], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[-1].startswith("self-test passed")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from app.chat.ui.apply_dialog import ApplyDialog, apply_to_editor
-from app.editor.ui.code_editor import CodeEditor
 from app.chat.ui.fix_error import fix_error_prompt
+from app.editor.ui.code_editor import CodeEditor
 
 FILE = """import math
 
@@ -69,6 +69,6 @@ def test_fix_error_prompt_uses_the_unsaved_editor_text(qtbot, tmp_path):
     path = tmp_path / "calc.py"
     path.write_text("x = 1\n")
     editor = make_editor(qtbot, "def f():\n    return undefined_name\n", str(path))
-    error = f'Traceback (most recent call last):\n  File "{path}", line 2, in f\nNameError: name \'undefined_name\' is not defined\n'
+    error = f"Traceback (most recent call last):\n  File \"{path}\", line 2, in f\nNameError: name 'undefined_name' is not defined\n"
     fix = fix_error_prompt(error, [editor])
     assert "> 2 |     return undefined_name" in fix.prompt

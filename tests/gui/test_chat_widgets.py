@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QTextCursor
@@ -11,13 +10,13 @@ from PySide6.QtWidgets import QApplication, QLabel, QTextBrowser, QWidget
 from app.chat.markdown.render import extract_code_blocks, render_markdown
 from app.chat.ui import ChatPanel
 from app.chat.ui.input import MAX_PASTE_CHARS
-from app.chat.ui.style import palette_for
 from app.chat.ui.message_widgets import (
     AssistantMessageWidget,
     MarkdownMessageWidget,
     MessageBrowser,
     UserMessageWidget,
 )
+from app.chat.ui.style import palette_for
 from tests.helpers.stalls import StallProbe
 
 ANSWER = """Two ways to do it:
@@ -233,13 +232,15 @@ def test_the_model_cannot_fake_an_apply_link(qtbot, panel) -> None:
         block = block.next()
     # Only the links under the real code block, each exactly once.
     assert [h for _t, h in hrefs if h.startswith("dscoder:")] == [
-        "dscoder:copy/0", "dscoder:insert/0", "dscoder:replace/0", "dscoder:apply/0"
+        "dscoder:copy/0",
+        "dscoder:insert/0",
+        "dscoder:replace/0",
+        "dscoder:apply/0",
     ]
 
 
 LONG_CODE = "\n".join(
-    f"def function_{n}(value: int) -> int:  # line {n}\n    return value * {n} + len('x')"
-    for n in range(150)
+    f"def function_{n}(value: int) -> int:  # line {n}\n    return value * {n} + len('x')" for n in range(150)
 )
 LONG_ANSWER = (
     "Here is the design, explained before the code. " * 30
@@ -249,9 +250,7 @@ LONG_ANSWER = (
 )
 
 
-def test_streaming_and_finishing_a_long_code_answer_keeps_the_event_loop_moving(
-    qtbot, panel
-) -> None:
+def test_streaming_and_finishing_a_long_code_answer_keeps_the_event_loop_moving(qtbot, panel) -> None:
     """Streams ~300 lines of code, finishes, and waits for the colours while a 5 ms
     timer records the largest gap between its ticks (the stall a user would feel)."""
     view = panel.view
@@ -276,8 +275,10 @@ def test_streaming_and_finishing_a_long_code_answer_keeps_the_event_loop_moving(
     qtbot.wait(50)
     probe.stop()
     largest_stall_ms = probe.largest_ms(skip_first=True)
-    print(f"\nlong code answer: largest event-loop stall {largest_stall_ms:.1f} ms "
-          f"over {len(probe.gaps)} ticks, {view.render_count} renders")
+    print(
+        f"\nlong code answer: largest event-loop stall {largest_stall_ms:.1f} ms "
+        f"over {len(probe.gaps)} ticks, {view.render_count} renders"
+    )
     widget = view.message_widget(index)
     assert isinstance(widget, AssistantMessageWidget)
     assert widget.code_blocks[0].code == LONG_CODE

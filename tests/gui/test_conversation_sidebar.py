@@ -18,9 +18,11 @@ def store():
 @pytest.fixture
 def filled(store):
     ids = {}
-    for title, question in [("Sorting", "How do I sort a dict by value?"),
-                            ("Rust", "Explain the borrow checker"),
-                            ("Docker", "Write a Dockerfile for FastAPI")]:
+    for title, question in [
+        ("Sorting", "How do I sort a dict by value?"),
+        ("Rust", "Explain the borrow checker"),
+        ("Docker", "Write a Dockerfile for FastAPI"),
+    ]:
         ids[title] = store.create(title)
         store.add_message(ids[title], "user", question)
     return ids
@@ -76,8 +78,7 @@ def test_search_shows_matching_conversations_with_snippets(qtbot, store, filled)
 def test_rename_pin_and_delete(qtbot, store, filled):
     answers = iter(["Rust ownership", "   "])
     confirmations = iter([False, True])
-    sidebar = make_sidebar(qtbot, store, ask_new_title=lambda *_: next(answers),
-                           confirm=lambda *_: next(confirmations))
+    sidebar = make_sidebar(qtbot, store, ask_new_title=lambda *_: next(answers), confirm=lambda *_: next(confirmations))
     sidebar.rename(filled["Rust"])
     assert store.get(filled["Rust"]).title == "Rust ownership" and "Rust ownership" in titles(sidebar)
     sidebar.rename(filled["Rust"])  # an empty title is refused with a message
@@ -102,8 +103,9 @@ def test_export_writes_markdown(qtbot, store, filled, tmp_path):
     target = tmp_path / "out" / "sorting.md"
     target.parent.mkdir()
     suggested = []
-    sidebar = make_sidebar(qtbot, store, export_folder=tmp_path,
-                           choose_path=lambda _parent, name: suggested.append(name) or str(target))
+    sidebar = make_sidebar(
+        qtbot, store, export_folder=tmp_path, choose_path=lambda _parent, name: suggested.append(name) or str(target)
+    )
     store.add_message(filled["Sorting"], "assistant", "Use `sorted(d.items(), key=lambda kv: kv[1])`.")
     assert sidebar.export(filled["Sorting"]) == target
     assert suggested == [str(tmp_path / "sorting.md")]

@@ -9,14 +9,14 @@ from PySide6.QtCore import QCoreApplication, QEvent, QMimeData, QPointF, Qt, QUr
 from PySide6.QtGui import QDropEvent
 from pyside6_scintilla import Scintilla
 
-from app.utils.errors import DscoderError
 from app.config.settings import load_settings
 from app.editor.textfile import LANGUAGES, PLAIN_TEXT
-from app.editor.ui.recent_menu import RecentFilesMenu
 from app.editor.ui.code_editor import ASK_ACTIONS, CodeEditor
-from app.editor.ui.tabs import EditorTabs, SaveChoice
 from app.editor.ui.file_tree import FileTree
+from app.editor.ui.recent_menu import RecentFilesMenu
+from app.editor.ui.tabs import EditorTabs, SaveChoice
 from app.editor.ui.themes import DARK, LIGHT, bgr
+from app.utils.errors import DscoderError
 from tests.helpers.stalls import StallProbe
 
 STYLE_DEFAULT = int(Scintilla.StylesCommon.Default)

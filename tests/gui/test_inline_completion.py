@@ -7,13 +7,13 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
 
+from app.completion.ui.service import CompletionService, InlineCompletion
+from app.completion.ui.status import CompletionState
 from app.config.settings import Settings
+from app.editor.ui.code_editor import CodeEditor
 from app.llm.client import OpenAIClient
 from app.llm.options import LoadOptions
 from app.llm.supervisor import EngineSupervisor
-from app.completion.ui.service import CompletionService, InlineCompletion
-from app.completion.ui.status import CompletionState
-from app.editor.ui.code_editor import CodeEditor
 
 WAIT_MS = 20_000
 
@@ -129,9 +129,9 @@ def test_ctrl_right_accepts_one_word_and_keeps_the_rest(qtbot, service, editor):
     controller = service.attach(editor)
     suggestion = type_and_wait_for_ghost(qtbot, editor, controller, "hello wor")
     qtbot.keyClick(editor.sci, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
-    accepted = editor.text()[len("hello wor"):]
+    accepted = editor.text()[len("hello wor") :]
     assert accepted and suggestion.startswith(accepted)
-    assert controller.suggestion == suggestion[len(accepted):]
+    assert controller.suggestion == suggestion[len(accepted) :]
     editor.sci.undo()
     assert editor.text() == "hello wor"
 
@@ -315,9 +315,12 @@ def test_tabs_each_get_completion_and_other_tabs_are_repository_context(qtbot, c
         assert service.attach(main) is controller  # one per editor
         files = service.open_files(controller)
         assert [f.path for f in files] == [str(tmp_path / "util.py")]
-        prompt = build_completion_prompt(main.text(), len(main.text()), path=main.path, language="python",
-                                         other_files=files)
-        assert prompt.prefix.startswith("# util.py\ndef helper():") and prompt.prefix.endswith("# main.py\n" + main.text())
+        prompt = build_completion_prompt(
+            main.text(), len(main.text()), path=main.path, language="python", other_files=files
+        )
+        assert prompt.prefix.startswith("# util.py\ndef helper():") and prompt.prefix.endswith(
+            "# main.py\n" + main.text()
+        )
         main.set_cursor_offset(len(main.text()))
         with qtbot.waitSignal(controller.requestSent, timeout=WAIT_MS):
             qtbot.keyClicks(main.sci, "h")

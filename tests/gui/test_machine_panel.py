@@ -6,8 +6,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QAbstractItemView
 
-from app.models.catalog import load_catalog
 from app.hardware.probe import probe_machine
+from app.models.catalog import load_catalog
 from app.models.planner import PlanOptions, plan_for_machine
 from app.models.ui.machine_panel import COLUMNS, MachinePanel
 from tests.helpers.hardware_profiles import PROFILES, readers_for

@@ -16,9 +16,9 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
 from app.chat.markdown.render import action_url
-from app.config.settings import Settings
-from app.chat.ui.message_widgets import AssistantMessageWidget, ErrorCard, UserMessageWidget
 from app.chat.ui.controller import EngineState
+from app.chat.ui.message_widgets import AssistantMessageWidget, ErrorCard, UserMessageWidget
+from app.config.settings import Settings
 from app.editor.ui.tabs import SaveChoice
 from app.mainwindow.window import MainWindow
 from tests.gui.test_chat_widgets import click_anchor, click_label_link

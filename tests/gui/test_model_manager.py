@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from app.config.settings import Settings, load_settings
+from app.hardware.probe import MachineProfile, probe_machine
 from app.models.catalog import CatalogEntry, CatalogFile, load_catalog
 from app.models.downloads import DownloadOptions, DownloadProgress
-from app.hardware.probe import MachineProfile, probe_machine
-from app.config.settings import Settings, load_settings
 from app.models.transfer import RetryPolicy
 from app.models.ui.manager import ModelManagerDialog
 from tests.helpers import tiny_gguf
@@ -32,14 +32,21 @@ BASE_ENTRY = "deepseek-coder-1.3b-instruct:Q4_K_M"
 MakeDialog = Callable[..., ModelManagerDialog]
 
 
-def hub_entry(hub: FakeHub, filename: str, data: bytes, *, catalog_size: int | None = None,
-              base: str = BASE_ENTRY) -> CatalogEntry:
+def hub_entry(
+    hub: FakeHub, filename: str, data: bytes, *, catalog_size: int | None = None, base: str = BASE_ENTRY
+) -> CatalogEntry:
     """A catalog-like entry (the real 1.3B entry's shape) whose file the fake hub serves."""
     hub.add_file(REPO, filename, data)
     stem = filename.removesuffix(".gguf")
-    return dataclasses.replace(load_catalog().get(base), id=f"{stem}:Q4_K_M", variant=stem, repo=REPO,
-                               revision=COMMIT, files=(CatalogFile(filename, catalog_size or len(data), None),),
-                               size_exact=True)
+    return dataclasses.replace(
+        load_catalog().get(base),
+        id=f"{stem}:Q4_K_M",
+        variant=stem,
+        repo=REPO,
+        revision=COMMIT,
+        files=(CatalogFile(filename, catalog_size or len(data), None),),
+        size_exact=True,
+    )
 
 
 def machine(name: str) -> Callable[[Path], MachineProfile]:
@@ -64,10 +71,18 @@ def models_dir(tmp_path: Path) -> Path:
 def make_dialog(qtbot, models_dir: Path) -> Iterator[MakeDialog]:  # type: ignore[no-untyped-def]
     made: list[ModelManagerDialog] = []
 
-    def make(entries: list[CatalogEntry] | None = None, *, profile: str = "laptop_16gb",
-             prober: Callable[[Path], MachineProfile] | None = None) -> ModelManagerDialog:
-        dialog = ModelManagerDialog(Settings(models_dir=str(models_dir)), catalog=entries or [],
-                                    prober=prober or machine(profile), download_options=FAST)
+    def make(
+        entries: list[CatalogEntry] | None = None,
+        *,
+        profile: str = "laptop_16gb",
+        prober: Callable[[Path], MachineProfile] | None = None,
+    ) -> ModelManagerDialog:
+        dialog = ModelManagerDialog(
+            Settings(models_dir=str(models_dir)),
+            catalog=entries or [],
+            prober=prober or machine(profile),
+            download_options=FAST,
+        )
         qtbot.addWidget(dialog)
         made.append(dialog)
         with qtbot.waitSignals([dialog.libraryRefreshed, dialog.planReady], timeout=TIMEOUT_MS):
@@ -93,7 +108,9 @@ def started_downloading(job_id: int, progress: DownloadProgress) -> bool:
 
 
 # -- downloads ---------------------------------------------------------------------------------
-def test_a_download_shows_progress_and_ends_installed(qtbot, hub: FakeHub, models_dir: Path, make_dialog, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_download_shows_progress_and_ends_installed(
+    qtbot, hub: FakeHub, models_dir: Path, make_dialog, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     data = tiny_gguf.write_tiny_gguf(tmp_path / "tiny-coder.gguf").read_bytes()
     entry = hub_entry(hub, "tiny-coder.gguf", data)
     hub.rate_bps = 2_000_000
@@ -148,7 +165,9 @@ def test_pause_then_resume_completes_byte_exact(qtbot, hub: FakeHub, models_dir:
 
 
 @pytest.mark.parametrize("keep", [False, True])
-def test_cancel_removes_the_partial_only_on_request(qtbot, hub: FakeHub, models_dir: Path, make_dialog, keep: bool) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_removes_the_partial_only_on_request(
+    qtbot, hub: FakeHub, models_dir: Path, make_dialog, keep: bool
+) -> None:  # type: ignore[no-untyped-def]
     entry = hub_entry(hub, "tiny-cancel.gguf", random_bytes(1_500_000, seed=6))
     hub.rate_bps = 1_000_000
     dialog = make_dialog([entry])
@@ -181,7 +200,9 @@ def test_answering_no_to_cancel_keeps_downloading(qtbot, hub: FakeHub, make_dial
         click(qtbot, dialog.downloads_view.row(dialog.job_for_entry(entry.id)).cancel_button)
 
 
-def test_wrong_bytes_show_a_mismatch_error_and_install_nothing(qtbot, hub: FakeHub, models_dir: Path, make_dialog) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_bytes_show_a_mismatch_error_and_install_nothing(
+    qtbot, hub: FakeHub, models_dir: Path, make_dialog
+) -> None:  # type: ignore[no-untyped-def]
     entry = hub_entry(hub, "tiny-wrong.gguf", random_bytes(300_000, seed=8))
     hub.add_fault(Fault("wrong_bytes", times=-1))
     dialog = make_dialog([entry])

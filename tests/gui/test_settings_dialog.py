@@ -9,10 +9,10 @@ import pytest
 from PySide6.QtGui import QGuiApplication
 
 from app.config.remotes import RemoteEngine, api_key_for
-from app.utils.secrets import HUB_TOKEN, LOCAL_SERVER_KEY, SecretStore
 from app.config.settings import Settings, load_settings, save_settings, settings_path
 from app.preferences.ui.dialog import SettingsDialog
 from app.preferences.ui.remotes_page import RemoteEngineEditor
+from app.utils.secrets import HUB_TOKEN, LOCAL_SERVER_KEY, SecretStore
 
 
 @pytest.fixture
@@ -27,9 +27,16 @@ def make_dialog(qtbot, settings=None, **options) -> SettingsDialog:
 
 
 def test_ok_without_changes_keeps_the_settings(qtbot, secrets):
-    original = Settings(temperature=0.2, theme="dark", n_gpu_layers=12, flash_attn=True, kv_cache_type="q8_0",
-                        system_prompt_presets=[{"name": "Terse", "text": "Code only."}], system_prompt_preset="Terse",
-                        system_prompt="Code only.")
+    original = Settings(
+        temperature=0.2,
+        theme="dark",
+        n_gpu_layers=12,
+        flash_attn=True,
+        kv_cache_type="q8_0",
+        system_prompt_presets=[{"name": "Terse", "text": "Code only."}],
+        system_prompt_preset="Terse",
+        system_prompt="Code only.",
+    )
     dialog = make_dialog(qtbot, original, secrets=secrets)
     dialog.accept()
     assert dialog.result() == SettingsDialog.DialogCode.Accepted
@@ -116,9 +123,13 @@ def test_prompt_presets_add_rename_use_delete(qtbot, secrets):
 
 
 def test_remote_engines_add_edit_remove_and_keys_in_the_secret_store(qtbot, secrets):
-    edits = iter([(RemoteEngine("GPU box", "http://gpu:8000/v1", "deepseek-coder-33b-instruct", "vllm"), "sk-one"),
-                  (RemoteEngine("Ollama", "http://localhost:11434/v1", "deepseek-coder-v2:16b", "ollama"), ""),
-                  (RemoteEngine("GPU box 2", "http://gpu2:8000/v1", "deepseek-coder-33b-instruct", "vllm"), "sk-two")])
+    edits = iter(
+        [
+            (RemoteEngine("GPU box", "http://gpu:8000/v1", "deepseek-coder-33b-instruct", "vllm"), "sk-one"),
+            (RemoteEngine("Ollama", "http://localhost:11434/v1", "deepseek-coder-v2:16b", "ollama"), ""),
+            (RemoteEngine("GPU box 2", "http://gpu2:8000/v1", "deepseek-coder-33b-instruct", "vllm"), "sk-two"),
+        ]
+    )
     dialog = make_dialog(qtbot, secrets=secrets, edit_remote=lambda *_: next(edits))
     page = dialog.remotes_page
     page.add_remote()

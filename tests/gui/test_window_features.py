@@ -8,10 +8,10 @@ import dataclasses
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from app.config.remotes import RemoteEngine, save_api_key
-from app.config.settings import Settings, load_settings
 from app.chat.ui.controller import EngineState
 from app.completion.ui.status import CompletionState
+from app.config.remotes import RemoteEngine, save_api_key
+from app.config.settings import Settings, load_settings
 from app.editor.ui.tabs import SaveChoice
 from app.mainwindow.window import MainWindow
 from app.preferences.ui.dialog import SettingsChange
@@ -74,8 +74,9 @@ def test_settings_apply_the_theme_at_once_and_restart_the_engine_when_needed(qtb
     assert window.chat.theme() == "dark" and window.tabs.current_editor().theme_name == "dark"
     assert window.controller.info["pid"] == first_pid  # a look change leaves the engine alone
 
-    window.edit_settings = lambda _p, settings, **_kw: SettingsChange(dataclasses.replace(settings, n_ctx=1024),
-                                                                       ["Context size"])
+    window.edit_settings = lambda _p, settings, **_kw: SettingsChange(
+        dataclasses.replace(settings, n_ctx=1024), ["Context size"]
+    )
     menu_action(window, "Settings…").trigger()
     assert window.controller.state is EngineState.LOADING
     wait_ready(qtbot, window)
@@ -124,8 +125,7 @@ def test_completion_attaches_to_new_tabs_and_shows_its_indicator(qtbot, make_win
     wait_ready(qtbot, window)
     assert window.completion_client() is not None
     assert window.completion_client().base_url == window.controller.info["base_url"]
-    qtbot.waitUntil(lambda: window.completion.support is not None and window.completion.support.enabled,
-                    timeout=10_000)
+    qtbot.waitUntil(lambda: window.completion.support is not None and window.completion.support.enabled, timeout=10_000)
     assert window.completion.indicator.state != CompletionState.UNAVAILABLE
 
 
@@ -153,9 +153,8 @@ def test_fix_this_error_sends_the_code_the_error_points_to(qtbot, make_window, t
     window = make_window()
     window.open_files([str(source)])
     window.ask_error_text = lambda _parent: (
-        'Traceback (most recent call last):\n'
-        f'  File "{source}", line 2, in add\n'
-        "NameError: name 'c' is not defined\n")
+        f"Traceback (most recent call last):\n  File \"{source}\", line 2, in add\nNameError: name 'c' is not defined\n"
+    )
     menu_action(window, "Fix This Error…").trigger()
     prompt = window.controller.turns[-1].content
     assert "return a + c" in prompt and "NameError" in prompt

@@ -214,7 +214,12 @@ class _HubHandler(BaseHTTPRequestHandler):
         elif path == "/api/models":
             query = parse_qs(split.query).get("search", [""])[0].lower()
             repos = sorted({repo for (repo, _) in self.fake.files if query in repo.lower()})
-            self._json([{"id": r, "modelId": r, "downloads": 10, "likes": 1, "tags": ["gguf"], "private": False} for r in repos])
+            self._json(
+                [
+                    {"id": r, "modelId": r, "downloads": 10, "likes": 1, "tags": ["gguf"], "private": False}
+                    for r in repos
+                ]
+            )
         else:
             self._status(404, "RepoNotFound")
 

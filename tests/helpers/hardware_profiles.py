@@ -31,9 +31,13 @@ CUDA_BUILD_2 = BackendInfo(True, ("CUDA", "CPU"), ("CUDA0: NVIDIA A100", "CUDA1:
 METAL_BUILD = BackendInfo(True, ("Metal", "BLAS", "CPU"), ("MTL0: Apple M2", "CPU: Apple M2"))
 ROCM_BUILD = BackendInfo(True, ("ROCm", "CPU"), ("ROCm0: AMD Radeon RX 7900 XTX", "CPU: x86"))
 
-X86_LAPTOP = CpuInfo("Intel(R) Core(TM) i5-1135G7 @ 2.40GHz", "x86_64", 4, 8, ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f"))
+X86_LAPTOP = CpuInfo(
+    "Intel(R) Core(TM) i5-1135G7 @ 2.40GHz", "x86_64", 4, 8, ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f")
+)
 X86_DESKTOP = CpuInfo("AMD Ryzen 7 5800X 8-Core Processor", "x86_64", 8, 16, ("sse4_2", "avx", "avx2", "fma", "f16c"))
-X86_WORKSTATION = CpuInfo("AMD Ryzen 9 7950X 16-Core Processor", "x86_64", 16, 32, ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f"))
+X86_WORKSTATION = CpuInfo(
+    "AMD Ryzen 9 7950X 16-Core Processor", "x86_64", 16, 32, ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f")
+)
 X86_SERVER = CpuInfo("AMD EPYC 7763 64-Core Processor", "x86_64", 64, 128, ("sse4_2", "avx", "avx2", "fma", "f16c"))
 APPLE_M2 = CpuInfo("Apple M2", "arm64", 8, 8, ("neon", "asimd", "dotprod"))
 
@@ -55,34 +59,75 @@ def _mem(total_gib: float, available_gib: float, swap_gib: float = 2) -> MemoryI
 
 
 def _nv(name: str, total_mib: int, free_mib: int, cc: str) -> GpuInfo:
-    return GpuInfo(name, "nvidia", total_mib * MIB, free_mib * MIB, driver="550.54.14", compute_capability=cc, source="nvml")
+    return GpuInfo(
+        name, "nvidia", total_mib * MIB, free_mib * MIB, driver="550.54.14", compute_capability=cc, source="nvml"
+    )
 
 
 PROFILES: dict[str, RecordedProfile] = {
     "laptop_8gb": RecordedProfile("8 GB laptop, no GPU", X86_LAPTOP, _mem(7.6, 4.9)),
     "laptop_16gb": RecordedProfile("16 GB laptop, no GPU", X86_LAPTOP, _mem(15.4, 10.8)),
-    "rtx3060_32gb": RecordedProfile("32 GB + RTX 3060 12 GB", X86_DESKTOP, _mem(31.3, 25.0),
-                                    nvidia=(_nv("NVIDIA GeForce RTX 3060", 12288, 11730, "8.6"),), backends=CUDA_BUILD),
-    "rtx4090_64gb": RecordedProfile("64 GB + RTX 4090 24 GB", X86_WORKSTATION, _mem(62.6, 55.0),
-                                    nvidia=(_nv("NVIDIA GeForce RTX 4090", 24564, 23980, "8.9"),), backends=CUDA_BUILD),
-    "a100x2_128gb": RecordedProfile("128 GB + 2 x A100 80 GB", X86_SERVER, _mem(125.7, 118.0),
-                                    nvidia=(_nv("NVIDIA A100-SXM4-80GB", 81920, 81050, "8.0"),
-                                            _nv("NVIDIA A100-SXM4-80GB", 81920, 81050, "8.0")), backends=CUDA_BUILD_2,
-                                    disk_free_bytes=1500 * 10**9),
-    "macbook_m2_16gb": RecordedProfile("MacBook M2 16 GB", APPLE_M2, _mem(16, 9.5, 0),
-                                       apple=(GpuInfo("Apple M2 GPU", "apple", int(16 * GIB * 0.67), int(9.5 * GIB),
-                                                      unified_memory=True, source="sysctl"),), backends=METAL_BUILD),
-    "rx7900xtx_32gb": RecordedProfile("32 GB + Radeon RX 7900 XTX 24 GB (sysfs)", X86_DESKTOP, _mem(31.3, 25.0),
-                                      backends=ROCM_BUILD,
-                                      amd_sysfs={"card1": {"vendor": "0x1002", "device": "0x744c",
-                                                           "product_name": "AMD Radeon RX 7900 XTX",
-                                                           "mem_info_vram_total": str(24 * GIB),
-                                                           "mem_info_vram_used": str(400 * MIB)},
-                                                 "card0": {"vendor": "0x1002", "device": "0x164e",
-                                                           "mem_info_vram_total": str(512 * MIB),
-                                                           "mem_info_vram_used": str(100 * MIB)}}),
-    "unusable_gpu_32gb": RecordedProfile("32 GB + RTX 3060 12 GB, CPU-only llama.cpp build", X86_DESKTOP, _mem(31.3, 25.0),
-                                         nvidia=(_nv("NVIDIA GeForce RTX 3060", 12288, 11730, "8.6"),), backends=CPU_ONLY_BUILD),
+    "rtx3060_32gb": RecordedProfile(
+        "32 GB + RTX 3060 12 GB",
+        X86_DESKTOP,
+        _mem(31.3, 25.0),
+        nvidia=(_nv("NVIDIA GeForce RTX 3060", 12288, 11730, "8.6"),),
+        backends=CUDA_BUILD,
+    ),
+    "rtx4090_64gb": RecordedProfile(
+        "64 GB + RTX 4090 24 GB",
+        X86_WORKSTATION,
+        _mem(62.6, 55.0),
+        nvidia=(_nv("NVIDIA GeForce RTX 4090", 24564, 23980, "8.9"),),
+        backends=CUDA_BUILD,
+    ),
+    "a100x2_128gb": RecordedProfile(
+        "128 GB + 2 x A100 80 GB",
+        X86_SERVER,
+        _mem(125.7, 118.0),
+        nvidia=(_nv("NVIDIA A100-SXM4-80GB", 81920, 81050, "8.0"), _nv("NVIDIA A100-SXM4-80GB", 81920, 81050, "8.0")),
+        backends=CUDA_BUILD_2,
+        disk_free_bytes=1500 * 10**9,
+    ),
+    "macbook_m2_16gb": RecordedProfile(
+        "MacBook M2 16 GB",
+        APPLE_M2,
+        _mem(16, 9.5, 0),
+        apple=(
+            GpuInfo(
+                "Apple M2 GPU", "apple", int(16 * GIB * 0.67), int(9.5 * GIB), unified_memory=True, source="sysctl"
+            ),
+        ),
+        backends=METAL_BUILD,
+    ),
+    "rx7900xtx_32gb": RecordedProfile(
+        "32 GB + Radeon RX 7900 XTX 24 GB (sysfs)",
+        X86_DESKTOP,
+        _mem(31.3, 25.0),
+        backends=ROCM_BUILD,
+        amd_sysfs={
+            "card1": {
+                "vendor": "0x1002",
+                "device": "0x744c",
+                "product_name": "AMD Radeon RX 7900 XTX",
+                "mem_info_vram_total": str(24 * GIB),
+                "mem_info_vram_used": str(400 * MIB),
+            },
+            "card0": {
+                "vendor": "0x1002",
+                "device": "0x164e",
+                "mem_info_vram_total": str(512 * MIB),
+                "mem_info_vram_used": str(100 * MIB),
+            },
+        },
+    ),
+    "unusable_gpu_32gb": RecordedProfile(
+        "32 GB + RTX 3060 12 GB, CPU-only llama.cpp build",
+        X86_DESKTOP,
+        _mem(31.3, 25.0),
+        nvidia=(_nv("NVIDIA GeForce RTX 3060", 12288, 11730, "8.6"),),
+        backends=CPU_ONLY_BUILD,
+    ),
 }
 
 

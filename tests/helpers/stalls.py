@@ -48,7 +48,7 @@ class StallProbe:
         gaps = self.gaps[1:] if skip_first else self.gaps
         return max(0.0, max(gaps) * 1000 - self.INTERVAL_MS) if gaps else float("nan")
 
-    def __enter__(self) -> "StallProbe":
+    def __enter__(self) -> StallProbe:
         self.start()
         return self
 

@@ -65,9 +65,23 @@ SHAPE_6_7B = ModelShape("llama", 32, 4096, 32, 32, 11008, 32256, 16384)
 SHAPE_33B = ModelShape("llama", 62, 7168, 56, 8, 19200, 32256, 16384)
 SHAPE_7B_V15 = ModelShape("llama", 30, 4096, 32, 32, 11008, 102400, 4096)
 SHAPE_V2_LITE = ModelShape(
-    "deepseek2", 27, 2048, 16, 16, 10944, 102400, 163840,
-    kv_lora_rank=512, qk_rope=64, qk_nope=128, v_head=128,
-    n_expert=64, n_expert_shared=2, n_expert_used=6, expert_ff=1408, leading_dense=1,
+    "deepseek2",
+    27,
+    2048,
+    16,
+    16,
+    10944,
+    102400,
+    163840,
+    kv_lora_rank=512,
+    qk_rope=64,
+    qk_nope=128,
+    v_head=128,
+    n_expert=64,
+    n_expert_shared=2,
+    n_expert_used=6,
+    expert_ff=1408,
+    leading_dense=1,
 )
 SHAPE_V2_LITE_MLA = replace(SHAPE_V2_LITE, mla=True)
 SHAPE_TINY = ModelShape("llama", 2, 64, 4, 4, 128, 300, 2048, head_dim=16)
@@ -85,8 +99,9 @@ def _fit(qtype: GGMLQuantizationType, row: int) -> GGMLQuantizationType:
     return Q.Q8_0 if row % 32 == 0 else Q.F16
 
 
-def tensor_table(shape: ModelShape, weight_type: GGMLQuantizationType = Q.Q4_K,
-                 output_type: GGMLQuantizationType = Q.Q6_K) -> list[tuple[str, tuple[int, ...], GGMLQuantizationType]]:
+def tensor_table(
+    shape: ModelShape, weight_type: GGMLQuantizationType = Q.Q4_K, output_type: GGMLQuantizationType = Q.Q6_K
+) -> list[tuple[str, tuple[int, ...], GGMLQuantizationType]]:
     """(name, ne in GGUF order (ne0 first), type) for every tensor of the model."""
     s = shape
     out: list[tuple[str, tuple[int, ...], GGMLQuantizationType]] = []

@@ -10,23 +10,44 @@ from app.models.catalog import QUANT_ORDER, CatalogEntry, load_catalog
 from app.utils.errors import DscoderError
 
 VARIANTS = {
-    "deepseek-coder-1.3b-base", "deepseek-coder-1.3b-instruct",
-    "deepseek-coder-6.7b-base", "deepseek-coder-6.7b-instruct",
-    "deepseek-coder-33b-base", "deepseek-coder-33b-instruct",
-    "deepseek-coder-7b-base-v1.5", "deepseek-coder-7b-instruct-v1.5",
-    "deepseek-coder-v2-lite-base", "deepseek-coder-v2-lite-instruct",
+    "deepseek-coder-1.3b-base",
+    "deepseek-coder-1.3b-instruct",
+    "deepseek-coder-6.7b-base",
+    "deepseek-coder-6.7b-instruct",
+    "deepseek-coder-33b-base",
+    "deepseek-coder-33b-instruct",
+    "deepseek-coder-7b-base-v1.5",
+    "deepseek-coder-7b-instruct-v1.5",
+    "deepseek-coder-v2-lite-base",
+    "deepseek-coder-v2-lite-instruct",
     "deepseek-coder-v2-instruct",
 }
 # Exact sizes and hashes the reference gives at the pinned revisions.
 EXACT = {
-    "deepseek-coder-1.3b-instruct:Q4_K_M": (873_582_624, "04cebb6fafa40ae628cf6bfeb76032ec792852f54020c559ad0a56b9f2839118"),
-    "deepseek-coder-6.7b-instruct:Q4_K_M": (4_083_015_904, "92da6238854f2fa902d8b2ad79d548536af1d3ab06821f323bd5bbcea2013276"),
-    "deepseek-coder-v2-lite-instruct:Q8_0": (16_702_518_016, "af12f49d16dc54f2148af3f6dc3ee5de9461e8586a1d13e279b7e7623bf796fb"),
+    "deepseek-coder-1.3b-instruct:Q4_K_M": (
+        873_582_624,
+        "04cebb6fafa40ae628cf6bfeb76032ec792852f54020c559ad0a56b9f2839118",
+    ),
+    "deepseek-coder-6.7b-instruct:Q4_K_M": (
+        4_083_015_904,
+        "92da6238854f2fa902d8b2ad79d548536af1d3ab06821f323bd5bbcea2013276",
+    ),
+    "deepseek-coder-v2-lite-instruct:Q8_0": (
+        16_702_518_016,
+        "af12f49d16dc54f2148af3f6dc3ee5de9461e8586a1d13e279b7e7623bf796fb",
+    ),
     "deepseek-coder-6.7b-instruct:Q8_0": (7_163_879_648, None),
     "deepseek-coder-v2-lite-instruct:Q2_K": (6_430_464_768, None),
 }
 # KV cache bytes per token (f16) from the reference, for the conversions the catalog lists.
-KV_PER_TOKEN = {"1.3b": 196_608, "6.7b": 524_288, "33b": 253_952, "7b-v1.5": 491_520, "v2-lite": 276_480, "v2": 4_915_200}
+KV_PER_TOKEN = {
+    "1.3b": 196_608,
+    "6.7b": 524_288,
+    "33b": 253_952,
+    "7b-v1.5": 491_520,
+    "v2-lite": 276_480,
+    "v2": 4_915_200,
+}
 
 
 def test_every_variant_and_quant_is_listed() -> None:
@@ -130,5 +151,8 @@ def test_catalog_is_cached_and_frozen() -> None:
 
 def test_find_by_file_name() -> None:
     catalog = load_catalog()
-    assert catalog.find_by_file_name("deepseek-coder-6.7b-instruct.Q4_K_M.gguf").id == "deepseek-coder-6.7b-instruct:Q4_K_M"
+    assert (
+        catalog.find_by_file_name("deepseek-coder-6.7b-instruct.Q4_K_M.gguf").id
+        == "deepseek-coder-6.7b-instruct:Q4_K_M"
+    )
     assert catalog.find_by_file_name("unknown.gguf") is None

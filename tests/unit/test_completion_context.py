@@ -78,7 +78,8 @@ def test_mid_line_is_single_line_and_end_of_line_multiline():
     assert build_completion_prompt(text, text.index("\n")).multiline
     assert is_end_of_line("a = 1   \r\nb", 5)
     assert max_tokens_for(build_completion_prompt(text, text.index("1"))) < max_tokens_for(
-        build_completion_prompt(text, text.index("\n")))
+        build_completion_prompt(text, text.index("\n"))
+    )
 
 
 def test_repository_context_in_path_comment_format_imported_first(tmp_path):
@@ -89,8 +90,9 @@ def test_repository_context_in_path_comment_format_imported_first(tmp_path):
         OpenFile(str(tmp_path / "recent.py"), "RECENT = 2\n", "python", last_edit=90.0),
         OpenFile(str(tmp_path / "utils.py"), "def helper():\n    return 1\n", "python", last_edit=1.0),
     ]
-    prompt = build_completion_prompt(main, len(main), path=str(tmp_path / "main.py"), language="python",
-                                     other_files=files)
+    prompt = build_completion_prompt(
+        main, len(main), path=str(tmp_path / "main.py"), language="python", other_files=files
+    )
     # Imported files first (in open order among them), then by most recent edit.
     assert prompt.context_files == ("pkg/models.py", "utils.py", "recent.py", "notes.py")
     expected_head = "# pkg/models.py\nclass Model:\n    pass\n\n# utils.py\ndef helper():\n"
@@ -101,8 +103,9 @@ def test_repository_context_in_path_comment_format_imported_first(tmp_path):
 
 def test_context_files_share_the_budget_and_never_push_out_the_cursor_window(tmp_path):
     big = OpenFile(str(tmp_path / "big.js"), "const a = 1;\n" * 3000, "javascript", last_edit=3.0)
-    prompt = build_completion_prompt(NUMBERED, len(NUMBERED), path=str(tmp_path / "cur.py"), language="python",
-                                     other_files=[big], budget_tokens=1500)
+    prompt = build_completion_prompt(
+        NUMBERED, len(NUMBERED), path=str(tmp_path / "cur.py"), language="python", other_files=[big], budget_tokens=1500
+    )
     assert prompt.total_tokens <= 1500
     assert prompt.context_files == ("big.js",)
     assert prompt.prefix.startswith("// big.js\nconst a = 1;\n")
@@ -112,9 +115,13 @@ def test_context_files_share_the_budget_and_never_push_out_the_cursor_window(tmp
 
 def test_the_current_file_and_empty_files_are_not_context(tmp_path):
     path = str(tmp_path / "a.py")
-    prompt = build_completion_prompt("x = ", 4, path=path, language="python",
-                                     other_files=[OpenFile(path, "old text\n", "python"),
-                                                  OpenFile(str(tmp_path / "b.py"), "  \n", "python")])
+    prompt = build_completion_prompt(
+        "x = ",
+        4,
+        path=path,
+        language="python",
+        other_files=[OpenFile(path, "old text\n", "python"), OpenFile(str(tmp_path / "b.py"), "  \n", "python")],
+    )
     assert prompt.context_files == () and prompt.prefix == "x = "
 
 
@@ -140,8 +147,13 @@ def test_approx_tokens_rounds_up():
 
 # --- which models may complete ------------------------------------------------------
 
-DEEPSEEK_V1_SPECIALS = {"bos": "<｜begin▁of▁sentence｜>", "eos": "<｜end▁of▁sentence｜>",
-                        "fim_pre": "<｜fim▁begin｜>", "fim_suf": "<｜fim▁hole｜>", "fim_mid": "<｜fim▁end｜>"}
+DEEPSEEK_V1_SPECIALS = {
+    "bos": "<｜begin▁of▁sentence｜>",
+    "eos": "<｜end▁of▁sentence｜>",
+    "fim_pre": "<｜fim▁begin｜>",
+    "fim_suf": "<｜fim▁hole｜>",
+    "fim_mid": "<｜fim▁end｜>",
+}
 
 
 def test_model_without_fim_is_disabled_with_the_reason():
@@ -152,15 +164,35 @@ def test_model_without_fim_is_disabled_with_the_reason():
 
 
 def test_v1_instruct_is_unofficial_and_base_is_plain():
-    instruct = completion_support({"has_fim": True, "model_name": "deepseek-ai_deepseek-coder-1.3b-instruct",
-                                   "architecture": "llama", "n_ctx_train": 16384,
-                                   "special_tokens": {**DEEPSEEK_V1_SPECIALS, "eot": "<|EOT|>"}})
+    instruct = completion_support(
+        {
+            "has_fim": True,
+            "model_name": "deepseek-ai_deepseek-coder-1.3b-instruct",
+            "architecture": "llama",
+            "n_ctx_train": 16384,
+            "special_tokens": {**DEEPSEEK_V1_SPECIALS, "eot": "<|EOT|>"},
+        }
+    )
     assert instruct.enabled and instruct.label == "unofficial" and "end-of-sentence" in instruct.reason
-    base = completion_support({"has_fim": True, "model_name": "deepseek-ai_deepseek-coder-6.7b-base",
-                               "architecture": "llama", "n_ctx_train": 16384, "special_tokens": DEEPSEEK_V1_SPECIALS})
+    base = completion_support(
+        {
+            "has_fim": True,
+            "model_name": "deepseek-ai_deepseek-coder-6.7b-base",
+            "architecture": "llama",
+            "n_ctx_train": 16384,
+            "special_tokens": DEEPSEEK_V1_SPECIALS,
+        }
+    )
     assert base.enabled and base.label == ""
-    v2 = completion_support({"has_fim": True, "model_name": "DeepSeek-Coder-V2-Lite-Instruct",
-                             "architecture": "deepseek2", "n_ctx_train": 163840, "special_tokens": {}})
+    v2 = completion_support(
+        {
+            "has_fim": True,
+            "model_name": "DeepSeek-Coder-V2-Lite-Instruct",
+            "architecture": "deepseek2",
+            "n_ctx_train": 163840,
+            "special_tokens": {},
+        }
+    )
     assert v2.enabled and v2.label == ""
 
 
@@ -173,6 +205,7 @@ def test_remote_server_without_details_is_tried():
 # Raw middles as models wrote them (the suffix repeated, a next function, a token leak);
 # the stop rules of app.completion.fim make them what the ghost text shows.
 
+
 def test_recorded_outputs_are_cut_where_the_middle_ends():
     prefix, suffix = "def area(r):\n    return ", "\n\nprint(area(2))\n"
     raw = "3.14159 * r * r\n\nprint(area(2))\n<|endoftext|>"
@@ -184,10 +217,12 @@ def test_recorded_outputs_are_cut_where_the_middle_ends():
     assert filter_middle(prefix, suffix, raw, "javascript") == "  return a + b;"
     raw = "    total = 0\n    for x in xs:\n        total += x\n    return total\ndef other():\n"
     assert filter_middle("def total(xs):\n", "", raw, "python") == (
-        "    total = 0\n    for x in xs:\n        total += x\n    return total")
+        "    total = 0\n    for x in xs:\n        total += x\n    return total"
+    )
 
 
 # --- debounce ---------------------------------------------------------------------------
+
 
 def test_debounce_follows_the_typists_rhythm_within_bounds():
     assert AdaptiveDebounce(250).delay_ms() == 250

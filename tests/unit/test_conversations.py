@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from app.utils import paths
 from app.conversations.store import (
     DEFAULT_TITLE,
     ConversationStore,
     fts_query,
     title_from,
 )
+from app.utils import paths
 from app.utils.errors import DscoderError
 
 
@@ -74,7 +74,9 @@ def test_messages_keep_order_role_stats_and_completeness(store):
     store.add_message(cid, "assistant", "Use `reversed()`.", stats={"tokens_per_s": 12.5})
     messages = store.messages(cid)
     assert [(m.role, m.content, m.complete) for m in messages] == [
-        ("user", "How do I reverse a list?", True), ("assistant", "Use `reversed()`.", True)]
+        ("user", "How do I reverse a list?", True),
+        ("assistant", "Use `reversed()`.", True),
+    ]
     assert messages[1].stats == {"tokens_per_s": 12.5}
     with pytest.raises(ValueError):
         store.add_message(cid, "robot", "beep")
@@ -83,7 +85,9 @@ def test_messages_keep_order_role_stats_and_completeness(store):
 def test_first_question_names_an_untitled_conversation(store):
     cid = store.create()
     assert store.get(cid).title == DEFAULT_TITLE
-    store.add_message(cid, "user", "\n\n## Explain the borrow checker in Rust, with an example of a lifetime error\nplease")
+    store.add_message(
+        cid, "user", "\n\n## Explain the borrow checker in Rust, with an example of a lifetime error\nplease"
+    )
     title = store.get(cid).title
     assert title.startswith("Explain the borrow checker") and len(title) <= 60
     store.add_message(cid, "user", "Another question")
@@ -107,8 +111,10 @@ def test_per_conversation_model_and_system_prompt(store):
 
 def test_delete_messages_from_for_regenerate(store):
     cid = store.create()
-    ids = [store.add_message(cid, role, text) for role, text in
-           [("user", "q1"), ("assistant", "a1"), ("user", "q2"), ("assistant", "a2")]]
+    ids = [
+        store.add_message(cid, role, text)
+        for role, text in [("user", "q1"), ("assistant", "a1"), ("user", "q2"), ("assistant", "a2")]
+    ]
     store.delete_messages_from(ids[2])
     assert [m.content for m in store.messages(cid)] == ["q1", "a1"]
     assert store.search("q2") == []
@@ -213,7 +219,9 @@ def test_export_markdown(store):
     assert text.startswith("# Sorting\n")
     assert "model: `deepseek-coder-6.7b-instruct`" in text
     assert "## System prompt\n\n````text\nUse ``` fences.\n````" in text  # the fence outgrows the prompt's
-    assert "## You\n\nSort a list in Python\n\n## Assistant\n\nUse `sorted`:\n\n```python\nsorted([3, 1, 2])\n```" in text
+    assert (
+        "## You\n\nSort a list in Python\n\n## Assistant\n\nUse `sorted`:\n\n```python\nsorted([3, 1, 2])\n```" in text
+    )
     assert text.rstrip().endswith("Half an ans\n\n_(this answer was interrupted)_")
     writer.finish()
 
@@ -261,10 +269,14 @@ def test_sigkill_at_random_points_never_corrupts_or_loses_more_than_a_second(tmp
     for run in range(20):
         progress = tmp_path / f"progress-{run}.log"
         tag = f"r{run}"
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(progress), tag], cwd=root,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(db), str(progress), tag],
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
-            wait_until(lambda: progress.exists() and progress.read_text().startswith("R\n"), timeout=60)
+            wait_until(lambda p=progress: p.exists() and p.read_text().startswith("R\n"), timeout=60)
             time.sleep(rng.uniform(0.0, 0.4))
         finally:
             child.send_signal(signal.SIGKILL)
@@ -284,8 +296,7 @@ def test_sigkill_at_random_points_never_corrupts_or_loses_more_than_a_second(tmp
 
         with ConversationStore(db) as store:
             assert store.integrity_check() == ["ok"], f"run {run}"
-            rows = {row[0]: (row[1], bool(row[2])) for row in
-                    store._read("SELECT id, content, complete FROM messages")}
+            rows = {row[0]: (row[1], bool(row[2])) for row in store._read("SELECT id, content, complete FROM messages")}
         for mid, text in {**completed_questions, **completed_answers}.items():
             assert rows.get(mid) == (text, True), f"run {run}: completed message {mid} lost or damaged"
         if streaming is not None:

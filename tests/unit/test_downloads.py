@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from app.config.settings import Settings
 from app.models import verify
 from app.models.download_queue import DownloadQueue
 from app.models.downloads import DownloadJob, DownloadOptions, DownloadProgress, DownloadSpec, JobState, SpecFile
-from app.utils.errors import CancelledError, DscoderError
 from app.models.hub import HubConfig
 from app.models.manifest import VERIFIED, Manifest
-from app.config.settings import Settings
 from app.models.transfer import RetryPolicy
+from app.utils.errors import CancelledError, DscoderError
 from app.utils.jobs import PausedError
 from tests.helpers.fake_hub import FakeHub, Fault, point_hub_client_at, random_bytes
 
@@ -41,7 +41,9 @@ def models_dir(tmp_path: Path) -> Path:
     return tmp_path / "models"
 
 
-def make_job(models_dir: Path, spec: DownloadSpec | None = None, *, settings: Settings | None = None, **kwargs: object) -> DownloadJob:
+def make_job(
+    models_dir: Path, spec: DownloadSpec | None = None, *, settings: Settings | None = None, **kwargs: object
+) -> DownloadJob:
     spec = spec or DownloadSpec.for_repo_file(REPO, FILE)
     return DownloadJob(spec, models_dir, HubConfig.from_settings(settings or Settings()), options=FAST, **kwargs)  # type: ignore[arg-type]
 

@@ -1,4 +1,4 @@
-""""Fix this error": references found in pasted errors and the code put in the prompt."""
+""" "Fix this error": references found in pasted errors and the code put in the prompt."""
 
 from __future__ import annotations
 
@@ -45,25 +45,34 @@ TSC = "src/app.ts(7,3): error TS2322: Type 'string' is not assignable to type 'n
 
 def test_python_traceback_innermost_own_frame_first():
     locs = parse_error_locations(PY_TRACEBACK)
-    assert [(l.path, l.line) for l in locs] == [
-        ("/home/me/proj/main.py", 8), ("/home/me/proj/main.py", 5),
-        ("/usr/lib/python3.12/json/__init__.py", 346), ("/home/me/proj/util.py", 3)]
+    assert [(loc.path, loc.line) for loc in locs] == [
+        ("/home/me/proj/main.py", 8),
+        ("/home/me/proj/main.py", 5),
+        ("/usr/lib/python3.12/json/__init__.py", 346),
+        ("/home/me/proj/util.py", 3),
+    ]
     assert locs[3].where == "parse" and locs[2].in_library
     chosen = relevant_locations(locs)
-    assert [(l.path, l.line) for l in chosen] == [
-        ("/home/me/proj/util.py", 3), ("/home/me/proj/main.py", 5), ("/home/me/proj/main.py", 8)]
+    assert [(loc.path, loc.line) for loc in chosen] == [
+        ("/home/me/proj/util.py", 3),
+        ("/home/me/proj/main.py", 5),
+        ("/home/me/proj/main.py", 8),
+    ]
 
 
 def test_gcc_rustc_node_and_tsc_positions():
-    assert [(l.path, l.line, l.column) for l in parse_error_locations(GCC)] == [
-        ("src/calc.c", 12, 5), ("src/calc.c", 14, 12)]
-    assert [(l.path, l.line, l.column, l.kind) for l in parse_error_locations(RUSTC)] == [
-        ("src/main.rs", 4, 18, "rustc")]
+    assert [(loc.path, loc.line, loc.column) for loc in parse_error_locations(GCC)] == [
+        ("src/calc.c", 12, 5),
+        ("src/calc.c", 14, 12),
+    ]
+    assert [(loc.path, loc.line, loc.column, loc.kind) for loc in parse_error_locations(RUSTC)] == [
+        ("src/main.rs", 4, 18, "rustc")
+    ]
     node = parse_error_locations(NODE)
-    assert ("/app/server.js", 10) in [(l.path, l.line) for l in node]
-    assert ("/app/index.js", 3) in [(l.path, l.line) for l in node]
-    assert all(l.in_library for l in node if "node:internal" in l.path)
-    assert [(l.path, l.line, l.column) for l in parse_error_locations(TSC)] == [("src/app.ts", 7, 3)]
+    assert ("/app/server.js", 10) in [(loc.path, loc.line) for loc in node]
+    assert ("/app/index.js", 3) in [(loc.path, loc.line) for loc in node]
+    assert all(loc.in_library for loc in node if "node:internal" in loc.path)
+    assert [(loc.path, loc.line, loc.column) for loc in parse_error_locations(TSC)] == [("src/app.ts", 7, 3)]
 
 
 def test_prompt_shows_the_lines_pointed_at_with_markers(tmp_path):

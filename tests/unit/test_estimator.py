@@ -21,8 +21,12 @@ from tests.helpers.synthetic_gguf import (
 )
 
 SHAPES: dict[str, ModelShape] = {
-    "1.3b": SHAPE_1_3B, "6.7b": SHAPE_6_7B, "33b": SHAPE_33B, "7b-v1.5": SHAPE_7B_V15,
-    "v2-lite": SHAPE_V2_LITE, "v2-lite-mla": SHAPE_V2_LITE_MLA,
+    "1.3b": SHAPE_1_3B,
+    "6.7b": SHAPE_6_7B,
+    "33b": SHAPE_33B,
+    "7b-v1.5": SHAPE_7B_V15,
+    "v2-lite": SHAPE_V2_LITE,
+    "v2-lite-mla": SHAPE_V2_LITE_MLA,
 }
 # The reference's KV table: bytes per token (f16), GiB at 4K, GiB at 16K.
 REFERENCE_KV = {

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.utils.errors import ModelFileError
 from app.models.gguf import GgufInfo, quant_label, read_gguf_info
+from app.utils.errors import ModelFileError
 from tests.helpers.synthetic_gguf import (
     SHAPE_1_3B,
     SHAPE_33B,
@@ -24,7 +24,9 @@ V1_TEMPLATE = "{{ bos_token }}{% for m in messages %}### Instruction:\n{{ m['con
 @pytest.fixture(scope="module")
 def v1_instruct(tmp_path_factory: pytest.TempPathFactory) -> GgufInfo:
     path = tmp_path_factory.mktemp("gguf") / "deepseek-coder-1.3b-instruct.Q4_K_M.gguf"
-    write_synthetic_gguf(path, SHAPE_1_3B, full_vocab=True, chat_template=V1_TEMPLATE, name="deepseek-coder-1.3b-instruct")
+    write_synthetic_gguf(
+        path, SHAPE_1_3B, full_vocab=True, chat_template=V1_TEMPLATE, name="deepseek-coder-1.3b-instruct"
+    )
     return read_gguf_info(path)
 
 
@@ -79,7 +81,9 @@ def test_finds_other_families_fim_tokens(tmp_path: Path, texts: list[str], expec
 
 
 def test_fim_keys_win_over_token_texts(tmp_path: Path) -> None:
-    path = write_synthetic_gguf(tmp_path / "m.gguf", SHAPE_TINY, fim_keys={"pre": 7, "suf": 8, "mid": 9}, tokenizer_pre="deepseek-coder")
+    path = write_synthetic_gguf(
+        tmp_path / "m.gguf", SHAPE_TINY, fim_keys={"pre": 7, "suf": 8, "mid": 9}, tokenizer_pre="deepseek-coder"
+    )
     info = read_gguf_info(path)
     assert info.fim_tokens == {"pre": 7, "suf": 8, "mid": 9}
     assert info.tokenizer_pre == "deepseek-coder"

@@ -19,7 +19,15 @@ from app.hardware.gpus import (
     read_nvidia,
 )
 from app.hardware.probe import ProbeReaders, _cpuinfo_name_and_flags, probe_machine, read_disk_free
-from tests.helpers.hardware_profiles import CPU_ONLY_BUILD, CUDA_BUILD, GIB, MIB, PROFILES, readers_for, write_fake_sysfs
+from tests.helpers.hardware_profiles import (
+    CPU_ONLY_BUILD,
+    CUDA_BUILD,
+    GIB,
+    MIB,
+    PROFILES,
+    readers_for,
+    write_fake_sysfs,
+)
 
 
 def test_probe_of_this_machine_is_sane(tmp_path: Path) -> None:
@@ -42,7 +50,9 @@ def test_discovery_child_that_hangs_is_stopped() -> None:
 
 def test_discovery_child_that_crashes_is_reported() -> None:
     # Killed by a signal, as a driver fault would (SIGKILL leaves no core file behind).
-    result = discover_gpus_isolated([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"], timeout=30)
+    result = discover_gpus_isolated(
+        [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"], timeout=30
+    )
     assert result.gpus == ()
     assert "crashed" in result.notes[0]
 
@@ -122,8 +132,10 @@ def test_recorded_profiles_probe(key: str, tmp_path: Path) -> None:
 
 def test_cpuinfo_flags_x86_and_arm(tmp_path: Path) -> None:
     x86 = tmp_path / "x86"
-    x86.write_text("processor\t: 0\nmodel name\t: AMD Ryzen 9\nflags\t\t: fpu sse4_2 avx avx2 fma avx512f\n\n"
-                   "processor\t: 1\nmodel name\t: AMD Ryzen 9\nflags\t\t: fpu\n")
+    x86.write_text(
+        "processor\t: 0\nmodel name\t: AMD Ryzen 9\nflags\t\t: fpu sse4_2 avx avx2 fma avx512f\n\n"
+        "processor\t: 1\nmodel name\t: AMD Ryzen 9\nflags\t\t: fpu\n"
+    )
     assert _cpuinfo_name_and_flags(x86) == ("AMD Ryzen 9", {"fpu", "sse4_2", "avx", "avx2", "fma", "avx512f"})
     arm = tmp_path / "arm"
     arm.write_text("processor\t: 0\nFeatures\t: fp asimd evtstrm aes asimddp\nCPU part\t: 0xd0c\n")
@@ -144,6 +156,8 @@ def test_probe_readers_are_replaceable(tmp_path: Path) -> None:
         calls.append("gpus")
         return base.gpus()
 
-    machine = probe_machine(tmp_path, ProbeReaders(cpu=base.cpu, memory=base.memory, gpus=gpus, disk_free=base.disk_free,
-                                                   os_name=lambda: "test OS"))
+    machine = probe_machine(
+        tmp_path,
+        ProbeReaders(cpu=base.cpu, memory=base.memory, gpus=gpus, disk_free=base.disk_free, os_name=lambda: "test OS"),
+    )
     assert calls == ["gpus"] and machine.os == "test OS"

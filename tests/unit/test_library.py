@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from app.config.settings import Settings
 from app.models.downloads import DownloadJob, DownloadSpec
-from app.utils.errors import CancelledError, DscoderError, ModelFileError
 from app.models.hub import HubConfig
 from app.models.library import (
     catalog_status,
@@ -23,7 +23,7 @@ from app.models.library import (
     verify_model,
 )
 from app.models.manifest import CHANGED, HASHED, MISMATCH, UNVERIFIED, VERIFIED, Manifest
-from app.config.settings import Settings
+from app.utils.errors import CancelledError, DscoderError, ModelFileError
 from app.utils.jobs import JobControl
 from tests.helpers.fake_hub import FakeHub, point_hub_client_at
 from tests.helpers.tiny_gguf import TinyModelSpec, write_tiny_gguf
@@ -126,7 +126,9 @@ def test_import_by_reference_leaves_the_file_and_remove_only_forgets_it(models_d
 
 def test_verify_against_the_download_record(hub: FakeHub, models_dir: Path, tiny: Path) -> None:
     hub.add_file(REPO, tiny.name, tiny.read_bytes())
-    result = DownloadJob(DownloadSpec.for_repo_file(REPO, tiny.name), models_dir, HubConfig.from_settings(Settings())).run()
+    result = DownloadJob(
+        DownloadSpec.for_repo_file(REPO, tiny.name), models_dir, HubConfig.from_settings(Settings())
+    ).run()
 
     [model] = scan_models(models_dir)
     assert model.state == VERIFIED and model.repo == REPO and model.sha256 == model.expected_sha256
@@ -188,7 +190,9 @@ def test_reveal_command_points_at_the_folder(tiny: Path) -> None:
 
 
 def test_hub_search_lists_gguf_files_with_sizes(hub: FakeHub) -> None:
-    hub.add_file("bartowski/DeepSeek-Coder-V2-Lite-Instruct-GGUF", "DeepSeek-Coder-V2-Lite-Instruct-Q4_K_M.gguf", b"x" * 1234)
+    hub.add_file(
+        "bartowski/DeepSeek-Coder-V2-Lite-Instruct-GGUF", "DeepSeek-Coder-V2-Lite-Instruct-Q4_K_M.gguf", b"x" * 1234
+    )
     hub.add_file("bartowski/DeepSeek-Coder-V2-Lite-Instruct-GGUF", "README.md", b"readme", lfs=False)
     hub.add_file("other/unrelated-GGUF", "model.gguf", b"y")
 

@@ -80,9 +80,7 @@ def test_action_urls_round_trip_and_other_urls_are_not_actions() -> None:
 def test_unclosed_fence_while_streaming_is_shown_as_code_without_actions() -> None:
     partial = "Sure:\n\n```python\ndef add(a, b):\n    return a +"
     rendered = render_markdown(partial, streaming=True)
-    assert rendered.code_blocks == [
-        CodeBlock(0, "python", "def add(a, b):\n    return a +", False)
-    ]
+    assert rendered.code_blocks == [CodeBlock(0, "python", "def add(a, b):\n    return a +", False)]
     assert "<pre" in rendered.html and "add" in rendered.html
     assert "writing…" in rendered.html
     assert "dscoder:" not in rendered.html
@@ -114,7 +112,7 @@ def test_partial_fence_marker_while_streaming_does_not_fail() -> None:
 def test_html_in_model_output_is_escaped_as_text() -> None:
     text = (
         "<script>alert(1)</script> <b>bold?</b> <img src=x onerror=alert(1)>\n\n"
-        "```html\n<div onclick=\"steal()\">x</div>\n```\n"
+        '```html\n<div onclick="steal()">x</div>\n```\n'
     )
     html = render_markdown(text).html
     assert "<script" not in html and "<b>" not in html and "<img" not in html
@@ -159,9 +157,7 @@ def test_theme_names() -> None:
 
 def test_segments_are_the_top_level_blocks_of_the_body() -> None:
     rendered = render_markdown("# T\n\npara\n\n- a\n- b\n\n```py\nx\n```\n\n> q\n\n---\n\nend")
-    assert [segment[:4] for segment in rendered.segments] == [
-        "<h1 ", "<p s", "<ul ", "<tab", "<blo", "<hr ", "<p s"
-    ]
+    assert [segment[:4] for segment in rendered.segments] == ["<h1 ", "<p s", "<ul ", "<tab", "<blo", "<hr ", "<p s"]
     assert "\n".join(rendered.segments) in rendered.html
 
 

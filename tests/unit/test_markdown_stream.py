@@ -65,14 +65,10 @@ def test_finishing_renders_whole_and_themes_reset_the_cache() -> None:
     renderer.render(MESSAGE[:200], streaming=True)
     assert renderer.render(MESSAGE, streaming=False) == render_markdown(MESSAGE)
     renderer.set_theme(DARK_THEME)
-    assert renderer.render(MESSAGE, streaming=True) == render_markdown(
-        MESSAGE, DARK_THEME, streaming=True
-    )
+    assert renderer.render(MESSAGE, streaming=True) == render_markdown(MESSAGE, DARK_THEME, streaming=True)
 
 
 def test_text_that_is_not_a_continuation_is_rendered_from_scratch() -> None:
     renderer = StreamingRenderer()
     renderer.render("first paragraph\n\nsecond", streaming=True)
-    assert renderer.render("other\n\ntext", streaming=True) == render_markdown(
-        "other\n\ntext", streaming=True
-    )
+    assert renderer.render("other\n\ntext", streaming=True) == render_markdown("other\n\ntext", streaming=True)

@@ -16,9 +16,9 @@ import pytest
 
 from app.cli import main
 from app.commands.models import ProgressBar
+from app.config.settings import Settings, save_settings
 from app.models.downloads import DownloadJob, DownloadProgress, DownloadSpec
 from app.models.hub import HubConfig
-from app.config.settings import Settings, save_settings
 from tests.helpers.fake_hub import FakeHub, hub_environment, point_hub_client_at, random_bytes
 from tests.helpers.tiny_gguf import write_tiny_gguf
 
@@ -60,7 +60,9 @@ def test_download_with_a_wrong_sha256_fails_with_exit_1(hub: FakeHub, capsys: py
     assert "not the expected file" in err and "nothing was installed" in err
 
 
-def test_download_of_a_missing_file_fails_with_a_clear_message(hub: FakeHub, capsys: pytest.CaptureFixture[str]) -> None:
+def test_download_of_a_missing_file_fails_with_a_clear_message(
+    hub: FakeHub, capsys: pytest.CaptureFixture[str]
+) -> None:
     hub.add_file(REPO, FILE, random_bytes(1000))
 
     assert main(["models", "download", "--repo", REPO, "--file", "nope.gguf"]) == 1
@@ -147,7 +149,9 @@ def test_a_killed_download_resumes_from_its_partial_file(hub: FakeHub) -> None:
     hub.rate_bps = 1_000_000  # slow enough to kill it half way
     command = [sys.executable, "-m", "app", "models", "download", "--repo", REPO, "--file", FILE]
     env = hub_environment(hub)
-    partial = DownloadJob(DownloadSpec.for_repo_file(REPO, FILE), models_dir(), HubConfig("", None, True)).partial_path(FILE)
+    partial = DownloadJob(DownloadSpec.for_repo_file(REPO, FILE), models_dir(), HubConfig("", None, True)).partial_path(
+        FILE
+    )
 
     first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

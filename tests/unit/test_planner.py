@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.models.catalog import load_catalog
 from app.hardware.probe import MachineProfile, MemoryInfo, probe_machine
+from app.models.catalog import load_catalog
 from app.models.planner import (
     FIT_CPU_ONLY,
     FIT_FULL_GPU,
@@ -24,12 +24,28 @@ from tests.helpers.hardware_profiles import GIB, PROFILES, readers_for
 EXPECTED_CHAT = {
     "laptop_8gb": ("deepseek-coder-1.3b-instruct:Q8_0", FIT_CPU_ONLY, ["1.3B Instruct Q8_0 on the CPU"]),
     "laptop_16gb": ("deepseek-coder-6.7b-instruct:Q6_K", FIT_CPU_ONLY, ["6.7B Instruct Q6_K on the CPU"]),
-    "rtx3060_32gb": ("deepseek-coder-v2-lite-instruct:Q8_0", FIT_PARTIAL_GPU, ["of 28 layers on the NVIDIA GeForce RTX 3060 (12.0 GB)"]),
-    "rtx4090_64gb": ("deepseek-coder-v2-lite-instruct:Q8_0", FIT_FULL_GPU, ["all layers on the NVIDIA GeForce RTX 4090 (24.0 GB)", "16K context"]),
-    "a100x2_128gb": ("deepseek-coder-v2-lite-instruct:Q8_0", FIT_FULL_GPU, ["2 × NVIDIA A100-SXM4-80GB", "16K context"]),
+    "rtx3060_32gb": (
+        "deepseek-coder-v2-lite-instruct:Q8_0",
+        FIT_PARTIAL_GPU,
+        ["of 28 layers on the NVIDIA GeForce RTX 3060 (12.0 GB)"],
+    ),
+    "rtx4090_64gb": (
+        "deepseek-coder-v2-lite-instruct:Q8_0",
+        FIT_FULL_GPU,
+        ["all layers on the NVIDIA GeForce RTX 4090 (24.0 GB)", "16K context"],
+    ),
+    "a100x2_128gb": (
+        "deepseek-coder-v2-lite-instruct:Q8_0",
+        FIT_FULL_GPU,
+        ["2 × NVIDIA A100-SXM4-80GB", "16K context"],
+    ),
     "macbook_m2_16gb": ("deepseek-coder-6.7b-instruct:Q5_K_M", FIT_FULL_GPU, ["all layers on the Apple M2 GPU"]),
     "rx7900xtx_32gb": ("deepseek-coder-v2-lite-instruct:Q8_0", FIT_FULL_GPU, ["AMD Radeon RX 7900 XTX (24.0 GB)"]),
-    "unusable_gpu_32gb": ("deepseek-coder-v2-lite-instruct:Q8_0", FIT_CPU_ONLY, ["cannot use the NVIDIA GeForce RTX 3060"]),
+    "unusable_gpu_32gb": (
+        "deepseek-coder-v2-lite-instruct:Q8_0",
+        FIT_CPU_ONLY,
+        ["cannot use the NVIDIA GeForce RTX 3060"],
+    ),
 }
 
 

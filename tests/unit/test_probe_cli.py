@@ -24,7 +24,9 @@ def test_probe_json_keys_on_this_machine(capsys: pytest.CaptureFixture[str]) -> 
     assert data["cpu"]["logical_cores"] >= 1
 
 
-def test_probe_json_for_a_recorded_profile(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_probe_json_for_a_recorded_profile(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     machine = probe_machine(tmp_path, readers_for(PROFILES["rtx4090_64gb"]))
     monkeypatch.setattr(probe_command, "probe_machine", lambda models_dir: machine)
     assert cli.main(["probe", "--json"]) == 0

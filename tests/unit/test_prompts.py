@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from app.utils.errors import PromptError
 from app.llm.prompts import (
-    DEEPSEEK_V1_SYSTEM_PROMPT, DS_BOS, DS_EOS, DS_EOT, ChatFormat, choose_chat_format, family_template, fit_chat,
+    DEEPSEEK_V1_SYSTEM_PROMPT,
+    DS_BOS,
+    DS_EOS,
+    DS_EOT,
+    ChatFormat,
+    choose_chat_format,
+    family_template,
+    fit_chat,
     render_template,
 )
+from app.utils.errors import PromptError
 
 V1 = ChatFormat(family_template("deepseek-v1"), "deepseek-v1", DS_BOS, DS_EOT, (DS_EOT, DS_EOS))
 V2 = ChatFormat(family_template("deepseek-v2"), "deepseek-v2", DS_BOS, DS_EOS, (DS_EOS,))
@@ -25,36 +32,47 @@ def test_v1_with_system_replaces_the_default():
 
 
 def test_v1_multi_turn():
-    got = V1.render([
-        {"role": "user", "content": "a"},
-        {"role": "assistant", "content": "b"},
-        {"role": "user", "content": "c"},
-    ])
-    assert got == (f"{DS_BOS}{DEEPSEEK_V1_SYSTEM_PROMPT}\n### Instruction:\na\n### Response:\nb\n{DS_EOT}\n"
-                   "### Instruction:\nc\n### Response:\n")
+    got = V1.render(
+        [
+            {"role": "user", "content": "a"},
+            {"role": "assistant", "content": "b"},
+            {"role": "user", "content": "c"},
+        ]
+    )
+    assert got == (
+        f"{DS_BOS}{DEEPSEEK_V1_SYSTEM_PROMPT}\n### Instruction:\na\n### Response:\nb\n{DS_EOT}\n"
+        "### Instruction:\nc\n### Response:\n"
+    )
 
 
 def test_v2_has_no_space_after_the_final_assistant():
-    got = V2.render([
-        {"role": "system", "content": "S"},
-        {"role": "user", "content": "u1"},
-        {"role": "assistant", "content": "a1"},
-        {"role": "user", "content": "u2"},
-    ])
+    got = V2.render(
+        [
+            {"role": "system", "content": "S"},
+            {"role": "user", "content": "u1"},
+            {"role": "assistant", "content": "a1"},
+            {"role": "user", "content": "u2"},
+        ]
+    )
     assert got == f"{DS_BOS}S\n\nUser: u1\n\nAssistant: a1{DS_EOS}User: u2\n\nAssistant:"
     assert not got.endswith(" ")
 
 
-@pytest.mark.parametrize("template", [
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
-    "{% set x = [].append(1) %}{{ x }}",  # mutating a list is refused by the immutable sandbox
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+        "{% set x = [].append(1) %}{{ x }}",  # mutating a list is refused by the immutable sandbox
+    ],
+)
 def test_hostile_templates_are_stopped(template, tmp_path):
     marker = tmp_path / "ran"
     with pytest.raises(PromptError) as info:
-        render_template(template + f"{{{{ cycler.__init__.__globals__.os.system('touch {marker}') }}}}",
-                        [{"role": "user", "content": "x"}])
+        render_template(
+            template + f"{{{{ cycler.__init__.__globals__.os.system('touch {marker}') }}}}",
+            [{"role": "user", "content": "x"}],
+        )
     assert "template" in str(info.value)
     assert not marker.exists()
 
@@ -85,8 +103,10 @@ def _count(text: str) -> int:
 def test_fit_drops_oldest_turns_with_a_note():
     messages = [{"role": "system", "content": "S"}]
     for i in range(5):
-        messages += [{"role": "user", "content": f"question {i} " + "x" * 100},
-                     {"role": "assistant", "content": "answer " + "y" * 100}]
+        messages += [
+            {"role": "user", "content": f"question {i} " + "x" * 100},
+            {"role": "assistant", "content": "answer " + "y" * 100},
+        ]
     messages.append({"role": "user", "content": "last"})
     full = _count(V2.render(messages))
     fitted = fit_chat(V2, messages, _count, n_ctx=full - 150, max_tokens=50)

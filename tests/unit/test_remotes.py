@@ -19,13 +19,13 @@ import keyring.backend
 import pytest
 from keyring.backends import fail
 
-from app.utils import paths
-from app.utils.errors import ClientError
 from app.config.remotes import RemoteEngine, api_key_for, normalize_base_url, save_api_key, validate_remote
-from app.llm.remote_probe import FIM_OFF, FIM_RAW, FIM_SUFFIX, client_for, deepseek_fim_prompt, probe_remote
-from app.utils.secrets import SecretStore, default_secret_store, system_keyring
 from app.llm.client import CancelToken, OpenAIClient
 from app.llm.options import SamplingParams
+from app.llm.remote_probe import FIM_OFF, FIM_RAW, FIM_SUFFIX, client_for, deepseek_fim_prompt, probe_remote
+from app.utils import paths
+from app.utils.errors import ClientError
+from app.utils.secrets import SecretStore, default_secret_store, system_keyring
 
 ROOT = Path(__file__).resolve().parents[2]
 REMOTE_KEY = "remote-secret-key"
@@ -50,9 +50,25 @@ def wait_until(condition, timeout: float = 10.0) -> None:
 def remote_url(tiny_models):
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--model", str(tiny_models["v1"]), "--port", str(port),
-         "--api-key", REMOTE_KEY, "--ctx", "1024"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "serve",
+            "--model",
+            str(tiny_models["v1"]),
+            "--port",
+            str(port),
+            "--api-key",
+            REMOTE_KEY,
+            "--ctx",
+            "1024",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     ready = threading.Event()
 
@@ -86,8 +102,9 @@ def test_chat_streams_from_the_remote_like_the_local_engine(remote_url):
     save_api_key(remote, REMOTE_KEY)
     client = client_for(remote, api_key_for(remote))
     try:
-        events = list(client.stream_chat([{"role": "user", "content": "Write hello world in C"}],
-                                         SamplingParams(max_tokens=8)))
+        events = list(
+            client.stream_chat([{"role": "user", "content": "Write hello world in C"}], SamplingParams(max_tokens=8))
+        )
     finally:
         client.close()
     assert "".join(e.text for e in events)
@@ -228,11 +245,14 @@ def chat_error(url: str, **client_args: float) -> ClientError:
     return info.value
 
 
-@pytest.mark.parametrize(("mode", "status", "words"), [
-    ("401", 401, "refused the API key"),
-    ("429", 429, "rate-limiting"),
-    ("500", 500, "The server failed (HTTP 500): fake 500"),
-])
+@pytest.mark.parametrize(
+    ("mode", "status", "words"),
+    [
+        ("401", 401, "refused the API key"),
+        ("429", 429, "rate-limiting"),
+        ("500", 500, "The server failed (HTTP 500): fake 500"),
+    ],
+)
 def test_http_failures_give_clear_messages(fake, mode, status, words):
     error = chat_error(fake.url(mode))
     assert error.status == status and words in str(error) and error.todo
@@ -302,7 +322,9 @@ def test_remote_fields_are_checked():
     assert validate_remote(RemoteEngine("Box", "http://box:8000/v1", "m", "vllm")) == []
     assert any("needs a name" in p for p in validate_remote(RemoteEngine(" ", "http://box/v1")))
     assert any("http:// or https://" in p for p in validate_remote(RemoteEngine("Box", "box:8000")))
-    assert any("enter the model name" in p for p in validate_remote(RemoteEngine("O", "http://h:11434/v1", "", "ollama")))
+    assert any(
+        "enter the model name" in p for p in validate_remote(RemoteEngine("O", "http://h:11434/v1", "", "ollama"))
+    )
     assert any("Unknown kind" in p for p in validate_remote(RemoteEngine("X", "http://h/v1", "m", "tgi")))
     assert RemoteEngine.from_dict(RemoteEngine("A", "http://a/v1", id="x1").to_dict()).id == "x1"
     with pytest.raises(ValueError):

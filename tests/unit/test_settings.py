@@ -8,22 +8,48 @@ import os
 
 import pytest
 
-from app.utils import paths
 from app.config.settings import Settings, load_settings, save_settings, settings_path
 from app.config.validation import restart_needed, sanitized, validate_settings
+from app.utils import paths
 
 
 def full_settings(tmp_path) -> Settings:
     return Settings(
-        models_dir=str(tmp_path), n_ctx=16384, n_gpu_layers=20, n_threads=6, flash_attn=True, kv_cache_type="q8_0",
-        temperature=0.3, top_p=0.9, top_k=20, min_p=0.1, repeat_penalty=1.1, max_tokens=2048, seed=42,
-        system_prompt="Answer briefly.", system_prompt_preset="Brief",
+        models_dir=str(tmp_path),
+        n_ctx=16384,
+        n_gpu_layers=20,
+        n_threads=6,
+        flash_attn=True,
+        kv_cache_type="q8_0",
+        temperature=0.3,
+        top_p=0.9,
+        top_k=20,
+        min_p=0.1,
+        repeat_penalty=1.1,
+        max_tokens=2048,
+        seed=42,
+        system_prompt="Answer briefly.",
+        system_prompt_preset="Brief",
         system_prompt_presets=[{"name": "Brief", "text": "Answer briefly."}],
-        theme="dark", editor_font_family="JetBrains Mono", editor_font_size=13,
-        completion_enabled=False, completion_delay_ms=400, hub_endpoint="http://127.0.0.1:9/", hub_offline=True,
-        remote_engines=[{"id": "abc123", "name": "GPU box", "base_url": "http://gpu:8000/v1",
-                         "model": "deepseek-ai/DeepSeek-Coder-V2-Instruct", "kind": "vllm"}],
-        active_engine="abc123", local_server_enabled=True, local_server_port=8081,
+        theme="dark",
+        editor_font_family="JetBrains Mono",
+        editor_font_size=13,
+        completion_enabled=False,
+        completion_delay_ms=400,
+        hub_endpoint="http://127.0.0.1:9/",
+        hub_offline=True,
+        remote_engines=[
+            {
+                "id": "abc123",
+                "name": "GPU box",
+                "base_url": "http://gpu:8000/v1",
+                "model": "deepseek-ai/DeepSeek-Coder-V2-Instruct",
+                "kind": "vllm",
+            }
+        ],
+        active_engine="abc123",
+        local_server_enabled=True,
+        local_server_port=8081,
     )
 
 
@@ -61,37 +87,49 @@ def test_no_api_key_is_ever_written_to_settings_json(tmp_path):
     assert not {k for k in keys if "key" in k or k.endswith("token")}
 
 
-@pytest.mark.parametrize(("changes", "field", "words"), [
-    ({"n_ctx": -3}, "n_ctx", "Context size must be 0"),
-    ({"n_ctx": 100}, "n_ctx", "from 256"),
-    ({"n_threads": True}, "n_threads", "Threads"),  # a bool is not a count
-    ({"n_gpu_layers": -2}, "n_gpu_layers", "-1 for automatic"),
-    ({"n_batch": 256, "n_ubatch": 512}, "n_ubatch", "not be larger than the batch"),
-    ({"kv_cache_type": "q2"}, "kv_cache_type", "one of f16, q8_0, q4_0"),
-    ({"kv_cache_type": "q4_0", "flash_attn": False}, "kv_cache_type", "needs flash attention"),
-    ({"temperature": 3.5}, "temperature", "Temperature must be a number from 0 to 2"),
-    ({"top_p": -0.1}, "top_p", "Top-p"),
-    ({"top_k": -1}, "top_k", "Top-k"),
-    ({"min_p": 1.5}, "min_p", "Min-p"),
-    ({"repeat_penalty": 0.0}, "repeat_penalty", "Repeat penalty"),
-    ({"max_tokens": 0}, "max_tokens", "Max tokens"),
-    ({"seed": -7}, "seed", "Seed"),
-    ({"theme": "purple"}, "theme", "Theme must be one of system, light, dark"),
-    ({"editor_font_family": "  "}, "editor_font_family", "font family"),
-    ({"editor_font_size": 200}, "editor_font_size", "Editor font size"),
-    ({"completion_delay_ms": -5}, "completion_delay_ms", "Completion delay"),
-    ({"hub_endpoint": "ftp://hub"}, "hub_endpoint", "http:// or https://"),
-    ({"models_dir": "/no/such/folder"}, "models_dir", "does not exist"),
-    ({"local_server_port": 80}, "local_server_port", "from 1024 to 65535"),
-    ({"system_prompt_presets": [{"name": "A", "text": "x"}, {"name": "a", "text": "y"}]},
-     "system_prompt_presets", "Two system-prompt presets"),
-    ({"system_prompt_preset": "Missing"}, "system_prompt_preset", "does not exist"),
-    ({"remote_engines": [{"id": "1", "name": "Box", "base_url": "gpu:8000", "kind": "other"}]},
-     "remote_engines", "http:// or https://"),
-    ({"remote_engines": [{"id": "1", "name": "Box", "base_url": "http://gpu:8000/v1", "kind": "vllm"}]},
-     "remote_engines", "enter the model name"),
-    ({"active_engine": "gone"}, "active_engine", "no longer exists"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"n_ctx": -3}, "n_ctx", "Context size must be 0"),
+        ({"n_ctx": 100}, "n_ctx", "from 256"),
+        ({"n_threads": True}, "n_threads", "Threads"),  # a bool is not a count
+        ({"n_gpu_layers": -2}, "n_gpu_layers", "-1 for automatic"),
+        ({"n_batch": 256, "n_ubatch": 512}, "n_ubatch", "not be larger than the batch"),
+        ({"kv_cache_type": "q2"}, "kv_cache_type", "one of f16, q8_0, q4_0"),
+        ({"kv_cache_type": "q4_0", "flash_attn": False}, "kv_cache_type", "needs flash attention"),
+        ({"temperature": 3.5}, "temperature", "Temperature must be a number from 0 to 2"),
+        ({"top_p": -0.1}, "top_p", "Top-p"),
+        ({"top_k": -1}, "top_k", "Top-k"),
+        ({"min_p": 1.5}, "min_p", "Min-p"),
+        ({"repeat_penalty": 0.0}, "repeat_penalty", "Repeat penalty"),
+        ({"max_tokens": 0}, "max_tokens", "Max tokens"),
+        ({"seed": -7}, "seed", "Seed"),
+        ({"theme": "purple"}, "theme", "Theme must be one of system, light, dark"),
+        ({"editor_font_family": "  "}, "editor_font_family", "font family"),
+        ({"editor_font_size": 200}, "editor_font_size", "Editor font size"),
+        ({"completion_delay_ms": -5}, "completion_delay_ms", "Completion delay"),
+        ({"hub_endpoint": "ftp://hub"}, "hub_endpoint", "http:// or https://"),
+        ({"models_dir": "/no/such/folder"}, "models_dir", "does not exist"),
+        ({"local_server_port": 80}, "local_server_port", "from 1024 to 65535"),
+        (
+            {"system_prompt_presets": [{"name": "A", "text": "x"}, {"name": "a", "text": "y"}]},
+            "system_prompt_presets",
+            "Two system-prompt presets",
+        ),
+        ({"system_prompt_preset": "Missing"}, "system_prompt_preset", "does not exist"),
+        (
+            {"remote_engines": [{"id": "1", "name": "Box", "base_url": "gpu:8000", "kind": "other"}]},
+            "remote_engines",
+            "http:// or https://",
+        ),
+        (
+            {"remote_engines": [{"id": "1", "name": "Box", "base_url": "http://gpu:8000/v1", "kind": "vllm"}]},
+            "remote_engines",
+            "enter the model name",
+        ),
+        ({"active_engine": "gone"}, "active_engine", "no longer exists"),
+    ],
+)
 def test_bad_values_are_rejected_with_clear_messages(changes, field, words):
     problems = validate_settings(dataclasses.replace(Settings(), **changes))
     assert [p.field for p in problems] == [field], problems
@@ -113,7 +151,10 @@ def test_sanitized_puts_bad_values_back_to_defaults_and_keeps_good_remotes():
 def test_restart_needed_names_the_engine_changes():
     old = Settings()
     assert restart_needed(old, dataclasses.replace(old, temperature=0.5, theme="dark")) == []
-    assert restart_needed(old, dataclasses.replace(old, n_ctx=8192, flash_attn=True)) == ["Context size", "Flash attention"]
+    assert restart_needed(old, dataclasses.replace(old, n_ctx=8192, flash_attn=True)) == [
+        "Context size",
+        "Flash attention",
+    ]
     remote = {"id": "r", "name": "Box", "base_url": "http://gpu:8000/v1", "model": "m", "kind": "vllm"}
     on_remote = dataclasses.replace(old, remote_engines=[remote], active_engine="r")
     assert restart_needed(old, on_remote) == ["Engine used for chat"]

@@ -7,7 +7,6 @@ import stat
 
 import pytest
 
-from app.utils.errors import DscoderError
 from app.editor.textfile import (
     CR,
     CRLF,
@@ -21,6 +20,7 @@ from app.editor.textfile import (
     read_text_file,
     write_text_file,
 )
+from app.utils.errors import DscoderError
 
 SAMPLES = {
     "lf": b"def f():\n    return 1\n",

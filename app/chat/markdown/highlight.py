@@ -51,11 +51,16 @@ def iter_highlight_runs(code: str, language: str, style: str) -> Iterator[Highli
         bold, italic = bool(look["bold"]), bool(look["italic"])
         if not (colour or bold or italic) or not value:
             continue
-        if pending and (pending.colour, pending.bold, pending.italic) == (
-            colour,
-            bold,
-            italic,
-        ) and (pending.start + pending.length == start):
+        if (
+            pending
+            and (pending.colour, pending.bold, pending.italic)
+            == (
+                colour,
+                bold,
+                italic,
+            )
+            and (pending.start + pending.length == start)
+        ):
             pending = HighlightRun(pending.start, pending.length + len(value), colour, bold, italic)
             continue
         if pending:
@@ -68,8 +73,21 @@ def iter_highlight_runs(code: str, language: str, style: str) -> Iterator[Highli
 # What answers mostly contain; loading a lexer the first time costs 5-90 ms (imports,
 # regex compilation), which is why a GUI may want it done ahead, see prepare_lexers.
 COMMON_LANGUAGES = (
-    "python", "bash", "javascript", "typescript", "json", "c", "cpp", "java", "go",
-    "rust", "sql", "html", "css", "yaml", "text",
+    "python",
+    "bash",
+    "javascript",
+    "typescript",
+    "json",
+    "c",
+    "cpp",
+    "java",
+    "go",
+    "rust",
+    "sql",
+    "html",
+    "css",
+    "yaml",
+    "text",
 )
 
 

@@ -158,17 +158,13 @@ class _RenderEnv:
 _ENV_KEY = "dscoder_render"
 
 
-def _render_code_block(
-    renderer: object, tokens: list[Token], idx: int, options: object, env: dict[str, object]
-) -> str:
+def _render_code_block(renderer: object, tokens: list[Token], idx: int, options: object, env: dict[str, object]) -> str:
     state = env[_ENV_KEY]
     assert isinstance(state, _RenderEnv)
     block = state.blocks[state.next_block]
     state.next_block += 1
     highlight = state.highlight_top_level or tokens[idx].level > 0
-    return _code_block_html(
-        block, state.theme, with_actions=state.with_actions, highlight=highlight
-    )
+    return _code_block_html(block, state.theme, with_actions=state.with_actions, highlight=highlight)
 
 
 _PARSER = _make_parser(hard_breaks=False)
@@ -191,11 +187,7 @@ def _is_closed_fence(token: Token, source_lines: list[str]) -> bool:
     stripped = line.strip()
     fence_char = token.markup[0]
     indent = len(line) - len(line.lstrip(" "))
-    return (
-        indent < 4
-        and len(stripped) >= len(token.markup)
-        and stripped == fence_char * len(stripped)
-    )
+    return indent < 4 and len(stripped) >= len(token.markup) and stripped == fence_char * len(stripped)
 
 
 def _code_blocks(tokens: list[Token], source: str, first_index: int = 0) -> list[CodeBlock]:
@@ -234,9 +226,7 @@ def style_background(style: str) -> str:
     return str(get_style_by_name(style).background_color or "")
 
 
-def _code_block_html(
-    block: CodeBlock, theme: RenderTheme, *, with_actions: bool, highlight: bool = True
-) -> str:
+def _code_block_html(block: CodeBlock, theme: RenderTheme, *, with_actions: bool, highlight: bool = True) -> str:
     background = style_background(theme.pygments_style) or theme.code_background
     label = html.escape(block.language) if block.language else "code"
     # A block still streaming is shown plain: it is laid out again on every paint, and
@@ -247,9 +237,7 @@ def _code_block_html(
         else html.escape(block.code, quote=False)
     )
     cell = f"padding: 4px 10px; background-color: {theme.code_header};"
-    header = (
-        f'<tr><td style="{cell} color: {theme.muted}; font-size: small;">{label}</td></tr>'
-    )
+    header = f'<tr><td style="{cell} color: {theme.muted}; font-size: small;">{label}</td></tr>'
     code_row = (
         f'<tr><td style="padding: 8px 10px; background-color: {background};">'
         f'<pre style="margin: 0; white-space: pre-wrap; font-family: {theme.code_font_family};">'
@@ -266,11 +254,7 @@ def _code_block_html(
         footer_content = "&nbsp;&nbsp;&nbsp;".join(links)
     else:
         footer_content = ""
-    footer = (
-        f'<tr><td style="{cell} font-size: small;">{footer_content}</td></tr>'
-        if footer_content
-        else ""
-    )
+    footer = f'<tr><td style="{cell} font-size: small;">{footer_content}</td></tr>' if footer_content else ""
     return (
         f'<table width="100%" cellspacing="0" cellpadding="0" '
         f'style="margin-top: 4px; margin-bottom: 10px; border-collapse: collapse; '
@@ -300,8 +284,7 @@ def _style_tokens(tokens: list[Token], theme: RenderTheme) -> None:
         elif kind == "code_inline":
             _add_style(
                 token,
-                f"font-family: {theme.code_font_family}; "
-                f"background-color: {theme.inline_code_background};",
+                f"font-family: {theme.code_font_family}; background-color: {theme.inline_code_background};",
             )
         elif kind == "link_open":
             _add_style(token, f"color: {theme.link}; text-decoration: none;")
@@ -312,8 +295,7 @@ def _style_tokens(tokens: list[Token], theme: RenderTheme) -> None:
             token.attrSet("cellpadding", "4")
             _add_style(
                 token,
-                f"margin-bottom: 8px; border-collapse: collapse; "
-                f"border: 1px solid {theme.code_border};",
+                f"margin-bottom: 8px; border-collapse: collapse; border: 1px solid {theme.code_border};",
             )
         elif kind in ("th_open", "td_open"):
             _add_style(token, f"border: 1px solid {theme.code_border}; padding: 4px 8px;")

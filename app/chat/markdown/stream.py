@@ -20,7 +20,6 @@ from app.chat.markdown.render import (
     render_markdown,
 )
 
-
 # "[label]: destination" at the start of a line, as CommonMark defines it (roughly: a
 # false positive only costs a whole render).
 _LINK_REFERENCE = re.compile(r"^ {0,3}\[[^\]]+\]:", re.MULTILINE)
@@ -59,14 +58,10 @@ class StreamingRenderer:
         self._reset()
 
     def render(self, markdown: str, *, streaming: bool) -> RenderedMessage:
-        if not markdown.startswith(self._stable_source) or (
-            not streaming and _LINK_REFERENCE.search(markdown)
-        ):
+        if not markdown.startswith(self._stable_source) or (not streaming and _LINK_REFERENCE.search(markdown)):
             self._reset()
         offset = len(self._stable_source)
-        tail = self._render(
-            markdown[offset:], streaming=streaming, first_block_index=len(self._stable_blocks)
-        )
+        tail = self._render(markdown[offset:], streaming=streaming, first_block_index=len(self._stable_blocks))
         segments = self._stable_segments + tail.segments
         blocks = self._stable_blocks + tail.code_blocks
         lines_before = self._stable_source.count("\n")
@@ -94,9 +89,7 @@ class StreamingRenderer:
             segment_code=segment_code,
         )
 
-    def _render(
-        self, markdown: str, *, streaming: bool, first_block_index: int = 0
-    ) -> RenderedMessage:
+    def _render(self, markdown: str, *, streaming: bool, first_block_index: int = 0) -> RenderedMessage:
         return render_markdown(
             markdown,
             self._theme,

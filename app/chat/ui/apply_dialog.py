@@ -11,8 +11,16 @@ from pathlib import Path
 
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QCheckBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QTextBrowser,
-    QVBoxLayout, QWidget,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.chat.diff_apply import ApplyPlan, Hunk, apply_hunks, changed_span, plan_apply
@@ -130,7 +138,7 @@ class ApplyDialog(QDialog):
             check.setChecked(on)
 
     def accepted_hunks(self) -> list[Hunk]:
-        return [hunk for hunk, check in zip(self.plan.hunks, self.checks) if check.isChecked()]
+        return [hunk for hunk, check in zip(self.plan.hunks, self.checks, strict=False) if check.isChecked()]
 
     def _update_buttons(self) -> None:
         self.apply_button.setEnabled(bool(self.accepted_hunks()))

@@ -25,8 +25,8 @@ from app.llm.targets import EngineTarget
 from app.llm.ui.worker import EngineWorker, engine_log_path
 
 if TYPE_CHECKING:
-    from app.llm.client import StreamStats
     from app.chat.ui import ChatPanel
+    from app.llm.client import StreamStats
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ DETAIL_LINES = 4  # lines of the engine log shown under an error
 DETAIL_LINE_CHARS = 160  # llama.cpp logs whole metadata dicts on one line
 
 
-class EngineState(str, enum.Enum):
+class EngineState(enum.StrEnum):
     NONE = "none"  # no model chosen or unloaded
     LOADING = "loading"
     READY = "ready"
@@ -104,8 +104,14 @@ class ChatController(QObject):
     _countRequested = Signal(int, object)
     _unloadRequested = Signal()
 
-    def __init__(self, panel: ChatPanel, editor: EditorAccess, settings: Settings,
-                 worker: EngineWorker | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        panel: ChatPanel,
+        editor: EditorAccess,
+        settings: Settings,
+        worker: EngineWorker | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.panel = panel
         self.editor = editor
@@ -215,8 +221,11 @@ class ChatController(QObject):
     def ask_about_selection(self, action: str, code: str) -> None:
         """An editor action (Explain, Find bugs...) on selected code."""
         current = self.editor.current_code()
-        name, lang_id, lang_name, fence = ("selection", "text", "Plain text", "text") if current is None else (
-            current.name, current.language_id, current.language_name, current.fence)
+        name, lang_id, lang_name, fence = (
+            ("selection", "text", "Plain text", "text")
+            if current is None
+            else (current.name, current.language_id, current.language_name, current.fence)
+        )
         prompt = selection_prompt(action, CodeContext(name, lang_id, lang_name, fence, code))
         self.panel.input.cancel_edit()
         self._submit(Turn("user", prompt, prompt), prompt)
@@ -329,7 +338,7 @@ class ChatController(QObject):
             self._rows[self._answer_row] = len(self.turns) - 1
         else:
             self.panel.view.truncate(self._answer_row)  # nothing arrived: no empty bubble
-            del self._rows[self._answer_row:]
+            del self._rows[self._answer_row :]
         self.answerEnded.emit(bool(text), footer)
         for note in self._answer_notes:
             self._show_note(note)
@@ -411,8 +420,11 @@ class ChatController(QObject):
             return
         self._set_state(EngineState.FAILED)
         self.loadFailed.emit(message)
-        self._show_error(message, [("Open model file…", self.openModelRequested.emit),
-                                   ("Try again", self.restart_engine)], _log_excerpt(detail))
+        self._show_error(
+            message,
+            [("Open model file…", self.openModelRequested.emit), ("Try again", self.restart_engine)],
+            _log_excerpt(detail),
+        )
 
     def _on_load_cancelled(self, load_id: int) -> None:
         if load_id == self._load_id:

@@ -1,9 +1,9 @@
-""""Fix this error" in the window: ask for the pasted error, build the chat prompt with
+""" "Fix this error" in the window: ask for the pasted error, build the chat prompt with
 the code it points to, preferring the open editors' unsaved text over the disk."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from PySide6.QtWidgets import QInputDialog, QWidget
 
@@ -17,6 +17,5 @@ def fix_error_prompt(error_text: str, editors: Iterable[CodeEditor], base_dir: s
 
 
 def ask_error_text(parent: QWidget | None = None) -> str | None:
-    text, ok = QInputDialog.getMultiLineText(
-        parent, "Fix This Error", "Paste the error, traceback or compiler output:")
+    text, ok = QInputDialog.getMultiLineText(parent, "Fix This Error", "Paste the error, traceback or compiler output:")
     return text if ok and text.strip() else None

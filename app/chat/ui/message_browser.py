@@ -104,9 +104,7 @@ class MessageBrowser(QTextBrowser):
         self._theme, self._code_actions = theme, code_actions
         self._shown = []
 
-    def show_segments(
-        self, segments: list[str], segment_code: list[CodeBlock | None] | None = None
-    ) -> None:
+    def show_segments(self, segments: list[str], segment_code: list[CodeBlock | None] | None = None) -> None:
         """Show top-level blocks, re-laying out only from the first that changed.
 
         A streaming answer changes at its end, so a paint costs the size of the last
@@ -114,15 +112,11 @@ class MessageBrowser(QTextBrowser):
         The last HTML segment shown may have been incomplete, so it is always replaced.
         """
         codes = segment_code if segment_code is not None else [None] * len(segments)
-        keys: list[object] = [s if c is None else c for s, c in zip(segments, codes)]
+        keys: list[object] = [s if c is None else c for s, c in zip(segments, codes, strict=False)]
         old = self._shown
         keep = 0
         limit = min(len(old), len(keys))
-        while (
-            keep < limit
-            and keys[keep] == old[keep].key
-            and (old[keep].frame is not None or keep < len(old) - 1)
-        ):
+        while keep < limit and keys[keep] == old[keep].key and (old[keep].frame is not None or keep < len(old) - 1):
             keep += 1
         document = self.document()
         grows = keep < limit and _can_grow(old[keep], codes[keep])
@@ -240,11 +234,7 @@ class MessageBrowser(QTextBrowser):
         """Where the code of a frame starts, and its footer block (None without one)."""
         assert record.frame is not None and record.code is not None
         header = self.document().findBlock(record.frame.firstPosition())
-        footer = (
-            self.document().findBlock(record.frame.lastPosition())
-            if self._has_footer(record.code)
-            else None
-        )
+        footer = self.document().findBlock(record.frame.lastPosition()) if self._has_footer(record.code) else None
         return header.position() + header.length(), footer
 
     def _grow_frame(self, cursor: QTextCursor, record: _Shown, block: CodeBlock) -> None:
@@ -262,9 +252,7 @@ class MessageBrowser(QTextBrowser):
         if block.complete != record.code.complete and footer is not None:
             footer = self.document().findBlock(record.frame.lastPosition())  # type: ignore[union-attr]
             cursor.setPosition(footer.position())
-            cursor.setPosition(
-                footer.position() + footer.length() - 1, QTextCursor.MoveMode.KeepAnchor
-            )
+            cursor.setPosition(footer.position() + footer.length() - 1, QTextCursor.MoveMode.KeepAnchor)
             cursor.removeSelectedText()
             self._write_footer(cursor, block)
         record.code = record.key = block
@@ -310,9 +298,7 @@ class MessageBrowser(QTextBrowser):
             end = min(len(job.runs), job.next_run + 8)
             for run in job.runs[job.next_run : end]:
                 cursor.setPosition(code_start + run.start)
-                cursor.setPosition(
-                    code_start + run.start + run.length, QTextCursor.MoveMode.KeepAnchor
-                )
+                cursor.setPosition(code_start + run.start + run.length, QTextCursor.MoveMode.KeepAnchor)
                 cursor.mergeCharFormat(_run_format(job, run))
             job.next_run = end
             if end == len(job.runs):

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from app.chat.markdown.render import CodeBlock, parse_action_url
 from app.chat.markdown.stream import StreamingRenderer
-from app.chat.ui.style import ChatPalette, link_html
 from app.chat.ui.message_browser import MessageBrowser
+from app.chat.ui.style import ChatPalette, link_html
 
 __all__ = [
     "AssistantMessageWidget",
@@ -151,9 +151,7 @@ class AssistantMessageWidget(MarkdownMessageWidget):
     role = "assistant"
     regenerateClicked = Signal()
 
-    def __init__(
-        self, assistant_name: str, palette: ChatPalette, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, assistant_name: str, palette: ChatPalette, parent: QWidget | None = None) -> None:
         super().__init__("", palette, parent)
         self.finished = False
         layout = QVBoxLayout(self)

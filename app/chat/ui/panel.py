@@ -10,10 +10,10 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.chat.ui.context_meter import ContextMeter
 from app.chat.ui.input import ChatInput
 from app.chat.ui.style import ChatPalette, chat_style_sheet, palette_for
 from app.chat.ui.view import ChatView
-from app.chat.ui.context_meter import ContextMeter
 
 
 class ChatPanel(QWidget):

@@ -16,7 +16,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCursor, QGuiApplication
 from PySide6.QtWidgets import QLabel, QScrollArea, QToolTip, QVBoxLayout, QWidget
 
-from app.chat.ui.style import ChatPalette, palette_for
 from app.chat.ui.code_highlighter import shared_highlighter
 from app.chat.ui.message_browser import prepare_code_layout
 from app.chat.ui.message_widgets import (
@@ -27,6 +26,7 @@ from app.chat.ui.message_widgets import (
     NoteWidget,
     UserMessageWidget,
 )
+from app.chat.ui.style import ChatPalette, palette_for
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,7 @@ class ChatView(QScrollArea):
         self._layout = QVBoxLayout(content)
         self._layout.setContentsMargins(12, 12, 12, 12)
         self._layout.setSpacing(14)
-        self._empty_hint = QLabel(
-            "Ask about your code.\nCtrl+Enter sends, Esc stops the answer."
-        )
+        self._empty_hint = QLabel("Ask about your code.\nCtrl+Enter sends, Esc stops the answer.")
         self._empty_hint.setObjectName("ChatEmptyHint")
         self._empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._empty_hint.setWordWrap(True)

@@ -16,8 +16,27 @@ log = logging.getLogger(__name__)
 
 # The fence names models write most, covering the languages the editor highlights.
 WARM_LANGUAGES = (
-    "python", "c", "cpp", "java", "javascript", "typescript", "go", "rust", "csharp", "php",
-    "ruby", "bash", "sql", "html", "css", "json", "yaml", "markdown", "text", "console", "diff",
+    "python",
+    "c",
+    "cpp",
+    "java",
+    "javascript",
+    "typescript",
+    "go",
+    "rust",
+    "csharp",
+    "php",
+    "ruby",
+    "bash",
+    "sql",
+    "html",
+    "css",
+    "json",
+    "yaml",
+    "markdown",
+    "text",
+    "console",
+    "diff",
 )
 
 _started = False

@@ -38,8 +38,11 @@ def _abgr_colour(value: int) -> QColor:
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:
-    return QColor(round(a.red() + (b.red() - a.red()) * t), round(a.green() + (b.green() - a.green()) * t),
-                  round(a.blue() + (b.blue() - a.blue()) * t))
+    return QColor(
+        round(a.red() + (b.red() - a.red()) * t),
+        round(a.green() + (b.green() - a.green()) * t),
+        round(a.blue() + (b.blue() - a.blue()) * t),
+    )
 
 
 class GhostText(QObject):
@@ -148,8 +151,9 @@ class GhostText(QObject):
             for n, text in enumerate(lines[1:]):
                 painter.drawText(QPointF(left, below + n * height + baseline), text.expandtabs(tab))
 
-    def _paint_rest_of_line(self, painter: QPainter, line: int, x0: float, y0: float, height: float,
-                            baseline: float, shift: float) -> None:
+    def _paint_rest_of_line(
+        self, painter: QPainter, line: int, x0: float, y0: float, height: float, baseline: float, shift: float
+    ) -> None:
         """Paint the text after the caret again, moved right by the suggestion's width."""
         sci = self.sci
         end = sci.lineEndPosition(line)

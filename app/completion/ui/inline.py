@@ -13,11 +13,11 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from pyside6_scintilla import Scintilla
 
+from app.completion.debounce import AdaptiveDebounce
+from app.completion.ui.ghost_text import GhostText
 from app.completion.ui.status import CompletionState
 from app.completion.ui.worker import CompletionJob, CompletionResult
 from app.editor.ui.code_editor import CodeEditor
-from app.completion.ui.ghost_text import GhostText
-from app.completion.debounce import AdaptiveDebounce
 
 S = Scintilla
 _TEXT_CHANGE = int(S.ModificationFlags.InsertText) | int(S.ModificationFlags.DeleteText)
@@ -124,7 +124,7 @@ class InlineCompletion(QObject):
     def _accept(self, part: str) -> bool:
         if not part or not self.ghost.shown:
             return False
-        rest = self.ghost.text[len(part):]
+        rest = self.ghost.text[len(part) :]
         self.ghost.clear()
         self._applying = True
         self.sci.beginUndoAction()
@@ -166,9 +166,14 @@ class InlineCompletion(QObject):
         if self._applying:
             return
         consuming, self._consuming = self._consuming, None
-        if (consuming is not None and kind & int(S.ModificationFlags.InsertText) and self.ghost.shown
-                and position == self.ghost.anchor and bytes(text).decode("utf-8", "replace") == consuming):
-            rest = self.ghost.text[len(consuming):]
+        if (
+            consuming is not None
+            and kind & int(S.ModificationFlags.InsertText)
+            and self.ghost.shown
+            and position == self.ghost.anchor
+            and bytes(text).decode("utf-8", "replace") == consuming
+        ):
+            rest = self.ghost.text[len(consuming) :]
             if rest.strip():
                 self.ghost.show(position + length, rest)
                 self._edit_caret = position + length
@@ -208,8 +213,11 @@ class InlineCompletion(QObject):
             handled = self.accept_all
         elif self.ghost.shown and key == Qt.Key.Key_Right and mods == ctrl:
             handled = self.accept_word
-        elif key == Qt.Key.Key_Escape and mods == Qt.KeyboardModifier.NoModifier and (
-                self.ghost.shown or self._pending is not None):
+        elif (
+            key == Qt.Key.Key_Escape
+            and mods == Qt.KeyboardModifier.NoModifier
+            and (self.ghost.shown or self._pending is not None)
+        ):
             handled = self.dismiss
         if handled is not None:
             event.accept()

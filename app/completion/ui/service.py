@@ -14,22 +14,27 @@ or caret that has changed since, is dropped.
 from __future__ import annotations
 
 import weakref
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from app.completion.context import (
-    NO_MODEL, CompletionSupport, OpenFile, build_completion_prompt, language_enabled, max_tokens_for,
+    NO_MODEL,
+    CompletionSupport,
+    OpenFile,
+    build_completion_prompt,
+    language_enabled,
+    max_tokens_for,
 )
 from app.completion.debounce import AdaptiveDebounce
+from app.completion.ui.inline import InlineCompletion, clean_suggestion
+from app.completion.ui.status import CompletionState, CompletionStatus
+from app.completion.ui.worker import CompletionJob, CompletionResult, CompletionThread
 from app.config.settings import Settings, save_settings
+from app.editor.ui.code_editor import CodeEditor
 from app.llm.client import OpenAIClient
 from app.llm.options import SamplingParams
-from app.completion.ui.status import CompletionState, CompletionStatus
-from app.completion.ui.inline import InlineCompletion, clean_suggestion
-from app.completion.ui.worker import CompletionJob, CompletionResult, CompletionThread
-from app.editor.ui.code_editor import CodeEditor
 
 __all__ = ["CompletionService", "InlineCompletion", "clean_suggestion"]
 
@@ -43,8 +48,14 @@ class CompletionService(QObject):
 
     supportChanged = Signal(object)  # CompletionSupport
 
-    def __init__(self, client_provider: ClientProvider, settings: Settings | None = None,
-                 parent: QObject | None = None, *, save: Callable[[Settings], None] | None = None) -> None:
+    def __init__(
+        self,
+        client_provider: ClientProvider,
+        settings: Settings | None = None,
+        parent: QObject | None = None,
+        *,
+        save: Callable[[Settings], None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.client_provider = client_provider
         self.settings = settings if settings is not None else Settings()
@@ -222,12 +233,22 @@ class CompletionService(QObject):
         if client is not self._support_client:
             self._support_client, self.support = client, None
         editor = controller.editor
-        prompt = build_completion_prompt(editor.text(), editor.cursor_offset(), path=editor.path or "",
-                                         language=editor.language, other_files=self.open_files(controller))
+        prompt = build_completion_prompt(
+            editor.text(),
+            editor.cursor_offset(),
+            path=editor.path or "",
+            language=editor.language,
+            other_files=self.open_files(controller),
+        )
         self._next_id += 1
-        job = CompletionJob(self._next_id, client, prompt, editor.language,
-                            SamplingParams(temperature=0.0, max_tokens=max_tokens_for(prompt)),
-                            check_support=check)
+        job = CompletionJob(
+            self._next_id,
+            client,
+            prompt,
+            editor.language,
+            SamplingParams(temperature=0.0, max_tokens=max_tokens_for(prompt)),
+            check_support=check,
+        )
         self._owner_of[job.request_id] = controller
         self.runner.submit(job)
         return job

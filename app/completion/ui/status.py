@@ -4,7 +4,7 @@ globally and for the current file's language."""
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QMouseEvent
@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel, QMenu, QWidget
 from app.editor import textfile
 
 
-class CompletionState(str, Enum):
+class CompletionState(StrEnum):
     IDLE = "idle"
     THINKING = "thinking"
     SHOWN = "shown"

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.completion.context import CompletionPrompt, CompletionSupport, completion_support
-from app.utils.errors import ClientError, DscoderError
-from app.llm.client import CancelToken, OpenAIClient, StreamStats
 from app.completion.fim import complete_middle
+from app.llm.client import CancelToken, OpenAIClient, StreamStats
 from app.llm.options import SamplingParams
+from app.utils.errors import ClientError, DscoderError
 
 THREAD_NAME = "completion"
 
@@ -73,16 +73,25 @@ class CompletionWorker(QObject):
                 self.finished.emit(CompletionResult(job.request_id, skipped=True))
                 return
             self.started.emit(job.request_id)
-            middle, stats = complete_middle(job.client, job.prompt.prefix, job.prompt.suffix, job.language,
-                                            job.params, job.cancel)
+            middle, stats = complete_middle(
+                job.client, job.prompt.prefix, job.prompt.suffix, job.language, job.params, job.cancel
+            )
         except DscoderError as exc:
-            self.finished.emit(CompletionResult(job.request_id, error=str(exc),
-                                                latency_s=time.monotonic() - job.submitted_at))
+            self.finished.emit(
+                CompletionResult(job.request_id, error=str(exc), latency_s=time.monotonic() - job.submitted_at)
+            )
             return
         # complete_middle also cancels the stream itself once the middle is complete, so
         # only the superseded flag tells a dropped request from a finished one.
-        self.finished.emit(CompletionResult(job.request_id, middle, stats, cancelled=job.superseded.is_set(),
-                                            latency_s=time.monotonic() - job.submitted_at))
+        self.finished.emit(
+            CompletionResult(
+                job.request_id,
+                middle,
+                stats,
+                cancelled=job.superseded.is_set(),
+                latency_s=time.monotonic() - job.submitted_at,
+            )
+        )
 
     @staticmethod
     def _check(client: OpenAIClient) -> CompletionSupport:

@@ -11,13 +11,15 @@ an empty "New chat" leaves nothing behind.
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from PySide6.QtCore import QObject, Signal
 
-from app.conversations.store import ConversationStore, StreamingMessageWriter, title_from
-from app.config.settings import Settings
 from app.chat.ui.controller import ChatController, Turn
+from app.config.settings import Settings
+from app.conversations.store import ConversationStore, StreamingMessageWriter, title_from
 from app.conversations.ui.sidebar import ConversationSidebar
+from app.utils.errors import DscoderError
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,14 @@ FOOTER_KEY = "footer"  # an answer's stats: the line shown under it
 class ConversationBinding(QObject):
     conversationChanged = Signal(object)  # the id shown in the chat, or None for a new chat
 
-    def __init__(self, store: ConversationStore, controller: ChatController, sidebar: ConversationSidebar,
-                 settings: Settings, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        controller: ChatController,
+        sidebar: ConversationSidebar,
+        settings: Settings,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.store = store
         self.controller = controller
@@ -58,7 +66,7 @@ class ConversationBinding(QObject):
             return
         try:
             messages = self.store.messages(conversation_id)
-        except Exception as exc:  # sqlite3 errors: the chat stays as it was
+        except (sqlite3.Error, DscoderError) as exc:  # the chat stays as it was
             log.warning("could not read conversation %s: %s", conversation_id, exc)
             self.sidebar.show_message(f"Could not read that conversation ({exc}).")
             return
@@ -67,7 +75,9 @@ class ConversationBinding(QObject):
         for message in messages:
             if message.role == "user":
                 typed = str(message.stats.get(TYPED_KEY) or message.content)
-                pairs.append((Turn("user", message.content, typed), str(message.stats.get(SHOWN_KEY) or message.content)))
+                pairs.append(
+                    (Turn("user", message.content, typed), str(message.stats.get(SHOWN_KEY) or message.content))
+                )
             elif message.role == "assistant" and message.content:
                 footer = str(message.stats.get(FOOTER_KEY) or ("" if message.complete else "Interrupted"))
                 pairs.append((Turn("assistant", message.content), footer))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeySequence, QPainter, QPalette
@@ -43,10 +43,13 @@ DETAIL_ROLE = Qt.ItemDataRole.UserRole + 1  # the grey second line: a date or a 
 
 
 def confirm_delete(parent: QWidget, title: str) -> bool:
-    answer = QMessageBox.question(parent, "Delete conversation",
-                                  f"Delete “{title}” and all its messages?\n\nThis cannot be undone.",
-                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                  QMessageBox.StandardButton.No)
+    answer = QMessageBox.question(
+        parent,
+        "Delete conversation",
+        f"Delete “{title}” and all its messages?\n\nThis cannot be undone.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
     return answer == QMessageBox.StandardButton.Yes
 
 
@@ -99,7 +102,9 @@ class ConversationDelegate(QStyledItemDelegate):
         height = QFontMetrics(title).height() + QFontMetrics(detail).height() + 2 * self.PAD + 2
         return QSize(option.rect.width(), height)
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
         if index.data(ID_ROLE) is None:
             super().paint(painter, option, index)
             return
@@ -118,16 +123,24 @@ class ConversationDelegate(QStyledItemDelegate):
         painter.save()
         painter.setFont(title_font)
         painter.setPen(title_colour)
-        title = QFontMetrics(title_font).elidedText(str(index.data(Qt.ItemDataRole.DisplayRole)),
-                                                   Qt.TextElideMode.ElideRight, rect.width())
-        painter.drawText(QRect(rect.left(), rect.top(), rect.width(), title_height),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title)
+        title = QFontMetrics(title_font).elidedText(
+            str(index.data(Qt.ItemDataRole.DisplayRole)), Qt.TextElideMode.ElideRight, rect.width()
+        )
+        painter.drawText(
+            QRect(rect.left(), rect.top(), rect.width(), title_height),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            title,
+        )
         painter.setFont(detail_font)
         painter.setPen(detail_colour)
-        detail = QFontMetrics(detail_font).elidedText(str(index.data(DETAIL_ROLE) or ""),
-                                                     Qt.TextElideMode.ElideRight, rect.width())
-        painter.drawText(QRect(rect.left(), rect.top() + title_height + 2, rect.width(), rect.height() - title_height),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, detail)
+        detail = QFontMetrics(detail_font).elidedText(
+            str(index.data(DETAIL_ROLE) or ""), Qt.TextElideMode.ElideRight, rect.width()
+        )
+        painter.drawText(
+            QRect(rect.left(), rect.top() + title_height + 2, rect.width(), rect.height() - title_height),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+            detail,
+        )
         painter.restore()
 
 
@@ -136,11 +149,16 @@ class ConversationSidebar(QWidget):
     newConversationRequested = Signal()
     conversationDeleted = Signal(int)
 
-    def __init__(self, store: ConversationStore, parent: QWidget | None = None, *,
-                 confirm: Callable[[QWidget, str], bool] = confirm_delete,
-                 ask_new_title: Callable[[QWidget, str], str | None] = ask_title,
-                 choose_path: Callable[[QWidget, str], str | None] = choose_export_path,
-                 export_folder: Path | None = None) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        parent: QWidget | None = None,
+        *,
+        confirm: Callable[[QWidget, str], bool] = confirm_delete,
+        ask_new_title: Callable[[QWidget, str], str | None] = ask_title,
+        choose_path: Callable[[QWidget, str], str | None] = choose_export_path,
+        export_folder: Path | None = None,
+    ) -> None:
         super().__init__(parent)
         self.store = store
         self.confirm = confirm
@@ -178,8 +196,10 @@ class ConversationSidebar(QWidget):
         self._search_timer.setInterval(SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self.refresh)
         self.search_box.textChanged.connect(lambda _text: self._search_timer.start())
-        for text, keys, slot in [("Rename…", "F2", self.rename_current), ("Delete…", QKeySequence.StandardKey.Delete,
-                                                                           self.delete_current)]:
+        for text, keys, slot in [
+            ("Rename…", "F2", self.rename_current),
+            ("Delete…", QKeySequence.StandardKey.Delete, self.delete_current),
+        ]:
             action = QAction(text, self)
             action.setShortcut(QKeySequence(keys))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -224,8 +244,10 @@ class ConversationSidebar(QWidget):
     def _add_conversation(self, conversation: ConversationInfo) -> None:
         item = QListWidgetItem(conversation.title)
         item.setData(ID_ROLE, conversation.id)
-        item.setData(DETAIL_ROLE, when(conversation.updated)
-                     + (f" · {Path(conversation.model).stem}" if conversation.model else ""))
+        item.setData(
+            DETAIL_ROLE,
+            when(conversation.updated) + (f" · {Path(conversation.model).stem}" if conversation.model else ""),
+        )
         item.setToolTip(conversation.title + (f"\nModel: {conversation.model}" if conversation.model else ""))
         self.list.addItem(item)
 
@@ -237,8 +259,11 @@ class ConversationSidebar(QWidget):
         self.list.addItem(item)
 
     def ids_shown(self) -> list[int]:
-        return [self.list.item(i).data(ID_ROLE) for i in range(self.list.count())
-                if self.list.item(i).data(ID_ROLE) is not None]
+        return [
+            self.list.item(i).data(ID_ROLE)
+            for i in range(self.list.count())
+            if self.list.item(i).data(ID_ROLE) is not None
+        ]
 
     def current_id(self) -> int | None:
         return self._current_id

@@ -9,7 +9,6 @@ editor area, so they do not take keys from the chat pane.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import Qt
@@ -72,7 +71,13 @@ def editor_actions(host: QWidget, tabs: EditorCommands) -> dict[str, QAction]:
         ),
         ("find_next", "Find &Next", [QKeySequence("F3")], _EDITOR_AREA, with_editor(find_again(False))),
         ("find_previous", "Find &Previous", [QKeySequence("Shift+F3")], _EDITOR_AREA, with_editor(find_again(True))),
-        ("go_to_line", "&Go to Line…", [QKeySequence("Ctrl+G")], _EDITOR_AREA, with_editor(lambda e: e.ask_go_to_line())),
+        (
+            "go_to_line",
+            "&Go to Line…",
+            [QKeySequence("Ctrl+G")],
+            _EDITOR_AREA,
+            with_editor(lambda e: e.ask_go_to_line()),
+        ),
         (
             "toggle_comment",
             "Toggle &Comment",

@@ -18,9 +18,7 @@ from pyside6_scintilla import Scintilla, ScintillaEdit
 
 from app.editor import textfile
 from app.editor.textfile import TextFile
-from app.editor.ui import editing
-from app.editor.ui import lexers
-from app.editor.ui import styling
+from app.editor.ui import editing, lexers, styling
 from app.editor.ui.find_bar import FindBar
 from app.editor.ui.themes import EditorTheme, theme
 
@@ -294,7 +292,7 @@ class CodeEditor(QWidget):
         self.sci.setSavePoint()
 
     def set_theme(self, name: str) -> None:
-        """"light" or "dark"."""
+        """ "light" or "dark"."""
         self._theme = theme(name)
         self._apply_theme()
 

@@ -22,7 +22,6 @@ from pyside6_scintilla import Scintilla, ScintillaEdit
 
 from app.editor.ui.themes import EditorTheme, bgr
 
-
 S = Scintilla
 MATCH_INDICATOR = 8  # the first indicator number free for containers
 # Marking every match costs a pass over the document; past this many, only the

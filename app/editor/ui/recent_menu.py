@@ -10,7 +10,7 @@ from app.editor.ui.tabs import EditorTabs
 
 
 class RecentFilesMenu(QMenu):
-    """"Open Recent": rebuilt from the tabs' recent files each time it opens."""
+    """ "Open Recent": rebuilt from the tabs' recent files each time it opens."""
 
     def __init__(self, tabs: EditorTabs, parent: QWidget | None = None) -> None:
         super().__init__("Open &Recent", parent)

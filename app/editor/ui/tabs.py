@@ -19,13 +19,13 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QTabWidget, QWidget
 
-from app.utils.errors import DscoderError
 from app.config.settings import Settings, load_settings, save_settings
 from app.editor.textfile import TextFile, read_text_file, write_text_file
 from app.editor.ui import dialogs
 from app.editor.ui.actions import editor_actions
 from app.editor.ui.code_editor import CodeEditor
 from app.editor.ui.dialogs import SaveChoice
+from app.utils.errors import DscoderError
 
 log = logging.getLogger(__name__)
 

@@ -45,9 +45,29 @@ class EditorTheme:
 
 # Role names used by lexers.py. "default" is the plain text colour.
 ROLES = (
-    "default", "comment", "doc_comment", "keyword", "keyword2", "function", "string",
-    "number", "operator", "preprocessor", "tag", "attribute", "variable", "constant",
-    "regex", "escape", "error", "heading", "emphasis", "strong", "code", "link", "quote",
+    "default",
+    "comment",
+    "doc_comment",
+    "keyword",
+    "keyword2",
+    "function",
+    "string",
+    "number",
+    "operator",
+    "preprocessor",
+    "tag",
+    "attribute",
+    "variable",
+    "constant",
+    "regex",
+    "escape",
+    "error",
+    "heading",
+    "emphasis",
+    "strong",
+    "code",
+    "link",
+    "quote",
 )
 
 LIGHT = EditorTheme(
@@ -143,11 +163,11 @@ def theme(name: str) -> EditorTheme:
 
 
 def bgr(colour: str) -> int:
-    """"#rrggbb" as the 0xBBGGRR integer Scintilla's colour messages take."""
+    """ "#rrggbb" as the 0xBBGGRR integer Scintilla's colour messages take."""
     value = int(colour.lstrip("#"), 16)
     return ((value & 0xFF) << 16) | (value & 0xFF00) | ((value >> 16) & 0xFF)
 
 
 def abgr(colour: str, alpha: int = 0xFF) -> int:
-    """"#rrggbb" plus alpha as the 0xAABBGGRR integer of SCI_SETELEMENTCOLOUR."""
+    """ "#rrggbb" plus alpha as the 0xAABBGGRR integer of SCI_SETELEMENTCOLOUR."""
     return (alpha << 24) | bgr(colour)

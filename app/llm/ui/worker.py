@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
-from app.utils import paths
-from app.utils.errors import CancelledError, ClientError, DscoderError, EngineError
 from app.llm.options import LoadOptions, SamplingParams
 from app.llm.supervisor import EngineSupervisor
 from app.llm.targets import EngineTarget, RemoteTarget
+from app.utils import paths
+from app.utils.errors import CancelledError, ClientError, DscoderError, EngineError
 
 if TYPE_CHECKING:
     # The client pulls in httpx (~0.2 s of imports); the worker imports it on its own
@@ -93,8 +93,9 @@ class EngineWorker(QObject):
 
     # -- thread ---------------------------------------------------------------------------
     @classmethod
-    def on_new_thread(cls, supervisor_factory: SupervisorFactory = _default_supervisor,
-                      name: str = THREAD_NAME) -> "EngineWorker":
+    def on_new_thread(
+        cls, supervisor_factory: SupervisorFactory = _default_supervisor, name: str = THREAD_NAME
+    ) -> EngineWorker:
         """A worker moved to a started QThread named `name`."""
         worker = cls(supervisor_factory)
         thread = QThread()
@@ -215,12 +216,21 @@ class EngineWorker(QObject):
         self._client = client_for(target.remote, target.api_key)
         model = target.remote.model or (result.models[0] if len(result.models) == 1 else "")
         fim = result.fim
-        self.loaded.emit(load_id, {
-            "model_name": model or target.remote.name, "model_path": f"{target.remote.base_url} {model}",
-            "remote": target.remote.name, "remote_model": target.remote.model, "n_ctx": 0, "n_gpu_layers": 0,
-            "base_url": self._client.base_url, "api_key": target.api_key or "",
-            "fim_mode": fim.mode if fim else "off", "fim_reason": fim.reason if fim else "",
-        })
+        self.loaded.emit(
+            load_id,
+            {
+                "model_name": model or target.remote.name,
+                "model_path": f"{target.remote.base_url} {model}",
+                "remote": target.remote.name,
+                "remote_model": target.remote.model,
+                "n_ctx": 0,
+                "n_gpu_layers": 0,
+                "base_url": self._client.base_url,
+                "api_key": target.api_key or "",
+                "fim_mode": fim.mode if fim else "off",
+                "fim_reason": fim.reason if fim else "",
+            },
+        )
 
     @Slot()
     def unload(self) -> None:
@@ -266,8 +276,9 @@ class EngineWorker(QObject):
             self.moveToThread(app.thread())
 
     # -- internals ------------------------------------------------------------------------
-    def _stream(self, request_id: int, messages: Sequence[dict[str, str]], params: SamplingParams,
-                token: CancelToken) -> None:
+    def _stream(
+        self, request_id: int, messages: Sequence[dict[str, str]], params: SamplingParams, token: CancelToken
+    ) -> None:
         from app.llm.client import StreamStats
 
         client = self._client

@@ -13,23 +13,15 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
-import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, Signal, SignalInstance, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from app.config.settings import Settings
 from app.models.download_queue import DownloadQueue
 from app.models.downloads import DownloadJob, DownloadOptions, DownloadProgress, DownloadSpec, InstallResult, JobState
-from app.utils.errors import CancelledError, DscoderError
 from app.models.hub import HubConfig
-from app.config.settings import Settings
-from app.utils.jobs import Progress, JobControl
 
 log = logging.getLogger(__name__)
-
 
 
 class DownloadWorker(QObject):
@@ -65,8 +57,9 @@ class DownloadWorker(QObject):
     # -- direct calls from the GUI thread ---------------------------------------------------
     def add(self, spec: DownloadSpec) -> int:
         """Queue a download; returns its job id (its events follow as signals)."""
-        job = DownloadJob(spec, self.settings.resolved_models_dir(), HubConfig.from_settings(self.settings),
-                          options=self.options)
+        job = DownloadJob(
+            spec, self.settings.resolved_models_dir(), HubConfig.from_settings(self.settings), options=self.options
+        )
         job_id = next(self._next_id)
         self._jobs[job_id] = job
         self._job_ids[job] = job_id

@@ -13,16 +13,21 @@ from PySide6.QtWidgets import QTabWidget, QWidget
 
 from app.models.catalog import CatalogEntry
 from app.models.downloads import DownloadJob, DownloadOptions, DownloadProgress, DownloadSpec
-from app.utils.errors import DscoderError
 from app.models.hub import HubConfig
-from app.models.verify import format_bytes, require_free_space
 from app.models.ui.download_worker import DownloadWorker
 from app.models.ui.manager_data import LibrarySnapshot, live_status_text, status_text
 from app.models.ui.views import CatalogView, DownloadsView
+from app.models.verify import format_bytes, require_free_space
+from app.utils.errors import DscoderError
 
 # The catalog row's button for each catalog_status word; None: nothing to do (installed).
-ACTION_FOR_STATE = {"available": "Download", "partial": "Resume", "mismatch": "Download again",
-                    "changed": "Download again", "missing": "Download again"}
+ACTION_FOR_STATE = {
+    "available": "Download",
+    "partial": "Resume",
+    "mismatch": "Download again",
+    "changed": "Download again",
+    "missing": "Download again",
+}
 ACTIVE_JOB_STATES = ("queued", "running", "paused")
 
 
@@ -70,7 +75,8 @@ class DownloadActions:
 
     def job_for_entry(self, entry_id: str) -> int | None:
         return self._active_job(entry_id) or next(
-            (job_id for job_id, e in reversed(self._job_entries.items()) if e == entry_id), None)
+            (job_id for job_id, e in reversed(self._job_entries.items()) if e == entry_id), None
+        )
 
     def cancel_download(self, job_id: int) -> None:
         keep = self.ask_keep_partial(self, self.downloads.job(job_id).spec.label)
@@ -84,8 +90,14 @@ class DownloadActions:
         self._on_job_state(job_id, state)
 
     def _active_job(self, entry_id: str) -> int | None:
-        return next((job_id for job_id, e in self._job_entries.items()
-                     if e == entry_id and self._job_states.get(job_id) in ACTIVE_JOB_STATES), None)
+        return next(
+            (
+                job_id
+                for job_id, e in self._job_entries.items()
+                if e == entry_id and self._job_states.get(job_id) in ACTIVE_JOB_STATES
+            ),
+            None,
+        )
 
     def _on_job_state(self, job_id: int, state: str, text: str | None = None) -> None:
         self._job_states[job_id] = state
@@ -121,8 +133,9 @@ class DownloadActions:
 
     def _on_cancelled(self, job_id: int) -> None:
         partial = self.downloads.job(job_id).partial_bytes()
-        self._on_job_state(job_id, "cancelled", "Cancelled; the partial file was kept." if partial
-                           else "Cancelled; nothing was kept.")
+        self._on_job_state(
+            job_id, "cancelled", "Cancelled; the partial file was kept." if partial else "Cancelled; nothing was kept."
+        )
         self.refresh()
 
     def _remove_download_row(self, job_id: int) -> None:
@@ -133,8 +146,9 @@ class DownloadActions:
         job_id = self._active_job(entry_id)
         if job_id is not None:
             paused = self._job_states[job_id] == "paused"
-            self.catalog_view.set_status(entry_id, live_status_text(self._progress.get(job_id), paused),
-                                         "Resume" if paused else None)
+            self.catalog_view.set_status(
+                entry_id, live_status_text(self._progress.get(job_id), paused), "Resume" if paused else None
+            )
             return
         state = self._snapshot.catalog_states.get(entry_id) if self._snapshot else None
         if state is None:

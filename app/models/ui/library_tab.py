@@ -13,13 +13,13 @@ from pathlib import Path
 from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QWidget
 
-from app.utils.errors import DscoderError
-from app.models.library import InstalledModel, import_model, remove_model, reveal_in_file_manager, verify_model
 from app.config.settings import Settings
-from app.utils.jobs import JobControl
-from app.utils.ui.tasks import BackgroundTasks, TaskFunction
+from app.models.library import InstalledModel, import_model, remove_model, reveal_in_file_manager, verify_model
 from app.models.ui.manager_data import status_text
 from app.models.ui.views import InstalledView
+from app.utils.errors import DscoderError
+from app.utils.jobs import JobControl
+from app.utils.ui.tasks import BackgroundTasks, TaskFunction
 
 
 class LibraryActions:
@@ -63,8 +63,14 @@ class LibraryActions:
         def done(result: object) -> None:
             assert isinstance(result, InstalledModel)
             if result.state == "mismatch":
-                self.show_error(str(DscoderError(f"{result.name} does not match its reference sha256: the file is corrupt",
-                                                 "Delete it and download it again")))
+                self.show_error(
+                    str(
+                        DscoderError(
+                            f"{result.name} does not match its reference sha256: the file is corrupt",
+                            "Delete it and download it again",
+                        )
+                    )
+                )
             else:
                 self.show_info(f"{result.name}: {status_text(result.state)}.")
             self.refresh()
@@ -134,19 +140,30 @@ class LibraryActions:
 
         self.installed_view.show_task(text)
         self._library_task = self.tasks.start(
-            work, finish, on_failed=failed, on_cancelled=cancelled,
-            on_progress=lambda done_bytes, total: self.installed_view.show_task(text, done_bytes, total))
+            work,
+            finish,
+            on_failed=failed,
+            on_cancelled=cancelled,
+            on_progress=lambda done_bytes, total: self.installed_view.show_task(text, done_bytes, total),
+        )
+
 
 def _unusable_reason(model: InstalledModel, purpose: str) -> DscoderError | None:
     if model.state == "missing":
         return DscoderError(f"{model.path} is gone", "Import it again, or remove it from the list")
     if model.state == "mismatch":
-        return DscoderError(f"{model.name} failed verification (its sha256 does not match): it is corrupt",
-                            "Delete it and download it again")
+        return DscoderError(
+            f"{model.name} failed verification (its sha256 does not match): it is corrupt",
+            "Delete it and download it again",
+        )
     if model.info is None:
-        return DscoderError(f"{model.name} cannot be read as a GGUF model: {model.info_error or 'unknown error'}",
-                            "Delete it, or download or import it again")
+        return DscoderError(
+            f"{model.name} cannot be read as a GGUF model: {model.info_error or 'unknown error'}",
+            "Delete it, or download or import it again",
+        )
     if purpose == "completion" and not model.info.has_fim:
-        return DscoderError(f"{model.name} has no fill-in-the-middle tokens, so it cannot complete code in the editor",
-                            "Choose a DeepSeek-Coder base model (or another model with FIM tokens) for completion")
+        return DscoderError(
+            f"{model.name} has no fill-in-the-middle tokens, so it cannot complete code in the editor",
+            "Choose a DeepSeek-Coder base model (or another model with FIM tokens) for completion",
+        )
     return None

@@ -100,10 +100,16 @@ class MachinePanel(QWidget):
         while self.readings.rowCount():
             self.readings.removeRow(0)
         cpu, mem = machine.cpu, machine.memory
-        self._add_reading("CPU", f"{cpu.name} — {cpu.physical_cores} cores, {cpu.logical_cores} threads"
-                          + (f" ({', '.join(cpu.flags)})" if cpu.flags else ""))
-        self._add_reading("RAM", f"{gb(mem.ram_total_bytes)} total, {gb(mem.ram_available_bytes)} available"
-                          + (f"; swap {gb(mem.swap_total_bytes)}" if mem.swap_total_bytes else ""))
+        self._add_reading(
+            "CPU",
+            f"{cpu.name} — {cpu.physical_cores} cores, {cpu.logical_cores} threads"
+            + (f" ({', '.join(cpu.flags)})" if cpu.flags else ""),
+        )
+        self._add_reading(
+            "RAM",
+            f"{gb(mem.ram_total_bytes)} total, {gb(mem.ram_available_bytes)} available"
+            + (f"; swap {gb(mem.swap_total_bytes)}" if mem.swap_total_bytes else ""),
+        )
         if not machine.gpus:
             self._add_reading("GPU", "None found")
         for gpu in machine.gpus:
@@ -111,8 +117,9 @@ class MachinePanel(QWidget):
             if gpu.backend_usable and not gpu.backend:
                 state = "usable"
             memory = "unified memory, " if gpu.unified_memory else ""
-            self._add_reading("GPU", f"{gpu.name} — {memory}{gb(gpu.vram_total_bytes)} total, "
-                              f"{gb(gpu.vram_free_bytes)} free; {state}")
+            self._add_reading(
+                "GPU", f"{gpu.name} — {memory}{gb(gpu.vram_total_bytes)} total, {gb(gpu.vram_free_bytes)} free; {state}"
+            )
         self._add_reading("Disk", f"{machine.disk_free_bytes / 1e9:.1f} GB free for models")
 
     def _add_reading(self, label: str, value: str) -> None:

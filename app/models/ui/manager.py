@@ -19,25 +19,36 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTabWidget
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
+from app.config.settings import Settings, save_settings
+from app.hardware.probe import MachineProfile
 from app.models.catalog import CatalogEntry, load_catalog
 from app.models.downloads import DownloadOptions, DownloadProgress
-from app.utils.errors import DscoderError
-from app.hardware.probe import MachineProfile
 from app.models.library import InstalledModel, search_hub
 from app.models.planner import Plan
-from app.config.settings import Settings, save_settings
 from app.models.ui.download_worker import DownloadWorker
-from app.utils.ui.tasks import BackgroundTasks
-from app.models.ui.machine_panel import MachinePanel
-from app.models.ui.manager_data import INSTALLED_STATES, LibrarySnapshot, MachineProber, probe_and_plan, read_library
 from app.models.ui.downloads_tab import DownloadActions
 from app.models.ui.library_tab import LibraryActions
+from app.models.ui.machine_panel import MachinePanel
+from app.models.ui.manager_data import INSTALLED_STATES, LibrarySnapshot, MachineProber, probe_and_plan, read_library
 from app.models.ui.questions import ask_keep_partial, choose_import, confirm_delete
 from app.models.ui.search_view import HubSearchView
 from app.models.ui.views import CatalogView, DownloadsView, InstalledView
+from app.utils.errors import DscoderError
+from app.utils.ui.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 SEARCH_LIMIT = 20
@@ -114,8 +125,9 @@ class ModelManagerDialog(LibraryActions, DownloadActions, QDialog):
         self.endpoint_edit = QLineEdit(self.settings.hub_endpoint)
         default = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
         self.endpoint_edit.setPlaceholderText(f"{default} (default)")
-        self.endpoint_edit.setToolTip("A mirror of the Hugging Face hub, e.g. https://hf-mirror.com; empty: HF_ENDPOINT "
-                                      "or the public hub")
+        self.endpoint_edit.setToolTip(
+            "A mirror of the Hugging Face hub, e.g. https://hf-mirror.com; empty: HF_ENDPOINT or the public hub"
+        )
         hub_row = QHBoxLayout()
         hub_row.addWidget(self.offline_check)
         hub_row.addSpacing(24)
@@ -208,8 +220,9 @@ class ModelManagerDialog(LibraryActions, DownloadActions, QDialog):
 
     def _show_message(self, text: str, background: str, foreground: str) -> None:
         self.error_label.setText(text)
-        self.message_bar.setStyleSheet(f"QFrame#messageBar {{ background: {background}; border-radius: 4px; }}"
-                                       f"QLabel {{ color: {foreground}; }}")
+        self.message_bar.setStyleSheet(
+            f"QFrame#messageBar {{ background: {background}; border-radius: 4px; }}QLabel {{ color: {foreground}; }}"
+        )
         self.message_bar.show()
 
     # -- hub settings ------------------------------------------------------------------------
@@ -222,9 +235,14 @@ class ModelManagerDialog(LibraryActions, DownloadActions, QDialog):
     def _set_endpoint(self) -> None:
         endpoint = self.endpoint_edit.text().strip().rstrip("/")
         if endpoint and not endpoint.startswith(("http://", "https://")):
-            self.show_error(str(DscoderError(f"{endpoint!r} is not a hub address",
-                                             "Enter a URL such as https://hf-mirror.com, or leave it empty for the "
-                                             "public hub")))
+            self.show_error(
+                str(
+                    DscoderError(
+                        f"{endpoint!r} is not a hub address",
+                        "Enter a URL such as https://hf-mirror.com, or leave it empty for the public hub",
+                    )
+                )
+            )
             return
         if endpoint != self.settings.hub_endpoint:
             self.settings.hub_endpoint = endpoint
@@ -235,8 +253,13 @@ class ModelManagerDialog(LibraryActions, DownloadActions, QDialog):
         try:
             self._save(self.settings)
         except OSError as exc:
-            self.show_error(str(DscoderError(f"Cannot save the settings: {exc.strerror or exc}",
-                                             "Check that the config folder is writable")))
+            self.show_error(
+                str(
+                    DscoderError(
+                        f"Cannot save the settings: {exc.strerror or exc}", "Check that the config folder is writable"
+                    )
+                )
+            )
 
     # -- library -----------------------------------------------------------------------------
     @property
@@ -250,8 +273,9 @@ class ModelManagerDialog(LibraryActions, DownloadActions, QDialog):
             return
         models_dir, entries = self.models_dir, list(self._entries.values())
         self.installed_view.folder_label.setText(f"Models folder: {models_dir}")
-        self._scan_task = self.tasks.start(lambda _progress, _control: read_library(models_dir, entries),
-                                           self._on_library, on_failed=self.show_error)
+        self._scan_task = self.tasks.start(
+            lambda _progress, _control: read_library(models_dir, entries), self._on_library, on_failed=self.show_error
+        )
 
     def _on_library(self, snapshot: object) -> None:
         assert isinstance(snapshot, LibrarySnapshot)
@@ -282,7 +306,9 @@ class ModelManagerDialog(LibraryActions, DownloadActions, QDialog):
         purpose = str(self.purpose_combo.currentData())
         self._plan_task = self.tasks.start(
             lambda _p, _c: probe_and_plan(models_dir, entries, purpose, prober, machine),
-            self._on_plan, on_failed=self.machine_panel.show_error)
+            self._on_plan,
+            on_failed=self.machine_panel.show_error,
+        )
 
     def _on_plan(self, result: object) -> None:
         machine, plan = result  # type: ignore[misc]
@@ -307,8 +333,9 @@ class ModelManagerDialog(LibraryActions, DownloadActions, QDialog):
         installed = self._snapshot is not None and self._snapshot.catalog_states.get(rec.entry.id) in INSTALLED_STATES
         active = self._active_job(rec.entry.id) is not None
         label = "installed" if installed else "downloading" if active else "download"
-        self.recommend_button.setText(f"Recommended: {rec.entry.id} ({label})" if installed or active
-                                      else f"Download recommended: {rec.entry.id}")
+        self.recommend_button.setText(
+            f"Recommended: {rec.entry.id} ({label})" if installed or active else f"Download recommended: {rec.entry.id}"
+        )
         self.recommend_button.setEnabled(not installed and not active)
 
     def download_recommended(self) -> None:
@@ -322,9 +349,11 @@ class ModelManagerDialog(LibraryActions, DownloadActions, QDialog):
             return
         settings = self.settings
         self.search_view.show_searching()
-        self._search_task = self.tasks.start(lambda _p, _c: search_hub(query, SEARCH_LIMIT, settings),
-                                             self.search_view.show_results,  # type: ignore[arg-type]
-                                             on_failed=self.search_view.show_failed)
+        self._search_task = self.tasks.start(
+            lambda _p, _c: search_hub(query, SEARCH_LIMIT, settings),
+            self.search_view.show_results,  # type: ignore[arg-type]
+            on_failed=self.search_view.show_failed,
+        )
 
     # -- lifetime ----------------------------------------------------------------------------
     def shutdown(self) -> None:

@@ -10,12 +10,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.hardware.probe import MachineProfile, probe_machine
 from app.models.catalog import Catalog, CatalogEntry
 from app.models.downloads import DownloadProgress
-from app.hardware.probe import MachineProfile, probe_machine
 from app.models.library import InstalledModel, catalog_status, scan_models
-from app.models.planner import FIT_CPU_ONLY, FIT_FULL_GPU, FIT_NONE, FIT_PARTIAL_GPU, FIT_REMOTE, Plan, PlanOptions, QuantFit
-from app.models.planner import ctx_label, plan_for_machine
+from app.models.planner import (
+    FIT_CPU_ONLY,
+    FIT_FULL_GPU,
+    FIT_NONE,
+    FIT_PARTIAL_GPU,
+    FIT_REMOTE,
+    Plan,
+    PlanOptions,
+    QuantFit,
+    ctx_label,
+    plan_for_machine,
+)
 from app.models.verify import format_bytes
 
 MachineProber = Callable[[Path], MachineProfile]
@@ -32,8 +42,13 @@ STATUS_TEXT = {
     "missing": "file missing",
 }
 INSTALLED_STATES = frozenset({"verified", "hashed", "unverified"})
-PHASE_TEXT = {"checking": "checking", "downloading": "downloading", "verifying": "verifying", "installing": "installing",
-              "done": "done"}
+PHASE_TEXT = {
+    "checking": "checking",
+    "downloading": "downloading",
+    "verifying": "verifying",
+    "installing": "installing",
+    "done": "done",
+}
 
 
 @dataclass(frozen=True)
@@ -49,9 +64,13 @@ def read_library(models_dir: Path, entries: Sequence[CatalogEntry]) -> LibrarySn
     return LibrarySnapshot(models, states)
 
 
-def probe_and_plan(models_dir: Path, entries: Sequence[CatalogEntry], purpose: str,
-                   prober: MachineProber | None = None, machine: MachineProfile | None = None
-                   ) -> tuple[MachineProfile, Plan]:
+def probe_and_plan(
+    models_dir: Path,
+    entries: Sequence[CatalogEntry],
+    purpose: str,
+    prober: MachineProber | None = None,
+    machine: MachineProfile | None = None,
+) -> tuple[MachineProfile, Plan]:
     """The one place the window talks to the probe and the planner (blocking: off the GUI thread).
 
     A machine already probed is planned again without a second probe (a purpose change).

@@ -37,24 +37,30 @@ def confirm_delete(parent: QWidget, model: InstalledModel) -> bool:
     else:
         text = f"Delete {model.name}?"
         detail = f"{format_bytes(model.size)} will be deleted from {model.path.parent}. This cannot be undone."
-    answer = QMessageBox.question(parent, "Delete model", f"{text}\n\n{detail}",
-                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                  QMessageBox.StandardButton.No)
+    answer = QMessageBox.question(
+        parent,
+        "Delete model",
+        f"{text}\n\n{detail}",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
     return answer == QMessageBox.StandardButton.Yes
 
 
 def choose_import(parent: QWidget, start: Path) -> tuple[Path, bool] | None:
     """A GGUF file to import, and whether to reference it in place (True) or copy it (False)."""
-    path, _ = QFileDialog.getOpenFileName(parent, "Import a GGUF model", str(Path.home()),
-                                          "GGUF models (*.gguf);;All files (*)")
+    path, _ = QFileDialog.getOpenFileName(
+        parent, "Import a GGUF model", str(Path.home()), "GGUF models (*.gguf);;All files (*)"
+    )
     if not path:
         return None
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("Import GGUF")
     box.setText(f"Copy {Path(path).name} into the models folder, or use it where it is?")
-    box.setInformativeText(f"A copy goes to {start / 'imported'} and survives moving the original. "
-                           "Using it in place saves the disk space.")
+    box.setInformativeText(
+        f"A copy goes to {start / 'imported'} and survives moving the original. Using it in place saves the disk space."
+    )
     copy = box.addButton("Copy", QMessageBox.ButtonRole.AcceptRole)
     reference = box.addButton("Use in place", QMessageBox.ButtonRole.ActionRole)
     box.addButton(QMessageBox.StandardButton.Cancel)

@@ -9,8 +9,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTreeWidget, QTreeWidgetItem
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.models.download_types import shard_set_names
 from app.models.hub import HubRepo
@@ -28,8 +37,10 @@ class HubSearchView(QWidget):
         self.query_edit = QLineEdit("deepseek-coder")
         self.query_edit.setPlaceholderText("Search the hub for GGUF repos")
         self.search_button = QPushButton("Search the hub")
-        self.status_label = QLabel("Search lists GGUF repos on the hub (or the mirror) with their files. "
-                                   "Files from here are checked against the hub's own sha256.")
+        self.status_label = QLabel(
+            "Search lists GGUF repos on the hub (or the mirror) with their files. "
+            "Files from here are checked against the hub's own sha256."
+        )
         self.status_label.setWordWrap(True)
         self.tree = QTreeWidget()
         self.tree.setObjectName("hubResults")

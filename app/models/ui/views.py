@@ -33,10 +33,24 @@ from app.models.planner import QuantFit
 from app.models.ui.manager_data import fit_text, live_status_text, model_columns, progress_detail, size_text
 
 CATALOG_COLUMNS = ("Model", "Quant", "Size", "Fit on this machine", "Status", "")
-INSTALLED_COLUMNS = ("File", "Architecture", "Parameters", "Quant", "Context", "Chat template", "FIM", "Size",
-                     "Verification", "Used for")
-STATE_COLOURS = {"verified": QColor(46, 160, 67), "mismatch": QColor(215, 58, 73), "changed": QColor(215, 58, 73),
-                 "missing": QColor(215, 58, 73)}
+INSTALLED_COLUMNS = (
+    "File",
+    "Architecture",
+    "Parameters",
+    "Quant",
+    "Context",
+    "Chat template",
+    "FIM",
+    "Size",
+    "Verification",
+    "Used for",
+)
+STATE_COLOURS = {
+    "verified": QColor(46, 160, 67),
+    "mismatch": QColor(215, 58, 73),
+    "changed": QColor(215, 58, 73),
+    "missing": QColor(215, 58, 73),
+}
 
 
 def _table(columns: Sequence[str]) -> QTableWidget:
@@ -181,14 +195,23 @@ class InstalledView(QWidget):
         self.reveal_button = QPushButton("Reveal in file manager")
         self.delete_button = QPushButton("Delete…")
         self.import_button = QPushButton("Import GGUF…")
-        for button, signal in ((self.chat_button, self.useForChat), (self.completion_button, self.useForCompletion),
-                               (self.verify_button, self.verifyRequested), (self.reveal_button, self.revealRequested),
-                               (self.delete_button, self.deleteRequested)):
+        for button, signal in (
+            (self.chat_button, self.useForChat),
+            (self.completion_button, self.useForCompletion),
+            (self.verify_button, self.verifyRequested),
+            (self.reveal_button, self.revealRequested),
+            (self.delete_button, self.deleteRequested),
+        ):
             button.clicked.connect(lambda _checked=False, s=signal: self._emit_for_selection(s))
         self.import_button.clicked.connect(self.importRequested.emit)
         buttons = QHBoxLayout()
-        for button in (self.chat_button, self.completion_button, self.verify_button, self.reveal_button,
-                       self.delete_button):
+        for button in (
+            self.chat_button,
+            self.completion_button,
+            self.verify_button,
+            self.reveal_button,
+            self.delete_button,
+        ):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.import_button)
@@ -220,8 +243,11 @@ class InstalledView(QWidget):
         self._models = list(models)
         self.table.setRowCount(len(self._models))
         for row, model in enumerate(self._models):
-            roles = [name for name, path in (("chat", chat_path), ("completion", completion_path))
-                     if path and path == str(model.path)]
+            roles = [
+                name
+                for name, path in (("chat", chat_path), ("completion", completion_path))
+                if path and path == str(model.path)
+            ]
             for column, text in enumerate((*model_columns(model), " + ".join(roles))):
                 item = QTableWidgetItem(text)
                 if column == 0:
@@ -337,8 +363,15 @@ class DownloadRow(QFrame):
         self.cancel_button.setVisible(state in ("queued", "running", "paused", "failed"))
         self.remove_button.setVisible(state in ("done", "failed", "cancelled"))
         if state != "running":
-            self.state_label.setText({"queued": "Queued", "paused": "Paused", "done": "Installed",
-                                      "failed": "Failed", "cancelled": "Cancelled"}.get(state, state))
+            self.state_label.setText(
+                {
+                    "queued": "Queued",
+                    "paused": "Paused",
+                    "done": "Installed",
+                    "failed": "Failed",
+                    "cancelled": "Cancelled",
+                }.get(state, state)
+            )
         if state == "done":
             self.bar.setRange(0, 1000)
             self.bar.setValue(1000)

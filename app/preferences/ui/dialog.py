@@ -14,8 +14,8 @@ The dialog never touches the engine itself; it reports what changed.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -34,11 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.utils.errors import DscoderError
-from app.llm.remote_probe import probe_remote
-from app.utils.secrets import SecretStore, default_secret_store
 from app.config.settings import Settings, save_settings
 from app.config.validation import restart_needed, validate_settings
+from app.llm.remote_probe import probe_remote
 from app.preferences.ui.pages import (
     AppearancePage,
     CompletionPage,
@@ -50,6 +48,8 @@ from app.preferences.ui.pages import (
 )
 from app.preferences.ui.prompts_page import AskText, PromptsPage, ask_text
 from app.preferences.ui.remotes_page import EditRemote, Probe, RemotesPage, edit_remote_dialog
+from app.utils.errors import DscoderError
+from app.utils.secrets import SecretStore, default_secret_store
 
 
 @dataclass
@@ -65,11 +65,18 @@ class SettingsChange:
 class SettingsDialog(QDialog):
     """Edits a copy of `settings`; after OK, `new_settings` and `restart` hold the outcome."""
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None, *,
-                 secrets: SecretStore | None = None, probe: Probe = probe_remote,
-                 edit_remote: EditRemote = edit_remote_dialog, ask: AskText = ask_text,
-                 choose_folder: Callable[[QWidget, str], str] | None = None,
-                 local_server_url: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        secrets: SecretStore | None = None,
+        probe: Probe = probe_remote,
+        edit_remote: EditRemote = edit_remote_dialog,
+        ask: AskText = ask_text,
+        choose_folder: Callable[[QWidget, str], str] | None = None,
+        local_server_url: str | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.resize(780, 560)
@@ -86,8 +93,14 @@ class SettingsDialog(QDialog):
         self.remotes_page = RemotesPage(self.secrets, probe, edit_remote)
         self.local_server_page = LocalServerPage(self.secrets, local_server_url)
         self.pages: list[SettingsPage] = [
-            self.engine_page, self.sampling_page, self.prompts_page, self.appearance_page,
-            self.completion_page, self.hub_page, self.remotes_page, self.local_server_page,
+            self.engine_page,
+            self.sampling_page,
+            self.prompts_page,
+            self.appearance_page,
+            self.completion_page,
+            self.hub_page,
+            self.remotes_page,
+            self.local_server_page,
         ]
         self.page_list = QListWidget()
         self.page_list.setFixedWidth(160)
@@ -141,8 +154,8 @@ class SettingsDialog(QDialog):
     def update_restart_note(self) -> None:
         restart = restart_needed(self.original, self.collected())
         self.restart_note.setText(
-            f"Needs an engine restart: {', '.join(restart)}. The engine restarts when you press OK."
-            if restart else "")
+            f"Needs an engine restart: {', '.join(restart)}. The engine restarts when you press OK." if restart else ""
+        )
 
     def show_page(self, title: str) -> None:
         for row, page in enumerate(self.pages):

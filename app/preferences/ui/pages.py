@@ -6,7 +6,7 @@ app.config.validation's job, done by the dialog when the user presses OK.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QGuiApplication
@@ -28,11 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.config.settings import KV_CACHE_TYPES, Settings
+from app.config.validation import MAX_CONTEXT
 from app.utils import paths
 from app.utils.secrets import HUB_TOKEN, LOCAL_SERVER_KEY, SecretStore, new_api_key
-from app.config.settings import Settings
-from app.config.validation import MAX_CONTEXT
-from app.config.settings import KV_CACHE_TYPES
 
 THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 
@@ -98,8 +97,9 @@ class EnginePage(SettingsPage):
 
     def __init__(self, choose_folder: Callable[[QWidget, str], str] | None = None) -> None:
         super().__init__()
-        self.choose_folder = choose_folder or (lambda parent, start: QFileDialog.getExistingDirectory(
-            parent, "Models folder", start))
+        self.choose_folder = choose_folder or (
+            lambda parent, start: QFileDialog.getExistingDirectory(parent, "Models folder", start)
+        )
         self.models_dir = QLineEdit()
         self.models_dir.setPlaceholderText(str(paths.default_models_dir()))
         browse = QPushButton("Browse…")
@@ -131,8 +131,10 @@ class EnginePage(SettingsPage):
         self.form.addRow("KV cache type:", self.kv_cache)
         self.flash_attn = QCheckBox("Use flash attention (needed for a q8_0 or q4_0 KV cache)")
         self.form.addRow("", self.flash_attn)
-        self.form.addRow("", hint("Changes on this page take effect when the engine restarts; "
-                                  "the app restarts it when you press OK."))
+        self.form.addRow(
+            "",
+            hint("Changes on this page take effect when the engine restarts; the app restarts it when you press OK."),
+        )
 
     def _browse(self) -> None:
         chosen = self.choose_folder(self, self.models_dir.text() or self.models_dir.placeholderText())
@@ -173,12 +175,23 @@ class SamplingPage(SettingsPage):
         self.repeat_penalty = real_spin(0.5, 2.0, 0.01)
         self.max_tokens = spin(1, 131072, "", " tokens", 128)
         self.seed = spin(-1, 2**31 - 1, "Random")
-        for label, box in [("Temperature:", self.temperature), ("Top-p:", self.top_p), ("Top-k:", self.top_k),
-                           ("Min-p:", self.min_p), ("Repeat penalty:", self.repeat_penalty),
-                           ("Max tokens:", self.max_tokens), ("Seed:", self.seed)]:
+        for label, box in [
+            ("Temperature:", self.temperature),
+            ("Top-p:", self.top_p),
+            ("Top-k:", self.top_k),
+            ("Min-p:", self.min_p),
+            ("Repeat penalty:", self.repeat_penalty),
+            ("Max tokens:", self.max_tokens),
+            ("Seed:", self.seed),
+        ]:
             self.form.addRow(label, box)
-        self.form.addRow("", hint("Temperature 0 gives the same answer every time, which suits code. "
-                                  "Remote servers may ignore top-k, min-p and repeat penalty."))
+        self.form.addRow(
+            "",
+            hint(
+                "Temperature 0 gives the same answer every time, which suits code. "
+                "Remote servers may ignore top-k, min-p and repeat penalty."
+            ),
+        )
 
     def load(self, settings: Settings) -> None:
         self.temperature.setValue(settings.temperature)
@@ -243,8 +256,13 @@ class CompletionPage(SettingsPage):
         self.delay = spin(0, 5000, "", " ms", 50)
         self.enabled.toggled.connect(self.delay.setEnabled)
         self.form.addRow("Delay after typing:", self.delay)
-        self.form.addRow("", hint("Inline completion needs a model with fill-in-the-middle tokens "
-                                  "(DeepSeek-Coder base or V2-Lite). Tab accepts, Escape dismisses."))
+        self.form.addRow(
+            "",
+            hint(
+                "Inline completion needs a model with fill-in-the-middle tokens "
+                "(DeepSeek-Coder base or V2-Lite). Tab accepts, Escape dismisses."
+            ),
+        )
 
     def load(self, settings: Settings) -> None:
         self.enabled.setChecked(settings.completion_enabled)
@@ -271,8 +289,13 @@ class HubPage(SettingsPage):
         self.form.addRow("Access token:", self.token)
         self.offline = QCheckBox("Offline: never contact the hub")
         self.form.addRow("", self.offline)
-        self.form.addRow("", hint(f"The token is kept in {secrets.where}, not in the settings file. "
-                                  "It is only needed for gated or private repositories."))
+        self.form.addRow(
+            "",
+            hint(
+                f"The token is kept in {secrets.where}, not in the settings file. "
+                "It is only needed for gated or private repositories."
+            ),
+        )
         self._saved_token = ""
 
     def load(self, settings: Settings) -> None:
@@ -318,8 +341,13 @@ class LocalServerPage(SettingsPage):
         self.form.addRow("API key:", key_row)
         self.status = hint(f"Running at {running_url}" if running_url else "Not running.")
         self.form.addRow("", self.status)
-        self.form.addRow("", hint("Point an OpenAI-compatible tool (for example VS Code with Continue) at "
-                                  "http://127.0.0.1:PORT/v1 with this key. Off by default."))
+        self.form.addRow(
+            "",
+            hint(
+                "Point an OpenAI-compatible tool (for example VS Code with Continue) at "
+                "http://127.0.0.1:PORT/v1 with this key. Off by default."
+            ),
+        )
         self.enabled.toggled.connect(self._enable)
         self._new_key: str | None = None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.llm.prompts import DEEPSEEK_V1_SYSTEM_PROMPT
 from app.config.settings import Settings
+from app.llm.prompts import DEEPSEEK_V1_SYSTEM_PROMPT
 from app.preferences.ui.pages import SettingsPage, hint
 
 DEFAULT_PRESET_LABEL = "DeepSeek default"
@@ -48,8 +48,12 @@ class PromptsPage(SettingsPage):
         self.rename_button = QPushButton("Rename…")
         self.delete_button = QPushButton("Delete")
         self.use_button = QPushButton("Use for new chats")
-        for button, slot in [(self.add_button, self.add_preset), (self.rename_button, self.rename_preset),
-                             (self.delete_button, self.delete_preset), (self.use_button, self.use_preset)]:
+        for button, slot in [
+            (self.add_button, self.add_preset),
+            (self.rename_button, self.rename_preset),
+            (self.delete_button, self.delete_preset),
+            (self.use_button, self.use_preset),
+        ]:
             button.clicked.connect(slot)
             buttons.addWidget(button)
         buttons.addStretch(1)
@@ -63,14 +67,20 @@ class PromptsPage(SettingsPage):
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #d1242f;")
         self.form.addRow("", self.message)
-        self.form.addRow("", hint("The preset used for new chats is in bold. The DeepSeek default is the "
-                                  "model's own prompt (DeepSeek-Coder V2 models have none). A conversation "
-                                  "keeps the prompt it started with."))
+        self.form.addRow(
+            "",
+            hint(
+                "The preset used for new chats is in bold. The DeepSeek default is the "
+                "model's own prompt (DeepSeek-Coder V2 models have none). A conversation "
+                "keeps the prompt it started with."
+            ),
+        )
 
     # -- showing -------------------------------------------------------------------------
     def load(self, settings: Settings) -> None:
-        self.presets = [dict(p) for p in settings.system_prompt_presets
-                        if isinstance(p, dict) and isinstance(p.get("name"), str)]
+        self.presets = [
+            dict(p) for p in settings.system_prompt_presets if isinstance(p, dict) and isinstance(p.get("name"), str)
+        ]
         names = [p["name"] for p in self.presets]
         self.chosen = settings.system_prompt_preset if settings.system_prompt_preset in names else ""
         self._refill(self._row_of(self.chosen))

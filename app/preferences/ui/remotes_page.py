@@ -7,7 +7,7 @@ store when the dialog is accepted, never into settings.json.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -25,12 +25,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config.remotes import ENGINE_KINDS, EXAMPLE_URLS, RemoteEngine, api_key_for, normalize_base_url, remotes_from_settings, save_api_key, validate_remote
-from app.llm.remote_probe import ProbeResult, probe_remote
-from app.utils.secrets import SecretStore
+from app.config.remotes import (
+    ENGINE_KINDS,
+    EXAMPLE_URLS,
+    RemoteEngine,
+    api_key_for,
+    normalize_base_url,
+    remotes_from_settings,
+    save_api_key,
+    validate_remote,
+)
 from app.config.settings import Settings
-from app.utils.ui.tasks import BackgroundTasks
+from app.llm.remote_probe import ProbeResult, probe_remote
 from app.preferences.ui.pages import SettingsPage, hint
+from app.utils.secrets import SecretStore
+from app.utils.ui.tasks import BackgroundTasks
 
 LOCAL_ENGINE_LABEL = "This computer (local engine)"
 Probe = Callable[[RemoteEngine, "str | None"], ProbeResult]
@@ -60,8 +69,9 @@ class RemoteEngineEditor(QDialog):
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
         self.api_key.setPlaceholderText("leave empty if the server needs none")
         show_key = QCheckBox("Show")
-        show_key.toggled.connect(lambda on: self.api_key.setEchoMode(
-            QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password))
+        show_key.toggled.connect(
+            lambda on: self.api_key.setEchoMode(QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password)
+        )
         key_row = QHBoxLayout()
         key_row.addWidget(self.api_key, 1)
         key_row.addWidget(show_key)
@@ -87,8 +97,12 @@ class RemoteEngineEditor(QDialog):
         self.base_url.setPlaceholderText(EXAMPLE_URLS.get(str(self.kind.currentData()), ""))
 
     def remote(self) -> RemoteEngine:
-        values = dict(name=" ".join(self.name.text().split()), base_url=normalize_base_url(self.base_url.text()),
-                      model=self.model.text().strip(), kind=str(self.kind.currentData()))
+        values = dict(
+            name=" ".join(self.name.text().split()),
+            base_url=normalize_base_url(self.base_url.text()),
+            model=self.model.text().strip(),
+            kind=str(self.kind.currentData()),
+        )
         return RemoteEngine(**values, id=self._id) if self._id else RemoteEngine(**values)
 
     def accept(self) -> None:
@@ -110,8 +124,9 @@ class RemotesPage(SettingsPage):
     title = "Remote engines"
     fields = ("remote_engines", "active_engine")
 
-    def __init__(self, secrets: SecretStore, probe: Probe = probe_remote,
-                 edit: EditRemote = edit_remote_dialog) -> None:
+    def __init__(
+        self, secrets: SecretStore, probe: Probe = probe_remote, edit: EditRemote = edit_remote_dialog
+    ) -> None:
         super().__init__()
         self.secrets = secrets
         self.probe = probe
@@ -137,8 +152,12 @@ class RemotesPage(SettingsPage):
         self.edit_button = QPushButton("Edit…")
         self.remove_button = QPushButton("Remove")
         self.test_button = QPushButton("Test connection")
-        for button, slot in [(self.add_button, self.add_remote), (self.edit_button, self.edit_selected),
-                             (self.remove_button, self.remove_selected), (self.test_button, self.test_selected)]:
+        for button, slot in [
+            (self.add_button, self.add_remote),
+            (self.edit_button, self.edit_selected),
+            (self.remove_button, self.remove_selected),
+            (self.test_button, self.test_selected),
+        ]:
             button.clicked.connect(slot)
             buttons.addWidget(button)
         buttons.addStretch(1)
@@ -147,9 +166,14 @@ class RemotesPage(SettingsPage):
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.form.addRow("", self.status)
-        self.form.addRow("", hint("Any OpenAI-compatible server: llama-server, vLLM or SGLang on a GPU machine "
-                                  "(how the 33B and 236B models run), Ollama's /v1, or the DeepSeek API. "
-                                  f"API keys are kept in {secrets.where}."))
+        self.form.addRow(
+            "",
+            hint(
+                "Any OpenAI-compatible server: llama-server, vLLM or SGLang on a GPU machine "
+                "(how the 33B and 236B models run), Ollama's /v1, or the DeepSeek API. "
+                f"API keys are kept in {secrets.where}."
+            ),
+        )
 
     # -- showing -------------------------------------------------------------------------
     def load(self, settings: Settings) -> None:
@@ -164,7 +188,9 @@ class RemotesPage(SettingsPage):
         self.list.clear()
         for remote in self.remotes:
             model = f" · {remote.model}" if remote.model else ""
-            self.list.addItem(f"{remote.name} ({ENGINE_KINDS.get(remote.kind, remote.kind)})\n    {remote.base_url}{model}")
+            self.list.addItem(
+                f"{remote.name} ({ENGINE_KINDS.get(remote.kind, remote.kind)})\n    {remote.base_url}{model}"
+            )
         self.list.setCurrentRow(min(max(current, 0), len(self.remotes) - 1))
         active = self._active_id if any(r.id == self._active_id for r in self.remotes) else ""
         self.active.clear()
@@ -230,8 +256,9 @@ class RemotesPage(SettingsPage):
             return
         key = self.keys.get(remote.id) or None
         self.status.setText(f"Connecting to {remote.base_url}…")
-        self._probe_task = self.tasks.start(lambda _progress, _control: self.probe(remote, key),
-                                            on_done=self._probe_done, on_failed=self._probe_failed)
+        self._probe_task = self.tasks.start(
+            lambda _progress, _control: self.probe(remote, key), on_done=self._probe_done, on_failed=self._probe_failed
+        )
         self._update_buttons()
 
     def _probe_done(self, result: object) -> None:

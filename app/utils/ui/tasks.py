@@ -48,8 +48,9 @@ class BackgroundTasks(QObject):
     _done = Signal(int, object, object)  # task id, result, error (DscoderError or None)
     _progress = Signal(int, int, int)  # task id, done, total
 
-    def __init__(self, parent: QObject | None = None, *, max_workers: int = 2,
-                 thread_prefix: str = TASK_THREAD_PREFIX) -> None:
+    def __init__(
+        self, parent: QObject | None = None, *, max_workers: int = 2, thread_prefix: str = TASK_THREAD_PREFIX
+    ) -> None:
         super().__init__(parent)
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=thread_prefix)
         self._tasks: dict[int, _Task] = {}
@@ -140,4 +141,3 @@ class BackgroundTasks(QObject):
                 log.warning("background task failed: %s", error)
         else:
             task.on_done(result)
-
