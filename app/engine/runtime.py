@@ -27,7 +27,7 @@ from typing import Any
 
 import llama_cpp
 
-from app.engine.backends import ensure_backends_loaded
+from app.engine.backends import ensure_backends_loaded, model_params_for_this_cpu
 from app.llm.options import LoadOptions, SamplingParams
 from app.llm.prompts import ChatFormat, FittedChat, Message, choose_chat_format, fit_chat
 from app.utils.errors import EngineError, ModelFileError, PromptError
@@ -157,7 +157,8 @@ class EngineModel:
             kwargs["seed"] = options.seed
         ensure_backends_loaded()
         try:
-            self.llama = _AbortableLlama(**kwargs)  # type: ignore[arg-type]
+            with model_params_for_this_cpu():
+                self.llama = _AbortableLlama(**kwargs)  # type: ignore[arg-type]
         except ValueError as exc:
             raise EngineError(f"llama.cpp could not load {os.path.basename(path)}: {exc}") from exc
         self.vocab = self.llama._model.vocab

@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 import llama_cpp  # noqa: E402
 
+from app.engine.backends import model_params_for_this_cpu  # noqa: E402
 from app.llm.client import CancelToken, OpenAIClient  # noqa: E402
 from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
@@ -59,7 +60,8 @@ def _generate(llama: llama_cpp.Llama, prompt: str, max_tokens: int) -> tuple[flo
 
 
 def inprocess(model: str, threads: int, runs: int, prompt_lines: int, decode_tokens: int) -> dict[str, float]:
-    llama = llama_cpp.Llama(model_path=model, n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
+    with model_params_for_this_cpu():  # the same buffers as the engine (see app/engine/backends.py)
+        llama = llama_cpp.Llama(model_path=model, n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
     prompt_rates, decode_rates = [], []
     for run in range(runs):
         tokens = llama.tokenize(prompt_text(prompt_lines, run).encode(), add_bos=False)

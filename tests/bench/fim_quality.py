@@ -20,6 +20,7 @@ from app.completion.fim import (
     SPECIAL_TOKEN_RE,  # noqa: E402
     complete_middle,  # noqa: E402
 )
+from app.engine.backends import model_params_for_this_cpu
 from app.llm.client import OpenAIClient  # noqa: E402
 from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
@@ -42,7 +43,8 @@ def main() -> int:
             )
             ours[case.name] = (check(case, middle), bool(SPECIAL_TOKEN_RE.search(middle)))
         client.close()
-    llama = llama_cpp.Llama(model_path=model, n_ctx=4096, verbose=False)
+    with model_params_for_this_cpu():  # the same buffers as the engine (see app/engine/backends.py)
+        llama = llama_cpp.Llama(model_path=model, n_ctx=4096, verbose=False)
     plain: dict[str, tuple[bool, bool]] = {}
     for case in cases:
         text = llama.create_completion(prompt=case.prefix, suffix=case.suffix, max_tokens=MAX_TOKENS, temperature=0.0)[

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.completion.fim import SPECIAL_TOKEN_RE, complete_middle
+from app.engine.backends import model_params_for_this_cpu
 from app.llm.client import OpenAIClient
 from app.llm.options import LoadOptions, SamplingParams
 from app.llm.supervisor import EngineSupervisor
@@ -46,7 +47,8 @@ def test_chat_matches_plain_llama_cpp_python_greedy(real_client, real_model_path
 
     question = [{"role": "user", "content": "Write a Python function that returns the square of a number."}]
     ours = "".join(e.text for e in real_client.stream_chat(question, SamplingParams(temperature=0.0, max_tokens=48)))
-    llama = llama_cpp.Llama(model_path=real_model_path, n_ctx=4096, verbose=False)
+    with model_params_for_this_cpu():  # the same buffers as the engine (see app/engine/backends.py)
+        llama = llama_cpp.Llama(model_path=real_model_path, n_ctx=4096, verbose=False)
     plain = llama.create_chat_completion(question, temperature=0.0, max_tokens=48)["choices"][0]["message"]["content"]
     del llama
     assert ours == plain
