@@ -31,12 +31,19 @@ class Settings:
     completion_model_path: str = ""  # empty: the chat model serves completion too
     n_ctx: int = 0  # 0: chosen by the planner from free memory
     n_gpu_layers: int = -1  # -1: auto (planner); 0: CPU only
-    n_threads: int = 0  # 0: llama.cpp's default (physical cores)
+    n_threads: int = 0  # decode threads; 0: the physical performance cores
+    n_threads_batch: int = 0  # prompt threads; 0: every logical core
     n_batch: int = 512
     n_ubatch: int = 512
     flash_attn: bool = False
     kv_cache_type: str = "f16"  # f16, q8_0 or q4_0
     use_mmap: bool = True
+    # Caches and speed-ups (see README, "Caches")
+    prompt_cache_mib: int = -1  # prompt states kept in RAM; -1: 10% of RAM, at most 2 GiB; 0: off
+    prompt_cache_disk_mib: int = 0  # evicted prompt states spill to the cache folder, up to this; 0: off
+    idle_prefill: bool = True  # evaluate the system prompt and the attached file while idle
+    prompt_lookup: bool = True  # speculative decoding with drafts from the prompt
+    draft_model_path: str = ""  # a small model of the same vocabulary that drafts; "": none
     # Sampling
     temperature: float = 0.0
     top_p: float = 0.95

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -31,37 +32,28 @@ from app.utils.errors import DscoderError, EngineError
 
 def build_arg_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dscoder-engine", description="DeepSeek-Coder Desktop engine process")
-    parser.add_argument("--model-path", required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--api-key", default=os.environ.get("DSCODER_ENGINE_API_KEY"))
     parser.add_argument("--watch-stdin", action="store_true", help="exit when stdin closes (the parent died)")
+    # One flag per load option, exactly as LoadOptions.to_argv() writes them.
     defaults = LoadOptions(model_path="")
-    parser.add_argument("--n-ctx", type=int, default=defaults.n_ctx)
-    parser.add_argument("--n-gpu-layers", type=int, default=defaults.n_gpu_layers)
-    parser.add_argument("--n-threads", type=int, default=defaults.n_threads)
-    parser.add_argument("--n-batch", type=int, default=defaults.n_batch)
-    parser.add_argument("--n-ubatch", type=int, default=defaults.n_ubatch)
-    parser.add_argument("--flash-attn", action=argparse.BooleanOptionalAction, default=defaults.flash_attn)
-    parser.add_argument("--kv-cache-type", choices=KV_CACHE_TYPES, default=defaults.kv_cache_type)
-    parser.add_argument("--use-mmap", action=argparse.BooleanOptionalAction, default=defaults.use_mmap)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    for f in dataclasses.fields(LoadOptions):
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        if f.name == "model_path":
+            parser.add_argument(flag, required=True)
+        elif f.name == "kv_cache_type":
+            parser.add_argument(flag, choices=KV_CACHE_TYPES, default=default)
+        elif isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        else:
+            parser.add_argument(flag, type=type(default), default=default)
     return parser
 
 
 def options_from_args(args: argparse.Namespace) -> LoadOptions:
-    return LoadOptions(
-        model_path=args.model_path,
-        n_ctx=args.n_ctx,
-        n_gpu_layers=args.n_gpu_layers,
-        n_threads=args.n_threads,
-        n_batch=args.n_batch,
-        n_ubatch=args.n_ubatch,
-        flash_attn=args.flash_attn,
-        kv_cache_type=args.kv_cache_type,
-        use_mmap=args.use_mmap,
-        seed=args.seed,
-    )
+    return LoadOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(LoadOptions)})
 
 
 def _exit_when_stdin_closes() -> None:
@@ -89,12 +81,26 @@ def serve(
     on_ready: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> None:
     """Load the model, bind, announce readiness, serve until stopped."""
-    import uvicorn
-
     from app.engine.runtime import EngineModel
-    from app.engine.server import create_app
 
     model = EngineModel(options)
+    try:
+        _serve_model(model, host, port, api_key, on_ready)
+    finally:
+        model.close()
+
+
+def _serve_model(
+    model: Any,
+    host: str,
+    port: int,
+    api_key: str | None,
+    on_ready: Callable[[int, dict[str, Any]], None] | None,
+) -> None:
+    import uvicorn
+
+    from app.engine.server import create_app
+
     app = create_app(model, api_key)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -134,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             on_ready=lambda port, info: _announce(READY_MARK, {"port": port, "pid": os.getpid(), "info": info}),
         )
     except DscoderError as exc:
-        _announce(FAILED_MARK, {"what": exc.what, "todo": exc.todo})
+        _announce(FAILED_MARK, {"what": exc.what, "todo": exc.todo, "kind": type(exc).__name__})
         return 1
     return 0
 

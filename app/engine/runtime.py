@@ -1,416 +1,372 @@
-"""The model inside the engine process: load, prompts, streaming generation, abort.
+"""The model inside the engine process: load, prompts, and the requests on its contexts.
 
-This module runs only in the engine child process (and in benchmarks). It uses
-llama-cpp-python's `Llama` for loading, the prompt cache and sampling, and adds
-what the app needs on top:
+This module runs only in the engine child process (and in benchmarks). One
+`llama_model` is loaded once; on it sit two KV slots (app.engine.slots): "chat" with the
+full context and "completion" sized for the inline-completion window, so neither evicts
+the other. Around them:
 
-- generation is a plain loop over `Llama.generate`, so every stop rule (stop token
-  ids, stop strings, max tokens, cancel) is checked on each token;
-- cancel stops llama.cpp in the middle of a graph, while a long prompt is evaluated
-  as well as while a token is decoded: its abort callback reads the request's flag
-  through a C function, so polling it costs no Python call (see AbortFlag);
-- fill-in-the-middle prompts are built from the vocabulary's FIM token ids, never
-  by parsing text, so user code that contains special-token text stays text.
+- the prompt-state cache (app.engine.state_cache) keeps the chat context's recent
+  conversations, so returning to one evaluates only what is new;
+- idle prefill evaluates the next chat prompt's known start (system prompt, attached
+  file) while nobody is asking, and gives way to any request at once;
+- speculative decoding (app.engine.drafting) with prompt lookup, and optionally a small
+  draft model of the same vocabulary;
+- a fair queue per slot (app.engine.scheduler).
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import llama_cpp
+import psutil
+from llama_cpp import _internals
 
+from app.engine.abort import AbortFlag, GenerationCancelled
 from app.engine.backends import ensure_backends_loaded, model_params_for_this_cpu
-from app.llm.options import LoadOptions, SamplingParams
+from app.engine.drafting import DraftChain, DraftTotals, ModelDrafter, PromptLookup
+from app.engine.generation import Generation, GenerationEvent, Usage, run_generation
+from app.engine.model_file import load_failure
+from app.engine.scheduler import Scheduler, SlotQueue
+from app.engine.slots import KvSlot, SlotParams, Turnstile
+from app.engine.state_cache import PromptStateCache, common_prefix, spill_folder
+from app.engine.threads import plan_threads
+from app.engine.vocab import Vocabulary
+from app.llm.options import LoadOptions, SamplingParams, prompt_cache_budget
 from app.llm.prompts import ChatFormat, FittedChat, Message, choose_chat_format, fit_chat
+from app.utils import paths
 from app.utils.errors import EngineError, ModelFileError, PromptError
 
 log = logging.getLogger(__name__)
 
-_GGML_KV_TYPES = {"f16": llama_cpp.GGML_TYPE_F16, "q8_0": llama_cpp.GGML_TYPE_Q8_0, "q4_0": llama_cpp.GGML_TYPE_Q4_0}
+CHAT, COMPLETION = "chat", "completion"
+MIN_STATE_TOKENS = 64  # shorter prompts are cheaper to evaluate again than to keep
+MIN_RESTORE_GAIN = 32  # load a cached state only when it saves at least this many tokens
+PREFILL_CHUNK = 128  # idle prefill evaluates in batches this small, so a preempted one keeps its progress
 
 
-def _c_flag_reader() -> Any:
-    """A C function usable as llama.cpp's abort callback that reads a flag without Python.
-
-    llama.cpp calls the abort callback for every node of every graph it computes. A Python
-    callback would take the GIL thousands of times per token, so instead the callback is
-    libc's strlen() on a two-byte buffer: it returns 1 when the first byte is set and 0
-    when it is NUL, which is exactly `bool abort(void *data)` in the x86-64 and AArch64
-    calling conventions. It costs nanoseconds and never touches the interpreter.
-    """
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or ("msvcrt" if os.name == "nt" else None))
-    return ctypes.cast(libc.strlen, llama_cpp.ggml_abort_callback)
-
-
-_ABORT_CALLBACK = _c_flag_reader()
-
-
-class AbortFlag(threading.Event):
-    """A request's cancel flag. While its request runs, setting it also aborts llama.cpp at once."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._c_byte: Any = None
-
-    def bind(self, c_byte: Any) -> None:
-        self._c_byte = c_byte
-        if c_byte is not None:
-            c_byte[0] = b"\x01" if self.is_set() else b"\x00"
-
-    def set(self) -> None:
-        super().set()
-        c_byte = self._c_byte
-        if c_byte is not None:
-            c_byte[0] = b"\x01"
-
-
-class _AbortableLlama(llama_cpp.Llama):
-    """`Llama` whose evaluation stops mid-graph when the running request is cancelled."""
-
-    cancel_event: threading.Event | None = None
-
-    def install_abort_flag(self) -> Any:
-        """Give llama.cpp the flag byte to poll; returns the byte buffer."""
-        buffer = ctypes.create_string_buffer(2)
-        llama_cpp.llama_set_abort_callback(self._ctx.ctx, _ABORT_CALLBACK, ctypes.cast(buffer, ctypes.c_void_p))
-        self._abort_buffer = buffer  # keep it alive as long as the context
-        return buffer
-
-    def eval(self, tokens: Sequence[int]) -> None:
-        if self.cancel_event is not None and self.cancel_event.is_set():
-            raise GenerationCancelled()
-        try:
-            super().eval(tokens)
-        except RuntimeError as exc:
-            if self.cancel_event is not None and self.cancel_event.is_set():
-                raise GenerationCancelled() from exc
-            raise
-
-
-class GenerationCancelled(Exception):
-    """Raised inside generation when the request's cancel flag is set."""
-
-
-@dataclass
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    prompt_ms: float = 0.0
-    decode_ms: float = 0.0
-
-    def as_dict(self) -> dict[str, float | int]:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.prompt_tokens + self.completion_tokens,
-            "cached_tokens": self.cached_tokens,
-            "prompt_ms": round(self.prompt_ms, 2),
-            "decode_ms": round(self.decode_ms, 2),
-        }
-
-
-@dataclass
-class GenerationEvent:
-    """One step of a stream: a text delta, or the end with its reason and usage."""
-
-    delta: str = ""
-    finish_reason: str | None = None  # stop, length, cancelled
-    usage: Usage | None = None
-    notes: list[str] = field(default_factory=list)
+def load_model(path: str, n_gpu_layers: int, use_mmap: bool) -> _internals.LlamaModel:
+    """Load weights once (with the CPU buffer types this machine should use)."""
+    if not os.path.isfile(path):
+        raise ModelFileError(f"No model file at {path}", "Check the path")
+    ensure_backends_loaded()
+    llama_cpp.llama_backend_init()
+    with model_params_for_this_cpu():
+        params = llama_cpp.llama_cpp.llama_model_default_params()
+    params.n_gpu_layers = 0x7FFFFFFF if n_gpu_layers < 0 else n_gpu_layers
+    params.load_mode = llama_cpp.LLAMA_LOAD_MODE_MMAP if use_mmap else llama_cpp.LLAMA_LOAD_MODE_NONE
+    try:
+        return _internals.LlamaModel(path_model=path, params=params, verbose=True)
+    except ValueError as exc:
+        raise load_failure(path, exc) from exc
 
 
 class EngineModel:
-    """One loaded model. Not thread-safe by itself: `lock` serialises requests."""
+    """One loaded model and its contexts. Thread-safe: requests queue per slot."""
 
     def __init__(self, options: LoadOptions) -> None:
         self.options = options
-        self.lock = threading.Lock()
-        path = options.model_path
-        if not os.path.isfile(path):
-            raise ModelFileError(f"No model file at {path}", "Check the path")
-        kwargs: dict[str, object] = dict(
-            model_path=path,
-            n_ctx=options.n_ctx,
-            n_gpu_layers=options.n_gpu_layers,
-            n_batch=options.n_batch,
-            n_ubatch=options.n_ubatch,
-            flash_attn=options.flash_attn,
-            use_mmap=options.use_mmap,
-            verbose=True,  # llama.cpp's log goes to the engine's log file
-            chat_format="chatml",  # skip llama-cpp-python's own template handling: we render prompts
-        )
-        if options.n_threads > 0:
-            kwargs["n_threads"] = options.n_threads
-            kwargs["n_threads_batch"] = options.n_threads
-        if options.kv_cache_type != "f16":
-            kwargs["type_k"] = kwargs["type_v"] = _GGML_KV_TYPES[options.kv_cache_type]
-        if options.seed >= 0:
-            kwargs["seed"] = options.seed
-        ensure_backends_loaded()
+        self.model = load_model(options.model_path, options.n_gpu_layers, options.use_mmap)
         try:
-            with model_params_for_this_cpu():
-                self.llama = _AbortableLlama(**kwargs)  # type: ignore[arg-type]
-        except ValueError as exc:
-            raise EngineError(f"llama.cpp could not load {os.path.basename(path)}: {exc}") from exc
-        self.vocab = self.llama._model.vocab
-        self._abort_byte = self.llama.install_abort_flag()
-        self.n_ctx = self.llama.n_ctx()
-        self.n_ctx_train = self.llama._model.n_ctx_train()
-        if options.n_ctx > self.n_ctx_train > 0:
+            self._setup(options)
+        except BaseException:
+            self.model.close()
+            raise
+
+    def _setup(self, options: LoadOptions) -> None:
+        self.n_ctx_train = self.model.n_ctx_train()
+        n_ctx = options.n_ctx or self.n_ctx_train
+        if n_ctx > self.n_ctx_train > 0:
             raise EngineError(
-                f"The context size {options.n_ctx} is larger than this model supports ({self.n_ctx_train} tokens)",
+                f"The context size {n_ctx} is larger than this model supports ({self.n_ctx_train} tokens)",
                 f"Choose a context of at most {self.n_ctx_train}",
             )
-        self.metadata: dict[str, str] = dict(self.llama.metadata)
+        self.metadata: dict[str, str] = dict(self.model.metadata())
         self.architecture = self.metadata.get("general.architecture", "unknown")
-        n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
-        self._vocab_texts = {self.token_text(i) for i in range(n_vocab)}
-        self.chat_format: ChatFormat | None
+        self.vocab = Vocabulary(self.model)
+        self.chat_format: ChatFormat | None = None
         self.chat_format_error: str | None = None
         try:
             self.chat_format = choose_chat_format(
                 self.metadata.get("tokenizer.chat_template"),
-                self._vocab_texts,
+                self.vocab.all_texts(),
                 self.architecture,
-                self.token_text(llama_cpp.llama_vocab_bos(self.vocab)),
-                self.token_text(llama_cpp.llama_vocab_eos(self.vocab)),
+                self.vocab.token_text(self.vocab.bos),
+                self.vocab.token_text(self.vocab.eos),
             )
         except PromptError as exc:
-            self.chat_format, self.chat_format_error = None, str(exc)
-        self.fim_ids = (
-            llama_cpp.llama_vocab_fim_pre(self.vocab),
-            llama_cpp.llama_vocab_fim_suf(self.vocab),
-            llama_cpp.llama_vocab_fim_mid(self.vocab),
+            self.chat_format_error = str(exc)
+        self.stop_ids = self.vocab.stop_ids(self.chat_format.stop_token_texts if self.chat_format else ())
+        self.threads = plan_threads(options.n_threads, options.n_threads_batch)
+        self.turnstile = Turnstile()
+        base = dict(
+            n_batch=options.n_batch,
+            n_ubatch=options.n_ubatch,
+            n_threads=self.threads.decode,
+            n_threads_batch=self.threads.batch,
+            flash_attn=options.flash_attn,
+            kv_cache_type=options.kv_cache_type,
         )
-        self.stop_ids = self._stop_token_ids()
+        self.slots = {CHAT: KvSlot(CHAT, self.model, SlotParams(n_ctx=n_ctx, **base), self.turnstile)}  # type: ignore[arg-type]
+        completion_ctx = options.completion_context(n_ctx)
+        self.slots[COMPLETION] = KvSlot(
+            COMPLETION,
+            self.model,
+            SlotParams(n_ctx=completion_ctx, shift_reuse=True, **base),  # type: ignore[arg-type]
+            self.turnstile,
+        )
+        self.n_ctx = self.slots[CHAT].n_ctx
+        spill = spill_folder(paths.cache_dir()) if options.prompt_cache_spill_bytes > 0 else None
+        self.state_cache = PromptStateCache(
+            prompt_cache_budget(options.prompt_cache_bytes, psutil.virtual_memory().total),
+            spill,
+            options.prompt_cache_spill_bytes,
+        )
+        self.draft: tuple[_internals.LlamaModel, KvSlot] | None = None
+        self.draft_error: str | None = None
+        if options.draft_model_path:
+            self._load_draft(options.draft_model_path, n_ctx, base)
+        self.draft_totals = DraftTotals()
+        self.scheduler = Scheduler({name: SlotQueue(name) for name in self.slots})
+        self.prefill_status: dict[str, object] = {"pending": False, "ready_tokens": 0, "completed": 0}
         # How the last generation ended: tests and the benchmark read it to see that a
         # cancelled request really stopped in the engine, not only in the client.
         self.last_generation: dict[str, object] = {}
 
-    # -- vocabulary --------------------------------------------------------------
-    def token_text(self, token: int) -> str:
-        if token < 0:
-            return ""
-        raw = llama_cpp.llama_vocab_get_text(self.vocab, token)
-        return raw.decode("utf-8", errors="replace") if raw else ""
+    def _load_draft(self, path: str, n_ctx: int, base: dict[str, object]) -> None:
+        try:
+            model = load_model(path, self.options.n_gpu_layers, self.options.use_mmap)
+        except (EngineError, ModelFileError) as exc:
+            self.draft_error = f"The draft model was not loaded: {exc}"
+            log.warning("%s", self.draft_error)
+            return
+        n_vocab = llama_cpp.llama_vocab_n_tokens(model.vocab)
+        if n_vocab != self.vocab.n_vocab or llama_cpp.llama_vocab_eos(model.vocab) != self.vocab.eos:
+            model.close()
+            self.draft_error = (
+                f"The draft model {os.path.basename(path)} has another vocabulary ({n_vocab} tokens, not "
+                f"{self.vocab.n_vocab}); choose a smaller model of the same family"
+            )
+            log.warning("%s", self.draft_error)
+            return
+        slot = KvSlot("draft", model, SlotParams(n_ctx=n_ctx, **base), self.turnstile)  # type: ignore[arg-type]
+        self.draft = (model, slot)
 
-    def token_id(self, text: str) -> int | None:
-        ids = self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        return ids[0] if len(ids) == 1 else None
+    def close(self) -> None:
+        self.scheduler.stop()
+        self.state_cache.close()
+        for slot in self.slots.values():
+            slot.close()
+        if self.draft is not None:
+            self.draft[1].close()
+            self.draft[0].close()
+        self.model.close()
 
-    def _stop_token_ids(self) -> frozenset[int]:
-        ids = {llama_cpp.llama_vocab_eos(self.vocab), llama_cpp.llama_vocab_eot(self.vocab)}
-        for text in self.chat_format.stop_token_texts if self.chat_format else ():
-            token = self.token_id(text)
-            if token is not None:
-                ids.add(token)
-        return frozenset(i for i in ids if i >= 0)
-
+    # -- prompts -------------------------------------------------------------------------
     @property
     def has_fim(self) -> bool:
-        return all(t >= 0 for t in self.fim_ids)
+        return self.vocab.has_fim
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenize_prompt(text))
+        return len(self.vocab.prompt_tokens(text))
 
     def tokenize_prompt(self, text: str) -> list[int]:
-        """Tokenize a rendered prompt: template special tokens are parsed, BOS added once."""
-        tokens = self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        bos = llama_cpp.llama_vocab_bos(self.vocab)
-        add_bos = llama_cpp.llama_vocab_get_add_bos(self.vocab)
-        if add_bos and bos >= 0 and (not tokens or tokens[0] != bos):
-            tokens.insert(0, bos)
-        return tokens
+        return self.vocab.prompt_tokens(text)
 
-    def info(self) -> dict[str, object]:
-        """Metadata the client shows: what is loaded and what it can do."""
-        specials = {
-            name: self.token_text(fn(self.vocab))
-            for name, fn in (
-                ("bos", llama_cpp.llama_vocab_bos),
-                ("eos", llama_cpp.llama_vocab_eos),
-                ("eot", llama_cpp.llama_vocab_eot),
-                ("fim_pre", llama_cpp.llama_vocab_fim_pre),
-                ("fim_suf", llama_cpp.llama_vocab_fim_suf),
-                ("fim_mid", llama_cpp.llama_vocab_fim_mid),
-            )
-        }
-        return {
-            "model_path": self.options.model_path,
-            "model_name": self.metadata.get("general.name") or os.path.basename(self.options.model_path),
-            "architecture": self.architecture,
-            "n_ctx": self.n_ctx,
-            "n_ctx_train": self.n_ctx_train,
-            "n_params": llama_cpp.llama_model_n_params(self.llama._model.model),
-            "model_size_bytes": llama_cpp.llama_model_size(self.llama._model.model),
-            "has_chat_template": "tokenizer.chat_template" in self.metadata,
-            "chat_format": self.chat_format.family if self.chat_format else None,
-            "chat_error": self.chat_format_error,
-            "has_fim": self.has_fim,
-            "special_tokens": {k: v for k, v in specials.items() if v},
-            "stop_tokens": sorted(self.token_text(i) for i in self.stop_ids),
-            "n_gpu_layers": self.options.n_gpu_layers,
-            "gpu_offload_supported": bool(llama_cpp.llama_supports_gpu_offload()),
-            "load_options": self.options.as_dict(),
-            "last_generation": self.last_generation,
-        }
-
-    # -- prompts -----------------------------------------------------------------
     def prepare_chat(self, messages: Sequence[Message], max_tokens: int) -> FittedChat:
         if self.chat_format is None:
             raise PromptError(self.chat_format_error or "This model has no chat format")
         return fit_chat(self.chat_format, messages, self.count_tokens, self.n_ctx, max_tokens)
 
     def fim_tokens(self, prefix: str, suffix: str, max_tokens: int) -> list[int]:
-        """PSM order: <PRE> prefix <SUF> suffix <MID>. Code is tokenized as text only."""
-        if not self.has_fim:
-            raise PromptError(
-                "This model has no fill-in-the-middle tokens, so it can't complete code at the cursor",
-                "Use a DeepSeek-Coder base or V2-Lite model (or another FIM-capable code model) for completion",
-            )
-        pre, suf, mid = self.fim_ids
-        budget = self.n_ctx - max_tokens - 4
-        prefix_ids = self.llama.tokenize(prefix.encode("utf-8"), add_bos=False, special=False)
-        suffix_ids = self.llama.tokenize(suffix.encode("utf-8"), add_bos=False, special=False)
-        if len(prefix_ids) + len(suffix_ids) > budget:
-            # Keep the code nearest the cursor: the end of the prefix, the start of the suffix.
-            keep_suffix = min(len(suffix_ids), budget // 4)
-            suffix_ids = suffix_ids[:keep_suffix]
-            prefix_ids = prefix_ids[-(budget - keep_suffix) :] if budget > keep_suffix else []
-        tokens = [pre, *prefix_ids, suf, *suffix_ids, mid]
-        bos = llama_cpp.llama_vocab_bos(self.vocab)
-        if llama_cpp.llama_vocab_get_add_bos(self.vocab) and bos >= 0:
-            tokens.insert(0, bos)
-        return tokens
+        return self.vocab.fim_tokens(prefix, suffix, self.slots[COMPLETION].n_ctx - max_tokens)
 
-    # -- generation --------------------------------------------------------------
-    def generate(
+    def chat_prefix_tokens(self, messages: Sequence[Message]) -> list[int]:
+        """Tokens of the start of a chat prompt whose last message will continue: the
+        rendered prompt is cut right after that message's text as given."""
+        if self.chat_format is None or not messages:
+            raise PromptError(self.chat_format_error or "This model has no chat format")
+        marker = f"\u2063dscoder-prefill-{uuid.uuid4().hex}\u2063"
+        marked = [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + marker}]
+        rendered = self.chat_format.render(marked)
+        cut = rendered.find(marker)
+        if cut < 0:
+            raise PromptError("The chat template does not keep the message text as it is, so it can't be prepared")
+        return self.vocab.prompt_tokens(rendered[:cut])
+
+    # -- requests ------------------------------------------------------------------------
+    def stream(
         self,
-        prompt_tokens: list[int],
+        slot_name: str,
+        tokens: list[int],
         params: SamplingParams,
         cancel: threading.Event,
+        on_wait: Callable[[int], None] | None = None,
     ) -> Iterator[GenerationEvent]:
-        """Stream text deltas for `prompt_tokens`, ending with one event that has finish_reason.
-
-        Must be called with `lock` held. Stop strings are held back until they can be
-        ruled out, so a stop string never reaches the output even split across tokens.
-        """
-        llama = self.llama
-        if len(prompt_tokens) + 1 > self.n_ctx:
+        """Queue for `slot_name`, evaluate `tokens` there and stream the answer."""
+        slot = self.slots[slot_name]
+        if len(tokens) + 1 > slot.n_ctx:
             raise PromptError(
-                f"The prompt is {len(prompt_tokens)} tokens but the context holds {self.n_ctx}",
+                f"The prompt is {len(tokens)} tokens but the {slot_name} context holds {slot.n_ctx}",
                 "Shorten the prompt, or load the model with a larger context",
             )
-        max_tokens = min(params.max_tokens, self.n_ctx - len(prompt_tokens))
-        usage = Usage(prompt_tokens=len(prompt_tokens))
-        cached_before = self._common_prefix(prompt_tokens)
-        if params.seed is not None and params.seed >= 0:
-            llama.set_seed(params.seed)
-        llama.cancel_event = cancel
-        if isinstance(cancel, AbortFlag):
-            cancel.bind(self._abort_byte)
+        with self.scheduler.admitted(slot_name, cancel, on_wait) as admitted:
+            if not admitted:
+                self._record("cancelled", Usage(prompt_tokens=len(tokens)))
+                yield GenerationEvent(finish_reason="cancelled", usage=Usage(prompt_tokens=len(tokens)))
+                return
+            with slot.bound(cancel):
+                yield from self._generate(slot, tokens, params, cancel)
+
+    def _generate(
+        self, slot: KvSlot, tokens: list[int], params: SamplingParams, cancel: threading.Event
+    ) -> Iterator[GenerationEvent]:
         started = time.perf_counter()
-        first_token_at: float | None = None
-        pending = b""  # bytes of an incomplete UTF-8 character
-        held = ""  # text that might be the start of a stop string
-        produced: list[int] = []
-        finish = "length"
-        stops = tuple(s for s in params.stop if s)
+        usage = Usage(prompt_tokens=len(tokens))
+        drafts = self._drafts_for(slot, tokens)
+        generation = Generation(
+            slot,
+            self.vocab,
+            params,
+            self.stop_ids,
+            max_tokens=max(1, min(params.max_tokens, slot.n_ctx - len(tokens))),
+            drafts=drafts,
+        )
         try:
-            for token in llama.generate(
-                prompt_tokens,
-                top_k=params.top_k,
-                top_p=params.top_p,
-                min_p=params.min_p,
-                temp=params.temperature,
-                repeat_penalty=params.repeat_penalty,
-                reset=True,
-            ):
-                if first_token_at is None:
-                    first_token_at = time.perf_counter()
-                if cancel.is_set():
-                    finish = "cancelled"
-                    break
-                if token in self.stop_ids or llama_cpp.llama_vocab_is_eog(self.vocab, token):
-                    finish = "stop"
-                    break
-                produced.append(token)
-                pending += llama.detokenize([token], prev_tokens=prompt_tokens + produced[:-1], special=False)
-                try:
-                    text = pending.decode("utf-8")
-                    pending = b""
-                except UnicodeDecodeError:
-                    if len(pending) < 4:
-                        text = ""
-                    else:
-                        text, pending = pending.decode("utf-8", errors="replace"), b""
-                held += text
-                if stops:
-                    cut = _find_stop(held, stops)
-                    if cut is not None:
-                        held = held[:cut]
-                        finish = "stop"
-                        if held:
-                            yield GenerationEvent(delta=held)
-                        held = ""
-                        break
-                    safe = len(held) - _partial_stop_len(held, stops)
-                    out, held = held[:safe], held[safe:]
-                else:
-                    out, held = held, ""
-                if out:
-                    yield GenerationEvent(delta=out)
-                if len(produced) >= max_tokens:
-                    finish = "length"
-                    break
-        except GenerationCancelled:
-            finish = "cancelled"
+            try:
+                self._evaluate_prompt(slot, tokens, cancel, usage)
+            except GenerationCancelled:
+                usage.prompt_ms = (time.perf_counter() - started) * 1000
+                self._record("cancelled", usage)
+                yield GenerationEvent(finish_reason="cancelled", usage=usage)
+                return
+            usage.prompt_ms = (time.perf_counter() - started) * 1000
+            for event in run_generation(generation, cancel, usage, started):
+                if event.finish_reason:
+                    self._record(event.finish_reason, usage)
+                yield event
         finally:
-            llama.cancel_event = None
-            if isinstance(cancel, AbortFlag):
-                cancel.bind(None)
-            self._abort_byte[0] = b"\x00"
-        if held and finish != "cancelled":
-            yield GenerationEvent(delta=held)
-        ended = time.perf_counter()
-        usage.completion_tokens = len(produced)
-        usage.cached_tokens = cached_before
-        usage.prompt_ms = ((first_token_at or ended) - started) * 1000
-        usage.decode_ms = (ended - (first_token_at or ended)) * 1000
+            if drafts is not None:
+                drafts.close()
+                self.draft_totals.add(drafts.proposed, drafts.accepted)
+
+    def _drafts_for(self, slot: KvSlot, tokens: list[int]) -> DraftChain | None:
+        if slot.name != CHAT and not self.options.prompt_lookup:
+            return None
+        drafters: list[object] = []
+        if self.options.prompt_lookup:
+            drafters.append(PromptLookup(tokens))
+        if self.draft is not None and slot.name == CHAT:
+            drafters.append(ModelDrafter(self.draft[1], tokens))
+        return DraftChain(drafters) if drafters else None
+
+    def _evaluate_prompt(
+        self, slot: KvSlot, tokens: list[int], cancel: threading.Event, usage: Usage, chunk: int = 0
+    ) -> None:
+        """Bring `slot` to hold `tokens`, reusing what it (or the state cache) has."""
+        if slot.name == CHAT:
+            usage.cache_restored = self._warm_start(slot, tokens)
+            cached = slot.reuse_prefix(tokens)
+        else:
+            held, evaluated = slot.reuse_shifted(tokens, cancel)
+            cached = held - evaluated
+        usage.cached_tokens = cached
+        slot.decode(tokens[len(slot.tokens) :], cancel, chunk=chunk)
+        slot.prompt_len = len(tokens)
+
+    def _warm_start(self, slot: KvSlot, tokens: list[int]) -> bool:
+        """Load the cached state that shares the most with `tokens` when it beats what the
+        slot holds; keep the slot's own state in the cache before it is overwritten."""
+        cache = self.state_cache
+        if not cache.enabled:
+            return False
+        live = common_prefix(slot.tokens, tokens)
+        match = cache.best_match(tokens, slot.n_ctx)
+        restore = match is not None and match.shared - live >= MIN_RESTORE_GAIN
+        if restore or len(slot.tokens) - live >= MIN_STATE_TOKENS:
+            self._remember(slot)
+        if restore and match is not None:
+            blob = cache.load(match)
+            if blob is not None and slot.load_state(blob, [int(t) for t in match.entry.tokens]):
+                return True
+            cache.discard(match.entry)
+            slot.clear()
+        if live < len(tokens) // 2:
+            cache.record_miss()
+        return False
+
+    def _remember(self, slot: KvSlot) -> None:
+        if len(slot.tokens) >= MIN_STATE_TOKENS and not self.state_cache.holds(slot.tokens):
+            self.state_cache.store(list(slot.tokens), slot.save_state())
+
+    def _record(self, finish: str, usage: Usage) -> None:
         self.last_generation = {"finish_reason": finish, "ended_at": time.time(), **usage.as_dict()}
-        yield GenerationEvent(finish_reason=finish, usage=usage)
 
-    def _common_prefix(self, tokens: list[int]) -> int:
-        cached = self.llama._input_ids[: self.llama.n_tokens]
-        n = 0
-        for a, b in zip(cached, tokens, strict=False):
-            if a != b:
-                break
-            n += 1
-        return n
+    # -- idle prefill ----------------------------------------------------------------------
+    def prefill(self, messages: Sequence[Message]) -> int:
+        """Evaluate the start of the next chat prompt while the engine is idle; returns its tokens."""
+        tokens = self.chat_prefix_tokens(messages)
+        if len(tokens) + 64 > self.n_ctx:
+            raise PromptError(f"The text to prepare is {len(tokens)} tokens; the context holds {self.n_ctx}")
+        self.prefill_status.update(pending=True, target_tokens=len(tokens))
 
+        def work(cancel: AbortFlag) -> bool:
+            slot = self.slots[CHAT]
+            # Already there (in the context, or in the cache for the next request to load): nothing to do.
+            if common_prefix(slot.tokens, tokens) < len(tokens) and not self.state_cache.holds(tokens):
+                with slot.bound(cancel):
+                    try:
+                        self._evaluate_prompt(slot, tokens, cancel, Usage(), chunk=PREFILL_CHUNK)
+                    except GenerationCancelled:
+                        return False
+            self.prefill_status.update(
+                pending=False,
+                ready_tokens=len(tokens),
+                completed=int(self.prefill_status["completed"]) + 1,  # type: ignore[call-overload]
+            )
+            return True
 
-def _find_stop(text: str, stops: tuple[str, ...]) -> int | None:
-    positions = [text.find(s) for s in stops]
-    found = [p for p in positions if p >= 0]
-    return min(found) if found else None
+        self.scheduler.set_idle_work(CHAT, work)
+        return len(tokens)
 
-
-def _partial_stop_len(text: str, stops: tuple[str, ...]) -> int:
-    """Length of the longest tail of `text` that is the start of a stop string."""
-    best = 0
-    for stop in stops:
-        for n in range(min(len(stop) - 1, len(text)), 0, -1):
-            if text.endswith(stop[:n]):
-                best = max(best, n)
-                break
-    return best
+    # -- info ----------------------------------------------------------------------------
+    def info(self) -> dict[str, object]:
+        """What the client shows: what is loaded, what it can do, and how the engine runs."""
+        model = self.model.model
+        drafting = {
+            "prompt_lookup": self.options.prompt_lookup,
+            "draft_model": os.path.basename(self.options.draft_model_path) if self.draft is not None else None,
+            "draft_error": self.draft_error,
+            **self.draft_totals.as_dict(),
+        }
+        return {
+            "model_path": self.options.model_path,
+            "model_name": self.metadata.get("general.name") or Path(self.options.model_path).name,
+            "architecture": self.architecture,
+            "n_ctx": self.n_ctx,
+            "n_ctx_train": self.n_ctx_train,
+            "n_params": llama_cpp.llama_model_n_params(model),
+            "model_size_bytes": llama_cpp.llama_model_size(model),
+            "has_chat_template": "tokenizer.chat_template" in self.metadata,
+            "chat_format": self.chat_format.family if self.chat_format else None,
+            "chat_error": self.chat_format_error,
+            "has_fim": self.has_fim,
+            "special_tokens": self.vocab.special_texts(),
+            "stop_tokens": sorted(self.vocab.token_text(i) for i in self.stop_ids),
+            "n_gpu_layers": self.options.n_gpu_layers,
+            "gpu_offload_supported": bool(llama_cpp.llama_supports_gpu_offload()),
+            "load_options": self.options.as_dict(),
+            "threads": self.threads.as_dict(),
+            "contexts": {name: slot.info() for name, slot in self.slots.items()},
+            "queues": {name: queue.status() for name, queue in self.scheduler.queues.items()},
+            "prompt_cache": self.state_cache.stats(),
+            "prefill": {**self.prefill_status, "preemptions": self.scheduler.preemptions},
+            "drafting": drafting,
+            "last_generation": self.last_generation,
+        }

@@ -3,7 +3,8 @@
 The same code talks to the local engine and to any remote server (llama-server,
 vLLM, SGLang, Ollama's /v1, hosted APIs). It yields text deltas, measures time to
 first token and tokens per second, can be cancelled from another thread, and turns
-every failure into one ClientError with a readable message.
+every failure into one ClientError with a readable message. Server-sent events are
+parsed by httpx-sse.
 
 Cancel closes the stream at once: it shuts the socket down, which wakes a reader
 blocked while the server is still evaluating a long prompt, and the server sees the
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from httpx_sse import EventSource, SSEError
 
 from app.llm.options import SamplingParams
 from app.utils.errors import ClientError
@@ -78,11 +80,13 @@ class StreamStats:
 
 @dataclass
 class StreamEvent:
-    """A text delta, a note (for example turns dropped to fit), or the end (`stats` set)."""
+    """A text delta, a note (for example turns dropped to fit), a queue position while the
+    request waits for the engine (`waiting`: requests ahead), or the end (`stats` set)."""
 
     text: str = ""
     note: str | None = None
     stats: StreamStats | None = None
+    waiting: int | None = None
 
 
 def _error_message(response: httpx.Response) -> str:
@@ -143,16 +147,27 @@ class OpenAIClient:
         data = self._request("GET", f"{self.base_url}/models")
         return list(data.get("data", [])) if isinstance(data, dict) else []
 
+    @property
+    def _engine_root(self) -> str:
+        return self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
+
     def engine_info(self) -> dict[str, Any]:
         """The local engine's model metadata (not available on remote servers)."""
-        root = self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
-        return dict(self._request("GET", f"{root}/dscoder/info"))
+        return dict(self._request("GET", f"{self._engine_root}/dscoder/info"))
 
     def count_chat_tokens(self, messages: Sequence[dict[str, str]]) -> tuple[int, int]:
         """(prompt tokens, context size) of a chat, from the local engine."""
-        root = self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
-        data = self._request("POST", f"{root}/dscoder/count", json={"messages": list(messages)})
+        data = self._request("POST", f"{self._engine_root}/dscoder/count", json={"messages": list(messages)})
         return int(data["prompt_tokens"]), int(data["n_ctx"])
+
+    def prefill_chat(self, messages: Sequence[dict[str, str]]) -> int:
+        """Ask the local engine to evaluate the start of the next chat prompt while it is idle.
+
+        `messages` are the next request's messages up to the text the user has not typed
+        yet: the last one's content is the start of the coming message (for example the
+        attached file's block). Returns the tokens scheduled; any request stops the work."""
+        data = self._request("POST", f"{self._engine_root}/dscoder/prefill", json={"messages": list(messages)})
+        return int(data.get("prompt_tokens", 0))
 
     # -- streaming -------------------------------------------------------------------------
     def stream_chat(
@@ -201,74 +216,33 @@ class OpenAIClient:
         url = self.base_url + path
         stats = StreamStats()
         started = time.perf_counter()
-        first_at: float | None = None
-        n_deltas = 0
+        timing = _Timing()
         if cancel.cancelled:
             stats.finish_reason = "cancelled"
             yield StreamEvent(stats=stats)
             return
         try:
-            with self._http.stream("POST", url, json=body) as response:
+            with self._http.stream("POST", url, json=body, headers={"Accept": "text/event-stream"}) as response:
                 cancel._attach(response)
                 if response.status_code >= 400:
                     raise self._status_error(response, url)
-                for line in response.iter_lines():
-                    if cancel.cancelled:
+                for sse in EventSource(response).iter_sse():
+                    if cancel.cancelled or sse.data == "[DONE]":
                         break
-                    if not line.startswith("data:"):
-                        continue  # comments (": ping"), event names, blank separators
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        break
-                    try:
-                        event = json.loads(data)
-                    except ValueError as exc:
-                        raise ClientError(
-                            f"The server sent a malformed event: {data[:120]!r}",
-                            "Check that the server speaks the OpenAI streaming API",
-                        ) from exc
-                    if not isinstance(event, dict):
-                        raise ClientError(f"The server sent a malformed event: {data[:120]!r}")
-                    if "error" in event:
-                        err = event["error"]
-                        raise ClientError(
-                            f"The server reported an error: {err.get('message', err) if isinstance(err, dict) else err}"
-                        )
-                    extra = event.get("dscoder")
-                    if isinstance(extra, dict):
-                        stats.prompt_tokens = int(extra.get("prompt_tokens", 0) or 0)
-                        for note in extra.get("notes") or []:
-                            stats.notes.append(str(note))
-                            yield StreamEvent(note=str(note))
-                    if isinstance(event.get("usage"), dict):
-                        stats.usage = event["usage"]
-                    for choice in event.get("choices") or []:
-                        text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
-                        if text:
-                            if first_at is None:
-                                first_at = time.perf_counter()
-                            n_deltas += 1
-                            yield StreamEvent(text=text)
-                        if choice.get("finish_reason"):
-                            stats.finish_reason = choice["finish_reason"]
+                    if not sse.data:
+                        continue
+                    yield from _stream_events(_parse_event(sse.data), stats, chat, timing)
+        except SSEError as exc:
+            raise ClientError(
+                f"The server at {self.base_url} did not stream its answer ({exc})",
+                "Check that the server speaks the OpenAI streaming API",
+            ) from exc
         except httpx.HTTPError as exc:
             if not cancel.cancelled:
-                raise self._transport_error(exc, mid_stream=first_at is not None) from exc
+                raise self._transport_error(exc, mid_stream=timing.first_at is not None) from exc
         finally:
             cancel._attach(None)
-        ended = time.perf_counter()
-        if cancel.cancelled:
-            stats.finish_reason = "cancelled"
-        stats.total_s = ended - started
-        stats.prompt_tokens = int(stats.usage.get("prompt_tokens", stats.prompt_tokens) or 0)
-        stats.completion_tokens = int(stats.usage.get("completion_tokens", n_deltas) or 0)
-        if first_at is not None:
-            stats.time_to_first_token_s = first_at - started
-            decode_s = ended - first_at
-            # The first token arrives at first_at; the rest were decoded after it.
-            if decode_s > 0 and stats.completion_tokens > 1:
-                stats.tokens_per_s = (stats.completion_tokens - 1) / decode_s
-        yield StreamEvent(stats=stats)
+        yield StreamEvent(stats=_finish_stats(stats, started, timing, cancel.cancelled))
 
     # -- errors ----------------------------------------------------------------------------
     def _transport_error(self, exc: httpx.HTTPError, mid_stream: bool = False) -> ClientError:
@@ -315,3 +289,65 @@ class OpenAIClient:
 def _is_loopback(url: str) -> bool:
     host = httpx.URL(url).host
     return host in ("localhost", "::1") or host.startswith("127.")
+
+
+@dataclass
+class _Timing:
+    first_at: float | None = None
+    n_deltas: int = 0
+
+
+def _parse_event(data: str) -> dict[str, Any]:
+    try:
+        event = json.loads(data)
+    except ValueError as exc:
+        raise ClientError(
+            f"The server sent a malformed event: {data[:120]!r}",
+            "Check that the server speaks the OpenAI streaming API",
+        ) from exc
+    if not isinstance(event, dict):
+        raise ClientError(f"The server sent a malformed event: {data[:120]!r}")
+    if "error" in event:
+        err = event["error"]
+        raise ClientError(f"The server reported an error: {err.get('message', err) if isinstance(err, dict) else err}")
+    return event
+
+
+def _stream_events(event: dict[str, Any], stats: StreamStats, chat: bool, timing: _Timing) -> Iterator[StreamEvent]:
+    """The StreamEvents one OpenAI chunk carries; `stats` collects what the end reports."""
+    extra = event.get("dscoder")
+    if isinstance(extra, dict):
+        if isinstance(extra.get("waiting"), int):
+            yield StreamEvent(waiting=int(extra["waiting"]))
+        if "prompt_tokens" in extra:
+            stats.prompt_tokens = int(extra.get("prompt_tokens", 0) or 0)
+        for note in extra.get("notes") or []:
+            stats.notes.append(str(note))
+            yield StreamEvent(note=str(note))
+    if isinstance(event.get("usage"), dict):
+        stats.usage = event["usage"]
+    for choice in event.get("choices") or []:
+        text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
+        if text:
+            if timing.first_at is None:
+                timing.first_at = time.perf_counter()
+            timing.n_deltas += 1
+            yield StreamEvent(text=text)
+        if choice.get("finish_reason"):
+            stats.finish_reason = choice["finish_reason"]
+
+
+def _finish_stats(stats: StreamStats, started: float, timing: _Timing, cancelled: bool) -> StreamStats:
+    ended = time.perf_counter()
+    if cancelled:
+        stats.finish_reason = "cancelled"
+    stats.total_s = ended - started
+    stats.prompt_tokens = int(stats.usage.get("prompt_tokens", stats.prompt_tokens) or 0)
+    stats.completion_tokens = int(stats.usage.get("completion_tokens", timing.n_deltas) or 0)
+    if timing.first_at is not None:
+        stats.time_to_first_token_s = timing.first_at - started
+        decode_s = ended - timing.first_at
+        # The first token arrives at first_at; the rest were decoded after it.
+        if decode_s > 0 and stats.completion_tokens > 1:
+            stats.tokens_per_s = (stats.completion_tokens - 1) / decode_s
+    return stats

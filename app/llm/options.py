@@ -6,7 +6,13 @@ from dataclasses import asdict, dataclass, fields
 
 from app.config.settings import KV_CACHE_TYPES, Settings
 
-__all__ = ["KV_CACHE_TYPES", "LoadOptions", "SamplingParams", "load_options_for"]
+__all__ = ["KV_CACHE_TYPES", "LoadOptions", "SamplingParams", "load_options_for", "prompt_cache_budget"]
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+PROMPT_CACHE_SHARE = 0.10  # of the machine's RAM, by default
+PROMPT_CACHE_MAX = 2 * GIB  # ... but at most this
+COMPLETION_CONTEXT = 2048  # the completion context: its 1,500-token window, the answer and room
 
 
 @dataclass(frozen=True)
@@ -14,13 +20,19 @@ class LoadOptions:
     model_path: str
     n_ctx: int = 4096  # 0: the model's trained context length
     n_gpu_layers: int = 0  # -1: all layers
-    n_threads: int = 0  # 0: llama.cpp's default
+    n_threads: int = 0  # decode threads; 0: the physical performance cores
+    n_threads_batch: int = 0  # prompt threads; 0: every logical core
     n_batch: int = 512
     n_ubatch: int = 512
     flash_attn: bool = False
     kv_cache_type: str = "f16"
     use_mmap: bool = True
     seed: int = -1
+    completion_ctx: int = 0  # the completion context's size; 0: COMPLETION_CONTEXT (at most n_ctx)
+    prompt_cache_bytes: int = -1  # -1: automatic (see prompt_cache_budget); 0: off
+    prompt_cache_spill_bytes: int = 0  # spill evicted prompt states to the cache folder, up to this; 0: off
+    draft_model_path: str = ""  # a small model of the same vocabulary for speculative decoding
+    prompt_lookup: bool = True  # draft from the prompt (prompt-lookup decoding)
 
     def to_argv(self) -> list[str]:
         """Command-line flags for `python -m app.engine.main`."""
@@ -36,6 +48,17 @@ class LoadOptions:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    def completion_context(self, n_ctx: int) -> int:
+        """The completion context's size when the chat context holds `n_ctx` tokens."""
+        return min(self.completion_ctx or COMPLETION_CONTEXT, n_ctx)
+
+
+def prompt_cache_budget(setting_bytes: int, total_ram: int) -> int:
+    """The prompt-state cache's RAM budget: -1 means 10% of RAM, at most 2 GiB."""
+    if setting_bytes >= 0:
+        return setting_bytes
+    return min(int(total_ram * PROMPT_CACHE_SHARE), PROMPT_CACHE_MAX)
 
 
 @dataclass(frozen=True)
@@ -72,10 +95,15 @@ def load_options_for(
         n_ctx=n_ctx if n_ctx is not None else (settings.n_ctx or DEFAULT_CONTEXT),
         n_gpu_layers=n_gpu_layers if n_gpu_layers is not None else max(settings.n_gpu_layers, 0),
         n_threads=n_threads if n_threads is not None else settings.n_threads,
+        n_threads_batch=settings.n_threads_batch,
         n_batch=settings.n_batch,
         n_ubatch=settings.n_ubatch,
         flash_attn=settings.flash_attn,
         kv_cache_type=settings.kv_cache_type,
         use_mmap=settings.use_mmap,
         seed=seed if seed is not None else -1,
+        prompt_cache_bytes=settings.prompt_cache_mib * MIB if settings.prompt_cache_mib >= 0 else -1,
+        prompt_cache_spill_bytes=settings.prompt_cache_disk_mib * MIB,
+        draft_model_path=settings.draft_model_path,
+        prompt_lookup=settings.prompt_lookup,
     )

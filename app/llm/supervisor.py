@@ -25,6 +25,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.llm.options import LoadOptions
 from app.llm.protocol import FAILED_MARK, READY_MARK
@@ -191,7 +192,7 @@ class EngineSupervisor:
             )
         finally:
             log_file.close()
-        ready: dict[str, object] = {}
+        ready: dict[str, Any] = {}
         done = threading.Event()
         failed: dict[str, str] = {}
 
@@ -227,17 +228,16 @@ class EngineSupervisor:
                 )
         if failed:
             self._reap()
-            raise EngineError(
-                failed.get("what", "The engine failed to start"), failed.get("todo", ""), detail=self.log_tail()
-            )
+            kind = ModelFileError if failed.get("kind") == "ModelFileError" else EngineError
+            raise kind(failed.get("what", "The engine failed to start"), failed.get("todo", ""), detail=self.log_tail())
         if not ready:
             code = self._reap()
             raise explain_death(code, self.log_tail())
-        port = int(ready["port"])  # type: ignore[call-overload]
+        port = int(ready["port"])
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.endpoint = EngineEndpoint(
             f"http://{host}:{port}/v1", self.api_key, self.process.pid, dict(ready.get("info") or {})
-        )  # type: ignore[call-overload]
+        )
         return self.endpoint
 
     def restart(self, cancel: threading.Event | None = None) -> EngineEndpoint:

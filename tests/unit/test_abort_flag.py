@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 
-from app.engine.runtime import _ABORT_CALLBACK, AbortFlag
+from app.engine.abort import _ABORT_CALLBACK, AbortFlag
 
 
 def call(buffer) -> bool:

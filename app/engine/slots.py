@@ -1,0 +1,274 @@
+"""KV slots: llama.cpp contexts on one shared model, each with its own KV cache.
+
+The engine keeps two contexts on the same `llama_model`: one for chat (the full
+context) and one for inline completion (sized for its window). The weights are loaded
+once; each context adds only its KV cache and compute buffer. Chat and completion
+therefore never evict each other's cache. Two contexts were chosen over two sequences
+of one context because:
+
+- each cache gets its own size (a chat needs the whole context, a completion window
+  about 2K tokens), where one context's sequences split a single unified cell pool,
+  and attention then runs over the other sequence's (masked) cells on every token;
+- each context has its own abort flag, thread counts and state, so cancelling or
+  restoring one never touches the other.
+
+Decoding on the two contexts is serialised by a FIFO `Turnstile` per batch, so a chat
+and a completion that run at once take turns token by token instead of one waiting for
+the other to finish.
+
+A slot remembers which tokens its cache holds (`tokens`), reuses the longest common
+prefix of the next prompt, and, for completion, also the unchanged tokens after an edit
+(see `reuse_shifted`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import llama_cpp
+from llama_cpp import _internals
+
+from app.engine.abort import AbortFlag, GenerationCancelled, install_abort_byte
+from app.engine.state_cache import common_prefix
+from app.utils.errors import EngineError
+
+log = logging.getLogger(__name__)
+
+# Shifted reuse (completion after an edit): tokens right after an edit attended to the
+# old text, so this many are evaluated again; in our checks that keeps the suggestion
+# the same as a fresh evaluation, for at most this many tokens of work.
+REEVALUATE_AFTER_EDIT = 16
+MIN_SHIFTED_RUN = 32  # a shorter unchanged run is cheaper to evaluate than to move
+PARKING_SEQ = 1  # the sequence that holds moved cells while the edit is evaluated
+GGML_KV_TYPES = {"f16": llama_cpp.GGML_TYPE_F16, "q8_0": llama_cpp.GGML_TYPE_Q8_0, "q4_0": llama_cpp.GGML_TYPE_Q4_0}
+
+
+class Turnstile:
+    """A lock granted in arrival order: whoever waits longest decodes next."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._next = 0
+        self._serving = 0
+
+    def __enter__(self) -> None:
+        with self._cond:
+            ticket = self._next
+            self._next += 1
+            while ticket != self._serving:
+                self._cond.wait()
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._cond:
+            self._serving += 1
+            self._cond.notify_all()
+
+
+@dataclass(frozen=True)
+class SlotParams:
+    n_ctx: int
+    n_batch: int
+    n_ubatch: int
+    n_threads: int
+    n_threads_batch: int
+    flash_attn: bool = False
+    kv_cache_type: str = "f16"
+    shift_reuse: bool = False  # reuse the unchanged tokens after an edit (needs a parking sequence)
+
+
+class KvSlot:
+    """One llama_context on a shared model and the tokens its KV cache holds (sequence 0)."""
+
+    def __init__(self, name: str, model: _internals.LlamaModel, params: SlotParams, turnstile: Turnstile) -> None:
+        self.name = name
+        self.params = params
+        self.turnstile = turnstile
+        cparams = llama_cpp.llama_context_default_params()
+        cparams.n_ctx = params.n_ctx
+        cparams.n_batch = min(params.n_batch, params.n_ctx)
+        cparams.n_ubatch = min(params.n_ubatch, cparams.n_batch)
+        cparams.n_threads = params.n_threads
+        cparams.n_threads_batch = params.n_threads_batch
+        cparams.flash_attn_type = (
+            llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if params.flash_attn else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        )
+        if params.kv_cache_type != "f16":
+            cparams.type_k = cparams.type_v = GGML_KV_TYPES[params.kv_cache_type]
+        if params.shift_reuse:
+            cparams.n_seq_max = 2
+            cparams.kv_unified = True  # parked cells move between sequences without a copy
+        try:
+            self._ctx = _internals.LlamaContext(model=model, params=cparams, verbose=True)
+        except ValueError as exc:
+            raise EngineError(
+                f"llama.cpp could not create the {name} context of {params.n_ctx} tokens",
+                "Choose a smaller context, or free some memory",
+            ) from exc
+        self.ctx = self._ctx.ctx
+        self.memory = llama_cpp.llama_get_memory(self.ctx)
+        self.n_ctx = llama_cpp.llama_n_ctx(self.ctx)
+        self.n_batch = int(cparams.n_batch)
+        self._batch = _internals.LlamaBatch(n_tokens=self.n_batch, embd=0, n_seq_max=1, verbose=False)
+        self.abort_byte = install_abort_byte(self.ctx)
+        self.can_shift = params.shift_reuse and bool(llama_cpp.llama_memory_can_shift(self.memory))
+        self.tokens: list[int] = []  # tokens whose KV cells sequence 0 holds, in position order
+        self.prompt_len = 0  # how many of `tokens` were the last prompt (the rest were generated)
+        self.lock = threading.Lock()  # held by the request (or prefill) that uses the slot
+
+    def close(self) -> None:
+        self._batch.close()
+        self._ctx.close()
+
+    # -- cancel --------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def bound(self, cancel: threading.Event) -> Iterator[None]:
+        """While inside, setting `cancel` (an AbortFlag) aborts this context's computation."""
+        if isinstance(cancel, AbortFlag):
+            cancel.bind(self.abort_byte)
+        try:
+            yield
+        finally:
+            if isinstance(cancel, AbortFlag):
+                cancel.bind(None)
+            self.abort_byte[0] = b"\x00"
+
+    # -- decoding --------------------------------------------------------------------------
+    def decode(
+        self, tokens: Sequence[int], cancel: threading.Event | None = None, *, all_logits: bool = False, chunk: int = 0
+    ) -> None:
+        """Evaluate `tokens` after `self.tokens`; logits for the last token (or all of them).
+
+        Evaluated in batches of `chunk` tokens (default n_batch): a cancel keeps the
+        batches that finished, so a preempted prefill resumes where it stopped."""
+        step = min(chunk or self.n_batch, self.n_batch)
+        if all_logits and len(tokens) > step:
+            raise ValueError("all_logits needs the tokens in one batch")
+        for start in range(0, len(tokens), step):
+            if cancel is not None and cancel.is_set():
+                raise GenerationCancelled()
+            part = tokens[start : start + step]
+            self._decode_batch(part, all_logits)
+            if cancel is not None and cancel.is_set() and start + step < len(tokens):
+                raise GenerationCancelled()
+
+    def _decode_batch(self, part: Sequence[int], all_logits: bool, seq: int = 0) -> None:
+        if len(self.tokens) + len(part) > self.n_ctx:
+            raise EngineError(
+                f"The {self.name} context is full ({self.n_ctx} tokens)", "Start a new chat, or load a larger context"
+            )
+        batch = self._batch.batch
+        pos0 = len(self.tokens)
+        batch.n_tokens = len(part)
+        for i, token in enumerate(part):
+            batch.token[i] = token
+            batch.pos[i] = pos0 + i
+            batch.seq_id[i][0] = seq
+            batch.n_seq_id[i] = 1
+            batch.logits[i] = all_logits
+        batch.logits[len(part) - 1] = True
+        with self.turnstile:
+            status = llama_cpp.llama_decode(self.ctx, batch)
+        if status != 0:
+            # Whatever llama.cpp kept of a failed batch, the cells after the last good token go.
+            llama_cpp.llama_memory_seq_rm(self.memory, seq, pos0, -1)
+            if status == 2:
+                raise GenerationCancelled()
+            if status == 1:
+                raise EngineError(
+                    f"The {self.name} context has no room for {len(part)} more tokens", "Start a new chat"
+                )
+            raise EngineError(f"llama.cpp failed to evaluate the prompt (llama_decode returned {status})")
+        self.tokens.extend(part)
+
+    def sample(self, sampler: Any, index: int = -1) -> int:
+        """Sample from the logits of the last batch's `index`-th token (-1: its last)."""
+        return int(llama_cpp.llama_sampler_sample(sampler, self.ctx, index))
+
+    def truncate(self, n: int) -> None:
+        """Keep only the first `n` tokens' cells."""
+        n = max(0, min(n, len(self.tokens)))
+        llama_cpp.llama_memory_seq_rm(self.memory, 0, n, -1)
+        del self.tokens[n:]
+        self.prompt_len = min(self.prompt_len, n)
+
+    def clear(self) -> None:
+        llama_cpp.llama_memory_clear(self.memory, True)
+        self.tokens.clear()
+        self.prompt_len = 0
+
+    # -- reuse -------------------------------------------------------------------------------
+    def reuse_prefix(self, prompt: Sequence[int]) -> int:
+        """Keep the cells `prompt` starts with (at least its last token is left to evaluate)."""
+        keep = min(common_prefix(self.tokens, prompt), len(prompt) - 1)
+        self.truncate(keep)
+        return keep
+
+    def reuse_shifted(self, prompt: Sequence[int], cancel: threading.Event | None = None) -> tuple[int, int]:
+        """Reuse the common prefix and, after an edit, the unchanged run that follows it.
+
+        The run's cells are moved to their new positions (`llama_memory_seq_add`, as
+        llama-server's --cache-reuse does), so an edit in the middle of a fill-in-the-middle
+        window costs the edited tokens plus a few, not everything after them. Returns
+        (tokens now held, tokens of those that were evaluated here)."""
+        old = self.tokens[: self.prompt_len]
+        prefix = min(common_prefix(old, prompt), len(prompt) - 1)
+        run = _common_suffix(old, prompt, prefix)
+        src0 = len(old) - run + REEVALUATE_AFTER_EDIT
+        src1 = len(old) - 1  # the prompt's last token is evaluated again for its logits
+        dst0 = len(prompt) - run + REEVALUATE_AFTER_EDIT
+        if not self.can_shift or src1 - src0 < MIN_SHIFTED_RUN or dst0 <= prefix:
+            return self.reuse_prefix(prompt), 0
+        memory = self.memory
+        llama_cpp.llama_memory_seq_rm(memory, 0, src1, -1)
+        llama_cpp.llama_memory_seq_cp(memory, 0, PARKING_SEQ, src0, src1)
+        self.truncate(prefix)
+        try:
+            self.decode(prompt[prefix:dst0], cancel)
+        except BaseException:
+            llama_cpp.llama_memory_seq_rm(memory, PARKING_SEQ, -1, -1)
+            raise
+        llama_cpp.llama_memory_seq_add(memory, PARKING_SEQ, src0, src1, dst0 - src0)
+        llama_cpp.llama_memory_seq_cp(memory, PARKING_SEQ, 0, dst0, dst0 + (src1 - src0))
+        llama_cpp.llama_memory_seq_rm(memory, PARKING_SEQ, -1, -1)
+        self.tokens.extend(prompt[dst0 : dst0 + (src1 - src0)])
+        return len(self.tokens), dst0 - prefix
+
+    # -- state -------------------------------------------------------------------------------
+    def save_state(self) -> bytes:
+        """The KV state of sequence 0 (what `llama_state_seq_get_data` copies)."""
+        size = llama_cpp.llama_state_seq_get_size(self.ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        with self.turnstile:
+            written = llama_cpp.llama_state_seq_get_data(self.ctx, buffer, size, 0)
+        return bytes(memoryview(buffer)[:written])
+
+    def load_state(self, blob: bytes, tokens: Sequence[int]) -> bool:
+        """Replace sequence 0 with a saved state of `tokens`; False (and empty) if llama.cpp refuses it."""
+        self.clear()
+        buffer = (ctypes.c_uint8 * len(blob)).from_buffer_copy(blob)
+        with self.turnstile:
+            loaded = llama_cpp.llama_state_seq_set_data(self.ctx, buffer, len(blob), 0)
+        if not loaded:
+            self.clear()
+            return False
+        self.tokens = list(int(t) for t in tokens)
+        self.prompt_len = len(self.tokens)
+        return True
+
+    def info(self) -> dict[str, object]:
+        return {"n_ctx": self.n_ctx, "tokens": len(self.tokens), "shift_reuse": self.can_shift}
+
+
+def _common_suffix(old: Sequence[int], new: Sequence[int], prefix: int) -> int:
+    """Tokens at the end of both sequences that are equal, not reaching into the common prefix."""
+    limit = min(len(old), len(new)) - prefix
+    n = 0
+    while n < limit and old[len(old) - 1 - n] == new[len(new) - 1 - n]:
+        n += 1
+    return n
