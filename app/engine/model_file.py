@@ -36,13 +36,15 @@ class _TensorTableReader(GGUFReader):
         self.data_end = end
 
 
-def human_size(n_bytes: int) -> str:
-    """'245 MB', '1.0 MB', '4.1 GB' (decimal, like the hub shows file sizes)."""
+def sized(n_bytes: int) -> str:
+    """'600 bytes', '245,000,000 bytes (245 MB)' (decimal units, like the hub shows file sizes)."""
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n_bytes >= scale:
             value = n_bytes / scale
-            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
-    return f"{n_bytes} bytes"
+            return (
+                f"{n_bytes:,} bytes ({value:.1f} {unit})" if value < 100 else f"{n_bytes:,} bytes ({value:.0f} {unit})"
+            )
+    return f"{n_bytes:,} bytes"
 
 
 def expected_size(path: str) -> int | None:
@@ -73,15 +75,14 @@ def load_failure(path: str, cause: Exception) -> DscoderError:
     implied = expected_size(path)
     if implied is None:
         return ModelFileError(
-            f"The model file {name} is truncated or damaged: it ends after {on_disk:,} bytes "
-            f"({human_size(on_disk)}), inside its header, so even the size it should have cannot be read",
+            f"The model file {name} is truncated or damaged: it ends after {sized(on_disk)}, inside its header, "
+            "so even the size it should have cannot be read",
             VERIFY_HINT,
         )
     if implied > on_disk:
         return ModelFileError(
-            f"The model file {name} is truncated: its header describes {implied:,} bytes "
-            f"({human_size(implied)}) but the file on disk has {on_disk:,} bytes "
-            f"({human_size(on_disk)}, {on_disk / implied:.0%} of it)",
+            f"The model file {name} is truncated: its header describes {sized(implied)} "
+            f"but the file on disk has {sized(on_disk)}, {on_disk / implied:.0%} of it",
             VERIFY_HINT,
         )
     return EngineError(f"llama.cpp could not load {name}: {cause}", "The engine's log has details")

@@ -289,10 +289,11 @@ class EngineModel:
         live = common_prefix(slot.tokens, tokens)
         match = cache.best_match(tokens, slot.n_ctx)
         restore = match is not None and match.shared - live >= MIN_RESTORE_GAIN
+        # Read the entry first: keeping the slot's own state may evict older entries.
+        blob = cache.load(match) if restore and match is not None else None
         if restore or len(slot.tokens) - live >= MIN_STATE_TOKENS:
             self._remember(slot)
         if restore and match is not None:
-            blob = cache.load(match)
             if blob is not None and slot.load_state(blob, [int(t) for t in match.entry.tokens]):
                 return True
             cache.discard(match.entry)

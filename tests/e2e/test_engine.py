@@ -184,16 +184,57 @@ def test_engine_death_mid_stream_is_a_clear_error(tiny_models, tmp_path):
         assert collect(client_for(supervisor).stream_chat(USER, SamplingParams(max_tokens=3)))[0]
 
 
+def test_a_file_that_is_not_gguf_is_refused(tiny_models, tmp_path):
+    with pytest.raises(ModelFileError, match="not a GGUF model file"):
+        EngineSupervisor(LoadOptions(model_path=str(tiny_models["not_gguf"])), log_path=tmp_path / "e.log").start()
+
+
+def test_a_truncated_file_says_so_with_both_sizes(tiny_models, tmp_path):
+    path = tiny_models["truncated"]
+    on_disk = path.stat().st_size
+    full = tiny_models["v1"].stat().st_size
+    with pytest.raises(ModelFileError) as caught:
+        EngineSupervisor(LoadOptions(model_path=str(path)), log_path=tmp_path / "e.log").start()
+    message = str(caught.value)
+    assert "is truncated" in message
+    assert f"describes {full:,} bytes" in message and f"on disk has {on_disk:,} bytes" in message
+    assert "Download it again, or verify it" in message
+
+
+def test_a_file_cut_inside_its_header_says_so(tiny_models, tmp_path):
+    path = tmp_path / "cut.gguf"
+    path.write_bytes(tiny_models["v1"].read_bytes()[:600])
+    with pytest.raises(ModelFileError, match="truncated or damaged: it ends after 600 bytes, inside its header"):
+        EngineSupervisor(LoadOptions(model_path=str(path)), log_path=tmp_path / "e.log").start()
+
+
 @pytest.mark.parametrize(
-    "variant,expected",
+    "field,value,message",
     [
-        ("not_gguf", "not a GGUF model file"),
-        ("truncated", "truncated|corrupt|could not read"),
+        ("max_tokens", 0, "'max_tokens' must be at least 1"),
+        ("max_tokens", -5, "'max_tokens' must be at least 1"),
+        ("max_completion_tokens", 0, "'max_completion_tokens' must be at least 1"),
+        ("n", -1, "'n' must be 1"),
+        ("n", 3, "'n' must be 1"),
+        ("stop", [f"s{i}" for i in range(1000)], "'stop' has 1000 strings; the engine takes at most 16"),
+        ("stop", 7, "'stop' must be a string or a list of strings"),
+        ("temperature", "hot", "'temperature' must be a number"),
+        ("temperature", -1, "'temperature' must be from 0 to 2"),
+        ("top_p", 3, "'top_p' must be from 0 to 1"),
+        ("seed", 1.5, "'seed' must be a whole number"),
     ],
 )
-def test_bad_model_files_fail_with_clear_messages(tiny_models, variant, expected, tmp_path):
-    with pytest.raises((ModelFileError, EngineError), match=expected):
-        EngineSupervisor(LoadOptions(model_path=str(tiny_models[variant])), log_path=tmp_path / "e.log").start()
+def test_bad_fields_get_a_400_that_names_them(tiny_engine, field, value, message):
+    ep = tiny_engine.endpoint
+    headers = {"Authorization": f"Bearer {ep.api_key}"}
+    for path, body in (
+        ("/chat/completions", {"messages": USER}),
+        ("/completions", {"prompt": "def f(", "suffix": ")"}),
+    ):
+        for stream in (True, False):
+            response = httpx.post(ep.base_url + path, json={**body, field: value, "stream": stream}, headers=headers)
+            assert response.status_code == 400, (path, response.text)
+            assert message in response.json()["error"]["message"]
 
 
 def test_missing_file_and_folder(tmp_path):

@@ -1,0 +1,40 @@
+"""Request bodies checked at the engine's door (the HTTP status is an e2e test)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.engine.requests import MAX_STOP_STRINGS, chat_messages, sampling_from
+from app.utils.errors import PromptError
+
+
+def test_defaults_and_values():
+    params = sampling_from({"temperature": 0.2, "stop": "\n\n", "max_tokens": 7, "seed": 3}, default_max=64)
+    assert (params.temperature, params.stop, params.max_tokens, params.seed) == (0.2, ("\n\n",), 7, 3)
+    assert sampling_from({}, default_max=64).max_tokens == 64
+    assert sampling_from({"max_completion_tokens": 9, "n": 1}, default_max=64).max_tokens == 9
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"max_tokens": 0},
+        {"max_tokens": True},
+        {"n": -1},
+        {"stop": ["x"] * (MAX_STOP_STRINGS + 1)},
+        {"stop": ["x" * 501]},
+        {"top_k": -1},
+        {"min_p": 2},
+        {"repeat_penalty": 0},
+    ],
+)
+def test_bad_values_are_refused(body):
+    with pytest.raises(PromptError):
+        sampling_from(body, default_max=64)
+
+
+def test_messages_keep_the_text_parts():
+    messages = chat_messages({"messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]})
+    assert messages == [{"role": "user", "content": "hi"}]
+    with pytest.raises(PromptError, match="role"):
+        chat_messages({"messages": [{"role": "tool", "content": "x"}]})
