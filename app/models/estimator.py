@@ -109,6 +109,12 @@ class MemoryEstimate:
     overhead_vram_bytes: int
     ram_bytes: int  # expected peak RSS of the engine process once the context is full
     vram_bytes: int  # total over the GPUs used
+    # The engine's second context (inline completion) and its prompt-state cache, included
+    # in ram_bytes and vram_bytes: the weights are shared, these are not.
+    completion_ctx: int = 0
+    completion_kv_bytes: int = 0
+    completion_compute_bytes: int = 0
+    prompt_cache_bytes: int = 0
 
     @property
     def full_gpu(self) -> bool:
@@ -254,13 +260,17 @@ def estimate_memory(
     flash_attn: bool = False,
     n_gpus: int = 1,
     unified_memory: bool = False,
+    completion_ctx: int = 0,
+    prompt_cache_bytes: int = 0,
 ) -> MemoryEstimate:
     """RAM and VRAM to run `model` with this placement and context.
 
     n_gpu_layers: 0 for CPU only; -1 (or anything above n_layer) for all layers and
     the output. n_gpus: how many GPUs share the offloaded layers (each gets a runtime
     context and a compute buffer). unified_memory: Apple Silicon, where the GPU uses
-    system RAM (Metal has no separate runtime context to count).
+    system RAM (Metal has no separate runtime context to count). completion_ctx: the
+    engine's second context (its KV cache and compute buffer sit where the main ones do);
+    prompt_cache_bytes: the prompt-state cache's budget, always in host RAM.
     """
     shape = model_shape(model)
     ctx = pad_ctx(n_ctx)
@@ -293,6 +303,10 @@ def estimate_memory(
         # Repeating layers still on the CPU need its full buffer; otherwise only the inputs.
         compute_ram = cpu_compute if first_gpu_layer > 0 else host_compute_bytes(shape, ctx, ubatch)
 
+    second = _second_context(shape, completion_ctx, kv_type, ubatch, flash_attn, gpu_repeating, n_gpus)
+    kv_ram, kv_vram = kv_ram + second[0], kv_vram + second[1]
+    compute_ram, compute_vram = compute_ram + second[2], compute_vram + second[3]
+
     discrete = gpu and not unified_memory
     overhead_ram = ENGINE_BASELINE_RSS_BYTES + (GPU_RUNTIME_RSS_BYTES if discrete else 0)
     overhead_vram = GPU_CONTEXT_VRAM_BYTES * n_gpus if discrete else 0
@@ -314,9 +328,30 @@ def estimate_memory(
         compute_vram_bytes=compute_vram,
         overhead_ram_bytes=overhead_ram,
         overhead_vram_bytes=overhead_vram,
-        ram_bytes=weights_ram + kv_ram + compute_ram + overhead_ram,
+        ram_bytes=weights_ram + kv_ram + compute_ram + overhead_ram + prompt_cache_bytes,
         vram_bytes=(weights_vram + kv_vram + compute_vram + overhead_vram) if gpu else 0,
+        completion_ctx=pad_ctx(completion_ctx) if completion_ctx > 0 else 0,
+        completion_kv_bytes=second[0] + second[1],
+        completion_compute_bytes=second[2] + second[3],
+        prompt_cache_bytes=prompt_cache_bytes,
     )
+
+
+def _second_context(
+    shape: ModelMemoryShape, n_ctx: int, kv_type: str, ubatch: int, flash_attn: bool, gpu_repeating: int, n_gpus: int
+) -> tuple[int, int, int, int]:
+    """(KV in RAM, KV in VRAM, compute in RAM, compute in VRAM) of a second context of n_ctx."""
+    if n_ctx <= 0:
+        return 0, 0, 0, 0
+    ctx = pad_ctx(n_ctx)
+    kv_vram = kv_cache_bytes(shape, ctx, kv_type, gpu_repeating)
+    kv_ram = kv_cache_bytes(shape, ctx, kv_type) - kv_vram
+    ub = min(ubatch, ctx)
+    if gpu_repeating == 0:
+        return kv_ram, kv_vram, compute_buffer_bytes(shape, ctx, ub, flash_attn), 0
+    compute_vram = compute_buffer_bytes(shape, ctx, ub, flash_attn, gpu=True) * n_gpus
+    compute_ram = compute_buffer_bytes(shape, ctx, ub, flash_attn) if gpu_repeating < shape.n_layer else 0
+    return kv_ram, kv_vram, compute_ram or host_compute_bytes(shape, ctx, ub), compute_vram
 
 
 def active_bytes_per_token(shape: ModelMemoryShape, weights_bytes: int) -> float:

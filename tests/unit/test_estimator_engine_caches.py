@@ -1,0 +1,39 @@
+"""The estimate counts what the engine adds to the weights: its completion context and the
+prompt-state cache budget (the weights themselves are shared, so they count once)."""
+
+from __future__ import annotations
+
+from app.llm.options import GIB, MIB, prompt_cache_budget
+from app.models.catalog import load_catalog
+from app.models.estimator import estimate_memory, kv_cache_bytes, model_shape
+
+ENTRY = "deepseek-coder-6.7b-instruct:Q4_K_M"
+
+
+def test_the_prompt_cache_budget_is_host_ram():
+    entry = load_catalog().get(ENTRY)
+    plain = estimate_memory(entry, n_ctx=4096)
+    cached = estimate_memory(entry, n_ctx=4096, prompt_cache_bytes=512 * MIB)
+    assert cached.ram_bytes - plain.ram_bytes == 512 * MIB
+    assert cached.prompt_cache_bytes == 512 * MIB
+    on_gpu = estimate_memory(entry, n_ctx=4096, n_gpu_layers=-1, prompt_cache_bytes=512 * MIB)
+    assert on_gpu.vram_bytes == estimate_memory(entry, n_ctx=4096, n_gpu_layers=-1).vram_bytes
+
+
+def test_the_completion_context_adds_its_kv_and_compute_not_the_weights():
+    entry = load_catalog().get(ENTRY)
+    shape = model_shape(entry)
+    plain = estimate_memory(entry, n_ctx=4096)
+    both = estimate_memory(entry, n_ctx=4096, completion_ctx=2048)
+    assert both.weights_bytes == plain.weights_bytes
+    assert both.completion_kv_bytes == kv_cache_bytes(shape, 2048) == 1 * GIB  # 512 KiB a token, f16
+    assert both.ram_bytes - plain.ram_bytes == both.completion_kv_bytes + both.completion_compute_bytes
+    offloaded = estimate_memory(entry, n_ctx=4096, n_gpu_layers=-1, completion_ctx=2048)
+    assert offloaded.kv_vram_bytes == estimate_memory(entry, n_ctx=4096, n_gpu_layers=-1).kv_vram_bytes + 1 * GIB
+
+
+def test_the_default_budget_is_a_tenth_of_ram_up_to_two_gib():
+    assert prompt_cache_budget(-1, 8 * GIB) == int(0.8 * GIB)
+    assert prompt_cache_budget(-1, 64 * GIB) == 2 * GIB
+    assert prompt_cache_budget(0, 64 * GIB) == 0
+    assert prompt_cache_budget(300 * MIB, 64 * GIB) == 300 * MIB
