@@ -19,6 +19,7 @@ from app.config.settings import KV_CACHE_TYPES, Settings
 THEMES = ("system", "light", "dark")
 MAX_CONTEXT = 1 << 20  # DeepSeek-Coder-V2 has 128K; leave room for longer models
 MAX_PORT = 65535
+MAX_CACHE_MIB = 1 << 20  # 1 TiB: anything larger is a typo
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ RESTART_FIELDS: dict[str, str] = {
     "n_ctx": "Context size",
     "n_gpu_layers": "GPU layers",
     "n_threads": "Threads",
+    "n_threads_batch": "Prompt threads",
+    "prompt_cache_mib": "Prompt cache",
+    "prompt_cache_disk_mib": "Prompt cache on disk",
+    "prompt_lookup": "Prompt-lookup drafting",
+    "draft_model_path": "Draft model",
     "n_batch": "Batch size",
     "n_ubatch": "Micro-batch size",
     "flash_attn": "Flash attention",
@@ -86,6 +92,12 @@ def validate_settings(settings: Settings) -> list[SettingsProblem]:
         )
     _int_in(problems, "n_gpu_layers", s.n_gpu_layers, -1, 1000, "GPU layers (-1 for automatic)")
     _int_in(problems, "n_threads", s.n_threads, 0, 1024, "Threads (0 for automatic)")
+    _int_in(problems, "n_threads_batch", s.n_threads_batch, 0, 1024, "Prompt threads (0 for automatic)")
+    _int_in(
+        problems, "prompt_cache_mib", s.prompt_cache_mib, -1, MAX_CACHE_MIB, "Prompt cache (MiB; -1 automatic, 0 off)"
+    )
+    _int_in(problems, "prompt_cache_disk_mib", s.prompt_cache_disk_mib, 0, MAX_CACHE_MIB, "Prompt cache on disk (MiB)")
+    problems += _check_draft_model(s)
     _int_in(problems, "n_batch", s.n_batch, 1, 65536, "Batch size")
     _int_in(problems, "n_ubatch", s.n_ubatch, 1, 65536, "Micro-batch size")
     if _is_int(s.n_batch) and _is_int(s.n_ubatch) and s.n_ubatch > s.n_batch:
@@ -129,6 +141,23 @@ def validate_settings(settings: Settings) -> list[SettingsProblem]:
             )
         )
     return problems
+
+
+def _check_draft_model(s: Settings) -> list[SettingsProblem]:
+    path = s.draft_model_path
+    if not path:
+        return []
+    if not isinstance(path, str) or not os.path.isfile(os.path.expanduser(path)):
+        return [
+            SettingsProblem("draft_model_path", f"The draft model {path} does not exist; choose a .gguf file, or none")
+        ]
+    if os.path.abspath(os.path.expanduser(path)) == os.path.abspath(os.path.expanduser(s.chat_model_path or "")):
+        return [
+            SettingsProblem(
+                "draft_model_path", "The draft model is the model itself; choose a smaller model of the same family"
+            )
+        ]
+    return []
 
 
 def _check_presets(s: Settings) -> list[SettingsProblem]:

@@ -48,6 +48,7 @@ from app.preferences.ui.pages import (
 )
 from app.preferences.ui.prompts_page import AskText, PromptsPage, ask_text
 from app.preferences.ui.remotes_page import EditRemote, Probe, RemotesPage, edit_remote_dialog
+from app.preferences.ui.speed_page import SpeedPage
 from app.utils.errors import DscoderError
 from app.utils.secrets import SecretStore, default_secret_store
 
@@ -85,6 +86,7 @@ class SettingsDialog(QDialog):
         self.restart: list[str] = []
         self.secrets = secrets or default_secret_store()
         self.engine_page = EnginePage(choose_folder)
+        self.speed_page = SpeedPage()
         self.sampling_page = SamplingPage()
         self.prompts_page = PromptsPage(ask)
         self.appearance_page = AppearancePage()
@@ -94,6 +96,7 @@ class SettingsDialog(QDialog):
         self.local_server_page = LocalServerPage(self.secrets, local_server_url)
         self.pages: list[SettingsPage] = [
             self.engine_page,
+            self.speed_page,
             self.sampling_page,
             self.prompts_page,
             self.appearance_page,

@@ -93,7 +93,7 @@ class SettingsPage(QWidget):
 
 class EnginePage(SettingsPage):
     title = "Engine"
-    fields = ("models_dir", "n_threads", "n_ctx", "n_gpu_layers", "kv_cache_type", "flash_attn")
+    fields = ("models_dir", "n_ctx", "n_gpu_layers", "kv_cache_type", "flash_attn")
 
     def __init__(self, choose_folder: Callable[[QWidget, str], str] | None = None) -> None:
         super().__init__()
@@ -108,8 +108,6 @@ class EnginePage(SettingsPage):
         row.addWidget(self.models_dir, 1)
         row.addWidget(browse)
         self.form.addRow("Models folder:", row)
-        self.threads = spin(0, 1024, "Automatic")
-        self.form.addRow("Threads:", self.threads)
         self.context = spin(0, MAX_CONTEXT, "Automatic (from free memory)", " tokens", 1024)
         self.form.addRow("Context size:", self.context)
         self.gpu_auto = QRadioButton("Automatic (the planner decides)")
@@ -143,7 +141,6 @@ class EnginePage(SettingsPage):
 
     def load(self, settings: Settings) -> None:
         self.models_dir.setText(settings.models_dir)
-        self.threads.setValue(settings.n_threads)
         self.context.setValue(settings.n_ctx)
         manual = settings.n_gpu_layers >= 0
         self.gpu_manual.setChecked(manual)
@@ -155,7 +152,6 @@ class EnginePage(SettingsPage):
 
     def write(self, settings: Settings) -> None:
         settings.models_dir = self.models_dir.text().strip()
-        settings.n_threads = self.threads.value()
         settings.n_ctx = self.context.value()
         settings.n_gpu_layers = self.gpu_layers.value() if self.gpu_manual.isChecked() else -1
         settings.kv_cache_type = self.kv_cache.currentText()
