@@ -18,6 +18,7 @@ holding back an incomplete line until it can be judged.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.llm.client import CancelToken, OpenAIClient, StreamStats
@@ -226,21 +227,27 @@ def complete_middle(
     language: str | None,
     params: SamplingParams,
     cancel: CancelToken | None = None,
+    on_text: Callable[[str], None] | None = None,
 ) -> tuple[str, StreamStats]:
-    """Fill in the middle with the stop rules applied; stops the stream as soon as the middle ends."""
+    """Fill in the middle with the stop rules applied; stops the stream as soon as the middle ends.
+
+    `on_text` is called with the middle so far whenever the rules let more of it through
+    (a line at a time), so a caller can show it while the rest is still being written."""
     cancel = cancel or CancelToken()
     fim = FimFilter(prefix, suffix, language)
     stats = StreamStats()
     ended_by_rules = False
     for event in client.stream_completion(prefix, suffix, params, cancel):
         if event.text and not ended_by_rules:
-            _, ended_by_rules = fim.feed(event.text)
+            passed, ended_by_rules = fim.feed(event.text)
+            if passed and on_text is not None:
+                on_text(fim.text)
             if ended_by_rules:
                 cancel.cancel()  # the middle is complete: end the request in the engine too
         if event.stats:
             stats = event.stats
     if ended_by_rules:
         stats.finish_reason = "stop"  # we closed the stream because the middle was complete
-    elif stats.finish_reason != "cancelled":
-        fim.finish()  # the stream ended by itself: judge what is still held back
+    elif stats.finish_reason != "cancelled" and fim.finish() and on_text is not None:
+        on_text(fim.text)  # the stream ended by itself: what was still held back counts now
     return fim.text, stats

@@ -121,9 +121,16 @@ class InlineCompletion(QObject):
             self.state = state
             self.stateChanged.emit(state)
 
+    def _stop_streaming(self) -> None:
+        """Keep the suggestion as shown and stop the request that is still writing it."""
+        if self._pending is not None:
+            self._pending.supersede()
+            self._pending = None
+
     def _accept(self, part: str) -> bool:
         if not part or not self.ghost.shown:
             return False
+        self._stop_streaming()
         rest = self.ghost.text[len(part) :]
         self.ghost.clear()
         self._applying = True
@@ -141,20 +148,36 @@ class InlineCompletion(QObject):
             self._set_state(CompletionState.IDLE)
         return True
 
+    def _showable(self, job: CompletionJob, middle: str) -> str:
+        """The suggestion to show for `middle` of the pending request, or "" when it can't be."""
+        stale = self.version != self._pending_version or self.sci.currentPos() != self._pending_anchor
+        text = clean_suggestion(middle, job.prompt.multiline if job.prompt is not None else True)
+        if stale or not text.strip() or not self.sci.selectionEmpty():
+            return ""
+        return text
+
+    def on_partial(self, request_id: int, middle: str) -> None:
+        """The pending request's suggestion so far: show it while the rest is written."""
+        job = self._pending
+        if job is None or request_id != job.request_id:
+            return
+        text = self._showable(job, middle)
+        if text and text != self.ghost.text:
+            self.ghost.show(self._pending_anchor, text)
+            self._set_state(CompletionState.SHOWN)
+
     def on_result(self, result: CompletionResult) -> None:
         job = self._pending
         if job is None or result.request_id != job.request_id:
             return  # superseded: a newer request (or none) is what counts now
         self._pending = None
-        if result.error or result.skipped or result.cancelled:
+        text = "" if result.error or result.skipped or result.cancelled else self._showable(job, result.middle)
+        if not text:
+            self.ghost.clear()
             self._set_state(CompletionState.IDLE)
             return
-        stale = self.version != self._pending_version or self.sci.currentPos() != self._pending_anchor
-        text = clean_suggestion(result.middle, job.prompt.multiline if job.prompt is not None else True)
-        if stale or not text.strip() or not self.sci.selectionEmpty():
-            self._set_state(CompletionState.IDLE)
-            return
-        self.ghost.show(self._pending_anchor, text)
+        if text != self.ghost.text:
+            self.ghost.show(self._pending_anchor, text)
         self._set_state(CompletionState.SHOWN)
         self.suggestionShown.emit(text)
 
@@ -175,6 +198,7 @@ class InlineCompletion(QObject):
         ):
             rest = self.ghost.text[len(consuming) :]
             if rest.strip():
+                self._stop_streaming()  # what is shown is the suggestion now
                 self.ghost.show(position + length, rest)
                 self._edit_caret = position + length
                 return

@@ -76,6 +76,7 @@ class CompletionService(QObject):
         self.indicator.languageToggled.connect(self.set_language_enabled)
         self.runner = CompletionThread(self)
         self.runner.worker.finished.connect(self._on_finished)
+        self.runner.worker.partial.connect(self._on_partial)
         self.runner.worker.supportChecked.connect(self._on_support)
         app = QCoreApplication.instance()
         if app is not None:
@@ -253,10 +254,16 @@ class CompletionService(QObject):
         self.runner.submit(job)
         return job
 
+    def _on_partial(self, request_id: int, middle: str) -> None:
+        controller = self._owner_of.get(request_id)
+        if controller is not None and shiboken6.isValid(controller):
+            controller.on_partial(request_id, middle)
+
     def _on_finished(self, result: CompletionResult) -> None:
         controller = self._owner_of.pop(result.request_id, None)
         if result.stats is not None and not (result.error or result.cancelled):
             self.debounce.note_latency(result.latency_s)
+            self.indicator.set_timing(result.first_text_s, result.latency_s)
         if controller is not None and shiboken6.isValid(controller):
             controller.on_result(result)
 

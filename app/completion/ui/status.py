@@ -50,6 +50,7 @@ class CompletionStatus(QLabel):
         self.globally_enabled = True
         self.language = textfile.PLAIN_TEXT
         self.language_enabled = True
+        self.timing = ""  # how long the last suggestion took, for the tooltip
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.set_state(CompletionState.IDLE)
 
@@ -60,10 +61,18 @@ class CompletionStatus(QLabel):
             text += f" ({label})"
         self.setText(text)
         tip = reason or _TIPS.get(state, "")
+        if self.timing and not reason and state in (CompletionState.IDLE, CompletionState.SHOWN):
+            tip += f"\n{self.timing}"
         self.setToolTip(tip)
         self.setAccessibleDescription(tip)
         greyed = state in (CompletionState.OFF, CompletionState.UNAVAILABLE)
         self.setStyleSheet("color: palette(mid);" if greyed else "")
+
+    def set_timing(self, first_text_s: float | None, whole_s: float) -> None:
+        """Note the last suggestion's time to its first shown text and to its end."""
+        first = f"first text after {first_text_s:.2f} s, " if first_text_s is not None else ""
+        self.timing = f"Last suggestion: {first}whole after {whole_s:.2f} s"
+        self.set_state(self.state, self.reason, self.label)
 
     def set_language(self, language_id: str, enabled: bool) -> None:
         self.language, self.language_enabled = language_id, enabled

@@ -50,10 +50,12 @@ class CompletionResult:
     skipped: bool = False  # cancelled before it reached the engine
     cancelled: bool = False  # superseded while the engine worked on it
     latency_s: float = 0.0  # from submit to the finished middle
+    first_text_s: float | None = None  # from submit to the first text that could be shown
 
 
 class CompletionWorker(QObject):
     started = Signal(int)  # request id: the request goes to the engine now
+    partial = Signal(int, str)  # request id, the middle so far (it grows a line at a time)
     finished = Signal(object)  # CompletionResult (every job ends with exactly one)
     supportChecked = Signal(object, object)  # client, CompletionSupport
 
@@ -73,8 +75,17 @@ class CompletionWorker(QObject):
                 self.finished.emit(CompletionResult(job.request_id, skipped=True))
                 return
             self.started.emit(job.request_id)
+            first_text: list[float] = []
+
+            def show(middle: str) -> None:
+                if job.superseded.is_set():
+                    return
+                if not first_text and middle.strip():
+                    first_text.append(time.monotonic() - job.submitted_at)
+                self.partial.emit(job.request_id, middle)
+
             middle, stats = complete_middle(
-                job.client, job.prompt.prefix, job.prompt.suffix, job.language, job.params, job.cancel
+                job.client, job.prompt.prefix, job.prompt.suffix, job.language, job.params, job.cancel, show
             )
         except DscoderError as exc:
             self.finished.emit(
@@ -90,6 +101,7 @@ class CompletionWorker(QObject):
                 stats,
                 cancelled=job.superseded.is_set(),
                 latency_s=time.monotonic() - job.submitted_at,
+                first_text_s=first_text[0] if first_text else None,
             )
         )
 
