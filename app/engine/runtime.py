@@ -114,13 +114,15 @@ class EngineModel:
             kv_cache_type=options.kv_cache_type,
         )
         self.slots = {CHAT: KvSlot(CHAT, self.model, SlotParams(n_ctx=n_ctx, **base), self.turnstile)}  # type: ignore[arg-type]
-        completion_ctx = options.completion_context(n_ctx)
-        self.slots[COMPLETION] = KvSlot(
-            COMPLETION,
-            self.model,
-            SlotParams(n_ctx=completion_ctx, shift_reuse=True, **base),  # type: ignore[arg-type]
-            self.turnstile,
-        )
+        self.fim_slot = CHAT  # fill-in-the-middle goes to the completion context when there is one
+        if options.completion_ctx >= 0:
+            self.fim_slot = COMPLETION
+            self.slots[COMPLETION] = KvSlot(
+                COMPLETION,
+                self.model,
+                SlotParams(n_ctx=options.completion_context(n_ctx), shift_reuse=True, **base),  # type: ignore[arg-type]
+                self.turnstile,
+            )
         self.n_ctx = self.slots[CHAT].n_ctx
         spill = spill_folder(paths.cache_dir()) if options.prompt_cache_spill_bytes > 0 else None
         self.state_cache = PromptStateCache(
@@ -185,7 +187,7 @@ class EngineModel:
         return fit_chat(self.chat_format, messages, self.count_tokens, self.n_ctx, max_tokens)
 
     def fim_tokens(self, prefix: str, suffix: str, max_tokens: int) -> list[int]:
-        return self.vocab.fim_tokens(prefix, suffix, self.slots[COMPLETION].n_ctx - max_tokens)
+        return self.vocab.fim_tokens(prefix, suffix, self.slots[self.fim_slot].n_ctx - max_tokens)
 
     def chat_prefix_tokens(self, messages: Sequence[Message]) -> list[int]:
         """Tokens of the start of a chat prompt whose last message will continue: the

@@ -32,7 +32,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from app.engine.abort import AbortFlag
 from app.engine.requests import chat_messages, sampling_from
-from app.engine.runtime import CHAT, COMPLETION, EngineModel
+from app.engine.runtime import CHAT, EngineModel
 from app.engine.scheduler import EngineBusy
 from app.llm.options import SamplingParams
 from app.utils.errors import DscoderError, PromptError
@@ -263,7 +263,7 @@ def create_app(model: EngineModel, api_key: str | None) -> Any:
             if not isinstance(suffix, str):
                 raise PromptError("'suffix' must be a string")
             tokens = await asyncio.to_thread(model.fim_tokens, prompt, suffix, params.max_tokens)
-            slot = COMPLETION
+            slot = model.fim_slot
         else:
             tokens = await asyncio.to_thread(model.tokenize_prompt, prompt)
         rid, created = f"cmpl-{uuid.uuid4().hex[:24]}", int(time.time())

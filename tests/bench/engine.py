@@ -157,6 +157,40 @@ def through_engine(
     }
 
 
+def decode_rate_inprocess(model: str, threads: int, decode_tokens: int) -> float:
+    with model_params_for_this_cpu():
+        llama = llama_cpp.Llama(model_path=model, n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
+    _, n, first, last = _generate(llama, DECODE_PROMPT, decode_tokens)
+    del llama
+    return (n - 1) / (last - first)
+
+
+def default_against_best(model: str, runs: int, decode_tokens: int = 128) -> list[tuple[str, ...]]:
+    """Decode tokens/s: the engine with its default threads against in-process
+    llama-cpp-python with each thread count from 1 to the logical cores (the best one)."""
+    counts = range(1, (os.cpu_count() or 1) + 1)
+    rates = {n: median([decode_rate_inprocess(model, n, decode_tokens) for _ in range(runs)]) for n in counts}
+    best = max(rates, key=lambda n: rates[n])
+    with EngineSupervisor(LoadOptions(model_path=model, n_ctx=4096)) as supervisor:
+        ep = supervisor.start()
+        client = OpenAIClient(ep.base_url, ep.api_key)
+        threads = client.engine_info()["threads"]
+        engine_rates = []
+        for run in range(runs):
+            stats = None
+            params = SamplingParams(temperature=0.0, max_tokens=decode_tokens)
+            for event in client.stream_completion(DECODE_PROMPT + f"# {run}\n", None, params):
+                stats = event.stats or stats
+            engine_rates.append(stats.tokens_per_s)
+        client.close()
+    engine_rate = median(engine_rates)
+    rows = [("decode tokens/s", "threads", "figure", "target")]
+    rows += [(f"in-process, {n} thread{'s' if n > 1 else ''}", str(n), f"{rate:.2f}", "") for n, rate in rates.items()]
+    rows.append((f"engine, default ({threads['source']})", str(threads["decode"]), f"{engine_rate:.2f}", ""))
+    rows.append(("engine default / best in-process", "", f"{engine_rate / rates[best]:.3f}", ">= 0.95"))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", help="a .gguf (default: the real test model)")
@@ -165,8 +199,14 @@ def main() -> int:
     parser.add_argument("--prompt-lines", type=int, default=40, help="~27 tokens per line")
     parser.add_argument("--decode-tokens", type=int, default=128)
     parser.add_argument("--long-lines", type=int, default=110, help="the long prompt for the cancel test")
+    parser.add_argument(
+        "--default-threads", action="store_true", help="only: the engine's default threads against the best count"
+    )
     args = parser.parse_args()
     model = args.model or test_model_path()
+    if args.default_threads:
+        print(table(default_against_best(model, args.runs, args.decode_tokens)))
+        return 0
     print(f"model: {model}\nthreads: {args.threads}, rounds: {args.runs} (medians; ratios per round)\n")
     # Rounds alternate the two sides, so that a slow spell of this machine (a shared VM's
     # speed drifts by 10% over minutes) lands on both, and the ratio is taken per round.

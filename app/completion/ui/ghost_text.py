@@ -111,7 +111,7 @@ class GhostText(QObject):
 
     def font_for(self, style: int, italic: bool | None = None) -> QFont:
         sci = self.sci
-        font = QFont(bytes(sci.styleFont(style)).decode("utf-8", errors="replace"))
+        font = QFont(bytes(sci.styleFont(style).data()).decode("utf-8", errors="replace"))
         font.setPointSizeF(max(2.0, sci.styleSizeFractional(style) / 100 + sci.zoom()))
         font.setWeight(QFont.Weight(min(900, max(100, sci.styleWeight(style)))))
         font.setItalic(sci.styleItalic(style) if italic is None else italic)
@@ -172,7 +172,7 @@ class GhostText(QObject):
             run_end = pos
             while run_end < end and sci.styleAt(run_end) == style:
                 run_end = sci.positionAfter(run_end)
-            text = bytes(sci.textRange(pos, run_end)).decode("utf-8", errors="replace").expandtabs(tab)
+            text = bytes(sci.textRange(pos, run_end).data()).decode("utf-8", errors="replace").expandtabs(tab)
             font = self.font_for(style)
             painter.setFont(font)
             painter.setPen(_bgr_colour(sci.styleFore(style)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -194,7 +195,7 @@ class InlineCompletion(QObject):
             and kind & int(S.ModificationFlags.InsertText)
             and self.ghost.shown
             and position == self.ghost.anchor
-            and bytes(text).decode("utf-8", "replace") == consuming
+            and bytes(text).decode("utf-8", "replace") == consuming  # type: ignore[call-overload]
         ):
             rest = self.ghost.text[len(consuming) :]
             if rest.strip():
@@ -230,7 +231,7 @@ class InlineCompletion(QObject):
         ctrl = Qt.KeyboardModifier.ControlModifier
         if self.ghost.shown and self.sci.currentPos() != self.ghost.anchor:
             self.dismiss()  # the caret moved and Scintilla has not said so yet (it does on paint)
-        handled = None
+        handled: Callable[[], object] | None = None
         if key == Qt.Key.Key_Space and mods == ctrl:
             handled = self.request_now
         elif self.ghost.shown and key == Qt.Key.Key_Tab and mods == Qt.KeyboardModifier.NoModifier:

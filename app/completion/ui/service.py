@@ -69,7 +69,7 @@ class CompletionService(QObject):
         self._controllers: weakref.WeakValueDictionary[int, InlineCompletion] = weakref.WeakValueDictionary()
         self._owner_of: dict[int, InlineCompletion] = {}
         self._active: InlineCompletion | None = None
-        self._tabs = None
+        self._tabs: object | None = None
         self._texts: dict[int, tuple[int, str]] = {}
         self.indicator = CompletionStatus()
         self.indicator.enabledToggled.connect(self.set_enabled)

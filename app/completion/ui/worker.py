@@ -123,13 +123,13 @@ class CompletionThread(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName(THREAD_NAME)
+        self.qthread = QThread()
+        self.qthread.setObjectName(THREAD_NAME)
         self.worker = CompletionWorker()
-        self.worker.moveToThread(self.thread)
+        self.worker.moveToThread(self.qthread)
         self._submit.connect(self.worker.run)
-        self.thread.finished.connect(self.worker.deleteLater)
-        self.thread.start()
+        self.qthread.finished.connect(self.worker.deleteLater)
+        self.qthread.start()
         self._current: CompletionJob | None = None
 
     def submit(self, job: CompletionJob) -> None:
@@ -145,6 +145,6 @@ class CompletionThread(QObject):
 
     def stop(self, timeout_ms: int = 5000) -> None:
         self.cancel_current()
-        if self.thread.isRunning():
-            self.thread.quit()
-            self.thread.wait(timeout_ms)
+        if self.qthread.isRunning():
+            self.qthread.quit()
+            self.qthread.wait(timeout_ms)
