@@ -105,24 +105,8 @@ class EngineModel:
         self.stop_ids = self.vocab.stop_ids(self.chat_format.stop_token_texts if self.chat_format else ())
         self.threads = plan_threads(options.n_threads, options.n_threads_batch)
         self.turnstile = Turnstile()
-        base = dict(
-            n_batch=options.n_batch,
-            n_ubatch=options.n_ubatch,
-            n_threads=self.threads.decode,
-            n_threads_batch=self.threads.batch,
-            flash_attn=options.flash_attn,
-            kv_cache_type=options.kv_cache_type,
-        )
-        self.slots = {CHAT: KvSlot(CHAT, self.model, SlotParams(n_ctx=n_ctx, **base), self.turnstile)}  # type: ignore[arg-type]
-        self.fim_slot = CHAT  # fill-in-the-middle goes to the completion context when there is one
-        if options.completion_ctx >= 0:
-            self.fim_slot = COMPLETION
-            self.slots[COMPLETION] = KvSlot(
-                COMPLETION,
-                self.model,
-                SlotParams(n_ctx=options.completion_context(n_ctx), shift_reuse=True, **base),  # type: ignore[arg-type]
-                self.turnstile,
-            )
+        base = self._slot_params()
+        self._open_slots(n_ctx, base)
         self.n_ctx = self.slots[CHAT].n_ctx
         spill = spill_folder(paths.cache_dir()) if options.prompt_cache_spill_bytes > 0 else None
         self.state_cache = PromptStateCache(
@@ -140,6 +124,30 @@ class EngineModel:
         # How the last generation ended: tests and the benchmark read it to see that a
         # cancelled request really stopped in the engine, not only in the client.
         self.last_generation: dict[str, object] = {}
+
+    def _slot_params(self) -> dict[str, object]:
+        options = self.options
+        return dict(
+            n_batch=options.n_batch,
+            n_ubatch=options.n_ubatch,
+            n_threads=self.threads.decode,
+            n_threads_batch=self.threads.batch,
+            flash_attn=options.flash_attn,
+            kv_cache_type=options.kv_cache_type,
+        )
+
+    def _open_slots(self, n_ctx: int, base: dict[str, object]) -> None:
+        """The chat context, and the completion context unless the options leave it out."""
+        self.slots = {CHAT: KvSlot(CHAT, self.model, SlotParams(n_ctx=n_ctx, **base), self.turnstile)}  # type: ignore[arg-type]
+        self.fim_slot = CHAT  # fill-in-the-middle goes to the completion context when there is one
+        if self.options.completion_ctx >= 0:
+            self.fim_slot = COMPLETION
+            self.slots[COMPLETION] = KvSlot(
+                COMPLETION,
+                self.model,
+                SlotParams(n_ctx=self.options.completion_context(n_ctx), shift_reuse=True, **base),  # type: ignore[arg-type]
+                self.turnstile,
+            )
 
     def _load_draft(self, path: str, n_ctx: int, base: dict[str, object]) -> None:
         try:

@@ -3,6 +3,7 @@ idle prefill, with tiny real models in the real engine process."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 
 import pytest
@@ -186,3 +187,25 @@ def test_queued_requests_wait_visibly_and_a_client_that_leaves_frees_its_place(e
     assert not holder.is_alive()
     assert ask(second_client, [{"role": "user", "content": "next"}], max_tokens=3)[1]["completion_tokens"] == 3
     second_client.close()
+
+
+def test_a_draft_model_of_the_same_vocabulary_drafts_and_changes_nothing(tiny_models, tmp_path):
+    prompt = [{"role": "user", "content": "Continue:\n" + CODE[:300]}]
+    same_vocabulary = tmp_path / "draft.gguf"
+    shutil.copyfile(tiny_models["v1"], same_vocabulary)  # another file, the same vocabulary
+    answers = {}
+    for draft in ("", str(same_vocabulary), str(tiny_models["no_fim"])):
+        options = LoadOptions(
+            model_path=str(tiny_models["v1"]), n_ctx=2048, prompt_lookup=False, draft_model_path=draft
+        )
+        with EngineSupervisor(options, log_path=tmp_path / "e.log") as sup:
+            ep = sup.start()
+            client = OpenAIClient(ep.base_url, ep.api_key)
+            answers[draft], usage = ask(client, prompt, max_tokens=120)
+            drafting = client.engine_info()["drafting"]
+            client.close()
+        if draft == str(same_vocabulary):
+            assert drafting["draft_model"] == "draft.gguf" and usage["draft_tokens"] > 0
+        elif draft:
+            assert drafting["draft_model"] is None and "another vocabulary" in drafting["draft_error"]
+    assert len(set(answers.values())) == 1
