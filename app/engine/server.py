@@ -28,6 +28,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sse_starlette.event import ServerSentEvent
 from sse_starlette.sse import EventSourceResponse
 
 from app.engine.abort import AbortFlag
@@ -111,7 +112,12 @@ def sse_stream(events: Events, chunk: Callable[[Any], dict[str, Any] | None], wa
         finally:
             cancel.set()  # the client left or the stream ended: stop generating
 
-    return EventSourceResponse(relay(), ping=HEARTBEAT_S, headers={"Cache-Control": "no-cache"})
+    return EventSourceResponse(
+        relay(),
+        ping=HEARTBEAT_S,
+        ping_message_factory=lambda: ServerSentEvent(comment="ping"),
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 async def collect(request: Request, events: Events) -> tuple[str, Any]:
