@@ -6,11 +6,13 @@ Qt-free and pure: the editor side gathers the text, this module decides the prom
 
 Two things shape the windows besides the token budget:
 
-- **Prefix reuse.** The engine keeps what it evaluated last time and re-evaluates only
-  from the first token that differs. So the prompt must start the same way from one
-  keystroke to the next: the windows are cut at line boundaries snapped to a coarse
-  grid (`SNAP_LINES`), not at "the last N characters", which would shift the start of
-  the prompt with every character typed.
+- **Reuse.** The engine's completion context keeps what it evaluated last time: the
+  tokens before the first difference stay, and the unchanged run after an edit is moved
+  to its new positions instead of being evaluated again (app/engine/slots.py). Both need
+  the window's edges to stay put from one keystroke to the next: the windows are cut at
+  line boundaries snapped to a coarse grid (`SNAP_LINES`), not at "the last N
+  characters", which would shift the whole prompt with every character typed. When the
+  grid step moves the window's start, the cells of the lines that stay are moved too.
 - **Repository context.** Other open files go first, each introduced by a comment line
   with its path (`# utils.py`), most related first: files this one imports, then the
   most recently edited, then the rest; the file being completed comes last with its own

@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 # the same as a fresh evaluation, for at most this many tokens of work.
 REEVALUATE_AFTER_EDIT = 16
 MIN_SHIFTED_RUN = 32  # a shorter unchanged run is cheaper to evaluate than to move
-PARKING_SEQ = 1  # the sequence that holds moved cells while the edit is evaluated
+MAX_MOVED_RUNS = 3  # runs moved per request: an edit, the window's start and its end moving
+ANCHOR = 8  # tokens that must match to start a run
 GGML_KV_TYPES = {"f16": llama_cpp.GGML_TYPE_F16, "q8_0": llama_cpp.GGML_TYPE_Q8_0, "q4_0": llama_cpp.GGML_TYPE_Q4_0}
 
 
@@ -101,7 +102,7 @@ class KvSlot:
         if params.kv_cache_type != "f16":
             cparams.type_k = cparams.type_v = GGML_KV_TYPES[params.kv_cache_type]
         if params.shift_reuse:
-            cparams.n_seq_max = 2
+            cparams.n_seq_max = 1 + MAX_MOVED_RUNS  # sequence 0 and the parking sequences
             cparams.kv_unified = True  # parked cells move between sequences without a copy
         try:
             self._ctx = _internals.LlamaContext(model=model, params=cparams, verbose=True)
@@ -210,34 +211,40 @@ class KvSlot:
         return keep
 
     def reuse_shifted(self, prompt: Sequence[int], cancel: threading.Event | None = None) -> tuple[int, int]:
-        """Reuse the common prefix and, after an edit, the unchanged run that follows it.
+        """Reuse the common prefix and the unchanged runs after it, moved to where they are now.
 
-        The run's cells are moved to their new positions (`llama_memory_seq_add`, as
-        llama-server's --cache-reuse does), so an edit in the middle of a fill-in-the-middle
-        window costs the edited tokens plus a few, not everything after them. Returns
-        (tokens now held, tokens of those that were evaluated here)."""
+        After an edit in a fill-in-the-middle window (a typed character, the window's start
+        moving down a few lines, its end moving), the tokens between the edits are the
+        same but sit at other positions. Their cells are moved (`llama_memory_seq_add`, as
+        llama-server's --cache-reuse does) instead of being evaluated again. Each run waits
+        in its own parking sequence while the tokens before it are evaluated, because
+        llama.cpp only accepts a sequence's tokens in position order. Returns (tokens now
+        held, tokens of those that were evaluated here)."""
         old = self.tokens[: self.prompt_len]
         prefix = min(common_prefix(old, prompt), len(prompt) - 1)
-        run = _common_suffix(old, prompt, prefix)
-        src0 = len(old) - run + REEVALUATE_AFTER_EDIT
-        src1 = len(old) - 1  # the prompt's last token is evaluated again for its logits
-        dst0 = len(prompt) - run + REEVALUATE_AFTER_EDIT
-        if not self.can_shift or src1 - src0 < MIN_SHIFTED_RUN or dst0 <= prefix:
+        runs = moved_runs(old, prompt, prefix) if self.can_shift else []
+        if not runs:
             return self.reuse_prefix(prompt), 0
         memory = self.memory
-        llama_cpp.llama_memory_seq_rm(memory, 0, src1, -1)
-        llama_cpp.llama_memory_seq_cp(memory, 0, PARKING_SEQ, src0, src1)
-        self.truncate(prefix)
+        parked = []
+        for seq, (old_at, new_at, length) in enumerate(runs, start=1):
+            llama_cpp.llama_memory_seq_cp(memory, 0, seq, old_at + REEVALUATE_AFTER_EDIT, old_at + length)
+            parked.append((seq, old_at + REEVALUATE_AFTER_EDIT, old_at + length, new_at + REEVALUATE_AFTER_EDIT))
+        self.truncate(prefix)  # the parked cells stay in their own sequences
+        evaluated = 0
         try:
-            self.decode(prompt[prefix:dst0], cancel)
-        except BaseException:
-            llama_cpp.llama_memory_seq_rm(memory, PARKING_SEQ, -1, -1)
-            raise
-        llama_cpp.llama_memory_seq_add(memory, PARKING_SEQ, src0, src1, dst0 - src0)
-        llama_cpp.llama_memory_seq_cp(memory, PARKING_SEQ, 0, dst0, dst0 + (src1 - src0))
-        llama_cpp.llama_memory_seq_rm(memory, PARKING_SEQ, -1, -1)
-        self.tokens.extend(prompt[dst0 : dst0 + (src1 - src0)])
-        return len(self.tokens), dst0 - prefix
+            for seq, src0, src1, dst0 in parked:
+                gap = prompt[len(self.tokens) : dst0]
+                self.decode(gap, cancel)
+                evaluated += len(gap)
+                llama_cpp.llama_memory_seq_add(memory, seq, src0, src1, dst0 - src0)
+                llama_cpp.llama_memory_seq_cp(memory, seq, 0, dst0, dst0 + (src1 - src0))
+                self.tokens.extend(prompt[dst0 : dst0 + (src1 - src0)])
+                llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
+        finally:
+            for seq, *_ in parked:
+                llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
+        return len(self.tokens), evaluated
 
     # -- state -------------------------------------------------------------------------------
     def save_state(self) -> bytes:
@@ -265,10 +272,30 @@ class KvSlot:
         return {"n_ctx": self.n_ctx, "tokens": len(self.tokens), "shift_reuse": self.can_shift}
 
 
-def _common_suffix(old: Sequence[int], new: Sequence[int], prefix: int) -> int:
-    """Tokens at the end of both sequences that are equal, not reaching into the common prefix."""
-    limit = min(len(old), len(new)) - prefix
-    n = 0
-    while n < limit and old[len(old) - 1 - n] == new[len(new) - 1 - n]:
-        n += 1
-    return n
+def moved_runs(old: Sequence[int], new: Sequence[int], prefix: int) -> list[tuple[int, int, int]]:
+    """(start in old, start in new, length) of the long unchanged runs after `prefix`, in order.
+
+    A greedy scan like rsync's: every ANCHOR-token window of `old` is indexed, and `new` is
+    walked from the prefix on; where its next window occurs in `old` (after the last run),
+    the match is extended as far as it goes. The new prompt's last token is never part of a
+    run (it is evaluated for its logits). At most MAX_MOVED_RUNS runs, each long enough to
+    be worth moving once its first REEVALUATE_AFTER_EDIT tokens are evaluated again."""
+    end_new = len(new) - 1
+    where: dict[tuple[int, ...], int] = {}
+    for i in range(prefix, len(old) - ANCHOR + 1):
+        where.setdefault(tuple(old[i : i + ANCHOR]), i)
+    runs: list[tuple[int, int, int]] = []
+    old_from, at = prefix, prefix
+    while at + ANCHOR <= end_new and len(runs) < MAX_MOVED_RUNS:
+        found = where.get(tuple(new[at : at + ANCHOR]))
+        if found is None or found < old_from:
+            at += 1
+            continue
+        length = ANCHOR
+        while at + length < end_new and found + length < len(old) and new[at + length] == old[found + length]:
+            length += 1
+        if length - REEVALUATE_AFTER_EDIT >= MIN_SHIFTED_RUN:
+            runs.append((found, at, length))
+            old_from = found + length
+        at += length
+    return runs

@@ -96,6 +96,14 @@ def test_a_one_character_edit_anywhere_evaluates_few_tokens(client):
         assert evaluated <= 64, (where, usage)
 
 
+def test_the_window_moving_down_while_typing_moves_the_kept_cells(client):
+    prefix, suffix = CODE[:1400], CODE[1400:2000]
+    fim(client, prefix, suffix)
+    moved = prefix[120:] + "q"  # the window's start moved down three lines, and a key was typed
+    usage = fim(client, moved, suffix)
+    assert usage["prompt_tokens"] - usage["cached_tokens"] <= 64, usage
+
+
 def test_drafting_leaves_greedy_output_unchanged(tiny_models, tmp_path):
     prompt = [{"role": "user", "content": "Repeat this code exactly:\n" + CODE[:600]}]
     outputs = {}
