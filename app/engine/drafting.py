@@ -4,7 +4,12 @@ Rewrite-style requests (Apply, Fix this error, Refactor, Add docstrings, tests f
 selection) repeat most of their input. A guess of the next few tokens costs little to
 check: the model evaluates the last token and the guesses in one batch, which on a CPU
 takes about as long as one token, and keeps the guesses it would have produced itself.
-The output is the same as without drafting (greedy: token for token), only faster.
+Each kept guess is the token the sampler picks from the model's own logits at that place,
+so the answer is the one plain decoding gives: token for token where the arithmetic is
+exact (the f32 test model; tested). llama.cpp 0.3.36 on the CPU rounds a batch
+differently from single tokens (measured: logits up to 0.4 apart on a Q4_K model, from a
+batch of 2 on at a long context), so at a near-tie a greedy answer can take the other
+token. A request sends `"speculative": false` for plain decoding.
 
 - `PromptLookup` guesses from the text so far (prompt and answer): when the last few
   tokens occurred before, what followed them then is the guess (prompt-lookup decoding).

@@ -7,7 +7,8 @@ the output, even split across tokens.
 
 With a drafter, the loop decodes the last token together with guessed next tokens and
 samples at each position in turn: a guess is kept while it equals what the sampler
-picks there, so the text is what plain decoding would give (greedy: token for token).
+picks there, so the text is what plain decoding gives from the same logits (see
+app/engine/drafting.py for where llama.cpp's batch rounding makes a near-tie differ).
 """
 
 from __future__ import annotations

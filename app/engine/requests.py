@@ -62,6 +62,9 @@ def sampling_from(body: dict[str, Any], default_max: int) -> SamplingParams:
     seed = body.get("seed")
     if seed is not None and not _is_int(seed):
         raise PromptError(f"'seed' must be a whole number, not {seed!r}")
+    speculative = body.get("speculative")
+    if speculative is not None and not isinstance(speculative, bool):
+        raise PromptError(f"'speculative' must be true or false, not {speculative!r}")
     return SamplingParams(
         temperature=_number(body, "temperature", 0.0, 0.0, 2.0),
         top_p=_number(body, "top_p", 0.95, 0.0, 1.0),
@@ -71,6 +74,7 @@ def sampling_from(body: dict[str, Any], default_max: int) -> SamplingParams:
         max_tokens=_whole(body, key, default_max, 1, " (the answer needs room for one token)"),
         seed=int(seed) if seed is not None else -1,
         stop=stop_strings(body),
+        speculative=speculative,
     )
 
 

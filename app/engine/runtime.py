@@ -239,7 +239,7 @@ class EngineModel:
     ) -> Iterator[GenerationEvent]:
         started = time.perf_counter()
         usage = Usage(prompt_tokens=len(tokens))
-        drafts = self._drafts_for(slot, tokens)
+        drafts = self._drafts_for(slot, tokens) if params.speculative is not False else None
         generation = Generation(
             slot,
             self.vocab,

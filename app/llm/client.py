@@ -205,6 +205,8 @@ class OpenAIClient:
             body["model"] = self.model
         if _is_loopback(self.base_url):  # llama.cpp extras; hosted APIs may reject them
             body.update(top_k=params.top_k, min_p=params.min_p, repeat_penalty=params.repeat_penalty)
+            if params.speculative is not None:
+                body["speculative"] = params.speculative
         if params.seed is not None and params.seed >= 0:
             body["seed"] = params.seed
         if params.stop:

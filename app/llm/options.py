@@ -71,6 +71,9 @@ class SamplingParams:
     max_tokens: int = 512
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    # Speculative decoding for this request (the local engine only): None leaves it to the
+    # engine's settings; False asks for plain decoding (see README, "Speculative decoding").
+    speculative: bool | None = None
 
 
 DEFAULT_CONTEXT = 4096  # when the settings leave the context to the planner (0)

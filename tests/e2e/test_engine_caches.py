@@ -124,6 +124,14 @@ def test_drafting_leaves_greedy_output_unchanged(tiny_models, tmp_path):
     assert outputs[True] == outputs[False]
 
 
+def test_a_request_can_ask_for_plain_decoding(client):
+    prompt = [{"role": "user", "content": "Repeat this code exactly:\n" + CODE[:600]}]
+    _, _, stats = collect(client.stream_chat(prompt, SamplingParams(max_tokens=100, speculative=False)))
+    assert stats.usage["draft_tokens"] == 0
+    _, usage = ask(client, prompt, max_tokens=100)
+    assert usage["draft_tokens"] > 0
+
+
 def test_the_budget_evicts_the_oldest_entries(tiny_models, tmp_path):
     # The tiny model's state takes about 0.5 KB a token: two 1,000-token conversations fit.
     options = LoadOptions(model_path=str(tiny_models["v1"]), n_ctx=4096, prompt_cache_bytes=1_300_000)

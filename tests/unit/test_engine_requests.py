@@ -38,3 +38,10 @@ def test_messages_keep_the_text_parts():
     assert messages == [{"role": "user", "content": "hi"}]
     with pytest.raises(PromptError, match="role"):
         chat_messages({"messages": [{"role": "tool", "content": "x"}]})
+
+
+def test_speculative_is_a_boolean_or_absent():
+    assert sampling_from({}, default_max=8).speculative is None
+    assert sampling_from({"speculative": False}, default_max=8).speculative is False
+    with pytest.raises(PromptError, match="'speculative' must be true or false"):
+        sampling_from({"speculative": "no"}, default_max=8)
