@@ -97,8 +97,9 @@ def check_model_file(path: str) -> None:
         raise ModelFileError(f"Cannot read {p}: {exc.strerror}", "Check the file's permissions") from exc
     if magic != GGUF_MAGIC:
         raise ModelFileError(f"{p.name} is not a GGUF model file", "Use a .gguf file made for llama.cpp")
-    # A truncated or corrupt file is reported by llama.cpp itself when the engine loads it
-    # (see _LOG_CAUSES): parsing the whole header here in Python would cost seconds.
+    # A truncated or corrupt file is diagnosed by the engine when llama.cpp fails to load it
+    # (app/engine/model_file.py, with both sizes): parsing the whole header here would cost
+    # seconds on every start.
 
 
 def engine_command() -> list[str]:
