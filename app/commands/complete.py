@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app.commands._common import add_model_options, load_options_from
 from app.completion.fim import complete_middle
+from app.config import sampling
 from app.llm.connect import open_client
 from app.llm.options import SamplingParams
 from app.utils.errors import DscoderError
@@ -23,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prefix-file", required=True, metavar="F")
     parser.add_argument("--suffix-file", required=True, metavar="F")
     parser.add_argument("--language", metavar="LANG", help="language for the stop rules (default: from the file name)")
-    parser.add_argument("--max-tokens", type=int, default=128, metavar="N")
+    parser.add_argument("--max-tokens", type=int, default=sampling.COMPLETION_MAX_TOKENS, metavar="N")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the bare text")
     add_model_options(parser)
     parser.set_defaults(func=run)
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     prefix, suffix = _read(args.prefix_file), _read(args.suffix_file)
     language = args.language or guess_language(args.prefix_file)
     options = None if args.endpoint else load_options_from(args, completion=True)
-    params = SamplingParams(temperature=0.0, max_tokens=args.max_tokens)
+    params = SamplingParams(max_tokens=args.max_tokens)
     with open_client(options, args.endpoint, args.api_key) as client:
         middle, stats = complete_middle(client, prefix, suffix, language, params)
     if args.json:
