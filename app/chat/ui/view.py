@@ -1,5 +1,9 @@
 """The conversation: one widget per message in a scroll area.
 
+A question's or an answer's widget carries the id of the conversation turn it shows, so
+the panel finds a turn's row by asking the view, never by counting rows; notes and
+errors are rows of their own with no turn.
+
 Streaming text is buffered per message and painted by one single-shot timer at most
 about 30 times a second, and only the messages that changed are laid out again, so a
 long conversation costs nothing extra per token. The view only displays and forwards
@@ -94,25 +98,27 @@ class ChatView(QScrollArea):
 
     # -- adding messages --------------------------------------------------------------
 
-    def add_user_message(self, text: str) -> int:
+    def add_user_message(self, text: str, turn_id: int | None = None) -> int:
         """Show what the user sent and scroll to it; returns the message's index."""
         widget = UserMessageWidget(text, self._palette)
+        widget.turn_id = turn_id
         widget.editClicked.connect(lambda: self._emit_edit(widget))
         self._follow_output = True
         return self._append_widget(widget)
 
-    def begin_assistant_message(self) -> int:
+    def begin_assistant_message(self, turn_id: int | None = None, name: str = "") -> int:
         """Start an empty answer that shows "Generating…"; returns its index."""
-        widget = AssistantMessageWidget(self._assistant_name, self._palette)
+        widget = AssistantMessageWidget(name or self._assistant_name, self._palette)
+        widget.turn_id = turn_id
         widget.codeActionRequested.connect(self._on_code_action)
         widget.regenerateClicked.connect(self.regenerateRequested)
         index = self._append_widget(widget)
         self._update_regenerate_link()
         return index
 
-    def add_assistant_message(self, text: str, stats_text: str = "") -> int:
+    def add_assistant_message(self, text: str, stats_text: str = "", turn_id: int | None = None, name: str = "") -> int:
         """A finished answer in one go (for a conversation loaded from history)."""
-        index = self.begin_assistant_message()
+        index = self.begin_assistant_message(turn_id, name)
         widget = self._widgets[index]
         assert isinstance(widget, AssistantMessageWidget)
         widget.text = text
@@ -161,7 +167,8 @@ class ChatView(QScrollArea):
         """Remove message `index` and everything after it (edit-and-resend, regenerate)."""
         removed, self._widgets = self._widgets[index:], self._widgets[:index]
         for widget in removed:
-            self._dirty.discard(widget)  # type: ignore[arg-type]
+            if isinstance(widget, MarkdownMessageWidget):
+                self._dirty.discard(widget)
             self._layout.removeWidget(widget)
             widget.hide()
             widget.deleteLater()
@@ -178,6 +185,10 @@ class ChatView(QScrollArea):
 
     def message_widget(self, index: int) -> MessageWidget:
         return self._widgets[index]
+
+    def row_of_turn(self, turn_id: int) -> int | None:
+        """The row that shows that turn, or None."""
+        return next((row for row, w in enumerate(self._widgets) if w.turn_id == turn_id), None)
 
     def is_following_output(self) -> bool:
         """Whether new text scrolls the view (False once the user scrolled up)."""
@@ -226,7 +237,7 @@ class ChatView(QScrollArea):
         self._render_timer.stop()
         dirty, self._dirty = self._dirty, set()
         for widget in dirty:
-            widget.render()
+            widget.render_text()
             self.render_count += 1
 
     def _update_regenerate_link(self) -> None:
