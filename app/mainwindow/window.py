@@ -170,7 +170,7 @@ class MainWindow(WindowFeatures, QMainWindow):
 
     # -- building ------------------------------------------------------------------------------
     def _build_menus(self) -> None:
-        editor = self.tabs.actions
+        editor = self.tabs.menu_actions
         bar = self.menuBar()
 
         file_menu = bar.addMenu("&File")

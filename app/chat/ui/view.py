@@ -227,7 +227,7 @@ class ChatView(QScrollArea):
         self._render_timer.stop()
         dirty, self._dirty = self._dirty, set()
         for widget in dirty:
-            widget.render()
+            widget.render_text()
             self.render_count += 1
 
     def _update_regenerate_link(self) -> None:

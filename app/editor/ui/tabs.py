@@ -9,6 +9,7 @@ the editor in slices, so opening a 10 MB file never stalls the window.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -101,7 +102,7 @@ class EditorTabs(QTabWidget):
         self.setAcceptDrops(True)
         self.tabCloseRequested.connect(self.close_tab)
         self.currentChanged.connect(self._on_current_changed)
-        self.actions = editor_actions(self, self)  # the shortcuts work before a window puts them in menus
+        self.menu_actions = editor_actions(self, self)  # the shortcuts work before a window puts them in menus
 
     # --- access -------------------------------------------------------------------
 
@@ -139,9 +140,7 @@ class EditorTabs(QTabWidget):
             self._untitled_count += 1
             editor.setProperty("untitled_name", f"Untitled-{self._untitled_count}")
         editor.modificationChanged.connect(lambda _=False, e=editor: self._on_editor_modified(e))
-        editor.cursorPositionChanged.connect(
-            lambda line, col, e=editor: e is self.current_editor() and self.cursorPositionChanged.emit(line, col)
-        )
+        editor.cursorPositionChanged.connect(lambda line, col, e=editor: self._on_cursor_moved(e, line, col))
         editor.askAboutSelection.connect(self.askAboutSelection)
         editor.sci.viewport().installEventFilter(self)
         index = self.addTab(editor, "")
@@ -197,8 +196,12 @@ class EditorTabs(QTabWidget):
         read_id = self._next_read_id
         self._reads[read_id] = (editor, path)
         future = _file_reader().submit(read_text_file, path)
-        future.add_done_callback(lambda f, rid=read_id: self._deliver_read(rid, f))
+        future.add_done_callback(functools.partial(self._deliver_read, read_id))
         return editor
+
+    def _on_cursor_moved(self, editor: CodeEditor, line: int, column: int) -> None:
+        if editor is self.current_editor():  # a background tab's caret is not the window's
+            self.cursorPositionChanged.emit(line, column)
 
     def _editor_for_new_file(self, path: str) -> CodeEditor:
         """A tab for the file: the current one when it is an untouched empty Untitled."""
