@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import Iterable
 from dataclasses import replace
 
+from app.chat.apply_block import BlockCode, read_block
 from app.chat.diff_apply import ApplyPlan, Hunk, apply_hunks, line_hunks, plan_apply, split_lines
 from app.chat.syntax_apply import SyntaxPlan, plan_by_syntax
 from app.editor import textfile
@@ -76,7 +77,10 @@ def plan_code_block(
         )
         return ApplyPlan("whole", (0, len(file_lines)), labelled, grammar=grammar)
     else:
-        planned = plan_by_syntax(file_source, block_source, cursor_line)
+        block_code = read_block(code, file_source.grammar)
+        planned = (
+            plan_by_syntax(file_source, block_code, cursor_line) if isinstance(block_code, BlockCode) else block_code
+        )
         if isinstance(planned, SyntaxPlan):
             return _syntax_plan(planned, grammar)
         reason = f"{planned}, so it was matched line by line"

@@ -28,17 +28,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.chat.apply_block import BlockCode
 from app.chat.diff_apply import Hunk, common_indent, line_hunks
 from app.syntax.definitions import Definition, flatten, outline
-from app.syntax.imports import IMPORT_TYPES, merge_imports, top_level_nodes
+from app.syntax.imports import merge_imports
 from app.syntax.languages import Source
 
 _REAL_KINDS = frozenset({"function", "type", "impl", "namespace"})
-_IGNORED_TOP_LEVEL = frozenset({"comment", "line_comment", "block_comment", "string", "empty_statement"})
 _CLOSING = ("}", ")", "]", "end")
 _STUB = re.compile(
     r"^\s*(pass|\.\.\.|return;?|return None|todo!\(\)|unimplemented!\(\)|//.*|#.*|/\*.*|\*.*|\{\s*\}|\}|"
-    r"throw new UnsupportedOperationException\(.*\);|raise NotImplementedError.*|panic\(.*\)|return 0;?)\s*$"
+    r"throw .*;|raise NotImplementedError.*|panic\(.*\)|return 0;?)\s*$"
 )
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _PLACEHOLDER = re.compile(r"^\s*(#|//|/\*)\s*\.\.\.|\.\.\.\s*(existing|rest|unchanged)", re.IGNORECASE | re.MULTILINE)
@@ -96,7 +96,7 @@ def _shift(lines: Sequence[str], target: str) -> list[str]:
 
 
 def _is_stub(definition: Definition, lines: Sequence[str]) -> bool:
-    body = [line for line in lines[definition.start_line + 1 : definition.end_line] if line.strip()]
+    body = [line for line in lines[definition.start_line + 1 : definition.end_line] if line.strip(" \t}]);")]
     head = lines[definition.start_line]
     if not body:
         return head.rstrip().endswith(("{}", "{ }", ": ...", ": pass", "...", "pass")) or "{" in head
@@ -115,9 +115,11 @@ class _Planner:
         self.notes: list[str] = []
         self.unplaced: list[str] = []
         self.claimed: set[tuple[int, int]] = set()
-        # id(block definition) -> where it is in the file: (end line, indentation, file container)
-        self.located: dict[int, tuple[int, str, Definition | None]] = {}
+        # id(block definition) -> where it is in the file: (end line, indentation, file container, name)
+        self.located: dict[int, tuple[int, str, Definition | None, str]] = {}
         self.parents = {id(m): d for d in self.flat for m in d.members}
+        # Definitions that are not members of a type: top-level, or inside namespaces.
+        self.free = [d for d in self.flat if self.parents.get(id(d)) is None or self.parents[id(d)].kind == "namespace"]
 
     # --- matching -----------------------------------------------------------------
 
@@ -156,7 +158,7 @@ class _Planner:
             return
         self.claimed.add((target.start_line, target.end_line))
         parent = self.parents.get(id(target))
-        self.located[id(wanted)] = (target.end_line, _indent(self.lines[target.start_line]), parent)
+        self.located[id(wanted)] = (target.end_line, _indent(self.lines[target.start_line]), parent, _describe(target))
         if wanted.container and target.container and wanted.members and not self._complete(wanted, target):
             self._header(wanted, target)
             for i, member in enumerate(wanted.members):
@@ -172,20 +174,20 @@ class _Planner:
         return not _PLACEHOLDER.search("\n".join(self._block_lines(wanted)))
 
     def _header(self, wanted: Definition, target: Definition) -> None:
+        """A class whose head changed (`class Stack(Base)`): that line, with the file's own wrapper words."""
         old = self.lines[target.start_line]
-        new = self.block.lines[wanted.start_line]
-        one_line = wanted.body_start_line <= wanted.start_line + 1 and target.body_start_line <= target.start_line + 1
-        if one_line and old.strip() != new.strip():
-            line = _indent(old) + new.strip()
-            self.edits.append(
-                _Edit(
-                    target.start_line,
-                    target.start_line + 1,
-                    [line],
-                    f"Changes the head of {_describe(target)}",
-                    f"the file defines it at line {target.start_line + 1}",
-                )
+        if wanted.signature == target.signature or target.signature not in " ".join(old.split()):
+            return
+        line = " ".join(old.split()).replace(target.signature, wanted.signature)
+        self.edits.append(
+            _Edit(
+                target.start_line,
+                target.start_line + 1,
+                [_indent(old) + line],
+                f"Changes the head of {_describe(target)}",
+                f"the file defines it at line {target.start_line + 1}",
             )
+        )
 
     def _replace(self, wanted: Definition, target: Definition) -> None:
         with_doc = wanted.doc_start_line < wanted.start_line
@@ -218,7 +220,7 @@ class _Planner:
             if at == len(self.lines) and self.lines and self.lines[-1].strip():
                 lines = ["", *lines]
             self.edits.append(_Edit(at, at, lines, what, why))
-            self.located[id(wanted)] = (at, "", None)
+            self.located[id(wanted)] = (at, "", None, _describe(wanted))
             return
         at, after, indent, why, owner = found
         if owner is not None and wanted.kind == "function" and not wanted.scope:
@@ -232,7 +234,7 @@ class _Planner:
         else:
             lines = [*lines, *separation]
         self.edits.append(_Edit(at, at, lines, what, why))
-        self.located[id(wanted)] = (at, indent, owner)
+        self.located[id(wanted)] = (at, indent, owner, what.removeprefix("Adds "))
 
     def _anchor(
         self, wanted: Definition, siblings: Sequence[Definition], index: int, container: Definition | None
@@ -241,8 +243,8 @@ class _Planner:
         indent = self._member_indent(container) if container is not None else ""
         for previous in reversed(siblings[:index]):
             if id(previous) in self.located:
-                end, previous_indent, owner = self.located[id(previous)]
-                return end, True, previous_indent, f"after {_describe(previous)}, as in the answer", owner
+                end, previous_indent, owner, name = self.located[id(previous)]
+                return end, True, previous_indent, f"after {name}, as in the answer", owner
         for following in siblings[index + 1 :]:
             target = self._match(following, container)
             if target is not None:
@@ -277,21 +279,31 @@ class _Planner:
         return self._related(wanted)
 
     def _related(self, wanted: Definition) -> tuple[int, bool, str, str, Definition | None] | None:
-        top = [d for d in self.top if d.kind != "variable" or wanted.kind == "variable"]
+        free = [d for d in self.free if d.kind != "namespace" and (d.kind != "variable" or wanted.kind == "variable")]
         used = set(_IDENTIFIER.findall(self._block_text(wanted))) - {wanted.name}
-        uses = [d for d in top if d.name in used]
+        uses = [d for d in free if d.name in used]
         if uses:
             last = max(uses, key=lambda d: d.end_line)
-            return last.end_line, True, "", f"after {_describe(last)}, which it uses", None
-        callers = [d for d in top if re.search(rf"\b{re.escape(wanted.name)}\b", self._file_text(d))]
+            return self._after(last, f"after {_describe(last)}, which it uses")
+        callers = [d for d in free if re.search(rf"\b{re.escape(wanted.name)}\b", self._file_text(d))]
         if callers:
             first = min(callers, key=lambda d: d.start_line)
-            return first.doc_start_line, False, "", f"before {_describe(first)}, which uses it", None
-        same_kind = [d for d in top if d.kind == wanted.kind] or top
+            indent = _indent(self.lines[first.start_line])
+            return (
+                first.doc_start_line,
+                False,
+                indent,
+                f"before {_describe(first)}, which uses it",
+                self.parents.get(id(first)),
+            )
+        same_kind = [d for d in free if d.kind == wanted.kind] or free
         if same_kind:
             last = max(same_kind, key=lambda d: d.end_line)
-            return last.end_line, True, "", f"after {_describe(last)}, the file's last definition", None
+            return self._after(last, f"after {_describe(last)}, the file's last {wanted.kind}")
         return None
+
+    def _after(self, sibling: Definition, why: str) -> tuple[int, bool, str, str, Definition | None]:
+        return sibling.end_line, True, _indent(self.lines[sibling.start_line]), why, self.parents.get(id(sibling))
 
     def _unplaced_position(self, wanted: Definition) -> tuple[int, str]:
         reason = f"the file has no definitions to put {wanted.name} next to"
@@ -324,11 +336,11 @@ class _Planner:
         siblings = container.members if container is not None else self.top
         gaps: dict[int, int] = {}
         for before, after in zip(siblings, siblings[1:], strict=False):
-            gap = after.doc_start_line - before.end_line
-            if 0 <= gap <= 3:
-                gaps[gap] = gaps.get(gap, 0) + 1
+            between = self.lines[before.end_line : after.doc_start_line]
+            if between and all(not line.strip() for line in between) and len(between) <= 3:
+                gaps[len(between)] = gaps.get(len(between), 0) + 1
         if gaps:
-            return max(gaps, key=lambda gap: (gaps[gap], gap))
+            return max(gaps, key=lambda gap: (gaps[gap], -gap))
         return 2 if self.file.grammar == "python" and container is None else 1
 
     # --- the plan -----------------------------------------------------------------
@@ -363,57 +375,28 @@ def _trimmed(edit: _Edit, old: Sequence[str]) -> Hunk:
     return Hunk(start, end, tuple(old_list), tuple(new), edit.what, edit.why, edit.selected)
 
 
-def plan_by_syntax(file: Source, block: Source, cursor_line: int | None) -> SyntaxPlan | str:
+def plan_by_syntax(file: Source, block: BlockCode, cursor_line: int | None) -> SyntaxPlan | str:
     """Hunks that apply `block` to `file` by syntax, or why the block cannot be applied so."""
-    if block.root.has_error:
-        return "the code block does not parse as whole definitions"
-    definitions = outline(block)
-    leftovers = _leftovers(block, definitions)
+    definitions = block.definitions
+    planner = _Planner(file, block.source, cursor_line)
     if not any(d.kind in _REAL_KINDS for d in definitions):
-        if leftovers or not definitions:
+        if block.leftovers or not definitions:
             return "the code block is not a whole definition"
-    planner = _Planner(file, block, cursor_line)
-    if not any(d.kind in _REAL_KINDS for d in definitions):
         if any(planner._match(d, None) is None for d in definitions):
             return "the code block's names are not definitions of this file"
     for index, definition in enumerate(definitions):
         planner.place(definition, definitions, index, None)
-    for edit in merge_imports(file, block):
+    for edit in merge_imports(file, block.source):
         added = ", ".join(line.strip() for line in edit.lines if line.strip())
         what = f"Merges {added}" if edit.end > edit.start else f"Adds {added}"
         planner.edits.append(_Edit(edit.start, edit.end, list(edit.lines), what, edit.note))
-    if leftovers:
-        first, last = leftovers[0][0], leftovers[-1][1]
+    if block.leftovers:
+        first, last = block.leftovers[0][0], block.leftovers[-1][1]
         at, why = planner._unplaced_position_for_code()
-        code = list(block.lines[first:last])
-        planner.edits.append(
-            _Edit(
-                at,
-                at,
-                code,
-                f"Code outside any definition ({_lines(first, last)} of the answer)",
-                why,
-                selected=False,
-            )
-        )
+        what = f"Code outside any definition ({_lines(first, last)} of the answer)"
+        planner.edits.append(_Edit(at, at, list(block.source.lines[first:last]), what, why, selected=False))
     return SyntaxPlan(tuple(planner.hunks()), tuple(planner.notes), "; ".join(planner.unplaced))
 
 
 def _lines(first: int, end: int) -> str:
     return f"line {first + 1}" if end - first <= 1 else f"lines {first + 1}–{end}"
-
-
-def _leftovers(block: Source, definitions: Sequence[Definition]) -> list[tuple[int, int]]:
-    """Line ranges of the block's top-level code that is neither a definition, an import nor a comment."""
-    covered = [(d.doc_start_line, d.end_line) for d in definitions]
-    ranges: list[tuple[int, int]] = []
-    for node in top_level_nodes(block):
-        if node.type in IMPORT_TYPES or node.type in _IGNORED_TOP_LEVEL:
-            continue
-        if node.type == "expression_statement" and [c.type for c in node.named_children] in (["string"], ["ellipsis"]):
-            continue
-        start = node.start_point[0]
-        if any(a <= start < b for a, b in covered):
-            continue
-        ranges.append((start, block.end_row(node)))
-    return ranges

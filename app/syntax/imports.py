@@ -78,10 +78,15 @@ def top_level_nodes(source: Source) -> Iterator[Node]:
 def _statement(node: Node, source: Source) -> ImportStatement:
     module, names = "", ()
     if node.type == "import_from_statement":
-        module = (
-            source.node_text(node.child_by_field_name("module_name")) if node.child_by_field_name("module_name") else ""
-        )
+        module_node = node.child_by_field_name("module_name")
+        module = source.node_text(module_node) if module_node is not None else ""
         names = tuple(source.node_text(n) for n in node.children_by_field_name("name"))
+    elif node.type == "import_statement" and source.grammar in ("javascript", "typescript", "tsx"):
+        clause = next((c for c in node.named_children if c.type == "import_clause"), None)
+        named = [c for c in clause.named_children] if clause is not None else []
+        if len(named) == 1 and named[0].type == "named_imports":  # import { a, b } from "m"
+            module = source.node_text(node.child_by_field_name("source")) if node.child_by_field_name("source") else ""
+            names = tuple(source.node_text(c) for c in named[0].named_children if c.type == "import_specifier")
     elif node.type == "import_declaration" and source.grammar == "go":
         names = tuple(source.node_text(spec) for spec in _go_specs(node))
     return ImportStatement(node.start_point[0], source.end_row(node), source.node_text(node), node.type, module, names)
@@ -117,20 +122,25 @@ def _is_string_statement(node: Node) -> bool:
     return node.type == "expression_statement" and [c.type for c in node.named_children] == ["string"]
 
 
-def _python_from_line(statement: ImportStatement, names: list[str]) -> str | None:
-    """The file's `from m import a, b` line with `names` added, when it is a plain single line."""
-    if statement.end_line - statement.start_line != 1 or "(" in statement.text or "#" in statement.text:
+def _merged_line(statement: ImportStatement, names: list[str]) -> str | None:
+    """The file's `from m import a, b` (or `import { a, b } from "m"`) line with `names`
+    added, when it is a plain single line."""
+    text = statement.text.rstrip("\n")
+    if "\n" in text or "#" in text or "//" in text:
         return None
-    head = statement.text.split(" import ", 1)[0]
-    merged = f"{head} import {', '.join((*statement.names, *names))}"
-    return merged if len(merged) <= MAX_MERGED_LINE else None
+    every = ", ".join((*statement.names, *names))
+    if statement.node_type == "import_from_statement":
+        merged = None if "(" in text else f"{text.split(' import ', 1)[0]} import {every}"
+    else:
+        merged = re.sub(r"\{[^}]*\}", lambda _: "{ " + every + " }", text, count=1)
+    return merged if merged is not None and len(merged) <= MAX_MERGED_LINE else None
 
 
 def merge_imports(file: Source, block: Source) -> list[LineEdit]:
     """Edits that bring the block's imports the file lacks into the file."""
     have = import_statements(file)
     keys = {statement.key for statement in have}
-    from_lines = {s.module: s for s in have if s.node_type == "import_from_statement"}
+    from_lines = {s.module: s for s in have if s.module}
     go_group = next((s for s in have if s.node_type == "import_declaration" and "(" in s.text), None)
     go_have = {name for s in have for name in s.names}
     edits: list[LineEdit] = []
@@ -138,12 +148,12 @@ def merge_imports(file: Source, block: Source) -> list[LineEdit]:
     for wanted in import_statements(block):
         if wanted.key in keys:
             continue
-        if wanted.node_type == "import_from_statement" and wanted.module in from_lines:
+        if wanted.module and wanted.module in from_lines:
             target = from_lines[wanted.module]
             missing = [name for name in wanted.names if name not in target.names]
             if not missing:
                 continue
-            merged = _python_from_line(target, missing)
+            merged = _merged_line(target, missing)
             if merged is not None:
                 edits.append(
                     LineEdit(
@@ -173,7 +183,7 @@ def merge_imports(file: Source, block: Source) -> list[LineEdit]:
                 continue
             added.extend(f"import {name}" for name in missing)
             continue
-        added.extend(wanted.text.split("\n"))
+        added.extend(wanted.text.rstrip("\n").split("\n"))
     if added:
         edits.append(_insert_new(file, have, added))
     return edits
