@@ -27,20 +27,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.editor import textfile
+from app.utils.tokens import CHARS_PER_TOKEN, approx_tokens
 
 DEFAULT_BUDGET_TOKENS = 1500
 PREFIX_SHARE = 0.75  # of the current file's part of the budget; the suffix gets the rest
 CONTEXT_SHARE = 0.3  # at most this much of the budget goes to other files
 MIN_CONTEXT_FILE_TOKENS = 48  # a smaller leftover is not worth a file header
 SNAP_LINES = 16  # window edges move in steps of this many lines (prefix reuse)
-CHARS_PER_TOKEN = 3.5
 
 TokenCounter = Callable[[str], int]
-
-
-def approx_tokens(text: str) -> int:
-    """Tokens of code, estimated without a tokenizer (code runs ~3.5 characters a token)."""
-    return int(len(text) / CHARS_PER_TOKEN + 0.999)
 
 
 @dataclass(frozen=True)
