@@ -271,11 +271,19 @@ def build_completion_prompt(
     count_tokens: TokenCounter = approx_tokens,
     prefix_share: float = PREFIX_SHARE,
     context_share: float = CONTEXT_SHARE,
+    repository_prefix: str = "",
+    repository_paths: Sequence[str] = (),
 ) -> CompletionPrompt:
-    """The prefix and suffix to send for a completion at `cursor` (a character offset)."""
+    """The prefix and suffix to send for a completion at `cursor` (a character offset).
+
+    `repository_prefix` is other files' chunks in the repository format, already within
+    their own budget (app.completion.ring): it goes first, where it stays the same from
+    one keystroke to the next; `repository_paths` are their paths, so that the current
+    file's path line is relative to the same folder."""
     cursor = max(0, min(cursor, len(text)))
     others = [f for f in other_files if f.text.strip() and (not path or f.path != path)]
-    current_shown, shown = display_paths(path, [f.path for f in others])
+    current_shown, shown = display_paths(path, [f.path for f in others] + list(repository_paths))
+    shown = shown[: len(others)]
     context_available = sum(count_tokens(f.text) for f in others)
     reserve = min(int(budget_tokens * context_share), context_available) if others else 0
     file_budget = budget_tokens - reserve
@@ -316,11 +324,11 @@ def build_completion_prompt(
             context_parts.append(part)
             included.append(shown[i])
             context_tokens += count_tokens(part)
-        if context_parts:
-            context_parts.append(header)
-            context_tokens += count_tokens(header)
+    if context_parts or repository_prefix:
+        context_parts.append(path_comment(current_shown, language) + "\n")
+        context_tokens += count_tokens(context_parts[-1]) + count_tokens(repository_prefix)
     return CompletionPrompt(
-        prefix="".join(context_parts) + prefix,
+        prefix=repository_prefix + "".join(context_parts) + prefix,
         suffix=suffix,
         multiline=is_end_of_line(text, cursor),
         context_files=tuple(included),
