@@ -47,7 +47,7 @@ def test_an_edited_chunk_replaces_its_older_self_and_the_oldest_leave_first():
     ring.commit()
     assert [c.path for c in ring.chunks()] == ["/p/b.py", "/p/a.py"]
     assert "line_5 = 50" in ring.chunks()[-1].text and sum("line_5" in c.text for c in ring.chunks()) == 1
-    small = RingBuffer(capacity_tokens=40)
+    small = RingBuffer(capacity_tokens=30)
     for name in "abcdef":
         small.add_chunk(RingChunk(f"/p/{name}.py", f"{name.upper()} = '{name * 10}'\n", "python"))
     small.commit()
