@@ -103,6 +103,9 @@ class CompletionService(QObject):
         self._controllers[key] = controller
         if editor.path:
             self.ring.add_file(editor.path, editor.text(), editor.language)
+        editor.loadFinished.connect(
+            lambda e=editor: self.ring.add_file(e.path, e.text(), e.language) if e.path else None
+        )
         editor.destroyed.connect(lambda *_: self._forget(key))
         controller.stateChanged.connect(lambda _state, c=controller: self._on_controller_state(c))
         editor.languageChanged.connect(lambda _lang, c=controller: self._on_controller_state(c))
