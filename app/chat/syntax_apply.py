@@ -260,11 +260,11 @@ class _Planner:
         if container is not None:
             return self._end_of(container), True, indent, f"at the end of {_describe(container)}", container
         if wanted.scope:
-            owner = ".".join(wanted.scope)
-            related = [d for d in self.top if d.qualified_name == owner or d.qualified_name.startswith(owner + ".")]
+            scope = ".".join(wanted.scope)
+            related = [d for d in self.top if d.qualified_name == scope or d.qualified_name.startswith(scope + ".")]
             if related:
                 last = max(related, key=lambda d: d.end_line)
-                return last.end_line, True, "", f"after {_describe(last)}, with the rest of {owner}", None
+                return last.end_line, True, "", f"after {_describe(last)}, with the rest of {scope}", None
         if self.file.grammar in _SINGLE_CLASS_LANGUAGES and wanted.kind == "function":
             classes = [d for d in self.top if d.container and d.kind == "type"]
             if len(classes) == 1:

@@ -76,7 +76,8 @@ def top_level_nodes(source: Source) -> Iterator[Node]:
 
 
 def _statement(node: Node, source: Source) -> ImportStatement:
-    module, names = "", ()
+    module = ""
+    names: tuple[str, ...] = ()
     if node.type == "import_from_statement":
         module_node = node.child_by_field_name("module_name")
         module = source.node_text(module_node) if module_node is not None else ""
@@ -85,7 +86,8 @@ def _statement(node: Node, source: Source) -> ImportStatement:
         clause = next((c for c in node.named_children if c.type == "import_clause"), None)
         named = [c for c in clause.named_children] if clause is not None else []
         if len(named) == 1 and named[0].type == "named_imports":  # import { a, b } from "m"
-            module = source.node_text(node.child_by_field_name("source")) if node.child_by_field_name("source") else ""
+            origin = node.child_by_field_name("source")
+            module = source.node_text(origin) if origin is not None else ""
             names = tuple(source.node_text(c) for c in named[0].named_children if c.type == "import_specifier")
     elif node.type == "import_declaration" and source.grammar == "go":
         names = tuple(source.node_text(spec) for spec in _go_specs(node))
