@@ -119,7 +119,7 @@ class ApplyDialog(QDialog):
         self.checks: list[QCheckBox] = []
         body = QWidget()
         rows = QVBoxLayout(body)
-        mono = QFont(editor.sci.styleFont(32).data().decode() or "Monospace")
+        mono = QFont(bytes(editor.sci.styleFont(32).data()).decode() or "Monospace")
         mono.setStyleHint(QFont.StyleHint.Monospace)
         for n, hunk in enumerate(self.plan.hunks, start=1):
             check = QCheckBox(f"Change {n} of {len(self.plan.hunks)}: {describe_hunk(hunk)}")
