@@ -10,6 +10,7 @@ from pathlib import Path
 from app.commands._common import add_model_options, load_options_from
 from app.completion.fim import complete_middle
 from app.completion.ring import RingBuffer, repository_context, with_repository
+from app.config import sampling
 from app.editor import textfile
 from app.llm.connect import open_client
 from app.llm.options import SamplingParams
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the path of the file being completed, as the prompt names it (default: the prefix file's)",
     )
     parser.add_argument("--show-prompt", action="store_true", help="print the prompt's prefix and exit (no model)")
-    parser.add_argument("--max-tokens", type=int, default=128, metavar="N")
+    parser.add_argument("--max-tokens", type=int, default=sampling.COMPLETION_MAX_TOKENS, metavar="N")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the bare text")
     add_model_options(parser)
     parser.set_defaults(func=run)
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(prefix)
         return 0
     options = None if args.endpoint else load_options_from(args, completion=True)
-    params = SamplingParams(temperature=0.0, max_tokens=args.max_tokens)
+    params = SamplingParams(max_tokens=args.max_tokens)
     with open_client(options, args.endpoint, args.api_key) as client:
         middle, stats = complete_middle(client, prefix, suffix, language, params)
     if args.json:

@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 
 from app.config.settings import load_settings
+from app.llm.options import AUTO_GPU_LAYERS, GPU_LAYERS_HELP, LoadOptions, gpu_layers_arg
 from app.models.catalog import CatalogEntry, load_catalog
 from app.models.estimator import KV_TYPES, MemoryEstimate, estimate_memory
 from app.models.gguf import GgufInfo, read_gguf_info
+from app.models.gpu_layers import planned_gpu_layers
 from app.models.planner import gb
+from app.utils.errors import DscoderError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,7 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", required=True, metavar="PATH|CATALOG_ID", help="a .gguf file or a catalog id")
     parser.add_argument("--ctx", type=int, default=4096, metavar="N", help="context size in tokens (default: 4096)")
     parser.add_argument(
-        "--gpu-layers", type=int, default=0, metavar="N", help="layers on the GPU; -1: all (default: 0)"
+        "--gpu-layers",
+        type=gpu_layers_arg,
+        default=0,
+        metavar="N|auto|all",
+        help=GPU_LAYERS_HELP + "; auto plans for this machine's GPUs and needs a .gguf file (default: 0)",
     )
     parser.add_argument("--kv-type", choices=KV_TYPES, default="f16", help="KV cache type (default: f16)")
     parser.add_argument("--batch", type=int, default=None, metavar="N", help="n_batch (default: from settings)")
@@ -61,14 +68,32 @@ def estimate_text(model: GgufInfo | CatalogEntry, est: MemoryEstimate) -> str:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     model = resolve_model(args.model)
+    n_batch, n_ubatch = args.batch or settings.n_batch, args.ubatch or settings.n_ubatch
+    flash_attn = settings.flash_attn if args.flash_attn is None else args.flash_attn
+    layers = args.gpu_layers
+    if layers == AUTO_GPU_LAYERS:
+        if not isinstance(model, GgufInfo):
+            raise DscoderError(
+                "--gpu-layers auto plans for a model file", "Pass a .gguf path, or a number of layers, or all"
+            )
+        layers = planned_gpu_layers(
+            LoadOptions(
+                str(model.path),
+                n_ctx=args.ctx,
+                n_batch=n_batch,
+                n_ubatch=n_ubatch,
+                flash_attn=flash_attn,
+                kv_cache_type=args.kv_type,
+            )
+        )
     est = estimate_memory(
         model,
-        n_gpu_layers=args.gpu_layers,
+        n_gpu_layers=layers,
         n_ctx=args.ctx,
         kv_type=args.kv_type,
-        n_batch=args.batch or settings.n_batch,
-        n_ubatch=args.ubatch or settings.n_ubatch,
-        flash_attn=settings.flash_attn if args.flash_attn is None else args.flash_attn,
+        n_batch=n_batch,
+        n_ubatch=n_ubatch,
+        flash_attn=flash_attn,
     )
     if args.json:
         print(json.dumps(est.cli_dict(), indent=2))

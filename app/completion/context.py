@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.config import sampling
 from app.editor import textfile
 from app.utils.tokens import CHARS_PER_TOKEN, approx_tokens
 
@@ -340,7 +341,7 @@ def build_completion_prompt(
 
 def max_tokens_for(prompt: CompletionPrompt) -> int:
     """How long a suggestion may run: a block at the end of a line, else the line's rest."""
-    return 96 if prompt.multiline else 32
+    return sampling.INLINE_BLOCK_MAX_TOKENS if prompt.multiline else sampling.INLINE_LINE_MAX_TOKENS
 
 
 # --- which models may complete ------------------------------------------------------

@@ -423,7 +423,7 @@ def test_invalid_regex_is_reported(editor):
 
 def test_shortcut_actions_open_the_find_bar(tabs):
     editor = tabs.new_file()
-    actions = tabs.menu_actions
+    actions = tabs.editor_actions
     assert set(actions) >= {"new", "open", "save", "save_as", "close", "find", "replace", "go_to_line"}
     assert actions["save"].shortcut().toString() == "Ctrl+S"
     assert actions["find"].shortcut().toString() == "Ctrl+F"

@@ -47,7 +47,6 @@ class ChatMessage:
 
 
 class ChatView(QScrollArea):
-    copyRequested = Signal(str)
     insertRequested = Signal(str)
     replaceRequested = Signal(str)
     applyRequested = Signal(str)  # code to show as a diff against the current file
@@ -243,7 +242,6 @@ class ChatView(QScrollArea):
         if action == "copy":
             QGuiApplication.clipboard().setText(code)
             QToolTip.showText(QCursor.pos(), "Copied", self)
-            self.copyRequested.emit(code)
         elif action == "insert":
             self.insertRequested.emit(code)
         elif action == "replace":
