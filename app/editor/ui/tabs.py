@@ -362,10 +362,6 @@ class EditorTabs(QTabWidget):
         for editor in self.editors():
             editor.set_editor_font(family, size)
 
-    def _on_cursor_moved(self, editor: CodeEditor, line: int, column: int) -> None:
-        if editor is self.current_editor():
-            self.cursorPositionChanged.emit(line, column)
-
     def _refresh_title(self, editor: CodeEditor) -> None:
         index = self.indexOf(editor)
         if index < 0:
