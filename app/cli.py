@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "app.commands.gui",
     "app.commands.ask",
     "app.commands.complete",
+    "app.commands.apply",
     "app.commands.serve",
     "app.commands.probe",
     "app.commands.estimate",

@@ -123,8 +123,8 @@ def test_a_download_shows_progress_and_ends_installed(
         details.append(dialog.downloads_view.row(job_id).detail.text())
         statuses.append(dialog.catalog_view.status(entry.id))
 
-    dialog.downloads.progress.connect(seen)
-    with qtbot.waitSignal(dialog.downloads.finished, timeout=TIMEOUT_MS) as finished:
+    dialog.downloads.worker.progress.connect(seen)
+    with qtbot.waitSignal(dialog.downloads.worker.finished, timeout=TIMEOUT_MS) as finished:
         click(qtbot, dialog.catalog_view.download_button(entry.id))
     job_id, path = finished.args
 
@@ -145,19 +145,19 @@ def test_pause_then_resume_completes_byte_exact(qtbot, hub: FakeHub, models_dir:
     hub.rate_bps = 1_000_000
     dialog = make_dialog([entry])
 
-    with qtbot.waitSignal(dialog.downloads.progress, check_params_cb=started_downloading, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(dialog.downloads.worker.progress, check_params_cb=started_downloading, timeout=TIMEOUT_MS):
         click(qtbot, dialog.catalog_view.download_button(entry.id))
     job_id = dialog.job_for_entry(entry.id)
     row = dialog.downloads_view.row(job_id)
-    with qtbot.waitSignal(dialog.downloads.paused, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(dialog.downloads.worker.paused, timeout=TIMEOUT_MS):
         click(qtbot, row.pause_button)
-    kept = dialog.downloads.job(job_id).partial_bytes()
+    kept = dialog.downloads.worker.job(job_id).partial_bytes()
     assert 0 < kept < len(data)
     assert row.resume_button.isVisibleTo(row) and not row.pause_button.isVisibleTo(row)
     assert dialog.catalog_view.status(entry.id).startswith("paused")
     assert dialog.catalog_view.download_button(entry.id).text() == "Resume"
 
-    with qtbot.waitSignal(dialog.downloads.finished, timeout=TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(dialog.downloads.worker.finished, timeout=TIMEOUT_MS) as finished:
         click(qtbot, row.resume_button)
 
     assert Path(finished.args[1]).read_bytes() == data
@@ -174,10 +174,10 @@ def test_cancel_removes_the_partial_only_on_request(
     asked: list[str] = []
     dialog.ask_keep_partial = lambda _parent, label: asked.append(label) or keep  # type: ignore[assignment,func-returns-value]
 
-    with qtbot.waitSignal(dialog.downloads.progress, check_params_cb=started_downloading, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(dialog.downloads.worker.progress, check_params_cb=started_downloading, timeout=TIMEOUT_MS):
         click(qtbot, dialog.catalog_view.download_button(entry.id))
     row = dialog.downloads_view.row(dialog.job_for_entry(entry.id))
-    with qtbot.waitSignal(dialog.downloads.cancelled, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(dialog.downloads.worker.cancelled, timeout=TIMEOUT_MS):
         click(qtbot, row.cancel_button)
 
     assert asked == [entry.id]
@@ -194,9 +194,9 @@ def test_answering_no_to_cancel_keeps_downloading(qtbot, hub: FakeHub, make_dial
     hub.rate_bps = 1_000_000
     dialog = make_dialog([entry])
     dialog.ask_keep_partial = lambda _parent, _label: None  # type: ignore[assignment]
-    with qtbot.waitSignal(dialog.downloads.progress, check_params_cb=started_downloading, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(dialog.downloads.worker.progress, check_params_cb=started_downloading, timeout=TIMEOUT_MS):
         click(qtbot, dialog.catalog_view.download_button(entry.id))
-    with qtbot.waitSignal(dialog.downloads.finished, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(dialog.downloads.worker.finished, timeout=TIMEOUT_MS):
         click(qtbot, dialog.downloads_view.row(dialog.job_for_entry(entry.id)).cancel_button)
 
 
@@ -207,7 +207,7 @@ def test_wrong_bytes_show_a_mismatch_error_and_install_nothing(
     hub.add_fault(Fault("wrong_bytes", times=-1))
     dialog = make_dialog([entry])
 
-    with qtbot.waitSignal(dialog.downloads.failed, timeout=TIMEOUT_MS) as failed:
+    with qtbot.waitSignal(dialog.downloads.worker.failed, timeout=TIMEOUT_MS) as failed:
         click(qtbot, dialog.catalog_view.download_button(entry.id))
 
     message = failed.args[1]
@@ -226,7 +226,7 @@ def test_not_enough_disk_is_refused_before_anything_downloads(qtbot, hub: FakeHu
     click(qtbot, dialog.catalog_view.download_button(entry.id))
     assert "Not enough free disk space" in dialog.error_label.text()
     assert "missing" in dialog.error_label.text()
-    assert dialog.downloads.job_ids() == [] and hub.requests == []
+    assert dialog.downloads.worker.job_ids() == [] and hub.requests == []
 
 
 def test_offline_mode_makes_no_request(qtbot, hub: FakeHub, make_dialog) -> None:  # type: ignore[no-untyped-def]
@@ -236,7 +236,7 @@ def test_offline_mode_makes_no_request(qtbot, hub: FakeHub, make_dialog) -> None
         dialog.offline_check.click()
     assert dialog.settings.hub_offline and load_settings().hub_offline
 
-    with qtbot.waitSignal(dialog.downloads.failed, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(dialog.downloads.worker.failed, timeout=TIMEOUT_MS):
         click(qtbot, dialog.catalog_view.download_button(entry.id))
 
     assert "offline mode is on" in dialog.error_label.text()
@@ -268,7 +268,7 @@ def test_fit_and_recommendation_come_from_the_planner_off_the_gui_thread(qtbot, 
 
     dialog = make_dialog(entries, prober=prober)
 
-    assert threads and threads[0].startswith("model-library") and threads[0] != threading.main_thread().name
+    assert threads and threads[0].startswith("machine-plan") and threads[0] != threading.main_thread().name
     fit = dialog.catalog_view.fit(entries[0].id)
     assert fit.startswith("CPU only, ") and fit.endswith(" context  ★ recommended")
     assert dialog.catalog_view.recommendation_label.text() == f"Recommended for chat: {dialog.plan.reason}"
@@ -284,7 +284,7 @@ def test_download_recommended_starts_the_recommended_entry(qtbot, hub: FakeHub, 
     entry = hub_entry(hub, "tiny-rec.gguf", tiny_gguf.write_tiny_gguf(tmp_path / "r.gguf").read_bytes())
     dialog = make_dialog([entry])
     assert dialog.plan is not None and dialog.plan.recommendation is not None
-    with qtbot.waitSignal(dialog.downloads.finished, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(dialog.downloads.worker.finished, timeout=TIMEOUT_MS):
         click(qtbot, dialog.recommend_button)
     refreshed(qtbot, dialog, lambda: dialog.recommend_button.text().endswith("(installed)"))
     assert not dialog.recommend_button.isEnabled()
@@ -377,7 +377,7 @@ def test_hub_search_lists_gguf_files_and_downloads_one(qtbot, hub: FakeHub, make
     assert repo.child(0).text(0) == "extra.Q4_K_M.gguf" and repo.child(0).text(1) == "200.0 KB"
 
     view.select_file("someone/deepseek-coder-6.7b-extra-GGUF", "extra.Q4_K_M.gguf")
-    with qtbot.waitSignal(dialog.downloads.finished, timeout=TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(dialog.downloads.worker.finished, timeout=TIMEOUT_MS) as finished:
         click(qtbot, view.download_button)
     assert Path(finished.args[1]).read_bytes() == data
 

@@ -15,11 +15,13 @@ or caret that has changed since, is dropped.
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Callable, Iterable
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Signal
+from PySide6.QtGui import QGuiApplication
 
 from app.completion.context import (
     NO_MODEL,
@@ -30,6 +32,7 @@ from app.completion.context import (
     max_tokens_for,
 )
 from app.completion.debounce import AdaptiveDebounce
+from app.completion.ring import RingBuffer, repository_context
 from app.completion.ui.inline import InlineCompletion, clean_suggestion
 from app.completion.ui.status import CompletionState, CompletionStatus
 from app.completion.ui.worker import CompletionJob, CompletionResult, CompletionThread
@@ -75,6 +78,12 @@ class CompletionService(QObject):
         self._active: InlineCompletion | None = None
         self._tabs: EditorTabs | None = None
         self._texts: dict[int, tuple[int, str]] = {}
+        # Chunks of files opened, edited or copied from: completion sees the rest of the project.
+        self.ring = RingBuffer()
+        self._ring_editor: CodeEditor | None = None
+        clipboard = QGuiApplication.clipboard() if QGuiApplication.instance() is not None else None
+        if clipboard is not None:
+            clipboard.dataChanged.connect(self._on_copied)
         self.indicator = CompletionStatus()
         self.indicator.enabledToggled.connect(self.set_enabled)
         self.indicator.languageToggled.connect(self.set_language_enabled)
@@ -96,6 +105,11 @@ class CompletionService(QObject):
             return existing
         controller = InlineCompletion(editor, self)
         self._controllers[key] = controller
+        if editor.path:
+            self.ring.add_file(editor.path, editor.text(), editor.language)
+        editor.loadFinished.connect(
+            lambda e=editor: self.ring.add_file(e.path, e.text(), e.language) if e.path else None
+        )
         editor.destroyed.connect(lambda *_: self._forget(key))
         controller.stateChanged.connect(lambda _state, c=controller: self._on_controller_state(c))
         editor.languageChanged.connect(lambda _lang, c=controller: self._on_controller_state(c))
@@ -127,6 +141,8 @@ class CompletionService(QObject):
         return [c for c in self._controllers.values() if shiboken6.isValid(c)]
 
     def _on_current_editor(self, editor: CodeEditor | None) -> None:
+        self._note_edits(self._ring_editor)
+        self._ring_editor = editor
         if self._active is not None and (editor is None or self._active.editor is not editor):
             self._active.dismiss()
         self._active = self.attach(editor) if editor is not None else None
@@ -263,12 +279,16 @@ class CompletionService(QObject):
         if client is not self._support_client:
             self._support_client, self.support = client, None
         editor = controller.editor
+        self.ring.commit_if_due(time.monotonic())
+        repository = repository_context(self.ring.chunks(), editor.path or "")
         prompt = build_completion_prompt(
             editor.text(),
             editor.cursor_offset(),
             path=editor.path or "",
             language=editor.language,
-            other_files=self.open_files(controller),
+            other_files=[f for f in self.open_files(controller) if f.path not in repository.paths],
+            repository_prefix=repository.text,
+            repository_paths=repository.paths,
         )
         self._next_id += 1
         job = CompletionJob(
@@ -282,6 +302,25 @@ class CompletionService(QObject):
         self._owner_of[job.request_id] = controller
         self.runner.submit(job)
         return job
+
+    # --- the ring buffer's sources ----------------------------------------------------
+
+    def _note_edits(self, editor: CodeEditor | None) -> None:
+        """The part of a file the user edited, when they leave it for another tab."""
+        if editor is None or not shiboken6.isValid(editor) or not editor.path:
+            return
+        controller = self._controllers.get(id(editor))
+        if controller is not None and controller.last_edit:
+            line = editor.sci.lineFromPosition(editor.sci.currentPos())
+            self.ring.add_around(editor.path, editor.text(), line, editor.language)
+
+    def _on_copied(self) -> None:
+        editor = self._active.editor if self._active is not None else None
+        if editor is None or not shiboken6.isValid(editor) or not editor.path:
+            return
+        copied = editor.selected_text()
+        if copied.strip():
+            self.ring.add_text(editor.path, copied, editor.language)
 
     def _on_finished(self, result: CompletionResult) -> None:
         controller = self._owner_of.pop(result.request_id, None)

@@ -203,6 +203,10 @@ class EditorTabs(QTabWidget):
         future.add_done_callback(functools.partial(self._deliver_read, read_id))
         return editor
 
+    def _on_cursor_moved(self, editor: CodeEditor, line: int, column: int) -> None:
+        if editor is self.current_editor():  # a background tab's caret is not the window's
+            self.cursorPositionChanged.emit(line, column)
+
     def _editor_for_new_file(self, path: str) -> CodeEditor:
         """A tab for the file: the current one when it is an untouched empty Untitled."""
         current = self.current_editor()
@@ -357,10 +361,6 @@ class EditorTabs(QTabWidget):
     def set_editor_font(self, family: str, size: int) -> None:
         for editor in self.editors():
             editor.set_editor_font(family, size)
-
-    def _on_cursor_moved(self, editor: CodeEditor, line: int, column: int) -> None:
-        if editor is self.current_editor():
-            self.cursorPositionChanged.emit(line, column)
 
     def _refresh_title(self, editor: CodeEditor) -> None:
         index = self.indexOf(editor)

@@ -92,8 +92,10 @@ class MachinePanel(QWidget):
         for row in range(self.readings.rowCount()):
             label = self.readings.itemAt(row, QFormLayout.ItemRole.LabelRole)
             field = self.readings.itemAt(row, QFormLayout.ItemRole.FieldRole)
-            if label and field:
-                rows.append((label.widget().text(), field.widget().text()))
+            label_widget = label.widget() if label else None
+            field_widget = field.widget() if field else None
+            if isinstance(label_widget, QLabel) and isinstance(field_widget, QLabel):
+                rows.append((label_widget.text(), field_widget.text()))
         return rows
 
     def _fill_readings(self, machine: MachineProfile) -> None:
@@ -140,7 +142,9 @@ class MachinePanel(QWidget):
                     item.setForeground(QBrush(QColor(128, 128, 128)))
                 self.fit_table.setItem(row, column, item)
         if plan.recommendation is not None:
-            self.fit_table.scrollToItem(self.fit_table.item(plan.fits.index(plan.recommendation), 0))
+            first_cell = self.fit_table.item(plan.fits.index(plan.recommendation), 0)
+            if first_cell is not None:
+                self.fit_table.scrollToItem(first_cell)
 
 
 def _row_texts(fit: QuantFit) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.config.settings import Settings
 from app.hardware.probe import MachineProfile, probe_machine
 from app.models.catalog import Catalog, CatalogEntry
 from app.models.downloads import DownloadProgress
@@ -27,6 +28,7 @@ from app.models.planner import (
     plan_for_machine,
 )
 from app.models.verify import format_bytes
+from app.utils.errors import DscoderError
 
 MachineProber = Callable[[Path], MachineProfile]
 
@@ -79,6 +81,17 @@ def probe_and_plan(
         machine = (prober or probe_machine)(models_dir)
     plan = plan_for_machine(machine, PlanOptions(purpose=purpose), catalog=Catalog(tuple(entries)))
     return machine, plan
+
+
+def save_settings_message(save: Callable[[Settings], None], settings: Settings) -> str | None:
+    """Save the settings; the message to show when that fails, else None."""
+    try:
+        save(settings)
+    except OSError as exc:
+        return str(
+            DscoderError(f"Cannot save the settings: {exc.strerror or exc}", "Check that the config folder is writable")
+        )
+    return None
 
 
 def fit_text(fit: QuantFit | None) -> str:
