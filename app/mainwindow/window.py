@@ -349,8 +349,8 @@ class MainWindow(QMainWindow):
         if not self._shut_down:
             self._shut_down = True
             self.controller.stop()
+            self.completion.shutdown()  # first: its thread may be using the engine's client
             self.engine.shutdown()
-            self.completion.shutdown()
             self.models.shutdown()
             self.conversations.close()
             self.store.close()
