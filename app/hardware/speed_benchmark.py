@@ -124,10 +124,13 @@ def measure_machine_speed(
     budget_s: float = MEASURE_BUDGET_S,
     timeout_s: float = MEASURE_TIMEOUT_S,
     save: bool = True,
+    child: list[str] | None = None,
 ) -> MachineSpeed:
-    """Run the benchmark child on the CPU and every usable GPU (blocking: off the GUI thread)."""
+    """Run the benchmark child on the CPU and every usable GPU (blocking: off the GUI thread).
+
+    `child` replaces the child's command (tests: a child that hangs or fails)."""
     gpus = machine.usable_gpus if machine.backends.gpu_offload else ()
-    command = speed_child_command() + ["--weights-bytes", str(weights_bytes), "--budget-s", str(budget_s)]
+    command = (child or speed_child_command()) + ["--weights-bytes", str(weights_bytes), "--budget-s", str(budget_s)]
     command += ["--threads", str(n_threads)]
     for index in range(len(gpus)):
         command += ["--gpu", str(index)]

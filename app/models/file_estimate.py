@@ -21,7 +21,15 @@ from app.models.estimator import MemoryEstimate, ModelMemoryShape, estimate_memo
 from app.models.gguf import GgufInfo, read_gguf_info
 from app.models.gpu_layers import discover_once
 from app.models.measured import LoadRecord, LoadSettings, MeasuredLoads, ModelFileId, measured_memory, placement_of
-from app.models.speed import CALIBRATED, MEASURED, DeviceRates, SpeedEstimate, device_rates, predict_speed
+from app.models.speed import (
+    CALIBRATED,
+    MEASURED,
+    DeviceRates,
+    SpeedEstimate,
+    device_rates,
+    predict_speed,
+    streamed_bytes_per_token,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +116,8 @@ def estimate_file(
             speed = speed.scaled(decode or 1.0, prompt or 1.0, MEASURED)
         return FileEstimate(memory, speed, record)
     hardware = machine.machine_speed.hardware if machine.machine_speed else ""
-    factors = store.speed_factors(hardware, placement_of(settings, shape.n_layer)) if hardware else None
+    similar = streamed_bytes_per_token(shape, memory)
+    factors = store.speed_factors(hardware, placement_of(settings, shape.n_layer), similar) if hardware else None
     if factors is not None:
         speed = speed.scaled(*factors, CALIBRATED)
     return FileEstimate(memory, speed, None)

@@ -20,7 +20,7 @@ from app.hardware.probe import MachineProfile
 from app.models.catalog import CatalogEntry
 from app.models.estimator import GIB, MemoryEstimate, estimate_memory, model_shape, pad_ctx
 from app.models.measured import LoadSettings, MeasuredLoads, ModelFileId, measured_memory, placement_of
-from app.models.speed import CALIBRATED, MEASURED, SpeedEstimate, device_rates, predict_speed
+from app.models.speed import CALIBRATED, MEASURED, SpeedEstimate, device_rates, predict_speed, streamed_bytes_per_token
 
 PURPOSES = ("chat", "completion", "both")
 VRAM_HEADROOM_BYTES = 512 * 1024 * 1024  # per GPU: the desktop and driver growth
@@ -251,7 +251,8 @@ def _measured(
             speed = speed.scaled(decode or 1.0, prompt or 1.0, MEASURED)
         return measured_memory(est, record), speed
     speed_info = budget.machine.machine_speed
-    factors = store.speed_factors(speed_info.hardware, placement_of(settings, n_layer)) if speed_info else None
+    similar = streamed_bytes_per_token(model_shape(entry), est)
+    factors = store.speed_factors(speed_info.hardware, placement_of(settings, n_layer), similar) if speed_info else None
     return est, speed.scaled(*factors, CALIBRATED) if factors else speed
 
 

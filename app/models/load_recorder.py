@@ -29,7 +29,7 @@ from app.llm.options import LoadOptions
 from app.models.estimator import model_shape
 from app.models.file_estimate import file_header, log_if_off, memory_for, rates_for, this_machine
 from app.models.measured import LoadRecord, LoadSettings, MeasuredLoads, ModelFileId, SpeedSample, placement_of
-from app.models.speed import decode_seconds, prompt_seconds
+from app.models.speed import decode_seconds, prompt_seconds, streamed_bytes_per_token
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,7 @@ def _record_load(pid: int, log_path: Path, info: Mapping[str, Any] | object, sto
     record.rss_at_load = rss
     record.recorded_at = datetime.now(UTC).isoformat(timespec="seconds")
     estimate = memory_for(header, options, machine)
+    record.streamed_bytes = streamed_bytes_per_token(model_shape(header), estimate)
     name = Path(file.path).name
     measured_kv = record.buffer_bytes("kv", True) + record.buffer_bytes("kv", False)
     measured_weights = record.buffer_bytes("model", True) + record.buffer_bytes("model", False)

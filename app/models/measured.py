@@ -33,6 +33,9 @@ MEASURED_FILE = "measured_loads.json"
 MAX_SAMPLES = 24  # the latest requests per kind that speed ratios are taken from
 FULL_CONTEXT_SHARE = 0.9  # a request this full counts as "at full context" for the peak RSS
 BUFFER_KINDS = ("model", "kv", "compute", "output")
+# Loads whose decoded token streams within this factor of another's bytes count as a
+# similar shape: a tiny test model's fixed costs must not correct a 7B's prediction.
+SIMILAR_SIZE = 3.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class LoadRecord:
     n_layer: int
     hardware: str = ""
     placement: str = "cpu"  # "cpu", "split" or "gpu"
+    streamed_bytes: int = 0  # weight bytes a decoded token reads: loads of similar shapes correct each other
     buffers: dict[str, dict[str, int]] = field(default_factory=dict)  # kind -> device -> bytes
     rss_at_load: int = 0
     rss_peak: int = 0  # the process's peak resident memory at the largest context served
@@ -141,6 +145,7 @@ class LoadRecord:
             n_layer=int(data["n_layer"]),
             hardware=str(data.get("hardware", "")),
             placement=str(data.get("placement", "cpu")),
+            streamed_bytes=int(data.get("streamed_bytes", 0)),
             buffers={str(k): {str(d): int(n) for d, n in v.items()} for k, v in data.get("buffers", {}).items()},
             rss_at_load=int(data.get("rss_at_load", 0)),
             rss_peak=int(data.get("rss_peak", 0)),
@@ -203,12 +208,14 @@ class MeasuredLoads:
         self._records[record.key()] = record
         self.save()
 
-    def speed_factors(self, hardware: str, placement: str) -> tuple[float, float] | None:
-        """(decode, prompt) measured/predicted ratios for this placement kind on this hardware,
-        the geometric mean over the recorded loads; None when nothing was measured."""
+    def speed_factors(self, hardware: str, placement: str, streamed_bytes: int) -> tuple[float, float] | None:
+        """(decode, prompt) measured/predicted ratios of loads like this one on this hardware:
+        the same placement kind and a similar size (within SIMILAR_SIZE of the bytes a token
+        streams), as the geometric mean over them; None when none was measured."""
         ratios: dict[str, list[float]] = {"decode": [], "prompt": []}
         for record in self._records.values():
-            if record.hardware == hardware and record.placement == placement:
+            similar = streamed_bytes / SIMILAR_SIZE <= record.streamed_bytes <= streamed_bytes * SIMILAR_SIZE
+            if record.hardware == hardware and record.placement == placement and similar:
                 for kind, found in ratios.items():
                     ratio = record.speed_ratio(kind)
                     if ratio:

@@ -76,7 +76,8 @@ def _free_now(
     """This machine with its memory read now (and its GPUs asked again when the load uses one)."""
     machine = dataclasses.replace(this_machine(), memory=memory())
     if use_gpu:
-        machine = dataclasses.replace(machine, gpus=discover().gpus)
+        fresh = discover()
+        machine = dataclasses.replace(machine, gpus=fresh.gpus, backends=fresh.backends)
     usable = machine.usable_gpus if machine.backends.gpu_offload else ()
     vram_free = sum(g.vram_free_bytes for g in usable) - SAFETY_BYTES * len(usable)
     return machine, machine.memory.ram_available_bytes - SAFETY_BYTES, vram_free
@@ -117,11 +118,16 @@ def check_load(
         candidate = dataclasses.replace(options, n_gpu_layers=lo)
         fewer = candidate if fits(candidate) else None
     smaller = None
-    ctx = est.n_ctx // 2
-    while ctx >= MIN_CONTEXT and smaller is None:
-        candidate = dataclasses.replace(options, n_ctx=ctx)
-        smaller = candidate if fits(candidate) else None
-        ctx //= 2
+    lo, hi = MIN_CONTEXT // 256, est.n_ctx // 256 - 1  # the largest context that fits, in 256-token steps
+    if hi >= lo and fits(dataclasses.replace(options, n_ctx=lo * 256)):
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if fits(dataclasses.replace(options, n_ctx=mid * 256)):
+                lo = mid
+            else:
+                hi = mid - 1
+        ctx = lo * 256 if lo * 256 <= 4096 else lo * 256 // 1024 * 1024
+        smaller = dataclasses.replace(options, n_ctx=ctx)
     return dataclasses.replace(check, fewer_layers=fewer, smaller_context=smaller)
 
 

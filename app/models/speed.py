@@ -121,6 +121,11 @@ def _streamed_bytes(shape: ModelMemoryShape, est: MemoryEstimate) -> tuple[float
     return max(0, cpu_layers) * shape.active_fraction + output, 0.0
 
 
+def streamed_bytes_per_token(shape: ModelMemoryShape, est: MemoryEstimate) -> int:
+    """Weight bytes a decoded token reads, all devices: what "a similar shape" is judged by."""
+    return int(sum(_streamed_bytes(shape, est)))
+
+
 def decode_seconds(shape: ModelMemoryShape, est: MemoryEstimate, rates: DeviceRates, n_past: int) -> float:
     """Seconds to generate one token with n_past tokens already in the context."""
     cpu_weights, gpu_weights = _streamed_bytes(shape, est)

@@ -19,6 +19,7 @@ from app.models.ui.manager import ModelManagerDialog
 from tests.helpers import tiny_gguf
 from tests.helpers.fake_hub import COMMIT, FakeHub, Fault, point_hub_client_at, random_bytes
 from tests.helpers.hardware_profiles import PROFILES, readers_for
+from tests.helpers.speed import small_measurement
 
 REPO = "TheBloke/tiny-coder-GGUF"
 FAST = DownloadOptions(
@@ -82,6 +83,7 @@ def make_dialog(qtbot, models_dir: Path) -> Iterator[MakeDialog]:  # type: ignor
             catalog=entries or [],
             prober=prober or machine(profile),
             download_options=FAST,
+            speed_measurer=small_measurement,
         )
         qtbot.addWidget(dialog)
         made.append(dialog)
@@ -288,6 +290,47 @@ def test_download_recommended_starts_the_recommended_entry(qtbot, hub: FakeHub, 
         click(qtbot, dialog.recommend_button)
     refreshed(qtbot, dialog, lambda: dialog.recommend_button.text().endswith("(installed)"))
     assert not dialog.recommend_button.isEnabled()
+
+
+def test_every_catalog_row_shows_its_speed_on_this_machine(qtbot, make_dialog) -> None:  # type: ignore[no-untyped-def]
+    entries = list(load_catalog().entries)
+    dialog = make_dialog(entries, profile="unusable_gpu_32gb")
+    speeds = {entry.id: dialog.catalog_view.speed(entry.id) for entry in entries}
+    fits = {f.entry.id: f for f in dialog.plan.fits}
+    for entry in entries:
+        if fits[entry.id].fits:
+            expected = "tok/s · 2K question" if entry.serves_chat else "ghost text"
+            assert expected in speeds[entry.id], entry.id
+        else:
+            assert speeds[entry.id] == "–"
+    rec = dialog.plan.recommendation
+    assert speeds[rec.entry.id].startswith(f"{rec.speed.decode_tokens_per_s:.0f} tok/s")
+    label = dialog.catalog_view.recommendation_label.text()
+    assert dialog.plan.alternative_reason and dialog.plan.alternative_reason in label  # the bigger, slower one
+
+
+def test_an_unmeasured_machine_is_measured_once_and_planned_again(qtbot, make_dialog) -> None:  # type: ignore[no-untyped-def]
+    unmeasured = lambda models_dir: dataclasses.replace(machine("laptop_16gb")(models_dir), machine_speed=None)  # noqa: E731
+    entry = load_catalog().get("deepseek-coder-1.3b-instruct:Q4_K_M")
+    dialog = make_dialog([entry], prober=unmeasured)
+    panel = dialog.machine_panel
+    if dialog.machine.machine.machine_speed is None:  # the first plan, with typical speeds
+        assert dialog.plan.recommendation.speed.source == "assumed"
+        with qtbot.waitSignal(dialog.planReady, timeout=TIMEOUT_MS * 3):
+            pass
+    speed = dialog.machine.machine.machine_speed
+    assert speed is not None and speed.measured_at and speed.cpu_decode_bytes_per_s > 0
+    assert dialog.plan.recommendation.speed.source == "predicted"
+    assert panel.speed_label.text().startswith("Speed: CPU ") and "measured " in panel.speed_label.text()
+    assert panel.measure_button.isEnabled()
+
+    fractions: list[float] = []
+    dialog.machine.measuring.connect(fractions.append)
+    with qtbot.waitSignal(dialog.planReady, timeout=TIMEOUT_MS * 3):
+        click(qtbot, panel.measure_button)  # "Measure again"
+        assert not panel.measure_button.isEnabled() and "Measuring this machine" in panel.speed_label.text()
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert dialog.machine.machine.machine_speed != speed  # a new measurement (a new time, new figures)
 
 
 # -- the installed models ---------------------------------------------------------------------
