@@ -43,7 +43,11 @@ def test_ram_taken_since_the_plan_offers_a_smaller_context(model: Path) -> None:
     assert not check.fits and check.fewer_layers is None
     assert check.smaller_context is not None and 2048 <= check.smaller_context.n_ctx < 8192
     assert check_load(check.smaller_context, memory=lambda: free_ram(7)).fits
-    ctx = f"{check.smaller_context.n_ctx // 1024}K" if check.smaller_context.n_ctx % 1024 == 0 else str(check.smaller_context.n_ctx)
+    ctx = (
+        f"{check.smaller_context.n_ctx // 1024}K"
+        if check.smaller_context.n_ctx % 1024 == 0
+        else str(check.smaller_context.n_ctx)
+    )
     with pytest.raises(DscoderError) as caught:
         require_fits_now(options, memory=lambda: free_ram(7))
     message = str(caught.value)
