@@ -83,8 +83,7 @@ def speed_reading(machine: MachineProfile) -> str:
     )
     for gpu in speed.gpus:
         text += f"; {gpu.name} {gpu.decode_bytes_per_s / 1e9:.0f} GB/s, {gpu.prompt_flops / 1e12:.1f} TFLOP/s"
-    when = f"measured {speed.measured_at} in {speed.run_s:.1f} s" if speed.measured_at else "recorded"
-    return f"{text} ({when})"
+    return f"{text} ({speed.when()})"
 
 
 def _rows(machine: MachineProfile) -> list[tuple[str, str]]:

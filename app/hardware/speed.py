@@ -47,6 +47,12 @@ class MachineSpeed:
     run_s: float = 0.0  # how long the benchmark took, start of the child to its result
     hardware: str = ""  # the hardware key it was measured on
 
+    def when(self) -> str:
+        """ "measured 2026-05-01 10:58 UTC in 6.1 s", or "recorded" for a speed not measured here."""
+        if not self.measured_at:
+            return "recorded"
+        return f"measured {self.measured_at[:16].replace('T', ' ')} UTC in {self.run_s:.1f} s"
+
     def gpu(self, name: str) -> GpuSpeed | None:
         return next((g for g in self.gpus if g.name == name), None)
 

@@ -40,7 +40,7 @@ from app.utils.jobs import JobControl
 log = logging.getLogger(__name__)
 
 MEASURE_TIMEOUT_S = 90.0  # a healthy run takes under 10 s; this only stops a hung child
-MEASURE_BUDGET_S = 5.0  # seconds of measuring, all devices together (plus writing and loading)
+MEASURE_BUDGET_S = 3.5  # seconds of measuring, all devices together (plus writing and loading)
 SpeedProgress = Callable[[float, str], None]  # fraction done, what it is doing
 
 

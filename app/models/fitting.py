@@ -257,7 +257,7 @@ def _measured(
 
 
 def meets_floors(speed: SpeedEstimate, floors: SpeedFloors, purpose: str) -> bool:
-    return shortfall(speed, floors, purpose) <= 1.0
+    return floors_met(speed, floors, purpose) == {"chat": 2, "completion": 1}.get(purpose, 3)
 
 
 def floors_met(speed: SpeedEstimate, floors: SpeedFloors, purpose: str) -> int:
@@ -271,14 +271,15 @@ def floors_met(speed: SpeedEstimate, floors: SpeedFloors, purpose: str) -> int:
 
 
 def shortfall(speed: SpeedEstimate, floors: SpeedFloors, purpose: str) -> float:
-    """How many times too slow for the purpose's floors (1 or less: fast enough)."""
+    """How many times too slow for the purpose's floors, all missed floors multiplied
+    (1: fast enough); the least slow model is the one with the smallest."""
     ratios = []
     if purpose in ("chat", "both"):
         ratios += [floors.decode_tokens_per_s / max(speed.decode_tokens_per_s, 1e-9)]
         ratios += [speed.first_token_s / floors.question_s]
     if purpose in ("completion", "both"):
         ratios += [speed.completion_s / floors.completion_s]
-    return max(ratios)
+    return math.prod(max(1.0, r) for r in ratios)
 
 
 def fit_entry(

@@ -203,8 +203,7 @@ def speed_reading_text(speed: MachineSpeed | None) -> str:
     parts += [
         f"{g.name} {g.decode_bytes_per_s / 1e9:.0f} GB/s, {g.prompt_flops / 1e12:.1f} TFLOP/s" for g in speed.gpus
     ]
-    when = f"measured {speed.measured_at[:10]} in {speed.run_s:.1f} s" if speed.measured_at else "recorded"
-    return f"Speed: {'; '.join(parts)} ({when})"
+    return f"Speed: {'; '.join(parts)} ({speed.when()})"
 
 
 def _row_texts(fit: QuantFit) -> tuple[str, ...]:
