@@ -8,20 +8,23 @@ with speeds predicted from this machine's measured speed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
 from app.commands.probe import measured_machine
 from app.config.settings import load_settings
-from app.llm.options import LoadOptions
+from app.llm.options import AUTO_GPU_LAYERS, GPU_LAYERS_HELP, LoadOptions, gpu_layers_arg
 from app.models.catalog import CatalogEntry, load_catalog
 from app.models.estimator import KV_TYPES, model_shape
 from app.models.file_estimate import FileEstimate, estimate_file, memory_for, rates_for
 from app.models.gguf import GgufInfo, read_gguf_info
+from app.models.gpu_layers import planned_gpu_layers
 from app.models.measured import MeasuredLoads
 from app.models.plan_words import rate_text, seconds_text
 from app.models.planner import gb
 from app.models.speed import predict_speed
+from app.utils.errors import DscoderError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", required=True, metavar="PATH|CATALOG_ID", help="a .gguf file or a catalog id")
     parser.add_argument("--ctx", type=int, default=4096, metavar="N", help="context size in tokens (default: 4096)")
     parser.add_argument(
-        "--gpu-layers", type=int, default=0, metavar="N", help="layers on the GPU; -1: all (default: 0)"
+        "--gpu-layers",
+        type=gpu_layers_arg,
+        default=0,
+        metavar="N|auto|all",
+        help=GPU_LAYERS_HELP + "; auto plans for this machine's GPUs and needs a .gguf file (default: 0)",
     )
     parser.add_argument("--kv-type", choices=KV_TYPES, default="f16", help="KV cache type (default: f16)")
     parser.add_argument("--batch", type=int, default=None, metavar="N", help="n_batch (default: from settings)")
@@ -89,6 +96,12 @@ def run(args: argparse.Namespace) -> int:
         kv_cache_type=args.kv_type,
         n_threads=settings.n_threads,
     )
+    if options.n_gpu_layers == AUTO_GPU_LAYERS:
+        if not isinstance(model, GgufInfo):
+            raise DscoderError(
+                "--gpu-layers auto plans for a model file", "Pass a .gguf path, or a number of layers, or all"
+            )
+        options = dataclasses.replace(options, n_gpu_layers=planned_gpu_layers(options))
     machine = measured_machine(settings)
     if isinstance(model, GgufInfo):
         result = estimate_file(model, options, machine, MeasuredLoads(), as_asked=True)

@@ -19,6 +19,7 @@ from app.hardware.probe import MachineProfile, MemoryInfo, read_memory
 from app.llm.options import LoadOptions
 from app.models.estimator import MemoryEstimate
 from app.models.file_estimate import estimate_file, file_header, this_machine
+from app.models.gpu_layers import resolve_auto_gpu_layers
 from app.models.measured import MeasuredLoads
 from app.models.planner import ctx_label, gb
 from app.utils.errors import DscoderError
@@ -141,3 +142,12 @@ def require_fits_now(
     check = check_load(options, memory=memory, discover=discover)
     if not check.fits:
         raise check.error()
+
+
+def plan_and_check_load(options: LoadOptions) -> LoadOptions:
+    """The engine's GPU-layer planner with the check above: "auto" layers made concrete, then
+    the load compared with the memory free now (a `GpuLayerPlanner`, in place of
+    `resolve_auto_gpu_layers`; raises DscoderError when it does not fit, naming loads that would)."""
+    options = resolve_auto_gpu_layers(options)
+    require_fits_now(options)
+    return options

@@ -81,7 +81,7 @@ def run_context(
     model: str, n_ctx: int, prompts: list[int], n_tokens: int, machine: MachineProfile
 ) -> list[tuple[int, Timing, Timing]]:
     settings = Settings()
-    options = resolve_auto_gpu_layers(load_options_for(settings, model, n_ctx=n_ctx), settings.n_gpu_layers)
+    options = resolve_auto_gpu_layers(load_options_for(settings, model, n_ctx=n_ctx))
     rows = []
     with EngineSupervisor(options) as engine:
         endpoint = engine.start()

@@ -8,8 +8,8 @@ import pytest
 
 from app.hardware.gpus import BackendInfo, GpuDiscovery, GpuInfo
 from app.hardware.probe import MemoryInfo
-from app.llm.options import LoadOptions
-from app.models.preflight import check_load, require_fits_now
+from app.llm.options import ALL_GPU_LAYERS, AUTO_GPU_LAYERS, LoadOptions
+from app.models.preflight import check_load, plan_and_check_load, require_fits_now
 from app.utils.errors import DscoderError
 from tests.helpers.synthetic_gguf import SHAPE_6_7B, write_synthetic_gguf
 
@@ -56,10 +56,19 @@ def test_ram_taken_since_the_plan_offers_a_smaller_context(model: Path) -> None:
 
 
 def test_vram_taken_since_the_plan_offers_fewer_gpu_layers(model: Path) -> None:
-    options = LoadOptions(model_path=str(model), n_ctx=4096, n_gpu_layers=-1)
+    options = LoadOptions(model_path=str(model), n_ctx=4096, n_gpu_layers=ALL_GPU_LAYERS)
     check = check_load(options, memory=lambda: free_ram(20), discover=lambda: one_gpu(3))
     assert not check.fits
     assert check.fewer_layers is not None and 0 < check.fewer_layers.n_gpu_layers < 33
     assert check_load(check.fewer_layers, memory=lambda: free_ram(20), discover=lambda: one_gpu(3)).fits
     assert "of VRAM" in check.problem() and f"{check.fewer_layers.n_gpu_layers} GPU layers" in str(check.error())
     assert check_load(options, memory=lambda: free_ram(20), discover=lambda: one_gpu(11)).fits
+
+
+def test_the_engines_layer_planner_checks_the_load_too(model: Path) -> None:
+    options = LoadOptions(model_path=str(model), n_ctx=2048, n_gpu_layers=AUTO_GPU_LAYERS)
+    planned = plan_and_check_load(options)  # "auto": the GPUs this build can drive (none here)
+    assert planned.n_ctx == 2048 and planned.n_gpu_layers >= 0
+    with pytest.raises(DscoderError) as caught:
+        plan_and_check_load(LoadOptions(model_path=str(model), n_ctx=1 << 20))  # 512 GiB of KV cache
+    assert "would not fit in memory now" in str(caught.value)

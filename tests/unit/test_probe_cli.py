@@ -91,7 +91,7 @@ def test_probe_text_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captur
 def test_estimate_json_for_a_file_and_a_catalog_id(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     cache_speed_for_this_machine()
     path = write_synthetic_gguf(tmp_path / "m.gguf", SHAPE_6_7B)
-    assert cli.main(["estimate", "--model", str(path), "--ctx", "4096", "--gpu-layers", "-1", "--json"]) == 0
+    assert cli.main(["estimate", "--model", str(path), "--ctx", "4096", "--gpu-layers", "all", "--json"]) == 0
     from_file = json.loads(capsys.readouterr().out)
     assert set(from_file) == ESTIMATE_KEYS
     assert from_file["kv_bytes"] == 524_288 * 4096 and from_file["vram_bytes"] > from_file["ram_bytes"]
