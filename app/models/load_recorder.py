@@ -1,6 +1,7 @@
 """Record what a real load used, so the next estimate for that file is measured, not guessed.
 
-Two small Qt-free calls for whoever owns the engine's state in the GUI:
+Two small Qt-free calls for whoever owns the engine's state in the GUI (`info` is the
+engine's `EngineInfo`, or the dict the engine reported when it became ready):
 
 - `record_engine_load(pid, log_path, info)` when the engine becomes ready: reads the
   model, KV, compute and output buffer sizes llama.cpp wrote to the engine's log,
@@ -75,7 +76,13 @@ def process_memory(pid: int) -> tuple[int, int]:
 
 
 def _get(info: Mapping[str, Any] | object, name: str) -> Any:
-    return info.get(name) if isinstance(info, Mapping) else getattr(info, name, None)
+    """A field of the engine's info: the dict it reported, or an `EngineInfo` (whose `extra`
+    keeps what it has no field for, such as the load options)."""
+    if isinstance(info, Mapping):
+        return info.get(name)
+    found = getattr(info, name, None)
+    extra = getattr(info, "extra", None)
+    return found if found is not None or not isinstance(extra, Mapping) else extra.get(name)
 
 
 def _options(info: Mapping[str, Any] | object) -> LoadOptions | None:

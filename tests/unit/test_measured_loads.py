@@ -13,6 +13,7 @@ import pytest
 from app import cli
 from app.hardware.probe import probe_machine
 from app.llm.client import OpenAIClient
+from app.llm.info import local_engine_info
 from app.llm.options import LoadOptions, SamplingParams
 from app.llm.supervisor import EngineSupervisor
 from app.models.catalog import load_catalog
@@ -52,7 +53,9 @@ def recorded_tiny(tmp_path: Path) -> tuple[Path, LoadRecord]:
             client.close()
         stats = events[-1].stats
         assert stats is not None
-        record = record_engine_request(endpoint.pid, endpoint.info, stats.usage)
+        # The GUI passes the session's EngineInfo; the engine's own dict works as well (above).
+        info = local_engine_info(endpoint.info, pid=endpoint.pid, base_url=endpoint.base_url)
+        record = record_engine_request(endpoint.pid, info, stats.usage)
     assert record is not None
     return model, record
 
