@@ -9,7 +9,6 @@ from typing import Any
 
 from app.config.settings import Settings, load_settings
 from app.engine.gpu_child import child_main
-from app.engine.speed_child import main as speed_child_main
 from app.hardware.probe import MachineProfile, probe_machine
 from app.hardware.speed_benchmark import with_machine_speed
 from app.models.catalog import load_catalog
@@ -158,6 +157,10 @@ def run(args: argparse.Namespace) -> int:
     if args.gpu_child:
         return child_main()
     if args.speed_child is not None:
+        # Imported here: the benchmark child's GGUF writer (numpy, gguf) costs every other
+        # command's start-up, the window's included, a tenth of a second.
+        from app.engine.speed_child import main as speed_child_main
+
         return speed_child_main(args.speed_child)
     settings = load_settings()
     machine = measured_machine(settings, again=args.measure)

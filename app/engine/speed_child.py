@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.hardware.bench_model import DEFAULT_WEIGHTS_BYTES, N_EMBD, BenchModel, write_bench_gguf
-from app.hardware.speed import FAILED_MARK, PROGRESS_MARK, RESULT_MARK, attention_flops
+from app.hardware.bench_model import N_EMBD, BenchModel, write_bench_gguf
+from app.hardware.speed import DEFAULT_WEIGHTS_BYTES, FAILED_MARK, PROGRESS_MARK, RESULT_MARK, attention_flops
 
 PROMPT_TOKENS = 128  # one batch: large enough for the matrix kernels llama.cpp uses on prompts
 WARMUP_TOKENS = 8

@@ -16,9 +16,10 @@ from pathlib import Path
 import gguf
 import numpy as np
 
+from app.hardware.speed import DEFAULT_WEIGHTS_BYTES
+
 Q4_K = gguf.GGMLQuantizationType.Q4_K
 Q4_K_BLOCK_VALUES, Q4_K_BLOCK_BYTES = gguf.GGML_QUANT_SIZES[Q4_K]  # 256 values in 144 bytes
-DEFAULT_WEIGHTS_BYTES = 256 * 1024 * 1024
 N_EMBD = 2048
 N_HEAD = 16
 N_FF = 5632

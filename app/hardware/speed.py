@@ -25,6 +25,9 @@ from app.utils.atomic import atomic_write_text
 log = logging.getLogger(__name__)
 
 SPEED_FILE = "machine_speed.json"
+# The benchmark model's weights: larger than any CPU's last-level cache, so every decoded
+# token streams them from RAM as a real model's do.
+DEFAULT_WEIGHTS_BYTES = 256 * 1024 * 1024
 PROGRESS_MARK = "DSCODER_SPEED_PROGRESS"
 RESULT_MARK = "DSCODER_SPEED_RESULT"
 FAILED_MARK = "DSCODER_SPEED_FAILED"

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from app.hardware.bench_model import DEFAULT_WEIGHTS_BYTES
 from app.hardware.probe import MachineProfile
 from app.hardware.speed import (
+    DEFAULT_WEIGHTS_BYTES,
     FAILED_MARK,
     PROGRESS_MARK,
     RESULT_MARK,
