@@ -70,6 +70,13 @@ class Settings:
     # app.utils.secrets, never here. `active_engine` is "" for the local engine.
     remote_engines: list[dict[str, str]] = field(default_factory=list)
     active_engine: str = ""
+    # Planner: what "fast enough" means, and the RAM a plan leaves free (Settings → Planner)
+    plan_min_tokens_per_s: float = 8.0  # chat: tokens per second while answering
+    plan_max_question_s: float = 15.0  # chat: a 2K-token question read, first token out
+    plan_max_completion_s: float = 0.5  # inline completion: first ghost text after a keystroke
+    plan_headroom_percent: float = 25.0  # RAM kept free for the rest of the system ...
+    plan_headroom_max_gb: float = 4.0  # ... but never more than this many GiB
+    prompt_cache_bytes: int = 0  # RAM for the engine's prompt-state cache; 0: 10% of RAM, at most 2 GiB
     # Local server ("Serve the loaded model"): off by default, always on 127.0.0.1
     local_server_enabled: bool = False
     local_server_port: int = 0  # 0: a free port picked at start

@@ -2,109 +2,27 @@
 
 from __future__ import annotations
 
-import dataclasses
-import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
 
-from app.config.settings import Settings, load_settings
-from app.hardware.probe import MachineProfile, probe_machine
-from app.models.catalog import CatalogEntry, CatalogFile, load_catalog
-from app.models.downloads import DownloadOptions, DownloadProgress
-from app.models.transfer import RetryPolicy
-from app.models.ui.manager import ModelManagerDialog
-from tests.helpers import tiny_gguf
-from tests.helpers.fake_hub import COMMIT, FakeHub, Fault, point_hub_client_at, random_bytes
-from tests.helpers.hardware_profiles import PROFILES, readers_for
-
-REPO = "TheBloke/tiny-coder-GGUF"
-FAST = DownloadOptions(
-    retry=RetryPolicy(stall_seconds=1.0, max_attempts=3, backoff_base=0.05, backoff_max=0.2),
-    disk_margin_bytes=0,
-    progress_interval=0.0,
+from app.config.settings import load_settings
+from app.models.downloads import DownloadProgress
+from tests.helpers import model_manager, tiny_gguf
+from tests.helpers.fake_hub import FakeHub, Fault, random_bytes
+from tests.helpers.model_manager import (
+    REPO,
+    TIMEOUT_MS,
+    click,
+    hub_entry,
+    refreshed,
+    started_downloading,
 )
-TIMEOUT_MS = 20_000
-BASE_ENTRY = "deepseek-coder-1.3b-instruct:Q4_K_M"
 
-MakeDialog = Callable[..., ModelManagerDialog]
-
-
-def hub_entry(
-    hub: FakeHub, filename: str, data: bytes, *, catalog_size: int | None = None, base: str = BASE_ENTRY
-) -> CatalogEntry:
-    """A catalog-like entry (the real 1.3B entry's shape) whose file the fake hub serves."""
-    hub.add_file(REPO, filename, data)
-    stem = filename.removesuffix(".gguf")
-    return dataclasses.replace(
-        load_catalog().get(base),
-        id=f"{stem}:Q4_K_M",
-        variant=stem,
-        repo=REPO,
-        revision=COMMIT,
-        files=(CatalogFile(filename, catalog_size or len(data), None),),
-        size_exact=True,
-    )
-
-
-def machine(name: str) -> Callable[[Path], MachineProfile]:
-    return lambda models_dir: probe_machine(models_dir, readers_for(PROFILES[name]))
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    with FakeHub() as server:
-        point_hub_client_at(server, monkeypatch)
-        yield server
-
-
-@pytest.fixture
-def models_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "models"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def make_dialog(qtbot, models_dir: Path) -> Iterator[MakeDialog]:  # type: ignore[no-untyped-def]
-    made: list[ModelManagerDialog] = []
-
-    def make(
-        entries: list[CatalogEntry] | None = None,
-        *,
-        profile: str = "laptop_16gb",
-        prober: Callable[[Path], MachineProfile] | None = None,
-    ) -> ModelManagerDialog:
-        dialog = ModelManagerDialog(
-            Settings(models_dir=str(models_dir)),
-            catalog=entries or [],
-            prober=prober or machine(profile),
-            download_options=FAST,
-        )
-        qtbot.addWidget(dialog)
-        made.append(dialog)
-        with qtbot.waitSignals([dialog.libraryRefreshed, dialog.planReady], timeout=TIMEOUT_MS):
-            pass
-        return dialog
-
-    yield make
-    for dialog in made:
-        dialog.shutdown()
-
-
-def click(qtbot, button) -> None:  # type: ignore[no-untyped-def]
-    assert button.isEnabled(), button.text()
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
-def refreshed(qtbot, dialog: ModelManagerDialog, condition: Callable[[], bool]) -> None:  # type: ignore[no-untyped-def]
-    qtbot.waitUntil(condition, timeout=TIMEOUT_MS)
-
-
-def started_downloading(job_id: int, progress: DownloadProgress) -> bool:
-    return progress.phase == "downloading" and progress.done_bytes > 0
+# The shared fixtures, by name (pytest finds fixtures among a module's attributes).
+hub = model_manager.hub
+models_dir = model_manager.models_dir
+make_dialog = model_manager.make_dialog
 
 
 # -- downloads ---------------------------------------------------------------------------------
@@ -254,40 +172,6 @@ def test_the_hub_endpoint_is_saved(qtbot, make_dialog) -> None:  # type: ignore[
     dialog.endpoint_edit.editingFinished.emit()
     assert "is not a hub address" in dialog.error_label.text()
     assert load_settings().hub_endpoint == "https://hf-mirror.example"
-
-
-# -- the machine and the plan -------------------------------------------------------------------
-def test_fit_and_recommendation_come_from_the_planner_off_the_gui_thread(qtbot, make_dialog) -> None:  # type: ignore[no-untyped-def]
-    catalog = load_catalog()
-    entries = [catalog.get("deepseek-coder-1.3b-instruct:Q4_K_M"), catalog.get("deepseek-coder-33b-instruct:Q8_0")]
-    threads: list[str] = []
-
-    def prober(models_dir: Path) -> MachineProfile:
-        threads.append(threading.current_thread().name)
-        return machine("laptop_8gb")(models_dir)
-
-    dialog = make_dialog(entries, prober=prober)
-
-    assert threads and threads[0].startswith("machine-plan") and threads[0] != threading.main_thread().name
-    fit = dialog.catalog_view.fit(entries[0].id)
-    assert fit.startswith("CPU only, ") and fit.endswith(" context  ★ recommended")
-    assert dialog.catalog_view.recommendation_label.text() == f"Recommended for chat: {dialog.plan.reason}"
-    assert dialog.catalog_view.fit(entries[1].id).startswith("does not fit: needs ")
-    assert "GB of RAM" in dialog.catalog_view.fit(entries[1].id)
-    assert dialog.plan is not None and dialog.plan.reason in dialog.machine_panel.recommendation_label.text()
-    assert dialog.recommend_button.text() == f"Download recommended: {entries[0].id}"
-    dialog.catalog_view.filter_edit.setText("33b q8")
-    assert dialog.catalog_view.visible_ids() == [entries[1].id]
-
-
-def test_download_recommended_starts_the_recommended_entry(qtbot, hub: FakeHub, tmp_path: Path, make_dialog) -> None:  # type: ignore[no-untyped-def]
-    entry = hub_entry(hub, "tiny-rec.gguf", tiny_gguf.write_tiny_gguf(tmp_path / "r.gguf").read_bytes())
-    dialog = make_dialog([entry])
-    assert dialog.plan is not None and dialog.plan.recommendation is not None
-    with qtbot.waitSignal(dialog.downloads.worker.finished, timeout=TIMEOUT_MS):
-        click(qtbot, dialog.recommend_button)
-    refreshed(qtbot, dialog, lambda: dialog.recommend_button.text().endswith("(installed)"))
-    assert not dialog.recommend_button.isEnabled()
 
 
 # -- the installed models ---------------------------------------------------------------------

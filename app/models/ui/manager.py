@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -36,20 +35,21 @@ from PySide6.QtWidgets import (
 )
 
 from app.config.settings import Settings, save_settings
+from app.hardware.speed_benchmark import measure_machine_speed
 from app.models.catalog import CatalogEntry, load_catalog
 from app.models.downloads import DownloadOptions
-from app.models.library import InstalledModel, search_hub
-from app.models.planner import Plan
+from app.models.library import InstalledModel, installed_paths, search_hub
+from app.models.planner import Plan, QuantFit
 from app.models.ui.download_jobs import DownloadJobs
 from app.models.ui.download_worker import DownloadWorker
 from app.models.ui.downloads_view import DownloadsView
 from app.models.ui.installed_models import InstalledModels
 from app.models.ui.machine_panel import MachinePanel
-from app.models.ui.machine_plan import MachinePlan
+from app.models.ui.machine_plan import MachinePlan, SpeedMeasurer
 from app.models.ui.manager_data import INSTALLED_STATES, MachineProber, save_settings_message, status_text
 from app.models.ui.questions import ask_keep_partial, choose_import, confirm_delete
 from app.models.ui.search_view import HubSearchView
-from app.models.ui.views import CatalogView, InstalledView
+from app.models.ui.views import CatalogView, InstalledView, MessageBar
 from app.utils.errors import DscoderError
 from app.utils.ui.tasks import BackgroundTasks
 
@@ -83,6 +83,7 @@ class ModelManagerDialog(QDialog):
         downloads: DownloadWorker | None = None,
         download_options: DownloadOptions | None = None,
         save: Callable[[Settings], None] = save_settings,
+        speed_measurer: SpeedMeasurer = measure_machine_speed,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models")
@@ -105,7 +106,7 @@ class ModelManagerDialog(QDialog):
         worker = downloads or DownloadWorker(settings, options=download_options, parent=self)
         self.downloads = DownloadJobs(worker, self.downloads_view, self.models_dir_now, download_options, self)
         self.library = InstalledModels(settings, self.installed_view, self.catalog_entries, save, self)
-        self.machine = MachinePlan(self.models_dir_now, self.catalog_entries, prober, self)
+        self.machine = MachinePlan(settings, self.catalog_entries, prober, speed_measurer, self)
         self._connect()
         try:
             entries = list(catalog) if catalog is not None else list(load_catalog().entries)
@@ -135,7 +136,9 @@ class ModelManagerDialog(QDialog):
         self.tabs.addTab(self.search_view, "Search hub")
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_hub_row())
-        layout.addWidget(self._build_message_bar())
+        self.message_bar = MessageBar()
+        self.error_label = self.message_bar.label  # the message shown (tests and accessibility read it)
+        layout.addWidget(self.message_bar)
         layout.addWidget(self.tabs, 1)
 
     def _build_hub_row(self) -> QHBoxLayout:
@@ -154,28 +157,12 @@ class ModelManagerDialog(QDialog):
         hub_row.addWidget(self.endpoint_edit, 1)
         return hub_row
 
-    def _build_message_bar(self) -> QFrame:
-        self.error_label = QLabel()
-        self.error_label.setObjectName("modelManagerMessage")
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.dismiss_button = QPushButton("Dismiss")
-        self.dismiss_button.clicked.connect(self.clear_message)
-        self.message_bar = QFrame()
-        self.message_bar.setObjectName("messageBar")
-        message_layout = QHBoxLayout(self.message_bar)
-        message_layout.setContentsMargins(8, 4, 8, 4)
-        message_layout.addWidget(self.error_label, 1)
-        message_layout.addWidget(self.dismiss_button, 0, Qt.AlignmentFlag.AlignTop)
-        self.message_bar.hide()
-        return self.message_bar
-
     def _build_machine_tab(self) -> QWidget:
         self.machine_panel = MachinePanel()
         self.purpose_combo = QComboBox()
         self.purpose_combo.addItem("chat", "chat")
         self.purpose_combo.addItem("code completion", "completion")
-        self.purpose_combo.addItem("chat and completion (one model)", "both")
+        self.purpose_combo.addItem("chat and completion", "both")
         self.recommend_button = QPushButton("Download recommended")
         self.recommend_button.setEnabled(False)
         machine_tab = QWidget()
@@ -213,6 +200,9 @@ class ModelManagerDialog(QDialog):
         self.machine.probing.connect(self.machine_panel.show_probing)
         self.machine.planned.connect(self._on_plan)
         self.machine.failed.connect(self.machine_panel.show_error)
+        self.machine.measuring.connect(self.machine_panel.show_measuring)
+        self.machine.measureFailed.connect(self.machine_panel.show_speed_error)
+        self.machine_panel.measureRequested.connect(self.machine.measure_again)
 
     # -- what the owners read ----------------------------------------------------------------
     def models_dir_now(self) -> Path:
@@ -227,21 +217,13 @@ class ModelManagerDialog(QDialog):
 
     # -- messages ----------------------------------------------------------------------------
     def show_error(self, text: str) -> None:
-        self._show_message(text, "#f8d7da", "#58151c")
+        self.message_bar.show_error(text)
 
     def show_info(self, text: str) -> None:
-        self._show_message(text, "#d1e7dd", "#0a3622")
+        self.message_bar.show_info(text)
 
     def clear_message(self) -> None:
-        self.error_label.clear()
-        self.message_bar.hide()
-
-    def _show_message(self, text: str, background: str, foreground: str) -> None:
-        self.error_label.setText(text)
-        self.message_bar.setStyleSheet(
-            f"QFrame#messageBar {{ background: {background}; border-radius: 4px; }}QLabel {{ color: {foreground}; }}"
-        )
-        self.message_bar.show()
+        self.message_bar.clear()
 
     # -- hub settings ------------------------------------------------------------------------
     def _set_offline(self, offline: bool) -> None:
@@ -286,8 +268,15 @@ class ModelManagerDialog(QDialog):
             self.downloads.cancel(job_id, keep_partial=keep)
 
     def download_recommended(self) -> None:
-        if self.plan is not None and self.plan.recommendation is not None:
-            self.download_entry(self.plan.recommendation.entry.id)
+        """Download the recommended model (both of them when chat and completion get one each)."""
+        for fit in self._recommended():
+            if self.downloads.active_job(fit.entry.id) is None:
+                if self.library.catalog_state(fit.entry.id) not in INSTALLED_STATES:
+                    self.download_entry(fit.entry.id)
+
+    def _recommended(self) -> list[QuantFit]:
+        plan = self.plan
+        return [f for f in (plan.recommendation, plan.completion) if f is not None] if plan else []
 
     def _update_downloads_tab(self, active: int) -> None:
         index = self.tabs.indexOf(self.downloads_view)
@@ -315,6 +304,12 @@ class ModelManagerDialog(QDialog):
         for entry_id in self._entries:
             self._update_entry_status(entry_id)
         self._update_recommend_button()
+        snapshot = self.library.snapshot
+        installed = installed_paths(self._entries.values(), snapshot.models if snapshot else ())
+        if self.machine.machine is not None and installed != self.machine.installed:
+            self.machine.update(reuse_machine=True, installed=installed)  # measured loads of installed files
+        else:
+            self.machine.installed = installed
         self.libraryRefreshed.emit()
 
     def delete(self, path: str) -> None:
@@ -337,26 +332,30 @@ class ModelManagerDialog(QDialog):
         assert machine is not None and plan is not None
         first = not self._planned_once
         self._planned_once = True
-        self.machine_panel.show_machine(machine, plan)
+        self.machine_panel.show_machine(machine, plan, measuring=self.machine.is_measuring)
         for fit in plan.fits:
             self.catalog_view.set_fit(fit.entry.id, fit, fit is plan.recommendation)
-        self.catalog_view.set_recommendation(f"Recommended for {self.purpose_combo.currentText()}: {plan.reason}")
+        text = f"Recommended for {self.purpose_combo.currentText()}: {plan.reason}"
+        if plan.alternative_reason:
+            text += f"\n{plan.alternative_reason}"
+        self.catalog_view.set_recommendation(text)
         if first and plan.recommendation is not None:
             self.catalog_view.scroll_to(plan.recommendation.entry.id)
         self._update_recommend_button()
         self.planReady.emit()
 
     def _update_recommend_button(self) -> None:
-        rec = self.plan.recommendation if self.plan else None
-        if rec is None:
+        recommended = self._recommended()
+        if not recommended:
             self.recommend_button.setText("Download recommended")
             self.recommend_button.setEnabled(False)
             return
-        installed = self.library.catalog_state(rec.entry.id) in INSTALLED_STATES
-        active = self.downloads.active_job(rec.entry.id) is not None
+        names = " + ".join(f.entry.id for f in recommended)
+        installed = all(self.library.catalog_state(f.entry.id) in INSTALLED_STATES for f in recommended)
+        active = any(self.downloads.active_job(f.entry.id) is not None for f in recommended)
         label = "installed" if installed else "downloading" if active else "download"
         self.recommend_button.setText(
-            f"Recommended: {rec.entry.id} ({label})" if installed or active else f"Download recommended: {rec.entry.id}"
+            f"Recommended: {names} ({label})" if installed or active else f"Download recommended: {names}"
         )
         self.recommend_button.setEnabled(not installed and not active)
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -27,9 +28,10 @@ from PySide6.QtWidgets import (
 from app.models.catalog import CatalogEntry
 from app.models.library import InstalledModel
 from app.models.planner import QuantFit
-from app.models.ui.manager_data import fit_text, model_columns, size_text
+from app.models.ui.manager_data import fit_text, model_columns, size_text, speed_cell
 
-CATALOG_COLUMNS = ("Model", "Quant", "Size", "Fit on this machine", "Status", "")
+CATALOG_COLUMNS = ("Model", "Quant", "Size", "Fit on this machine", "Speed on this machine", "Status", "")
+FIT_COLUMN, SPEED_COLUMN, STATUS_COLUMN = 3, 4, 5
 INSTALLED_COLUMNS = (
     "File",
     "Architecture",
@@ -91,7 +93,7 @@ class CatalogView(QWidget):
         self.recommendation_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.table = _table(CATALOG_COLUMNS)
         self.table.setObjectName("catalogTable")
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(FIT_COLUMN, QHeaderView.ResizeMode.Stretch)
         layout = QVBoxLayout(self)
         layout.addWidget(self.recommendation_label)
         layout.addWidget(self.filter_edit)
@@ -105,7 +107,8 @@ class CatalogView(QWidget):
         self._buttons.clear()
         for row, entry in enumerate(entries):
             self._rows[entry.id] = row
-            for column, text in enumerate((entry.variant, entry.quant, size_text(entry), fit_text(None), "…")):
+            texts = (entry.variant, entry.quant, size_text(entry), fit_text(None), "…", "…")
+            for column, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 if column == 0:
                     item.setData(Qt.ItemDataRole.UserRole, entry.id)
@@ -122,9 +125,12 @@ class CatalogView(QWidget):
         row = self._rows.get(entry_id)
         if row is None:
             return
-        item = cell(self.table, row, 3)
+        item = cell(self.table, row, FIT_COLUMN)
         item.setText(fit_text(fit) + ("  ★ recommended" if recommended else ""))
         item.setToolTip(fit.why if fit is not None else "")
+        speed, speed_tip = speed_cell(fit)
+        cell(self.table, row, SPEED_COLUMN).setText(speed)
+        cell(self.table, row, SPEED_COLUMN).setToolTip(speed_tip)
         for column in range(len(CATALOG_COLUMNS) - 1):
             other = cell(self.table, row, column)
             other.setFont(_bold(other.font()) if recommended else QFont(self.table.font()))
@@ -143,7 +149,7 @@ class CatalogView(QWidget):
         row = self._rows.get(entry_id)
         if row is None:
             return
-        cell(self.table, row, 4).setText(text)
+        cell(self.table, row, STATUS_COLUMN).setText(text)
         button = self._buttons[entry_id]
         busy = "Queued" if text == "queued" else "Downloading…"
         button.setText(action or ("Installed" if text.startswith("installed") else busy))
@@ -151,10 +157,13 @@ class CatalogView(QWidget):
         self.apply_filter()
 
     def status(self, entry_id: str) -> str:
-        return cell(self.table, self._rows[entry_id], 4).text()
+        return cell(self.table, self._rows[entry_id], STATUS_COLUMN).text()
 
     def fit(self, entry_id: str) -> str:
-        return cell(self.table, self._rows[entry_id], 3).text()
+        return cell(self.table, self._rows[entry_id], FIT_COLUMN).text()
+
+    def speed(self, entry_id: str) -> str:
+        return cell(self.table, self._rows[entry_id], SPEED_COLUMN).text()
 
     def download_button(self, entry_id: str) -> QPushButton:
         return self._buttons[entry_id]
@@ -316,3 +325,39 @@ class InstalledView(QWidget):
         for button in (self.verify_button, self.delete_button):
             button.setEnabled(chosen and not self._busy)
         self.import_button.setEnabled(not self._busy)
+
+
+class MessageBar(QFrame):
+    """One message above the tabs, red for an error, green for news, with Dismiss."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageBar")
+        self.label = QLabel()
+        self.label.setObjectName("modelManagerMessage")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.dismiss_button = QPushButton("Dismiss")
+        self.dismiss_button.clicked.connect(self.clear)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.dismiss_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_error(self, text: str) -> None:
+        self._show(text, "#f8d7da", "#58151c")
+
+    def show_info(self, text: str) -> None:
+        self._show(text, "#d1e7dd", "#0a3622")
+
+    def clear(self) -> None:
+        self.label.clear()
+        self.hide()
+
+    def _show(self, text: str, background: str, foreground: str) -> None:
+        self.label.setText(text)
+        self.setStyleSheet(
+            f"QFrame#messageBar {{ background: {background}; border-radius: 4px; }}QLabel {{ color: {foreground}; }}"
+        )
+        self.show()

@@ -47,6 +47,7 @@ from app.preferences.ui.pages import (
     SamplingPage,
     SettingsPage,
 )
+from app.preferences.ui.planner_page import PlannerPage
 from app.preferences.ui.prompts_page import AskText, PromptsPage, ask_text
 from app.preferences.ui.remotes_page import EditRemote, Probe, RemotesPage, edit_remote_dialog
 from app.utils.errors import DscoderError
@@ -90,6 +91,7 @@ class SettingsDialog(QDialog):
         self.prompts_page = PromptsPage(ask)
         self.appearance_page = AppearancePage()
         self.completion_page = CompletionPage()
+        self.planner_page = PlannerPage()
         self.hub_page = HubPage(self.secrets)
         self.remotes_page = RemotesPage(self.secrets, probe, edit_remote)
         self.local_server_page = LocalServerPage(self.secrets, local_server_url)
@@ -99,6 +101,7 @@ class SettingsDialog(QDialog):
             self.prompts_page,
             self.appearance_page,
             self.completion_page,
+            self.planner_page,
             self.hub_page,
             self.remotes_page,
             self.local_server_page,
