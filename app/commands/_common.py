@@ -6,7 +6,7 @@ import argparse
 
 from app.config.settings import load_settings
 from app.llm.options import GPU_LAYERS_HELP, LoadOptions, gpu_layers_arg, load_options_for
-from app.models.gpu_layers import resolve_auto_gpu_layers
+from app.models.preflight import plan_and_check_load
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -43,4 +43,4 @@ def load_options_from(args: argparse.Namespace, *, completion: bool = False) -> 
         n_threads=args.threads,
         seed=getattr(args, "seed", None),
     )
-    return resolve_auto_gpu_layers(options)
+    return plan_and_check_load(options)  # a load that would not fit now is refused before it starts

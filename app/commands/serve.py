@@ -9,7 +9,7 @@ import sys
 from app.engine.main import serve
 from app.llm.options import GPU_LAYERS_HELP, KV_CACHE_TYPES, LoadOptions, gpu_layers_arg
 from app.llm.supervisor import check_model_file
-from app.models.gpu_layers import resolve_auto_gpu_layers
+from app.models.preflight import plan_and_check_load
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     check_model_file(args.model)
     api_key = args.api_key or secrets.token_urlsafe(24)
-    options = resolve_auto_gpu_layers(
+    options = plan_and_check_load(
         LoadOptions(
             model_path=args.model,
             n_ctx=args.ctx,

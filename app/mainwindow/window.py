@@ -37,11 +37,12 @@ from app.llm.info import EngineState
 from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import EngineWorker
 from app.mainwindow.launchers import MACHINE_TAB, CodeActions, ModelManagerLauncher, SettingsEditor
+from app.mainwindow.measurements import LoadMeasurements
 from app.mainwindow.menus import WindowCommands, WindowMenus
 from app.mainwindow.parts import NoModelBanner, TabsEditorAccess
 from app.mainwindow.status_bar import EngineStatusBar
 from app.mainwindow.theme import THEME_CHOICES, apply_application_palette, effective_theme
-from app.models.gpu_layers import resolve_auto_gpu_layers
+from app.models.preflight import plan_and_check_load
 from app.utils import paths
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,9 @@ class MainWindow(QMainWindow):
         self.sidebar_dock.hide()
 
     def _build_owners(self, worker: EngineWorker | None) -> None:
-        self.engine = EngineSession(self.settings_store, resolve_auto_gpu_layers, worker, self)
+        # GPU layers planned and the load checked against the memory free now, before the engine starts.
+        self.engine = EngineSession(self.settings_store, plan_and_check_load, worker, self)
+        self.measurements = LoadMeasurements(self.engine, self)
         self.controller = ChatController(self.chat, TabsEditorAccess(self.tabs), self.settings, self.engine, self)
         self.conversations = ConversationBinding(self.store, self.controller, self.sidebar, self.engine, self)
         self.completion = CompletionService(self.engine.completion_client, self.settings_store, self)
@@ -352,5 +355,6 @@ class MainWindow(QMainWindow):
             self.completion.shutdown()  # first: its thread may be using the engine's client
             self.engine.shutdown()
             self.models.shutdown()
+            self.measurements.shutdown()
             self.conversations.close()
             self.store.close()

@@ -11,6 +11,7 @@ names them, for callers that stop before the engine tries.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,7 +23,9 @@ from app.models.file_estimate import estimate_file, file_header, this_machine
 from app.models.gpu_layers import resolve_auto_gpu_layers
 from app.models.measured import MeasuredLoads
 from app.models.planner import ctx_label, gb
-from app.utils.errors import DscoderError
+from app.utils.errors import DscoderError, ModelFileError
+
+log = logging.getLogger(__name__)
 
 SAFETY_BYTES = 256 * 1024 * 1024  # estimates are within ~10%; a load that needs the last bytes is not planned
 MIN_CONTEXT = 512
@@ -149,5 +152,11 @@ def plan_and_check_load(options: LoadOptions) -> LoadOptions:
     the load compared with the memory free now (a `GpuLayerPlanner`, in place of
     `resolve_auto_gpu_layers`; raises DscoderError when it does not fit, naming loads that would)."""
     options = resolve_auto_gpu_layers(options)
-    require_fits_now(options)
+    try:
+        check = check_load(options)
+    except ModelFileError as exc:  # an unreadable file: the engine's load explains it best
+        log.info("no memory check for %s: %s", options.model_path, exc)
+        return options
+    if not check.fits:
+        raise check.error()
     return options

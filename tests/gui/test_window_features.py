@@ -153,3 +153,19 @@ def test_fix_this_error_sends_the_code_the_error_points_to(qtbot, make_window, t
     prompt = window.controller.turns[-1].content
     assert "return a + c" in prompt and "NameError" in prompt
     QApplication.processEvents()
+
+
+def test_a_local_load_and_its_answers_are_recorded_as_measurements(qtbot, make_window, tiny_models):
+    from app.models.measured import MeasuredLoads, ModelFileId
+
+    window = make_window(Settings(chat_model_path=str(tiny_models["v1"]), n_gpu_layers=0, max_tokens=24))
+    window.engine.load_from_settings()
+    wait_ready(qtbot, window)
+    qtbot.waitUntil(lambda: window.measurements.recorded >= 1, timeout=30_000)
+    type_and_send(qtbot, window, "hello there")
+    wait_answer_done(qtbot, window)
+    qtbot.waitUntil(lambda: window.measurements.recorded >= 2, timeout=30_000)
+    file_id = ModelFileId.of(tiny_models["v1"])
+    assert file_id is not None
+    records = MeasuredLoads().for_file(file_id)
+    assert records and records[0].rss_at_load > 0 and records[0].buffers.get("model")

@@ -165,8 +165,11 @@ class EngineWorker(QObject):
         if isinstance(options, RemoteTarget):
             self._connect_remote(load_id, options, cancel)
             return
-        supervisor = self._make_supervisor(options)
+        supervisor: EngineSupervisor | None = None
         try:
+            # Making the supervisor plans GPU layers and checks the load against the memory
+            # free now: a load that would not fit is refused here, with the loads that would.
+            supervisor = self._make_supervisor(options)
             endpoint = supervisor.start(cancel)
         except CancelledError:
             self.loadCancelled.emit(load_id)
@@ -176,7 +179,8 @@ class EngineWorker(QObject):
             return
         except Exception as exc:  # a bug, not a user error: say so instead of hanging
             log.exception("loading %s failed", options.model_path)
-            supervisor.stop()
+            if supervisor is not None:
+                supervisor.stop()
             self.loadFailed.emit(load_id, f"Loading the model failed unexpectedly ({exc}). Try again.", "")
             return
         finally:
