@@ -68,7 +68,7 @@ def run_self_test() -> int:
         loaded = _wait(app, lambda: editor is not None and not editor.is_loading(), 10)
         test.check(
             "editor opened a Python file",
-            loaded and editor.language == "python",
+            loaded and editor is not None and editor.language == "python",
             f"language {getattr(editor, 'language', None)}, lexer {editor.lexer_name() if editor else None}",
         )
         if editor is not None:
@@ -84,16 +84,15 @@ def run_self_test() -> int:
         window.controller.loadFailed.connect(lambda message: state.setdefault("error", message))
         window.load_model(str(model))
         _wait(app, lambda: "info" in state or "error" in state)
-        info = state.get("info") or {}
+        info: dict[str, object] = state.get("info") or {}  # type: ignore[assignment]
         test.check(
             "engine process started and loaded the model",
             "info" in state,
             str(
                 state.get("error")
-                or f"{info.get('model_name')} ({info.get('architecture')}), "  # type: ignore[union-attr]
-                f"context {info.get('n_ctx')}"
+                or f"{info.get('model_name')} ({info.get('architecture')}), context {info.get('n_ctx')}"
             ),
-        )  # type: ignore[union-attr]
+        )
 
         if "info" in state:
             window.controller.answerFinished.connect(lambda stats: state.setdefault("stats", stats))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import sys
-from pathlib import Path
 
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
@@ -12,8 +11,9 @@ from PySide6.QtWidgets import QApplication
 from app import APP_ID, APP_NAME, __version__
 from app.config.settings import load_settings
 from app.config.validation import sanitized
+from app.utils.resources import resource
 
-ICONS_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
+ICONS_DIR = resource("icons")
 
 
 def app_icon() -> QIcon | None:
@@ -21,9 +21,9 @@ def app_icon() -> QIcon | None:
     if not ICONS_DIR.is_dir():
         return None
     icon = QIcon()
-    for path in sorted(ICONS_DIR.glob("*")):
-        if path.suffix.lower() in (".svg", ".png"):
-            icon.addFile(str(path))
+    for entry in sorted(ICONS_DIR.iterdir(), key=lambda e: e.name):
+        if entry.name.lower().endswith((".svg", ".png")):
+            icon.addFile(str(entry))  # shipped files lie on disk in every install (no zip imports)
     return None if icon.isNull() else icon
 
 
