@@ -66,7 +66,7 @@ echo "fresh-debian: .venv/bin/dscoder on an Xvfb display, and a screenshot"
 Xvfb ":$display_number" -screen 0 1400x900x24 -nolisten tcp &
 xvfb_pid=$!
 sleep 2
-setsid env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 DISPLAY=":$display_number" \
+setsid env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DISPLAY=":$display_number" \
   chroot "$rootfs" bash -c "cd /root/dscoder && .venv/bin/dscoder" &
 app_pid=$!
 sleep 25
