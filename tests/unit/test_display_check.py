@@ -17,6 +17,7 @@ from app.diagnostics.display import (
     Distribution,
     check_platform,
     gui_start_problem,
+    library_problem,
     platform_candidates,
     read_distribution,
 )
@@ -24,6 +25,7 @@ from app.diagnostics.display import (
 ROOT = Path(__file__).resolve().parents[2]
 DEBIAN = Distribution("debian", "Debian GNU/Linux 12 (bookworm)")
 FEDORA = Distribution("fedora", "Fedora Linux 41")
+ABSENT = "libdscoder-absent.so.3"  # a library no system has
 
 
 def readme_apt_packages(ending: str) -> list[str]:
@@ -82,7 +84,7 @@ def test_distribution_family_from_os_release(tmp_path: Path) -> None:
 
 @pytest.fixture
 def plugin_missing_a_library(tmp_path: Path) -> Path:
-    """A real platforms/libqxcb.so that needs libxcb-icccm.so.4, which is then removed."""
+    """A real platforms/libqxcb.so that needs libdscoder-absent.so.3, which is then removed."""
     gcc = shutil.which("gcc")
     if gcc is None or sys.platform != "linux":
         pytest.skip("needs gcc on Linux (the README's set-up installs build-essential)")
@@ -90,12 +92,10 @@ def plugin_missing_a_library(tmp_path: Path) -> Path:
     platforms = tmp_path / "platforms"
     libs.mkdir()
     platforms.mkdir()
-    (tmp_path / "icccm.c").write_text("int icccm_stub(void) { return 4; }\n")
-    (tmp_path / "plugin.c").write_text("int icccm_stub(void);\nint plugin_entry(void) { return icccm_stub(); }\n")
-    stub = libs / "libxcb-icccm.so.4"
-    subprocess.run(
-        [gcc, "-shared", "-fPIC", "-Wl,-soname,libxcb-icccm.so.4", "-o", stub, tmp_path / "icccm.c"], check=True
-    )
+    (tmp_path / "absent.c").write_text("int absent_stub(void) { return 3; }\n")
+    (tmp_path / "plugin.c").write_text("int absent_stub(void);\nint plugin_entry(void) { return absent_stub(); }\n")
+    stub = libs / ABSENT
+    subprocess.run([gcc, "-shared", "-fPIC", f"-Wl,-soname,{ABSENT}", "-o", stub, tmp_path / "absent.c"], check=True)
     subprocess.run([gcc, "-shared", "-fPIC", "-o", platforms / "libqxcb.so", tmp_path / "plugin.c", stub], check=True)
     stub.unlink()
     return platforms
@@ -106,11 +106,10 @@ def test_a_missing_library_is_named_with_the_install_command(plugin_missing_a_li
 
     problem = check_platform("xcb", env, DEBIAN)
 
-    assert problem is not None and problem.missing_libraries == ("libxcb-icccm.so.4",)
-    assert "xcb platform plugin needs libxcb-icccm.so.4" in problem.what
-    sudo = "" if os.geteuid() == 0 else "sudo "
-    assert f"`{sudo}apt-get install -y libxcb-icccm4`" in problem.todo
-    assert f"`{sudo}dnf install -y xcb-util-wm`" in check_platform("xcb", env, FEDORA).todo  # type: ignore[union-attr]
+    assert problem is not None and problem.missing_libraries == (ABSENT,)
+    assert f"xcb platform plugin needs {ABSENT}, which is not installed" in problem.what
+    # A library the app does not know: the whole list, which is always right.
+    assert f"apt-get install -y {' '.join(DEBIAN_GUI_PACKAGES)}`" in problem.todo
 
 
 def test_without_ldd_the_loader_error_still_names_the_library(
@@ -119,7 +118,18 @@ def test_without_ldd_the_loader_error_still_names_the_library(
     monkeypatch.setattr(display.shutil, "which", lambda name: None)
     env = {"DISPLAY": ":99", "QT_QPA_PLATFORM_PLUGIN_PATH": str(plugin_missing_a_library)}
     problem = check_platform("xcb", env, DEBIAN)
-    assert problem is not None and problem.missing_libraries == ("libxcb-icccm.so.4",)
+    assert problem is not None and problem.missing_libraries == (ABSENT,)
+
+
+def test_known_libraries_map_to_this_distributions_packages() -> None:
+    missing = ("libxcb-icccm.so.4", "libxcb-keysyms.so.1")
+    sudo = "" if os.geteuid() == 0 else "sudo "
+    debian = library_problem("xcb", missing, "", DEBIAN)
+    assert "needs libxcb-icccm.so.4, libxcb-keysyms.so.1, which are not installed" in debian.what
+    assert f"`{sudo}apt-get install -y libxcb-icccm4 libxcb-keysyms1`" in debian.todo
+    assert f"`{sudo}dnf install -y xcb-util-wm xcb-util-keysyms`" in library_problem("xcb", missing, "", FEDORA).todo
+    unknown = library_problem("xcb", missing, "", Distribution("", "Arch Linux"))
+    assert "provide libxcb-icccm.so.4, libxcb-keysyms.so.1 (see the README)" in unknown.todo
 
 
 def test_qt_starts_when_any_of_its_candidate_platforms_can(plugin_missing_a_library: Path) -> None:
