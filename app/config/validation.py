@@ -119,6 +119,7 @@ def validate_settings(settings: Settings) -> list[SettingsProblem]:
     _int_in(problems, "completion_delay_ms", s.completion_delay_ms, 0, 5000, "Completion delay (ms)")
     if s.hub_endpoint and (message := check_url(s.hub_endpoint, "Hub endpoint")):
         problems.append(SettingsProblem("hub_endpoint", message))
+    problems += _check_planner(s)
     problems += _check_presets(s)
     problems += _check_remotes(s)
     if not (_is_int(s.local_server_port) and (s.local_server_port == 0 or 1024 <= s.local_server_port <= MAX_PORT)):
@@ -128,6 +129,24 @@ def validate_settings(settings: Settings) -> list[SettingsProblem]:
                 f"Local server port must be 0 (any free port) or from 1024 to {MAX_PORT}, not {s.local_server_port!r}",
             )
         )
+    return problems
+
+
+def _check_planner(s: Settings) -> list[SettingsProblem]:
+    """The planner's speed floors and the RAM it keeps free."""
+    problems: list[SettingsProblem] = []
+    _float_in(
+        problems, "plan_min_tokens_per_s", s.plan_min_tokens_per_s, 0.5, 1000.0, "Minimum answer speed (tokens/s)"
+    )
+    _float_in(
+        problems, "plan_max_question_s", s.plan_max_question_s, 1.0, 600.0, "Longest wait for a 2K-token question (s)"
+    )
+    _float_in(problems, "plan_max_completion_s", s.plan_max_completion_s, 0.05, 30.0, "Longest wait for ghost text (s)")
+    _float_in(problems, "plan_headroom_percent", s.plan_headroom_percent, 0.0, 90.0, "RAM kept free (% of RAM)")
+    _float_in(problems, "plan_headroom_max_gb", s.plan_headroom_max_gb, 0.0, 1024.0, "RAM kept free, at most (GB)")
+    _int_in(
+        problems, "prompt_cache_bytes", s.prompt_cache_bytes, 0, 1 << 40, "Prompt cache size (bytes, 0 for automatic)"
+    )
     return problems
 
 

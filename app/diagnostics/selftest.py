@@ -49,6 +49,7 @@ def run_self_test() -> int:
     try:
         from app.config.settings import Settings
         from app.diagnostics.tiny_model import write_tiny_gguf
+        from app.llm.info import EngineInfo
         from app.mainwindow.app import create_application
 
         app = create_application([sys.argv[0]])
@@ -80,18 +81,17 @@ def run_self_test() -> int:
             )
 
         state: dict[str, object] = {}
-        window.controller.modelLoaded.connect(lambda info: state.setdefault("info", info))
-        window.controller.loadFailed.connect(lambda message: state.setdefault("error", message))
-        window.load_model(str(model))
+        window.engine.loaded.connect(lambda info: state.setdefault("info", info))
+        window.engine.loadFailed.connect(lambda message, _detail: state.setdefault("error", message))
+        window.engine.load_model(str(model))
         _wait(app, lambda: "info" in state or "error" in state)
-        info: dict[str, object] = state.get("info") or {}  # type: ignore[assignment]
+        info = state.get("info")
         test.check(
             "engine process started and loaded the model",
-            "info" in state,
-            str(
-                state.get("error")
-                or f"{info.get('model_name')} ({info.get('architecture')}), context {info.get('n_ctx')}"
-            ),
+            isinstance(info, EngineInfo),
+            f"{info.model_name} ({info.architecture}), context {info.n_ctx}"
+            if isinstance(info, EngineInfo)
+            else str(state.get("error")),
         )
 
         if "info" in state:

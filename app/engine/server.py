@@ -26,6 +26,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from app.config import sampling
 from app.engine.runtime import AbortFlag
 from app.llm.options import SamplingParams
 from app.utils.errors import DscoderError, PromptError
@@ -56,11 +57,11 @@ def _sampling_from(body: dict[str, Any], default_max: int) -> SamplingParams:
         raise PromptError("'stop' must be a string or a list of strings")
     max_tokens = body.get("max_tokens", body.get("max_completion_tokens"))
     return SamplingParams(
-        temperature=num("temperature", 0.0),
-        top_p=num("top_p", 0.95),
-        top_k=num("top_k", 40, int),
-        min_p=num("min_p", 0.05),
-        repeat_penalty=num("repeat_penalty", 1.0),
+        temperature=num("temperature", sampling.TEMPERATURE),
+        top_p=num("top_p", sampling.TOP_P),
+        top_k=num("top_k", sampling.TOP_K, int),
+        min_p=num("min_p", sampling.MIN_P),
+        repeat_penalty=num("repeat_penalty", sampling.REPEAT_PENALTY),
         max_tokens=int(max_tokens) if max_tokens is not None else default_max,
         seed=num("seed", -1, int),
         stop=tuple(stop),
@@ -222,7 +223,7 @@ def create_app(model: Any, api_key: str | None) -> Any:
         started = time.perf_counter()
         body = await read_body(request)
         messages = check_messages(body)
-        params = _sampling_from(body, default_max=512)
+        params = _sampling_from(body, default_max=sampling.CHAT_MAX_TOKENS)
         fitted = await asyncio.to_thread(model.prepare_chat, messages, params.max_tokens)
         params = SamplingParams(**{**params.__dict__, "max_tokens": fitted.max_tokens})
         tokens = await asyncio.to_thread(model.tokenize_prompt, fitted.prompt)
@@ -270,7 +271,7 @@ def create_app(model: Any, api_key: str | None) -> Any:
         if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
             prompt = prompt[0]
         suffix = body.get("suffix")
-        params = _sampling_from(body, default_max=128)
+        params = _sampling_from(body, default_max=sampling.COMPLETION_MAX_TOKENS)
         if isinstance(prompt, list) and all(isinstance(t, int) for t in prompt):
             tokens = list(prompt)
         elif not isinstance(prompt, str):

@@ -90,11 +90,6 @@ class CatalogEntry:
         return sum(f.size for f in self.files)
 
     @property
-    def quant_rank(self) -> int:
-        """0 for Q2_K up to 5 for Q8_0."""
-        return QUANT_ORDER.index(self.quant) if self.quant in QUANT_ORDER else -1
-
-    @property
     def local_file_name(self) -> str:
         """The file name llama.cpp loads: the first shard, or the joined name for byte-split parts."""
         first = self.files[0].name.rsplit("/", 1)[-1]

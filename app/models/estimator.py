@@ -83,10 +83,26 @@ class ModelMemoryShape:
     expert_bytes: int  # routed-expert bytes (MoE)
     expert_used_fraction: float  # experts used per token / experts
     file_size: int
+    n_params: int = 0  # every tensor's elements; 0: unknown (then derived from the bytes)
 
     @property
     def weights_bytes(self) -> int:
         return sum(self.layer_bytes) + self.token_embd_bytes + self.output_bytes
+
+    @property
+    def active_fraction(self) -> float:
+        """Share of the repeating layers' weights one token uses: 1 for a dense model,
+        the shared part plus the used experts for a MoE."""
+        layers = max(1, sum(self.layer_bytes))
+        return 1.0 - self.expert_bytes * (1.0 - self.expert_used_fraction) / layers
+
+    @property
+    def layer_params(self) -> int:
+        """Parameters in the repeating layers (the matrices a prompt token multiplies by)."""
+        embedding = self.vocab * self.n_embd
+        if self.n_params > 0:
+            return max(0, self.n_params - embedding * (1 if self.tied_output else 2))
+        return int(sum(self.layer_bytes) * 8 / QUANT_BITS["Q4_K_M"])  # unknown: assume the common quant
 
 
 @dataclass(frozen=True)
@@ -109,6 +125,7 @@ class MemoryEstimate:
     overhead_vram_bytes: int
     ram_bytes: int  # expected peak RSS of the engine process once the context is full
     vram_bytes: int  # total over the GPUs used
+    measured: bool = False  # from a load of this very file with these settings (app/models/measured.py)
 
     @property
     def full_gpu(self) -> bool:
@@ -150,6 +167,7 @@ def shape_from_gguf(info: GgufInfo) -> ModelMemoryShape:
         expert_bytes=info.expert_tensor_bytes,
         expert_used_fraction=used,
         file_size=info.file_size,
+        n_params=info.parameter_count,
     )
 
 
@@ -187,6 +205,7 @@ def shape_from_catalog(entry: CatalogEntry) -> ModelMemoryShape:
         expert_bytes=expert,
         expert_used_fraction=used,
         file_size=entry.size,
+        n_params=int(hp.total_params or entry.parameters or 0),
     )
 
 
@@ -243,6 +262,32 @@ def host_compute_bytes(shape: ModelMemoryShape, n_ctx: int, n_ubatch: int) -> in
     return ubatch * shape.n_embd * 4 * 2 + ctx * ubatch * 2 + COMPUTE_FIXED_BYTES
 
 
+@dataclass(frozen=True)
+class _Placement:
+    """Where llama.cpp puts the weights for `gpu` offloaded layers (see the module doc)."""
+
+    gpu: int  # effective n_gpu_layers: 0 .. n_layer + 1
+    first_gpu_layer: int  # repeating layers from here on run on the GPU
+    weights_ram: int
+    weights_vram: int
+
+
+def _place(shape: ModelMemoryShape, n_gpu_layers: int, n_gpus: int) -> _Placement:
+    n_layer = shape.n_layer
+    gpu = n_layer + 1 if n_gpu_layers < 0 else min(n_gpu_layers, n_layer + 1)
+    if n_gpus <= 0:
+        gpu = 0
+    output_on_gpu = gpu >= 1
+    first_gpu_layer = n_layer - max(0, gpu - 1)
+    weights_vram = sum(shape.layer_bytes[first_gpu_layer:]) + (shape.output_bytes if output_on_gpu else 0)
+    if output_on_gpu and shape.tied_output:
+        weights_vram += shape.token_embd_bytes  # TENSOR_DUPLICATED on the output device
+    weights_ram = (
+        sum(shape.layer_bytes[:first_gpu_layer]) + shape.token_embd_bytes + (0 if output_on_gpu else shape.output_bytes)
+    )
+    return _Placement(gpu, first_gpu_layer, weights_ram, weights_vram)
+
+
 def estimate_memory(
     model: GgufInfo | CatalogEntry | ModelMemoryShape,
     *,
@@ -264,48 +309,33 @@ def estimate_memory(
     """
     shape = model_shape(model)
     ctx = pad_ctx(n_ctx)
-    n_layer = shape.n_layer
-    gpu = n_layer + 1 if n_gpu_layers < 0 else min(n_gpu_layers, n_layer + 1)
-    if n_gpus <= 0:
-        gpu = 0
+    place = _place(shape, n_gpu_layers, n_gpus)
     ubatch = min(n_ubatch, n_batch, ctx)
 
-    output_on_gpu = gpu >= 1
-    gpu_repeating = max(0, gpu - 1)
-    first_gpu_layer = n_layer - gpu_repeating
-    layers_gpu = sum(shape.layer_bytes[first_gpu_layer:])
-    layers_cpu = sum(shape.layer_bytes[:first_gpu_layer])
-
-    weights_vram = layers_gpu + (shape.output_bytes if output_on_gpu else 0)
-    if output_on_gpu and shape.tied_output:
-        weights_vram += shape.token_embd_bytes  # TENSOR_DUPLICATED on the output device
-    weights_ram = layers_cpu + shape.token_embd_bytes + (0 if output_on_gpu else shape.output_bytes)
-
     kv_total = kv_cache_bytes(shape, ctx, kv_type)
-    kv_vram = kv_cache_bytes(shape, ctx, kv_type, gpu_repeating)
-    kv_ram = kv_total - kv_vram
+    kv_vram = kv_cache_bytes(shape, ctx, kv_type, max(0, place.gpu - 1))
 
     cpu_compute = compute_buffer_bytes(shape, ctx, ubatch, flash_attn)
-    if gpu == 0:
+    if place.gpu == 0:
         compute_ram, compute_vram = cpu_compute, 0
     else:
         compute_vram = compute_buffer_bytes(shape, ctx, ubatch, flash_attn, gpu=True) * n_gpus
         # Repeating layers still on the CPU need its full buffer; otherwise only the inputs.
-        compute_ram = cpu_compute if first_gpu_layer > 0 else host_compute_bytes(shape, ctx, ubatch)
+        compute_ram = cpu_compute if place.first_gpu_layer > 0 else host_compute_bytes(shape, ctx, ubatch)
 
-    discrete = gpu and not unified_memory
+    discrete = place.gpu and not unified_memory
     overhead_ram = ENGINE_BASELINE_RSS_BYTES + (GPU_RUNTIME_RSS_BYTES if discrete else 0)
     overhead_vram = GPU_CONTEXT_VRAM_BYTES * n_gpus if discrete else 0
-
+    kv_ram = kv_total - kv_vram
     return MemoryEstimate(
         n_ctx=ctx,
-        n_gpu_layers=gpu,
-        n_layer=n_layer,
+        n_gpu_layers=place.gpu,
+        n_layer=shape.n_layer,
         kv_type=kv_type,
         flash_attn=flash_attn,
-        weights_bytes=weights_ram + weights_vram,
-        weights_ram_bytes=weights_ram,
-        weights_vram_bytes=weights_vram,
+        weights_bytes=place.weights_ram + place.weights_vram,
+        weights_ram_bytes=place.weights_ram,
+        weights_vram_bytes=place.weights_vram,
         kv_bytes=kv_total,
         kv_ram_bytes=kv_ram,
         kv_vram_bytes=kv_vram,
@@ -314,8 +344,8 @@ def estimate_memory(
         compute_vram_bytes=compute_vram,
         overhead_ram_bytes=overhead_ram,
         overhead_vram_bytes=overhead_vram,
-        ram_bytes=weights_ram + kv_ram + compute_ram + overhead_ram,
-        vram_bytes=(weights_vram + kv_vram + compute_vram + overhead_vram) if gpu else 0,
+        ram_bytes=place.weights_ram + kv_ram + compute_ram + overhead_ram,
+        vram_bytes=(place.weights_vram + kv_vram + compute_vram + overhead_vram) if place.gpu else 0,
     )
 
 

@@ -1,4 +1,4 @@
-"""The settings' "auto" GPU layers (-1) made concrete for one model file.
+"""Auto GPU layers (`AUTO_GPU_LAYERS`, -1) made concrete for one model file.
 
 Auto means: as many layers as the estimator says fit in the free memory of the GPUs
 this llama.cpp build can drive; none when there is no such GPU (a CPU-only build, or
@@ -13,12 +13,11 @@ import logging
 from collections.abc import Callable
 
 from app.hardware.gpus import GpuDiscovery, discover_gpus_isolated
-from app.llm.options import LoadOptions
+from app.llm.options import AUTO_GPU_LAYERS, LoadOptions
 from app.models.estimator import estimate_memory
 
 log = logging.getLogger(__name__)
 
-AUTO = -1
 VRAM_HEADROOM = 0.9  # leave some of the free VRAM to the desktop and other programs
 
 
@@ -69,10 +68,8 @@ def planned_gpu_layers(options: LoadOptions, discover: Callable[[], GpuDiscovery
     return lo
 
 
-def resolve_auto_gpu_layers(
-    options: LoadOptions, setting: int, discover: Callable[[], GpuDiscovery] = discover_once
-) -> LoadOptions:
-    """`options` with the planner's layer count when the setting is auto; else unchanged."""
-    if setting != AUTO:
+def resolve_auto_gpu_layers(options: LoadOptions, discover: Callable[[], GpuDiscovery] = discover_once) -> LoadOptions:
+    """`options` with the planner's layer count when its GPU layers are auto; else unchanged."""
+    if options.n_gpu_layers != AUTO_GPU_LAYERS:
         return options
     return dataclasses.replace(options, n_gpu_layers=planned_gpu_layers(options, discover))

@@ -188,12 +188,20 @@ def hub_error(
     if isinstance(exc, DscoderError):
         return exc
     what_file = f"{filename} from {repo}" if filename and repo else (repo or "the hub")
-    status = http_status(exc)
     if isinstance(exc, OfflineModeIsEnabled):
         return DscoderError(
             f"Cannot reach the hub for {what_file}: huggingface_hub is in offline mode",
             "Unset HF_HUB_OFFLINE and restart the app to download models",
         )
+    refused = _refusal(exc, config, repo, revision, filename)
+    return refused or _transport_error(exc, config, what_file)
+
+
+def _refusal(
+    exc: BaseException, config: HubConfig, repo: str | None, revision: str | None, filename: str | None
+) -> DscoderError | None:
+    """The hub answered no: missing, private, gated or unknown revision."""
+    status = http_status(exc)
     if isinstance(exc, RepositoryNotFoundError) and not isinstance(exc, GatedRepoError) and status == 401:
         # The hub answers 401 alike for missing, private and gated repos.
         return DscoderError(
@@ -221,6 +229,12 @@ def hub_error(
             f"{filename or 'The file'} was not found in {repo} at revision {revision} (HTTP 404)",
             "Check the repository, file name and revision",
         )
+    return None
+
+
+def _transport_error(exc: BaseException, config: HubConfig, what_file: str) -> DscoderError:
+    """The hub could not be reached, or failed on its side."""
+    status = http_status(exc)
     if status is not None and status >= 500:
         return DscoderError(
             f"The hub answered with a server error (HTTP {status}) for {what_file}",

@@ -148,6 +148,17 @@ def catalog_status(entry: Any, models: Iterable[InstalledModel], models_dir: Pat
     return "partial" if job.partial_bytes() else "available"
 
 
+def installed_paths(entries: Iterable[Any], models: Iterable[InstalledModel]) -> dict[str, str]:
+    """Catalog id -> the file its installed model loads from (entries matched as `catalog_status` does)."""
+    found: dict[str, str] = {}
+    models = [m for m in models if m.state != MISSING]
+    for entry in entries:
+        model = next((m for m in models if m.catalog_id == entry.id or m.name == entry.local_file_name), None)
+        if model is not None:
+            found[entry.id] = str(model.path)
+    return found
+
+
 def find_model(query: str, models_dir: Path | None = None) -> InstalledModel:
     """A model by path, file name, manifest key or catalog id."""
     models_dir = models_dir or models_dir_from()

@@ -163,8 +163,8 @@ def _one_attempt(
 
 def _gave_up(hub: HubConfig, source: FileSource, attempts: int, last_error: BaseException | None) -> DscoderError:
     status = http_status(last_error) if last_error is not None else None
-    if status is not None and status >= 500:
-        error = hub_error(last_error, hub, repo=source.repo, revision=source.revision, filename=source.filename)  # type: ignore[arg-type]
+    if last_error is not None and status is not None and status >= 500:
+        error = hub_error(last_error, hub, repo=source.repo, revision=source.revision, filename=source.filename)
         return DscoderError(f"{error.what}, {attempts} times in a row", error.todo)
     cause = f" ({last_error or type(last_error).__name__})" if last_error is not None else ""
     if isinstance(last_error, httpx2.ConnectError):

@@ -35,11 +35,6 @@ def data_dir() -> Path:
     return _ensure(home / "data" if home else Path(platformdirs.user_data_dir(_APP)))
 
 
-def cache_dir() -> Path:
-    home = _home()
-    return _ensure(home / "cache" if home else Path(platformdirs.user_cache_dir(_APP)))
-
-
 def log_dir() -> Path:
     home = _home()
     return _ensure(home / "logs" if home else Path(platformdirs.user_log_dir(_APP)))

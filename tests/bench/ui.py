@@ -121,9 +121,9 @@ def stream_child(model: str, tokens: int) -> dict[str, object]:
             raise TimeoutError("the model took too long")
 
     process = psutil.Process()
-    window.load_model(model)
-    wait(lambda: window.controller.state.value != "loading")
-    if window.controller.state.value != "ready":
+    window.engine.load_model(model)
+    wait(lambda: window.engine.state.value != "loading")
+    if window.engine.state.value != "ready":
         raise RuntimeError(f"the model did not load: {window.chat.view.messages()}")
     settle = time.monotonic() + 2.0
     wait(lambda: time.monotonic() > settle)

@@ -1,8 +1,10 @@
-"""The chat's controller: the conversation, the engine worker and what each request means.
+"""The chat's controller: the conversation and what each chat request means.
 
-It owns the conversation (what is sent to the model), gives every request an id and
-drops signals from requests it has moved past (a stopped answer, a superseded load or
-count). It drives the chat panel through its public methods and never builds widgets.
+It owns the conversation (what is sent to the model) and drops signals from requests it
+has moved past (a stopped answer). The engine is not its own: the EngineSession owns the
+engine's state, its info, loading and the worker; the controller streams through it and
+reacts to what it reports (ready, failed, died). It drives the chat panel through its
+public methods and never builds widgets.
 
 Stop is shown at once: the answer is marked stopped and the panel is idle again before
 the worker has even seen the cancel, which is a direct call that closes the stream.
@@ -10,9 +12,8 @@ the worker has even seen the cancel, which is a direct call that closes the stre
 
 from __future__ import annotations
 
-import enum
 import logging
-import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -20,9 +21,10 @@ from PySide6.QtCore import QObject, Signal
 
 from app.chat.code_prompts import CodeContext, attachment_line, file_prompt, selection_prompt
 from app.config.settings import Settings
-from app.llm.sampling import load_options_for, sampling_for
-from app.llm.targets import EngineTarget
-from app.llm.ui.worker import EngineWorker, engine_log_path
+from app.llm.info import EngineInfo, EngineState
+from app.llm.options import sampling_for
+from app.llm.ui.session import EngineSession
+from app.llm.ui.worker import engine_log_path
 
 if TYPE_CHECKING:
     from app.chat.ui import ChatPanel
@@ -33,14 +35,6 @@ log = logging.getLogger(__name__)
 CONTEXT_WARNING_FRACTION = 0.85  # the same point where the meter turns to the warning colour
 DETAIL_LINES = 4  # lines of the engine log shown under an error
 DETAIL_LINE_CHARS = 160  # llama.cpp logs whole metadata dicts on one line
-
-
-class EngineState(enum.StrEnum):
-    NONE = "none"  # no model chosen or unloaded
-    LOADING = "loading"
-    READY = "ready"
-    FAILED = "failed"  # the last load failed
-    DEAD = "dead"  # the engine died after it was ready
 
 
 class EditorAccess(Protocol):
@@ -82,10 +76,6 @@ def _log_excerpt(detail: str) -> str:
 
 
 class ChatController(QObject):
-    engineStateChanged = Signal(str)  # EngineState value
-    modelLoading = Signal(str)  # the model file's name
-    modelLoaded = Signal(object)  # engine info dict
-    loadFailed = Signal(str)
     busyChanged = Signal(bool)
     answerFinished = Signal(object)  # StreamStats of the last answer
     contextUsageChanged = Signal(int, int)  # tokens used, context size
@@ -98,56 +88,41 @@ class ChatController(QObject):
     turnsTruncated = Signal(int)  # turns kept (regenerate, edit and resend)
     chatCleared = Signal()  # New chat
 
-    # Queued into the worker thread.
-    _loadRequested = Signal(int, object)
-    _chatRequested = Signal(int, object, object)
-    _countRequested = Signal(int, object)
-    _unloadRequested = Signal()
-
     def __init__(
         self,
         panel: ChatPanel,
         editor: EditorAccess,
         settings: Settings,
-        worker: EngineWorker | None = None,
+        engine: EngineSession,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.panel = panel
         self.editor = editor
         self.settings = settings
-        self.worker = worker or EngineWorker.on_new_thread()
+        self.engine = engine
         self.turns: list[Turn] = []
-        self.state = EngineState.NONE
-        self.info: dict[str, object] = {}
-        self.options: EngineTarget | None = None
         self.last_stats: StreamStats | None = None
         self._rows: list[int | None] = []  # per chat-view row: the turn it shows, or None
-        self._next_id = 0
         self._active: int | None = None  # the request whose answer is streaming
         self._answer_row = -1
         self._answer_parts: list[str] = []
         self._answer_notes: list[str] = []
-        self._load_id = 0
-        self._count_id = 0
         self._editing: int | None = None  # the turn being edited
         self._waiting_for_model = False  # the last user turn waits for a model to answer it
         self._context_warned = False
+        self._model_seen = ""  # the model the conversation talked with since the last unload
 
-        w = self.worker
-        self._loadRequested.connect(w.load_model)
-        self._chatRequested.connect(w.start_chat)
-        self._countRequested.connect(w.count_tokens)
-        self._unloadRequested.connect(w.unload)
-        w.loaded.connect(self._on_loaded)
-        w.loadFailed.connect(self._on_load_failed)
-        w.loadCancelled.connect(self._on_load_cancelled)
-        w.delta.connect(self._on_delta)
-        w.note.connect(self._on_note)
-        w.finished.connect(self._on_finished)
-        w.failed.connect(self._on_failed)
-        w.tokensCounted.connect(self._on_tokens_counted)
-        w.engineDied.connect(self._on_engine_died)
+        e = self.engine
+        e.stateChanged.connect(self._on_engine_state)
+        e.loaded.connect(self._on_loaded)
+        e.loadFailed.connect(self._on_load_failed)
+        e.died.connect(self._on_engine_died)
+        e.delta.connect(self._on_delta)
+        e.note.connect(self._on_note)
+        e.finished.connect(self._on_finished)
+        e.failed.connect(self._on_failed)
+        e.tokensCounted.connect(self._show_context_usage)
 
         panel.sendRequested.connect(self.send)
         panel.stopRequested.connect(self.stop)
@@ -158,46 +133,10 @@ class ChatController(QObject):
         panel.insertRequested.connect(self.insert_code)
         panel.replaceRequested.connect(self.replace_code)
 
-    # -- the engine ----------------------------------------------------------------------
-    def load(self, options: EngineTarget) -> None:
-        """Start an engine for `options` in the background (replacing any running one)."""
-        self.stop()
-        self.worker.cancel_load(self._load_id)  # any load before this one
-        self.options = options
-        self._load_id += 1
-        self._set_state(EngineState.LOADING)
-        self.modelLoading.emit(os.path.basename(options.model_path))
-        self._loadRequested.emit(self._load_id, options)
-
-    def load_from_settings(self) -> bool:
-        if not self.settings.chat_model_path:
-            return False
-        self.load(load_options_for(self.settings))
-        return True
-
-    def cancel_load(self) -> None:
-        if self.state is EngineState.LOADING:
-            self.worker.cancel_load(self._load_id)
-
     def restart_engine(self) -> None:
-        if self.options is not None:
-            self.load(self.options)
-        elif not self.load_from_settings():
+        """The chat's "Restart engine" and "Try again" buttons: load again, or ask for a model."""
+        if not self.engine.restart():
             self.openModelRequested.emit()
-
-    def unload(self) -> None:
-        self.stop()
-        self.worker.cancel_load(self._load_id)
-        self._load_id += 1  # a load still finishing is stale now
-        self.info = {}
-        self._set_state(EngineState.NONE)
-        self._unloadRequested.emit()
-        self._update_context()
-
-    def shutdown(self) -> None:
-        """Stop the answer and the engine, and end the worker thread (window closing)."""
-        self.stop()
-        self.worker.shutdown()
 
     # -- conversation ----------------------------------------------------------------------
     def model_messages(self) -> list[dict[str, str]]:
@@ -218,6 +157,11 @@ class ChatController(QObject):
             shown = f"{text}\n\n{attachment_line(code)}"
         self._submit(Turn("user", content, text), shown)
 
+    def ask(self, prompt: str) -> None:
+        """A prompt the app built (Fix This Error): sent as it is, ending an edit in progress."""
+        self.panel.input.cancel_edit()
+        self.send(prompt)
+
     def ask_about_selection(self, action: str, code: str) -> None:
         """An editor action (Explain, Find bugs...) on selected code."""
         current = self.editor.current_code()
@@ -235,7 +179,7 @@ class ChatController(QObject):
         rid = self._active
         if rid is None:
             return
-        self.worker.cancel(rid)  # direct: closes the stream while the worker reads it
+        self.engine.cancel_chat(rid)  # direct: closes the stream while the worker reads it
         self._answer_notes.clear()  # about an answer the user cut short: noise now
         self._end_answer("Stopped")
         self._update_context()
@@ -300,13 +244,14 @@ class ChatController(QObject):
         self._rows.append(len(self.turns) - 1)
         self.panel.view.add_user_message(shown)
         self.userTurnAdded.emit(turn, shown)
-        if self.state is EngineState.READY:
+        state = self.engine.state
+        if state is EngineState.READY:
             self._start_answer()
             return
         self._waiting_for_model = True
-        if self.state is EngineState.LOADING:
+        if state is EngineState.LOADING:
             self._show_note("The model is loading; the answer starts when it is ready.")
-        elif self.state is EngineState.DEAD:
+        elif state is EngineState.DEAD:
             self._show_error("The engine is not running.", [("Restart engine", self.restart_engine)])
         else:
             self._show_error(
@@ -317,16 +262,14 @@ class ChatController(QObject):
 
     def _start_answer(self) -> None:
         self._waiting_for_model = False
-        self._next_id += 1
-        self._active = self._next_id
         self._answer_parts = []
         self._answer_notes = []
         self._answer_row = self.panel.view.begin_assistant_message()
         self._rows.append(None)
+        self._active = self.engine.start_chat(self.model_messages(), sampling_for(self.settings))
         self.panel.set_busy(True)
         self.busyChanged.emit(True)
         self.answerStarted.emit()
-        self._chatRequested.emit(self._active, self.model_messages(), sampling_for(self.settings))
 
     def _end_answer(self, footer: str) -> None:
         """The streaming answer is over: show it finished and keep what it said."""
@@ -373,7 +316,7 @@ class ChatController(QObject):
         self.last_stats = stats
         self._end_answer(stats_text(stats))
         self.answerFinished.emit(stats)
-        n_ctx = int(self.info.get("n_ctx") or 0)  # type: ignore[call-overload]
+        n_ctx = self.engine.info.n_ctx if self.engine.info is not None else 0
         if stats.prompt_tokens and n_ctx:
             self._show_context_usage(stats.prompt_tokens + stats.completion_tokens, n_ctx)
         else:
@@ -385,66 +328,53 @@ class ChatController(QObject):
         self._answer_notes.clear()
         self._end_answer("Interrupted")
         if engine_dead:
-            self._set_state(EngineState.DEAD)
             self._show_error(message, [("Restart engine", self.restart_engine)])
         else:
             self._show_error(message, [("Try again", self.regenerate)])
 
+    # -- engine session signals ---------------------------------------------------------------
+    def _on_engine_state(self, state: EngineState) -> None:
+        if state is EngineState.READY:
+            return  # `loaded` follows, with what the conversation needs to know
+        self.stop()  # an answer streams only from a ready engine
+        if state is EngineState.NONE:  # unloaded: the next model starts a fresh page
+            self._model_seen = ""
+            self._update_context()
+
     def _on_engine_died(self, message: str, detail: str) -> None:
-        if self.state is not EngineState.READY:
-            return  # already reported with the answer it broke
-        self._set_state(EngineState.DEAD)
         self._show_error(message, [("Restart engine", self.restart_engine)], _log_excerpt(detail))
 
-    def _on_loaded(self, load_id: int, info: dict[str, object]) -> None:
-        if load_id != self._load_id:
-            return
-        previous_model = self.info.get("model_path")
-        self.info = dict(info)
-        self._set_state(EngineState.READY)
-        self.panel.view.set_assistant_name(str(info.get("model_name") or "Assistant"))
-        self.modelLoaded.emit(self.info)
+    def _on_loaded(self, info: EngineInfo) -> None:
+        previous_model, self._model_seen = self._model_seen, info.model_path
+        self.panel.view.set_assistant_name(info.model_name or "Assistant")
         if previous_model and self.turns:
             self._show_note(
                 "The engine is running again; the conversation continues."
-                if previous_model == info.get("model_path")
-                else f"Now chatting with {info.get('model_name') or 'another model'}; the conversation continues."
+                if previous_model == info.model_path
+                else f"Now chatting with {info.model_name or 'another model'}; the conversation continues."
             )
         if self._waiting_for_model and self.turns and self.turns[-1].role == "user":
             self._start_answer()
         else:
             self._update_context()
 
-    def _on_load_failed(self, load_id: int, message: str, detail: str) -> None:
-        if load_id != self._load_id:
-            return
-        self._set_state(EngineState.FAILED)
-        self.loadFailed.emit(message)
+    def _on_load_failed(self, message: str, detail: str) -> None:
         self._show_error(
             message,
             [("Open model file…", self.openModelRequested.emit), ("Try again", self.restart_engine)],
             _log_excerpt(detail),
         )
 
-    def _on_load_cancelled(self, load_id: int) -> None:
-        if load_id == self._load_id:
-            self.info = {}
-            self._set_state(EngineState.NONE)
-
     # -- context meter ------------------------------------------------------------------------
     def _update_context(self) -> None:
-        if self.state is not EngineState.READY:
+        info = self.engine.info
+        if self.engine.state is not EngineState.READY or info is None:
             self._show_context_usage(0, 0)
             return
         if not self.turns:
-            self._show_context_usage(0, int(self.info.get("n_ctx") or 0))  # type: ignore[call-overload]
+            self._show_context_usage(0, info.n_ctx)
             return
-        self._count_id += 1
-        self._countRequested.emit(self._count_id, self.model_messages())
-
-    def _on_tokens_counted(self, count_id: int, tokens: int, n_ctx: int) -> None:
-        if count_id == self._count_id:
-            self._show_context_usage(tokens, n_ctx)
+        self.engine.count_tokens(self.model_messages())
 
     def _show_context_usage(self, used: int, size: int) -> None:
         self.panel.set_context_usage(used, size)
@@ -462,14 +392,9 @@ class ChatController(QObject):
         self.panel.view.show_note(text)
         self._rows.append(None)
 
-    def _show_error(self, text: str, actions: list[tuple[str, object]], detail: str = "") -> None:
-        self.panel.view.show_error(text, actions, detail)  # type: ignore[arg-type]
+    def _show_error(self, text: str, actions: list[tuple[str, Callable[[], object]]], detail: str = "") -> None:
+        self.panel.view.show_error(text, actions, detail)
         self._rows.append(None)
-
-    def _set_state(self, state: EngineState) -> None:
-        if state is not self.state:
-            self.state = state
-            self.engineStateChanged.emit(state.value)
 
     def _on_edit_cancelled(self) -> None:
         self._editing = None

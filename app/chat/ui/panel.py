@@ -21,7 +21,6 @@ class ChatPanel(QWidget):
     stopRequested = Signal()
     newChatRequested = Signal()
     editCancelled = Signal()
-    copyRequested = Signal(str)
     insertRequested = Signal(str)
     replaceRequested = Signal(str)
     applyRequested = Signal(str)  # a code block's "Apply": the code to diff and apply
@@ -61,7 +60,6 @@ class ChatPanel(QWidget):
         self.input.sendRequested.connect(self.sendRequested)
         self.input.stopRequested.connect(self.stopRequested)
         self.input.editCancelled.connect(self.editCancelled)
-        self.view.copyRequested.connect(self.copyRequested)
         self.view.insertRequested.connect(self.insertRequested)
         self.view.replaceRequested.connect(self.replaceRequested)
         self.view.applyRequested.connect(self.applyRequested)

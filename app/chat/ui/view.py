@@ -47,7 +47,6 @@ class ChatMessage:
 
 
 class ChatView(QScrollArea):
-    copyRequested = Signal(str)
     insertRequested = Signal(str)
     replaceRequested = Signal(str)
     applyRequested = Signal(str)  # code to show as a diff against the current file
@@ -227,7 +226,7 @@ class ChatView(QScrollArea):
         self._render_timer.stop()
         dirty, self._dirty = self._dirty, set()
         for widget in dirty:
-            widget.render()
+            widget.render_text()
             self.render_count += 1
 
     def _update_regenerate_link(self) -> None:
@@ -243,7 +242,6 @@ class ChatView(QScrollArea):
         if action == "copy":
             QGuiApplication.clipboard().setText(code)
             QToolTip.showText(QCursor.pos(), "Copied", self)
-            self.copyRequested.emit(code)
         elif action == "insert":
             self.insertRequested.emit(code)
         elif action == "replace":

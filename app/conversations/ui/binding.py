@@ -16,9 +16,9 @@ import sqlite3
 from PySide6.QtCore import QObject, Signal
 
 from app.chat.ui.controller import ChatController, Turn
-from app.config.settings import Settings
 from app.conversations.store import ConversationStore, StreamingMessageWriter, title_from
 from app.conversations.ui.sidebar import ConversationSidebar
+from app.llm.ui.session import EngineSession
 from app.utils.errors import DscoderError
 
 log = logging.getLogger(__name__)
@@ -36,14 +36,14 @@ class ConversationBinding(QObject):
         store: ConversationStore,
         controller: ChatController,
         sidebar: ConversationSidebar,
-        settings: Settings,
+        engine: EngineSession,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.store = store
         self.controller = controller
         self.sidebar = sidebar
-        self.settings = settings
+        self.engine = engine  # which model a new conversation is with
         self.current_id: int | None = None
         self._message_ids: list[int] = []  # per controller turn: its row in the store
         self._writer: StreamingMessageWriter | None = None
@@ -107,7 +107,7 @@ class ConversationBinding(QObject):
     # -- controller signals ----------------------------------------------------------------
     def _on_user_turn(self, turn: Turn, shown: str) -> None:
         if self.current_id is None:
-            model = self.controller.options.model_path if self.controller.options is not None else ""
+            model = self.engine.target.model_path if self.engine.target is not None else ""
             # Titled by what the user typed, not by the prompt built around an attached file.
             self._set_current(self.store.create(title=title_from(turn.typed or shown), model=model))
         assert self.current_id is not None

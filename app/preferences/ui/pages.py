@@ -222,9 +222,9 @@ class AppearancePage(SettingsPage):
         for name, label in THEME_LABELS.items():
             self.theme.addItem(label, name)
         self.form.addRow("Theme:", self.theme)
-        self.font = QFontComboBox()
-        self.font.setFontFilters(QFontComboBox.FontFilter.MonospacedFonts)
-        self.form.addRow("Editor font:", self.font)
+        self.font_family = QFontComboBox()
+        self.font_family.setFontFilters(QFontComboBox.FontFilter.MonospacedFonts)
+        self.form.addRow("Editor font:", self.font_family)
         self.font_size = spin(6, 72, "", " pt")
         self.form.addRow("Font size:", self.font_size)
         self._loaded_family = ""
@@ -232,14 +232,14 @@ class AppearancePage(SettingsPage):
 
     def load(self, settings: Settings) -> None:
         self.theme.setCurrentIndex(max(self.theme.findData(settings.theme), 0))
-        self.font.setCurrentFont(QFont(settings.editor_font_family))
+        self.font_family.setCurrentFont(QFont(settings.editor_font_family))
         self._loaded_family = settings.editor_font_family
-        self._shown_family = self.font.currentFont().family()
+        self._shown_family = self.font_family.currentFont().family()
         self.font_size.setValue(settings.editor_font_size)
 
     def write(self, settings: Settings) -> None:
         settings.theme = str(self.theme.currentData())
-        family = self.font.currentFont().family()
+        family = self.font_family.currentFont().family()
         # A family this system lacks shows as a substitute; keep the saved name unless changed.
         settings.editor_font_family = self._loaded_family if family == self._shown_family else family
         settings.editor_font_size = self.font_size.value()
