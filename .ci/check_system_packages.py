@@ -36,11 +36,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# What the app loads, relative to site-packages. Platform plugins: xcb (X11 and XWayland) and
-# wayland with its client-side integrations; Qt picks one at start. Input contexts: compose and
-# ibus (xcb loads them for dead keys and input methods). Image formats and icon engines: the SVG
-# icon. The ggml CPU variants of a portable llama.cpp build live in site-packages/bin.
-BINARY_GLOBS = (
+# Qt: what the app loads, relative to site-packages (PySide6 also ships plugins for features the
+# app never uses, such as printing, SQL drivers and GTK themes). Platform plugins: xcb (X11 and
+# XWayland) and wayland with its client-side integrations; Qt picks one at start. Input contexts:
+# compose and ibus (xcb loads them for dead keys and input methods). Image formats and icon
+# engines: the SVG and ICO icons. Every other package's shared libraries are checked in full
+# (pyside6-scintilla, lexilla, llama.cpp and its CPU variants, tree-sitter grammars, numpy, ...).
+QT_GLOBS = (
     "shiboken6/*.so*",
     "PySide6/libpyside6.abi3.so*",
     "PySide6/Qt/plugins/platforms/libqxcb.so",
@@ -54,11 +56,9 @@ BINARY_GLOBS = (
     "PySide6/Qt/plugins/imageformats/libqsvg.so",
     "PySide6/Qt/plugins/imageformats/libqico.so",
     "PySide6/Qt/plugins/iconengines/libqsvgicon.so",
-    "pyside6_scintilla/*.so*",
-    "lexilla/*.so",
-    "llama_cpp/lib/*.so",
-    "bin/libggml-*.so",
 )
+QT_FOLDERS = ("PySide6", "shiboken6")
+SHARED_LIBRARY = re.compile(r"\.so(\.\d+)*$")
 # Directories whose libraries the wheels bring along; the loader finds them through RPATH or
 # because the Python module that needs them already loaded them.
 BUNDLED_LIB_DIRS = ("PySide6/Qt/lib", "PySide6", "shiboken6", "pyside6_scintilla", "pyside6_scintilla.libs", "llama_cpp/lib")
@@ -99,12 +99,13 @@ def app_qt_modules() -> set[str]:
 
 def binaries(site: Path) -> list[Path]:
     found = [site / "PySide6" / f"{name}.abi3.so" for name in sorted(app_qt_modules())]
-    for pattern in BINARY_GLOBS:
+    for pattern in QT_GLOBS:
         found += sorted(p for p in site.glob(pattern) if p.is_file())
     missing = [p for p in found if not p.is_file()]
-    if missing or not found:
-        sys.exit(f"check-system-packages: not installed in {site}: {', '.join(map(str, missing)) or 'anything'}")
-    return found
+    if missing or len(found) <= len(app_qt_modules()):
+        sys.exit(f"check-system-packages: not installed in {site}: {', '.join(map(str, missing)) or 'Qt plugins'}")
+    others = (p for p in site.rglob("*.so*") if p.relative_to(site).parts[0] not in QT_FOLDERS)
+    return found + sorted(p for p in others if SHARED_LIBRARY.search(p.name) and p.is_file() and not p.is_symlink())
 
 
 def system_libraries(files: Iterable[Path], site: Path) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
