@@ -54,76 +54,88 @@ class WindowMenus:
     ) -> None:
         self._window = window
         self._engine = engine
-        editor = tabs.editor_actions
-        bar = window.menuBar()
+        self._editor = tabs.editor_actions
+        self._build_file_menu(tabs, file_tree)
+        self._build_edit_menu(code_actions, settings_editor)
+        self._build_view_menu(sidebar_dock, commands)
+        self._build_model_menu(store, engine, models, commands)
+        self._build_help_menu(commands)
 
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(editor["new"])
-        file_menu.addAction(editor["open"])
+    def _build_file_menu(self, tabs: EditorTabs, file_tree: FileTree) -> None:
+        editor, window = self._editor, self._window
+        menu = window.menuBar().addMenu("&File")
+        menu.addAction(editor["new"])
+        menu.addAction(editor["open"])
         self.open_folder = self._action("Open &Folder…", file_tree.choose_folder, "Ctrl+Shift+O")
-        file_menu.addAction(self.open_folder)
+        menu.addAction(self.open_folder)
         self.recent_menu = RecentFilesMenu(tabs, window)
-        file_menu.addMenu(self.recent_menu)
-        file_menu.addSeparator()
-        file_menu.addAction(editor["save"])
-        file_menu.addAction(editor["save_as"])
-        file_menu.addSeparator()
-        file_menu.addAction(editor["close"])
-        file_menu.addSeparator()
+        menu.addMenu(self.recent_menu)
+        menu.addSeparator()
+        menu.addAction(editor["save"])
+        menu.addAction(editor["save_as"])
+        menu.addSeparator()
+        menu.addAction(editor["close"])
+        menu.addSeparator()
         quit_action = self._action("&Quit", window.close, QKeySequence.StandardKey.Quit)
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        file_menu.addAction(quit_action)
+        menu.addAction(quit_action)
 
-        edit_menu = bar.addMenu("&Edit")
+    def _build_edit_menu(self, code_actions: CodeActions, settings_editor: SettingsEditor) -> None:
+        menu = self._window.menuBar().addMenu("&Edit")
         for name in ("find", "replace", "find_next", "find_previous"):
-            edit_menu.addAction(editor[name])
-        edit_menu.addSeparator()
-        edit_menu.addAction(editor["go_to_line"])
-        edit_menu.addAction(editor["toggle_comment"])
-        edit_menu.addSeparator()
+            menu.addAction(self._editor[name])
+        menu.addSeparator()
+        menu.addAction(self._editor["go_to_line"])
+        menu.addAction(self._editor["toggle_comment"])
+        menu.addSeparator()
         self.fix_error = self._action("Fix This &Error…", code_actions.fix_error, "Ctrl+Shift+E")
-        edit_menu.addAction(self.fix_error)
-        edit_menu.addSeparator()
+        menu.addAction(self.fix_error)
+        menu.addSeparator()
         self.settings = self._action("&Settings…", settings_editor.open, "Ctrl+,")
         self.settings.setMenuRole(QAction.MenuRole.PreferencesRole)
-        edit_menu.addAction(self.settings)
+        menu.addAction(self.settings)
 
-        view_menu = bar.addMenu("&View")
+    def _build_view_menu(self, sidebar_dock: QDockWidget, commands: WindowCommands) -> None:
+        menu = self._window.menuBar().addMenu("&View")
         self.sidebar = sidebar_dock.toggleViewAction()
         self.sidebar.setText("&Conversations")
         self.sidebar.setShortcut(QKeySequence("Ctrl+Shift+H"))
-        view_menu.addAction(self.sidebar)
-        view_menu.addSeparator()
-        theme_menu = view_menu.addMenu("&Theme")
-        self.themes = QActionGroup(window)
+        menu.addAction(self.sidebar)
+        menu.addSeparator()
+        theme_menu = menu.addMenu("&Theme")
+        self.themes = QActionGroup(self._window)
         for choice, label in THEMES:
             action = theme_menu.addAction(label)
             action.setCheckable(True)
             action.setData(choice)
             action.triggered.connect(lambda _=False, c=choice: commands.apply_theme(c))
             self.themes.addAction(action)
-        view_menu.addSeparator()
+        menu.addSeparator()
         for name in ("zoom_in", "zoom_out", "zoom_reset"):
-            view_menu.addAction(editor[name])
+            menu.addAction(self._editor[name])
 
-        model_menu = bar.addMenu("&Model")
+    def _build_model_menu(
+        self, store: SettingsStore, engine: EngineSession, models: ModelManagerLauncher, commands: WindowCommands
+    ) -> None:
+        menu = self._window.menuBar().addMenu("&Model")
         self.model_manager = self._action("Model &Manager…", models.show, "Ctrl+M")
-        model_menu.addAction(self.model_manager)
+        menu.addAction(self.model_manager)
         self.open_model = self._action("&Open Model File…", commands.open_model_file)
         self.restart = self._action("&Restart Engine", commands.restart_engine)
         self.cancel_load = self._action("&Cancel Loading", engine.cancel_load)
         self.unload = self._action("&Unload", engine.unload)
         for action in (self.open_model, self.restart, self.cancel_load, self.unload):
-            model_menu.addAction(action)
-        model_menu.addSeparator()
-        self.engine_menu = EngineMenu(model_menu, store, engine, window)
+            menu.addAction(action)
+        menu.addSeparator()
+        self.engine_menu = EngineMenu(menu, store, engine, self._window)
 
-        help_menu = bar.addMenu("&Help")
+    def _build_help_menu(self, commands: WindowCommands) -> None:
+        menu = self._window.menuBar().addMenu("&Help")
         about = self._action(f"&About {APP_NAME}", commands.show_about)
         about.setMenuRole(QAction.MenuRole.AboutRole)
-        help_menu.addAction(about)
+        menu.addAction(about)
         self.open_log_folder = self._action("Open &Log Folder", commands.open_log_folder)
-        help_menu.addAction(self.open_log_folder)
+        menu.addAction(self.open_log_folder)
 
     def show_engine_state(self, state: EngineState) -> None:
         """Restart needs something to load; Cancel a load in progress; Unload an engine."""

@@ -75,33 +75,8 @@ class MainWindow(QMainWindow):
         apply_application_palette(self.theme_name)  # before the widgets: they start in the right colours
         self._build_layout(store)
 
-        self.engine = EngineSession(self.settings_store, resolve_auto_gpu_layers, worker, self)
-        self.controller = ChatController(self.chat, TabsEditorAccess(self.tabs), self.settings, self.engine, self)
-        self.conversations = ConversationBinding(self.store, self.controller, self.sidebar, self.engine, self)
-        self.completion = CompletionService(self.engine.completion_client, self.settings_store, self)
-        self.completion.follow(self.engine)
-        self.status.addPermanentWidget(self.completion.indicator)
-        self.models = ModelManagerLauncher(self.settings_store, self.engine, self.status, self)
-        self.settings_editor = SettingsEditor(self.settings_store, self.engine, self)
-        self.code_actions = CodeActions(self.tabs, self.file_tree, self.controller, self.status, self)
-        self.menus = WindowMenus(
-            self,
-            tabs=self.tabs,
-            file_tree=self.file_tree,
-            sidebar_dock=self.sidebar_dock,
-            store=self.settings_store,
-            engine=self.engine,
-            models=self.models,
-            settings_editor=self.settings_editor,
-            code_actions=self.code_actions,
-            commands=WindowCommands(
-                self.open_model_file,
-                self.controller.restart_engine,
-                self.apply_theme,
-                self.show_about,
-                self.open_log_folder,
-            ),
-        )
+        self._build_owners(worker)
+        self._build_menus()
         self._sidebar_shown_once = False
         self._connect()
         self._shut_down = False
@@ -189,6 +164,38 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.sidebar_dock)
         self.sidebar_dock.hide()
 
+    def _build_owners(self, worker: EngineWorker | None) -> None:
+        self.engine = EngineSession(self.settings_store, resolve_auto_gpu_layers, worker, self)
+        self.controller = ChatController(self.chat, TabsEditorAccess(self.tabs), self.settings, self.engine, self)
+        self.conversations = ConversationBinding(self.store, self.controller, self.sidebar, self.engine, self)
+        self.completion = CompletionService(self.engine.completion_client, self.settings_store, self)
+        self.completion.follow(self.engine)
+        self.status.addPermanentWidget(self.completion.indicator)
+        self.models = ModelManagerLauncher(self.settings_store, self.engine, self.status, self)
+        self.settings_editor = SettingsEditor(self.settings_store, self.engine, self)
+        self.code_actions = CodeActions(self.tabs, self.file_tree, self.controller, self.status, self)
+
+    def _build_menus(self) -> None:
+        commands = WindowCommands(
+            self.open_model_file,
+            self.controller.restart_engine,
+            self.apply_theme,
+            self.show_about,
+            self.open_log_folder,
+        )
+        self.menus = WindowMenus(
+            self,
+            tabs=self.tabs,
+            file_tree=self.file_tree,
+            sidebar_dock=self.sidebar_dock,
+            store=self.settings_store,
+            engine=self.engine,
+            models=self.models,
+            settings_editor=self.settings_editor,
+            code_actions=self.code_actions,
+            commands=commands,
+        )
+
     def _connect(self) -> None:
         tabs, c, engine, status = self.tabs, self.controller, self.engine, self.status
         tabs.currentEditorChanged.connect(lambda _editor: self._on_current_file())
@@ -219,7 +226,7 @@ class MainWindow(QMainWindow):
     def _on_current_file(self) -> None:
         editor = self.tabs.current_editor()
         name = self.tabs.display_name(editor) if editor is not None else None
-        self.chat.input.set_current_file_name(name)
+        self.chat.set_current_file_name(name)
         self.setWindowTitle(f"{name}[*] — {APP_NAME}" if name else f"[*]{APP_NAME}")
         self.setWindowModified(editor is not None and editor.is_modified())
 
@@ -229,15 +236,15 @@ class MainWindow(QMainWindow):
         self.menus.show_engine_state(state)
         if state is EngineState.NONE:
             self.status.show_no_model()
-            self.chat.view.set_empty_hint(UNLOADED_HINT if has_model else NO_MODEL_HINT)
+            self.chat.set_empty_hint(UNLOADED_HINT if has_model else NO_MODEL_HINT)
         elif state is EngineState.READY:
-            self.chat.view.set_empty_hint(READY_HINT)
+            self.chat.set_empty_hint(READY_HINT)
         elif state is EngineState.FAILED:
             self.status.show_problem("The model failed to load")
         elif state is EngineState.DEAD:
             self.status.show_problem("The engine stopped")
         elif state is EngineState.LOADING:
-            self.chat.view.set_empty_hint(LOADING_HINT)
+            self.chat.set_empty_hint(LOADING_HINT)
 
     def _on_settings_changed(self, names: frozenset[str]) -> None:
         if "theme" in names:
@@ -342,8 +349,8 @@ class MainWindow(QMainWindow):
         if not self._shut_down:
             self._shut_down = True
             self.controller.stop()
+            self.completion.shutdown()  # first: its thread may be using the engine's client
             self.engine.shutdown()
-            self.completion.shutdown()
             self.models.shutdown()
             self.conversations.close()
             self.store.close()

@@ -290,15 +290,15 @@ def test_escape_and_the_stop_button_request_stop(qtbot, panel) -> None:
 
 def test_edit_link_reports_the_message_index_and_input_takes_the_text(qtbot, panel) -> None:
     view = panel.view
-    view.add_user_message("first question")
-    view.add_assistant_message("first answer")
-    second = view.add_user_message("second question")
-    view.add_assistant_message("second answer")
+    view.add_user_message("first question", turn_id=1)
+    view.add_assistant_message("first answer", turn_id=2)
+    second = view.add_user_message("second question", turn_id=3)
+    view.add_assistant_message("second answer", turn_id=4)
     widget = view.message_widget(second)
     assert isinstance(widget, UserMessageWidget)
     with qtbot.waitSignal(panel.editRequested) as edit:
         click_label_link(qtbot, widget.edit_link)
-    assert edit.args == [second]
+    assert edit.args == [3]  # the turn the message shows
     panel.input.set_text_for_edit(view.messages()[second].text)
     assert panel.input.text() == "second question" and panel.input.is_editing()
     view.truncate(second)

@@ -82,9 +82,10 @@ def test_a_conversation_is_saved_and_reopens_in_a_new_window(qtbot, make_window,
     type_and_send(qtbot, window, "first question")
     wait_answer_done(qtbot, window)
     answer = window.controller.turns[-1].content
-    assert window.sidebar_dock.isVisible() and len(window.sidebar.ids_shown()) == 1
+    window.conversations.flush()  # the writer thread has saved everything so far
+    qtbot.waitUntil(lambda: window.sidebar_dock.isVisible() and len(window.sidebar.ids_shown()) == 1)
     cid = window.conversations.current_id
-    assert [m.role for m in window.store.messages(cid)] == ["user", "assistant"]
+    assert [(m.role, m.complete) for m in window.store.messages(cid)] == [("user", True), ("assistant", True)]
     window.close()
 
     again = make_window()
@@ -96,12 +97,14 @@ def test_a_conversation_is_saved_and_reopens_in_a_new_window(qtbot, make_window,
     wait_ready(qtbot, again)
     again.controller.regenerate()
     wait_answer_done(qtbot, again)
+    again.conversations.flush()
     assert [m.role for m in again.store.messages(cid)] == ["user", "assistant"]
+    assert again.store.messages(cid)[1].content == again.controller.turns[-1].content
     again.sidebar.newConversationRequested.emit()
     assert again.conversations.current_id is None and again.chat.view.messages() == []
     type_and_send(qtbot, again, "second conversation")
     wait_answer_done(qtbot, again)
-    assert len(again.sidebar.ids_shown()) == 2
+    qtbot.waitUntil(lambda: len(again.sidebar.ids_shown()) == 2)
     again.sidebar.conversationSelected.emit(cid)
     assert again.controller.turns[0].content == "first question"
 

@@ -6,6 +6,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QLabel, QTextBrowser, QWidget
 
+from app.chat.conversation import Turn
+
 
 def settle(qtbot, widget: QWidget) -> None:
     """Wait until a widget added to the live panel is shown and laid out."""
@@ -37,3 +39,29 @@ def click_label_link(qtbot, label: QLabel) -> None:
     settle(qtbot, label)
     point = QPoint(label.contentsRect().left() + 6, label.height() // 2)  # on the link text
     qtbot.mouseClick(label, Qt.MouseButton.LeftButton, pos=point)
+
+
+class ConversationRecorder:
+    """A ConversationObserver that writes down what it is told, for asserting on."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, object]] = []
+        self.texts: list[str] = []
+
+    def turn_added(self, turn: Turn) -> None:
+        self.events.append(("added", turn.role))
+
+    def text_appended(self, turn: Turn, text: str) -> None:
+        self.texts.append(text)
+
+    def turn_finished(self, turn: Turn) -> None:
+        self.events.append(("finished", turn.footer))
+
+    def turn_removed(self, turn: Turn) -> None:
+        self.events.append(("removed", turn.role))
+
+    def truncated(self, after: Turn | None, removed: list[Turn]) -> None:
+        self.events.append(("truncated", [t.role for t in removed]))
+
+    def cleared(self) -> None:
+        self.events.append(("cleared", None))

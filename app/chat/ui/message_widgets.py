@@ -46,7 +46,8 @@ def _role_label(text: str) -> QLabel:
 
 
 class MessageWidget(QFrame):
-    """Base of every message row; `role` and `text` are what ChatView.messages() reports."""
+    """Base of every message row; `role` and `text` are what ChatView.messages() reports.
+    `turn_id` is the conversation turn a question or answer shows (None for notes, errors)."""
 
     role = ""
 
@@ -55,6 +56,7 @@ class MessageWidget(QFrame):
         self.text = text
         self.finished = True
         self.stats_text = ""
+        self.turn_id: int | None = None
         self._palette = palette
 
     def apply_palette(self, palette: ChatPalette) -> None:

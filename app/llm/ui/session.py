@@ -201,6 +201,7 @@ class EngineSession(QObject):
         """Stop the answer and the engine, and end the worker thread (the window closing)."""
         self._cancel_chat()
         self._set_info(None, None)
+        self._close_completion_client()
         self.worker.shutdown()
 
     # -- what the engine offers --------------------------------------------------------------
@@ -323,8 +324,10 @@ class EngineSession(QObject):
 
     def _set_info(self, info: EngineInfo | None, access: EngineAccess | None) -> None:
         self.info, self._access = info, access
-        if info is None:
-            self._close_completion_client()
+        # The completion client is made again for the next engine, even one reporting the
+        # same info; the old one stays open until then (or shutdown): a support check may
+        # still be using it on completion's thread.
+        self._completion_for = None
 
     def _cancel_chat(self) -> None:
         if self._chat_active is not None:

@@ -104,6 +104,7 @@ class EngineWorker(QObject):
         thread.setObjectName(name)
         worker.moveToThread(thread)
         worker._thread = thread
+        thread.started.connect(worker._name_python_thread)  # a slot of the worker: runs on its thread
         thread.start()
         return worker
 
@@ -247,6 +248,12 @@ class EngineWorker(QObject):
             log.debug("counting tokens failed: %s", error)
             return
         self.tokensCounted.emit(count_id, tokens, n_ctx)
+
+    @Slot()
+    def _name_python_thread(self) -> None:
+        """Python's name for this thread (what gui.log shows) is the QThread's, not "Dummy-1"."""
+        thread = self.thread()
+        threading.current_thread().name = thread.objectName() if thread is not None else THREAD_NAME
 
     @Slot()
     def _teardown(self) -> None:
