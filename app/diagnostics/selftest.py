@@ -61,9 +61,9 @@ def run_self_test() -> int:
     started = time.monotonic()
     try:
         from app.config.settings import Settings
-        from app.diagnostics.tiny_model import write_tiny_gguf
         from app.llm.info import EngineInfo
         from app.mainwindow.app import create_application
+        from app.models.synthetic.tiny import write_tiny_gguf
 
         app = create_application([sys.argv[0]])
         from app.mainwindow.window import MainWindow

@@ -23,10 +23,10 @@ from app.models.library import (
     verify_model,
 )
 from app.models.manifest import CHANGED, HASHED, MISMATCH, UNVERIFIED, VERIFIED, Manifest
+from app.models.synthetic.tiny import TinyModelSpec, write_tiny_gguf
 from app.utils.errors import CancelledError, DscoderError, ModelFileError
 from app.utils.jobs import JobControl
 from tests.helpers.fake_hub import FakeHub, point_hub_client_at
-from tests.helpers.tiny_gguf import TinyModelSpec, write_tiny_gguf
 
 REPO = "someone/deepseek-coder-tiny-GGUF"
 

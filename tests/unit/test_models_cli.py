@@ -19,8 +19,8 @@ from app.commands.progress import PhaseProgress
 from app.config.settings import Settings, save_settings
 from app.models.downloads import DownloadJob, DownloadProgress, DownloadSpec
 from app.models.hub import HubConfig
+from app.models.synthetic.tiny import write_tiny_gguf
 from tests.helpers.fake_hub import FakeHub, hub_environment, point_hub_client_at, random_bytes
-from tests.helpers.tiny_gguf import write_tiny_gguf
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "TheBloke/tiny-coder-GGUF"
