@@ -21,8 +21,8 @@ from typing import Any
 from app.commands.progress import PhaseProgress
 from app.config.settings import load_settings
 from app.models.catalog import load_catalog
-from app.models.downloads import DownloadJob, DownloadProgress, DownloadSpec
-from app.models.hub import HubConfig
+from app.models.download.hub import HubConfig
+from app.models.download.job import DownloadJob, DownloadProgress, DownloadSpec
 from app.models.library import (
     InstalledModel,
     catalog_status,

@@ -11,7 +11,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from app.models.download_types import DownloadProgress
+from app.models.download.spec import DownloadProgress
 
 # Phases that only mark a moment, never a byte count worth a bar.
 NO_BAR_PHASES = frozenset({"checking", "done"})

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.config.settings import load_settings
-from app.models.downloads import DownloadProgress
+from app.models.download.job import DownloadProgress
 from app.models.synthetic import tiny
 from tests.helpers import model_manager
 from tests.helpers.fake_hub import FakeHub, Fault, random_bytes

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.config.settings import Settings
-from app.models.downloads import DownloadJob, DownloadSpec
-from app.models.hub import HubConfig
+from app.models.download.hub import HubConfig
+from app.models.download.job import DownloadJob, DownloadSpec
 from app.models.library import (
     catalog_status,
     find_model,

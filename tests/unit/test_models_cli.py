@@ -17,8 +17,8 @@ import pytest
 from app.cli import main
 from app.commands.progress import PhaseProgress
 from app.config.settings import Settings, save_settings
-from app.models.downloads import DownloadJob, DownloadProgress, DownloadSpec
-from app.models.hub import HubConfig
+from app.models.download.hub import HubConfig
+from app.models.download.job import DownloadJob, DownloadProgress, DownloadSpec
 from app.models.synthetic.tiny import write_tiny_gguf
 from tests.helpers.fake_hub import FakeHub, hub_environment, point_hub_client_at, random_bytes
 

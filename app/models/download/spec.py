@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.models.transfer import RetryPolicy
+from app.models.download.transfer import RetryPolicy
 from app.utils.errors import DscoderError
 
 SPLIT_SHARD = re.compile(r"^(?P<stem>.*)-(?P<index>\d{5})-of-(?P<count>\d{5})\.gguf$")
