@@ -1,6 +1,6 @@
 """What a download is and what it reports: specs, progress, options, results.
 
-Plain data shared by `downloads` (the job), `download_queue` and the UI workers.
+Plain data shared by `job` (one download), `queue` and the UI workers.
 """
 
 from __future__ import annotations
