@@ -21,10 +21,12 @@ COMMAND_MODULES = [
     "app.commands.gui",
     "app.commands.ask",
     "app.commands.complete",
+    "app.commands.apply",
     "app.commands.serve",
     "app.commands.probe",
     "app.commands.estimate",
     "app.commands.models",
+    "app.commands.doctor",
 ]
 
 
@@ -42,14 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # A command whose module is not written yet is simply absent.
-            if exc.name == name:
-                continue
-            raise
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)  # a broken command module fails loudly
     return parser
 
 

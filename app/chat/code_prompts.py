@@ -6,7 +6,11 @@ Qt-free: the chat controller builds what it sends with these, and tests read the
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from app.chat.attachments import Attachment
+from app.editor import textfile
 
 # The editor's right-click questions (app.editor.ui.code_editor.ASK_ACTIONS) and what
 # each asks the model to do.
@@ -77,3 +81,34 @@ def attachment_line(context: CodeContext) -> str:
     """What the chat shows under a message that carries the current file."""
     lines = context.code.count("\n") + (0 if context.code.endswith("\n") or not context.code else 1)
     return f"*Attached: `{context.name}` ({context.language_name}, {lines:,} line{'s' if lines != 1 else ''})*"
+
+
+def _attachment_text(attachment: Attachment) -> str:
+    language = textfile.language(attachment.language_id)
+    described = f"`{attachment.name}` ({language.name})"
+    if attachment.kind == "project":
+        return f"Here is a map of the project (its files and their definitions):\n\n{fenced(attachment.code, 'text')}"
+    if attachment.kind == "file":
+        return f"Here is the file {described}:\n\n{fenced(attachment.code, language.fence)}"
+    lines = f"lines {attachment.first_line}–{attachment.last_line}"
+    if attachment.kind == "part":
+        return (
+            f"Here are {lines} of the file {described}, around the cursor:\n\n{fenced(attachment.code, language.fence)}"
+        )
+    text = f"The selected code is {lines} of {described}"
+    if attachment.enclosing:
+        first, last = attachment.enclosing_lines
+        text += (
+            f", inside `{attachment.enclosing_name}` (lines {first}–{last}):\n\n"
+            f"{fenced(attachment.enclosing, language.fence)}\n\nThe selection:"
+        )
+    else:
+        text += ":"
+    return f"{text}\n\n{fenced(attachment.code, language.fence)}"
+
+
+def attachments_prompt(question: str, attachments: Sequence[Attachment]) -> str:
+    """The user's message with what is attached before it (the project map first, the selection last)."""
+    order = {"project": 0, "file": 1, "part": 1, "selection": 2}
+    parts = [_attachment_text(a) for a in sorted(attachments, key=lambda a: order[a.kind])]
+    return "\n\n".join([*parts, question.strip()])

@@ -23,7 +23,7 @@ from typing import Literal
 
 from app.editor.textfile import detect_line_endings
 
-Kind = Literal["whole", "region", "insert"]
+Kind = Literal["whole", "region", "insert", "syntax"]
 
 WHOLE_FILE_COVERAGE = 0.7  # a block matching this much of the file replaces all of it
 MIN_REGION_SCORE = 0.45  # below this, a fragment is not taken to be any region of the file
@@ -33,12 +33,19 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 @dataclass(frozen=True)
 class Hunk:
-    """Replace file lines [start, end) (0-based) with `new_lines`; end == start inserts."""
+    """Replace file lines [start, end) (0-based) with `new_lines`; end == start inserts.
+
+    `what` and `why` say, for the dialog, what the change does ("Replaces function
+    area") and why it goes there ("the file defines area at line 4"); `selected` is
+    whether the dialog ticks it at first."""
 
     start: int
     end: int
     old_lines: tuple[str, ...]
     new_lines: tuple[str, ...]
+    what: str = ""
+    why: str = ""
+    selected: bool = True
 
     @property
     def header(self) -> str:
@@ -57,6 +64,10 @@ class ApplyPlan:
     region: tuple[int, int]  # the file lines [start, end) the block replaces
     hunks: tuple[Hunk, ...]
     score: float = 1.0  # how well the region matched (1.0 for whole files)
+    # Why the plan could not place the block by syntax ("" when it did, or did not try).
+    fallback_reason: str = ""
+    notes: tuple[str, ...] = ()  # what else the dialog should say (code left out, duplicates)
+    grammar: str | None = None  # the tree-sitter grammar that checks the result
 
     @property
     def unchanged(self) -> bool:
@@ -90,14 +101,14 @@ def _indent(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
-def _common_indent(lines: Sequence[str]) -> str:
+def common_indent(lines: Sequence[str]) -> str:
     indents = [_indent(line) for line in lines if line.strip()]
     return min(indents, key=len) if indents else ""
 
 
 def _reindent(block: list[str], target: str) -> list[str]:
     """Shift a fragment that lost its indentation (chat answers often do) to `target`."""
-    current = _common_indent(block)
+    current = common_indent(block)
     if len(target) <= len(current):
         return block
     extra = target[len(current) :]
@@ -157,7 +168,7 @@ def locate_region(file_lines: Sequence[str], block: Sequence[str]) -> tuple[int,
     return best
 
 
-def _hunks(old: Sequence[str], new: Sequence[str], offset: int) -> list[Hunk]:
+def line_hunks(old: Sequence[str], new: Sequence[str], offset: int) -> list[Hunk]:
     matcher = difflib.SequenceMatcher(None, list(old), list(new), autojunk=False)
     hunks: list[Hunk] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -174,15 +185,17 @@ def _hunks(old: Sequence[str], new: Sequence[str], offset: int) -> list[Hunk]:
     return hunks
 
 
-def plan_apply(current: str, block: str, cursor_line: int = 0) -> ApplyPlan:
-    """How `block` applies to `current`: whole file, a matched region, or an insertion."""
+def plan_apply(current: str, block: str, cursor_line: int | None = None) -> ApplyPlan:
+    """How `block` applies to `current` by matching lines: whole file, a matched region,
+    or an insertion, at the cursor when the user placed it in this file (`cursor_line`),
+    otherwise at the end of the file."""
     file_lines = split_lines(current)
     block_lines = split_lines(block.strip("\n"))
     if not block_lines:
         return ApplyPlan("region", (0, 0), ())
     significant_file = [line.strip() for line in file_lines if _significant(line)]
     if not significant_file:
-        return ApplyPlan("whole", (0, len(file_lines)), tuple(_hunks(file_lines, block_lines, 0)))
+        return ApplyPlan("whole", (0, len(file_lines)), tuple(line_hunks(file_lines, block_lines, 0)))
     matcher = difflib.SequenceMatcher(
         None, [line.strip() for line in file_lines], [line.strip() for line in block_lines], autojunk=False
     )
@@ -193,15 +206,15 @@ def plan_apply(current: str, block: str, cursor_line: int = 0) -> ApplyPlan:
         matched >= WHOLE_FILE_COVERAGE * len(significant_file)
         and len(block_lines) >= WHOLE_FILE_COVERAGE * len(file_lines)
     ) or (len(block_lines) >= len(file_lines) and matcher.ratio() >= 0.5):
-        return ApplyPlan("whole", (0, len(file_lines)), tuple(_hunks(file_lines, block_lines, 0)))
+        return ApplyPlan("whole", (0, len(file_lines)), tuple(line_hunks(file_lines, block_lines, 0)))
     found = locate_region(file_lines, block_lines)
     if found is None or found[2] < MIN_REGION_SCORE:
-        at = max(0, min(cursor_line, len(file_lines)))
+        at = len(file_lines) if cursor_line is None else max(0, min(cursor_line, len(file_lines)))
         return ApplyPlan("insert", (at, at), (Hunk(at, at, (), tuple(block_lines)),), found[2] if found else 0.0)
     start, end, score = found
     region = file_lines[start:end]
-    block_lines = _reindent(block_lines, _common_indent(region))
-    return ApplyPlan("region", (start, end), tuple(_hunks(region, block_lines, start)), score)
+    block_lines = _reindent(block_lines, common_indent(region))
+    return ApplyPlan("region", (start, end), tuple(line_hunks(region, block_lines, start)), score)
 
 
 def apply_hunks(current: str, hunks: Iterable[Hunk]) -> str:
@@ -209,7 +222,10 @@ def apply_hunks(current: str, hunks: Iterable[Hunk]) -> str:
     eol, _ = detect_line_endings(current)
     lines = split_lines(current)
     ends_with_break = current.endswith(("\n", "\r"))
-    for hunk in sorted(hunks, key=lambda h: h.start, reverse=True):
+    # Bottom up, so earlier hunks keep their line numbers; hunks inserting at the same
+    # line go in reverse of their order, which leaves them in order.
+    ordered = sorted(enumerate(hunks), key=lambda item: (item[1].start, item[1].end, item[0]), reverse=True)
+    for _, hunk in ordered:
         lines[hunk.start : hunk.end] = list(hunk.new_lines)
     if not lines:
         return ""

@@ -5,14 +5,19 @@ from __future__ import annotations
 import argparse
 
 from app.config.settings import load_settings
-from app.llm.options import LoadOptions, load_options_for
+from app.llm.options import GPU_LAYERS_HELP, LoadOptions, gpu_layers_arg, load_options_for
+from app.models.planning.preflight import plan_and_check_load
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="PATH", help="a .gguf model file (default: the model chosen in the app)")
     parser.add_argument("--ctx", type=int, default=None, metavar="N", help="context size in tokens")
     parser.add_argument(
-        "--gpu-layers", type=int, default=None, metavar="N", help="layers to offload to the GPU (-1: all)"
+        "--gpu-layers",
+        type=gpu_layers_arg,
+        default=None,
+        metavar="N|auto|all",
+        help=GPU_LAYERS_HELP + " (default: the app's setting)",
     )
     parser.add_argument(
         "--threads", type=int, default=None, metavar="N", help="CPU threads (default: llama.cpp's choice)"
@@ -24,12 +29,13 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def load_options_from(args: argparse.Namespace, *, completion: bool = False) -> LoadOptions | None:
-    """The engine's load options from the flags, falling back to the user's settings."""
+    """The engine's load options from the flags, falling back to the user's settings; auto
+    GPU layers are planned here, as the window plans them, before the engine starts."""
     settings = load_settings()
     path = args.model or (settings.completion_model_path if completion else "") or settings.chat_model_path
     if not path:
         return None
-    return load_options_for(
+    options = load_options_for(
         settings,
         path,
         n_ctx=args.ctx,
@@ -37,3 +43,4 @@ def load_options_from(args: argparse.Namespace, *, completion: bool = False) -> 
         n_threads=args.threads,
         seed=getattr(args, "seed", None),
     )
+    return plan_and_check_load(options)  # a load that would not fit now is refused before it starts

@@ -7,6 +7,7 @@ import json
 import sys
 
 from app.commands._common import add_model_options, load_options_from
+from app.config import sampling
 from app.llm.connect import open_client
 from app.llm.options import SamplingParams
 from app.utils.errors import DscoderError
@@ -19,9 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("prompt", metavar="PROMPT", help="the message; '-' reads it from stdin")
     add_model_options(parser)
     parser.add_argument("--system", metavar="TEXT", help="system prompt (default: the model's own)")
-    parser.add_argument("--temperature", type=float, default=0.0, metavar="F")
-    parser.add_argument("--top-p", type=float, default=0.95, metavar="F")
-    parser.add_argument("--max-tokens", type=int, default=512, metavar="N")
+    parser.add_argument("--temperature", type=float, default=sampling.TEMPERATURE, metavar="F")
+    parser.add_argument("--top-p", type=float, default=sampling.TOP_P, metavar="F")
+    parser.add_argument(
+        "--max-tokens", type=int, default=sampling.CHAT_MAX_TOKENS, metavar="N", help="the answer's length limit"
+    )
     parser.add_argument("--seed", type=int, default=None, metavar="N")
     parser.add_argument("--json", action="store_true", help="after the text, print one JSON line with the figures")
     parser.set_defaults(func=run)

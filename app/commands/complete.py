@@ -9,6 +9,9 @@ from pathlib import Path
 
 from app.commands._common import add_model_options, load_options_from
 from app.completion.fim import complete_middle
+from app.completion.ring import RingBuffer, repository_context, with_repository
+from app.config import sampling
+from app.editor import textfile
 from app.llm.connect import open_client
 from app.llm.options import SamplingParams
 from app.utils.errors import DscoderError
@@ -23,7 +26,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prefix-file", required=True, metavar="F")
     parser.add_argument("--suffix-file", required=True, metavar="F")
     parser.add_argument("--language", metavar="LANG", help="language for the stop rules (default: from the file name)")
-    parser.add_argument("--max-tokens", type=int, default=128, metavar="N")
+    parser.add_argument(
+        "--context-file",
+        action="append",
+        default=[],
+        metavar="F",
+        help="another file to put in the prompt as the editor's ring buffer does (repeatable)",
+    )
+    parser.add_argument(
+        "--path",
+        metavar="P",
+        help="the path of the file being completed, as the prompt names it (default: the prefix file's)",
+    )
+    parser.add_argument("--show-prompt", action="store_true", help="print the prompt's prefix and exit (no model)")
+    parser.add_argument("--max-tokens", type=int, default=sampling.COMPLETION_MAX_TOKENS, metavar="N")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the bare text")
     add_model_options(parser)
     parser.set_defaults(func=run)
@@ -46,11 +62,27 @@ def guess_language(path: str) -> str | None:
     return language_for_path(path)
 
 
+def repository_prefix(prefix: str, current_path: str, language: str, context_files: list[str]) -> str:
+    """`prefix` with the context files before it, exactly as the editor's ring buffer puts them."""
+    ring = RingBuffer()
+    for path in context_files:
+        ring.add_file(path, _read(path), guess_language(path) or textfile.PLAIN_TEXT)
+    ring.commit()
+    context = repository_context(ring.chunks(), current_path)
+    return with_repository(prefix, context, current_path, language)
+
+
 def run(args: argparse.Namespace) -> int:
     prefix, suffix = _read(args.prefix_file), _read(args.suffix_file)
     language = args.language or guess_language(args.prefix_file)
+    if args.context_file:
+        current = args.path or args.prefix_file
+        prefix = repository_prefix(prefix, current, language or textfile.PLAIN_TEXT, args.context_file)
+    if args.show_prompt:
+        sys.stdout.write(prefix)
+        return 0
     options = None if args.endpoint else load_options_from(args, completion=True)
-    params = SamplingParams(temperature=0.0, max_tokens=args.max_tokens)
+    params = SamplingParams(max_tokens=args.max_tokens)
     with open_client(options, args.endpoint, args.api_key) as client:
         middle, stats = complete_middle(client, prefix, suffix, language, params)
     if args.json:

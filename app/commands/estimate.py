@@ -1,29 +1,47 @@
-"""`dscoder estimate`: RAM and VRAM to run a model with a given context and placement."""
+"""`dscoder estimate`: RAM, VRAM and speed to run a model with a given context and placement.
+
+A file that the app has loaded with the same settings gets the measured values
+(marked "measured"); a catalog model or a file never loaded so gets the estimate,
+with speeds predicted from this machine's measured speed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
+from app.commands.probe import measured_machine
 from app.config.settings import load_settings
+from app.llm.options import AUTO_GPU_LAYERS, GPU_LAYERS_HELP, LoadOptions, gpu_layers_arg
 from app.models.catalog import CatalogEntry, load_catalog
-from app.models.estimator import KV_TYPES, MemoryEstimate, estimate_memory
 from app.models.gguf import GgufInfo, read_gguf_info
-from app.models.planner import gb
+from app.models.planning.estimator import KV_TYPES, model_shape
+from app.models.planning.file_estimate import FileEstimate, estimate_file, memory_for, rates_for
+from app.models.planning.gpu_layers import planned_gpu_layers
+from app.models.planning.measured import MeasuredLoads
+from app.models.planning.plan_words import rate_text, seconds_text
+from app.models.planning.planner import gb
+from app.models.planning.speed import predict_speed
+from app.utils.errors import DscoderError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "estimate",
-        help="estimate the RAM and VRAM a model needs",
+        help="estimate the RAM, VRAM and speed of a model",
         description="Estimate RAM and VRAM for a GGUF file or a catalog model (e.g. "
         "deepseek-coder-6.7b-instruct:Q4_K_M) at a context size and GPU layer count.",
     )
     parser.add_argument("--model", required=True, metavar="PATH|CATALOG_ID", help="a .gguf file or a catalog id")
     parser.add_argument("--ctx", type=int, default=4096, metavar="N", help="context size in tokens (default: 4096)")
     parser.add_argument(
-        "--gpu-layers", type=int, default=0, metavar="N", help="layers on the GPU; -1: all (default: 0)"
+        "--gpu-layers",
+        type=gpu_layers_arg,
+        default=0,
+        metavar="N|auto|all",
+        help=GPU_LAYERS_HELP + "; auto plans for this machine's GPUs and needs a .gguf file (default: 0)",
     )
     parser.add_argument("--kv-type", choices=KV_TYPES, default="f16", help="KV cache type (default: f16)")
     parser.add_argument("--batch", type=int, default=None, metavar="N", help="n_batch (default: from settings)")
@@ -41,37 +59,55 @@ def resolve_model(spec: str) -> GgufInfo | CatalogEntry:
     return load_catalog().get(spec)
 
 
-def estimate_text(model: GgufInfo | CatalogEntry, est: MemoryEstimate) -> str:
+def estimate_text(model: GgufInfo | CatalogEntry, result: FileEstimate) -> str:
+    est, speed = result.memory, result.speed
     title = model.id if isinstance(model, CatalogEntry) else str(model.path)
     rows = [
         ("Weights", est.weights_ram_bytes, est.weights_vram_bytes),
         (f"KV cache ({est.kv_type})", est.kv_ram_bytes, est.kv_vram_bytes),
         ("Compute buffers", est.compute_ram_bytes, est.compute_vram_bytes),
         ("Runtime overhead", est.overhead_ram_bytes, est.overhead_vram_bytes),
-        ("Total", est.ram_bytes, est.vram_bytes),
+        ("Total" + (" (measured)" if est.measured else ""), est.ram_bytes, est.vram_bytes),
     ]
     lines = [
         f"{title}: {est.n_gpu_layers} of {est.n_layer + 1} layers on the GPU, context {est.n_ctx}",
         f"{'':<22}{'RAM':>10}{'VRAM':>10}",
     ]
     lines += [f"{label:<22}{gb(ram):>10}{gb(vram):>10}" for label, ram, vram in rows]
+    lines += [
+        "",
+        f"Speed ({speed.source}): {rate_text(speed.decode_tokens_per_s)} tokens/s while answering, "
+        f"{rate_text(speed.prompt_tokens_per_s)} prompt tokens/s; "
+        f"a 2K-token question's first token in {seconds_text(speed.first_token_s)}",
+    ]
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     model = resolve_model(args.model)
-    est = estimate_memory(
-        model,
-        n_gpu_layers=args.gpu_layers,
+    options = LoadOptions(
+        model_path=str(model.path) if isinstance(model, GgufInfo) else "",
         n_ctx=args.ctx,
-        kv_type=args.kv_type,
+        n_gpu_layers=args.gpu_layers,
         n_batch=args.batch or settings.n_batch,
         n_ubatch=args.ubatch or settings.n_ubatch,
         flash_attn=settings.flash_attn if args.flash_attn is None else args.flash_attn,
+        kv_cache_type=args.kv_type,
+        n_threads=settings.n_threads,
     )
-    if args.json:
-        print(json.dumps(est.cli_dict(), indent=2))
+    if options.n_gpu_layers == AUTO_GPU_LAYERS:
+        if not isinstance(model, GgufInfo):
+            raise DscoderError(
+                "--gpu-layers auto plans for a model file", "Pass a .gguf path, or a number of layers, or all"
+            )
+        options = dataclasses.replace(options, n_gpu_layers=planned_gpu_layers(options))
+    machine = measured_machine(settings)
+    if isinstance(model, GgufInfo):
+        result = estimate_file(model, options, machine, MeasuredLoads(), as_asked=True)
     else:
-        print(estimate_text(model, est))
+        memory = memory_for(model_shape(model), options, machine, as_asked=True)
+        speed = predict_speed(model_shape(model), memory, rates_for(machine, memory.n_gpu_layers))
+        result = FileEstimate(memory, speed, None)
+    print(json.dumps(result.cli_dict(), indent=2) if args.json else estimate_text(model, result))
     return 0

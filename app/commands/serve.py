@@ -7,8 +7,9 @@ import secrets
 import sys
 
 from app.engine.main import serve
-from app.llm.options import KV_CACHE_TYPES, LoadOptions
+from app.llm.options import GPU_LAYERS_HELP, KV_CACHE_TYPES, LoadOptions, gpu_layers_arg
 from app.llm.supervisor import check_model_file
+from app.models.planning.preflight import plan_and_check_load
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, default=8080, metavar="N")
     parser.add_argument("--api-key", metavar="K", help="the key clients must send (default: a random one, printed)")
     parser.add_argument("--ctx", type=int, default=4096, metavar="N")
-    parser.add_argument("--gpu-layers", type=int, default=0, metavar="N")
+    parser.add_argument(
+        "--gpu-layers", type=gpu_layers_arg, default=0, metavar="N|auto|all", help=GPU_LAYERS_HELP + " (default: 0)"
+    )
     parser.add_argument("--threads", type=int, default=0, metavar="N")
     parser.add_argument("--kv-cache-type", choices=KV_CACHE_TYPES, default="f16")
     parser.set_defaults(func=run)
@@ -31,12 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     check_model_file(args.model)
     api_key = args.api_key or secrets.token_urlsafe(24)
-    options = LoadOptions(
-        model_path=args.model,
-        n_ctx=args.ctx,
-        n_gpu_layers=args.gpu_layers,
-        n_threads=args.threads,
-        kv_cache_type=args.kv_cache_type,
+    options = plan_and_check_load(
+        LoadOptions(
+            model_path=args.model,
+            n_ctx=args.ctx,
+            n_gpu_layers=args.gpu_layers,
+            n_threads=args.threads,
+            kv_cache_type=args.kv_cache_type,
+        )
     )
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving on {args.host} makes the model reachable from other machines", file=sys.stderr)

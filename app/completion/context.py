@@ -28,21 +28,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.config import sampling
 from app.editor import textfile
+from app.utils.tokens import CHARS_PER_TOKEN, approx_tokens
 
 DEFAULT_BUDGET_TOKENS = 1500
 PREFIX_SHARE = 0.75  # of the current file's part of the budget; the suffix gets the rest
 CONTEXT_SHARE = 0.3  # at most this much of the budget goes to other files
 MIN_CONTEXT_FILE_TOKENS = 48  # a smaller leftover is not worth a file header
 SNAP_LINES = 16  # window edges move in steps of this many lines (prefix reuse)
-CHARS_PER_TOKEN = 3.5
 
 TokenCounter = Callable[[str], int]
-
-
-def approx_tokens(text: str) -> int:
-    """Tokens of code, estimated without a tokenizer (code runs ~3.5 characters a token)."""
-    return int(len(text) / CHARS_PER_TOKEN + 0.999)
 
 
 @dataclass(frozen=True)
@@ -278,11 +274,19 @@ def build_completion_prompt(
     count_tokens: TokenCounter = approx_tokens,
     prefix_share: float = PREFIX_SHARE,
     context_share: float = CONTEXT_SHARE,
+    repository_prefix: str = "",
+    repository_paths: Sequence[str] = (),
 ) -> CompletionPrompt:
-    """The prefix and suffix to send for a completion at `cursor` (a character offset)."""
+    """The prefix and suffix to send for a completion at `cursor` (a character offset).
+
+    `repository_prefix` is other files' chunks in the repository format, already within
+    their own budget (app.completion.ring): it goes first, where it stays the same from
+    one keystroke to the next; `repository_paths` are their paths, so that the current
+    file's path line is relative to the same folder."""
     cursor = max(0, min(cursor, len(text)))
     others = [f for f in other_files if f.text.strip() and (not path or f.path != path)]
-    current_shown, shown = display_paths(path, [f.path for f in others])
+    current_shown, shown = display_paths(path, [f.path for f in others] + list(repository_paths))
+    shown = shown[: len(others)]
     context_available = sum(count_tokens(f.text) for f in others)
     reserve = min(int(budget_tokens * context_share), context_available) if others else 0
     file_budget = budget_tokens - reserve
@@ -323,11 +327,11 @@ def build_completion_prompt(
             context_parts.append(part)
             included.append(shown[i])
             context_tokens += count_tokens(part)
-        if context_parts:
-            context_parts.append(header)
-            context_tokens += count_tokens(header)
+    if context_parts or repository_prefix:
+        context_parts.append(path_comment(current_shown, language) + "\n")
+        context_tokens += count_tokens(context_parts[-1]) + count_tokens(repository_prefix)
     return CompletionPrompt(
-        prefix="".join(context_parts) + prefix,
+        prefix=repository_prefix + "".join(context_parts) + prefix,
         suffix=suffix,
         multiline=is_end_of_line(text, cursor),
         context_files=tuple(included),
@@ -339,7 +343,7 @@ def build_completion_prompt(
 
 def max_tokens_for(prompt: CompletionPrompt) -> int:
     """How long a suggestion may run: a block at the end of a line, else the line's rest."""
-    return 96 if prompt.multiline else 32
+    return sampling.INLINE_BLOCK_MAX_TOKENS if prompt.multiline else sampling.INLINE_LINE_MAX_TOKENS
 
 
 # --- which models may complete ------------------------------------------------------

@@ -33,6 +33,10 @@ class AdaptiveDebounce:
         self._gaps_s: deque[float] = deque(maxlen=HISTORY)
         self._latencies_s: deque[float] = deque(maxlen=HISTORY // 2)
 
+    def set_base_ms(self, base_ms: int) -> None:
+        """The user's delay setting changed: the delay when no rhythm is known yet."""
+        self.base_ms = self._clamp(base_ms)
+
     def _clamp(self, ms: float) -> int:
         return int(min(self.high_ms, max(self.low_ms, ms)))
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.config import sampling
 from app.utils import paths
 from app.utils.atomic import atomic_write_text
 
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "settings.json"
 KV_CACHE_TYPES = ("f16", "q8_0", "q4_0")  # what llama.cpp can keep its KV cache in
+# GPU layers mean the same in the settings, LoadOptions and the CLI's --gpu-layers:
+# a count of layers, 0 for the CPU only, or one of these two.
+AUTO_GPU_LAYERS = -1  # as many as fit in free VRAM: the planner picks a count before the engine starts
+ALL_GPU_LAYERS = 999  # every layer and the output (llama.cpp offloads min(this, n_layer + 1))
 
 
 @dataclass
@@ -30,7 +35,7 @@ class Settings:
     chat_model_path: str = ""  # the GGUF the chat loads; empty: none chosen yet
     completion_model_path: str = ""  # empty: the chat model serves completion too
     n_ctx: int = 0  # 0: chosen by the planner from free memory
-    n_gpu_layers: int = -1  # -1: auto (planner); 0: CPU only
+    n_gpu_layers: int = AUTO_GPU_LAYERS  # or a count; 0: CPU only; ALL_GPU_LAYERS: all
     n_threads: int = 0  # decode threads; 0: the physical performance cores
     n_threads_batch: int = 0  # prompt threads; 0: every logical core
     n_batch: int = 512
@@ -38,19 +43,18 @@ class Settings:
     flash_attn: bool = False
     kv_cache_type: str = "f16"  # f16, q8_0 or q4_0
     use_mmap: bool = True
-    # Caches and speed-ups (see README, "Caches")
-    prompt_cache_mib: int = -1  # prompt states kept in RAM; -1: 10% of RAM, at most 2 GiB; 0: off
+    # Caches and speed-ups (see README, "Caches"); the prompt cache's RAM is prompt_cache_bytes below
     prompt_cache_disk_mib: int = 0  # evicted prompt states spill to the cache folder, up to this; 0: off
     idle_prefill: bool = True  # evaluate the system prompt and the attached file while idle
     prompt_lookup: bool = True  # speculative decoding with drafts from the prompt
     draft_model_path: str = ""  # a small model of the same vocabulary that drafts; "": none
     # Sampling
-    temperature: float = 0.0
-    top_p: float = 0.95
-    top_k: int = 40
-    min_p: float = 0.05
-    repeat_penalty: float = 1.0
-    max_tokens: int = 1024
+    temperature: float = sampling.TEMPERATURE
+    top_p: float = sampling.TOP_P
+    top_k: int = sampling.TOP_K
+    min_p: float = sampling.MIN_P
+    repeat_penalty: float = sampling.REPEAT_PENALTY
+    max_tokens: int = sampling.CHAT_MAX_TOKENS
     seed: int = -1
     system_prompt: str = ""  # empty: the model family's default
     # Prompts: the chosen preset's name ("" = the DeepSeek default) and the user's own
@@ -72,6 +76,13 @@ class Settings:
     # app.utils.secrets, never here. `active_engine` is "" for the local engine.
     remote_engines: list[dict[str, str]] = field(default_factory=list)
     active_engine: str = ""
+    # Planner: what "fast enough" means, and the RAM a plan leaves free (Settings → Planner)
+    plan_min_tokens_per_s: float = 8.0  # chat: tokens per second while answering
+    plan_max_question_s: float = 15.0  # chat: a 2K-token question read, first token out
+    plan_max_completion_s: float = 0.5  # inline completion: first ghost text after a keystroke
+    plan_headroom_percent: float = 25.0  # RAM kept free for the rest of the system ...
+    plan_headroom_max_gb: float = 4.0  # ... but never more than this many GiB
+    prompt_cache_bytes: int = 0  # RAM for the engine's prompt-state cache; 0: 10% of RAM, at most 2 GiB
     # Local server ("Serve the loaded model"): off by default, always on 127.0.0.1
     local_server_enabled: bool = False
     local_server_port: int = 0  # 0: a free port picked at start

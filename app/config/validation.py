@@ -38,7 +38,6 @@ RESTART_FIELDS: dict[str, str] = {
     "n_gpu_layers": "GPU layers",
     "n_threads": "Threads",
     "n_threads_batch": "Prompt threads",
-    "prompt_cache_mib": "Prompt cache",
     "prompt_cache_disk_mib": "Prompt cache on disk",
     "prompt_lookup": "Prompt-lookup drafting",
     "draft_model_path": "Draft model",
@@ -93,9 +92,6 @@ def validate_settings(settings: Settings) -> list[SettingsProblem]:
     _int_in(problems, "n_gpu_layers", s.n_gpu_layers, -1, 1000, "GPU layers (-1 for automatic)")
     _int_in(problems, "n_threads", s.n_threads, 0, 1024, "Threads (0 for automatic)")
     _int_in(problems, "n_threads_batch", s.n_threads_batch, 0, 1024, "Prompt threads (0 for automatic)")
-    _int_in(
-        problems, "prompt_cache_mib", s.prompt_cache_mib, -1, MAX_CACHE_MIB, "Prompt cache (MiB; -1 automatic, 0 off)"
-    )
     _int_in(problems, "prompt_cache_disk_mib", s.prompt_cache_disk_mib, 0, MAX_CACHE_MIB, "Prompt cache on disk (MiB)")
     problems += _check_draft_model(s)
     _int_in(problems, "n_batch", s.n_batch, 1, 65536, "Batch size")
@@ -131,6 +127,7 @@ def validate_settings(settings: Settings) -> list[SettingsProblem]:
     _int_in(problems, "completion_delay_ms", s.completion_delay_ms, 0, 5000, "Completion delay (ms)")
     if s.hub_endpoint and (message := check_url(s.hub_endpoint, "Hub endpoint")):
         problems.append(SettingsProblem("hub_endpoint", message))
+    problems += _check_planner(s)
     problems += _check_presets(s)
     problems += _check_remotes(s)
     if not (_is_int(s.local_server_port) and (s.local_server_port == 0 or 1024 <= s.local_server_port <= MAX_PORT)):
@@ -158,6 +155,24 @@ def _check_draft_model(s: Settings) -> list[SettingsProblem]:
             )
         ]
     return []
+
+
+def _check_planner(s: Settings) -> list[SettingsProblem]:
+    """The planner's speed floors and the RAM it keeps free."""
+    problems: list[SettingsProblem] = []
+    _float_in(
+        problems, "plan_min_tokens_per_s", s.plan_min_tokens_per_s, 0.5, 1000.0, "Minimum answer speed (tokens/s)"
+    )
+    _float_in(
+        problems, "plan_max_question_s", s.plan_max_question_s, 1.0, 600.0, "Longest wait for a 2K-token question (s)"
+    )
+    _float_in(problems, "plan_max_completion_s", s.plan_max_completion_s, 0.05, 30.0, "Longest wait for ghost text (s)")
+    _float_in(problems, "plan_headroom_percent", s.plan_headroom_percent, 0.0, 90.0, "RAM kept free (% of RAM)")
+    _float_in(problems, "plan_headroom_max_gb", s.plan_headroom_max_gb, 0.0, 1024.0, "RAM kept free, at most (GB)")
+    _int_in(
+        problems, "prompt_cache_bytes", s.prompt_cache_bytes, 0, 1 << 40, "Prompt cache size (bytes, 0 for automatic)"
+    )
+    return problems
 
 
 def _check_presets(s: Settings) -> list[SettingsProblem]:

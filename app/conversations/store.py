@@ -21,6 +21,7 @@ connection per thread and serialises writers, which SQLite does anyway.
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import re
@@ -210,7 +211,7 @@ class ConversationStore:
             conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
 
     # -- messages -----------------------------------------------------------------------
-    def messages(self, conversation_id: int) -> list[StoredMessage]:
+    def messages(self, conversation_id: int) -> builtins.list[StoredMessage]:  # `list` is a method here
         rows = self._read("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,))
         return [_message(row) for row in rows]
 
@@ -275,7 +276,7 @@ class ConversationStore:
         return StreamingMessageWriter(self, message_id, interval=interval, clock=clock)
 
     # -- search -------------------------------------------------------------------------
-    def search(self, text: str, limit: int = 50, marks: tuple[str, str] = ("[", "]")) -> list[SearchHit]:
+    def search(self, text: str, limit: int = 50, marks: tuple[str, str] = ("[", "]")) -> builtins.list[SearchHit]:
         """Conversations whose title or messages contain every word of `text` (as prefixes).
 
         One hit per conversation: a title match first, else its best-ranked message.

@@ -40,6 +40,19 @@ def _wait(app: object, done: Callable[[], bool], timeout: float = TIMEOUT_S) -> 
     return True
 
 
+def check_syntax_parsers(test: SelfTest) -> None:
+    """Every tree-sitter grammar the app uses loads (a bundle must carry each one)."""
+    from app.syntax.languages import GRAMMARS, parse
+
+    grammars = sorted(set(GRAMMARS.values()))
+    missing = [g for g in grammars if parse("x = 1\n", g) is None]
+    test.check(
+        "syntax parsers load (Apply places code by syntax)",
+        not missing,
+        f"missing {', '.join(missing)}" if missing else f"{len(grammars)} languages",
+    )
+
+
 def run_self_test() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     home = tempfile.mkdtemp(prefix="dscoder-selftest-")
@@ -48,12 +61,14 @@ def run_self_test() -> int:
     started = time.monotonic()
     try:
         from app.config.settings import Settings
-        from app.diagnostics.tiny_model import write_tiny_gguf
+        from app.llm.info import EngineInfo
         from app.mainwindow.app import create_application
+        from app.models.synthetic.tiny import write_tiny_gguf
 
         app = create_application([sys.argv[0]])
         from app.mainwindow.window import MainWindow
 
+        check_syntax_parsers(test)
         model = write_tiny_gguf(Path(home) / "selftest-tiny.gguf")
         test.check("tiny GGUF model written", model.stat().st_size > 0, f"{model.stat().st_size} bytes")
 
@@ -68,7 +83,7 @@ def run_self_test() -> int:
         loaded = _wait(app, lambda: editor is not None and not editor.is_loading(), 10)
         test.check(
             "editor opened a Python file",
-            loaded and editor.language == "python",
+            loaded and editor is not None and editor.language == "python",
             f"language {getattr(editor, 'language', None)}, lexer {editor.lexer_name() if editor else None}",
         )
         if editor is not None:
@@ -80,20 +95,18 @@ def run_self_test() -> int:
             )
 
         state: dict[str, object] = {}
-        window.controller.modelLoaded.connect(lambda info: state.setdefault("info", info))
-        window.controller.loadFailed.connect(lambda message: state.setdefault("error", message))
-        window.load_model(str(model))
+        window.engine.loaded.connect(lambda info: state.setdefault("info", info))
+        window.engine.loadFailed.connect(lambda message, _detail: state.setdefault("error", message))
+        window.engine.load_model(str(model))
         _wait(app, lambda: "info" in state or "error" in state)
-        info = state.get("info") or {}
+        info = state.get("info")
         test.check(
             "engine process started and loaded the model",
-            "info" in state,
-            str(
-                state.get("error")
-                or f"{info.get('model_name')} ({info.get('architecture')}), "  # type: ignore[union-attr]
-                f"context {info.get('n_ctx')}"
-            ),
-        )  # type: ignore[union-attr]
+            isinstance(info, EngineInfo),
+            f"{info.model_name} ({info.architecture}), context {info.n_ctx}"
+            if isinstance(info, EngineInfo)
+            else str(state.get("error")),
+        )
 
         if "info" in state:
             window.controller.answerFinished.connect(lambda stats: state.setdefault("stats", stats))

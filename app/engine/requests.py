@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.config import sampling
 from app.llm.options import SamplingParams
 from app.llm.prompts import Message
 from app.utils.errors import PromptError
@@ -66,11 +67,11 @@ def sampling_from(body: dict[str, Any], default_max: int) -> SamplingParams:
     if speculative is not None and not isinstance(speculative, bool):
         raise PromptError(f"'speculative' must be true or false, not {speculative!r}")
     return SamplingParams(
-        temperature=_number(body, "temperature", 0.0, 0.0, 2.0),
-        top_p=_number(body, "top_p", 0.95, 0.0, 1.0),
-        top_k=_whole(body, "top_k", 40, 0),
-        min_p=_number(body, "min_p", 0.05, 0.0, 1.0),
-        repeat_penalty=_number(body, "repeat_penalty", 1.0, 0.01, 10.0),
+        temperature=_number(body, "temperature", sampling.TEMPERATURE, 0.0, 2.0),
+        top_p=_number(body, "top_p", sampling.TOP_P, 0.0, 1.0),
+        top_k=_whole(body, "top_k", sampling.TOP_K, 0),
+        min_p=_number(body, "min_p", sampling.MIN_P, 0.0, 1.0),
+        repeat_penalty=_number(body, "repeat_penalty", sampling.REPEAT_PENALTY, 0.01, 10.0),
         max_tokens=_whole(body, key, default_max, 1, " (the answer needs room for one token)"),
         seed=int(seed) if seed is not None else -1,
         stop=stop_strings(body),

@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse
 from sse_starlette.event import ServerSentEvent
 from sse_starlette.sse import EventSourceResponse
 
+from app.config import sampling
 from app.engine.abort import AbortFlag
 from app.engine.requests import chat_messages, sampling_from
 from app.engine.runtime import CHAT, EngineModel
@@ -213,7 +214,7 @@ def create_app(model: EngineModel, api_key: str | None) -> Any:
         started = time.perf_counter()
         body = await read_body(request)
         messages = chat_messages(body)
-        params = sampling_from(body, default_max=512)
+        params = sampling_from(body, default_max=sampling.CHAT_MAX_TOKENS)
         fitted = await asyncio.to_thread(model.prepare_chat, messages, params.max_tokens)
         params = SamplingParams(**{**params.__dict__, "max_tokens": fitted.max_tokens})
         tokens = await asyncio.to_thread(model.tokenize_prompt, fitted.prompt)
@@ -259,7 +260,7 @@ def create_app(model: EngineModel, api_key: str | None) -> Any:
         if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
             prompt = prompt[0]
         suffix = body.get("suffix")
-        params = sampling_from(body, default_max=128)
+        params = sampling_from(body, default_max=sampling.COMPLETION_MAX_TOKENS)
         slot = CHAT
         if isinstance(prompt, list) and prompt and all(isinstance(t, int) and not isinstance(t, bool) for t in prompt):
             tokens = list(prompt)

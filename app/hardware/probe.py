@@ -8,6 +8,7 @@ or crashes takes the child down, never the app.
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import shutil
 import sys
@@ -28,6 +29,7 @@ from app.hardware.gpus import (
     discover_gpus_isolated,
     read_drm_sysfs,
 )
+from app.hardware.speed import MachineSpeed, hardware_key, load_cached_speed
 
 SIMD_FLAGS = (
     "sse4_2",
@@ -75,10 +77,18 @@ class MachineProfile:
     models_dir: str
     os: str
     notes: tuple[str, ...] = ()
+    machine_speed: MachineSpeed | None = None  # measured llama.cpp speed; None: not measured yet
 
     @property
     def usable_gpus(self) -> tuple[GpuInfo, ...]:
         return tuple(g for g in self.gpus if g.backend_usable and g.vram_total_bytes > 0)
+
+    def hardware_key(self, n_threads: int = 0) -> str:
+        """What the machine's speed depends on (see app/hardware/speed.py)."""
+        cpu = self.cpu
+        return hardware_key(
+            cpu.name, cpu.physical_cores, cpu.logical_cores, self.memory.ram_total_bytes, self.gpus, n_threads
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -148,6 +158,7 @@ class ProbeReaders:
     gpus: Callable[[], GpuDiscovery] = field(default=discover_gpus_isolated)
     disk_free: Callable[[Path], int] = read_disk_free
     os_name: Callable[[], str] = lambda: f"{platform.system()} {platform.release()}"
+    speed: Callable[[str], MachineSpeed | None] = load_cached_speed  # hardware key -> cached speed
 
 
 def probe_machine(models_dir: Path | None = None, readers: ProbeReaders | None = None) -> MachineProfile:
@@ -158,7 +169,7 @@ def probe_machine(models_dir: Path | None = None, readers: ProbeReaders | None =
 
         models_dir = load_settings().resolved_models_dir()
     discovery = readers.gpus()
-    return MachineProfile(
+    machine = MachineProfile(
         cpu=readers.cpu(),
         memory=readers.memory(),
         gpus=discovery.gpus,
@@ -168,6 +179,7 @@ def probe_machine(models_dir: Path | None = None, readers: ProbeReaders | None =
         os=readers.os_name(),
         notes=discovery.notes,
     )
+    return dataclasses.replace(machine, machine_speed=readers.speed(machine.hardware_key()))
 
 
 __all__ = [
@@ -177,6 +189,7 @@ __all__ = [
     "GpuInfo",
     "GpuReaders",
     "MachineProfile",
+    "MachineSpeed",
     "MemoryInfo",
     "ProbeReaders",
     "collect_gpus",

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 from httpx_sse import EventSource, SSEError
 
+from app.config.sampling import COMPLETION_MAX_TOKENS
 from app.llm.options import SamplingParams
 from app.utils.errors import ClientError
 
@@ -187,7 +188,7 @@ class OpenAIClient:
         params: SamplingParams | None = None,
         cancel: CancelToken | None = None,
     ) -> Iterator[StreamEvent]:
-        body = self._body(params or SamplingParams(max_tokens=128))
+        body = self._body(params or SamplingParams(max_tokens=COMPLETION_MAX_TOKENS))
         body["prompt"] = prompt
         if suffix is not None:
             body["suffix"] = suffix

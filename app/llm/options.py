@@ -1,12 +1,32 @@
-"""Load options for the engine: what the GUI, the CLI and the supervisor pass through."""
+"""Load options for the engine: what the GUI, the CLI and the supervisor pass through.
+
+GPU layers mean one thing everywhere (settings, LoadOptions, the CLI's --gpu-layers):
+a count, 0 for the CPU only, `AUTO_GPU_LAYERS` (-1) for "as many as fit", or
+`ALL_GPU_LAYERS` for every layer. Auto is a request to the planner, never a value for
+llama.cpp: whoever starts an engine resolves it to a count first (the GUI's supervisor
+factory and the CLI call `app.models.planning.gpu_layers.resolve_auto_gpu_layers`), and
+`to_argv` refuses to pass it on.
+"""
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import asdict, dataclass, fields
 
-from app.config.settings import KV_CACHE_TYPES, Settings
+from app.config import sampling
+from app.config.settings import ALL_GPU_LAYERS, AUTO_GPU_LAYERS, KV_CACHE_TYPES, Settings
 
-__all__ = ["KV_CACHE_TYPES", "LoadOptions", "SamplingParams", "load_options_for", "prompt_cache_budget"]
+__all__ = [
+    "ALL_GPU_LAYERS",
+    "AUTO_GPU_LAYERS",
+    "KV_CACHE_TYPES",
+    "LoadOptions",
+    "SamplingParams",
+    "gpu_layers_arg",
+    "load_options_for",
+    "prompt_cache_budget",
+    "sampling_for",
+]
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -19,7 +39,7 @@ COMPLETION_CONTEXT = 2048  # the completion context: its 1,500-token window, the
 class LoadOptions:
     model_path: str
     n_ctx: int = 4096  # 0: the model's trained context length
-    n_gpu_layers: int = 0  # -1: all layers
+    n_gpu_layers: int = 0  # a count; AUTO_GPU_LAYERS: planned before start; ALL_GPU_LAYERS: all
     n_threads: int = 0  # decode threads; 0: the physical performance cores
     n_threads_batch: int = 0  # prompt threads; 0: every logical core
     n_batch: int = 512
@@ -36,6 +56,9 @@ class LoadOptions:
 
     def to_argv(self) -> list[str]:
         """Command-line flags for `python -m app.engine.main`."""
+        if self.n_gpu_layers == AUTO_GPU_LAYERS:
+            # llama.cpp reads -1 as "all layers": starting with it would fill the GPU.
+            raise ValueError("GPU layers are still 'auto': resolve them to a count before starting the engine")
         argv: list[str] = []
         for f in fields(self):
             value = getattr(self, f.name)
@@ -63,12 +86,12 @@ def prompt_cache_budget(setting_bytes: int, total_ram: int) -> int:
 
 @dataclass(frozen=True)
 class SamplingParams:
-    temperature: float = 0.0
-    top_p: float = 0.95
-    top_k: int = 40
-    min_p: float = 0.05
-    repeat_penalty: float = 1.0
-    max_tokens: int = 512
+    temperature: float = sampling.TEMPERATURE
+    top_p: float = sampling.TOP_P
+    top_k: int = sampling.TOP_K
+    min_p: float = sampling.MIN_P
+    repeat_penalty: float = sampling.REPEAT_PENALTY
+    max_tokens: int = sampling.CHAT_MAX_TOKENS
     seed: int | None = None
     stop: tuple[str, ...] = ()
     # Speculative decoding for this request (the local engine only): None leaves it to the
@@ -77,6 +100,26 @@ class SamplingParams:
 
 
 DEFAULT_CONTEXT = 4096  # when the settings leave the context to the planner (0)
+GPU_LAYERS_HELP = (
+    "layers to offload to the GPU: a number, 0 for the CPU only, 'auto' (or -1) for as many as fit "
+    "in free VRAM, 'all' for every layer"
+)
+
+
+def gpu_layers_arg(text: str) -> int:
+    """argparse type for --gpu-layers: N, "auto" (or -1) or "all"."""
+    word = text.strip().lower()
+    if word == "auto":
+        return AUTO_GPU_LAYERS
+    if word == "all":
+        return ALL_GPU_LAYERS
+    try:
+        value = int(word)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of layers, 'auto' or 'all', not {text!r}") from None
+    if value < AUTO_GPU_LAYERS:
+        raise argparse.ArgumentTypeError(f"expected 0 or more layers, 'auto' or 'all', not {text!r}")
+    return value
 
 
 def load_options_for(
@@ -90,13 +133,13 @@ def load_options_for(
 ) -> LoadOptions:
     """The engine's load options from the user's settings; the GUI and the CLI both use this.
 
-    Keyword values (command-line flags) override the settings. The settings' "auto" GPU
-    layers (-1) becomes 0 here: the engine's supervisor factory asks the planner for
-    the real number off the GUI thread (see app/models/gpu_layers.py)."""
+    Keyword values (command-line flags) override the settings. GPU layers keep their
+    meaning: "auto" stays auto here, and is planned off the GUI thread just before the
+    engine starts (see app/models/planning/gpu_layers.py)."""
     return LoadOptions(
         model_path=model_path or settings.chat_model_path,
         n_ctx=n_ctx if n_ctx is not None else (settings.n_ctx or DEFAULT_CONTEXT),
-        n_gpu_layers=n_gpu_layers if n_gpu_layers is not None else max(settings.n_gpu_layers, 0),
+        n_gpu_layers=n_gpu_layers if n_gpu_layers is not None else settings.n_gpu_layers,
         n_threads=n_threads if n_threads is not None else settings.n_threads,
         n_threads_batch=settings.n_threads_batch,
         n_batch=settings.n_batch,
@@ -105,8 +148,21 @@ def load_options_for(
         kv_cache_type=settings.kv_cache_type,
         use_mmap=settings.use_mmap,
         seed=seed if seed is not None else -1,
-        prompt_cache_bytes=settings.prompt_cache_mib * MIB if settings.prompt_cache_mib >= 0 else -1,
+        prompt_cache_bytes=settings.prompt_cache_bytes or -1,  # the settings' 0 is "automatic"
         prompt_cache_spill_bytes=settings.prompt_cache_disk_mib * MIB,
         draft_model_path=settings.draft_model_path,
         prompt_lookup=settings.prompt_lookup,
+    )
+
+
+def sampling_for(settings: Settings) -> SamplingParams:
+    """The chat's sampling parameters from the user's settings."""
+    return SamplingParams(
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        top_k=settings.top_k,
+        min_p=settings.min_p,
+        repeat_penalty=settings.repeat_penalty,
+        max_tokens=settings.max_tokens,
+        seed=settings.seed if settings.seed >= 0 else None,
     )

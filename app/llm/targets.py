@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from app.config.remotes import RemoteEngine, api_key_for, find_remote
 from app.config.settings import Settings
-from app.llm.options import LoadOptions
+from app.llm.info import FIM_OFF, FIM_RAW, EngineAccess, EngineInfo
+from app.llm.options import AUTO_GPU_LAYERS, LoadOptions
 from app.llm.remote_probe import deepseek_fim_prompt
 from app.llm.supervisor import EngineSupervisor
 
@@ -55,7 +56,9 @@ def local_server_key() -> str:
     return local_server_api_key(default_secret_store())
 
 
-GpuLayerPlanner = Callable[[LoadOptions, int], LoadOptions]  # (options, the GPU layers setting) -> options
+# Makes auto GPU layers a count (app.models.planning.gpu_layers.resolve_auto_gpu_layers, passed in by
+# the window: the llm layer does not import the planner).
+GpuLayerPlanner = Callable[[LoadOptions], LoadOptions]
 
 
 def supervisor_factory(
@@ -64,10 +67,11 @@ def supervisor_factory(
     """Supervisors that, with "serve the loaded model" on, listen on the chosen port with the
     user's lasting key (so other tools keep working across restarts); else a random port and key.
     Called on the worker thread, so the GPU probe for "auto" layers (`plan_gpu_layers`, the
-    planner's) never blocks the window."""
+    planner's) never blocks the window; auto never reaches the engine."""
 
     def make(options: LoadOptions) -> EngineSupervisor:
-        options = plan_gpu_layers(options, settings.n_gpu_layers)
+        if options.n_gpu_layers == AUTO_GPU_LAYERS:
+            options = plan_gpu_layers(options)
         if not settings.local_server_enabled:
             return EngineSupervisor(options, log_path=log_path())
         supervisor = EngineSupervisor(options, log_path=log_path(), host=LOCAL_HOST, port=settings.local_server_port)
@@ -77,17 +81,15 @@ def supervisor_factory(
     return make
 
 
-def completion_client(info: dict[str, object]) -> OpenAIClient | None:
+def completion_client(info: EngineInfo, access: EngineAccess) -> OpenAIClient | None:
     """A client of its own for inline completion (the chat's client lives on the worker
     thread), speaking FIM the way the engine takes it; None where completion is off."""
     from app.llm.client import OpenAIClient
 
-    base_url = str(info.get("base_url") or "")
-    if not base_url or info.get("fim_mode") == "off":
+    if not access.base_url or info.fim_mode == FIM_OFF:
         return None
-    model = str(info.get("remote_model") or "") or None
-    cls = _raw_fim_client_class() if info.get("fim_mode") == "raw" else OpenAIClient
-    return cls(base_url, str(info.get("api_key") or "") or None, model)
+    cls = _raw_fim_client_class() if info.fim_mode == FIM_RAW else OpenAIClient
+    return cls(access.base_url, access.api_key or None, access.model or None)
 
 
 @functools.cache

@@ -1,25 +1,30 @@
 """The Model menu's engine part: which engine chats (Local or a remote, as radio items),
-and, while the local engine serves other tools, where it listens and its key."""
+and, while the local engine serves other tools, where it listens and its key.
+
+It keeps itself current: the list follows the settings store (remote engines added,
+removed or chosen elsewhere), the "Serving at" line follows the engine session, and a
+choice goes to the session, which saves it and loads that engine."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication
 from PySide6.QtWidgets import QMenu, QWidget
 
 from app.config.remotes import remotes_from_settings
-from app.config.settings import Settings
+from app.config.ui.store import SettingsStore
 from app.llm.targets import local_server_key
+from app.llm.ui.session import EngineSession
 
 LOCAL = ""  # active_engine for the local engine
+MENU_FIELDS = frozenset({"remote_engines", "active_engine"})
 
 
 class EngineMenu(QObject):
-    engineChosen = Signal(str)  # active_engine: "" (local) or a remote's id
-
-    def __init__(self, model_menu: QMenu, settings: Settings, parent: QWidget) -> None:
+    def __init__(self, model_menu: QMenu, store: SettingsStore, engine: EngineSession, parent: QWidget) -> None:
         super().__init__(parent)
-        self.settings = settings
+        self.settings = store.settings
+        self.engine = engine
         self.menu = QMenu("&Engine", parent)
         self.menu.setObjectName("EngineMenu")
         model_menu.addMenu(self.menu)
@@ -33,9 +38,11 @@ class EngineMenu(QObject):
         model_menu.addAction(self.copy_key_action)
         self.rebuild()
         self.show_serving(None)
+        store.changed.connect(self._on_settings_changed)
+        engine.stateChanged.connect(lambda _state: self.show_serving(engine.local_server_url()))
 
     def rebuild(self) -> None:
-        """List Local and the remotes from the settings again (after Settings… changed them)."""
+        """List Local and the remotes from the settings again."""
         self.menu.clear()
         for action in self.group.actions():
             self.group.removeAction(action)
@@ -50,7 +57,7 @@ class EngineMenu(QObject):
             action.setCheckable(True)
             action.setData(engine_id)
             action.setChecked(engine_id == self.settings.active_engine)
-            action.triggered.connect(lambda _=False, e=engine_id: self.engineChosen.emit(e))
+            action.triggered.connect(lambda _=False, e=engine_id: self.engine.choose_engine(e))
             self.group.addAction(action)
         if len(choices) == 1:
             hint = self.menu.addAction("Add remote engines in Settings… ▸ Remote engines")
@@ -70,3 +77,9 @@ class EngineMenu(QObject):
         clipboard = QGuiApplication.clipboard()
         if clipboard is not None:
             clipboard.setText(local_server_key())
+
+    def _on_settings_changed(self, names: frozenset[str]) -> None:
+        if names & MENU_FIELDS:
+            self.rebuild()
+        if "local_server_enabled" in names:
+            self.show_serving(self.engine.local_server_url())

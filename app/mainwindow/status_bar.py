@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
+from app.llm.info import EngineInfo
+from app.llm.options import ALL_GPU_LAYERS
 
-def device_text(info: dict[str, object]) -> str:
+
+def device_text(info: EngineInfo) -> str:
     """Where the model runs: "CPU", "GPU (all layers)", "GPU: 20 layers" or "Remote: name"."""
-    if info.get("remote"):
-        return f"Remote: {info['remote']}"
-    layers = int(info.get("n_gpu_layers") or 0)  # type: ignore[call-overload]
-    if layers == 0 or not info.get("gpu_offload_supported", True):
+    if info.is_remote:
+        return f"Remote: {info.remote}"
+    layers = info.n_gpu_layers
+    if layers <= 0 or not info.gpu_offload_supported:
         return "CPU"
-    return "GPU (all layers)" if layers < 0 else f"GPU: {layers} layers"
+    return "GPU (all layers)" if layers >= ALL_GPU_LAYERS else f"GPU: {layers} layers"
 
 
 class EngineStatusBar(QStatusBar):
@@ -87,16 +89,14 @@ class EngineStatusBar(QStatusBar):
         self._set_loading(True)
         self._show_elapsed()
 
-    def show_model(self, info: dict[str, object]) -> None:
+    def show_model(self, info: EngineInfo) -> None:
         self._set_loading(False)
-        name = str(info.get("model_name") or os.path.basename(str(info.get("model_path") or "")) or "Model")
-        self.model_label.setText(name)
-        self.model_label.setToolTip(str(info.get("model_path") or ""))
+        self.model_label.setText(info.display_name)
+        self.model_label.setToolTip(info.model_path)
         self.device_label.setText(device_text(info))
         self.device_label.setToolTip("Where the model runs")
         self.device_label.show()
-        n_ctx = int(info.get("n_ctx") or 0)  # type: ignore[call-overload]
-        self.set_context(0, n_ctx)
+        self.set_context(0, info.n_ctx)
 
     def show_problem(self, text: str) -> None:
         """The model failed to load, or its engine died."""

@@ -190,12 +190,15 @@ def read_gguf_info(path: str | Path) -> GgufInfo:
                 pass
 
 
-def _info_from_reader(path: Path, file_size: int, reader: Any) -> GgufInfo:
-    shown = str(path)
-    fields: Mapping[str, Any] = reader.fields
+class _Fields:
+    """Typed reads of a GGUF's metadata; a missing or unreadable key reads as None."""
 
-    def value(key: str) -> Any:
-        f = fields.get(key)
+    def __init__(self, fields: Mapping[str, Any], arch: str = "") -> None:
+        self.fields = fields
+        self.arch = arch
+
+    def value(self, key: str) -> Any:
+        f = self.fields.get(key)
         if f is None or not f.types:
             return None
         try:
@@ -203,64 +206,60 @@ def _info_from_reader(path: Path, file_size: int, reader: Any) -> GgufInfo:
         except (ValueError, IndexError, UnicodeDecodeError):
             return None
 
-    def int_value(key: str) -> int | None:
-        v = value(key)
+    def integer(self, key: str) -> int | None:
+        v = self.value(key)
         if isinstance(v, list):  # per-layer arrays (e.g. head_count_kv): take the largest
             v = max(v) if v else None
         return int(v) if isinstance(v, (int, float)) else None
 
-    arch = value("general.architecture")
-    if not isinstance(arch, str) or not arch:
-        raise ModelFileError(
-            f"The model file {shown} has no general.architecture", "Choose another GGUF file; this one is incomplete"
-        )
+    def arch_int(self, key: str) -> int | None:
+        return self.integer(f"{self.arch}.{key}")
 
-    # The file must be long enough to hold every tensor it declares.
-    data_end = 0
-    param_count = 0
-    data_bytes = 0
-    layer_bytes: dict[int, int] = {}
-    other_bytes: dict[str, int] = {}
-    expert_bytes = 0
-    for tensor in reader.tensors:
+    def text(self, key: str) -> str | None:
+        v = self.value(key)
+        return v if isinstance(v, str) else None
+
+
+@dataclass
+class _TensorTotals:
+    data_end: int = 0
+    param_count: int = 0
+    data_bytes: int = 0
+    expert_bytes: int = 0
+    layer_bytes: dict[int, int] = field(default_factory=dict)
+    other_bytes: dict[str, int] = field(default_factory=dict)
+
+
+def _tensor_totals(tensors: Any) -> _TensorTotals:
+    totals = _TensorTotals()
+    for tensor in tensors:
         n_bytes = int(tensor.n_bytes)
-        data_end = max(data_end, int(tensor.data_offset) + n_bytes)
-        param_count += int(tensor.n_elements)
-        data_bytes += n_bytes
+        totals.data_end = max(totals.data_end, int(tensor.data_offset) + n_bytes)
+        totals.param_count += int(tensor.n_elements)
+        totals.data_bytes += n_bytes
         if "_exps." in tensor.name:
-            expert_bytes += n_bytes
+            totals.expert_bytes += n_bytes
         match = _LAYER_TENSOR.match(tensor.name)
         if match:
             layer = int(match.group(1))
-            layer_bytes[layer] = layer_bytes.get(layer, 0) + n_bytes
+            totals.layer_bytes[layer] = totals.layer_bytes.get(layer, 0) + n_bytes
         else:
-            other_bytes[tensor.name] = other_bytes.get(tensor.name, 0) + n_bytes
-    if data_end > file_size:
-        raise ModelFileError(
-            f"The model file {shown} is incomplete: it is {file_size:,} bytes but its tensors need {data_end:,}",
-            "Download it again",
-        )
+            totals.other_bytes[tensor.name] = totals.other_bytes.get(tensor.name, 0) + n_bytes
+    return totals
 
-    def arch_int(key: str) -> int | None:
-        return int_value(f"{arch}.{key}")
 
-    embedding = arch_int("embedding_length") or 0
-    head_count = arch_int("attention.head_count") or 0
-    head_count_kv = arch_int("attention.head_count_kv") or head_count
-    default_head_dim = embedding // head_count if head_count else 0
-    block_count = arch_int("block_count") or (max(layer_bytes) + 1 if layer_bytes else 0)
-
-    tokens = value("tokenizer.ggml.tokens")
+def _vocabulary(fields: _Fields, reader: Any) -> tuple[int, dict[str, int | None], int | None]:
+    """(vocabulary size, the FIM token ids, the end-of-turn token id), by key or by token text."""
+    tokens = fields.value("tokenizer.ggml.tokens")
     tokens = tokens if isinstance(tokens, list) else []
-    vocab_size = arch_int("vocab_size") or len(tokens)
+    vocab_size = fields.arch_int("vocab_size") or len(tokens)
     if not vocab_size:
         embd = next((t for t in reader.tensors if t.name == "token_embd.weight"), None)
         vocab_size = int(embd.shape[-1]) if embd is not None and len(embd.shape) > 1 else 0
-
     token_ids = _first_ids(tokens)
 
     def key_or_text(key: str, texts: tuple[str, ...]) -> int | None:
-        found = int_value(key)
+        found = fields.integer(key)
         return found if found is not None else _lookup(token_ids, texts)
 
     fim_tokens = {
@@ -268,53 +267,68 @@ def _info_from_reader(path: Path, file_size: int, reader: Any) -> GgufInfo:
         "suf": key_or_text("tokenizer.ggml.fim_suf_token_id", FIM_SUF_TEXTS),
         "mid": key_or_text("tokenizer.ggml.fim_mid_token_id", FIM_MID_TEXTS),
     }
-    eot = key_or_text("tokenizer.ggml.eot_token_id", EOT_TEXTS)
+    return vocab_size, fim_tokens, key_or_text("tokenizer.ggml.eot_token_id", EOT_TEXTS)
 
-    file_type = int_value("general.file_type")
-    name = value("general.name")
-    template = value("tokenizer.chat_template")
-    tok_model = value("tokenizer.ggml.model")
-    tok_pre = value("tokenizer.ggml.pre")
 
+def _info_from_reader(path: Path, file_size: int, reader: Any) -> GgufInfo:
+    fields = _Fields(reader.fields)
+    arch = fields.value("general.architecture")
+    if not isinstance(arch, str) or not arch:
+        raise ModelFileError(
+            f"The model file {path} has no general.architecture", "Choose another GGUF file; this one is incomplete"
+        )
+    fields.arch = arch
+    totals = _tensor_totals(reader.tensors)  # the file must be long enough to hold every tensor it declares
+    if totals.data_end > file_size:
+        raise ModelFileError(
+            f"The model file {path} is incomplete: it is {file_size:,} bytes but its tensors need {totals.data_end:,}",
+            "Download it again",
+        )
+    embedding = fields.arch_int("embedding_length") or 0
+    head_count = fields.arch_int("attention.head_count") or 0
+    default_head_dim = embedding // head_count if head_count else 0
+    layers = totals.layer_bytes
+    vocab_size, fim_tokens, eot = _vocabulary(fields, reader)
+    file_type = fields.integer("general.file_type")
     return GgufInfo(
         path=path,
         file_size=file_size,
         architecture=arch,
-        name=name if isinstance(name, str) else None,
+        name=fields.text("general.name"),
         file_type=file_type,
         quant=quant_label(file_type),
-        parameter_count=param_count,
+        parameter_count=totals.param_count,
         tensor_count=len(reader.tensors),
-        tensor_data_bytes=data_bytes,
-        context_length=arch_int("context_length"),
-        block_count=block_count,
+        tensor_data_bytes=totals.data_bytes,
+        context_length=fields.arch_int("context_length"),
+        block_count=fields.arch_int("block_count") or (max(layers) + 1 if layers else 0),
         embedding_length=embedding,
-        feed_forward_length=arch_int("feed_forward_length"),
+        feed_forward_length=fields.arch_int("feed_forward_length"),
         head_count=head_count,
-        head_count_kv=head_count_kv,
-        key_length=arch_int("attention.key_length") or default_head_dim,
-        value_length=arch_int("attention.value_length") or default_head_dim,
-        kv_lora_rank=arch_int("attention.kv_lora_rank"),
-        q_lora_rank=arch_int("attention.q_lora_rank"),
-        key_length_mla=arch_int("attention.key_length_mla"),
-        value_length_mla=arch_int("attention.value_length_mla"),
-        rope_dimension_count=arch_int("rope.dimension_count"),
-        expert_count=arch_int("expert_count"),
-        expert_used_count=arch_int("expert_used_count"),
-        expert_shared_count=arch_int("expert_shared_count"),
-        leading_dense_block_count=arch_int("leading_dense_block_count"),
+        head_count_kv=fields.arch_int("attention.head_count_kv") or head_count,
+        key_length=fields.arch_int("attention.key_length") or default_head_dim,
+        value_length=fields.arch_int("attention.value_length") or default_head_dim,
+        kv_lora_rank=fields.arch_int("attention.kv_lora_rank"),
+        q_lora_rank=fields.arch_int("attention.q_lora_rank"),
+        key_length_mla=fields.arch_int("attention.key_length_mla"),
+        value_length_mla=fields.arch_int("attention.value_length_mla"),
+        rope_dimension_count=fields.arch_int("rope.dimension_count"),
+        expert_count=fields.arch_int("expert_count"),
+        expert_used_count=fields.arch_int("expert_used_count"),
+        expert_shared_count=fields.arch_int("expert_shared_count"),
+        leading_dense_block_count=fields.arch_int("leading_dense_block_count"),
         vocab_size=vocab_size,
-        chat_template=template if isinstance(template, str) else None,
-        tokenizer_model=tok_model if isinstance(tok_model, str) else None,
-        tokenizer_pre=tok_pre if isinstance(tok_pre, str) else None,
-        bos_token_id=int_value("tokenizer.ggml.bos_token_id"),
-        eos_token_id=int_value("tokenizer.ggml.eos_token_id"),
+        chat_template=fields.text("tokenizer.chat_template"),
+        tokenizer_model=fields.text("tokenizer.ggml.model"),
+        tokenizer_pre=fields.text("tokenizer.ggml.pre"),
+        bos_token_id=fields.integer("tokenizer.ggml.bos_token_id"),
+        eos_token_id=fields.integer("tokenizer.ggml.eos_token_id"),
         eot_token_id=eot,
         fim_tokens=fim_tokens,
-        layer_tensor_bytes=dict(sorted(layer_bytes.items())),
-        expert_tensor_bytes=expert_bytes,
-        non_layer_tensor_bytes=other_bytes,
-        metadata_keys=tuple(k for k in fields if not k.startswith("GGUF.")),
+        layer_tensor_bytes=dict(sorted(layers.items())),
+        expert_tensor_bytes=totals.expert_bytes,
+        non_layer_tensor_bytes=totals.other_bytes,
+        metadata_keys=tuple(k for k in reader.fields if not k.startswith("GGUF.")),
     )
 
 

@@ -19,9 +19,9 @@ from typing import Any
 
 from app.config.settings import Settings, load_settings
 from app.models import verify
-from app.models.downloads import DOWNLOADS_DIR, SPLIT_SHARD, DownloadJob, DownloadSpec, shard_set_names
+from app.models.download.hub import HubConfig, HubRepo, search_gguf_repos
+from app.models.download.job import DOWNLOADS_DIR, SPLIT_SHARD, DownloadJob, DownloadSpec, shard_set_names
 from app.models.gguf import GgufInfo, read_gguf_info
-from app.models.hub import HubConfig, HubRepo, search_gguf_repos
 from app.models.manifest import CHANGED, HASHED, MISMATCH, UNVERIFIED, VERIFIED, Manifest, ModelRecord, record_for_file
 from app.utils.errors import DscoderError, ModelFileError
 from app.utils.jobs import JobControl, Progress
@@ -146,6 +146,17 @@ def catalog_status(entry: Any, models: Iterable[InstalledModel], models_dir: Pat
             return model.state
     job = DownloadJob(DownloadSpec.from_catalog_entry(entry), models_dir, HubConfig("", None, True))
     return "partial" if job.partial_bytes() else "available"
+
+
+def installed_paths(entries: Iterable[Any], models: Iterable[InstalledModel]) -> dict[str, str]:
+    """Catalog id -> the file its installed model loads from (entries matched as `catalog_status` does)."""
+    found: dict[str, str] = {}
+    models = [m for m in models if m.state != MISSING]
+    for entry in entries:
+        model = next((m for m in models if m.catalog_id == entry.id or m.name == entry.local_file_name), None)
+        if model is not None:
+            found[entry.id] = str(model.path)
+    return found
 
 
 def find_model(query: str, models_dir: Path | None = None) -> InstalledModel:

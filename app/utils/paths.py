@@ -36,6 +36,7 @@ def data_dir() -> Path:
 
 
 def cache_dir() -> Path:
+    """Files the app can rebuild: the engine's spilled prompt states."""
     home = _home()
     return _ensure(home / "cache" if home else Path(platformdirs.user_cache_dir(_APP)))
 

@@ -15,6 +15,26 @@ def test_model_path() -> str:
     return subprocess.run([str(tool)], check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
 
 
+CODE_LINE = "def handler_{i}(request):\n    return process(request.data, retries={i})\n\n"
+
+
+def fill_prompt(model: str, n_tokens: int, variant: int = 0) -> str:
+    """Code that tokenizes to about n_tokens tokens with this model's vocabulary; each
+    variant starts differently, so no two share a cached prefix."""
+    import llama_cpp
+
+    vocab = llama_cpp.Llama(model_path=model, vocab_only=True, verbose=False)
+    lines = (CODE_LINE.format(i=i + 1000 * variant) for i in range(max(8, n_tokens // 4)))
+    text = f"# module {variant}\n" + "".join(lines)
+    tokens = vocab.tokenize(text.encode(), add_bos=False, special=False)
+    while len(tokens) < n_tokens:
+        text += text
+        tokens = vocab.tokenize(text.encode(), add_bos=False, special=False)
+    prompt = vocab.detokenize(tokens[:n_tokens]).decode("utf-8", errors="ignore")
+    del vocab
+    return prompt
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 

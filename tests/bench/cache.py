@@ -34,8 +34,8 @@ import psutil  # noqa: E402
 from app.llm.client import OpenAIClient  # noqa: E402
 from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
-from app.models.estimator import estimate_memory  # noqa: E402
 from app.models.gguf import read_gguf_info  # noqa: E402
+from app.models.planning.estimator import estimate_memory  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402
 
 MIB = 2**20

@@ -20,47 +20,18 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-import llama_cpp  # noqa: E402
-import psutil  # noqa: E402
-
 from app.llm.client import OpenAIClient  # noqa: E402
 from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
-from app.models.estimator import estimate_memory  # noqa: E402
 from app.models.gguf import read_gguf_info  # noqa: E402
-from tests.bench._util import table, test_model_path  # noqa: E402
-from tests.helpers.tiny_gguf import TinyModelSpec, write_tiny_gguf  # noqa: E402
+from app.models.planning.estimator import estimate_memory  # noqa: E402
+from app.models.planning.load_recorder import process_memory  # noqa: E402
+from app.models.synthetic.tiny import TinyModelSpec, write_tiny_gguf  # noqa: E402
+from tests.bench._util import fill_prompt, table, test_model_path  # noqa: E402
 
 MIB = 1024 * 1024
-CODE_LINE = "def handler_{i}(request):\n    return process(request.data, retries={i})\n\n"
 GENERATED_TOKENS = 16
 TOLERANCE = 0.10
-
-
-def fill_prompt(model: str, n_tokens: int) -> str:
-    """Text that tokenizes to about n_tokens tokens with this model's vocabulary."""
-    vocab = llama_cpp.Llama(model_path=model, vocab_only=True, verbose=False)
-    text = "".join(CODE_LINE.format(i=i) for i in range(max(8, n_tokens // 4)))
-    tokens = vocab.tokenize(text.encode(), add_bos=False, special=False)
-    while len(tokens) < n_tokens:
-        text += text
-        tokens = vocab.tokenize(text.encode(), add_bos=False, special=False)
-    prompt = vocab.detokenize(tokens[:n_tokens]).decode("utf-8", errors="ignore")
-    del vocab
-    return prompt
-
-
-def peak_rss(pid: int) -> tuple[int, int]:
-    """(VmHWM, current RSS) of a process, in bytes."""
-    hwm = 0
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                hwm = int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    rss = psutil.Process(pid).memory_info().rss
-    return hwm or rss, rss
 
 
 def measure(model: str, n_ctx: int, threads: int) -> tuple[int, int]:
@@ -72,7 +43,8 @@ def measure(model: str, n_ctx: int, threads: int) -> tuple[int, int]:
         try:
             for _event in client.stream_completion(prompt, params=SamplingParams(max_tokens=GENERATED_TOKENS)):
                 pass
-            return peak_rss(endpoint.pid)
+            rss, peak = process_memory(endpoint.pid)
+            return peak, rss
         finally:
             client.close()
 

@@ -39,9 +39,12 @@ PROMPT = (
 
 FIRST_PAINT_CHILD = r"""
 import os, sys
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent
+from PySide6.QtCore import QObject
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
-from app.mainwindow.app import create_application, run_gui
+from app.mainwindow.app import create_application
+from app.mainwindow.app import run_gui
 
 class FirstPaint(QObject):
     seen = False
@@ -121,9 +124,9 @@ def stream_child(model: str, tokens: int) -> dict[str, object]:
             raise TimeoutError("the model took too long")
 
     process = psutil.Process()
-    window.load_model(model)
-    wait(lambda: window.controller.state.value != "loading")
-    if window.controller.state.value != "ready":
+    window.engine.load_model(model)
+    wait(lambda: window.engine.state.value != "loading")
+    if window.engine.state.value != "ready":
         raise RuntimeError(f"the model did not load: {window.chat.view.messages()}")
     settle = time.monotonic() + 2.0
     wait(lambda: time.monotonic() > settle)

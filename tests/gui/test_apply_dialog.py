@@ -47,7 +47,10 @@ def test_rejecting_everything_disables_apply_and_a_changed_file_is_not_overwritt
     editor = make_editor(qtbot, FILE)
     dialog = ApplyDialog(editor, "def circumference(r):\n    return 2 * math.pi * r\n")
     qtbot.addWidget(dialog)
-    assert dialog.plan.kind == "region" and "Replaces lines 8–9" in dialog.summary.text()
+    assert dialog.plan.kind == "syntax" and "where it belongs" in dialog.summary.text()
+    assert dialog.checks[0].text() == (
+        "Change 1 of 1: Replaces function circumference, line 9 (the file defines it at line 8)"
+    )
     dialog.set_all(False)
     assert not dialog.apply_button.isEnabled()
     dialog.set_all(True)
@@ -63,6 +66,32 @@ def test_crlf_file_keeps_its_line_endings(qtbot):
     qtbot.addWidget(dialog)
     assert apply_to_editor(editor, dialog.plan.hunks)
     assert editor.text() == FILE.replace("3.14 * r * r", "math.pi * r ** 2").replace("\n", "\r\n")
+
+
+STUB_FILE = FILE + "\n\ndef average_total(orders):\n    pass\n"
+
+
+def test_the_stub_is_filled_where_it_is_when_the_cursor_sits_at_the_start(qtbot):
+    editor = make_editor(qtbot, STUB_FILE)
+    editor.set_cursor_offset(0)  # a freshly opened file: the user has not placed the cursor
+    answer = "def average_total(orders):\n    return sum(o.total for o in orders) / len(orders)\n\nprint(average_total([]))\n"
+    dialog = ApplyDialog(editor, answer)
+    qtbot.addWidget(dialog)
+    assert "Replaces function average_total" in dialog.checks[0].text() and "stub" in dialog.checks[0].text()
+    assert not dialog.checks[1].isChecked() and "end of the file" in dialog.checks[1].text()
+    assert dialog.parse_warning.isHidden()
+    dialog.apply()
+    assert editor.text() == STUB_FILE.replace("    pass\n", "    return sum(o.total for o in orders) / len(orders)\n")
+
+
+def test_a_result_that_would_not_parse_is_warned_about_before_applying(qtbot):
+    editor = make_editor(qtbot, FILE)
+    dialog = ApplyDialog(editor, "def broken(:\n    return [\n")
+    qtbot.addWidget(dialog)
+    assert "matched line by line" in dialog.summary.text()
+    assert not dialog.parse_warning.isHidden() and "would not parse" in dialog.parse_warning.text()
+    dialog.set_all(False)
+    assert dialog.parse_warning.isHidden()
 
 
 def test_fix_error_prompt_uses_the_unsaved_editor_text(qtbot, tmp_path):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QTextCursor
-from PySide6.QtWidgets import QApplication, QLabel, QTextBrowser, QWidget
+from PySide6.QtCore import QCoreApplication, QElapsedTimer, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QTextBrowser
 
 from app.chat.markdown.render import extract_code_blocks, render_markdown
 from app.chat.ui import ChatPanel
@@ -17,7 +17,8 @@ from app.chat.ui.message_widgets import (
     UserMessageWidget,
 )
 from app.chat.ui.style import palette_for
-from tests.helpers.stalls import StallProbe
+from app.chat.ui.view import RENDER_INTERVAL_MS
+from tests.helpers.chat import click_anchor, click_label_link, settle
 
 ANSWER = """Two ways to do it:
 
@@ -52,31 +53,6 @@ def stream(panel: ChatPanel, text: str, piece: int = 3) -> int:
     return index
 
 
-def settle(qtbot, widget: QWidget) -> None:
-    """Wait until a widget added to the live panel is shown and laid out."""
-    qtbot.waitUntil(widget.isVisible)
-    qtbot.wait(20)
-
-
-def click_anchor(qtbot, browser: QTextBrowser, href: str) -> None:
-    """Click a link in a rendered message the way a mouse would."""
-    settle(qtbot, browser)
-    block = browser.document().begin()
-    while block.isValid():
-        it = block.begin()
-        while not it.atEnd():
-            fragment = it.fragment()
-            if fragment.charFormat().anchorHref() == href:
-                cursor = QTextCursor(browser.document())
-                cursor.setPosition(fragment.position() + 1)
-                point = browser.cursorRect(cursor).center()
-                qtbot.mouseClick(browser.viewport(), Qt.MouseButton.LeftButton, pos=point)
-                return
-            it += 1
-        block = block.next()
-    raise AssertionError(f"no link {href!r} in the message")
-
-
 def wait_coloured(qtbot, view) -> None:
     """Wait until every code block got its colours from the highlighter thread."""
 
@@ -88,12 +64,6 @@ def wait_coloured(qtbot, view) -> None:
     qtbot.waitUntil(coloured, timeout=10_000)
 
 
-def click_label_link(qtbot, label: QLabel) -> None:
-    settle(qtbot, label)
-    point = QPoint(label.contentsRect().left() + 6, label.height() // 2)  # on the link text
-    qtbot.mouseClick(label, Qt.MouseButton.LeftButton, pos=point)
-
-
 def test_many_deltas_are_painted_in_a_few_batches_and_the_text_is_exact(qtbot, panel) -> None:
     view = panel.view
     index = stream(panel, ANSWER, piece=1)  # ~200 deltas in one event-loop turn
@@ -101,7 +71,6 @@ def test_many_deltas_are_painted_in_a_few_batches_and_the_text_is_exact(qtbot, p
     assert view.messages()[index].text == ANSWER
     qtbot.waitUntil(lambda: view.render_count >= 1)
     view.finish_message(index, "42 tokens · 12.3 tok/s")
-    print(f"\n{len(ANSWER)} deltas -> {view.render_count} renders")
     assert view.render_count <= 3
     message = view.messages()[index]
     assert (message.role, message.text, message.finished) == ("assistant", ANSWER, True)
@@ -112,26 +81,21 @@ def test_many_deltas_are_painted_in_a_few_batches_and_the_text_is_exact(qtbot, p
     assert widget.footer_label.text() == "42 tokens · 12.3 tok/s"
 
 
-def test_a_paced_stream_renders_far_less_often_than_tokens_arrive(qtbot, panel) -> None:
+def test_a_paced_stream_renders_at_most_once_per_render_interval(qtbot, panel) -> None:
+    # Tokens arrive one per event-loop turn, as the worker's queued signals deliver them;
+    # however fast or slow this machine is, the view re-renders at most once per interval.
     view = panel.view
     index = view.begin_assistant_message()
     pieces = [ANSWER[i : i + 2] for i in range(0, len(ANSWER), 2)] * 3
-    feeder = QTimer()
-    feeder.setInterval(1)
-
-    def feed() -> None:
-        if pieces:
-            view.append_to_message(index, pieces.pop(0))
-        else:
-            feeder.stop()
-
-    feeder.timeout.connect(feed)
-    feeder.start()
-    qtbot.waitUntil(lambda: not pieces, timeout=20_000)
-    qtbot.wait(60)
+    clock = QElapsedTimer()
+    clock.start()
+    for piece in pieces:
+        view.append_to_message(index, piece)
+        QCoreApplication.processEvents()
+    qtbot.waitUntil(lambda: view.render_count >= 1)
+    elapsed_ms = clock.elapsed()
+    assert 1 <= view.render_count <= elapsed_ms // RENDER_INTERVAL_MS + 1 < len(pieces)
     view.finish_message(index)
-    deltas = len(ANSWER) // 2 * 3
-    print(f"\n{deltas} paced deltas -> {view.render_count} renders")
     assert view.messages()[index].text == ANSWER * 3
 
 
@@ -170,7 +134,7 @@ def test_a_streamed_answer_looks_exactly_like_one_rendered_whole(qtbot, panel) -
     assert isinstance(widget, AssistantMessageWidget)
     for start in range(0, len(text), 5):
         view.append_to_message(index, text[start : start + 5])
-        widget.render()  # paint after every delta: the incremental path at its busiest
+        widget.render_text()  # paint after every delta: the incremental path at its busiest
     view.finish_message(index)
     whole = MessageBrowser()
     qtbot.addWidget(whole)
@@ -187,10 +151,9 @@ def test_copy_puts_the_blocks_code_on_the_clipboard(qtbot, panel) -> None:
     index = panel.view.add_assistant_message(ANSWER)
     widget = panel.view.message_widget(index)
     assert isinstance(widget, AssistantMessageWidget)
-    with qtbot.waitSignal(panel.copyRequested) as signal:
-        click_anchor(qtbot, widget.browser, "dscoder:copy/0")
+    QGuiApplication.clipboard().clear()
+    click_anchor(qtbot, widget.browser, "dscoder:copy/0")
     expected = "def square(x: int) -> int:\n    return x * x"
-    assert signal.args == [expected]
     assert QGuiApplication.clipboard().text() == expected
 
 
@@ -250,13 +213,13 @@ LONG_ANSWER = (
 )
 
 
-def test_streaming_and_finishing_a_long_code_answer_keeps_the_event_loop_moving(qtbot, panel) -> None:
-    """Streams ~300 lines of code, finishes, and waits for the colours while a 5 ms
-    timer records the largest gap between its ticks (the stall a user would feel)."""
+def test_a_long_streamed_code_answer_ends_complete_and_coloured(qtbot, panel) -> None:
+    """Streams ~300 lines of code in small pieces and finishes (the stall a user would feel
+    meanwhile is measured by tests/bench/ui.py)."""
     view = panel.view
     index = view.begin_assistant_message()
     pieces = [LONG_ANSWER[i : i + 12] for i in range(0, len(LONG_ANSWER), 12)]
-    probe = StallProbe()
+    piece_count = len(pieces)
     feeder = QTimer()
     feeder.setInterval(2)
 
@@ -268,22 +231,14 @@ def test_streaming_and_finishing_a_long_code_answer_keeps_the_event_loop_moving(
             view.finish_message(index, "done")
 
     feeder.timeout.connect(feed)
-    probe.start()
     feeder.start()
     qtbot.waitUntil(lambda: view.messages()[index].finished, timeout=60_000)
     wait_coloured(qtbot, view)
-    qtbot.wait(50)
-    probe.stop()
-    largest_stall_ms = probe.largest_ms(skip_first=True)
-    print(
-        f"\nlong code answer: largest event-loop stall {largest_stall_ms:.1f} ms "
-        f"over {len(probe.gaps)} ticks, {view.render_count} renders"
-    )
     widget = view.message_widget(index)
     assert isinstance(widget, AssistantMessageWidget)
     assert widget.code_blocks[0].code == LONG_CODE
     assert widget.browser.toPlainText().count("def function_") == 150
-    assert largest_stall_ms < 100  # generous: catches a return to whole-answer re-renders
+    assert view.render_count < piece_count  # painted in batches, not once per piece
 
 
 def test_ctrl_enter_sends_and_enter_adds_a_line(qtbot, panel) -> None:
@@ -335,15 +290,15 @@ def test_escape_and_the_stop_button_request_stop(qtbot, panel) -> None:
 
 def test_edit_link_reports_the_message_index_and_input_takes_the_text(qtbot, panel) -> None:
     view = panel.view
-    view.add_user_message("first question")
-    view.add_assistant_message("first answer")
-    second = view.add_user_message("second question")
-    view.add_assistant_message("second answer")
+    view.add_user_message("first question", turn_id=1)
+    view.add_assistant_message("first answer", turn_id=2)
+    second = view.add_user_message("second question", turn_id=3)
+    view.add_assistant_message("second answer", turn_id=4)
     widget = view.message_widget(second)
     assert isinstance(widget, UserMessageWidget)
     with qtbot.waitSignal(panel.editRequested) as edit:
         click_label_link(qtbot, widget.edit_link)
-    assert edit.args == [second]
+    assert edit.args == [3]  # the turn the message shows
     panel.input.set_text_for_edit(view.messages()[second].text)
     assert panel.input.text() == "second question" and panel.input.is_editing()
     view.truncate(second)
@@ -410,22 +365,17 @@ def test_the_view_follows_the_answer_unless_the_user_scrolled_up(qtbot, panel) -
     assert view.is_following_output()
 
 
-def test_a_10_mb_paste_keeps_the_input_responsive(qtbot, panel) -> None:
+def test_a_10_mb_paste_is_cut_to_the_cap_with_a_notice_and_typing_goes_on(qtbot, panel) -> None:
+    # How long the paste blocks the event loop is measured by tests/bench/ui.py.
     line = "x = compute(value) + 1  # some pasted code\n"
     huge = line * (10 * 1024 * 1024 // len(line))
     QGuiApplication.clipboard().setText(huge)
     editor = panel.input.editor
     editor.setFocus()
-    probe = StallProbe()
-    probe.start()
-    qtbot.wait(20)
     qtbot.keyClick(editor, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
-    qtbot.wait(100)
     qtbot.keyClicks(editor, "!")
-    qtbot.wait(50)
-    probe.stop()
-    print(f"\n10 MB paste: largest event-loop stall {probe.largest_ms():.1f} ms")
     assert editor.document().characterCount() - 1 == MAX_PASTE_CHARS + 1
+    assert editor.toPlainText().endswith("!")
     assert panel.input.paste_notice.isVisible()
     assert "10,485" in panel.input.paste_notice.text()
 

@@ -12,6 +12,7 @@ from app.completion.ui.inline import clean_suggestion
 from app.completion.ui.service import CompletionService, InlineCompletion
 from app.completion.ui.status import CompletionState
 from app.config.settings import Settings
+from app.config.ui.store import SettingsStore
 from app.editor.ui.code_editor import CodeEditor
 from app.llm.client import OpenAIClient
 from app.llm.options import LoadOptions
@@ -31,7 +32,7 @@ def client(tiny_engine):
 
 
 def make_service(qtbot, client: OpenAIClient | None, settings: Settings | None = None) -> CompletionService:
-    service = CompletionService(lambda: client, settings or Settings(), save=lambda _s: None)
+    service = CompletionService(lambda: client, SettingsStore(settings or Settings()))
     qtbot.addWidget(service.indicator)
     return service
 
@@ -333,7 +334,7 @@ def test_tabs_each_get_completion_and_other_tabs_are_repository_context(qtbot, c
 
     (tmp_path / "util.py").write_text("def helper():\n    return 1\n")
     (tmp_path / "main.py").write_text("from util import helper\n\nx = ")
-    tabs = EditorTabs(Settings())
+    tabs = EditorTabs(SettingsStore(Settings()))
     qtbot.addWidget(tabs)
     service = make_service(qtbot, client)
     try:

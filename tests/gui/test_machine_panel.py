@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QAbstractItemView
 
 from app.hardware.probe import probe_machine
 from app.models.catalog import load_catalog
-from app.models.planner import PlanOptions, plan_for_machine
+from app.models.planning.planner import PlanOptions, plan_for_machine
 from app.models.ui.machine_panel import COLUMNS, MachinePanel
 from tests.helpers.hardware_profiles import PROFILES, readers_for
 
@@ -39,6 +39,13 @@ def test_panel_shows_the_readings_recommendation_and_fit_table(qtbot, tmp_path: 
     texts = {table.item(r, 3).text() for r in range(table.rowCount())}
     assert {"Full GPU", "Partial GPU", "Remote only"} <= texts
     assert table.editTriggers() == QAbstractItemView.EditTrigger.NoEditTriggers  # display only
+    speed = plan.recommendation.speed
+    columns = {title: table.item(row, COLUMNS.index(title)).text() for title in COLUMNS}
+    assert columns["Answers at"] == f"{speed.decode_tokens_per_s:.0f} tok/s"
+    assert columns["2K question"].endswith(" s") and columns["Ghost text"].endswith(" s")
+    assert panel.speed_label.text() == (
+        "Speed: CPU 36.0 GB/s decode, 670 GFLOP/s prompt; NVIDIA GeForce RTX 3060 230 GB/s, 30.0 TFLOP/s (recorded)"
+    )
 
 
 def test_panel_says_when_the_gpu_cannot_be_used(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -50,3 +57,19 @@ def test_panel_says_when_the_gpu_cannot_be_used(qtbot, tmp_path: Path) -> None: 
     assert "not usable" in dict(panel.reading_rows())["GPU:"]
     assert "RTX 3060 is not used" in panel.notes_label.text()
     assert "on the CPU" in panel.recommendation_label.text()
+    # The bigger model that fits but reads a 2K-token question too slowly is the second line.
+    assert plan.alternative_reason and "<i>Also possible:</i> V2-Lite" in panel.recommendation_label.text()
+
+
+def test_measure_again_is_forwarded_and_progress_shown(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    machine = probe_machine(tmp_path, readers_for(PROFILES["laptop_8gb"]))
+    panel = MachinePanel()
+    qtbot.addWidget(panel)
+    panel.show_machine(machine, plan_for_machine(machine))
+    with qtbot.waitSignal(panel.measureRequested):
+        panel.measure_button.click()
+    panel.show_measuring(0.4)
+    assert panel.speed_label.text() == "Measuring this machine's speed (under 10 s)… 40%"
+    assert not panel.measure_button.isEnabled()
+    panel.show_speed_error("Could not measure this machine's speed: it ran past its time")
+    assert "ran past its time" in panel.speed_label.text() and panel.measure_button.isEnabled()

@@ -2,116 +2,35 @@
 
 from __future__ import annotations
 
-import dataclasses
-import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
 
-from app.config.settings import Settings, load_settings
-from app.hardware.probe import MachineProfile, probe_machine
-from app.models.catalog import CatalogEntry, CatalogFile, load_catalog
-from app.models.downloads import DownloadOptions, DownloadProgress
-from app.models.transfer import RetryPolicy
-from app.models.ui.manager import ModelManagerDialog
-from tests.helpers import tiny_gguf
-from tests.helpers.fake_hub import COMMIT, FakeHub, Fault, point_hub_client_at, random_bytes
-from tests.helpers.hardware_profiles import PROFILES, readers_for
-
-REPO = "TheBloke/tiny-coder-GGUF"
-FAST = DownloadOptions(
-    retry=RetryPolicy(stall_seconds=1.0, max_attempts=3, backoff_base=0.05, backoff_max=0.2),
-    disk_margin_bytes=0,
-    progress_interval=0.0,
+from app.config.settings import load_settings
+from app.models.download.job import DownloadProgress
+from app.models.synthetic import tiny
+from tests.helpers import model_manager
+from tests.helpers.fake_hub import FakeHub, Fault, random_bytes
+from tests.helpers.model_manager import (
+    REPO,
+    TIMEOUT_MS,
+    click,
+    hub_entry,
+    refreshed,
+    started_downloading,
 )
-TIMEOUT_MS = 20_000
-BASE_ENTRY = "deepseek-coder-1.3b-instruct:Q4_K_M"
 
-MakeDialog = Callable[..., ModelManagerDialog]
-
-
-def hub_entry(
-    hub: FakeHub, filename: str, data: bytes, *, catalog_size: int | None = None, base: str = BASE_ENTRY
-) -> CatalogEntry:
-    """A catalog-like entry (the real 1.3B entry's shape) whose file the fake hub serves."""
-    hub.add_file(REPO, filename, data)
-    stem = filename.removesuffix(".gguf")
-    return dataclasses.replace(
-        load_catalog().get(base),
-        id=f"{stem}:Q4_K_M",
-        variant=stem,
-        repo=REPO,
-        revision=COMMIT,
-        files=(CatalogFile(filename, catalog_size or len(data), None),),
-        size_exact=True,
-    )
-
-
-def machine(name: str) -> Callable[[Path], MachineProfile]:
-    return lambda models_dir: probe_machine(models_dir, readers_for(PROFILES[name]))
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    with FakeHub() as server:
-        point_hub_client_at(server, monkeypatch)
-        yield server
-
-
-@pytest.fixture
-def models_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "models"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def make_dialog(qtbot, models_dir: Path) -> Iterator[MakeDialog]:  # type: ignore[no-untyped-def]
-    made: list[ModelManagerDialog] = []
-
-    def make(
-        entries: list[CatalogEntry] | None = None,
-        *,
-        profile: str = "laptop_16gb",
-        prober: Callable[[Path], MachineProfile] | None = None,
-    ) -> ModelManagerDialog:
-        dialog = ModelManagerDialog(
-            Settings(models_dir=str(models_dir)),
-            catalog=entries or [],
-            prober=prober or machine(profile),
-            download_options=FAST,
-        )
-        qtbot.addWidget(dialog)
-        made.append(dialog)
-        with qtbot.waitSignals([dialog.libraryRefreshed, dialog.planReady], timeout=TIMEOUT_MS):
-            pass
-        return dialog
-
-    yield make
-    for dialog in made:
-        dialog.shutdown()
-
-
-def click(qtbot, button) -> None:  # type: ignore[no-untyped-def]
-    assert button.isEnabled(), button.text()
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
-def refreshed(qtbot, dialog: ModelManagerDialog, condition: Callable[[], bool]) -> None:  # type: ignore[no-untyped-def]
-    qtbot.waitUntil(condition, timeout=TIMEOUT_MS)
-
-
-def started_downloading(job_id: int, progress: DownloadProgress) -> bool:
-    return progress.phase == "downloading" and progress.done_bytes > 0
+# The shared fixtures, by name (pytest finds fixtures among a module's attributes).
+hub = model_manager.hub
+models_dir = model_manager.models_dir
+make_dialog = model_manager.make_dialog
 
 
 # -- downloads ---------------------------------------------------------------------------------
 def test_a_download_shows_progress_and_ends_installed(
     qtbot, hub: FakeHub, models_dir: Path, make_dialog, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    data = tiny_gguf.write_tiny_gguf(tmp_path / "tiny-coder.gguf").read_bytes()
+    data = tiny.write_tiny_gguf(tmp_path / "tiny-coder.gguf").read_bytes()
     entry = hub_entry(hub, "tiny-coder.gguf", data)
     hub.rate_bps = 2_000_000
     dialog = make_dialog([entry])
@@ -123,8 +42,8 @@ def test_a_download_shows_progress_and_ends_installed(
         details.append(dialog.downloads_view.row(job_id).detail.text())
         statuses.append(dialog.catalog_view.status(entry.id))
 
-    dialog.downloads.progress.connect(seen)
-    with qtbot.waitSignal(dialog.downloads.finished, timeout=TIMEOUT_MS) as finished:
+    dialog.downloads.worker.progress.connect(seen)
+    with qtbot.waitSignal(dialog.downloads.worker.finished, timeout=TIMEOUT_MS) as finished:
         click(qtbot, dialog.catalog_view.download_button(entry.id))
     job_id, path = finished.args
 
@@ -145,19 +64,19 @@ def test_pause_then_resume_completes_byte_exact(qtbot, hub: FakeHub, models_dir:
     hub.rate_bps = 1_000_000
     dialog = make_dialog([entry])
 
-    with qtbot.waitSignal(dialog.downloads.progress, check_params_cb=started_downloading, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(dialog.downloads.worker.progress, check_params_cb=started_downloading, timeout=TIMEOUT_MS):
         click(qtbot, dialog.catalog_view.download_button(entry.id))
     job_id = dialog.job_for_entry(entry.id)
     row = dialog.downloads_view.row(job_id)
-    with qtbot.waitSignal(dialog.downloads.paused, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(dialog.downloads.worker.paused, timeout=TIMEOUT_MS):
         click(qtbot, row.pause_button)
-    kept = dialog.downloads.job(job_id).partial_bytes()
+    kept = dialog.downloads.worker.job(job_id).partial_bytes()
     assert 0 < kept < len(data)
     assert row.resume_button.isVisibleTo(row) and not row.pause_button.isVisibleTo(row)
     assert dialog.catalog_view.status(entry.id).startswith("paused")
     assert dialog.catalog_view.download_button(entry.id).text() == "Resume"
 
-    with qtbot.waitSignal(dialog.downloads.finished, timeout=TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(dialog.downloads.worker.finished, timeout=TIMEOUT_MS) as finished:
         click(qtbot, row.resume_button)
 
     assert Path(finished.args[1]).read_bytes() == data
@@ -174,10 +93,10 @@ def test_cancel_removes_the_partial_only_on_request(
     asked: list[str] = []
     dialog.ask_keep_partial = lambda _parent, label: asked.append(label) or keep  # type: ignore[assignment,func-returns-value]
 
-    with qtbot.waitSignal(dialog.downloads.progress, check_params_cb=started_downloading, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(dialog.downloads.worker.progress, check_params_cb=started_downloading, timeout=TIMEOUT_MS):
         click(qtbot, dialog.catalog_view.download_button(entry.id))
     row = dialog.downloads_view.row(dialog.job_for_entry(entry.id))
-    with qtbot.waitSignal(dialog.downloads.cancelled, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(dialog.downloads.worker.cancelled, timeout=TIMEOUT_MS):
         click(qtbot, row.cancel_button)
 
     assert asked == [entry.id]
@@ -194,9 +113,9 @@ def test_answering_no_to_cancel_keeps_downloading(qtbot, hub: FakeHub, make_dial
     hub.rate_bps = 1_000_000
     dialog = make_dialog([entry])
     dialog.ask_keep_partial = lambda _parent, _label: None  # type: ignore[assignment]
-    with qtbot.waitSignal(dialog.downloads.progress, check_params_cb=started_downloading, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(dialog.downloads.worker.progress, check_params_cb=started_downloading, timeout=TIMEOUT_MS):
         click(qtbot, dialog.catalog_view.download_button(entry.id))
-    with qtbot.waitSignal(dialog.downloads.finished, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(dialog.downloads.worker.finished, timeout=TIMEOUT_MS):
         click(qtbot, dialog.downloads_view.row(dialog.job_for_entry(entry.id)).cancel_button)
 
 
@@ -207,7 +126,7 @@ def test_wrong_bytes_show_a_mismatch_error_and_install_nothing(
     hub.add_fault(Fault("wrong_bytes", times=-1))
     dialog = make_dialog([entry])
 
-    with qtbot.waitSignal(dialog.downloads.failed, timeout=TIMEOUT_MS) as failed:
+    with qtbot.waitSignal(dialog.downloads.worker.failed, timeout=TIMEOUT_MS) as failed:
         click(qtbot, dialog.catalog_view.download_button(entry.id))
 
     message = failed.args[1]
@@ -226,7 +145,7 @@ def test_not_enough_disk_is_refused_before_anything_downloads(qtbot, hub: FakeHu
     click(qtbot, dialog.catalog_view.download_button(entry.id))
     assert "Not enough free disk space" in dialog.error_label.text()
     assert "missing" in dialog.error_label.text()
-    assert dialog.downloads.job_ids() == [] and hub.requests == []
+    assert dialog.downloads.worker.job_ids() == [] and hub.requests == []
 
 
 def test_offline_mode_makes_no_request(qtbot, hub: FakeHub, make_dialog) -> None:  # type: ignore[no-untyped-def]
@@ -236,7 +155,7 @@ def test_offline_mode_makes_no_request(qtbot, hub: FakeHub, make_dialog) -> None
         dialog.offline_check.click()
     assert dialog.settings.hub_offline and load_settings().hub_offline
 
-    with qtbot.waitSignal(dialog.downloads.failed, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(dialog.downloads.worker.failed, timeout=TIMEOUT_MS):
         click(qtbot, dialog.catalog_view.download_button(entry.id))
 
     assert "offline mode is on" in dialog.error_label.text()
@@ -256,44 +175,10 @@ def test_the_hub_endpoint_is_saved(qtbot, make_dialog) -> None:  # type: ignore[
     assert load_settings().hub_endpoint == "https://hf-mirror.example"
 
 
-# -- the machine and the plan -------------------------------------------------------------------
-def test_fit_and_recommendation_come_from_the_planner_off_the_gui_thread(qtbot, make_dialog) -> None:  # type: ignore[no-untyped-def]
-    catalog = load_catalog()
-    entries = [catalog.get("deepseek-coder-1.3b-instruct:Q4_K_M"), catalog.get("deepseek-coder-33b-instruct:Q8_0")]
-    threads: list[str] = []
-
-    def prober(models_dir: Path) -> MachineProfile:
-        threads.append(threading.current_thread().name)
-        return machine("laptop_8gb")(models_dir)
-
-    dialog = make_dialog(entries, prober=prober)
-
-    assert threads and threads[0].startswith("model-library") and threads[0] != threading.main_thread().name
-    fit = dialog.catalog_view.fit(entries[0].id)
-    assert fit.startswith("CPU only, ") and fit.endswith(" context  ★ recommended")
-    assert dialog.catalog_view.recommendation_label.text() == f"Recommended for chat: {dialog.plan.reason}"
-    assert dialog.catalog_view.fit(entries[1].id).startswith("does not fit: needs ")
-    assert "GB of RAM" in dialog.catalog_view.fit(entries[1].id)
-    assert dialog.plan is not None and dialog.plan.reason in dialog.machine_panel.recommendation_label.text()
-    assert dialog.recommend_button.text() == f"Download recommended: {entries[0].id}"
-    dialog.catalog_view.filter_edit.setText("33b q8")
-    assert dialog.catalog_view.visible_ids() == [entries[1].id]
-
-
-def test_download_recommended_starts_the_recommended_entry(qtbot, hub: FakeHub, tmp_path: Path, make_dialog) -> None:  # type: ignore[no-untyped-def]
-    entry = hub_entry(hub, "tiny-rec.gguf", tiny_gguf.write_tiny_gguf(tmp_path / "r.gguf").read_bytes())
-    dialog = make_dialog([entry])
-    assert dialog.plan is not None and dialog.plan.recommendation is not None
-    with qtbot.waitSignal(dialog.downloads.finished, timeout=TIMEOUT_MS):
-        click(qtbot, dialog.recommend_button)
-    refreshed(qtbot, dialog, lambda: dialog.recommend_button.text().endswith("(installed)"))
-    assert not dialog.recommend_button.isEnabled()
-
-
 # -- the installed models ---------------------------------------------------------------------
 def test_installed_models_show_their_gguf_metadata(qtbot, models_dir: Path, make_dialog) -> None:  # type: ignore[no-untyped-def]
-    v1 = tiny_gguf.write_tiny_gguf(models_dir / "tiny-v1.gguf", tiny_gguf.TINY)
-    plain = tiny_gguf.write_tiny_gguf(models_dir / "tiny-plain.gguf", tiny_gguf.TINY_NO_FIM)
+    v1 = tiny.write_tiny_gguf(models_dir / "tiny-v1.gguf", tiny.TINY)
+    plain = tiny.write_tiny_gguf(models_dir / "tiny-plain.gguf", tiny.TINY_NO_FIM)
     dialog = make_dialog()
 
     row = dialog.installed_view.row_texts(str(v1))
@@ -306,8 +191,8 @@ def test_installed_models_show_their_gguf_metadata(qtbot, models_dir: Path, make
 
 
 def test_use_for_chat_writes_the_setting_and_emits_model_chosen(qtbot, models_dir: Path, make_dialog) -> None:  # type: ignore[no-untyped-def]
-    v1 = tiny_gguf.write_tiny_gguf(models_dir / "tiny-v1.gguf", tiny_gguf.TINY)
-    plain = tiny_gguf.write_tiny_gguf(models_dir / "tiny-plain.gguf", tiny_gguf.TINY_NO_FIM)
+    v1 = tiny.write_tiny_gguf(models_dir / "tiny-v1.gguf", tiny.TINY)
+    plain = tiny.write_tiny_gguf(models_dir / "tiny-plain.gguf", tiny.TINY_NO_FIM)
     dialog = make_dialog()
     view = dialog.installed_view
     view.select_path(str(v1))
@@ -327,7 +212,7 @@ def test_use_for_chat_writes_the_setting_and_emits_model_chosen(qtbot, models_di
 
 
 def test_delete_asks_and_removes(qtbot, models_dir: Path, make_dialog) -> None:  # type: ignore[no-untyped-def]
-    v1 = tiny_gguf.write_tiny_gguf(models_dir / "tiny-v1.gguf", tiny_gguf.TINY)
+    v1 = tiny.write_tiny_gguf(models_dir / "tiny-v1.gguf", tiny.TINY)
     dialog = make_dialog()
     dialog.installed_view.select_path(str(v1))
     asked: list[str] = []
@@ -344,7 +229,7 @@ def test_delete_asks_and_removes(qtbot, models_dir: Path, make_dialog) -> None: 
 
 
 def test_import_copies_and_verify_again_hashes(qtbot, models_dir: Path, tmp_path: Path, make_dialog) -> None:  # type: ignore[no-untyped-def]
-    source = tiny_gguf.write_tiny_gguf(tmp_path / "outside.gguf", tiny_gguf.TINY_V2)
+    source = tiny.write_tiny_gguf(tmp_path / "outside.gguf", tiny.TINY_V2)
     dialog = make_dialog()
     dialog.choose_import = lambda _parent, _start: (source, False)  # type: ignore[assignment]
 
@@ -377,7 +262,7 @@ def test_hub_search_lists_gguf_files_and_downloads_one(qtbot, hub: FakeHub, make
     assert repo.child(0).text(0) == "extra.Q4_K_M.gguf" and repo.child(0).text(1) == "200.0 KB"
 
     view.select_file("someone/deepseek-coder-6.7b-extra-GGUF", "extra.Q4_K_M.gguf")
-    with qtbot.waitSignal(dialog.downloads.finished, timeout=TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(dialog.downloads.worker.finished, timeout=TIMEOUT_MS) as finished:
         click(qtbot, view.download_button)
     assert Path(finished.args[1]).read_bytes() == data
 

@@ -205,3 +205,22 @@ def test_local_server_port_below_1024_is_refused(qtbot, secrets):
     dialog.local_server_page.port.setValue(80)
     dialog.accept()
     assert "from 1024 to 65535" in dialog.message.text()
+
+
+def test_the_planner_page_edits_the_floors_and_the_headroom(qtbot, secrets):
+    original = Settings(prompt_cache_bytes=1_000_000_000)  # not a whole number of MB: kept as is
+    dialog = make_dialog(qtbot, original, secrets=secrets)
+    page = dialog.planner_page
+    assert page.min_tokens_per_s.value() == 8.0 and page.max_question_s.value() == 15.0
+    assert page.headroom_percent.value() == 25.0 and page.headroom_max_gb.value() == 4.0
+    page.min_tokens_per_s.setValue(5.0)
+    page.max_completion_s.setValue(1.5)
+    page.headroom_percent.setValue(10.0)
+    dialog.accept()
+    new = dialog.new_settings
+    assert (new.plan_min_tokens_per_s, new.plan_max_completion_s, new.plan_headroom_percent) == (5.0, 1.5, 10.0)
+    assert new.prompt_cache_bytes == 1_000_000_000 and dialog.restart == []  # the next plan, not the engine
+    again = make_dialog(qtbot, new, secrets=secrets)
+    again.planner_page.prompt_cache_mib.setValue(512)
+    again.accept()
+    assert again.new_settings.prompt_cache_bytes == 512 * 1024 * 1024

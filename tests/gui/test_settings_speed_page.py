@@ -19,13 +19,11 @@ def test_defaults_show_as_automatic_and_edits_need_a_restart(qtbot, tmp_path):
     dialog = make_dialog(qtbot, tmp_path)
     page = dialog.speed_page
     assert page.threads.text() == "Automatic (the physical performance cores)"
-    assert page.cache.text() == "Automatic (10% of RAM, at most 2 GiB)"
     assert page.disk_cache.text() == "Off" and page.prompt_lookup.isChecked() and page.idle_prefill.isChecked()
     draft = tmp_path / "small.gguf"
     draft.write_bytes(b"GGUF")
     page.threads.setValue(3)
     page.batch_threads.setValue(4)
-    page.cache.setValue(512)
     page.disk_cache.setValue(4096)
     page.prompt_lookup.setChecked(False)
     page.idle_prefill.setChecked(False)
@@ -33,18 +31,17 @@ def test_defaults_show_as_automatic_and_edits_need_a_restart(qtbot, tmp_path):
     dialog.accept()
     new = dialog.new_settings
     assert new is not None
-    assert (new.n_threads, new.n_threads_batch, new.prompt_cache_mib, new.prompt_cache_disk_mib) == (3, 4, 512, 4096)
+    assert (new.n_threads, new.n_threads_batch, new.prompt_cache_disk_mib) == (3, 4, 4096)
     assert (new.prompt_lookup, new.idle_prefill, new.draft_model_path) == (False, False, str(draft))
     assert dialog.restart == [
         "Threads",
         "Prompt threads",
-        "Prompt cache",
         "Prompt cache on disk",
         "Prompt-lookup drafting",
         "Draft model",
     ]
     options = load_options_for(new, "/m.gguf")
-    assert (options.n_threads, options.n_threads_batch, options.prompt_cache_bytes) == (3, 4, 512 * MIB)
+    assert (options.n_threads, options.n_threads_batch, options.prompt_cache_bytes) == (3, 4, -1)
     assert (options.prompt_cache_spill_bytes, options.prompt_lookup, options.draft_model_path) == (
         4096 * MIB,
         False,
@@ -62,8 +59,8 @@ def test_a_missing_draft_model_is_refused_on_this_page(qtbot, tmp_path):
     assert "draft model" in dialog.message.text() and "does not exist" in dialog.message.text()
 
 
-def test_automatic_cache_is_minus_one_and_bad_values_are_problems():
-    assert load_options_for(Settings(), "/m.gguf").prompt_cache_bytes == -1
-    assert load_options_for(Settings(prompt_cache_mib=0), "/m.gguf").prompt_cache_bytes == 0
-    problems = validate_settings(Settings(prompt_cache_mib=-2, prompt_cache_disk_mib=-1, n_threads_batch=-1))
-    assert {p.field for p in problems} == {"prompt_cache_mib", "prompt_cache_disk_mib", "n_threads_batch"}
+def test_the_planners_cache_size_reaches_the_engine_and_bad_values_are_problems():
+    assert load_options_for(Settings(), "/m.gguf").prompt_cache_bytes == -1  # automatic
+    assert load_options_for(Settings(prompt_cache_bytes=512 * MIB), "/m.gguf").prompt_cache_bytes == 512 * MIB
+    problems = validate_settings(Settings(prompt_cache_disk_mib=-1, n_threads_batch=-1))
+    assert {p.field for p in problems} == {"prompt_cache_disk_mib", "n_threads_batch"}

@@ -1,9 +1,13 @@
 """Recorded machine profiles: what the probe's readers returned on real machine types.
 
 Each profile gives the readers' raw answers (CPU, memory, GPUs as the vendor tools
-report them, the llama.cpp backend registry, disk). `readers_for(profile)` turns a
-profile into `ProbeReaders` so `probe_machine` runs its real code on them; the AMD
-profile is read from a fake sysfs tree by the real sysfs reader.
+report them, the llama.cpp backend registry, disk) and the machine speed the
+benchmark measures there (decode bytes/s and prompt FLOP/s per device, matching
+llama.cpp's published results for such machines: llama-bench tg128 and pp512 of a
+7B Q4_0 times its weight bytes and its 2 x 6.7e9 operations per token).
+`readers_for(profile)` turns a profile into `ProbeReaders` so `probe_machine` runs
+its real code on them; the AMD profile is read from a fake sysfs tree by the real
+sysfs reader.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from app.hardware.probe import (
     CpuInfo,
     GpuInfo,
     GpuReaders,
+    MachineSpeed,
     MemoryInfo,
     ProbeReaders,
     collect_gpus,
     read_drm_sysfs,
 )
+from app.hardware.speed import GpuSpeed
 
 GIB = 1024**3
 MIB = 1024**2
@@ -52,10 +58,27 @@ class RecordedProfile:
     backends: BackendInfo = CPU_ONLY_BUILD
     disk_free_bytes: int = 200 * 10**9
     amd_sysfs: dict[str, dict[str, str]] = field(default_factory=dict)  # card -> file -> content
+    machine_speed: MachineSpeed | None = None
 
 
 def _mem(total_gib: float, available_gib: float, swap_gib: float = 2) -> MemoryInfo:
     return MemoryInfo(int(total_gib * GIB), int(available_gib * GIB), int(swap_gib * GIB), int(swap_gib * GIB))
+
+
+def _speed(cpu: tuple[float, float], *gpus: tuple[str, float, float]) -> MachineSpeed:
+    """CPU (GB/s decode, GFLOP/s prompt) and per GPU (name, GB/s, TFLOP/s)."""
+    return MachineSpeed(
+        cpu[0] * 1e9, cpu[1] * 1e9, tuple(GpuSpeed(name, gbs * 1e9, tflops * 1e12) for name, gbs, tflops in gpus)
+    )
+
+
+LAPTOP_SPEED = (16, 380)  # 4 cores, dual-channel LPDDR4x: 7B Q4_0 at 4.5 tokens/s, pp512 28 tokens/s
+DESKTOP_SPEED = (36, 670)  # 8 cores, DDR4-3200: 10 tokens/s, pp512 50 tokens/s
+WORKSTATION_SPEED = (55, 1700)  # 16 cores, DDR5: 15 tokens/s, pp512 125 tokens/s
+SERVER_SPEED = (120, 5000)  # 64 cores, 8-channel DDR4
+# The 2-core cloud VM of issue 15: 11.5 GB/s effective (the test model's 0.46 GB at 25 tokens/s)
+# and the 0.5B model's 92 prompt tokens/s (2 x 0.36e9 operations a token).
+VM_SPEED = (11.5, 66)
 
 
 def _nv(name: str, total_mib: int, free_mib: int, cc: str) -> GpuInfo:
@@ -65,14 +88,19 @@ def _nv(name: str, total_mib: int, free_mib: int, cc: str) -> GpuInfo:
 
 
 PROFILES: dict[str, RecordedProfile] = {
-    "laptop_8gb": RecordedProfile("8 GB laptop, no GPU", X86_LAPTOP, _mem(7.6, 4.9)),
-    "laptop_16gb": RecordedProfile("16 GB laptop, no GPU", X86_LAPTOP, _mem(15.4, 10.8)),
+    "laptop_8gb": RecordedProfile(
+        "8 GB laptop, no GPU", X86_LAPTOP, _mem(7.6, 4.9), machine_speed=_speed(LAPTOP_SPEED)
+    ),
+    "laptop_16gb": RecordedProfile(
+        "16 GB laptop, no GPU", X86_LAPTOP, _mem(15.4, 10.8), machine_speed=_speed(LAPTOP_SPEED)
+    ),
     "rtx3060_32gb": RecordedProfile(
         "32 GB + RTX 3060 12 GB",
         X86_DESKTOP,
         _mem(31.3, 25.0),
         nvidia=(_nv("NVIDIA GeForce RTX 3060", 12288, 11730, "8.6"),),
         backends=CUDA_BUILD,
+        machine_speed=_speed(DESKTOP_SPEED, ("NVIDIA GeForce RTX 3060", 230, 30)),
     ),
     "rtx4090_64gb": RecordedProfile(
         "64 GB + RTX 4090 24 GB",
@@ -80,6 +108,7 @@ PROFILES: dict[str, RecordedProfile] = {
         _mem(62.6, 55.0),
         nvidia=(_nv("NVIDIA GeForce RTX 4090", 24564, 23980, "8.9"),),
         backends=CUDA_BUILD,
+        machine_speed=_speed(WORKSTATION_SPEED, ("NVIDIA GeForce RTX 4090", 500, 180)),
     ),
     "a100x2_128gb": RecordedProfile(
         "128 GB + 2 x A100 80 GB",
@@ -88,6 +117,7 @@ PROFILES: dict[str, RecordedProfile] = {
         nvidia=(_nv("NVIDIA A100-SXM4-80GB", 81920, 81050, "8.0"), _nv("NVIDIA A100-SXM4-80GB", 81920, 81050, "8.0")),
         backends=CUDA_BUILD_2,
         disk_free_bytes=1500 * 10**9,
+        machine_speed=_speed(SERVER_SPEED, ("NVIDIA A100-SXM4-80GB", 550, 80)),
     ),
     "macbook_m2_16gb": RecordedProfile(
         "MacBook M2 16 GB",
@@ -99,12 +129,14 @@ PROFILES: dict[str, RecordedProfile] = {
             ),
         ),
         backends=METAL_BUILD,
+        machine_speed=_speed((60, 400), ("Apple M2 GPU", 75, 2.4)),
     ),
     "rx7900xtx_32gb": RecordedProfile(
         "32 GB + Radeon RX 7900 XTX 24 GB (sysfs)",
         X86_DESKTOP,
         _mem(31.3, 25.0),
         backends=ROCM_BUILD,
+        machine_speed=_speed(DESKTOP_SPEED, ("AMD Radeon RX 7900 XTX", 430, 47)),
         amd_sysfs={
             "card1": {
                 "vendor": "0x1002",
@@ -127,6 +159,13 @@ PROFILES: dict[str, RecordedProfile] = {
         _mem(31.3, 25.0),
         nvidia=(_nv("NVIDIA GeForce RTX 3060", 12288, 11730, "8.6"),),
         backends=CPU_ONLY_BUILD,
+        machine_speed=_speed(DESKTOP_SPEED),
+    ),
+    "cloud_vm_23gb": RecordedProfile(
+        "2-core cloud VM with 23 GB (issue 15's machine)",
+        CpuInfo("Intel(R) Xeon(R) Platinum 8480+", "x86_64", 2, 2, ("avx2", "avx512f", "amx_tile")),
+        _mem(23.4, 22.9, 0),
+        machine_speed=_speed(VM_SPEED),
     ),
 }
 
@@ -163,4 +202,5 @@ def readers_for(profile: RecordedProfile, sysfs_root: Path | None = None) -> Pro
         gpus=lambda: collect_gpus(gpu_readers),
         disk_free=lambda _folder: profile.disk_free_bytes,
         os_name=lambda: profile.name,
+        speed=lambda _key: profile.machine_speed,
     )

@@ -3,9 +3,9 @@ prompt-state cache budget (the weights themselves are shared, so they count once
 
 from __future__ import annotations
 
-from app.llm.options import GIB, MIB, prompt_cache_budget
+from app.llm.options import ALL_GPU_LAYERS, GIB, MIB, prompt_cache_budget
 from app.models.catalog import load_catalog
-from app.models.estimator import estimate_memory, kv_cache_bytes, model_shape
+from app.models.planning.estimator import estimate_memory, kv_cache_bytes, model_shape
 
 ENTRY = "deepseek-coder-6.7b-instruct:Q4_K_M"
 
@@ -16,8 +16,8 @@ def test_the_prompt_cache_budget_is_host_ram():
     cached = estimate_memory(entry, n_ctx=4096, prompt_cache_bytes=512 * MIB)
     assert cached.ram_bytes - plain.ram_bytes == 512 * MIB
     assert cached.prompt_cache_bytes == 512 * MIB
-    on_gpu = estimate_memory(entry, n_ctx=4096, n_gpu_layers=-1, prompt_cache_bytes=512 * MIB)
-    assert on_gpu.vram_bytes == estimate_memory(entry, n_ctx=4096, n_gpu_layers=-1).vram_bytes
+    on_gpu = estimate_memory(entry, n_ctx=4096, n_gpu_layers=ALL_GPU_LAYERS, prompt_cache_bytes=512 * MIB)
+    assert on_gpu.vram_bytes == estimate_memory(entry, n_ctx=4096, n_gpu_layers=ALL_GPU_LAYERS).vram_bytes
 
 
 def test_the_completion_context_adds_its_kv_and_compute_not_the_weights():
@@ -28,8 +28,10 @@ def test_the_completion_context_adds_its_kv_and_compute_not_the_weights():
     assert both.weights_bytes == plain.weights_bytes
     assert both.completion_kv_bytes == kv_cache_bytes(shape, 2048) == 1 * GIB  # 512 KiB a token, f16
     assert both.ram_bytes - plain.ram_bytes == both.completion_kv_bytes + both.completion_compute_bytes
-    offloaded = estimate_memory(entry, n_ctx=4096, n_gpu_layers=-1, completion_ctx=2048)
-    assert offloaded.kv_vram_bytes == estimate_memory(entry, n_ctx=4096, n_gpu_layers=-1).kv_vram_bytes + 1 * GIB
+    offloaded = estimate_memory(entry, n_ctx=4096, n_gpu_layers=ALL_GPU_LAYERS, completion_ctx=2048)
+    all_gpu = estimate_memory(entry, n_ctx=4096, n_gpu_layers=ALL_GPU_LAYERS)
+    assert offloaded.vram_bytes - all_gpu.vram_bytes >= 1 * GIB  # its KV sits with the layers, on the GPU
+    assert offloaded.ram_bytes - all_gpu.ram_bytes < 64 * MIB
 
 
 def test_the_default_budget_is_a_tenth_of_ram_up_to_two_gib():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -18,7 +19,13 @@ from app.hardware.gpus import (
     read_drm_sysfs,
     read_nvidia,
 )
-from app.hardware.probe import ProbeReaders, _cpuinfo_name_and_flags, probe_machine, read_disk_free
+from app.hardware.probe import MachineProfile, ProbeReaders, _cpuinfo_name_and_flags, probe_machine, read_disk_free
+from app.hardware.speed import MachineSpeed, load_cached_speed, save_speed
+from app.hardware.speed_benchmark import measure_machine_speed, with_machine_speed
+from app.models.gguf import read_gguf_info
+from app.models.synthetic.bench import write_bench_gguf
+from app.utils.errors import CancelledError, DscoderError
+from app.utils.jobs import JobControl
 from tests.helpers.hardware_profiles import (
     CPU_ONLY_BUILD,
     CUDA_BUILD,
@@ -28,6 +35,7 @@ from tests.helpers.hardware_profiles import (
     readers_for,
     write_fake_sysfs,
 )
+from tests.helpers.speed import SMALL_BENCHMARK_BYTES, small_measurement
 
 
 def test_probe_of_this_machine_is_sane(tmp_path: Path) -> None:
@@ -124,7 +132,7 @@ def test_recorded_profiles_probe(key: str, tmp_path: Path) -> None:
     assert machine.disk_free_bytes == profile.disk_free_bytes
     if key == "unusable_gpu_32gb":
         assert machine.gpus and not machine.gpus[0].backend_usable
-    elif key.startswith("laptop"):
+    elif key.startswith(("laptop", "cloud_vm")):
         assert machine.gpus == ()
     else:
         assert machine.usable_gpus
@@ -161,3 +169,76 @@ def test_probe_readers_are_replaceable(tmp_path: Path) -> None:
         ProbeReaders(cpu=base.cpu, memory=base.memory, gpus=gpus, disk_free=base.disk_free, os_name=lambda: "test OS"),
     )
     assert calls == ["gpus"] and machine.os == "test OS"
+
+
+# -- the machine's speed: the benchmark child, its cache, its failures ---------------------------
+def test_the_benchmark_model_is_a_real_q4_k_gguf_past_the_caches(tmp_path: Path) -> None:
+    model = write_bench_gguf(tmp_path / "bench.gguf")
+    info = read_gguf_info(model.path)
+    assert info.architecture == "llama" and info.quant == "Q4_K_M" and info.block_count == model.n_layer
+    assert 240 * MIB <= model.path.stat().st_size <= 290 * MIB  # larger than any CPU's last-level cache
+    assert model.streamed_bytes_per_token > 0.95 * model.weight_bytes - 2 * MIB
+    small = write_bench_gguf(tmp_path / "small.gguf", SMALL_BENCHMARK_BYTES)
+    assert small.n_layer == 1
+
+
+def test_the_benchmark_measures_this_machine_in_a_child_and_caches_it(tmp_path: Path) -> None:
+    machine = probe_machine(tmp_path)
+    steps: list[tuple[float, str]] = []
+    speed = small_measurement(machine, progress=lambda fraction, step: steps.append((fraction, step)))
+    assert speed.cpu_decode_bytes_per_s > 1e8 and speed.cpu_prompt_flops > 1e9
+    assert speed.gpus == () or machine.usable_gpus
+    assert speed.measured_at and 0 < speed.run_s < 60 and speed.hardware == machine.hardware_key()
+    assert steps[0] == (0.0, "writing the test model") and steps[-1][0] == 1.0
+    assert load_cached_speed(machine.hardware_key()) == speed
+    assert probe_machine(tmp_path).machine_speed == speed  # the next probe reads it from the cache
+    assert with_machine_speed(probe_machine(tmp_path), measure=_never).machine_speed == speed
+    assert set(speed.to_json()) == {"cpu_decode_bytes_per_s", "cpu_prompt_flops", "gpus", "measured_at"}
+
+
+def _never(*_args: object, **_kwargs: object) -> MachineSpeed:
+    raise AssertionError("a cached speed must not be measured again")
+
+
+def test_a_new_gpu_or_driver_means_a_new_measurement(tmp_path: Path) -> None:
+    machine = probe_machine(tmp_path, readers_for(PROFILES["rtx3060_32gb"]))
+    save_speed(MachineSpeed(30e9, 600e9, hardware=machine.hardware_key()))
+    assert load_cached_speed(machine.hardware_key()) is not None
+    newer = dataclasses.replace(machine.gpus[0], driver="560.1")
+    assert load_cached_speed(dataclasses.replace(machine, gpus=(newer,)).hardware_key()) is None
+    assert load_cached_speed(machine.hardware_key(n_threads=4)) is None  # another thread setting
+    measured: list[bool] = []
+
+    def measure(_machine: MachineProfile, **_kwargs: object) -> MachineSpeed:
+        measured.append(True)
+        return MachineSpeed(1e9, 1e9, hardware=_machine.hardware_key())
+
+    unmeasured = dataclasses.replace(machine, machine_speed=None, gpus=(newer,))
+    assert with_machine_speed(unmeasured, measure=measure).machine_speed is not None and measured == [True]
+    with_machine_speed(dataclasses.replace(machine, machine_speed=None), again=True, measure=measure)
+    assert measured == [True, True]  # "Measure again"
+
+
+@pytest.mark.parametrize(
+    ("script", "words"),
+    [
+        ("import time; time.sleep(60)", "ran past its time"),
+        ('print(\'DSCODER_SPEED_FAILED {"what": "no backend"}\', flush=True)', "no backend"),
+        ("import os; os._exit(3)", "exit code 3"),
+    ],
+)
+def test_a_benchmark_child_that_hangs_fails_or_dies_is_an_error_that_says_so(
+    tmp_path: Path, script: str, words: str
+) -> None:
+    machine = probe_machine(tmp_path, readers_for(PROFILES["laptop_8gb"]))
+    with pytest.raises(DscoderError) as caught:
+        measure_machine_speed(machine, child=[sys.executable, "-c", script, "--"], timeout_s=2)
+    assert words in str(caught.value) and "Measure again" in str(caught.value)
+
+
+def test_a_benchmark_can_be_cancelled(tmp_path: Path) -> None:
+    control = JobControl()
+    control.cancel()
+    machine = probe_machine(tmp_path, readers_for(PROFILES["laptop_8gb"]))
+    with pytest.raises(CancelledError):
+        measure_machine_speed(machine, control=control, child=[sys.executable, "-c", "import time; time.sleep(60)"])

@@ -3,25 +3,57 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from app import cli
 from app.commands import probe as probe_command
+from app.hardware import speed_benchmark
 from app.hardware.probe import probe_machine
+from app.models.synthetic.shapes import SHAPE_6_7B, write_synthetic_gguf
 from tests.helpers.hardware_profiles import PROFILES, readers_for
-from tests.helpers.synthetic_gguf import SHAPE_6_7B, write_synthetic_gguf
+from tests.helpers.speed import cache_speed_for_this_machine
 
-ESTIMATE_KEYS = {"weights_bytes", "kv_bytes", "compute_bytes", "ram_bytes", "vram_bytes"}
+SPEED_KEYS = {"decode_tokens_per_s", "prompt_tokens_per_s", "first_token_s_at_2k"}
+ESTIMATE_KEYS = {"weights_bytes", "kv_bytes", "compute_bytes", "ram_bytes", "vram_bytes", "measured"} | SPEED_KEYS
+PROBE_KEYS = {
+    "ram_total_bytes",
+    "ram_available_bytes",
+    "cpu",
+    "gpus",
+    "disk_free_bytes",
+    "machine_speed",
+    "recommendation",
+    "alternative",
+    "completion_model",
+}
+RECOMMENDATION_KEYS = {"variant", "quant", "repo", "file", "gpu_layers", "ctx", "ram_bytes", "vram_bytes", "reason"}
 
 
 def test_probe_json_keys_on_this_machine(capsys: pytest.CaptureFixture[str]) -> None:
+    speed = cache_speed_for_this_machine()  # measured before: no benchmark now
     assert cli.main(["probe", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"ram_total_bytes", "ram_available_bytes", "cpu", "gpus", "disk_free_bytes", "recommendation"}
+    assert set(data) == PROBE_KEYS
     assert data["ram_total_bytes"] >= data["ram_available_bytes"] > 0
     assert data["cpu"]["logical_cores"] >= 1
+    assert data["machine_speed"] == speed.to_json()
+    assert set(data["machine_speed"]) == {"cpu_decode_bytes_per_s", "cpu_prompt_flops", "gpus", "measured_at"}
+
+
+def test_probe_says_when_the_benchmark_fails_and_plans_with_typical_speeds(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = [sys.executable, "-c", "import os; os._exit(3)"]  # a llama.cpp build that dies on load
+    monkeypatch.setattr(speed_benchmark, "speed_child_command", lambda: broken)
+    assert cli.main(["probe", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "Could not measure this machine's speed" in captured.err and "exit code 3" in captured.err
+    data = json.loads(captured.out)
+    assert data["machine_speed"] is None
+    assert data["recommendation"] is None or data["recommendation"]["speed_source"] == "assumed"
 
 
 def test_probe_json_for_a_recorded_profile(
@@ -35,8 +67,12 @@ def test_probe_json_for_a_recorded_profile(
     assert set(gpu) == {"name", "vram_total_bytes", "vram_free_bytes", "backend_usable"}
     assert gpu["backend_usable"] is True
     rec = data["recommendation"]
-    assert set(rec) == {"variant", "quant", "repo", "file", "gpu_layers", "ctx", "ram_bytes", "vram_bytes", "reason"}
+    assert set(rec) == RECOMMENDATION_KEYS | SPEED_KEYS | {"speed_source"}
     assert rec["gpu_layers"] == 28 and rec["vram_bytes"] > 0
+    assert rec["decode_tokens_per_s"] > 8 and rec["first_token_s_at_2k"] < 15
+    assert data["machine_speed"]["gpus"] == [
+        {"name": "NVIDIA GeForce RTX 4090", "decode_bytes_per_s": 500e9, "prompt_flops": 180e12}
+    ]
 
 
 def test_probe_text_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -46,19 +82,28 @@ def test_probe_text_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captur
     out = capsys.readouterr().out
     assert "Recommendation:" in out and "NOT usable" in out
     assert "deepseek-coder-33b-base:Q8_0" in out
+    assert "Speed      CPU 36.0 GB/s decode, 670 GFLOP/s prompt (recorded)" in out
+    assert "Also possible:  V2-Lite Base" in out and "its first ghost text takes" in out
+    row = next(line for line in out.splitlines() if line.startswith("*"))
+    assert "deepseek-coder-1.3b-base" in row and " s " in row  # the speed columns
 
 
 def test_estimate_json_for_a_file_and_a_catalog_id(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    cache_speed_for_this_machine()
     path = write_synthetic_gguf(tmp_path / "m.gguf", SHAPE_6_7B)
-    assert cli.main(["estimate", "--model", str(path), "--ctx", "4096", "--gpu-layers", "-1", "--json"]) == 0
+    assert cli.main(["estimate", "--model", str(path), "--ctx", "4096", "--gpu-layers", "all", "--json"]) == 0
     from_file = json.loads(capsys.readouterr().out)
     assert set(from_file) == ESTIMATE_KEYS
     assert from_file["kv_bytes"] == 524_288 * 4096 and from_file["vram_bytes"] > from_file["ram_bytes"]
     assert cli.main(["estimate", "--model", "deepseek-coder-6.7b-instruct:Q4_K_M", "--kv-type", "q8_0", "--json"]) == 0
     from_catalog = json.loads(capsys.readouterr().out)
     assert set(from_catalog) == ESTIMATE_KEYS and from_catalog["vram_bytes"] == 0
+    # 3.8 GB streamed per token at 11.5 GB/s; 2 x 6.5e9 operations per prompt token at 66 GFLOP/s.
+    assert 2.0 < from_catalog["decode_tokens_per_s"] < 3.2 and 4 < from_catalog["prompt_tokens_per_s"] < 6
+    assert from_catalog["first_token_s_at_2k"] > 300 and from_catalog["measured"] is False
     assert cli.main(["estimate", "--model", "deepseek-coder-6.7b-instruct:Q4_K_M"]) == 0
-    assert "KV cache (f16)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "KV cache (f16)" in out and "Speed (predicted): 2.2 tokens/s while answering" in out
 
 
 def test_estimate_errors_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -51,7 +51,13 @@ class StreamingRenderer:
         self._code_actions = code_actions
         self._hard_breaks = hard_breaks
         self._highlight_top_level = highlight_top_level
-        self._reset()
+        # What is final of the message so far: its source and what it rendered to.
+        self._stable_source = ""
+        self._stable_segments: list[str] = []
+        self._stable_lines: list[int] = []
+        self._stable_first_blocks: list[int] = []
+        self._stable_blocks: list[CodeBlock] = []
+        self._stable_code: list[CodeBlock | None] = []
 
     def set_theme(self, theme: RenderTheme) -> None:
         self._theme = theme
@@ -102,8 +108,8 @@ class StreamingRenderer:
 
     def _reset(self) -> None:
         self._stable_source = ""
-        self._stable_segments: list[str] = []
-        self._stable_lines: list[int] = []
-        self._stable_first_blocks: list[int] = []
-        self._stable_blocks: list[CodeBlock] = []
-        self._stable_code: list[CodeBlock | None] = []
+        self._stable_segments = []
+        self._stable_lines = []
+        self._stable_first_blocks = []
+        self._stable_blocks = []
+        self._stable_code = []

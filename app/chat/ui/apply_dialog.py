@@ -1,5 +1,10 @@
 """Apply a chat code block to the editor: a diff with accept or reject for each change.
 
+Each change says what it does, where and why (app.chat.apply_code plans it: by syntax
+where the language has a parser, else line by line, and then the summary says why).
+A warning shows, before the user accepts, when the ticked changes would leave the file
+with syntax errors it does not have now.
+
 The accepted changes go into the editor as one edit (the smallest span that covers
 them), inside one undo action, so a single Undo puts the file back exactly.
 """
@@ -23,7 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.chat.diff_apply import ApplyPlan, Hunk, apply_hunks, changed_span, plan_apply
+from app.chat.apply_code import describe_hunk, plan_code_block, result_problems
+from app.chat.diff_apply import ApplyPlan, Hunk, apply_hunks, changed_span
 from app.editor.ui.code_editor import CodeEditor
 
 _REMOVED_BACK = "rgba(255, 80, 80, 0.18)"
@@ -58,10 +64,25 @@ def describe_plan(plan: ApplyPlan, name: str) -> str:
     if plan.unchanged:
         return f"{name} already matches this code."
     if plan.kind == "whole":
-        return f"Rewrites {name}: {len(plan.hunks)} change(s)."
-    if plan.kind == "insert":
-        return f"No part of {name} matches this code, so it would be inserted at line {first}."
-    return f"Replaces lines {first}–{last} of {name}: {len(plan.hunks)} change(s)."
+        text = f"Rewrites {name}: {len(plan.hunks)} change(s)."
+    elif plan.kind == "syntax":
+        text = f"Puts each definition where it belongs in {name}: {len(plan.hunks)} change(s)."
+    elif plan.kind == "insert":
+        where = "at the end" if plan.region[0] >= last and not plan.fallback_reason else f"at line {first}"
+        text = f"No part of {name} matches this code, so it would be inserted {where}."
+    else:
+        text = f"Replaces lines {first}–{last} of {name}: {len(plan.hunks)} change(s)."
+    if plan.fallback_reason:
+        text += f"\n{plan.fallback_reason[0].upper()}{plan.fallback_reason[1:]}."
+    return "\n".join([text, *plan.notes])
+
+
+def cursor_line_if_placed(editor: CodeEditor) -> int | None:
+    """The cursor's line when the user has put it somewhere, None when it sits at the very
+    start (where a newly opened file has it): code with no better place then goes at the
+    end of the file, not above the imports."""
+    position = editor.sci.currentPos()
+    return editor.sci.lineFromPosition(position) if position > 0 else None
 
 
 def _diff_html(hunk: Hunk) -> str:
@@ -76,12 +97,17 @@ def _diff_html(hunk: Hunk) -> str:
 class ApplyDialog(QDialog):
     """Shows how a code block changes the editor's file; applies the changes left ticked."""
 
-    def __init__(self, editor: CodeEditor, code: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, editor: CodeEditor, code: str, parent: QWidget | None = None, *, cursor_line: int | None = -1
+    ) -> None:
         super().__init__(parent or editor)
         self.editor = editor
         self._text_at_open = editor.text()
-        cursor_line = editor.sci.lineFromPosition(editor.sci.currentPos())
-        self.plan = plan_apply(self._text_at_open, code, cursor_line)
+        if cursor_line == -1:
+            cursor_line = cursor_line_if_placed(editor)
+        self.plan = plan_code_block(
+            self._text_at_open, code, language_id=editor.language, path=editor.path or "", cursor_line=cursor_line
+        )
         name = Path(editor.path).name if editor.path else "this file"
         self.setWindowTitle(f"Apply to {name}")
         self.resize(760, 560)
@@ -93,13 +119,11 @@ class ApplyDialog(QDialog):
         self.checks: list[QCheckBox] = []
         body = QWidget()
         rows = QVBoxLayout(body)
-        mono = QFont(editor.sci.styleFont(32).data().decode() or "Monospace")
+        mono = QFont(bytes(editor.sci.styleFont(32).data()).decode() or "Monospace")
         mono.setStyleHint(QFont.StyleHint.Monospace)
         for n, hunk in enumerate(self.plan.hunks, start=1):
-            first, last = hunk.start + 1, max(hunk.end, hunk.start + 1)
-            where = f"line {first}" if first == last else f"lines {first}–{last}"
-            check = QCheckBox(f"Change {n} of {len(self.plan.hunks)}: {where}")
-            check.setChecked(True)
+            check = QCheckBox(f"Change {n} of {len(self.plan.hunks)}: {describe_hunk(hunk)}")
+            check.setChecked(hunk.selected)
             check.toggled.connect(self._update_buttons)
             view = QTextBrowser()
             view.setFont(mono)
@@ -114,6 +138,11 @@ class ApplyDialog(QDialog):
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
         layout.addWidget(scroll, 1)
+        self.parse_warning = QLabel()
+        self.parse_warning.setObjectName("ApplyParseWarning")
+        self.parse_warning.setWordWrap(True)
+        self.parse_warning.setStyleSheet("color: #c0392b;")
+        layout.addWidget(self.parse_warning)
 
         toggles = QHBoxLayout()
         self.accept_all_button = QPushButton("Accept All")
@@ -141,7 +170,13 @@ class ApplyDialog(QDialog):
         return [hunk for hunk, check in zip(self.plan.hunks, self.checks, strict=False) if check.isChecked()]
 
     def _update_buttons(self) -> None:
-        self.apply_button.setEnabled(bool(self.accepted_hunks()))
+        accepted = self.accepted_hunks()
+        self.apply_button.setEnabled(bool(accepted))
+        problems = result_problems(self._text_at_open, accepted, self.plan.grammar) if accepted else []
+        if problems:
+            listed = "; ".join(p.describe() for p in problems[:3])
+            self.parse_warning.setText(f"With these changes the file would not parse: {listed}. Check before applying.")
+        self.parse_warning.setVisible(bool(problems))
 
     def apply(self) -> None:
         """Apply the ticked changes and close; refuses if the file changed meanwhile."""
@@ -153,9 +188,14 @@ class ApplyDialog(QDialog):
         self.accept()
 
 
-def apply_code_block(editor: CodeEditor, code: str, parent: QWidget | None = None) -> bool:
-    """What a chat code block's Apply button does: show the diff, apply what is accepted."""
-    dialog = ApplyDialog(editor, code, parent)
+def apply_code_block(
+    editor: CodeEditor, code: str, parent: QWidget | None = None, *, cursor_line: int | None = -1
+) -> bool:
+    """What a chat code block's Apply button does: show the diff, apply what is accepted.
+
+    `cursor_line` is where the user placed the cursor in this file (None: not placed);
+    by default it is read from the editor (see cursor_line_if_placed)."""
+    dialog = ApplyDialog(editor, code, parent, cursor_line=cursor_line)
     try:
         return dialog.exec() == QDialog.DialogCode.Accepted
     finally:

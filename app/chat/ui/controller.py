@@ -1,8 +1,12 @@
-"""The chat's controller: the conversation, the engine worker and what each request means.
+"""The chat's controller: what the user's intent and each chat request mean for the conversation.
 
-It owns the conversation (what is sent to the model), gives every request an id and
-drops signals from requests it has moved past (a stopped answer, a superseded load or
-count). It drives the chat panel through its public methods and never builds widgets.
+It owns the `Conversation` (app/chat/conversation.py): it adds questions, streams answers
+into it and cuts it back for Regenerate and Edit; the panel shows it and the binding
+saves it by observing it. The controller drops signals from requests it has moved past
+(a stopped answer). The engine is not its own: the EngineSession owns the engine's
+state, its info, loading and the worker; the controller streams through it and reacts
+to what it reports (ready, failed, died). It talks to the chat panel only through the
+panel's own methods, for what is not a turn: notes, errors, busy, the context meter.
 
 Stop is shown at once: the answer is marked stopped and the panel is idle again before
 the worker has even seen the cancel, which is a direct call that closes the stream.
@@ -10,22 +14,23 @@ the worker has even seen the cancel, which is a direct call that closes the stre
 
 from __future__ import annotations
 
-import enum
 import logging
-import os
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
 from app.chat.code_prompts import CodeContext, attachment_line, file_prompt, selection_prompt
+from app.chat.conversation import ASSISTANT, USER, Conversation, SavedTurn, Turn
+from app.chat.ui.panel import ConversationDisplay
 from app.config.settings import Settings
-from app.llm.sampling import load_options_for, sampling_for
-from app.llm.targets import EngineTarget
-from app.llm.ui.worker import EngineWorker, engine_log_path
+from app.llm.info import EngineInfo, EngineState
+from app.llm.options import sampling_for
+from app.llm.ui.session import EngineSession
+from app.llm.ui.worker import engine_log_path
 
 if TYPE_CHECKING:
-    from app.chat.ui import ChatPanel
+    from app.chat.ui.panel import ChatPanel
     from app.llm.client import StreamStats
 
 log = logging.getLogger(__name__)
@@ -33,14 +38,6 @@ log = logging.getLogger(__name__)
 CONTEXT_WARNING_FRACTION = 0.85  # the same point where the meter turns to the warning colour
 DETAIL_LINES = 4  # lines of the engine log shown under an error
 DETAIL_LINE_CHARS = 160  # llama.cpp logs whole metadata dicts on one line
-
-
-class EngineState(enum.StrEnum):
-    NONE = "none"  # no model chosen or unloaded
-    LOADING = "loading"
-    READY = "ready"
-    FAILED = "failed"  # the last load failed
-    DEAD = "dead"  # the engine died after it was ready
 
 
 class EditorAccess(Protocol):
@@ -51,13 +48,6 @@ class EditorAccess(Protocol):
     def insert_at_cursor(self, code: str) -> bool: ...
 
     def replace_selection(self, code: str) -> bool: ...
-
-
-@dataclass
-class Turn:
-    role: str  # user or assistant
-    content: str  # what the model sees
-    typed: str = ""  # what the user typed (put back in the input by Edit)
 
 
 def stats_text(stats: StreamStats) -> str:
@@ -82,72 +72,45 @@ def _log_excerpt(detail: str) -> str:
 
 
 class ChatController(QObject):
-    engineStateChanged = Signal(str)  # EngineState value
-    modelLoading = Signal(str)  # the model file's name
-    modelLoaded = Signal(object)  # engine info dict
-    loadFailed = Signal(str)
-    busyChanged = Signal(bool)
+    answerStarted = Signal()
     answerFinished = Signal(object)  # StreamStats of the last answer
     contextUsageChanged = Signal(int, int)  # tokens used, context size
     openModelRequested = Signal()  # the user asked to pick a model file
-    # What happens to the conversation, for the conversation store (conversation_binding.py).
-    userTurnAdded = Signal(object, str)  # Turn, the text shown for it
-    answerStarted = Signal()
-    answerDelta = Signal(str)
-    answerEnded = Signal(bool, str)  # something arrived and was kept, the footer shown under it
-    turnsTruncated = Signal(int)  # turns kept (regenerate, edit and resend)
-    chatCleared = Signal()  # New chat
-
-    # Queued into the worker thread.
-    _loadRequested = Signal(int, object)
-    _chatRequested = Signal(int, object, object)
-    _countRequested = Signal(int, object)
-    _unloadRequested = Signal()
 
     def __init__(
         self,
         panel: ChatPanel,
         editor: EditorAccess,
         settings: Settings,
-        worker: EngineWorker | None = None,
+        engine: EngineSession,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.panel = panel
         self.editor = editor
         self.settings = settings
-        self.worker = worker or EngineWorker.on_new_thread()
-        self.turns: list[Turn] = []
-        self.state = EngineState.NONE
-        self.info: dict[str, object] = {}
-        self.options: EngineTarget | None = None
+        self.engine = engine
+        self.conversation = Conversation()
+        self.conversation.subscribe(ConversationDisplay(panel))
         self.last_stats: StreamStats | None = None
-        self._rows: list[int | None] = []  # per chat-view row: the turn it shows, or None
-        self._next_id = 0
         self._active: int | None = None  # the request whose answer is streaming
-        self._answer_row = -1
-        self._answer_parts: list[str] = []
+        self._answer: Turn | None = None  # the turn it streams into
         self._answer_notes: list[str] = []
-        self._load_id = 0
-        self._count_id = 0
-        self._editing: int | None = None  # the turn being edited
-        self._waiting_for_model = False  # the last user turn waits for a model to answer it
+        self._editing: int | None = None  # the id of the question being edited
+        self._waiting_for_model = False  # the last question waits for a model to answer it
         self._context_warned = False
+        self._model_seen = ""  # the model the conversation talked with since the last unload
 
-        w = self.worker
-        self._loadRequested.connect(w.load_model)
-        self._chatRequested.connect(w.start_chat)
-        self._countRequested.connect(w.count_tokens)
-        self._unloadRequested.connect(w.unload)
-        w.loaded.connect(self._on_loaded)
-        w.loadFailed.connect(self._on_load_failed)
-        w.loadCancelled.connect(self._on_load_cancelled)
-        w.delta.connect(self._on_delta)
-        w.note.connect(self._on_note)
-        w.finished.connect(self._on_finished)
-        w.failed.connect(self._on_failed)
-        w.tokensCounted.connect(self._on_tokens_counted)
-        w.engineDied.connect(self._on_engine_died)
+        e = self.engine
+        e.stateChanged.connect(self._on_engine_state)
+        e.loaded.connect(self._on_loaded)
+        e.loadFailed.connect(self._on_load_failed)
+        e.died.connect(self._on_engine_died)
+        e.delta.connect(self._on_delta)
+        e.note.connect(self._on_note)
+        e.finished.connect(self._on_finished)
+        e.failed.connect(self._on_failed)
+        e.tokensCounted.connect(self._show_context_usage)
 
         panel.sendRequested.connect(self.send)
         panel.stopRequested.connect(self.stop)
@@ -158,51 +121,13 @@ class ChatController(QObject):
         panel.insertRequested.connect(self.insert_code)
         panel.replaceRequested.connect(self.replace_code)
 
-    # -- the engine ----------------------------------------------------------------------
-    def load(self, options: EngineTarget) -> None:
-        """Start an engine for `options` in the background (replacing any running one)."""
-        self.stop()
-        self.worker.cancel_load(self._load_id)  # any load before this one
-        self.options = options
-        self._load_id += 1
-        self._set_state(EngineState.LOADING)
-        self.modelLoading.emit(os.path.basename(options.model_path))
-        self._loadRequested.emit(self._load_id, options)
-
-    def load_from_settings(self) -> bool:
-        if not self.settings.chat_model_path:
-            return False
-        self.load(load_options_for(self.settings))
-        return True
-
-    def cancel_load(self) -> None:
-        if self.state is EngineState.LOADING:
-            self.worker.cancel_load(self._load_id)
-
-    def restart_engine(self) -> None:
-        if self.options is not None:
-            self.load(self.options)
-        elif not self.load_from_settings():
-            self.openModelRequested.emit()
-
-    def unload(self) -> None:
-        self.stop()
-        self.worker.cancel_load(self._load_id)
-        self._load_id += 1  # a load still finishing is stale now
-        self.info = {}
-        self._set_state(EngineState.NONE)
-        self._unloadRequested.emit()
-        self._update_context()
-
-    def shutdown(self) -> None:
-        """Stop the answer and the engine, and end the worker thread (window closing)."""
-        self.stop()
-        self.worker.shutdown()
-
     # -- conversation ----------------------------------------------------------------------
+    @property
+    def turns(self) -> list[Turn]:
+        return self.conversation.turns
+
     def model_messages(self) -> list[dict[str, str]]:
-        system = [{"role": "system", "content": self.settings.system_prompt}] if self.settings.system_prompt else []
-        return system + [{"role": t.role, "content": t.content} for t in self.turns]
+        return self.conversation.model_messages(self.settings.system_prompt)
 
     def is_busy(self) -> bool:
         return self._active is not None
@@ -216,7 +141,12 @@ class ChatController(QObject):
         if code is not None:
             content = file_prompt(text, code)
             shown = f"{text}\n\n{attachment_line(code)}"
-        self._submit(Turn("user", content, text), shown)
+        self._submit(content, shown, text)
+
+    def ask(self, prompt: str) -> None:
+        """A prompt the app built (Fix This Error): sent as it is, ending an edit in progress."""
+        self.panel.cancel_edit()
+        self.send(prompt)
 
     def ask_about_selection(self, action: str, code: str) -> None:
         """An editor action (Explain, Find bugs...) on selected code."""
@@ -227,59 +157,46 @@ class ChatController(QObject):
             else (current.name, current.language_id, current.language_name, current.fence)
         )
         prompt = selection_prompt(action, CodeContext(name, lang_id, lang_name, fence, code))
-        self.panel.input.cancel_edit()
-        self._submit(Turn("user", prompt, prompt), prompt)
+        self.panel.cancel_edit()
+        self._submit(prompt, prompt, prompt)
 
     def stop(self) -> None:
         """Stop the streaming answer now; what arrived so far stays in the conversation."""
         rid = self._active
         if rid is None:
             return
-        self.worker.cancel(rid)  # direct: closes the stream while the worker reads it
+        self.engine.cancel_chat(rid)  # direct: closes the stream while the worker reads it
         self._answer_notes.clear()  # about an answer the user cut short: noise now
         self._end_answer("Stopped")
         self._update_context()
 
     def regenerate(self) -> None:
-        """Ask again for the answer to the last user message."""
+        """Ask again for the answer to the last question."""
         self.stop()
-        last_user = next((i for i in range(len(self.turns) - 1, -1, -1) if self.turns[i].role == "user"), None)
-        if last_user is None:
+        question = self.conversation.last(USER)
+        if question is None:
             return
-        self._truncate_turns(last_user + 1)
+        self.conversation.truncate_after(question)
         self._start_answer()
 
-    def edit(self, view_row: int) -> None:
-        """Put an earlier user message back in the input; sending it drops what followed."""
-        turn_index = self._rows[view_row] if 0 <= view_row < len(self._rows) else None
-        if turn_index is None or self.turns[turn_index].role != "user":
+    def edit(self, turn_id: int) -> None:
+        """Put an earlier question back in the input; sending it drops what followed."""
+        turn = self.conversation.get(turn_id)
+        if turn is None or turn.role != USER:
             return
         self.stop()
-        self._editing = turn_index
-        self.panel.input.set_text_for_edit(self.turns[turn_index].typed)
+        self._editing = turn_id
+        self.panel.begin_edit(turn.typed)
 
     def new_chat(self) -> None:
-        self.stop()
-        self._editing = None
-        self.panel.input.cancel_edit()
-        self.turns.clear()
-        self._rows.clear()
-        self.panel.view.clear()
-        self._waiting_for_model = False
-        self._context_warned = False
+        self._reset()
+        self.conversation.clear()
         self._update_context()
-        self.chatCleared.emit()
 
-    def restore(self, turns: list[tuple[Turn, str]]) -> None:
-        """Show a saved conversation: (turn, text shown for it) pairs; it continues from there."""
-        self.new_chat()
-        for turn, shown in turns:
-            self.turns.append(turn)
-            if turn.role == "user":
-                self.panel.view.add_user_message(shown)
-            else:
-                self.panel.view.add_assistant_message(turn.content, shown)
-            self._rows.append(len(self.turns) - 1)
+    def restore(self, turns: Sequence[SavedTurn]) -> None:
+        """Show a saved conversation; it continues from there."""
+        self._reset()
+        self.conversation.load(turns)
         self._update_context()
 
     def insert_code(self, code: str) -> None:
@@ -290,23 +207,35 @@ class ChatController(QObject):
         if not self.editor.replace_selection(code):
             self._show_note("Open a file in the editor to replace its selection.")
 
+    def restart_engine(self) -> None:
+        """The chat's "Restart engine" and "Try again" buttons: load again, or ask for a model."""
+        if not self.engine.restart():
+            self.openModelRequested.emit()
+
     # -- requests ----------------------------------------------------------------------------
-    def _submit(self, turn: Turn, shown: str) -> None:
+    def _reset(self) -> None:
+        self.stop()
+        self._editing = None
+        self.panel.cancel_edit()
+        self._waiting_for_model = False
+        self._context_warned = False
+
+    def _submit(self, content: str, shown: str, typed: str) -> None:
         self.stop()
         if self._editing is not None:
-            self._truncate_turns(self._editing)
+            edited = self.conversation.get(self._editing)
             self._editing = None
-        self.turns.append(turn)
-        self._rows.append(len(self.turns) - 1)
-        self.panel.view.add_user_message(shown)
-        self.userTurnAdded.emit(turn, shown)
-        if self.state is EngineState.READY:
+            if edited is not None:
+                self.conversation.truncate_after(self.conversation.before(edited))
+        self.conversation.add(USER, content, shown=shown, typed=typed)
+        state = self.engine.state
+        if state is EngineState.READY:
             self._start_answer()
             return
         self._waiting_for_model = True
-        if self.state is EngineState.LOADING:
+        if state is EngineState.LOADING:
             self._show_note("The model is loading; the answer starts when it is ready.")
-        elif self.state is EngineState.DEAD:
+        elif state is EngineState.DEAD:
             self._show_error("The engine is not running.", [("Restart engine", self.restart_engine)])
         else:
             self._show_error(
@@ -317,51 +246,31 @@ class ChatController(QObject):
 
     def _start_answer(self) -> None:
         self._waiting_for_model = False
-        self._next_id += 1
-        self._active = self._next_id
-        self._answer_parts = []
         self._answer_notes = []
-        self._answer_row = self.panel.view.begin_assistant_message()
-        self._rows.append(None)
+        messages = self.model_messages()
+        model = self.engine.info.model_name if self.engine.info is not None else ""
+        self._answer = self.conversation.add(ASSISTANT, "", model=model, finished=False)
+        self._active = self.engine.start_chat(messages, sampling_for(self.settings))
         self.panel.set_busy(True)
-        self.busyChanged.emit(True)
         self.answerStarted.emit()
-        self._chatRequested.emit(self._active, self.model_messages(), sampling_for(self.settings))
 
     def _end_answer(self, footer: str) -> None:
         """The streaming answer is over: show it finished and keep what it said."""
         self._active = None
-        text = "".join(self._answer_parts)
-        if text:
-            self.panel.view.finish_message(self._answer_row, footer)
-            self.turns.append(Turn("assistant", text))
-            self._rows[self._answer_row] = len(self.turns) - 1
-        else:
-            self.panel.view.truncate(self._answer_row)  # nothing arrived: no empty bubble
-            del self._rows[self._answer_row :]
-        self.answerEnded.emit(bool(text), footer)
+        answer, self._answer = self._answer, None
+        if answer is not None:
+            if answer.content:
+                self.conversation.finish(answer, footer)
+            else:
+                self.conversation.remove_last(answer)  # nothing arrived: no empty bubble
         for note in self._answer_notes:
             self._show_note(note)
         self.panel.set_busy(False)
-        self.busyChanged.emit(False)
-
-    def _truncate_turns(self, count: int) -> None:
-        """Keep the first `count` turns, and the chat rows up to the last one kept."""
-        self.turns = self.turns[:count]
-        self.turnsTruncated.emit(count)
-        cut = 0
-        if count:
-            cut = max(row for row, turn in enumerate(self._rows) if turn == count - 1) + 1
-        self.panel.view.truncate(cut)
-        del self._rows[cut:]
 
     # -- worker signals --------------------------------------------------------------------
     def _on_delta(self, rid: int, text: str) -> None:
-        if rid != self._active:
-            return  # a stopped or superseded answer
-        self._answer_parts.append(text)
-        self.panel.view.append_to_message(self._answer_row, text)
-        self.answerDelta.emit(text)
+        if rid == self._active and self._answer is not None:  # else a stopped or superseded answer
+            self.conversation.append(self._answer, text)
 
     def _on_note(self, rid: int, text: str) -> None:
         if rid == self._active:
@@ -373,7 +282,7 @@ class ChatController(QObject):
         self.last_stats = stats
         self._end_answer(stats_text(stats))
         self.answerFinished.emit(stats)
-        n_ctx = int(self.info.get("n_ctx") or 0)  # type: ignore[call-overload]
+        n_ctx = self.engine.info.n_ctx if self.engine.info is not None else 0
         if stats.prompt_tokens and n_ctx:
             self._show_context_usage(stats.prompt_tokens + stats.completion_tokens, n_ctx)
         else:
@@ -385,66 +294,54 @@ class ChatController(QObject):
         self._answer_notes.clear()
         self._end_answer("Interrupted")
         if engine_dead:
-            self._set_state(EngineState.DEAD)
             self._show_error(message, [("Restart engine", self.restart_engine)])
         else:
             self._show_error(message, [("Try again", self.regenerate)])
 
+    # -- engine session signals ---------------------------------------------------------------
+    def _on_engine_state(self, state: EngineState) -> None:
+        if state is EngineState.READY:
+            return  # `loaded` follows, with what the conversation needs to know
+        self.stop()  # an answer streams only from a ready engine
+        if state is EngineState.NONE:  # unloaded: the next model starts a fresh page
+            self._model_seen = ""
+            self._update_context()
+
     def _on_engine_died(self, message: str, detail: str) -> None:
-        if self.state is not EngineState.READY:
-            return  # already reported with the answer it broke
-        self._set_state(EngineState.DEAD)
         self._show_error(message, [("Restart engine", self.restart_engine)], _log_excerpt(detail))
 
-    def _on_loaded(self, load_id: int, info: dict[str, object]) -> None:
-        if load_id != self._load_id:
-            return
-        previous_model = self.info.get("model_path")
-        self.info = dict(info)
-        self._set_state(EngineState.READY)
-        self.panel.view.set_assistant_name(str(info.get("model_name") or "Assistant"))
-        self.modelLoaded.emit(self.info)
-        if previous_model and self.turns:
+    def _on_loaded(self, info: EngineInfo) -> None:
+        previous_model, self._model_seen = self._model_seen, info.model_path
+        self.panel.set_assistant_name(info.model_name or "Assistant")
+        last = self.conversation.last()
+        if previous_model and last is not None:
             self._show_note(
                 "The engine is running again; the conversation continues."
-                if previous_model == info.get("model_path")
-                else f"Now chatting with {info.get('model_name') or 'another model'}; the conversation continues."
+                if previous_model == info.model_path
+                else f"Now chatting with {info.model_name or 'another model'}; the conversation continues."
             )
-        if self._waiting_for_model and self.turns and self.turns[-1].role == "user":
+        if self._waiting_for_model and last is not None and last.role == USER:
             self._start_answer()
         else:
             self._update_context()
 
-    def _on_load_failed(self, load_id: int, message: str, detail: str) -> None:
-        if load_id != self._load_id:
-            return
-        self._set_state(EngineState.FAILED)
-        self.loadFailed.emit(message)
+    def _on_load_failed(self, message: str, detail: str) -> None:
         self._show_error(
             message,
             [("Open model file…", self.openModelRequested.emit), ("Try again", self.restart_engine)],
             _log_excerpt(detail),
         )
 
-    def _on_load_cancelled(self, load_id: int) -> None:
-        if load_id == self._load_id:
-            self.info = {}
-            self._set_state(EngineState.NONE)
-
     # -- context meter ------------------------------------------------------------------------
     def _update_context(self) -> None:
-        if self.state is not EngineState.READY:
+        info = self.engine.info
+        if self.engine.state is not EngineState.READY or info is None:
             self._show_context_usage(0, 0)
             return
-        if not self.turns:
-            self._show_context_usage(0, int(self.info.get("n_ctx") or 0))  # type: ignore[call-overload]
+        if not len(self.conversation):
+            self._show_context_usage(0, info.n_ctx)
             return
-        self._count_id += 1
-        self._countRequested.emit(self._count_id, self.model_messages())
-
-    def _on_tokens_counted(self, count_id: int, tokens: int, n_ctx: int) -> None:
-        if count_id == self._count_id:
-            self._show_context_usage(tokens, n_ctx)
+        self.engine.count_tokens(self.model_messages())
 
     def _show_context_usage(self, used: int, size: int) -> None:
         self.panel.set_context_usage(used, size)
@@ -459,17 +356,10 @@ class ChatController(QObject):
 
     # -- chat rows -----------------------------------------------------------------------------
     def _show_note(self, text: str) -> None:
-        self.panel.view.show_note(text)
-        self._rows.append(None)
+        self.panel.show_note(text)
 
-    def _show_error(self, text: str, actions: list[tuple[str, object]], detail: str = "") -> None:
-        self.panel.view.show_error(text, actions, detail)  # type: ignore[arg-type]
-        self._rows.append(None)
-
-    def _set_state(self, state: EngineState) -> None:
-        if state is not self.state:
-            self.state = state
-            self.engineStateChanged.emit(state.value)
+    def _show_error(self, text: str, actions: list[tuple[str, Callable[[], object]]], detail: str = "") -> None:
+        self.panel.show_error(text, actions, detail)
 
     def _on_edit_cancelled(self) -> None:
         self._editing = None

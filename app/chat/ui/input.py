@@ -197,10 +197,6 @@ class ChatInput(QWidget):
         )
         self._update_include_text()
 
-    def set_max_paste_chars(self, limit: int) -> None:
-        """Cap a paste at `limit` characters (e.g. 4 x the context size in tokens)."""
-        self.editor.max_paste_chars = max(1, limit)
-
     def focus_input(self) -> None:
         self.editor.setFocus()
 

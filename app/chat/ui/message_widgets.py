@@ -46,7 +46,8 @@ def _role_label(text: str) -> QLabel:
 
 
 class MessageWidget(QFrame):
-    """Base of every message row; `role` and `text` are what ChatView.messages() reports."""
+    """Base of every message row; `role` and `text` are what ChatView.messages() reports.
+    `turn_id` is the conversation turn a question or answer shows (None for notes, errors)."""
 
     role = ""
 
@@ -55,6 +56,7 @@ class MessageWidget(QFrame):
         self.text = text
         self.finished = True
         self.stats_text = ""
+        self.turn_id: int | None = None
         self._palette = palette
 
     def apply_palette(self, palette: ChatPalette) -> None:
@@ -79,7 +81,7 @@ class MarkdownMessageWidget(MessageWidget):
             highlight_top_level=False,  # the browser colours those itself, off-thread
         )
 
-    def render(self) -> None:
+    def render_text(self) -> None:
         """Lay out the current text again; ChatView calls this at most ~30 times a second.
 
         While streaming, both the parse and the layout start at the last top-level block.
@@ -92,7 +94,7 @@ class MarkdownMessageWidget(MessageWidget):
         super().apply_palette(palette)
         self._renderer.set_theme(palette.render)
         self.browser.set_code_style(palette.render, code_actions=self._code_actions())
-        self.render()
+        self.render_text()
 
     def _code_actions(self) -> bool:
         return True
@@ -181,7 +183,7 @@ class AssistantMessageWidget(MarkdownMessageWidget):
         self.stats_text = stats_text
         self.footer_label.setText(stats_text)
         self.footer_label.setVisible(bool(stats_text))
-        self.render()
+        self.render_text()
 
     def set_regenerate_visible(self, visible: bool) -> None:
         self.regenerate_link.setVisible(visible)

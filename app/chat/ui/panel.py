@@ -1,15 +1,22 @@
 """The chat pane: conversation, context meter, New chat and the input, as one widget.
 
-It forwards intent as signals and shows what it is told; the controller owns the
-conversation, the engine and what each request means.
+It forwards intent as signals and shows what it is told, through its own methods only:
+the controller never reaches into the view or the input. Turns of the conversation
+(app/chat/conversation.py) are shown by `ConversationDisplay`, which observes the
+conversation and calls the turn methods here; notes, errors, the busy state and the
+context meter come from the controller. The controller owns the conversation and what
+each request means; the engine session owns the engine.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.chat.conversation import ASSISTANT, Turn
 from app.chat.ui.context_meter import ContextMeter
 from app.chat.ui.input import ChatInput
 from app.chat.ui.style import ChatPalette, chat_style_sheet, palette_for
@@ -21,11 +28,10 @@ class ChatPanel(QWidget):
     stopRequested = Signal()
     newChatRequested = Signal()
     editCancelled = Signal()
-    copyRequested = Signal(str)
     insertRequested = Signal(str)
     replaceRequested = Signal(str)
     applyRequested = Signal(str)  # a code block's "Apply": the code to diff and apply
-    editRequested = Signal(int)
+    editRequested = Signal(int)  # the id of the turn whose Edit link was clicked
     regenerateRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -61,11 +67,10 @@ class ChatPanel(QWidget):
         self.input.sendRequested.connect(self.sendRequested)
         self.input.stopRequested.connect(self.stopRequested)
         self.input.editCancelled.connect(self.editCancelled)
-        self.view.copyRequested.connect(self.copyRequested)
         self.view.insertRequested.connect(self.insertRequested)
         self.view.replaceRequested.connect(self.replaceRequested)
         self.view.applyRequested.connect(self.applyRequested)
-        self.view.editRequested.connect(self.editRequested)
+        self.view.editRequested.connect(self._on_edit_clicked)
         self.view.regenerateRequested.connect(self.regenerateRequested)
         self._theme = ""
         self.set_theme("light")
@@ -89,6 +94,94 @@ class ChatPanel(QWidget):
 
     def set_context_usage(self, used_tokens: int, context_size: int) -> None:
         self.meter.set_usage(used_tokens, context_size)
+
+    # -- turns ---------------------------------------------------------------------------
+    def show_turn(self, turn: Turn) -> None:
+        """A question, or an answer (streaming in when it is not finished yet)."""
+        if turn.role != ASSISTANT:
+            self.view.add_user_message(turn.display_text, turn.id)
+        elif turn.finished:
+            self.view.add_assistant_message(turn.content, turn.footer, turn.id, turn.model)
+        else:
+            self.view.begin_assistant_message(turn.id, turn.model)
+
+    def append_to_turn(self, turn_id: int, text: str) -> None:
+        row = self.view.row_of_turn(turn_id)
+        if row is not None:
+            self.view.append_to_message(row, text)
+
+    def finish_turn(self, turn_id: int, footer: str) -> None:
+        row = self.view.row_of_turn(turn_id)
+        if row is not None:
+            self.view.finish_message(row, footer)
+
+    def remove_turn(self, turn_id: int) -> None:
+        """That turn's row and whatever follows it."""
+        row = self.view.row_of_turn(turn_id)
+        if row is not None:
+            self.view.truncate(row)
+
+    def remove_after_turn(self, turn_id: int | None) -> None:
+        """Every row after that turn's (notes and errors too); None: every row."""
+        row = self.view.row_of_turn(turn_id) if turn_id is not None else -1
+        if row is not None:
+            self.view.truncate(row + 1)
+
+    def clear_messages(self) -> None:
+        self.view.clear()
+
+    # -- other rows and the input --------------------------------------------------------------
+    def show_note(self, text: str) -> None:
+        self.view.show_note(text)
+
+    def show_error(self, text: str, actions: list[tuple[str, Callable[[], object]]], detail: str = "") -> None:
+        self.view.show_error(text, actions, detail)
+
+    def set_assistant_name(self, name: str) -> None:
+        self.view.set_assistant_name(name)
+
+    def set_empty_hint(self, text: str) -> None:
+        self.view.set_empty_hint(text)
+
+    def set_current_file_name(self, name: str | None) -> None:
+        self.input.set_current_file_name(name)
+
+    def begin_edit(self, text: str) -> None:
+        """Put an earlier question back in the input; sending it replaces what followed it."""
+        self.input.set_text_for_edit(text)
+
+    def cancel_edit(self) -> None:
+        self.input.cancel_edit()
+
+    def _on_edit_clicked(self, row: int) -> None:
+        turn_id = self.view.message_widget(row).turn_id
+        if turn_id is not None:
+            self.editRequested.emit(turn_id)
+
+
+class ConversationDisplay:
+    """Shows a conversation in a chat panel: the ConversationObserver the panel needs."""
+
+    def __init__(self, panel: ChatPanel) -> None:
+        self.panel = panel
+
+    def turn_added(self, turn: Turn) -> None:
+        self.panel.show_turn(turn)
+
+    def text_appended(self, turn: Turn, text: str) -> None:
+        self.panel.append_to_turn(turn.id, text)
+
+    def turn_finished(self, turn: Turn) -> None:
+        self.panel.finish_turn(turn.id, turn.footer)
+
+    def turn_removed(self, turn: Turn) -> None:
+        self.panel.remove_turn(turn.id)
+
+    def truncated(self, after: Turn | None, removed: list[Turn]) -> None:
+        self.panel.remove_after_turn(after.id if after is not None else None)
+
+    def cleared(self) -> None:
+        self.panel.clear_messages()
 
 
 def _qt_palette(palette: ChatPalette) -> QPalette:

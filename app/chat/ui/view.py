@@ -1,5 +1,9 @@
 """The conversation: one widget per message in a scroll area.
 
+A question's or an answer's widget carries the id of the conversation turn it shows, so
+the panel finds a turn's row by asking the view, never by counting rows; notes and
+errors are rows of their own with no turn.
+
 Streaming text is buffered per message and painted by one single-shot timer at most
 about 30 times a second, and only the messages that changed are laid out again, so a
 long conversation costs nothing extra per token. The view only displays and forwards
@@ -47,7 +51,6 @@ class ChatMessage:
 
 
 class ChatView(QScrollArea):
-    copyRequested = Signal(str)
     insertRequested = Signal(str)
     replaceRequested = Signal(str)
     applyRequested = Signal(str)  # code to show as a diff against the current file
@@ -61,7 +64,6 @@ class ChatView(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._palette: ChatPalette = palette_for("light")
         self._assistant_name = "DeepSeek-Coder"
-        self._widgets: list[MessageWidget] = []
         self._dirty: set[MarkdownMessageWidget] = set()
         self.render_count = 0  # re-renders of streamed text, for tests and benchmarks
         self._follow_output = True
@@ -95,26 +97,28 @@ class ChatView(QScrollArea):
 
     # -- adding messages --------------------------------------------------------------
 
-    def add_user_message(self, text: str) -> int:
+    def add_user_message(self, text: str, turn_id: int | None = None) -> int:
         """Show what the user sent and scroll to it; returns the message's index."""
         widget = UserMessageWidget(text, self._palette)
+        widget.turn_id = turn_id
         widget.editClicked.connect(lambda: self._emit_edit(widget))
         self._follow_output = True
         return self._append_widget(widget)
 
-    def begin_assistant_message(self) -> int:
+    def begin_assistant_message(self, turn_id: int | None = None, name: str = "") -> int:
         """Start an empty answer that shows "Generating…"; returns its index."""
-        widget = AssistantMessageWidget(self._assistant_name, self._palette)
+        widget = AssistantMessageWidget(name or self._assistant_name, self._palette)
+        widget.turn_id = turn_id
         widget.codeActionRequested.connect(self._on_code_action)
         widget.regenerateClicked.connect(self.regenerateRequested)
         index = self._append_widget(widget)
         self._update_regenerate_link()
         return index
 
-    def add_assistant_message(self, text: str, stats_text: str = "") -> int:
+    def add_assistant_message(self, text: str, stats_text: str = "", turn_id: int | None = None, name: str = "") -> int:
         """A finished answer in one go (for a conversation loaded from history)."""
-        index = self.begin_assistant_message()
-        widget = self._widgets[index]
+        index = self.begin_assistant_message(turn_id, name)
+        widget = self._rows()[index]
         assert isinstance(widget, AssistantMessageWidget)
         widget.text = text
         self.finish_message(index, stats_text)
@@ -160,25 +164,31 @@ class ChatView(QScrollArea):
 
     def truncate(self, index: int) -> None:
         """Remove message `index` and everything after it (edit-and-resend, regenerate)."""
-        removed, self._widgets = self._widgets[index:], self._widgets[:index]
+        rows = self._rows()
+        removed = rows[index:]
         for widget in removed:
-            self._dirty.discard(widget)  # type: ignore[arg-type]
+            if isinstance(widget, MarkdownMessageWidget):
+                self._dirty.discard(widget)
             self._layout.removeWidget(widget)
             widget.hide()
             widget.deleteLater()
         if not self._dirty:
             self._render_timer.stop()
-        self._empty_hint.setVisible(not self._widgets)
+        self._empty_hint.setVisible(not self._rows())
         self._update_regenerate_link()
 
     # -- reading ----------------------------------------------------------------------
 
     def messages(self) -> list[ChatMessage]:
         """What is shown, including text buffered but not yet painted."""
-        return [ChatMessage(w.role, w.text, w.finished, w.stats_text) for w in self._widgets]
+        return [ChatMessage(w.role, w.text, w.finished, w.stats_text) for w in self._rows()]
 
     def message_widget(self, index: int) -> MessageWidget:
-        return self._widgets[index]
+        return self._rows()[index]
+
+    def row_of_turn(self, turn_id: int) -> int | None:
+        """The row that shows that turn, or None."""
+        return next((row for row, w in enumerate(self._rows()) if w.turn_id == turn_id), None)
 
     def is_following_output(self) -> bool:
         """Whether new text scrolls the view (False once the user scrolled up)."""
@@ -190,7 +200,7 @@ class ChatView(QScrollArea):
         """Re-style every message (the panel calls this from its set_theme)."""
         self._palette = palette
         self._render_pending()
-        for widget in self._widgets:
+        for widget in self._rows():
             widget.apply_palette(palette)
 
     def set_assistant_name(self, name: str) -> None:
@@ -212,11 +222,16 @@ class ChatView(QScrollArea):
         self._empty_hint.hide()
         # Before the trailing stretch, so messages stack from the top.
         self._layout.insertWidget(self._layout.count() - 1, widget)
-        self._widgets.append(widget)
-        return len(self._widgets) - 1
+        return len(self._rows()) - 1
+
+    def _rows(self) -> list[MessageWidget]:
+        """The message rows in order, as the layout holds them: the view keeps no list of its own."""
+        items = (self._layout.itemAt(i) for i in range(self._layout.count()))
+        return [w for item in items if item is not None and isinstance(w := item.widget(), MessageWidget)]
 
     def _streaming_widget(self, index: int) -> AssistantMessageWidget | None:
-        widget = self._widgets[index] if 0 <= index < len(self._widgets) else None
+        rows = self._rows()
+        widget = rows[index] if 0 <= index < len(rows) else None
         if not isinstance(widget, AssistantMessageWidget) or widget.finished:
             # A late token for an answer that was stopped or removed: nothing to show.
             log.debug("ignoring text for message %d, which is not streaming", index)
@@ -227,23 +242,23 @@ class ChatView(QScrollArea):
         self._render_timer.stop()
         dirty, self._dirty = self._dirty, set()
         for widget in dirty:
-            widget.render()
+            widget.render_text()
             self.render_count += 1
 
     def _update_regenerate_link(self) -> None:
-        answers = [w for w in self._widgets if isinstance(w, AssistantMessageWidget)]
+        answers = [w for w in self._rows() if isinstance(w, AssistantMessageWidget)]
         for widget in answers:
             widget.set_regenerate_visible(widget is answers[-1] and widget.finished)
 
     def _emit_edit(self, widget: MessageWidget) -> None:
-        if widget in self._widgets:
-            self.editRequested.emit(self._widgets.index(widget))
+        rows = self._rows()
+        if widget in rows:
+            self.editRequested.emit(rows.index(widget))
 
     def _on_code_action(self, action: str, code: str) -> None:
         if action == "copy":
             QGuiApplication.clipboard().setText(code)
             QToolTip.showText(QCursor.pos(), "Copied", self)
-            self.copyRequested.emit(code)
         elif action == "insert":
             self.insertRequested.emit(code)
         elif action == "replace":

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.completion.context import CompletionPrompt, CompletionSupport, completion_support
 from app.completion.fim import complete_middle
+from app.config.sampling import INLINE_LINE_MAX_TOKENS
 from app.llm.client import CancelToken, OpenAIClient, StreamStats
 from app.llm.options import SamplingParams
 from app.utils.errors import ClientError, DscoderError
@@ -29,7 +30,7 @@ class CompletionJob:
     client: OpenAIClient
     prompt: CompletionPrompt | None  # None: only check what the model supports
     language: str = "text"
-    params: SamplingParams = field(default_factory=lambda: SamplingParams(temperature=0.0, max_tokens=64))
+    params: SamplingParams = field(default_factory=lambda: SamplingParams(max_tokens=INLINE_LINE_MAX_TOKENS))
     cancel: CancelToken = field(default_factory=CancelToken)
     check_support: bool = False
     submitted_at: float = field(default_factory=time.monotonic)

@@ -1,24 +1,35 @@
-"""Keeps the chat and the conversation store in step.
+"""Saves the chat's conversation as it changes, off the GUI thread, and opens saved ones.
 
-It listens to the chat controller's conversation signals and saves what happens: the
-user's message when sent, the answer while it streams (a crash loses at most half a
-second of it), its footer when it ends, and the cut made by Regenerate or by editing
-an earlier message. Selecting a conversation in the sidebar shows it in the chat and
-makes it what the model sees. A conversation is created with its first message, so
-an empty "New chat" leaves nothing behind.
+The binding observes the controller's `Conversation` (app/chat/conversation.py) and saves
+what changes: a question when it is added, an answer while it streams (at least every
+half second: a crash loses less than a second of it), its footer when it finishes, the
+cut made by Regenerate or by editing an earlier question. A conversation is created with
+its first question, so an empty "New chat" leaves nothing behind. Selecting a conversation
+in the sidebar loads it into the controller, and it continues from there.
+
+Every write runs on one "conversation-writer" thread, in the order the changes happened,
+so the GUI thread never waits for SQLite while an answer streams. Each turn keeps its own
+database row id (`Turn.db_id`, set by the writer thread when the row exists, and read
+only there: later writes run after it), so nothing keeps a list in step with the turns.
+The GUI hears back through a queued signal: the conversation's id once it exists, and
+when the sidebar should show the new order.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtCore import QObject, Signal
 
-from app.chat.ui.controller import ChatController, Turn
-from app.config.settings import Settings
+from app.chat.conversation import USER, SavedTurn, Turn
+from app.chat.ui.controller import ChatController
+from app.conversations.records import StoredMessage
 from app.conversations.store import ConversationStore, StreamingMessageWriter, title_from
 from app.conversations.ui.sidebar import ConversationSidebar
+from app.llm.ui.session import EngineSession
 from app.utils.errors import DscoderError
 
 log = logging.getLogger(__name__)
@@ -26,35 +37,53 @@ log = logging.getLogger(__name__)
 SHOWN_KEY = "shown"  # a user message's stats: what the chat showed (the model saw `content`)
 TYPED_KEY = "typed"  # what the user typed (Edit puts it back in the input)
 FOOTER_KEY = "footer"  # an answer's stats: the line shown under it
+WRITER_THREAD = "conversation-writer"
+INTERRUPTED = "Interrupted"
+
+
+class _ConversationRow:
+    """The current conversation's row; the writer thread fills in `id` when it is created."""
+
+    def __init__(self, conversation_id: int | None = None) -> None:
+        self.id = conversation_id
+
+
+def saved_turn(message: StoredMessage) -> SavedTurn | None:
+    """A stored message as a turn to load, or None for what the chat does not show."""
+    if message.role == USER:
+        typed = str(message.stats.get(TYPED_KEY) or message.content)
+        shown = str(message.stats.get(SHOWN_KEY) or message.content)
+        return SavedTurn(USER, message.content, shown=shown, typed=typed, db_id=message.id)
+    if message.role == "assistant" and message.content:
+        footer = str(message.stats.get(FOOTER_KEY) or ("" if message.complete else INTERRUPTED))
+        return SavedTurn("assistant", message.content, footer=footer, db_id=message.id)
+    return None
 
 
 class ConversationBinding(QObject):
     conversationChanged = Signal(object)  # the id shown in the chat, or None for a new chat
+    _written = Signal(object)  # from the writer thread: a callable to run on the GUI thread
 
     def __init__(
         self,
         store: ConversationStore,
         controller: ChatController,
         sidebar: ConversationSidebar,
-        settings: Settings,
+        engine: EngineSession,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.store = store
         self.controller = controller
         self.sidebar = sidebar
-        self.settings = settings
+        self.engine = engine  # which model a new conversation is with
         self.current_id: int | None = None
-        self._message_ids: list[int] = []  # per controller turn: its row in the store
-        self._writer: StreamingMessageWriter | None = None
-        self._restoring = False
-        c = controller
-        c.userTurnAdded.connect(self._on_user_turn)
-        c.answerStarted.connect(self._on_answer_started)
-        c.answerDelta.connect(self._on_delta)
-        c.answerEnded.connect(self._on_answer_ended)
-        c.turnsTruncated.connect(self._on_truncated)
-        c.chatCleared.connect(self._on_cleared)
+        self._row: _ConversationRow | None = None
+        self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WRITER_THREAD)
+        self._streaming: StreamingMessageWriter | None = None  # the writer thread's only
+        self._closed = False
+        self._written.connect(self._after_write)
+        controller.conversation.subscribe(self)
         sidebar.conversationSelected.connect(self.open)
         sidebar.newConversationRequested.connect(self.new_conversation)
         sidebar.conversationDeleted.connect(self._on_deleted)
@@ -62,34 +91,18 @@ class ConversationBinding(QObject):
     # -- what the window calls -----------------------------------------------------------
     def open(self, conversation_id: int) -> None:
         """Show a stored conversation in the chat; the next question continues it."""
-        if conversation_id == self.current_id and self.controller.turns:
+        if conversation_id == self.current_id and len(self.controller.conversation):
             return
+        self.flush()  # what is still being written belongs in what is read
         try:
             messages = self.store.messages(conversation_id)
         except (sqlite3.Error, DscoderError) as exc:  # the chat stays as it was
             log.warning("could not read conversation %s: %s", conversation_id, exc)
             self.sidebar.show_message(f"Could not read that conversation ({exc}).")
             return
-        pairs: list[tuple[Turn, str]] = []
-        ids: list[int] = []
-        for message in messages:
-            if message.role == "user":
-                typed = str(message.stats.get(TYPED_KEY) or message.content)
-                pairs.append(
-                    (Turn("user", message.content, typed), str(message.stats.get(SHOWN_KEY) or message.content))
-                )
-            elif message.role == "assistant" and message.content:
-                footer = str(message.stats.get(FOOTER_KEY) or ("" if message.complete else "Interrupted"))
-                pairs.append((Turn("assistant", message.content), footer))
-            else:
-                continue
-            ids.append(message.id)
-        self._restoring = True
-        try:
-            self.controller.restore(pairs)
-        finally:
-            self._restoring = False
-        self._message_ids = ids
+        turns = [turn for turn in map(saved_turn, messages) if turn is not None]
+        self.controller.restore(turns)  # the conversation is cleared, then filled with saved turns
+        self._row = _ConversationRow(conversation_id)
         self._set_current(conversation_id)
 
     def open_last(self) -> None:
@@ -99,66 +112,135 @@ class ConversationBinding(QObject):
             self.open(max(conversations, key=lambda c: c.updated).id)
 
     def new_conversation(self) -> None:
-        self.controller.new_chat()  # emits chatCleared
+        self.controller.new_chat()  # the conversation is cleared: see cleared()
+
+    def flush(self) -> None:
+        """Wait until every change so far is written."""
+        if not self._closed:
+            self._writes.submit(lambda: None).result()
 
     def close(self) -> None:
-        self._finish_writer("Interrupted")
-
-    # -- controller signals ----------------------------------------------------------------
-    def _on_user_turn(self, turn: Turn, shown: str) -> None:
-        if self.current_id is None:
-            model = self.controller.options.model_path if self.controller.options is not None else ""
-            # Titled by what the user typed, not by the prompt built around an attached file.
-            self._set_current(self.store.create(title=title_from(turn.typed or shown), model=model))
-        assert self.current_id is not None
-        stats = {SHOWN_KEY: shown, TYPED_KEY: turn.typed} if shown != turn.content or turn.typed != turn.content else {}
-        self._message_ids.append(self.store.add_message(self.current_id, "user", turn.content, stats))
-        self.sidebar.refresh()
-
-    def _on_answer_started(self) -> None:
-        if self.current_id is not None:
-            self._finish_writer("Interrupted")
-            self._writer = self.store.start_answer(self.current_id)
-
-    def _on_delta(self, text: str) -> None:
-        if self._writer is not None:
-            self._writer.append(text)
-
-    def _on_answer_ended(self, kept: bool, footer: str) -> None:
-        writer, self._writer = self._writer, None
-        if writer is None:
+        """Save what streams as interrupted, write everything queued, end the writer thread."""
+        if self._closed:
             return
-        if kept:
-            self._message_ids.append(writer.finish({FOOTER_KEY: footer}))
+        self._write(lambda: self._finish_streaming(INTERRUPTED))
+        self._closed = True
+        self._writes.shutdown(wait=True)
+
+    # -- the conversation's changes (ConversationObserver) -----------------------------------
+    def turn_added(self, turn: Turn) -> None:
+        if turn.db_id is not None:
+            return  # loaded from the store: saved already
+        if self._row is None:
+            if turn.role != USER:
+                return
+            self._start_conversation(turn)
+        row = self._row
+        assert row is not None
+        if turn.role == USER or turn.finished:
+            stats = {}
+            if turn.display_text != turn.content or turn.typed != turn.content:
+                stats = {SHOWN_KEY: turn.display_text, TYPED_KEY: turn.typed}
+
+            def add() -> None:
+                if row.id is not None:
+                    turn.db_id = self.store.add_message(row.id, turn.role, turn.content, stats)
+
+            self._write(add, self.sidebar.refresh)
         else:
-            writer.finish()
-            self.store.delete_messages_from(writer.message_id)  # nothing arrived: no empty answer
-        self.sidebar.refresh()
 
-    def _on_truncated(self, count: int) -> None:
-        if self._restoring or count >= len(self._message_ids):
-            return
-        self.store.delete_messages_from(self._message_ids[count])
-        del self._message_ids[count:]
-        self.sidebar.refresh()
+            def start() -> None:
+                self._finish_streaming(INTERRUPTED)
+                if row.id is not None:
+                    self._streaming = self.store.start_answer(row.id)
+                    turn.db_id = self._streaming.message_id
 
-    def _on_cleared(self) -> None:
-        if self._restoring:
-            return
-        self._finish_writer("Interrupted")
-        self._message_ids = []
+            self._write(start)
+
+    def text_appended(self, turn: Turn, text: str) -> None:
+        self._write(lambda: self._append_streaming(text))
+
+    def turn_finished(self, turn: Turn) -> None:
+        self._write(lambda: self._finish_streaming(turn.footer), self.sidebar.refresh)
+
+    def turn_removed(self, turn: Turn) -> None:
+        def discard() -> None:
+            writer, self._streaming = self._streaming, None
+            if writer is not None:
+                writer.finish()
+                self.store.delete_messages_from(writer.message_id)  # nothing arrived: no empty answer
+
+        self._write(discard, self.sidebar.refresh)
+
+    def truncated(self, after: Turn | None, removed: list[Turn]) -> None:
+        def delete() -> None:
+            first = next((t.db_id for t in removed if t.db_id is not None), None)
+            if first is not None:
+                self.store.delete_messages_from(first)
+
+        if removed:
+            self._write(delete, self.sidebar.refresh)
+
+    def cleared(self) -> None:
+        self._write(lambda: self._finish_streaming(INTERRUPTED))
+        self._row = None
         self._set_current(None)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _start_conversation(self, first: Turn) -> None:
+        row = self._row = _ConversationRow()
+        model = self.engine.target.model_path if self.engine.target is not None else ""
+        # Titled by what the user typed, not by the prompt built around an attached file.
+        title = title_from(first.typed or first.display_text)
+
+        def create() -> None:
+            row.id = self.store.create(title=title, model=model)
+
+        def created() -> None:
+            if self._row is row and row.id is not None:
+                self._set_current(row.id)
+
+        self._write(create, created)
+
+    def _append_streaming(self, text: str) -> None:
+        if self._streaming is not None:
+            self._streaming.append(text)
+
+    def _finish_streaming(self, footer: str) -> None:
+        writer, self._streaming = self._streaming, None
+        if writer is not None:
+            writer.finish({FOOTER_KEY: footer})
+
+    def _write(self, work: Callable[[], object], then: Callable[[], object] | None = None) -> None:
+        """Run `work` on the writer thread, after everything queued before it; `then` on the GUI thread."""
+        if self._closed:
+            return
+
+        def job() -> None:
+            try:
+                work()
+            except (sqlite3.Error, DscoderError, OSError) as exc:  # a full disk, a deleted conversation
+                log.warning("could not save the conversation: %s", exc)
+                message = f"Could not save the conversation ({exc})."
+                self._written.emit(lambda: self.sidebar.show_message(message))
+                return
+            if then is not None:
+                self._written.emit(then)
+
+        self._writes.submit(job)
+
+    def _after_write(self, callback: Callable[[], object]) -> None:
+        if not self._closed:
+            callback()
 
     def _on_deleted(self, conversation_id: int) -> None:
         if conversation_id == self.current_id:
-            self._writer = None  # its rows are gone with it
-            self.controller.new_chat()
 
-    # -- internals ---------------------------------------------------------------------------
-    def _finish_writer(self, footer: str) -> None:
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.finish({FOOTER_KEY: footer})
+            def forget() -> None:
+                self._streaming = None  # its rows are gone with it
+
+            self._write(forget)
+            self.controller.new_chat()
 
     def _set_current(self, conversation_id: int | None) -> None:
         self.current_id = conversation_id

@@ -196,12 +196,13 @@ class ConversationSidebar(QWidget):
         self._search_timer.setInterval(SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self.refresh)
         self.search_box.textChanged.connect(lambda _text: self._search_timer.start())
-        for text, keys, slot in [
-            ("Rename…", "F2", self.rename_current),
-            ("Delete…", QKeySequence.StandardKey.Delete, self.delete_current),
-        ]:
+        shortcuts: list[tuple[str, QKeySequence, Callable[[], object]]] = [
+            ("Rename…", QKeySequence("F2"), self.rename_current),
+            ("Delete…", QKeySequence(QKeySequence.StandardKey.Delete), self.delete_current),
+        ]
+        for text, keys, slot in shortcuts:
             action = QAction(text, self)
-            action.setShortcut(QKeySequence(keys))
+            action.setShortcut(keys)
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             action.triggered.connect(slot)
             self.list.addAction(action)

@@ -1,6 +1,6 @@
 """The editor's menu actions with their standard shortcuts, for the main window to place.
 
-EditorTabs makes its actions once (`tabs.actions`) with `editor_actions` and adds them
+EditorTabs makes its actions once (`tabs.editor_actions`) with `editor_actions` and adds them
 to itself, so the shortcuts work even before the window puts them in menus. File actions are
 window-wide; editing actions (find, go to line, zoom...) act when the focus is in the
 editor area, so they do not take keys from the chat pane.

@@ -85,7 +85,8 @@ class CodeEditor(QWidget):
         self.sci.updateUi.connect(self._on_update_ui)
         self.sci.charAdded.connect(self._on_char_added)
         self.sci.linesAdded.connect(self._update_margin_width)
-        self.sci.zoom.connect(self._update_margin_width)
+        # ScintillaEdit's zoom signal shares its name with the zoom() getter, which is all the stubs know.
+        self.sci.zoom.connect(self._update_margin_width)  # type: ignore[attr-defined]
         self.sci.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.sci.customContextMenuRequested.connect(self._show_context_menu)
 
@@ -166,12 +167,12 @@ class CodeEditor(QWidget):
 
     def lexer_name(self) -> str:
         """The Lexilla lexer in use ("python", "cpp", "null"...)."""
-        return bytes(self.sci.lexerLanguage()).decode()
+        return editing.decoded(self.sci.lexerLanguage())
 
     # --- text ---------------------------------------------------------------------
 
     def text(self) -> str:
-        return bytes(self.sci.getText(self.sci.length() + 1)).decode("utf-8")
+        return editing.decoded(self.sci.getText(self.sci.length() + 1))
 
     def set_text(self, text: str) -> None:
         """Replace the whole text, as one undoable edit."""
@@ -240,7 +241,7 @@ class CodeEditor(QWidget):
         return _LINE_BREAK.sub(self.eol, text) if self.eol != textfile.LF or "\r" in text else text
 
     def selected_text(self) -> str:
-        return bytes(self.sci.getSelText()).decode("utf-8")
+        return editing.decoded(self.sci.getSelText())
 
     def has_selection(self) -> bool:
         return not self.sci.selectionEmpty()

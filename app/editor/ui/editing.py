@@ -7,6 +7,7 @@ Scintilla's own position functions.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QByteArray
 from pyside6_scintilla import ScintillaEdit
 
 from app.editor.textfile import Language
@@ -15,11 +16,16 @@ BRACES = frozenset(b"()[]{}")
 _OPENERS = ("{", "(", "[")
 
 
+def decoded(raw: QByteArray) -> str:
+    """Scintilla's text (a QByteArray of UTF-8) as str; a broken byte becomes U+FFFD."""
+    return bytes(raw.data()).decode("utf-8", errors="replace")
+
+
 def line_text(sci: ScintillaEdit, line: int) -> str:
     """A line's text without its line ending."""
     start = sci.positionFromLine(line)
     end = sci.lineEndPosition(line)
-    return bytes(sci.textRange(start, end)).decode("utf-8", errors="replace")
+    return decoded(sci.textRange(start, end))
 
 
 def selected_line_range(sci: ScintillaEdit) -> tuple[int, int]:
@@ -71,7 +77,7 @@ def _toggle_line_comments(sci: ScintillaEdit, prefix: str, first: int, last: int
         for n in lines:
             start = sci.lineIndentPosition(n)
             end = start + len(prefix)
-            if bytes(sci.textRange(end, end + 1)) == b" ":
+            if sci.textRange(end, end + 1).data() == b" ":
                 end += 1
             _delete(sci, start, end)
         return
@@ -84,15 +90,15 @@ def _toggle_block_comment(sci: ScintillaEdit, markers: tuple[str, str], first: i
     opener, closer = markers
     start = sci.lineIndentPosition(first)
     end = sci.lineEndPosition(last)
-    body = bytes(sci.textRange(start, end)).decode("utf-8", errors="replace")
+    body = decoded(sci.textRange(start, end))
     stripped = body.rstrip()
     if stripped.startswith(opener) and stripped.endswith(closer) and len(stripped) >= len(opener) + len(closer):
         close_at = start + len(stripped.encode()) - len(closer)
-        if bytes(sci.textRange(close_at - 1, close_at)) == b" ":
+        if sci.textRange(close_at - 1, close_at).data() == b" ":
             close_at -= 1
         _delete(sci, close_at, start + len(stripped.encode()))
         open_end = start + len(opener)
-        if bytes(sci.textRange(open_end, open_end + 1)) == b" ":
+        if sci.textRange(open_end, open_end + 1).data() == b" ":
             open_end += 1
         _delete(sci, start, open_end)
         return

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config.settings import save_settings
 from app.editor.ui.tabs import EditorTabs
 
 
@@ -75,12 +74,8 @@ class FileTree(QWidget):
         self.model.setRootPath(folder)
         self.view.setRootIndex(self.model.index(folder))
         self._show_root(folder)
-        if self._tabs is not None and self._tabs.settings.last_folder != folder:
-            self._tabs.settings.last_folder = folder
-            try:
-                save_settings(self._tabs.settings)
-            except OSError:
-                pass  # remembering the folder is a convenience
+        if self._tabs is not None:
+            self._tabs.remember_folder(folder)  # a convenience: a failed save only logs
         self.rootChanged.emit(folder)
 
     def choose_folder(self) -> None:

@@ -275,7 +275,7 @@ class FindBar(QWidget):
         if not self.isVisible() or not self.find_field.text():
             return
         sci = self._sci
-        pos, starts = 0, []
+        pos, starts = 0, list[int]()
         while len(starts) < MAX_MARKED_MATCHES:
             match = self._search(pos, sci.length())
             if match is None:

@@ -294,7 +294,7 @@ _JS_PROPS = {**_CPP_PROPS, "lexer.cpp.backquoted.strings": "2"}
 SPECS: dict[str, LexerSpec] = {
     "python": LexerSpec(
         "python",
-        {0: " ".join(keyword.kwlist + keyword.softkwlist), 1: _PYTHON_BUILTINS},
+        {0: " ".join([*keyword.kwlist, *keyword.softkwlist]), 1: _PYTHON_BUILTINS},
         {"lexer.python.decorator.attributes": "1"},
         _PYTHON_ROLES,
     ),

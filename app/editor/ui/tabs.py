@@ -9,6 +9,7 @@ the editor in slices, so opening a 10 MB file never stalls the window.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -19,7 +20,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QTabWidget, QWidget
 
-from app.config.settings import Settings, load_settings, save_settings
+from app.config.ui.store import SettingsStore
 from app.editor.textfile import TextFile, read_text_file, write_text_file
 from app.editor.ui import dialogs
 from app.editor.ui.actions import editor_actions
@@ -69,13 +70,17 @@ class EditorTabs(QTabWidget):
 
     def __init__(
         self,
-        settings: Settings | None = None,
+        store: SettingsStore | None = None,
         parent: QWidget | None = None,
         *,
         theme_name: str = "light",
     ) -> None:
         super().__init__(parent)
-        self.settings = settings if settings is not None else load_settings()
+        # The window's settings store: recent files and the last folder are saved through it,
+        # and a font change in the settings reaches every open editor.
+        self.store = store if store is not None else SettingsStore()
+        self.settings = self.store.settings
+        self.store.changed.connect(self._on_settings_changed)
         self._theme_name = theme_name
         self._untitled_count = 0
         self._reads: dict[int, tuple[CodeEditor, str]] = {}
@@ -101,7 +106,7 @@ class EditorTabs(QTabWidget):
         self.setAcceptDrops(True)
         self.tabCloseRequested.connect(self.close_tab)
         self.currentChanged.connect(self._on_current_changed)
-        self.actions = editor_actions(self, self)  # the shortcuts work before a window puts them in menus
+        self.editor_actions = editor_actions(self, self)  # the shortcuts work before a window puts them in menus
 
     # --- access -------------------------------------------------------------------
 
@@ -139,9 +144,7 @@ class EditorTabs(QTabWidget):
             self._untitled_count += 1
             editor.setProperty("untitled_name", f"Untitled-{self._untitled_count}")
         editor.modificationChanged.connect(lambda _=False, e=editor: self._on_editor_modified(e))
-        editor.cursorPositionChanged.connect(
-            lambda line, col, e=editor: e is self.current_editor() and self.cursorPositionChanged.emit(line, col)
-        )
+        editor.cursorPositionChanged.connect(lambda line, col, e=editor: self._on_cursor_moved(e, line, col))
         editor.askAboutSelection.connect(self.askAboutSelection)
         editor.sci.viewport().installEventFilter(self)
         index = self.addTab(editor, "")
@@ -197,8 +200,12 @@ class EditorTabs(QTabWidget):
         read_id = self._next_read_id
         self._reads[read_id] = (editor, path)
         future = _file_reader().submit(read_text_file, path)
-        future.add_done_callback(lambda f, rid=read_id: self._deliver_read(rid, f))
+        future.add_done_callback(functools.partial(self._deliver_read, read_id))
         return editor
+
+    def _on_cursor_moved(self, editor: CodeEditor, line: int, column: int) -> None:
+        if editor is self.current_editor():  # a background tab's caret is not the window's
+            self.cursorPositionChanged.emit(line, column)
 
     def _editor_for_new_file(self, path: str) -> CodeEditor:
         """A tab for the file: the current one when it is an untouched empty Untitled."""
@@ -328,20 +335,21 @@ class EditorTabs(QTabWidget):
 
     def add_recent_file(self, path: str) -> None:
         recent = [p for p in self.settings.recent_files if p != path]
-        self.settings.recent_files = [path, *recent][:MAX_RECENT_FILES]
-        self._save_settings()
+        self.store.update(recent_files=[path, *recent][:MAX_RECENT_FILES])  # a failed save only logs
         self.recentFilesChanged.emit()
 
     def clear_recent_files(self) -> None:
-        self.settings.recent_files = []
-        self._save_settings()
+        self.store.update(recent_files=[])
         self.recentFilesChanged.emit()
 
-    def _save_settings(self) -> None:
-        try:
-            save_settings(self.settings)
-        except OSError as exc:  # the list is a convenience; never fail an open for it
-            log.warning("could not save the recent files list: %s", exc)
+    def remember_folder(self, folder: str) -> None:
+        """The folder the file tree shows: where file dialogs start, and what opens next time."""
+        if self.settings.last_folder != folder:
+            self.store.update(last_folder=folder)
+
+    def _on_settings_changed(self, names: frozenset[str]) -> None:
+        if names & {"editor_font_family", "editor_font_size"}:
+            self.set_editor_font(self.settings.editor_font_family, self.settings.editor_font_size)
 
     # --- appearance ---------------------------------------------------------------
 

@@ -3,7 +3,10 @@
 It adapts the Qt-free engine (EngineSupervisor, OpenAIClient) to signals. Slots run on
 the worker thread, so loading a model, streaming an answer and counting tokens never
 block the window. Every request carries an id, and every signal names it, so the
-controller can drop what belongs to a request it has moved past.
+controller can drop what belongs to a request it has moved past. Its one user is the
+EngineSession (app/llm/ui/session.py), which owns it, its thread and what it reports: a
+load ends in `loaded` with the EngineInfo (built by app/llm/info.py) and the
+EngineAccess (address and key), which the session keeps to itself.
 
 Two calls are made directly from the GUI thread rather than queued, because the worker
 thread is busy (blocked in a load or in reading a stream) exactly when they matter:
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
+from app.llm.info import EngineAccess, local_engine_info, remote_engine_info
 from app.llm.options import LoadOptions, SamplingParams
 from app.llm.supervisor import EngineSupervisor
 from app.llm.targets import EngineTarget, RemoteTarget
@@ -61,11 +65,9 @@ def _default_supervisor(options: LoadOptions) -> EngineSupervisor:
 class EngineWorker(QObject):
     """Loads a model in an engine child process and streams chats from it."""
 
-    loadProgress = Signal(int, str)  # load id, what is happening
-    loaded = Signal(int, object)  # load id, engine info (dict: model_name, n_ctx, n_gpu_layers...)
+    loaded = Signal(int, object, object)  # load id, EngineInfo, EngineAccess (for the session only)
     loadFailed = Signal(int, str, str)  # load id, message, detail (the engine log's tail)
     loadCancelled = Signal(int)  # load id
-    unloaded = Signal()
     delta = Signal(int, str)  # request id, text (several tokens batched)
     note = Signal(int, str)  # request id, e.g. "2 oldest turns left out…"
     finished = Signal(int, object)  # request id, StreamStats
@@ -102,11 +104,9 @@ class EngineWorker(QObject):
         thread.setObjectName(name)
         worker.moveToThread(thread)
         worker._thread = thread
+        thread.started.connect(worker._name_python_thread)  # a slot of the worker: runs on its thread
         thread.start()
         return worker
-
-    def thread_name(self) -> str:
-        return self._thread.objectName() if self._thread is not None else ""
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
         """Stop everything and end the thread (GUI thread, direct call; idempotent)."""
@@ -165,9 +165,11 @@ class EngineWorker(QObject):
         if isinstance(options, RemoteTarget):
             self._connect_remote(load_id, options, cancel)
             return
-        self.loadProgress.emit(load_id, "Starting the engine")
-        supervisor = self._make_supervisor(options)
+        supervisor: EngineSupervisor | None = None
         try:
+            # Making the supervisor plans GPU layers and checks the load against the memory
+            # free now: a load that would not fit is refused here, with the loads that would.
+            supervisor = self._make_supervisor(options)
             endpoint = supervisor.start(cancel)
         except CancelledError:
             self.loadCancelled.emit(load_id)
@@ -177,7 +179,8 @@ class EngineWorker(QObject):
             return
         except Exception as exc:  # a bug, not a user error: say so instead of hanging
             log.exception("loading %s failed", options.model_path)
-            supervisor.stop()
+            if supervisor is not None:
+                supervisor.stop()
             self.loadFailed.emit(load_id, f"Loading the model failed unexpectedly ({exc}). Try again.", "")
             return
         finally:
@@ -191,18 +194,15 @@ class EngineWorker(QObject):
 
         self._supervisor = supervisor
         self._client = OpenAIClient(endpoint.base_url, endpoint.api_key)
-        info = dict(endpoint.info)
-        info["pid"] = endpoint.pid
-        info["base_url"], info["api_key"] = endpoint.base_url, endpoint.api_key  # for completion's own client
+        info = local_engine_info(endpoint.info, pid=endpoint.pid, base_url=endpoint.base_url)
         self._death_reported = False
         self._death_timer.start()
-        self.loaded.emit(load_id, info)
+        self.loaded.emit(load_id, info, EngineAccess(endpoint.base_url, endpoint.api_key))
 
     def _connect_remote(self, load_id: int, target: RemoteTarget, cancel: threading.Event) -> None:
         """A remote engine "loads" by answering a probe: its key, its model, how it does FIM."""
         from app.llm.remote_probe import client_for, probe_remote
 
-        self.loadProgress.emit(load_id, f"Connecting to {target.remote.name}")
         result = probe_remote(target.remote, target.api_key)
         with self._lock:
             self._load_cancel = None
@@ -215,27 +215,13 @@ class EngineWorker(QObject):
             return
         self._client = client_for(target.remote, target.api_key)
         model = target.remote.model or (result.models[0] if len(result.models) == 1 else "")
-        fim = result.fim
-        self.loaded.emit(
-            load_id,
-            {
-                "model_name": model or target.remote.name,
-                "model_path": f"{target.remote.base_url} {model}",
-                "remote": target.remote.name,
-                "remote_model": target.remote.model,
-                "n_ctx": 0,
-                "n_gpu_layers": 0,
-                "base_url": self._client.base_url,
-                "api_key": target.api_key or "",
-                "fim_mode": fim.mode if fim else "off",
-                "fim_reason": fim.reason if fim else "",
-            },
-        )
+        base_url = self._client.base_url
+        info = remote_engine_info(target.remote, model, result.fim, base_url)
+        self.loaded.emit(load_id, info, EngineAccess(base_url, target.api_key, target.remote.model or None))
 
     @Slot()
     def unload(self) -> None:
         self._stop_engine()
-        self.unloaded.emit()
 
     @Slot(int, object, object)
     def start_chat(self, request_id: int, messages: Sequence[dict[str, str]], params: SamplingParams) -> None:
@@ -266,6 +252,12 @@ class EngineWorker(QObject):
             log.debug("counting tokens failed: %s", error)
             return
         self.tokensCounted.emit(count_id, tokens, n_ctx)
+
+    @Slot()
+    def _name_python_thread(self) -> None:
+        """Python's name for this thread (what gui.log shows) is the QThread's, not "Dummy-1"."""
+        thread = self.thread()
+        threading.current_thread().name = thread.objectName() if thread is not None else THREAD_NAME
 
     @Slot()
     def _teardown(self) -> None:

@@ -1,18 +1,21 @@
-"""The "This machine" panel: probe readings, the recommendation and every quant's fit.
+"""The "This machine" panel: probe readings, measured speed, the recommendation and every quant's fit.
 
-Display only: the caller runs the probe and the planner off the GUI thread and hands
-the results to `show_machine`. Shown at first run and in the model manager.
+Display only: the caller runs the probe, the speed benchmark and the planner off the
+GUI thread and hands the results to `show_machine`, `show_measuring` and
+`show_speed_error`; "Measure again" is forwarded as `measureRequested`.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -20,7 +23,19 @@ from PySide6.QtWidgets import (
 )
 
 from app.hardware.probe import MachineProfile
-from app.models.planner import FIT_CPU_ONLY, FIT_FULL_GPU, FIT_NONE, FIT_PARTIAL_GPU, FIT_REMOTE, Plan, QuantFit, gb
+from app.hardware.speed import MachineSpeed
+from app.models.planning.plan_words import rate_text, seconds_text
+from app.models.planning.planner import (
+    FIT_CPU_ONLY,
+    FIT_FULL_GPU,
+    FIT_NONE,
+    FIT_PARTIAL_GPU,
+    FIT_REMOTE,
+    Plan,
+    QuantFit,
+    gb,
+)
+from app.models.ui.manager_data import SPEED_MARK
 
 FIT_TEXT = {
     FIT_FULL_GPU: "Full GPU",
@@ -29,11 +44,26 @@ FIT_TEXT = {
     FIT_NONE: "Does not fit",
     FIT_REMOTE: "Remote only",
 }
-COLUMNS = ("Model", "Quant", "Download", "Fit", "GPU layers", "Context", "RAM", "VRAM", "Notes")
+COLUMNS = (
+    "Model",
+    "Quant",
+    "Download",
+    "Fit",
+    "GPU layers",
+    "Context",
+    "RAM",
+    "VRAM",
+    "Answers at",
+    "2K question",
+    "Ghost text",
+    "Notes",
+)
 
 
 class MachinePanel(QWidget):
-    """Shows a MachineProfile and the Plan made for it."""
+    """Shows a MachineProfile, its measured speed and the Plan made for it."""
+
+    measureRequested = Signal()  # "Measure again"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +76,16 @@ class MachinePanel(QWidget):
 
         self.status_label = QLabel("Reading this machine…")
         self.readings = QFormLayout()
+        self.speed_label = QLabel("Speed: not measured yet")
+        self.speed_label.setObjectName("machineSpeed")
+        self.speed_label.setWordWrap(True)
+        self.speed_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.measure_button = QPushButton("Measure again")
+        self.measure_button.setToolTip("Run the speed benchmark again (under 10 s): llama.cpp on a synthetic model")
+        self.measure_button.clicked.connect(self.measureRequested.emit)
+        speed_row = QHBoxLayout()
+        speed_row.addWidget(self.speed_label, 1)
+        speed_row.addWidget(self.measure_button, 0, Qt.AlignmentFlag.AlignTop)
         self.recommendation_label = QLabel()
         self.recommendation_label.setObjectName("recommendation")
         self.recommendation_label.setWordWrap(True)
@@ -66,6 +106,7 @@ class MachinePanel(QWidget):
         layout.addWidget(title)
         layout.addWidget(self.status_label)
         layout.addLayout(self.readings)
+        layout.addLayout(speed_row)
         layout.addWidget(self.recommendation_label)
         layout.addWidget(self.fit_table, 1)
         layout.addWidget(self.notes_label)
@@ -78,10 +119,24 @@ class MachinePanel(QWidget):
         self.status_label.setText(text)
         self.status_label.show()
 
-    def show_machine(self, machine: MachineProfile, plan: Plan) -> None:
+    def show_measuring(self, fraction: float) -> None:
+        self.speed_label.setText(f"Measuring this machine's speed (under 10 s)… {fraction:.0%}")
+        self.measure_button.setEnabled(False)
+
+    def show_speed_error(self, text: str) -> None:
+        self.speed_label.setText(f"Speed: {text}")
+        self.measure_button.setEnabled(True)
+
+    def show_machine(self, machine: MachineProfile, plan: Plan, measuring: bool = False) -> None:
         self.status_label.hide()
         self._fill_readings(machine)
-        self.recommendation_label.setText(f"<b>Recommended:</b> {_escape(plan.reason)}")
+        if not measuring:
+            self.speed_label.setText(speed_reading_text(machine.machine_speed))
+            self.measure_button.setEnabled(True)
+        text = f"<b>Recommended:</b> {_escape(plan.reason)}"
+        if plan.alternative_reason:
+            text += f"<br><i>Also possible:</i> {_escape(plan.alternative_reason)}"
+        self.recommendation_label.setText(text)
         self._fill_table(plan)
         self.notes_label.setText("<br>".join(_escape(n) for n in plan.notes))
         self.notes_label.setVisible(bool(plan.notes))
@@ -92,8 +147,10 @@ class MachinePanel(QWidget):
         for row in range(self.readings.rowCount()):
             label = self.readings.itemAt(row, QFormLayout.ItemRole.LabelRole)
             field = self.readings.itemAt(row, QFormLayout.ItemRole.FieldRole)
-            if label and field:
-                rows.append((label.widget().text(), field.widget().text()))
+            label_widget = label.widget() if label else None
+            field_widget = field.widget() if field else None
+            if isinstance(label_widget, QLabel) and isinstance(field_widget, QLabel):
+                rows.append((label_widget.text(), field_widget.text()))
         return rows
 
     def _fill_readings(self, machine: MachineProfile) -> None:
@@ -133,19 +190,35 @@ class MachinePanel(QWidget):
         for row, fit in enumerate(plan.fits):
             for column, text in enumerate(_row_texts(fit)):
                 item = QTableWidgetItem(text)
-                if fit is plan.recommendation:
+                if fit in (plan.recommendation, plan.completion):
                     item.setFont(_bold(item.font()))
                     item.setBackground(QBrush(QColor(80, 160, 80, 60)))
                 elif not fit.fits:
                     item.setForeground(QBrush(QColor(128, 128, 128)))
                 self.fit_table.setItem(row, column, item)
         if plan.recommendation is not None:
-            self.fit_table.scrollToItem(self.fit_table.item(plan.fits.index(plan.recommendation), 0))
+            first_cell = self.fit_table.item(plan.fits.index(plan.recommendation), 0)
+            if first_cell is not None:
+                self.fit_table.scrollToItem(first_cell)
+
+
+def speed_reading_text(speed: MachineSpeed | None) -> str:
+    """ "Speed: CPU 11.5 GB/s decode, 66 GFLOP/s prompt; measured 2026-05-01 in 6.1 s"."""
+    if speed is None:
+        return "Speed: not measured yet; the estimates assume a typical machine"
+    parts = [
+        f"CPU {speed.cpu_decode_bytes_per_s / 1e9:.1f} GB/s decode, {speed.cpu_prompt_flops / 1e9:.0f} GFLOP/s prompt"
+    ]
+    parts += [
+        f"{g.name} {g.decode_bytes_per_s / 1e9:.0f} GB/s, {g.prompt_flops / 1e12:.1f} TFLOP/s" for g in speed.gpus
+    ]
+    return f"Speed: {'; '.join(parts)} ({speed.when()})"
 
 
 def _row_texts(fit: QuantFit) -> tuple[str, ...]:
-    entry, est = fit.entry, fit.estimate
+    entry, est, speed = fit.entry, fit.estimate, fit.speed
     layers = f"{fit.gpu_layers}/{entry.hyperparameters.n_layer + 1}" if fit.fits else "–"
+    mark = SPEED_MARK.get(speed.source, "") if speed else ""
     return (
         entry.variant,
         entry.quant,
@@ -153,8 +226,11 @@ def _row_texts(fit: QuantFit) -> tuple[str, ...]:
         FIT_TEXT.get(fit.fit, fit.fit),
         layers,
         str(fit.ctx) if fit.fits else "–",
-        gb(est.ram_bytes) if est else "–",
+        gb(est.ram_bytes) + (" (measured)" if est.measured else "") if est else "–",
         gb(est.vram_bytes) if est and est.vram_bytes else "–",
+        f"{rate_text(speed.decode_tokens_per_s)} tok/s{mark}" if speed else "–",
+        seconds_text(speed.first_token_s) if speed else "–",
+        seconds_text(speed.completion_s) if speed else "–",
         fit.why,
     )
 

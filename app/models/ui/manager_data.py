@@ -6,15 +6,19 @@ GUI thread; the `*_text` functions word their results for the tables.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.config.settings import Settings
 from app.hardware.probe import MachineProfile, probe_machine
 from app.models.catalog import Catalog, CatalogEntry
-from app.models.downloads import DownloadProgress
+from app.models.download.job import DownloadProgress
 from app.models.library import InstalledModel, catalog_status, scan_models
-from app.models.planner import (
+from app.models.planning.measured import MeasuredLoads
+from app.models.planning.plan_words import rate_text, seconds_text
+from app.models.planning.planner import (
     FIT_CPU_ONLY,
     FIT_FULL_GPU,
     FIT_NONE,
@@ -27,6 +31,7 @@ from app.models.planner import (
     plan_for_machine,
 )
 from app.models.verify import format_bytes
+from app.utils.errors import DscoderError
 
 MachineProber = Callable[[Path], MachineProfile]
 
@@ -67,18 +72,30 @@ def read_library(models_dir: Path, entries: Sequence[CatalogEntry]) -> LibrarySn
 def probe_and_plan(
     models_dir: Path,
     entries: Sequence[CatalogEntry],
-    purpose: str,
+    options: PlanOptions,
     prober: MachineProber | None = None,
     machine: MachineProfile | None = None,
 ) -> tuple[MachineProfile, Plan]:
     """The one place the window talks to the probe and the planner (blocking: off the GUI thread).
 
     A machine already probed is planned again without a second probe (a purpose change).
+    The measured loads are read afresh: the engine records one at every load.
     """
     if machine is None:
         machine = (prober or probe_machine)(models_dir)
-    plan = plan_for_machine(machine, PlanOptions(purpose=purpose), catalog=Catalog(tuple(entries)))
-    return machine, plan
+    options = dataclasses.replace(options, measured=MeasuredLoads())
+    return machine, plan_for_machine(machine, options, catalog=Catalog(tuple(entries)))
+
+
+def save_settings_message(save: Callable[[Settings], None], settings: Settings) -> str | None:
+    """Save the settings; the message to show when that fails, else None."""
+    try:
+        save(settings)
+    except OSError as exc:
+        return str(
+            DscoderError(f"Cannot save the settings: {exc.strerror or exc}", "Check that the config folder is writable")
+        )
+    return None
 
 
 def fit_text(fit: QuantFit | None) -> str:
@@ -97,6 +114,29 @@ def fit_text(fit: QuantFit | None) -> str:
     if fit.fit == FIT_REMOTE:
         return "too large: remote engine only"
     return fit.fit
+
+
+SPEED_MARK = {"measured": " (measured)", "calibrated": " (calibrated)", "assumed": " (typical machine)"}
+
+
+def speed_cell(fit: QuantFit | None) -> tuple[str, str]:
+    """The Speed column and its tooltip: what a chat model's user waits for, or a base
+    model's ghost text: "9.1 tok/s · 2K question 12 s (measured)"."""
+    if fit is None or fit.speed is None:
+        return ("…" if fit is None else "–"), ""
+    speed = fit.speed
+    mark = SPEED_MARK.get(speed.source, "")
+    if fit.entry.serves_chat:
+        text = f"{rate_text(speed.decode_tokens_per_s)} tok/s · 2K question {seconds_text(speed.first_token_s)}"
+    else:
+        text = f"ghost text {seconds_text(speed.completion_s)}"
+    tip = (
+        f"Answers at {rate_text(speed.decode_tokens_per_s)} tokens/s; reads a prompt at "
+        f"{rate_text(speed.prompt_tokens_per_s)} tokens/s: a 2K-token question's first token in "
+        f"{seconds_text(speed.first_token_s)}; inline completion's first ghost text in "
+        f"{seconds_text(speed.completion_s)} ({speed.source})"
+    )
+    return text + mark, tip
 
 
 def status_text(state: str) -> str:

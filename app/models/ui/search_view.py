@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.download_types import shard_set_names
-from app.models.hub import HubRepo
+from app.models.download.hub import HubRepo
+from app.models.download.spec import shard_set_names
 from app.models.verify import format_bytes
 
 FILE_ROLE = Qt.ItemDataRole.UserRole
@@ -103,9 +103,10 @@ class HubSearchView(QWidget):
     def select_file(self, repo: str, filename: str) -> None:
         for top in range(self.tree.topLevelItemCount()):
             parent = self.tree.topLevelItem(top)
-            for index in range(parent.childCount()):
-                if parent.child(index).data(0, FILE_ROLE) == (repo, filename):
-                    self.tree.setCurrentItem(parent.child(index))
+            children = [parent.child(i) for i in range(parent.childCount())] if parent else []
+            for child in children:
+                if child is not None and child.data(0, FILE_ROLE) == (repo, filename):
+                    self.tree.setCurrentItem(child)
                     return
 
     def _selected(self) -> tuple[str, str] | None:

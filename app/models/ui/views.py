@@ -1,4 +1,4 @@
-"""The model manager's tabs: catalog table, installed models, download rows.
+"""The model manager's tables: the catalog and the installed models.
 
 Display only: each view shows what it is given and forwards intent as signals;
 `ModelManagerDialog` does the work.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -27,12 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.catalog import CatalogEntry
-from app.models.downloads import DownloadProgress
 from app.models.library import InstalledModel
-from app.models.planner import QuantFit
-from app.models.ui.manager_data import fit_text, live_status_text, model_columns, progress_detail, size_text
+from app.models.planning.planner import QuantFit
+from app.models.ui.manager_data import fit_text, model_columns, size_text, speed_cell
 
-CATALOG_COLUMNS = ("Model", "Quant", "Size", "Fit on this machine", "Status", "")
+CATALOG_COLUMNS = ("Model", "Quant", "Size", "Fit on this machine", "Speed on this machine", "Status", "")
+FIT_COLUMN, SPEED_COLUMN, STATUS_COLUMN = 3, 4, 5
 INSTALLED_COLUMNS = (
     "File",
     "Architecture",
@@ -65,6 +64,13 @@ def _table(columns: Sequence[str]) -> QTableWidget:
     return table
 
 
+def cell(table: QTableWidget, row: int, column: int) -> QTableWidgetItem:
+    """A cell the view filled in itself (never empty)."""
+    item = table.item(row, column)
+    assert item is not None, (row, column)
+    return item
+
+
 def _bold(font: QFont) -> QFont:
     font = QFont(font)
     font.setBold(True)
@@ -87,7 +93,7 @@ class CatalogView(QWidget):
         self.recommendation_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.table = _table(CATALOG_COLUMNS)
         self.table.setObjectName("catalogTable")
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(FIT_COLUMN, QHeaderView.ResizeMode.Stretch)
         layout = QVBoxLayout(self)
         layout.addWidget(self.recommendation_label)
         layout.addWidget(self.filter_edit)
@@ -101,7 +107,8 @@ class CatalogView(QWidget):
         self._buttons.clear()
         for row, entry in enumerate(entries):
             self._rows[entry.id] = row
-            for column, text in enumerate((entry.variant, entry.quant, size_text(entry), fit_text(None), "…")):
+            texts = (entry.variant, entry.quant, size_text(entry), fit_text(None), "…", "…")
+            for column, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 if column == 0:
                     item.setData(Qt.ItemDataRole.UserRole, entry.id)
@@ -118,28 +125,31 @@ class CatalogView(QWidget):
         row = self._rows.get(entry_id)
         if row is None:
             return
-        item = self.table.item(row, 3)
+        item = cell(self.table, row, FIT_COLUMN)
         item.setText(fit_text(fit) + ("  ★ recommended" if recommended else ""))
         item.setToolTip(fit.why if fit is not None else "")
+        speed, speed_tip = speed_cell(fit)
+        cell(self.table, row, SPEED_COLUMN).setText(speed)
+        cell(self.table, row, SPEED_COLUMN).setToolTip(speed_tip)
         for column in range(len(CATALOG_COLUMNS) - 1):
-            cell = self.table.item(row, column)
-            cell.setFont(_bold(cell.font()) if recommended else QFont(self.table.font()))
+            other = cell(self.table, row, column)
+            other.setFont(_bold(other.font()) if recommended else QFont(self.table.font()))
             grey = fit is not None and not fit.fits
-            cell.setForeground(QBrush(QColor(128, 128, 128)) if grey else QBrush())
+            other.setForeground(QBrush(QColor(128, 128, 128)) if grey else QBrush())
 
     def set_recommendation(self, text: str) -> None:
         self.recommendation_label.setText(text)
 
     def scroll_to(self, entry_id: str) -> None:
         if (row := self._rows.get(entry_id)) is not None:
-            self.table.scrollToItem(self.table.item(row, 0), QAbstractItemView.ScrollHint.PositionAtCenter)
+            self.table.scrollToItem(cell(self.table, row, 0), QAbstractItemView.ScrollHint.PositionAtCenter)
 
     def set_status(self, entry_id: str, text: str, action: str | None) -> None:
         """Status text, and what the row's button does: "Download", "Resume", "Download again" or None (disabled)."""
         row = self._rows.get(entry_id)
         if row is None:
             return
-        self.table.item(row, 4).setText(text)
+        cell(self.table, row, STATUS_COLUMN).setText(text)
         button = self._buttons[entry_id]
         busy = "Queued" if text == "queued" else "Downloading…"
         button.setText(action or ("Installed" if text.startswith("installed") else busy))
@@ -147,10 +157,13 @@ class CatalogView(QWidget):
         self.apply_filter()
 
     def status(self, entry_id: str) -> str:
-        return self.table.item(self._rows[entry_id], 4).text()
+        return cell(self.table, self._rows[entry_id], STATUS_COLUMN).text()
 
     def fit(self, entry_id: str) -> str:
-        return self.table.item(self._rows[entry_id], 3).text()
+        return cell(self.table, self._rows[entry_id], FIT_COLUMN).text()
+
+    def speed(self, entry_id: str) -> str:
+        return cell(self.table, self._rows[entry_id], SPEED_COLUMN).text()
 
     def download_button(self, entry_id: str) -> QPushButton:
         return self._buttons[entry_id]
@@ -158,8 +171,8 @@ class CatalogView(QWidget):
     def apply_filter(self) -> None:
         words = self.filter_edit.text().lower().split()
         for row in range(self.table.rowCount()):
-            text = " ".join(self.table.item(row, c).text().lower() for c in range(len(CATALOG_COLUMNS) - 1))
-            entry_id = self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) or ""
+            text = " ".join(cell(self.table, row, c).text().lower() for c in range(len(CATALOG_COLUMNS) - 1))
+            entry_id = cell(self.table, row, 0).data(Qt.ItemDataRole.UserRole) or ""
             text += " " + str(entry_id).lower()
             self.table.setRowHidden(row, not all(word in text for word in words))
 
@@ -269,19 +282,19 @@ class InstalledView(QWidget):
     def row_texts(self, path: str) -> dict[str, str]:
         """The row of one model as shown, by column title (for tests and accessibility)."""
         for row in range(self.table.rowCount()):
-            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == path:
-                return {title: self.table.item(row, c).text() for c, title in enumerate(INSTALLED_COLUMNS)}
+            if cell(self.table, row, 0).data(Qt.ItemDataRole.UserRole) == path:
+                return {title: cell(self.table, row, c).text() for c, title in enumerate(INSTALLED_COLUMNS)}
         raise KeyError(path)
 
     def selected_path(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return None
-        return str(self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole))
+        return str(cell(self.table, rows[0].row(), 0).data(Qt.ItemDataRole.UserRole))
 
     def select_path(self, path: str) -> None:
         for row in range(self.table.rowCount()):
-            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == path:
+            if cell(self.table, row, 0).data(Qt.ItemDataRole.UserRole) == path:
                 self.table.selectRow(row)
                 return
 
@@ -300,10 +313,10 @@ class InstalledView(QWidget):
         self.task_row.hide()
         self._update_buttons()
 
-    def _emit_for_selection(self, signal: object) -> None:
+    def _emit_for_selection(self, signal: SignalInstance) -> None:
         path = self.selected_path()
         if path is not None:
-            signal.emit(path)  # type: ignore[attr-defined]
+            signal.emit(path)
 
     def _update_buttons(self) -> None:
         chosen = self.selected_path() is not None
@@ -314,122 +327,37 @@ class InstalledView(QWidget):
         self.import_button.setEnabled(not self._busy)
 
 
-class DownloadRow(QFrame):
-    """One download: name, bar, bytes · speed · ETA, and Pause / Resume / Cancel."""
-
-    def __init__(self, job_id: int, label: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.job_id = job_id
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.title = QLabel(f"<b>{label}</b>")
-        self.state_label = QLabel("Queued")
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 1000)
-        self.bar.setValue(0)
-        self.detail = QLabel()
-        self.detail.setWordWrap(True)
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.pause_button = QPushButton("Pause")
-        self.resume_button = QPushButton("Resume")
-        self.cancel_button = QPushButton("Cancel")
-        self.remove_button = QPushButton("Remove from list")
-        top = QHBoxLayout()
-        top.addWidget(self.title, 1)
-        top.addWidget(self.state_label)
-        controls = QHBoxLayout()
-        controls.addWidget(self.bar, 1)
-        for button in (self.pause_button, self.resume_button, self.cancel_button, self.remove_button):
-            controls.addWidget(button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addLayout(controls)
-        layout.addWidget(self.detail)
-        self.set_state("queued")
-
-    def set_progress(self, progress: DownloadProgress) -> None:
-        if progress.total_bytes:
-            self.bar.setRange(0, 1000)
-            self.bar.setValue(int(progress.fraction * 1000))
-        else:
-            self.bar.setRange(0, 0)  # busy: the size is not known yet
-        self.state_label.setText(live_status_text(progress).capitalize())
-        self.detail.setText(progress_detail(progress))
-
-    def set_state(self, state: str, text: str | None = None) -> None:
-        """state: queued, running, paused, done, failed, cancelled."""
-        self.pause_button.setVisible(state in ("queued", "running"))
-        self.resume_button.setVisible(state in ("paused", "failed", "cancelled"))
-        self.resume_button.setText("Retry" if state == "failed" else "Resume")
-        self.cancel_button.setVisible(state in ("queued", "running", "paused", "failed"))
-        self.remove_button.setVisible(state in ("done", "failed", "cancelled"))
-        if state != "running":
-            self.state_label.setText(
-                {
-                    "queued": "Queued",
-                    "paused": "Paused",
-                    "done": "Installed",
-                    "failed": "Failed",
-                    "cancelled": "Cancelled",
-                }.get(state, state)
-            )
-        if state == "done":
-            self.bar.setRange(0, 1000)
-            self.bar.setValue(1000)
-        elif state in ("paused", "failed", "cancelled") and self.bar.maximum() == 0:
-            self.bar.setRange(0, 1000)
-        if text is None and state == "queued":
-            text = "Waiting: downloads run one at a time."
-        if text is not None:
-            self.detail.setText(text)
-
-
-class DownloadsView(QWidget):
-    """A row per download; the buttons forward to the dialog."""
-
-    pauseRequested = Signal(int)  # job id
-    resumeRequested = Signal(int)
-    cancelRequested = Signal(int)
-    removeRequested = Signal(int)
+class MessageBar(QFrame):
+    """One message above the tabs, red for an error, green for news, with Dismiss."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.empty_label = QLabel("No downloads. Start one from the Catalog or This machine tab.")
-        self._rows: dict[int, DownloadRow] = {}
-        self._list = QVBoxLayout()
-        self._list.addWidget(self.empty_label)
-        self._list.addStretch(1)
-        inner = QWidget()
-        inner.setLayout(self._list)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        self.setObjectName("messageBar")
+        self.label = QLabel()
+        self.label.setObjectName("modelManagerMessage")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.dismiss_button = QPushButton("Dismiss")
+        self.dismiss_button.clicked.connect(self.clear)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.dismiss_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
 
-    def add_row(self, job_id: int, label: str) -> DownloadRow:
-        if job_id in self._rows:
-            return self._rows[job_id]
-        row = DownloadRow(job_id, label)
-        row.pause_button.clicked.connect(lambda: self.pauseRequested.emit(job_id))
-        row.resume_button.clicked.connect(lambda: self.resumeRequested.emit(job_id))
-        row.cancel_button.clicked.connect(lambda: self.cancelRequested.emit(job_id))
-        row.remove_button.clicked.connect(lambda: self.removeRequested.emit(job_id))
-        self._rows[job_id] = row
-        self._list.insertWidget(self._list.count() - 1, row)
-        self.empty_label.hide()
-        return row
+    def show_error(self, text: str) -> None:
+        self._show(text, "#f8d7da", "#58151c")
 
-    def row(self, job_id: int) -> DownloadRow:
-        return self._rows[job_id]
+    def show_info(self, text: str) -> None:
+        self._show(text, "#d1e7dd", "#0a3622")
 
-    def has_row(self, job_id: int) -> bool:
-        return job_id in self._rows
+    def clear(self) -> None:
+        self.label.clear()
+        self.hide()
 
-    def remove_row(self, job_id: int) -> None:
-        row = self._rows.pop(job_id, None)
-        if row is not None:
-            self._list.removeWidget(row)
-            row.deleteLater()
-        self.empty_label.setVisible(not self._rows)
+    def _show(self, text: str, background: str, foreground: str) -> None:
+        self.label.setText(text)
+        self.setStyleSheet(
+            f"QFrame#messageBar {{ background: {background}; border-radius: 4px; }}QLabel {{ color: {foreground}; }}"
+        )
+        self.show()

@@ -4,11 +4,12 @@ Use:
 
     change = edit_settings(parent, settings)
     if change is not None:
-        save_settings(change.settings)       # already done by edit_settings
+        store.replace(change.settings)       # the settings store saves them and says what changed
         if change.restart:                   # labels of changes that need an engine restart
             restart the engine (or reconnect to the chosen remote engine)
 
-The dialog never touches the engine itself; it reports what changed.
+The dialog edits a copy and saves only the secrets its pages hold (API keys, which live
+in the secret store); it never saves settings.json or touches the engine: it reports.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config.settings import Settings, save_settings
+from app.config.settings import Settings
 from app.config.validation import restart_needed, validate_settings
 from app.llm.remote_probe import probe_remote
 from app.preferences.ui.pages import (
@@ -46,6 +47,7 @@ from app.preferences.ui.pages import (
     SamplingPage,
     SettingsPage,
 )
+from app.preferences.ui.planner_page import PlannerPage
 from app.preferences.ui.prompts_page import AskText, PromptsPage, ask_text
 from app.preferences.ui.remotes_page import EditRemote, Probe, RemotesPage, edit_remote_dialog
 from app.preferences.ui.speed_page import SpeedPage
@@ -55,7 +57,7 @@ from app.utils.secrets import SecretStore, default_secret_store
 
 @dataclass
 class SettingsChange:
-    settings: Settings  # the new settings (saved)
+    settings: Settings  # the new settings (not saved yet: the settings store does that)
     restart: list[str] = field(default_factory=list)  # labels of changes that need an engine restart
 
     @property
@@ -91,6 +93,7 @@ class SettingsDialog(QDialog):
         self.prompts_page = PromptsPage(ask)
         self.appearance_page = AppearancePage()
         self.completion_page = CompletionPage()
+        self.planner_page = PlannerPage()
         self.hub_page = HubPage(self.secrets)
         self.remotes_page = RemotesPage(self.secrets, probe, edit_remote)
         self.local_server_page = LocalServerPage(self.secrets, local_server_url)
@@ -101,6 +104,7 @@ class SettingsDialog(QDialog):
             self.prompts_page,
             self.appearance_page,
             self.completion_page,
+            self.planner_page,
             self.hub_page,
             self.remotes_page,
             self.local_server_page,
@@ -201,12 +205,11 @@ class SettingsDialog(QDialog):
 
 
 def edit_settings(parent: QWidget | None, settings: Settings, **options: object) -> SettingsChange | None:
-    """Show the dialog; on OK save the new settings and say what needs an engine restart."""
+    """Show the dialog; on OK return the new settings and what needs an engine restart."""
     dialog = SettingsDialog(settings, parent, **options)  # type: ignore[arg-type]
     try:
         if dialog.exec() != QDialog.DialogCode.Accepted or dialog.new_settings is None:
             return None
-        save_settings(dialog.new_settings)
         return SettingsChange(dialog.new_settings, dialog.restart)
     finally:
         dialog.deleteLater()

@@ -22,7 +22,6 @@ class SpeedPage(SettingsPage):
     fields = (
         "n_threads",
         "n_threads_batch",
-        "prompt_cache_mib",
         "prompt_cache_disk_mib",
         "idle_prefill",
         "prompt_lookup",
@@ -36,16 +35,14 @@ class SpeedPage(SettingsPage):
         self.form.addRow("Threads for answers:", self.threads)
         self.batch_threads = spin(0, 1024, "Automatic (every logical core)")
         self.form.addRow("Threads for prompts:", self.batch_threads)
-        self.cache = spin(-1, MAX_CACHE_MIB, "Automatic (10% of RAM, at most 2 GiB)", " MiB", 256)
-        self.form.addRow("Prompt cache in RAM:", self.cache)
         self.disk_cache = spin(0, MAX_CACHE_MIB, "Off", " MiB", 1024)
         self.form.addRow("Prompt cache on disk:", self.disk_cache)
         self.form.addRow(
             "",
             hint(
                 "The prompt cache keeps recent conversations evaluated, so going back to one answers at once "
-                "instead of reading it again. 0 MiB turns it off. The memory estimate counts it. "
-                "On disk, older entries move to the cache folder instead of being dropped."
+                "instead of reading it again; its size in RAM is set on the Planner page, which counts it. "
+                "On disk, entries that no longer fit in RAM move to the cache folder instead of being dropped."
             ),
         )
         self.idle_prefill = QCheckBox("Prepare the open file for the chat while the engine is idle")
@@ -78,7 +75,6 @@ class SpeedPage(SettingsPage):
     def load(self, settings: Settings) -> None:
         self.threads.setValue(settings.n_threads)
         self.batch_threads.setValue(settings.n_threads_batch)
-        self.cache.setValue(settings.prompt_cache_mib)
         self.disk_cache.setValue(settings.prompt_cache_disk_mib)
         self.idle_prefill.setChecked(settings.idle_prefill)
         self.prompt_lookup.setChecked(settings.prompt_lookup)
@@ -87,7 +83,6 @@ class SpeedPage(SettingsPage):
     def write(self, settings: Settings) -> None:
         settings.n_threads = self.threads.value()
         settings.n_threads_batch = self.batch_threads.value()
-        settings.prompt_cache_mib = self.cache.value()
         settings.prompt_cache_disk_mib = self.disk_cache.value()
         settings.idle_prefill = self.idle_prefill.isChecked()
         settings.prompt_lookup = self.prompt_lookup.isChecked()

@@ -1,0 +1,391 @@
+"""Memory estimate for running one model in the engine: RAM and VRAM.
+
+Input is either a GGUF header (`GgufInfo`, real tensor sizes per layer) or, before
+a download, a catalog entry (hyperparameters and file size; per-layer sizes are then
+derived). The placement follows llama.cpp (src/llama-model.cpp, load_tensors):
+with `n_gpu_layers = g`, the output layer is offloaded first, then the last g-1
+repeating layers; token embeddings always stay on the CPU. Each layer's KV cache
+lives with its layer. The KV cache size follows src/llama-kv-cache.cpp: context
+padded to 256, K and V per layer, and no V cache for MLA files.
+
+The constants marked "calibrate" are first guesses; tests/bench/memory_accuracy.py
+measures the real engine's peak RSS against these estimates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.models.catalog import CatalogEntry
+from app.models.gguf import GgufInfo
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+KV_TYPES = ("f16", "q8_0", "q4_0")
+# Bytes per cached element: f16 is 2; q8_0 and q4_0 are ggml blocks of 32 values in
+# 34 and 18 bytes (GGML_QUANT_SIZES).
+KV_BYTES_PER_ELEMENT = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
+CTX_PAD = 256  # llama_context pads n_ctx to a multiple of 256
+
+# Fixed overheads and compute-buffer factors. The RAM side is calibrated on this
+# project's engine, CPU only (tests/bench/memory_accuracy.py, README's accuracy table:
+# the tiny model and Qwen2.5-Coder-0.5B Q4_K_M at 512..8192 context). The GPU side is
+# not measured yet: its constants follow the buffer sizes llama.cpp logs and must be
+# calibrated on a GPU machine with the same script.
+#
+# Peak RSS of the engine process (Python, llama_cpp and the server stack) with a
+# negligible model loaded: measured 64 MiB.
+ENGINE_BASELINE_RSS_BYTES = 64 * MIB
+# Host memory the GPU runtime maps when a GPU backend is used (CUDA/ROCm libraries,
+# pinned staging buffers). Not measured.
+GPU_RUNTIME_RSS_BYTES = 300 * MIB
+# VRAM taken by the GPU runtime per device before any tensor (CUDA context, cuBLAS
+# workspace). Not measured.
+GPU_CONTEXT_VRAM_BYTES = 350 * MIB
+# Compute graph scratch beyond the terms below (ggml-alloc alignment, graph nodes).
+COMPUTE_FIXED_BYTES = 8 * MIB
+# Resident activations of one ubatch, in units of ubatch x (n_embd + n_ff) f32 values:
+# measured 9.4 on the CPU backend (the FFN's gate/up/act tensors, norms, residuals, and
+# the matmul work buffers that hold the converted inputs).
+ACTIVATION_LIVE_TENSORS = 9.4
+# Copies of the KQ score matrix (n_kv x n_ubatch x n_head, f32) resident at the peak,
+# without flash attention: the scores and the softmax output overlap partly; measured 1.6.
+KQ_LIVE_COPIES = 1.6
+# GPU compute buffers are allocated whole (every byte counts, touched or not); llama.cpp
+# sizes them for the worst ubatch, where the scores and the logits do not overlap.
+GPU_ACTIVATION_LIVE_TENSORS = 1.5
+
+# Bits per weight of the main tensor type of each quant (ggml block sizes), used to
+# split a catalog entry's file size between embeddings, output and layers before download.
+QUANT_BITS = {"Q2_K": 2.625, "Q3_K_M": 3.4375, "Q4_K_M": 4.5, "Q5_K_M": 5.5, "Q6_K": 6.5625, "Q8_0": 8.5, "F16": 16.0}
+# llama.cpp's quantizer keeps output.weight at Q6_K for k-quants (Q8_0 stays Q8_0).
+OUTPUT_BITS = {"Q8_0": 8.5, "F16": 16.0}
+DEFAULT_OUTPUT_BITS = 6.5625
+
+
+@dataclass(frozen=True)
+class ModelMemoryShape:
+    """What the estimator needs from a model, from a GGUF header or a catalog entry."""
+
+    n_layer: int
+    n_embd: int
+    n_head: int
+    n_ff: int
+    vocab: int
+    n_ctx_train: int
+    layer_bytes: tuple[int, ...]
+    token_embd_bytes: int
+    output_bytes: int  # output.weight + output_norm (the "+1" layer)
+    tied_output: bool  # no output.weight: llama.cpp duplicates token_embd on the output device
+    kv_k_per_layer: int  # cached K elements per token per layer (n_head_kv * key_length)
+    kv_v_per_layer: int  # 0 for MLA
+    expert_bytes: int  # routed-expert bytes (MoE)
+    expert_used_fraction: float  # experts used per token / experts
+    file_size: int
+    n_params: int = 0  # every tensor's elements; 0: unknown (then derived from the bytes)
+
+    @property
+    def weights_bytes(self) -> int:
+        return sum(self.layer_bytes) + self.token_embd_bytes + self.output_bytes
+
+    @property
+    def active_fraction(self) -> float:
+        """Share of the repeating layers' weights one token uses: 1 for a dense model,
+        the shared part plus the used experts for a MoE."""
+        layers = max(1, sum(self.layer_bytes))
+        return 1.0 - self.expert_bytes * (1.0 - self.expert_used_fraction) / layers
+
+    @property
+    def layer_params(self) -> int:
+        """Parameters in the repeating layers (the matrices a prompt token multiplies by)."""
+        embedding = self.vocab * self.n_embd
+        if self.n_params > 0:
+            return max(0, self.n_params - embedding * (1 if self.tied_output else 2))
+        return int(sum(self.layer_bytes) * 8 / QUANT_BITS["Q4_K_M"])  # unknown: assume the common quant
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    n_ctx: int  # padded context
+    n_gpu_layers: int  # effective: 0 .. n_layer + 1
+    n_layer: int
+    kv_type: str
+    flash_attn: bool
+    weights_bytes: int
+    weights_ram_bytes: int
+    weights_vram_bytes: int
+    kv_bytes: int
+    kv_ram_bytes: int
+    kv_vram_bytes: int
+    compute_bytes: int
+    compute_ram_bytes: int
+    compute_vram_bytes: int
+    overhead_ram_bytes: int
+    overhead_vram_bytes: int
+    ram_bytes: int  # expected peak RSS of the engine process once the context is full
+    vram_bytes: int  # total over the GPUs used
+    measured: bool = False  # from a load of this very file with these settings (app/models/planning/measured.py)
+    # The engine's second context (inline completion) and its prompt-state cache, included
+    # in ram_bytes and vram_bytes (not in the kv_* and compute_* fields, which describe the
+    # chat context): the weights are shared, these are not.
+    completion_ctx: int = 0
+    completion_kv_bytes: int = 0
+    completion_compute_bytes: int = 0
+    prompt_cache_bytes: int = 0
+
+    @property
+    def full_gpu(self) -> bool:
+        return self.n_gpu_layers >= self.n_layer + 1
+
+    def cli_dict(self) -> dict[str, int]:
+        return {
+            "weights_bytes": self.weights_bytes,
+            "kv_bytes": self.kv_bytes,
+            "compute_bytes": self.compute_bytes,
+            "ram_bytes": self.ram_bytes,
+            "vram_bytes": self.vram_bytes,
+        }
+
+
+def pad_ctx(n_ctx: int) -> int:
+    return max(CTX_PAD, -(-n_ctx // CTX_PAD) * CTX_PAD)
+
+
+def shape_from_gguf(info: GgufInfo) -> ModelMemoryShape:
+    n_layer = info.block_count
+    layers = tuple(info.layer_tensor_bytes.get(i, 0) for i in range(n_layer))
+    kv_k = info.head_count_kv * info.key_length
+    kv_v = 0 if info.is_mla else info.head_count_kv * info.value_length
+    used = (info.expert_used_count or 0) / info.expert_count if info.expert_count else 1.0
+    return ModelMemoryShape(
+        n_layer=n_layer,
+        n_embd=info.embedding_length,
+        n_head=info.head_count,
+        n_ff=info.feed_forward_length or 4 * info.embedding_length,
+        vocab=info.vocab_size,
+        n_ctx_train=info.context_length or 4096,
+        layer_bytes=layers,
+        token_embd_bytes=info.token_embd_bytes,
+        output_bytes=info.output_bytes,
+        tied_output=not info.has_output_tensor,
+        kv_k_per_layer=kv_k,
+        kv_v_per_layer=kv_v,
+        expert_bytes=info.expert_tensor_bytes,
+        expert_used_fraction=used,
+        file_size=info.file_size,
+        n_params=info.parameter_count,
+    )
+
+
+def shape_from_catalog(entry: CatalogEntry) -> ModelMemoryShape:
+    hp = entry.hyperparameters
+    bits = QUANT_BITS.get(entry.quant, 4.5)
+    out_bits = OUTPUT_BITS.get(entry.quant, DEFAULT_OUTPUT_BITS)
+    token_embd = int(hp.vocab * hp.n_embd * bits / 8)
+    output = int(hp.vocab * hp.n_embd * out_bits / 8) + hp.n_embd * 4
+    per_layer = max(0, entry.size - token_embd - output) // hp.n_layer
+    if hp.is_mla:
+        kv_k, kv_v = hp.n_head_kv * hp.key_length, 0
+    else:
+        kv_k, kv_v = hp.n_head_kv * hp.key_length, hp.n_head_kv * hp.value_length
+    used = (hp.expert_used_count or 0) / hp.expert_count if hp.expert_count else 1.0
+    expert = 0
+    if hp.expert_count and hp.active_params and hp.total_params:
+        # Share of the weights in routed experts, from total vs active parameters:
+        # active = total - experts * (1 - used)  =>  experts = (total - active) / (1 - used).
+        expert_params = (hp.total_params - hp.active_params) / (1 - used)
+        expert = int(per_layer * hp.n_layer * min(1.0, expert_params / hp.total_params))
+    return ModelMemoryShape(
+        n_layer=hp.n_layer,
+        n_embd=hp.n_embd,
+        n_head=hp.n_head,
+        n_ff=4 * hp.n_embd,
+        vocab=hp.vocab,
+        n_ctx_train=hp.n_ctx_train,
+        layer_bytes=(per_layer,) * hp.n_layer,
+        token_embd_bytes=token_embd,
+        output_bytes=output,
+        tied_output=False,
+        kv_k_per_layer=kv_k,
+        kv_v_per_layer=kv_v,
+        expert_bytes=expert,
+        expert_used_fraction=used,
+        file_size=entry.size,
+        n_params=int(hp.total_params or entry.parameters or 0),
+    )
+
+
+_catalog_shapes: dict[tuple[str, int], ModelMemoryShape] = {}
+
+
+def model_shape(model: GgufInfo | CatalogEntry | ModelMemoryShape) -> ModelMemoryShape:
+    if isinstance(model, ModelMemoryShape):
+        return model
+    if isinstance(model, CatalogEntry):
+        key = (model.id, model.size)
+        if key not in _catalog_shapes:
+            _catalog_shapes[key] = shape_from_catalog(model)
+        return _catalog_shapes[key]
+    return shape_from_gguf(model)
+
+
+def kv_cache_bytes(shape: ModelMemoryShape, n_ctx: int, kv_type: str = "f16", n_layers: int | None = None) -> int:
+    """KV cache bytes for n_layers layers (default all) at the padded context."""
+    if kv_type not in KV_BYTES_PER_ELEMENT:
+        raise ValueError(f"unknown KV cache type {kv_type!r}; use one of {', '.join(KV_TYPES)}")
+    layers = shape.n_layer if n_layers is None else n_layers
+    elements = pad_ctx(n_ctx) * layers * (shape.kv_k_per_layer + shape.kv_v_per_layer)
+    return int(elements * KV_BYTES_PER_ELEMENT[kv_type])
+
+
+def compute_buffer_bytes(
+    shape: ModelMemoryShape, n_ctx: int, n_ubatch: int, flash_attn: bool, *, gpu: bool = False
+) -> int:
+    """One backend's compute buffer at the peak of a full-context prompt (calibrate).
+
+    Without flash attention the KQ scores of one layer are materialised in f32:
+    n_ctx x n_ubatch x n_head. ggml-alloc reuses memory across layers, so one layer's
+    worth counts. On the CPU only the pages actually written are resident: a prompt
+    asks for the logits of its last token only, so one row of logits counts. A GPU
+    buffer is allocated whole, sized for all n_ubatch rows of logits.
+    """
+    ctx = pad_ctx(n_ctx)
+    ubatch = max(1, min(n_ubatch, ctx))
+    per_token = ubatch * (shape.n_embd + shape.n_ff) * 4
+    scores = 0 if flash_attn else ctx * ubatch * shape.n_head * 4
+    if gpu:
+        logits = shape.vocab * ubatch * 4
+        return int(max(scores, logits) + per_token * GPU_ACTIVATION_LIVE_TENSORS) + COMPUTE_FIXED_BYTES
+    logits = shape.vocab * 4
+    return int(scores * KQ_LIVE_COPIES + per_token * ACTIVATION_LIVE_TENSORS) + logits + COMPUTE_FIXED_BYTES
+
+
+def host_compute_bytes(shape: ModelMemoryShape, n_ctx: int, n_ubatch: int) -> int:
+    """The CPU's compute buffer when every layer runs on the GPU: the input embeddings
+    of one ubatch and the attention mask (n_ctx x n_ubatch, f16)."""
+    ctx = pad_ctx(n_ctx)
+    ubatch = max(1, min(n_ubatch, ctx))
+    return ubatch * shape.n_embd * 4 * 2 + ctx * ubatch * 2 + COMPUTE_FIXED_BYTES
+
+
+@dataclass(frozen=True)
+class _Placement:
+    """Where llama.cpp puts the weights for `gpu` offloaded layers (see the module doc)."""
+
+    gpu: int  # effective n_gpu_layers: 0 .. n_layer + 1
+    first_gpu_layer: int  # repeating layers from here on run on the GPU
+    weights_ram: int
+    weights_vram: int
+
+
+def _place(shape: ModelMemoryShape, n_gpu_layers: int, n_gpus: int) -> _Placement:
+    n_layer = shape.n_layer
+    gpu = n_layer + 1 if n_gpu_layers < 0 else min(n_gpu_layers, n_layer + 1)
+    if n_gpus <= 0:
+        gpu = 0
+    output_on_gpu = gpu >= 1
+    first_gpu_layer = n_layer - max(0, gpu - 1)
+    weights_vram = sum(shape.layer_bytes[first_gpu_layer:]) + (shape.output_bytes if output_on_gpu else 0)
+    if output_on_gpu and shape.tied_output:
+        weights_vram += shape.token_embd_bytes  # TENSOR_DUPLICATED on the output device
+    weights_ram = (
+        sum(shape.layer_bytes[:first_gpu_layer]) + shape.token_embd_bytes + (0 if output_on_gpu else shape.output_bytes)
+    )
+    return _Placement(gpu, first_gpu_layer, weights_ram, weights_vram)
+
+
+def estimate_memory(
+    model: GgufInfo | CatalogEntry | ModelMemoryShape,
+    *,
+    n_gpu_layers: int = 0,
+    n_ctx: int = 4096,
+    kv_type: str = "f16",
+    n_batch: int = 512,
+    n_ubatch: int = 512,
+    flash_attn: bool = False,
+    n_gpus: int = 1,
+    unified_memory: bool = False,
+    completion_ctx: int = 0,
+    prompt_cache_bytes: int = 0,
+) -> MemoryEstimate:
+    """RAM and VRAM to run `model` with this placement and context.
+
+    n_gpu_layers: 0 for CPU only; -1 (or anything above n_layer) for all layers and
+    the output. n_gpus: how many GPUs share the offloaded layers (each gets a runtime
+    context and a compute buffer). unified_memory: Apple Silicon, where the GPU uses
+    system RAM (Metal has no separate runtime context to count). completion_ctx: the
+    engine's second context (its KV cache and compute buffer sit where the main ones do);
+    prompt_cache_bytes: the prompt-state cache's budget, always in host RAM.
+    """
+    shape = model_shape(model)
+    ctx = pad_ctx(n_ctx)
+    place = _place(shape, n_gpu_layers, n_gpus)
+    ubatch = min(n_ubatch, n_batch, ctx)
+
+    kv_total = kv_cache_bytes(shape, ctx, kv_type)
+    kv_vram = kv_cache_bytes(shape, ctx, kv_type, max(0, place.gpu - 1))
+
+    cpu_compute = compute_buffer_bytes(shape, ctx, ubatch, flash_attn)
+    if place.gpu == 0:
+        compute_ram, compute_vram = cpu_compute, 0
+    else:
+        compute_vram = compute_buffer_bytes(shape, ctx, ubatch, flash_attn, gpu=True) * n_gpus
+        # Repeating layers still on the CPU need its full buffer; otherwise only the inputs.
+        compute_ram = cpu_compute if place.first_gpu_layer > 0 else host_compute_bytes(shape, ctx, ubatch)
+
+    second = _second_context(shape, completion_ctx, kv_type, ubatch, flash_attn, max(0, place.gpu - 1), n_gpus)
+    discrete = place.gpu and not unified_memory
+    overhead_ram = ENGINE_BASELINE_RSS_BYTES + (GPU_RUNTIME_RSS_BYTES if discrete else 0)
+    overhead_vram = GPU_CONTEXT_VRAM_BYTES * n_gpus if discrete else 0
+    kv_ram = kv_total - kv_vram
+    return MemoryEstimate(
+        n_ctx=ctx,
+        n_gpu_layers=place.gpu,
+        n_layer=shape.n_layer,
+        kv_type=kv_type,
+        flash_attn=flash_attn,
+        weights_bytes=place.weights_ram + place.weights_vram,
+        weights_ram_bytes=place.weights_ram,
+        weights_vram_bytes=place.weights_vram,
+        kv_bytes=kv_total,
+        kv_ram_bytes=kv_ram,
+        kv_vram_bytes=kv_vram,
+        compute_bytes=compute_ram + compute_vram,
+        compute_ram_bytes=compute_ram,
+        compute_vram_bytes=compute_vram,
+        overhead_ram_bytes=overhead_ram,
+        overhead_vram_bytes=overhead_vram,
+        ram_bytes=place.weights_ram + kv_ram + compute_ram + overhead_ram + second[0] + second[2] + prompt_cache_bytes,
+        vram_bytes=(place.weights_vram + kv_vram + compute_vram + overhead_vram + second[1] + second[3])
+        if place.gpu
+        else 0,
+        completion_ctx=pad_ctx(completion_ctx) if completion_ctx > 0 else 0,
+        completion_kv_bytes=second[0] + second[1],
+        completion_compute_bytes=second[2] + second[3],
+        prompt_cache_bytes=prompt_cache_bytes,
+    )
+
+
+def _second_context(
+    shape: ModelMemoryShape, n_ctx: int, kv_type: str, ubatch: int, flash_attn: bool, gpu_repeating: int, n_gpus: int
+) -> tuple[int, int, int, int]:
+    """(KV in RAM, KV in VRAM, compute in RAM, compute in VRAM) of a second context of n_ctx."""
+    if n_ctx <= 0:
+        return 0, 0, 0, 0
+    ctx = pad_ctx(n_ctx)
+    kv_vram = kv_cache_bytes(shape, ctx, kv_type, gpu_repeating)
+    kv_ram = kv_cache_bytes(shape, ctx, kv_type) - kv_vram
+    ub = min(ubatch, ctx)
+    if gpu_repeating == 0:
+        return kv_ram, kv_vram, compute_buffer_bytes(shape, ctx, ub, flash_attn), 0
+    compute_vram = compute_buffer_bytes(shape, ctx, ub, flash_attn, gpu=True) * n_gpus
+    compute_ram = compute_buffer_bytes(shape, ctx, ub, flash_attn) if gpu_repeating < shape.n_layer else 0
+    return kv_ram, kv_vram, compute_ram or host_compute_bytes(shape, ctx, ub), compute_vram
+
+
+def active_bytes_per_token(shape: ModelMemoryShape, weights_bytes: int) -> float:
+    """Weight bytes read per generated token: all of a dense model, the used experts of a MoE."""
+    unused = shape.expert_bytes * (1 - shape.expert_used_fraction)
+    total = max(1, shape.weights_bytes)
+    return weights_bytes * (1 - unused / total)

@@ -1,0 +1,71 @@
+"""The Planner page: what "fast enough" means, and how much RAM a plan leaves free.
+
+The model manager's recommendation is the best model that fits with this headroom
+and meets these floors; changing them changes the next plan, never a loaded model.
+"""
+
+from __future__ import annotations
+
+from app.config.settings import Settings
+from app.preferences.ui.pages import SettingsPage, hint, real_spin, spin
+
+MIB = 1024 * 1024
+
+
+class PlannerPage(SettingsPage):
+    title = "Planner"
+    fields = (
+        "plan_min_tokens_per_s",
+        "plan_max_question_s",
+        "plan_max_completion_s",
+        "plan_headroom_percent",
+        "plan_headroom_max_gb",
+        "prompt_cache_bytes",
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loaded_cache_bytes = 0
+        self.min_tokens_per_s = real_spin(0.5, 1000.0, 1.0, 1)
+        self.min_tokens_per_s.setSuffix(" tokens/s")
+        self.form.addRow("Answers at least:", self.min_tokens_per_s)
+        self.max_question_s = real_spin(1.0, 600.0, 1.0, 0)
+        self.max_question_s.setSuffix(" s")
+        self.form.addRow("A 2K-token question read within:", self.max_question_s)
+        self.max_completion_s = real_spin(0.05, 30.0, 0.1, 2)
+        self.max_completion_s.setSuffix(" s")
+        self.form.addRow("Ghost text within:", self.max_completion_s)
+        self.headroom_percent = real_spin(0.0, 90.0, 5.0, 0)
+        self.headroom_percent.setSuffix(" % of RAM")
+        self.form.addRow("Keep free for other programs:", self.headroom_percent)
+        self.headroom_max_gb = real_spin(0.0, 1024.0, 0.5, 1)
+        self.headroom_max_gb.setSuffix(" GB")
+        self.form.addRow("… but never more than:", self.headroom_max_gb)
+        self.prompt_cache_mib = spin(0, 1 << 20, "Automatic (10% of RAM, at most 2 GB)", " MB", 256)
+        self.form.addRow("Prompt cache:", self.prompt_cache_mib)
+        self.form.addRow(
+            "",
+            hint(
+                "The model manager recommends the best model that fits in what is left and meets these "
+                "speeds on this machine; a model that is better but slower is named too. The prompt cache "
+                "keeps recent conversations warm; its RAM is kept free as well."
+            ),
+        )
+
+    def load(self, settings: Settings) -> None:
+        self.min_tokens_per_s.setValue(settings.plan_min_tokens_per_s)
+        self.max_question_s.setValue(settings.plan_max_question_s)
+        self.max_completion_s.setValue(settings.plan_max_completion_s)
+        self.headroom_percent.setValue(settings.plan_headroom_percent)
+        self.headroom_max_gb.setValue(settings.plan_headroom_max_gb)
+        self._loaded_cache_bytes = settings.prompt_cache_bytes
+        self.prompt_cache_mib.setValue(settings.prompt_cache_bytes // MIB)
+
+    def write(self, settings: Settings) -> None:
+        settings.plan_min_tokens_per_s = self.min_tokens_per_s.value()
+        settings.plan_max_question_s = self.max_question_s.value()
+        settings.plan_max_completion_s = self.max_completion_s.value()
+        settings.plan_headroom_percent = self.headroom_percent.value()
+        settings.plan_headroom_max_gb = self.headroom_max_gb.value()
+        if self.prompt_cache_mib.value() != self._loaded_cache_bytes // MIB:  # untouched: keep the exact bytes
+            settings.prompt_cache_bytes = self.prompt_cache_mib.value() * MIB

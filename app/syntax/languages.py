@@ -1,0 +1,115 @@
+"""Which tree-sitter grammar parses a file, and parsing text with it.
+
+The editor's language ids (app.editor.textfile) name the language; a few need the file
+name too (TypeScript's .tsx files use the TSX grammar). Grammars come pre-built from
+`tree-sitter-language-pack`; a language without one gets None, and callers fall back
+to line-based handling.
+
+Text is parsed with its line endings normalised to "\\n", so a node's row is the index
+of the line in `split_lines(text)` whatever the file's own line endings are.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from tree_sitter import Node, Parser, Tree
+from tree_sitter_language_pack import get_parser
+
+from app.editor import textfile
+
+log = logging.getLogger(__name__)
+
+# Editor language id -> grammar name in tree-sitter-language-pack.
+GRAMMARS: dict[str, str] = {
+    "python": "python",
+    "javascript": "javascript",
+    "typescript": "typescript",
+    "c": "c",
+    "cpp": "cpp",
+    "rust": "rust",
+    "go": "go",
+    "java": "java",
+    "csharp": "csharp",
+    "ruby": "ruby",
+    "php": "php",
+    "bash": "bash",
+}
+
+# Nodes whose children are top-level code too (header guards, extern "C" blocks).
+TRANSPARENT = frozenset({"preproc_ifdef", "preproc_if", "preproc_else", "linkage_specification"})
+_LINE_BREAK = re.compile(r"\r\n|\r")
+_parsers = threading.local()  # a Parser is not safe to share between threads
+
+
+def grammar_for(language_id: str, path: str = "") -> str | None:
+    """The grammar for a language id (and file name), or None when there is none."""
+    if language_id == "typescript" and path.lower().endswith(".tsx"):
+        return "tsx"
+    return GRAMMARS.get(language_id)
+
+
+def grammar_for_path(path: str) -> str | None:
+    return grammar_for(textfile.language_for_path(path), path)
+
+
+def _parser(grammar: str) -> Parser | None:
+    cache: dict[str, Parser | None] | None = getattr(_parsers, "cache", None)
+    if cache is None:
+        cache = _parsers.cache = {}
+    if grammar not in cache:
+        try:
+            cache[grammar] = get_parser(grammar)  # type: ignore[arg-type]
+        except (LookupError, OSError, RuntimeError) as exc:  # a grammar missing from this build
+            log.warning("no tree-sitter grammar for %s: %s", grammar, exc)
+            cache[grammar] = None
+    return cache[grammar]
+
+
+@dataclass
+class Source:
+    """Text parsed by one grammar: the tree, the text (with "\\n" line endings) and its lines."""
+
+    text: str
+    grammar: str
+    tree: Tree
+    data: bytes = field(repr=False)
+
+    @cached_property
+    def lines(self) -> list[str]:
+        lines = self.text.split("\n")
+        if len(lines) > 1 and lines[-1] == "":
+            lines.pop()
+        return [] if self.text == "" else lines
+
+    @property
+    def root(self) -> Node:
+        return self.tree.root_node
+
+    def node_text(self, node: Node) -> str:
+        return self.data[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
+
+    def end_row(self, node: Node) -> int:
+        """The exclusive end line of a node (a node ending at column 0 ends on the line before)."""
+        row, column = node.end_point
+        return row if column == 0 and row > node.start_point[0] else row + 1
+
+
+def parse(text: str, grammar: str | None) -> Source | None:
+    """Parse `text` with a grammar; None when the grammar is None or unavailable."""
+    if grammar is None:
+        return None
+    parser = _parser(grammar)
+    if parser is None:
+        return None
+    normal = _LINE_BREAK.sub("\n", text)
+    data = normal.encode("utf-8")
+    return Source(normal, grammar, parser.parse(data), data)
+
+
+def parse_language(text: str, language_id: str, path: str = "") -> Source | None:
+    return parse(text, grammar_for(language_id, path))

@@ -1,0 +1,163 @@
+"""Speed accuracy: the planner's predicted speeds against the app's engine at default settings.
+
+Usage: python tests/bench/speed_accuracy.py [MODEL.gguf] [--ctx 2048 4096 8192] [--prompts 256 1536]
+                                             [--tokens 64] [--weights-mb 256]
+
+1. Measures this machine with the app's own benchmark child (a synthetic Q4_K model run
+   by llama.cpp in a child process) and reports how long that took. The result is not
+   cached: the app's own measurement stays as it was.
+2. For each context, starts the engine through the real supervisor with the app's
+   default settings (Settings() made into load options, "auto" GPU layers resolved as
+   the app resolves them), warms it with one short request, then sends one prompt of
+   each length (their texts differ from the first token, so no prefix is reused) and
+   lets it generate --tokens tokens.
+3. Prints predicted and measured decode tokens/s, prompt tokens/s and first-token time
+   (the engine's own timings from the usage it returns), with measured/predicted ratios.
+
+Default model: the real small code model from shared/tools/fetch-test-model.
+Targets: decode within +-25%, prompt within +-30%. Run it on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from app.config.settings import Settings  # noqa: E402
+from app.hardware.probe import MachineProfile, probe_machine  # noqa: E402
+from app.hardware.speed_benchmark import measure_machine_speed  # noqa: E402
+from app.llm.client import OpenAIClient  # noqa: E402
+from app.llm.options import LoadOptions, SamplingParams, load_options_for  # noqa: E402
+from app.llm.supervisor import EngineSupervisor  # noqa: E402
+from app.models.gguf import read_gguf_info  # noqa: E402
+from app.models.planning.estimator import model_shape  # noqa: E402
+from app.models.planning.file_estimate import memory_for, rates_for  # noqa: E402
+from app.models.planning.gpu_layers import resolve_auto_gpu_layers  # noqa: E402
+from app.models.planning.speed import decode_seconds, prompt_seconds  # noqa: E402
+from tests.bench._util import fill_prompt, table, test_model_path  # noqa: E402
+
+DECODE_TARGET = 0.25
+PROMPT_TARGET = 0.30
+
+
+@dataclass(frozen=True)
+class Timing:
+    decode_tokens_per_s: float
+    prompt_tokens_per_s: float
+    first_token_s: float
+
+
+def predicted(model: str, options: LoadOptions, machine: MachineProfile, n_prompt: int, n_tokens: int) -> Timing:
+    info = read_gguf_info(model)
+    shape, memory = model_shape(info), memory_for(info, options, machine)
+    rates = rates_for(machine, memory.n_gpu_layers)
+    read = prompt_seconds(shape, memory, rates, n_prompt)
+    decode = decode_seconds(shape, memory, rates, n_prompt + n_tokens // 2)
+    return Timing(1 / decode, n_prompt / read, read + decode_seconds(shape, memory, rates, n_prompt))
+
+
+def measured(client: OpenAIClient, prompt: str, n_tokens: int) -> Timing:
+    params = SamplingParams(max_tokens=n_tokens, temperature=0.0)
+    events = list(client.stream_completion(prompt, params=params))
+    stats = events[-1].stats
+    assert stats is not None
+    usage = stats.usage
+    prompt_s = float(usage["prompt_ms"]) / 1000
+    processed = int(usage["prompt_tokens"]) - int(usage.get("cached_tokens") or 0)
+    decoded = int(usage["completion_tokens"]) - 1
+    decode_s = float(usage["decode_ms"]) / 1000
+    decode = decoded / decode_s if decoded >= 4 and decode_s > 0 else float("nan")
+    return Timing(decode, processed / prompt_s, prompt_s)
+
+
+def run_context(
+    model: str, n_ctx: int, prompts: list[int], n_tokens: int, machine: MachineProfile
+) -> list[tuple[int, Timing, Timing]]:
+    settings = Settings()
+    options = resolve_auto_gpu_layers(load_options_for(settings, model, n_ctx=n_ctx))
+    rows = []
+    with EngineSupervisor(options) as engine:
+        endpoint = engine.start()
+        client = OpenAIClient(endpoint.base_url, endpoint.api_key)
+        try:
+            measured(client, fill_prompt(model, 32, variant=99), 8)  # pages the weights in
+            for index, n_prompt in enumerate(prompts):
+                if n_prompt + n_tokens + 8 > n_ctx:
+                    continue
+                text = fill_prompt(model, n_prompt, variant=index)
+                rows.append(
+                    (n_prompt, predicted(model, options, machine, n_prompt, n_tokens), measured(client, text, n_tokens))
+                )
+                print(f"ctx {n_ctx} prompt {n_prompt}: done", file=sys.stderr, flush=True)
+        finally:
+            client.close()
+    return rows
+
+
+def ratio_cell(measured_value: float, predicted_value: float, target: float | None) -> tuple[str, bool]:
+    ratio = measured_value / predicted_value
+    ok = target is None or abs(ratio - 1) <= target
+    return f"{ratio:.2f}" + ("" if ok else " !"), ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", help="a GGUF file (default: the real small code model)")
+    parser.add_argument("--ctx", type=int, nargs="+", default=[2048, 4096, 8192])
+    parser.add_argument("--prompts", type=int, nargs="+", default=[256, 1536])
+    parser.add_argument("--tokens", type=int, default=64, help="tokens to generate per request")
+    parser.add_argument("--weights-mb", type=int, default=256, help="size of the benchmark's synthetic model")
+    args = parser.parse_args()
+    model = args.model or test_model_path()
+
+    machine = probe_machine(Path(model).parent)
+    started = time.perf_counter()
+    speed = measure_machine_speed(machine, weights_bytes=args.weights_mb * 1024 * 1024, save=False)
+    print(f"Machine benchmark: {time.perf_counter() - started:.1f} s (child's own count {speed.run_s:.1f} s)")
+    print(
+        f"  CPU {speed.cpu_decode_bytes_per_s / 1e9:.2f} GB/s decode, {speed.cpu_prompt_flops / 1e9:.1f} GFLOP/s prompt"
+    )
+    for gpu in speed.gpus:
+        print(f"  {gpu.name}: {gpu.decode_bytes_per_s / 1e9:.1f} GB/s, {gpu.prompt_flops / 1e12:.2f} TFLOP/s")
+    machine = dataclasses.replace(machine, machine_speed=speed)
+
+    header = ("ctx", "prompt", "decode pred", "decode meas", "ratio", "prompt pred", "prompt meas", "ratio")
+    rows: list[tuple[str, ...]] = [header + ("1st token pred", "1st token meas", "ratio")]
+    misses = 0
+    for n_ctx in args.ctx:
+        for n_prompt, pred, meas in run_context(model, n_ctx, args.prompts, args.tokens, machine):
+            decode_ratio, decode_ok = ratio_cell(meas.decode_tokens_per_s, pred.decode_tokens_per_s, DECODE_TARGET)
+            prompt_ratio, prompt_ok = ratio_cell(meas.prompt_tokens_per_s, pred.prompt_tokens_per_s, PROMPT_TARGET)
+            first_ratio, _ = ratio_cell(meas.first_token_s, pred.first_token_s, None)
+            misses += (not decode_ok) + (not prompt_ok)
+            rows.append(
+                (
+                    str(n_ctx),
+                    str(n_prompt),
+                    f"{pred.decode_tokens_per_s:.1f}",
+                    f"{meas.decode_tokens_per_s:.1f}",
+                    decode_ratio,
+                    f"{pred.prompt_tokens_per_s:.1f}",
+                    f"{meas.prompt_tokens_per_s:.1f}",
+                    prompt_ratio,
+                    f"{pred.first_token_s:.2f} s",
+                    f"{meas.first_token_s:.2f} s",
+                    first_ratio,
+                )
+            )
+    print()
+    print(f"{Path(model).name}; tokens/s except first-token time; ratio = measured / predicted")
+    print(table(rows))
+    print(f"\nTargets: decode within +-{DECODE_TARGET:.0%}, prompt within +-{PROMPT_TARGET:.0%}; misses: {misses}")
+    return 1 if misses else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The conversation binding saves what the conversation model changes, on its writer thread,
+into real SQLite; the window runs on the scripted engine worker (no engine process)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from app.config.settings import Settings
+from app.conversations.store import ConversationStore
+from app.llm.info import EngineState
+from app.mainwindow.window import MainWindow
+from tests.helpers.fake_engine import ScriptedAnswer, ScriptedEngineWorker
+from tests.helpers.window import open_window
+
+WAIT_MS = 5_000
+
+
+class WriteThreads:
+    """Wraps the store's writing methods to note which thread ran each."""
+
+    def __init__(self, store: ConversationStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.threads: set[str] = set()
+        for name in ("create", "add_message", "start_answer", "delete_messages_from", "_save_partial"):
+            original = getattr(store, name)
+
+            def noted(*args, _original=original, **kwargs):
+                self.threads.add(threading.current_thread().name)
+                return _original(*args, **kwargs)
+
+            monkeypatch.setattr(store, name, noted)
+
+
+def scripted_window(qtbot, worker: ScriptedEngineWorker) -> MainWindow:
+    window = open_window(qtbot, Settings(), worker)
+    window.engine.load_model("/models/scripted.gguf")
+    qtbot.waitUntil(lambda: window.engine.state is EngineState.READY, timeout=WAIT_MS)
+    return window
+
+
+def ask(qtbot, window: MainWindow, text: str) -> None:
+    window.controller.send(text)
+    qtbot.waitUntil(lambda: not window.controller.is_busy(), timeout=WAIT_MS)
+    window.conversations.flush()
+
+
+def stored(window: MainWindow) -> list[tuple[str, str, bool]]:
+    cid = window.conversations.current_id
+    assert cid is not None
+    return [(m.role, m.content, m.complete) for m in window.store.messages(cid)]
+
+
+def test_questions_and_answers_are_saved_off_the_gui_thread(qtbot, monkeypatch) -> None:
+    worker = ScriptedEngineWorker()
+    window = scripted_window(qtbot, worker)
+    writes = WriteThreads(window.store, monkeypatch)
+    worker.script_answer(ScriptedAnswer(deltas=["par", "tial"], hold=True))
+    window.controller.send("first question")
+    qtbot.waitUntil(lambda: window.controller.turns[-1].content == "partial", timeout=WAIT_MS)
+    window.conversations.flush()
+    qtbot.waitUntil(lambda: window.conversations.current_id is not None, timeout=WAIT_MS)
+    assert stored(window)[0] == ("user", "first question", True)
+    assert stored(window)[1][0] == "assistant" and not stored(window)[1][2]  # saved while it streams
+
+    window.controller.stop()
+    window.conversations.flush()
+    assert stored(window) == [("user", "first question", True), ("assistant", "partial", True)]
+    footer = window.store.messages(window.conversations.current_id)[1].stats["footer"]
+    assert footer == "Stopped"
+    # The writer thread (and the streaming writer's own timer thread for a pause in deltas).
+    assert any(name.startswith("conversation-writer") for name in writes.threads)
+    assert threading.main_thread().name not in writes.threads
+    turns = window.controller.turns
+    assert [t.db_id for t in turns] == [m.id for m in window.store.messages(window.conversations.current_id)]
+
+
+def test_regenerate_edit_and_an_empty_answer_change_the_stored_conversation(qtbot) -> None:
+    worker = ScriptedEngineWorker()
+    window = scripted_window(qtbot, worker)
+    for text in ("a1", "a2", "a2 again", "a1 edited"):
+        worker.script_answer(ScriptedAnswer(deltas=[text]))
+    ask(qtbot, window, "q1")
+    ask(qtbot, window, "q2")
+    window.controller.regenerate()
+    qtbot.waitUntil(lambda: not window.controller.is_busy(), timeout=WAIT_MS)
+    window.conversations.flush()
+    assert [content for _role, content, _ in stored(window)] == ["q1", "a1", "q2", "a2 again"]
+
+    window.controller.edit(window.controller.turns[0].id)
+    ask(qtbot, window, "q1 edited")
+    assert [content for _role, content, _ in stored(window)] == ["q1 edited", "a1 edited"]
+
+    worker.script_answer(ScriptedAnswer(deltas=[], fail="no answer"))
+    ask(qtbot, window, "q3")
+    assert [content for _role, content, _ in stored(window)] == ["q1 edited", "a1 edited", "q3"]  # no empty answer
+
+
+def test_a_saved_conversation_opens_without_being_saved_again_and_new_chat_starts_another(qtbot) -> None:
+    worker = ScriptedEngineWorker()
+    window = scripted_window(qtbot, worker)
+    ask(qtbot, window, "first conversation")
+    first = window.conversations.current_id
+    window.sidebar.newConversationRequested.emit()
+    assert window.conversations.current_id is None and window.controller.turns == []
+    ask(qtbot, window, "second conversation")
+    qtbot.waitUntil(lambda: window.conversations.current_id not in (None, first), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(window.sidebar.ids_shown()) == 2, timeout=WAIT_MS)
+
+    window.sidebar.conversationSelected.emit(first)
+    assert window.conversations.current_id == first
+    assert [t.content for t in window.controller.turns] == ["first conversation", "Hello, world"]
+    window.conversations.flush()
+    assert len(window.store.messages(first)) == 2  # opening saved nothing twice
+    ask(qtbot, window, "and a follow-up")
+    assert [content for _role, content, _ in stored(window)][-2:] == ["and a follow-up", "Hello, world"]
+
+    window.store.delete(first)
+    window.sidebar.conversationDeleted.emit(first)
+    assert window.conversations.current_id is None and window.controller.turns == []
