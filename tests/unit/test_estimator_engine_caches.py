@@ -28,6 +28,8 @@ def test_the_completion_context_adds_its_kv_and_compute_not_the_weights():
     assert both.weights_bytes == plain.weights_bytes
     assert both.completion_kv_bytes == kv_cache_bytes(shape, 2048) == 1 * GIB  # 512 KiB a token, f16
     assert both.ram_bytes - plain.ram_bytes == both.completion_kv_bytes + both.completion_compute_bytes
+    assert both.kv_bytes == plain.kv_bytes + 1 * GIB  # the engine's KV: both contexts
+    assert estimate_memory(entry, n_ctx=4096, completion_ctx=None).completion_ctx == 2048  # the engine's default
     offloaded = estimate_memory(entry, n_ctx=4096, n_gpu_layers=ALL_GPU_LAYERS, completion_ctx=2048)
     all_gpu = estimate_memory(entry, n_ctx=4096, n_gpu_layers=ALL_GPU_LAYERS)
     assert offloaded.vram_bytes - all_gpu.vram_bytes >= 1 * GIB  # its KV sits with the layers, on the GPU

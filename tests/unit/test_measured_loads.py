@@ -63,7 +63,7 @@ def recorded_tiny(tmp_path: Path) -> tuple[Path, LoadRecord]:
 def test_a_load_records_what_llama_cpp_allocated(recorded_tiny: tuple[Path, LoadRecord]) -> None:
     model, record = recorded_tiny
     info = read_gguf_info(model)
-    est = estimate_memory(info, n_ctx=2048)
+    est = estimate_memory(info, n_ctx=2048, completion_ctx=None)  # the engine's chat and completion contexts
     assert record.settings == LoadSettings(2048, 0)
     assert record.buffer_bytes("kv", True) == est.kv_bytes  # the estimator's KV formula, to the byte
     assert record.buffer_bytes("model", True) > 0.9 * info.tensor_data_bytes

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.llm.options import LoadOptions
 from app.models.catalog import CatalogEntry
 from app.models.gguf import GgufInfo
 
@@ -126,9 +127,8 @@ class MemoryEstimate:
     ram_bytes: int  # expected peak RSS of the engine process once the context is full
     vram_bytes: int  # total over the GPUs used
     measured: bool = False  # from a load of this very file with these settings (app/models/planning/measured.py)
-    # The engine's second context (inline completion) and its prompt-state cache, included
-    # in ram_bytes and vram_bytes (not in the kv_* and compute_* fields, which describe the
-    # chat context): the weights are shared, these are not.
+    # The engine's second context (inline completion), already in the kv_* and compute_*
+    # figures, and the prompt-state cache, in ram_bytes: the weights are shared, these are not.
     completion_ctx: int = 0
     completion_kv_bytes: int = 0
     completion_compute_bytes: int = 0
@@ -306,7 +306,7 @@ def estimate_memory(
     flash_attn: bool = False,
     n_gpus: int = 1,
     unified_memory: bool = False,
-    completion_ctx: int = 0,
+    completion_ctx: int | None = 0,
     prompt_cache_bytes: int = 0,
 ) -> MemoryEstimate:
     """RAM and VRAM to run `model` with this placement and context.
@@ -315,8 +315,10 @@ def estimate_memory(
     the output. n_gpus: how many GPUs share the offloaded layers (each gets a runtime
     context and a compute buffer). unified_memory: Apple Silicon, where the GPU uses
     system RAM (Metal has no separate runtime context to count). completion_ctx: the
-    engine's second context (its KV cache and compute buffer sit where the main ones do);
-    prompt_cache_bytes: the prompt-state cache's budget, always in host RAM.
+    engine's second context, for inline completion (0: not counted; None: the engine's
+    default size, LoadOptions.completion_context); its KV cache and compute buffer sit where the chat context's
+    do and are included in the kv_* and compute_* figures. prompt_cache_bytes: the
+    prompt-state cache's budget, always in host RAM (the planner keeps it free instead).
     """
     shape = model_shape(model)
     ctx = pad_ctx(n_ctx)
@@ -334,7 +336,12 @@ def estimate_memory(
         # Repeating layers still on the CPU need its full buffer; otherwise only the inputs.
         compute_ram = cpu_compute if place.first_gpu_layer > 0 else host_compute_bytes(shape, ctx, ubatch)
 
+    if completion_ctx is None:
+        completion_ctx = LoadOptions(model_path="").completion_context(ctx)
     second = _second_context(shape, completion_ctx, kv_type, ubatch, flash_attn, max(0, place.gpu - 1), n_gpus)
+    kv_total += second[0] + second[1]
+    kv_vram += second[1]
+    compute_ram, compute_vram = compute_ram + second[2], compute_vram + second[3]
     discrete = place.gpu and not unified_memory
     overhead_ram = ENGINE_BASELINE_RSS_BYTES + (GPU_RUNTIME_RSS_BYTES if discrete else 0)
     overhead_vram = GPU_CONTEXT_VRAM_BYTES * n_gpus if discrete else 0
@@ -356,10 +363,8 @@ def estimate_memory(
         compute_vram_bytes=compute_vram,
         overhead_ram_bytes=overhead_ram,
         overhead_vram_bytes=overhead_vram,
-        ram_bytes=place.weights_ram + kv_ram + compute_ram + overhead_ram + second[0] + second[2] + prompt_cache_bytes,
-        vram_bytes=(place.weights_vram + kv_vram + compute_vram + overhead_vram + second[1] + second[3])
-        if place.gpu
-        else 0,
+        ram_bytes=place.weights_ram + kv_ram + compute_ram + overhead_ram + prompt_cache_bytes,
+        vram_bytes=(place.weights_vram + kv_vram + compute_vram + overhead_vram) if place.gpu else 0,
         completion_ctx=pad_ctx(completion_ctx) if completion_ctx > 0 else 0,
         completion_kv_bytes=second[0] + second[1],
         completion_compute_bytes=second[2] + second[3],
