@@ -250,10 +250,9 @@ def test_ctrl_enter_sends_and_enter_adds_a_line(qtbot, panel) -> None:
     assert panel.input.text() == "first line\nsecond line"
     with qtbot.waitSignal(panel.sendRequested) as sent:
         qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    assert sent.args == ["first line\nsecond line", False]
+    assert sent.args == ["first line\nsecond line"]
     assert panel.input.text() == ""
-    # The keypad's Enter with Ctrl sends too; the include toggle travels with the text.
-    panel.input.include_file.setChecked(True)
+    # The keypad's Enter with Ctrl sends too.
     qtbot.keyClicks(editor, "again")
     with qtbot.waitSignal(panel.sendRequested) as sent:
         qtbot.keyClick(
@@ -261,12 +260,12 @@ def test_ctrl_enter_sends_and_enter_adds_a_line(qtbot, panel) -> None:
             Qt.Key.Key_Enter,
             Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.KeypadModifier,
         )
-    assert sent.args == ["again", True]
+    assert sent.args == ["again"]
 
 
 def test_nothing_is_sent_while_busy_or_empty(qtbot, panel) -> None:
-    sent: list[tuple[str, bool]] = []
-    panel.sendRequested.connect(lambda text, include: sent.append((text, include)))
+    sent: list[str] = []
+    panel.sendRequested.connect(sent.append)
     editor = panel.input.editor
     qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     panel.set_busy(True)
@@ -277,7 +276,7 @@ def test_nothing_is_sent_while_busy_or_empty(qtbot, panel) -> None:
     panel.set_busy(False)
     assert not panel.input.stop_button.isEnabled() and panel.input.send_button.isEnabled()
     qtbot.mouseClick(panel.input.send_button, Qt.MouseButton.LeftButton)
-    assert sent == [("wait for it", False)]
+    assert sent == ["wait for it"]
 
 
 def test_escape_and_the_stop_button_request_stop(qtbot, panel) -> None:
