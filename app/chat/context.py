@@ -36,6 +36,7 @@ PROJECT_NAME = PROJECT_MENTION[1:]  # "project"
 DEFAULT_FILE_TOKENS = attachments.DEFAULT_FILE_BUDGET
 DEFAULT_MAP_TOKENS = 1500
 CONTEXT_SHARE = 0.6  # at most this much of the model's context goes to attachments
+MIN_FILE_TOKENS = 128  # less room than this left: an @file is not attached (a sliver misleads)
 # Up to this size a selection's file is parsed on the caller's thread (about 10 ms); a
 # larger one, a map to rank or a file to read from disk go to a pool thread.
 QUICK_PARSE_CHARS = 20_000
@@ -140,12 +141,14 @@ def gather(request: ContextRequest, control: JobControl | None = None) -> list[A
             control.raise_if_stopped()
         if found and found[0].kind == "file" and editor is not None and mention.path == editor.path:
             continue  # the whole file is attached already
-        text = _mention_text(mention)
-        if text is None or left <= 0:
-            continue
-        attached = attachments.other_file(mention.name, text, min(budgets.file, left))
-        found.append(dataclasses.replace(attached, key=MENTION_PREFIX + mention.name))
-        left -= attached.tokens
+        budget = min(budgets.file, left)
+        text = _mention_text(mention) if budget >= MIN_FILE_TOKENS else None
+        if text is None:
+            continue  # unreadable, or no room left for more than a sliver of it
+        attached = attachments.other_file(mention.name, text, budget)
+        if attached.tokens <= budget:  # (a single line longer than the budget is not sent)
+            found.append(dataclasses.replace(attached, key=MENTION_PREFIX + mention.name))
+            left -= attached.tokens
     if request.project is not None and request.map_question:
         text = render_map(request.project, request.map_question, min(budgets.project, max(left, 0)))
         if text:

@@ -190,7 +190,7 @@ def test_code_from_the_editor_goes_into_prompts_and_answers_go_into_the_editor(q
     # "Insert at cursor" on an answer's code block puts the code where the caret is.
     window.controller.restore([SavedTurn("assistant", "Try this:\n\n```python\nimport math\n```\n")])
     editor.set_cursor_offset(0)
-    click_anchor(qtbot, window.chat.view.message_widget(0).browser, action_url("insert", 0))
+    click_anchor(qtbot, window.chat.view.message_widget(0).body, action_url("insert", 0))
     assert editor.text() == "import math\ndef add(a, b):\n    return a + b\n"
     assert editor.is_modified()
     assert source.read_bytes() == b"def add(a, b):\n    return a + b\n"
@@ -287,7 +287,7 @@ def test_the_window_stays_responsive_while_an_answer_streams(qtbot, loaded_windo
     shown: list[int] = []
 
     def grew_three_times() -> bool:
-        length = len(last_answer(window).browser.toPlainText())
+        length = len(last_answer(window).body.toPlainText())
         if not shown or length > shown[-1]:
             shown.append(length)
         return len(shown) > 3

@@ -365,6 +365,8 @@ class ChatController(QObject):
         if self.engine.state is not EngineState.READY or info is None:
             self._show_context_usage(0, 0)
             return
+        if self.is_busy():
+            return  # the answer's own figures come when it finishes
         draft = self.context.draft_messages() if self.context is not None else []
         if not len(self.conversation) and not draft:
             self._show_context_usage(0, info.n_ctx)
