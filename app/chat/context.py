@@ -12,6 +12,7 @@ attachments, so a result computed while the user typed is reused when they send.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -102,8 +103,10 @@ def is_quick(request: ContextRequest) -> bool:
     return not parses and not reads and not request.map_question
 
 
+@functools.lru_cache(maxsize=4)
 def editor_attachment(snapshot: EditorSnapshot, budget: int) -> Attachment | None:
-    """The selection with its enclosing definition, else the file or the part around the cursor."""
+    """The selection with its enclosing definition, else the file or the part around the cursor.
+    Kept for the last few snapshots: typing a question recomputes the rest, not this parse."""
     if snapshot.selection is not None:
         start, end = snapshot.selection
         if snapshot.text[start:end].strip():

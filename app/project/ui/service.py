@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.project.files import is_ignored, is_text_name, source_files
 from app.project.outline_map import ProjectMap, build_map
+from app.project.relevance import prepare_ranking
 from app.utils.jobs import JobControl, Progress
 from app.utils.ui.tasks import BackgroundTasks
 
@@ -51,7 +52,9 @@ class ProjectMapService(QObject):
             return [path.relative_to(folder).as_posix() for path in source_files(folder, control, is_text_name)]
 
         def build(progress: Progress, control: JobControl) -> object:
-            return build_map(folder, control, progress)
+            project = build_map(folder, control, progress)
+            prepare_ranking(project)
+            return project
 
         self._build_ids = [
             self.tasks.start(listing, lambda result: self._on_listed(folder, result), on_failed=self.failed.emit),
