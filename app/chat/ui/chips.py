@@ -5,6 +5,7 @@ attaches with one click. The chips wrap onto more lines in a narrow pane.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from PySide6.QtCore import QMargins, QPoint, QRect, QSize, Qt, Signal
@@ -111,15 +112,23 @@ class ChipWidget(QFrame):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.tokens)
         layout.addWidget(self.remove_button)
-        self._full_width = (
-            self.label.fontMetrics().horizontalAdvance(chip.label)
-            + self.tokens.sizeHint().width()
-            + self.remove_button.sizeHint().width()
-            + 24
-        )
 
     def sizeHint(self) -> QSize:
-        return QSize(self._full_width, super().sizeHint().height())
+        # Measured now, not when made: the style sheet sets fonts and paddings on polish.
+        layout = self.layout()
+        margins = layout.contentsMargins() if layout is not None else QMargins()
+        frame = 2 * self.frameWidth()
+        width = (
+            math.ceil(self.label.fontMetrics().horizontalAdvance(self.chip.label))
+            + self.tokens.sizeHint().width()
+            + self.remove_button.sizeHint().width()
+            + margins.left()
+            + margins.right()
+            + 2 * (layout.spacing() if layout is not None else 0)
+            + frame
+            + 4
+        )
+        return QSize(width, super().sizeHint().height())
 
     def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         super().resizeEvent(event)

@@ -131,6 +131,9 @@ class MessageBrowser(QTextBrowser):
             keep += 1
         document = self.document()
         grows = keep < limit and _can_grow(old[keep], codes[keep])
+        # Frames after `keep` go away in this edit: nothing may reach them meanwhile (a resize
+        # that the edit's new height causes stretches frames; it waits for the end).
+        self._shown = old[: keep + 1] if grows else old[:keep]
         if keep == 0 and not grows:
             document.clear()
         cursor = QTextCursor(document)
