@@ -7,13 +7,14 @@ from PySide6.QtCore import QCoreApplication, QElapsedTimer, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QTextBrowser
 
-from app.chat.markdown.render import extract_code_blocks, render_markdown
+from app.chat.markdown.render import CodeBlock, extract_code_blocks, render_markdown
 from app.chat.ui import ChatPanel
 from app.chat.ui.input import MAX_PASTE_CHARS
 from app.chat.ui.message_widgets import (
     AssistantMessageWidget,
     MarkdownMessageWidget,
     MessageBody,
+    MessageBrowser,
     UserMessageWidget,
 )
 from app.chat.ui.style import palette_for
@@ -461,3 +462,20 @@ def test_long_code_lines_scroll_inside_their_block_and_messages_stay_inside_the_
             rows.append(block.layout().lineCount())
         block = block.next()
     assert rows == [1, 1, 1]  # each 300-character line stays one line: it scrolls, it does not wrap
+
+
+def test_a_code_block_redrawn_while_on_screen_stays_whole(qtbot) -> None:
+    """A streaming block's language changes ("py", then "python"), so its browser, on screen
+    and sized to its frame, is drawn again from scratch; the old frame is gone by then."""
+    browser = MessageBrowser(code_only=True)
+    qtbot.addWidget(browser)
+    browser.set_code_style(palette_for("light").render, code_actions=True)
+    browser.resize(300, 100)
+    browser.show()
+    qtbot.waitExposed(browser)
+    browser.show_segments([""], [CodeBlock(0, "py", "x = 1\n" * 30 + "y" * 200, False)])
+    tall = browser.height()
+    browser.show_segments([""], [CodeBlock(0, "python", "x = 1\n", False)])
+    assert browser.height() < tall and "python\nx = 1\n" in browser.toPlainText()
+    browser.show_segments([""], [CodeBlock(1, "rust", "fn main() {}\n" * 50, True)])
+    assert browser.height() > tall and "fn main() {}" in browser.toPlainText()
