@@ -74,6 +74,7 @@ class ChatContext(QObject):
         self._computed: tuple[ContextRequest, _Gathered] | None = None
         self._refresh_task: int | None = None
         self._names: dict[str, str] = {}  # what @ offers -> its path
+        self._announced: tuple[str, list[Attachment]] = ("", [])  # the draft the meter last heard of
         panel.draftChanged.connect(self.schedule)
         panel.attachmentRemoved.connect(self._on_removed)
         panel.attachmentAdded.connect(self._on_added)
@@ -145,7 +146,7 @@ class ChatContext(QObject):
         self._timer.stop()
         request = self._request(self.panel.draft_text())
         if self._computed is not None and self._computed[0] == request:
-            self.changed.emit()  # the typed text changed, the attachments did not
+            self._announce()  # the typed text may have changed
             return
         if self._refresh_task is not None:
             self.tasks.cancel(self._refresh_task)
@@ -170,7 +171,15 @@ class ChatContext(QObject):
         attached, suggestion = result
         self._computed = (request, (attached, suggestion))
         self.panel.show_attachments(ctx.chips_for(attached, suggestion))
-        self.changed.emit()
+        self._announce()
+
+    def _announce(self) -> None:
+        """Tell the meter, when what the next question would send changed (not for every
+        cursor move that leaves the same file attached)."""
+        draft = (self.panel.draft_text(), self.attachments())
+        if draft != self._announced:
+            self._announced = draft
+            self.changed.emit()
 
     def _request(self, question: str) -> ContextRequest:
         settings = self.settings

@@ -306,10 +306,10 @@ class ChatController(QObject):
         self._end_answer(stats_text(stats))
         self.answerFinished.emit(stats)
         n_ctx = self.engine.info.n_ctx if self.engine.info is not None else 0
-        if stats.prompt_tokens and n_ctx:
+        if stats.prompt_tokens and n_ctx:  # the conversation's own figure (it may warn)
             self._show_context_usage(stats.prompt_tokens + stats.completion_tokens, n_ctx)
-        else:
-            self._update_context()
+        if not (stats.prompt_tokens and n_ctx) or (self.context is not None and self.context.draft_messages()):
+            self._update_context()  # and with what the next question carries, counted
 
     def _on_failed(self, rid: int, message: str, engine_dead: bool) -> None:
         if rid != self._active:
