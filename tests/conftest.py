@@ -25,7 +25,7 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory):
     """Paths of the tiny GGUF variants, written once per test session."""
-    from tests.helpers import tiny_gguf as tg
+    from app.models.synthetic import tiny as tg
 
     folder = tmp_path_factory.mktemp("tiny-models")
     models = {
@@ -45,7 +45,7 @@ def tiny_models(tmp_path_factory):
 @pytest.fixture(scope="session")
 def slow_prompt_model(tmp_path_factory):
     """A bigger tiny model whose prompt evaluation takes seconds (for cancel tests)."""
-    from tests.helpers import tiny_gguf as tg
+    from app.models.synthetic import tiny as tg
 
     return tg.write_tiny_gguf(tmp_path_factory.mktemp("slow-model") / "slow.gguf", tg.SLOW_PROMPT)
 

@@ -6,7 +6,7 @@ import argparse
 
 from app.config.settings import load_settings
 from app.llm.options import GPU_LAYERS_HELP, LoadOptions, gpu_layers_arg, load_options_for
-from app.models.preflight import plan_and_check_load
+from app.models.planning.preflight import plan_and_check_load
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:

@@ -4,8 +4,8 @@
     dscoder models download CATALOG_ID
     dscoder models download --repo R --file F [--revision REV] [--sha256 H]
 
-A download draws a progress bar on stderr when stderr is a terminal and prints the
-installed path as its last stdout line. Ctrl+C keeps the partial file; the next run
+A download shows progress on stderr (tqdm bars on a terminal, one line per phase
+elsewhere) and prints the installed path as its last stdout line. Ctrl+C keeps the partial file; the next run
 resumes from it.
 """
 
@@ -14,15 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
+from app.commands.progress import PhaseProgress
 from app.config.settings import load_settings
 from app.models.catalog import load_catalog
-from app.models.downloads import DownloadJob, DownloadProgress, DownloadSpec
-from app.models.hub import HubConfig
+from app.models.download.hub import HubConfig
+from app.models.download.job import DownloadJob, DownloadProgress, DownloadSpec
 from app.models.library import (
     InstalledModel,
     catalog_status,
@@ -137,13 +137,13 @@ def run_catalog(args: argparse.Namespace) -> int:
 def run_download(args: argparse.Namespace) -> int:
     spec = _spec_from(args)
     settings = load_settings()
-    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
+    bar = None if args.json else PhaseProgress(sys.stderr)
     job = DownloadJob(spec, settings.resolved_models_dir(), HubConfig.from_settings(settings), on_progress=bar)
     try:
         result = job.run()
     finally:
         if bar is not None:
-            bar.finish()
+            bar.close()
     if args.json:
         _print_json(
             {
@@ -180,7 +180,7 @@ def _spec_from(args: argparse.Namespace) -> DownloadSpec:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
+    bar = None if args.json else PhaseProgress(sys.stderr)
     model = find_model(args.model)
 
     def show(done: int, total: int) -> None:
@@ -191,7 +191,7 @@ def run_verify(args: argparse.Namespace) -> int:
         model = verify_model(model.path, progress=show)
     finally:
         if bar is not None:
-            bar.finish()
+            bar.close()
     if args.json:
         _print_json(model.to_json())
     else:
@@ -252,43 +252,3 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
     for row in (header, *rows):
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
-
-
-class ProgressBar:
-    """One self-rewriting line on a terminal: phase, percent, bytes, speed, ETA."""
-
-    def __init__(self, stream: TextIO, width: int = 28) -> None:
-        self.stream = stream
-        self.width = width
-        self._shown = False
-        self._last = 0.0
-
-    def __call__(self, progress: DownloadProgress) -> None:
-        now = time.monotonic()
-        if now - self._last < 0.1 and progress.done_bytes < progress.total_bytes:
-            return
-        self._last = now
-        filled = int(self.width * progress.fraction)
-        bar = "#" * filled + "-" * (self.width - filled)
-        text = f"{progress.phase:<11} [{bar}] {progress.fraction * 100:5.1f}%"
-        if progress.total_bytes:
-            text += f"  {format_bytes(progress.done_bytes)} / {format_bytes(progress.total_bytes)}"
-        if progress.speed_bps:
-            text += f"  {format_bytes(progress.speed_bps)}/s"
-        if progress.eta_seconds is not None:
-            text += f"  ETA {_duration(progress.eta_seconds)}"
-        self.stream.write("\r\x1b[K" + text)
-        self.stream.flush()
-        self._shown = True
-
-    def finish(self) -> None:
-        if self._shown:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"

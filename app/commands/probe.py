@@ -13,10 +13,10 @@ from app.hardware.probe import MachineProfile, probe_machine
 from app.hardware.speed_benchmark import with_machine_speed
 from app.models.catalog import load_catalog
 from app.models.library import installed_paths, scan_models
-from app.models.measured import MeasuredLoads
-from app.models.plan_words import rate_text, seconds_text
-from app.models.planner import PURPOSES, Plan, gb, plan_for_machine, plan_options
-from app.models.speed import ASSUMED
+from app.models.planning.measured import MeasuredLoads
+from app.models.planning.plan_words import rate_text, seconds_text
+from app.models.planning.planner import PURPOSES, Plan, gb, plan_for_machine, plan_options
+from app.models.planning.speed import ASSUMED
 from app.utils.errors import DscoderError
 
 

@@ -9,7 +9,7 @@ import sys
 from app.engine.main import serve
 from app.llm.options import GPU_LAYERS_HELP, KV_CACHE_TYPES, LoadOptions, gpu_layers_arg
 from app.llm.supervisor import check_model_file
-from app.models.preflight import plan_and_check_load
+from app.models.planning.preflight import plan_and_check_load
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -40,6 +40,19 @@ def _wait(app: object, done: Callable[[], bool], timeout: float = TIMEOUT_S) -> 
     return True
 
 
+def check_syntax_parsers(test: SelfTest) -> None:
+    """Every tree-sitter grammar the app uses loads (a bundle must carry each one)."""
+    from app.syntax.languages import GRAMMARS, parse
+
+    grammars = sorted(set(GRAMMARS.values()))
+    missing = [g for g in grammars if parse("x = 1\n", g) is None]
+    test.check(
+        "syntax parsers load (Apply places code by syntax)",
+        not missing,
+        f"missing {', '.join(missing)}" if missing else f"{len(grammars)} languages",
+    )
+
+
 def run_self_test() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     home = tempfile.mkdtemp(prefix="dscoder-selftest-")
@@ -48,13 +61,14 @@ def run_self_test() -> int:
     started = time.monotonic()
     try:
         from app.config.settings import Settings
-        from app.diagnostics.tiny_model import write_tiny_gguf
         from app.llm.info import EngineInfo
         from app.mainwindow.app import create_application
+        from app.models.synthetic.tiny import write_tiny_gguf
 
         app = create_application([sys.argv[0]])
         from app.mainwindow.window import MainWindow
 
+        check_syntax_parsers(test)
         model = write_tiny_gguf(Path(home) / "selftest-tiny.gguf")
         test.check("tiny GGUF model written", model.stat().st_size > 0, f"{model.stat().st_size} bytes")
 

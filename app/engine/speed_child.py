@@ -1,7 +1,7 @@
 """The machine-speed benchmark child: `python -m app.engine.speed_child` (or `dscoder probe
 --speed-child` in a frozen build), started by `app.hardware.speed.measure_machine_speed`.
 
-It writes the synthetic benchmark model (app/hardware/bench_model.py), loads it with
+It writes the synthetic benchmark model (app/models/synthetic/bench.py), loads it with
 llama.cpp the way the engine loads a model, and measures on the CPU, then on each GPU
 it was asked to: decode (one token at a time, so every token streams the weights:
 bytes per second) and prompt processing (a batch of tokens: floating-point operations
@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.hardware.bench_model import N_EMBD, BenchModel, write_bench_gguf
 from app.hardware.speed import DEFAULT_WEIGHTS_BYTES, FAILED_MARK, PROGRESS_MARK, RESULT_MARK, attention_flops
+from app.models.synthetic.bench import N_EMBD, BenchModel, write_bench_gguf
 
 PROMPT_TOKENS = 128  # one batch: large enough for the matrix kernels llama.cpp uses on prompts
 WARMUP_TOKENS = 8

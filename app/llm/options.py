@@ -4,7 +4,7 @@ GPU layers mean one thing everywhere (settings, LoadOptions, the CLI's --gpu-lay
 a count, 0 for the CPU only, `AUTO_GPU_LAYERS` (-1) for "as many as fit", or
 `ALL_GPU_LAYERS` for every layer. Auto is a request to the planner, never a value for
 llama.cpp: whoever starts an engine resolves it to a count first (the GUI's supervisor
-factory and the CLI call `app.models.gpu_layers.resolve_auto_gpu_layers`), and
+factory and the CLI call `app.models.planning.gpu_layers.resolve_auto_gpu_layers`), and
 `to_argv` refuses to pass it on.
 """
 
@@ -108,7 +108,7 @@ def load_options_for(
 
     Keyword values (command-line flags) override the settings. GPU layers keep their
     meaning: "auto" stays auto here, and is planned off the GUI thread just before the
-    engine starts (see app/models/gpu_layers.py)."""
+    engine starts (see app/models/planning/gpu_layers.py)."""
     return LoadOptions(
         model_path=model_path or settings.chat_model_path,
         n_ctx=n_ctx if n_ctx is not None else (settings.n_ctx or DEFAULT_CONTEXT),

@@ -12,15 +12,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jinja2
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from app.utils.errors import PromptError
+from app.utils.resources import resource
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "resources" / "templates"
+TEMPLATES_DIR = resource("templates")
 
 # DeepSeek-Coder token texts (the bars are U+FF5C, the space U+2581; only EOT uses ASCII '|').
 DS_BOS = "<｜begin▁of▁sentence｜>"

@@ -56,7 +56,7 @@ def local_server_key() -> str:
     return local_server_api_key(default_secret_store())
 
 
-# Makes auto GPU layers a count (app.models.gpu_layers.resolve_auto_gpu_layers, passed in by
+# Makes auto GPU layers a count (app.models.planning.gpu_layers.resolve_auto_gpu_layers, passed in by
 # the window: the llm layer does not import the planner).
 GpuLayerPlanner = Callable[[LoadOptions], LoadOptions]
 

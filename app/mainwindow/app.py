@@ -15,6 +15,7 @@ from app import APP_ID, APP_NAME, __version__
 from app.config.settings import load_settings
 from app.config.validation import sanitized
 from app.utils.logs import install_exception_hooks, start_gui_log
+from app.utils.resources import resource
 
 qt_log = logging.getLogger("qt")
 _QT_LEVELS = {
@@ -25,7 +26,7 @@ _QT_LEVELS = {
     QtMsgType.QtFatalMsg: logging.CRITICAL,
 }
 
-ICONS_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
+ICONS_DIR = resource("icons")
 
 
 def app_icon() -> QIcon | None:
@@ -33,9 +34,9 @@ def app_icon() -> QIcon | None:
     if not ICONS_DIR.is_dir():
         return None
     icon = QIcon()
-    for path in sorted(ICONS_DIR.glob("*")):
-        if path.suffix.lower() in (".svg", ".png"):
-            icon.addFile(str(path))
+    for entry in sorted(ICONS_DIR.iterdir(), key=lambda e: e.name):
+        if entry.name.lower().endswith((".svg", ".png")):
+            icon.addFile(str(entry))  # shipped files lie on disk in every install (no zip imports)
     return None if icon.isNull() else icon
 
 

@@ -1,7 +1,7 @@
 """Measured loads: what each real load and answer of the local engine used, recorded so
 that the next estimate for the same model file and settings is a measurement.
 
-The recording itself is Qt-free (`app.models.load_recorder`); it reads the engine's log
+The recording itself is Qt-free (`app.models.planning.load_recorder`); it reads the engine's log
 and its process's memory, and the first load may start GPU discovery, so it runs on a
 background thread, never on the GUI thread. A remote engine has nothing to record here.
 """
@@ -14,7 +14,7 @@ from app.llm.client import StreamStats
 from app.llm.info import EngineInfo
 from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import engine_log_path
-from app.models.load_recorder import record_engine_load, record_engine_request
+from app.models.planning.load_recorder import record_engine_load, record_engine_request
 from app.utils.jobs import JobControl, Progress
 from app.utils.ui.tasks import BackgroundTasks
 

@@ -45,7 +45,7 @@ from app.mainwindow.menus import WindowCommands, WindowMenus
 from app.mainwindow.parts import NoModelBanner, TabsEditorAccess
 from app.mainwindow.status_bar import EngineStatusBar
 from app.mainwindow.theme import THEME_CHOICES, apply_application_palette, effective_theme
-from app.models.preflight import plan_and_check_load
+from app.models.planning.preflight import plan_and_check_load
 from app.project.ui.service import ProjectMapService
 from app.utils import paths
 

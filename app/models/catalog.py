@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from app.utils.errors import DscoderError
+from app.utils.resources import resource
 
 log = logging.getLogger(__name__)
 
-CATALOG_PATH = Path(__file__).resolve().parents[2] / "resources" / "catalog.json"
+CATALOG_PATH = resource("catalog.json")
 
 # Quantizations from smallest (lowest quality) to largest (highest quality).
 QUANT_ORDER: tuple[str, ...] = ("Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0")
@@ -179,9 +180,9 @@ def parse_catalog(data: dict[str, Any]) -> Catalog:
 @lru_cache(maxsize=1)
 def load_catalog(path: Path | None = None) -> Catalog:
     """The catalog shipped in resources/catalog.json (cached)."""
-    path = path or CATALOG_PATH
+    source = path or CATALOG_PATH
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise DscoderError(f"Cannot read the model catalog at {path} ({exc})", "Reinstall the app") from exc
+        raise DscoderError(f"Cannot read the model catalog at {source} ({exc})", "Reinstall the app") from exc
     return parse_catalog(data)

@@ -19,9 +19,9 @@ from typing import Any
 
 from app.config.settings import Settings, load_settings
 from app.models import verify
-from app.models.downloads import DOWNLOADS_DIR, SPLIT_SHARD, DownloadJob, DownloadSpec, shard_set_names
+from app.models.download.hub import HubConfig, HubRepo, search_gguf_repos
+from app.models.download.job import DOWNLOADS_DIR, SPLIT_SHARD, DownloadJob, DownloadSpec, shard_set_names
 from app.models.gguf import GgufInfo, read_gguf_info
-from app.models.hub import HubConfig, HubRepo, search_gguf_repos
 from app.models.manifest import CHANGED, HASHED, MISMATCH, UNVERIFIED, VERIFIED, Manifest, ModelRecord, record_for_file
 from app.utils.errors import DscoderError, ModelFileError
 from app.utils.jobs import JobControl, Progress

@@ -45,8 +45,8 @@ def main() -> int:
 
     constants.HF_HUB_OFFLINE = False
     from app.config.settings import Settings
-    from app.models.hub import HubConfig
-    from app.models.transfer import FileSource, RetryPolicy, fetch_resumable
+    from app.models.download.hub import HubConfig
+    from app.models.download.transfer import FileSource, RetryPolicy, fetch_resumable
     from app.models.verify import sha256_file
     from app.utils.jobs import JobControl
     from tests.helpers.fake_hub import FakeHub

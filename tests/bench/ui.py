@@ -46,9 +46,12 @@ PROMPT = (
 
 FIRST_PAINT_CHILD = r"""
 import os, sys
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent
+from PySide6.QtCore import QObject
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
-from app.mainwindow.app import create_application, run_gui
+from app.mainwindow.app import create_application
+from app.mainwindow.app import run_gui
 
 class FirstPaint(QObject):
     seen = False

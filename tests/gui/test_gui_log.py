@@ -18,8 +18,10 @@ from tests.helpers.window import menu_action, open_window
 APP_RUN = textwrap.dedent(
     """
     import threading
-    from PySide6.QtCore import QTimer, qWarning
-    from app.mainwindow.app import create_application, start_logging
+    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import qWarning
+    from app.mainwindow.app import create_application
+    from app.mainwindow.app import start_logging
 
     start_logging()
     app = create_application()

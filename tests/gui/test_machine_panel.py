@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QAbstractItemView
 
 from app.hardware.probe import probe_machine
 from app.models.catalog import load_catalog
-from app.models.planner import PlanOptions, plan_for_machine
+from app.models.planning.planner import PlanOptions, plan_for_machine
 from app.models.ui.machine_panel import COLUMNS, MachinePanel
 from tests.helpers.hardware_profiles import PROFILES, readers_for
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from app.config.settings import load_settings
-from app.models.downloads import DownloadProgress
-from tests.helpers import model_manager, tiny_gguf
+from app.models.download.job import DownloadProgress
+from app.models.synthetic import tiny
+from tests.helpers import model_manager
 from tests.helpers.fake_hub import FakeHub, Fault, random_bytes
 from tests.helpers.model_manager import (
     REPO,
@@ -29,7 +30,7 @@ make_dialog = model_manager.make_dialog
 def test_a_download_shows_progress_and_ends_installed(
     qtbot, hub: FakeHub, models_dir: Path, make_dialog, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    data = tiny_gguf.write_tiny_gguf(tmp_path / "tiny-coder.gguf").read_bytes()
+    data = tiny.write_tiny_gguf(tmp_path / "tiny-coder.gguf").read_bytes()
     entry = hub_entry(hub, "tiny-coder.gguf", data)
     hub.rate_bps = 2_000_000
     dialog = make_dialog([entry])
@@ -176,8 +177,8 @@ def test_the_hub_endpoint_is_saved(qtbot, make_dialog) -> None:  # type: ignore[
 
 # -- the installed models ---------------------------------------------------------------------
 def test_installed_models_show_their_gguf_metadata(qtbot, models_dir: Path, make_dialog) -> None:  # type: ignore[no-untyped-def]
-    v1 = tiny_gguf.write_tiny_gguf(models_dir / "tiny-v1.gguf", tiny_gguf.TINY)
-    plain = tiny_gguf.write_tiny_gguf(models_dir / "tiny-plain.gguf", tiny_gguf.TINY_NO_FIM)
+    v1 = tiny.write_tiny_gguf(models_dir / "tiny-v1.gguf", tiny.TINY)
+    plain = tiny.write_tiny_gguf(models_dir / "tiny-plain.gguf", tiny.TINY_NO_FIM)
     dialog = make_dialog()
 
     row = dialog.installed_view.row_texts(str(v1))
@@ -190,8 +191,8 @@ def test_installed_models_show_their_gguf_metadata(qtbot, models_dir: Path, make
 
 
 def test_use_for_chat_writes_the_setting_and_emits_model_chosen(qtbot, models_dir: Path, make_dialog) -> None:  # type: ignore[no-untyped-def]
-    v1 = tiny_gguf.write_tiny_gguf(models_dir / "tiny-v1.gguf", tiny_gguf.TINY)
-    plain = tiny_gguf.write_tiny_gguf(models_dir / "tiny-plain.gguf", tiny_gguf.TINY_NO_FIM)
+    v1 = tiny.write_tiny_gguf(models_dir / "tiny-v1.gguf", tiny.TINY)
+    plain = tiny.write_tiny_gguf(models_dir / "tiny-plain.gguf", tiny.TINY_NO_FIM)
     dialog = make_dialog()
     view = dialog.installed_view
     view.select_path(str(v1))
@@ -211,7 +212,7 @@ def test_use_for_chat_writes_the_setting_and_emits_model_chosen(qtbot, models_di
 
 
 def test_delete_asks_and_removes(qtbot, models_dir: Path, make_dialog) -> None:  # type: ignore[no-untyped-def]
-    v1 = tiny_gguf.write_tiny_gguf(models_dir / "tiny-v1.gguf", tiny_gguf.TINY)
+    v1 = tiny.write_tiny_gguf(models_dir / "tiny-v1.gguf", tiny.TINY)
     dialog = make_dialog()
     dialog.installed_view.select_path(str(v1))
     asked: list[str] = []
@@ -228,7 +229,7 @@ def test_delete_asks_and_removes(qtbot, models_dir: Path, make_dialog) -> None: 
 
 
 def test_import_copies_and_verify_again_hashes(qtbot, models_dir: Path, tmp_path: Path, make_dialog) -> None:  # type: ignore[no-untyped-def]
-    source = tiny_gguf.write_tiny_gguf(tmp_path / "outside.gguf", tiny_gguf.TINY_V2)
+    source = tiny.write_tiny_gguf(tmp_path / "outside.gguf", tiny.TINY_V2)
     dialog = make_dialog()
     dialog.choose_import = lambda _parent, _start: (source, False)  # type: ignore[assignment]
 

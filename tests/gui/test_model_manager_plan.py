@@ -8,7 +8,8 @@ from pathlib import Path
 
 from app.hardware.probe import MachineProfile
 from app.models.catalog import load_catalog
-from tests.helpers import model_manager, tiny_gguf
+from app.models.synthetic import tiny
+from tests.helpers import model_manager
 from tests.helpers.fake_hub import FakeHub
 from tests.helpers.model_manager import (
     TIMEOUT_MS,
@@ -49,7 +50,7 @@ def test_fit_and_recommendation_come_from_the_planner_off_the_gui_thread(qtbot, 
 
 
 def test_download_recommended_starts_the_recommended_entry(qtbot, hub: FakeHub, tmp_path: Path, make_dialog) -> None:  # type: ignore[no-untyped-def]
-    entry = hub_entry(hub, "tiny-rec.gguf", tiny_gguf.write_tiny_gguf(tmp_path / "r.gguf").read_bytes())
+    entry = hub_entry(hub, "tiny-rec.gguf", tiny.write_tiny_gguf(tmp_path / "r.gguf").read_bytes())
     dialog = make_dialog([entry])
     assert dialog.plan is not None and dialog.plan.recommendation is not None
     with qtbot.waitSignal(dialog.downloads.worker.finished, timeout=TIMEOUT_MS):

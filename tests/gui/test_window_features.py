@@ -156,7 +156,7 @@ def test_fix_this_error_sends_the_code_the_error_points_to(qtbot, make_window, t
 
 
 def test_a_local_load_and_its_answers_are_recorded_as_measurements(qtbot, make_window, tiny_models):
-    from app.models.measured import MeasuredLoads, ModelFileId
+    from app.models.planning.measured import MeasuredLoads, ModelFileId
 
     window = make_window(Settings(chat_model_path=str(tiny_models["v1"]), n_gpu_layers=0, max_tokens=24))
     window.engine.load_from_settings()

@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt
 from app.config.settings import Settings
 from app.hardware.probe import MachineProfile, probe_machine
 from app.models.catalog import CatalogEntry, CatalogFile, load_catalog
-from app.models.downloads import DownloadOptions, DownloadProgress
-from app.models.transfer import RetryPolicy
+from app.models.download.job import DownloadOptions, DownloadProgress
+from app.models.download.transfer import RetryPolicy
 from app.models.ui.manager import ModelManagerDialog
 from tests.helpers.fake_hub import COMMIT, FakeHub, point_hub_client_at
 from tests.helpers.hardware_profiles import PROFILES, readers_for

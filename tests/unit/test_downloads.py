@@ -10,11 +10,11 @@ import pytest
 
 from app.config.settings import Settings
 from app.models import verify
-from app.models.download_queue import DownloadQueue
-from app.models.downloads import DownloadJob, DownloadOptions, DownloadProgress, DownloadSpec, JobState, SpecFile
-from app.models.hub import HubConfig
+from app.models.download.hub import HubConfig
+from app.models.download.job import DownloadJob, DownloadOptions, DownloadProgress, DownloadSpec, JobState, SpecFile
+from app.models.download.queue import DownloadQueue
+from app.models.download.transfer import RetryPolicy
 from app.models.manifest import VERIFIED, Manifest
-from app.models.transfer import RetryPolicy
 from app.utils.errors import CancelledError, DscoderError
 from app.utils.jobs import PausedError
 from tests.helpers.fake_hub import FakeHub, Fault, point_hub_client_at, random_bytes

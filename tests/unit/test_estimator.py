@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from app.models.catalog import load_catalog
-from app.models.estimator import GIB, estimate_memory, kv_cache_bytes, model_shape, pad_ctx
 from app.models.gguf import GgufInfo, read_gguf_info
-from tests.helpers.synthetic_gguf import (
+from app.models.planning.estimator import GIB, estimate_memory, kv_cache_bytes, model_shape, pad_ctx
+from app.models.synthetic.shapes import (
     SHAPE_1_3B,
     SHAPE_6_7B,
     SHAPE_7B_V15,

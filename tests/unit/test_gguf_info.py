@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.models.gguf import GgufInfo, quant_label, read_gguf_info
-from app.utils.errors import ModelFileError
-from tests.helpers.synthetic_gguf import (
+from app.models.synthetic.shapes import (
     SHAPE_1_3B,
     SHAPE_33B,
     SHAPE_TINY,
@@ -17,6 +16,7 @@ from tests.helpers.synthetic_gguf import (
     SHAPE_V2_LITE_MLA,
     write_synthetic_gguf,
 )
+from app.utils.errors import ModelFileError
 
 V1_TEMPLATE = "{{ bos_token }}{% for m in messages %}### Instruction:\n{{ m['content'] }}\n{% endfor %}### Response:\n"
 

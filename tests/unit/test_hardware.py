@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from app.hardware import gpus as gpu_discovery
-from app.hardware.bench_model import write_bench_gguf
 from app.hardware.gpus import (
     BackendInfo,
     GpuInfo,
@@ -24,6 +23,7 @@ from app.hardware.probe import MachineProfile, ProbeReaders, _cpuinfo_name_and_f
 from app.hardware.speed import MachineSpeed, load_cached_speed, save_speed
 from app.hardware.speed_benchmark import measure_machine_speed, with_machine_speed
 from app.models.gguf import read_gguf_info
+from app.models.synthetic.bench import write_bench_gguf
 from app.utils.errors import CancelledError, DscoderError
 from app.utils.jobs import JobControl
 from tests.helpers.hardware_profiles import (

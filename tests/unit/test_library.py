@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.config.settings import Settings
-from app.models.downloads import DownloadJob, DownloadSpec
-from app.models.hub import HubConfig
+from app.models.download.hub import HubConfig
+from app.models.download.job import DownloadJob, DownloadSpec
 from app.models.library import (
     catalog_status,
     find_model,
@@ -23,10 +23,10 @@ from app.models.library import (
     verify_model,
 )
 from app.models.manifest import CHANGED, HASHED, MISMATCH, UNVERIFIED, VERIFIED, Manifest
+from app.models.synthetic.tiny import TinyModelSpec, write_tiny_gguf
 from app.utils.errors import CancelledError, DscoderError, ModelFileError
 from app.utils.jobs import JobControl
 from tests.helpers.fake_hub import FakeHub, point_hub_client_at
-from tests.helpers.tiny_gguf import TinyModelSpec, write_tiny_gguf
 
 REPO = "someone/deepseek-coder-tiny-GGUF"
 

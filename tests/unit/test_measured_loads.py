@@ -17,16 +17,16 @@ from app.llm.info import local_engine_info
 from app.llm.options import LoadOptions, SamplingParams
 from app.llm.supervisor import EngineSupervisor
 from app.models.catalog import load_catalog
-from app.models.estimator import estimate_memory
 from app.models.gguf import read_gguf_info
-from app.models.load_recorder import parse_buffer_sizes, record_engine_load, record_engine_request
-from app.models.measured import LoadRecord, LoadSettings, MeasuredLoads, ModelFileId, SpeedSample
-from app.models.planner import PlanOptions, plan_for_machine
-from app.models.speed import CALIBRATED, MEASURED, PREDICTED
+from app.models.planning.estimator import estimate_memory
+from app.models.planning.load_recorder import parse_buffer_sizes, record_engine_load, record_engine_request
+from app.models.planning.measured import LoadRecord, LoadSettings, MeasuredLoads, ModelFileId, SpeedSample
+from app.models.planning.planner import PlanOptions, plan_for_machine
+from app.models.planning.speed import CALIBRATED, MEASURED, PREDICTED
+from app.models.synthetic.shapes import SHAPE_6_7B, write_synthetic_gguf
+from app.models.synthetic.tiny import TINY, write_tiny_gguf
 from tests.helpers.hardware_profiles import PROFILES, readers_for
 from tests.helpers.speed import cache_speed_for_this_machine
-from tests.helpers.synthetic_gguf import SHAPE_6_7B, write_synthetic_gguf
-from tests.helpers.tiny_gguf import TINY, write_tiny_gguf
 
 MIB = 1024 * 1024
 PROMPT = "def add(a, b):\n    return a + b\n\n" * 20  # about 200 tokens of the tiny vocabulary

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.commands.models import ProgressBar
+from app.commands.progress import PhaseProgress
 from app.config.settings import Settings, save_settings
-from app.models.downloads import DownloadJob, DownloadProgress, DownloadSpec
-from app.models.hub import HubConfig
+from app.models.download.hub import HubConfig
+from app.models.download.job import DownloadJob, DownloadProgress, DownloadSpec
+from app.models.synthetic.tiny import write_tiny_gguf
 from tests.helpers.fake_hub import FakeHub, hub_environment, point_hub_client_at, random_bytes
-from tests.helpers.tiny_gguf import write_tiny_gguf
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "TheBloke/tiny-coder-GGUF"
@@ -48,7 +48,13 @@ def test_download_prints_the_installed_path_last(hub: FakeHub, capsys: pytest.Ca
     path = Path(out.strip().splitlines()[-1])
     assert path.read_bytes() == data
     assert path.is_relative_to(models_dir())
-    assert "[" not in err  # no progress bar when stderr is not a terminal
+    # stderr is not a terminal here: one line per phase, each with its final state.
+    lines = [line.strip("\r") for line in err.splitlines()]
+    downloading = [line for line in lines if line.startswith(f"downloading {FILE}")]
+    verifying = [line for line in lines if line.startswith(f"verifying {FILE}")]
+    assert len(downloading) == 1 and len(verifying) == 1, err
+    assert "100%" in downloading[0] and "300k/300k" in downloading[0]
+    assert err.count("\r") <= len(lines)  # no in-place redraws in a log
 
 
 def test_download_with_a_wrong_sha256_fails_with_exit_1(hub: FakeHub, capsys: pytest.CaptureFixture[str]) -> None:
@@ -131,16 +137,26 @@ def test_verify_of_a_damaged_download_exits_1(hub: FakeHub, capsys: pytest.Captu
     assert "does not match its expected sha256" in capsys.readouterr().err
 
 
-def test_progress_bar_shows_percent_speed_and_eta() -> None:
-    stream = io.StringIO()
-    bar = ProgressBar(stream)
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
 
-    bar(DownloadProgress("downloading", FILE, 2_500_000, 10_000_000, speed_bps=1_250_000, eta_seconds=6))
-    bar.finish()
+
+def test_progress_on_a_terminal_shows_percent_sizes_and_a_bar_per_phase() -> None:
+    stream = Terminal()
+    progress = PhaseProgress(stream)
+
+    progress(DownloadProgress("checking", FILE, 0, 0))
+    progress(DownloadProgress("downloading", FILE, 2_500_000, 10_000_000))
+    progress(DownloadProgress("downloading", FILE, 10_000_000, 10_000_000))
+    progress(DownloadProgress("verifying", FILE, 5_000_000, 10_000_000))
+    progress.close()
 
     text = stream.getvalue()
-    assert "25.0%" in text and "2.5 MB / 10.0 MB" in text and "1.2 MB/s" in text and "ETA 6s" in text
-    assert text.endswith("\n")
+    assert "checking" not in text  # a moment, not a byte count
+    assert f"downloading {FILE}: 100%" in text and "10.0M/10.0M" in text
+    assert f"verifying {FILE}:  50%" in text and "5.00M/10.0M" in text
+    assert text.endswith("\n") and text.count("\n") == 2  # each phase's bar stays on its own line
 
 
 def test_a_killed_download_resumes_from_its_partial_file(hub: FakeHub) -> None:

@@ -15,7 +15,7 @@ from app.config.settings import Settings
 from app.config.validation import validate_settings
 from app.hardware.probe import MachineProfile, MemoryInfo, probe_machine
 from app.models.catalog import load_catalog
-from app.models.planner import (
+from app.models.planning.planner import (
     FIT_CPU_ONLY,
     FIT_FULL_GPU,
     FIT_NONE,
@@ -28,7 +28,7 @@ from app.models.planner import (
     plan_for_machine,
     plan_options,
 )
-from app.models.speed import ASSUMED, PREDICTED
+from app.models.planning.speed import ASSUMED, PREDICTED
 from tests.helpers.hardware_profiles import GIB, PROFILES, readers_for
 
 # profile -> (recommended chat entry, fit, words the reason must contain)

@@ -12,9 +12,9 @@ from app import cli
 from app.commands import probe as probe_command
 from app.hardware import speed_benchmark
 from app.hardware.probe import probe_machine
+from app.models.synthetic.shapes import SHAPE_6_7B, write_synthetic_gguf
 from tests.helpers.hardware_profiles import PROFILES, readers_for
 from tests.helpers.speed import cache_speed_for_this_machine
-from tests.helpers.synthetic_gguf import SHAPE_6_7B, write_synthetic_gguf
 
 SPEED_KEYS = {"decode_tokens_per_s", "prompt_tokens_per_s", "first_token_s_at_2k"}
 ESTIMATE_KEYS = {"weights_bytes", "kv_bytes", "compute_bytes", "ram_bytes", "vram_bytes", "measured"} | SPEED_KEYS

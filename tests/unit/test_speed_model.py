@@ -7,8 +7,8 @@ import pytest
 from app.hardware.gpus import GpuInfo
 from app.hardware.speed import GpuSpeed, MachineSpeed, attention_flops
 from app.models.catalog import load_catalog
-from app.models.estimator import estimate_memory, model_shape
-from app.models.speed import (
+from app.models.planning.estimator import estimate_memory, model_shape
+from app.models.planning.speed import (
     ASSUMED,
     MEASURED,
     PREDICTED,

@@ -14,8 +14,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from app.models.catalog import CatalogEntry
-from app.models.downloads import DownloadJob, DownloadOptions, DownloadProgress, DownloadSpec
-from app.models.hub import HubConfig
+from app.models.download.hub import HubConfig
+from app.models.download.job import DownloadJob, DownloadOptions, DownloadProgress, DownloadSpec
 from app.models.ui.download_worker import DownloadWorker
 from app.models.ui.downloads_view import DownloadsView
 from app.models.ui.manager_data import live_status_text

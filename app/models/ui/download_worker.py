@@ -17,9 +17,16 @@ import logging
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from app.config.settings import Settings
-from app.models.download_queue import DownloadQueue
-from app.models.downloads import DownloadJob, DownloadOptions, DownloadProgress, DownloadSpec, InstallResult, JobState
-from app.models.hub import HubConfig
+from app.models.download.hub import HubConfig
+from app.models.download.job import (
+    DownloadJob,
+    DownloadOptions,
+    DownloadProgress,
+    DownloadSpec,
+    InstallResult,
+    JobState,
+)
+from app.models.download.queue import DownloadQueue
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.downloads import DownloadProgress
+from app.models.download.job import DownloadProgress
 from app.models.ui.manager_data import live_status_text, progress_detail
 
 

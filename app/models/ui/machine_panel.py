@@ -24,8 +24,17 @@ from PySide6.QtWidgets import (
 
 from app.hardware.probe import MachineProfile
 from app.hardware.speed import MachineSpeed
-from app.models.plan_words import rate_text, seconds_text
-from app.models.planner import FIT_CPU_ONLY, FIT_FULL_GPU, FIT_NONE, FIT_PARTIAL_GPU, FIT_REMOTE, Plan, QuantFit, gb
+from app.models.planning.plan_words import rate_text, seconds_text
+from app.models.planning.planner import (
+    FIT_CPU_ONLY,
+    FIT_FULL_GPU,
+    FIT_NONE,
+    FIT_PARTIAL_GPU,
+    FIT_REMOTE,
+    Plan,
+    QuantFit,
+    gb,
+)
 from app.models.ui.manager_data import SPEED_MARK
 
 FIT_TEXT = {

@@ -19,7 +19,7 @@ from app.hardware.probe import MachineProfile
 from app.hardware.speed import MachineSpeed
 from app.hardware.speed_benchmark import measure_machine_speed, with_machine_speed
 from app.models.catalog import CatalogEntry
-from app.models.planner import Plan, plan_options
+from app.models.planning.planner import Plan, plan_options
 from app.models.ui.manager_data import MachineProber, probe_and_plan
 from app.utils.jobs import JobControl, Progress
 from app.utils.ui.tasks import BackgroundTasks

@@ -37,9 +37,9 @@ from PySide6.QtWidgets import (
 from app.config.settings import Settings, save_settings
 from app.hardware.speed_benchmark import measure_machine_speed
 from app.models.catalog import CatalogEntry, load_catalog
-from app.models.downloads import DownloadOptions
+from app.models.download.job import DownloadOptions
 from app.models.library import InstalledModel, installed_paths, search_hub
-from app.models.planner import Plan, QuantFit
+from app.models.planning.planner import Plan, QuantFit
 from app.models.ui.download_jobs import DownloadJobs
 from app.models.ui.download_worker import DownloadWorker
 from app.models.ui.downloads_view import DownloadsView

@@ -14,11 +14,11 @@ from pathlib import Path
 from app.config.settings import Settings
 from app.hardware.probe import MachineProfile, probe_machine
 from app.models.catalog import Catalog, CatalogEntry
-from app.models.downloads import DownloadProgress
+from app.models.download.job import DownloadProgress
 from app.models.library import InstalledModel, catalog_status, scan_models
-from app.models.measured import MeasuredLoads
-from app.models.plan_words import rate_text, seconds_text
-from app.models.planner import (
+from app.models.planning.measured import MeasuredLoads
+from app.models.planning.plan_words import rate_text, seconds_text
+from app.models.planning.planner import (
     FIT_CPU_ONLY,
     FIT_FULL_GPU,
     FIT_NONE,

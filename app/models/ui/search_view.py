@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.download_types import shard_set_names
-from app.models.hub import HubRepo
+from app.models.download.hub import HubRepo
+from app.models.download.spec import shard_set_names
 from app.models.verify import format_bytes
 
 FILE_ROLE = Qt.ItemDataRole.UserRole

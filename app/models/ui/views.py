@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.models.catalog import CatalogEntry
 from app.models.library import InstalledModel
-from app.models.planner import QuantFit
+from app.models.planning.planner import QuantFit
 from app.models.ui.manager_data import fit_text, model_columns, size_text, speed_cell
 
 CATALOG_COLUMNS = ("Model", "Quant", "Size", "Fit on this machine", "Speed on this machine", "Status", "")

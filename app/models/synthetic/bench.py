@@ -17,6 +17,7 @@ import gguf
 import numpy as np
 
 from app.hardware.speed import DEFAULT_WEIGHTS_BYTES
+from app.models.synthetic.writer import LlamaHeader, add_spm_vocabulary, byte_tokens, llama_writer
 
 Q4_K = gguf.GGMLQuantizationType.Q4_K
 Q4_K_BLOCK_VALUES, Q4_K_BLOCK_BYTES = gguf.GGML_QUANT_SIZES[Q4_K]  # 256 values in 144 bytes
@@ -68,35 +69,29 @@ def _q4k_data(rows: int, cols: int, chunk: np.ndarray, offset: int) -> np.ndarra
 
 
 def _vocabulary(writer: gguf.GGUFWriter) -> None:
-    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
+    tokens = ["<unk>", "<s>", "</s>", *byte_tokens()]
     types = [gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL]
     types += [gguf.TokenType.BYTE] * 256
     while len(tokens) < N_VOCAB:
         tokens.append(f"▁w{len(tokens)}")
         types.append(gguf.TokenType.NORMAL)
-    writer.add_tokenizer_model("llama")
-    writer.add_token_list(tokens)
-    writer.add_token_scores([0.0] * len(tokens))
-    writer.add_token_types(types)
-    writer.add_unk_token_id(0)
-    writer.add_bos_token_id(1)
-    writer.add_eos_token_id(2)
+    add_spm_vocabulary(writer, tokens, types, bos=1, eos=2)
 
 
 def write_bench_gguf(path: Path, weights_bytes: int = DEFAULT_WEIGHTS_BYTES, seed: int = 7) -> BenchModel:
     """Write the benchmark model to `path` (tensor by tensor: little memory)."""
     n_layer = layers_for(weights_bytes)
-    writer = gguf.GGUFWriter(str(path), "llama")
-    writer.add_name("dscoder-speed-benchmark")
-    writer.add_context_length(CONTEXT_LENGTH)
-    writer.add_embedding_length(N_EMBD)
-    writer.add_block_count(n_layer)
-    writer.add_feed_forward_length(N_FF)
-    writer.add_head_count(N_HEAD)
-    writer.add_head_count_kv(N_HEAD)
-    writer.add_layer_norm_rms_eps(1e-5)
-    writer.add_rope_dimension_count(N_EMBD // N_HEAD)
-    writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q4_K_M)
+    header = LlamaHeader(
+        "dscoder-speed-benchmark",
+        CONTEXT_LENGTH,
+        N_EMBD,
+        n_layer,
+        N_FF,
+        N_HEAD,
+        N_HEAD,
+        gguf.LlamaFileType.MOSTLY_Q4_K_M,
+    )
+    writer = llama_writer(path, header)
     _vocabulary(writer)
 
     tensors: list[tuple[str, int, int]] = [("token_embd.weight", N_VOCAB, N_EMBD)]

@@ -17,11 +17,18 @@ from pathlib import Path
 from app.hardware.probe import MachineProfile, ProbeReaders, probe_machine
 from app.hardware.speed import load_cached_speed
 from app.llm.options import LoadOptions
-from app.models.estimator import MemoryEstimate, ModelMemoryShape, estimate_memory, model_shape
 from app.models.gguf import GgufInfo, read_gguf_info
-from app.models.gpu_layers import discover_once
-from app.models.measured import LoadRecord, LoadSettings, MeasuredLoads, ModelFileId, measured_memory, placement_of
-from app.models.speed import (
+from app.models.planning.estimator import MemoryEstimate, ModelMemoryShape, estimate_memory, model_shape
+from app.models.planning.gpu_layers import discover_once
+from app.models.planning.measured import (
+    LoadRecord,
+    LoadSettings,
+    MeasuredLoads,
+    ModelFileId,
+    measured_memory,
+    placement_of,
+)
+from app.models.planning.speed import (
     CALIBRATED,
     MEASURED,
     DeviceRates,

@@ -13,7 +13,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from app.models.downloads import DownloadJob, DownloadProgress, JobState
+from app.models.download.job import DownloadJob, DownloadProgress, JobState
 from app.utils.errors import CancelledError, DscoderError
 from app.utils.jobs import PausedError
 

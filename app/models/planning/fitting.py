@@ -1,10 +1,10 @@
 """How one catalog entry fits this machine: placement, context, memory and speed.
 
-For every catalog entry the planner (app/models/planner.py) asks `fit_entry`, which works out the best placement (all layers on the GPU, some
+For every catalog entry the planner (app/models/planning/planner.py) asks `fit_entry`, which works out the best placement (all layers on the GPU, some
 layers, or CPU only) and the largest context that fits after the weights, keeping
 headroom for the rest of the system (min(25% of RAM, 4 GB) by default) and the
 prompt-state cache's budget free, and predicts how fast it will feel with this
-machine's measured speed (app/models/speed.py), measured values replacing the
+machine's measured speed (app/models/planning/speed.py), measured values replacing the
 estimates for an installed file that was loaded just so. Whether it is fast enough
 is judged against the interactive floors (`SpeedFloors`, adjustable in Settings).
 """
@@ -18,9 +18,16 @@ from dataclasses import dataclass, field
 
 from app.hardware.probe import MachineProfile
 from app.models.catalog import CatalogEntry
-from app.models.estimator import GIB, MemoryEstimate, estimate_memory, model_shape, pad_ctx
-from app.models.measured import LoadSettings, MeasuredLoads, ModelFileId, measured_memory, placement_of
-from app.models.speed import CALIBRATED, MEASURED, SpeedEstimate, device_rates, predict_speed, streamed_bytes_per_token
+from app.models.planning.estimator import GIB, MemoryEstimate, estimate_memory, model_shape, pad_ctx
+from app.models.planning.measured import LoadSettings, MeasuredLoads, ModelFileId, measured_memory, placement_of
+from app.models.planning.speed import (
+    CALIBRATED,
+    MEASURED,
+    SpeedEstimate,
+    device_rates,
+    predict_speed,
+    streamed_bytes_per_token,
+)
 
 PURPOSES = ("chat", "completion", "both")
 VRAM_HEADROOM_BYTES = 512 * 1024 * 1024  # per GPU: the desktop and driver growth

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from app.hardware.gpus import GpuDiscovery, discover_gpus_isolated
 from app.llm.options import AUTO_GPU_LAYERS, LoadOptions
-from app.models.estimator import estimate_memory
+from app.models.planning.estimator import estimate_memory
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from app.llm.options import LoadOptions
-from app.models.estimator import MemoryEstimate, pad_ctx
+from app.models.planning.estimator import MemoryEstimate, pad_ctx
 from app.utils import paths
 from app.utils.atomic import atomic_write_text
 

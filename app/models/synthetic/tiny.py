@@ -20,15 +20,16 @@ from pathlib import Path
 import gguf
 import numpy as np
 
+from app.llm.prompts import DS_BOS as BOS
+from app.llm.prompts import DS_EOS as EOS
+from app.llm.prompts import DS_EOT as EOT
+from app.llm.prompts import DS_FIM_BEGIN as FIM_BEGIN
+from app.llm.prompts import DS_FIM_END as FIM_END
+from app.llm.prompts import DS_FIM_HOLE as FIM_HOLE
 from app.llm.prompts import TEMPLATES_DIR as TEMPLATES
+from app.models.synthetic.writer import LlamaHeader, add_spm_vocabulary, byte_tokens, llama_writer
 
-BOS = "<｜begin▁of▁sentence｜>"
-EOS = "<｜end▁of▁sentence｜>"
-FIM_HOLE = "<｜fim▁hole｜>"
-FIM_BEGIN = "<｜fim▁begin｜>"
-FIM_END = "<｜fim▁end｜>"
 PAD = "<pad>"
-EOT = "<|EOT|>"
 
 # Template text that tries to escape the Jinja sandbox; it must never run.
 HOSTILE_TEMPLATE = "{{ ''.__class__.__mro__[1].__subclasses__() }}{% for m in messages %}{{ m['content'] }}{% endfor %}"
@@ -88,11 +89,8 @@ class TinyModelSpec:
 
 
 def _vocabulary(spec: TinyModelSpec) -> tuple[list[str], list[float], list[int], dict[str, int]]:
-    tokens: list[str] = ["<unk>"]
-    types: list[int] = [gguf.TokenType.UNKNOWN]
-    for byte in range(256):
-        tokens.append(f"<0x{byte:02X}>")
-        types.append(gguf.TokenType.BYTE)
+    tokens: list[str] = ["<unk>", *byte_tokens()]
+    types: list[int] = [gguf.TokenType.UNKNOWN, *[gguf.TokenType.BYTE] * 256]
     pieces = ["▁"] + [c for c in string.printable if c not in string.whitespace] + _WORDS
     for piece in dict.fromkeys(pieces):
         tokens.append(piece)
@@ -126,34 +124,26 @@ def write_tiny_gguf(path: Path, spec: TinyModelSpec | None = None) -> Path:
     head_dim = spec.n_embd // spec.n_head
     n_embd_kv = head_dim * spec.n_head_kv
 
-    writer = gguf.GGUFWriter(str(path), "llama")
-    writer.add_name(f"tiny-{spec.family}")
-    writer.add_context_length(spec.context_length)
-    writer.add_embedding_length(spec.n_embd)
-    writer.add_block_count(spec.n_layer)
-    writer.add_feed_forward_length(spec.n_ff)
-    writer.add_head_count(spec.n_head)
-    writer.add_head_count_kv(spec.n_head_kv)
-    writer.add_layer_norm_rms_eps(1e-5)
-    writer.add_rope_dimension_count(head_dim)
-    writer.add_rope_freq_base(10000.0)
-    writer.add_file_type(gguf.LlamaFileType.ALL_F32 if spec.dtype == np.float32 else gguf.LlamaFileType.MOSTLY_F16)
-    writer.add_tokenizer_model("llama")
-    writer.add_token_list(tokens)
-    writer.add_token_scores(scores)
-    writer.add_token_types(types)
-    writer.add_unk_token_id(0)
-    if spec.family == "deepseek-v1":
-        writer.add_bos_token_id(ids[BOS])
-        writer.add_eos_token_id(ids[EOT])  # the instruct GGUFs end turns with <|EOT|>
-        writer.add_pad_token_id(ids[PAD])
-    elif spec.family == "deepseek-v2":
-        writer.add_bos_token_id(ids[BOS])
-        writer.add_eos_token_id(ids[EOS])
+    file_type = gguf.LlamaFileType.ALL_F32 if spec.dtype == np.float32 else gguf.LlamaFileType.MOSTLY_F16
+    header = LlamaHeader(
+        f"tiny-{spec.family}",
+        spec.context_length,
+        spec.n_embd,
+        spec.n_layer,
+        spec.n_ff,
+        spec.n_head,
+        spec.n_head_kv,
+        file_type,
+        rope_freq_base=10000.0,
+    )
+    writer = llama_writer(path, header)
+    if spec.family in ("deepseek-v1", "deepseek-v2"):
+        # The v1 instruct GGUFs end turns with <|EOT|>; V2 with its end-of-sentence token.
+        eos = ids[EOT] if spec.family == "deepseek-v1" else ids[EOS]
+        add_spm_vocabulary(writer, tokens, types, bos=ids[BOS], eos=eos, scores=scores)
         writer.add_pad_token_id(ids[PAD])
     else:
-        writer.add_bos_token_id(ids["<s>"])
-        writer.add_eos_token_id(ids["</s>"])
+        add_spm_vocabulary(writer, tokens, types, bos=ids["<s>"], eos=ids["</s>"], scores=scores)
     writer.add_add_bos_token(True)
     writer.add_add_eos_token(False)
     template = spec.chat_template

@@ -1,6 +1,6 @@
 """The planner: which DeepSeek-Coder variant, quant, GPU layers and context to run here, for use.
 
-Every catalog entry is fitted (app/models/fitting.py: placement, context, memory with
+Every catalog entry is fitted (app/models/planning/fitting.py: placement, context, memory with
 headroom, predicted or measured speed). The recommendation is the best-quality entry
 for the purpose that fits, downloads within the free disk space and meets the
 interactive floors; the bigger-but-slower choice is named as a second line, never
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from app.config.settings import Settings
 from app.hardware.probe import GpuInfo, MachineProfile
 from app.models.catalog import Catalog, load_catalog
-from app.models.fitting import (
+from app.models.planning.fitting import (
     FIT_CPU_ONLY,
     FIT_FULL_GPU,
     FIT_NONE,
@@ -43,8 +43,8 @@ from app.models.fitting import (
     purpose_quality,
     shortfall,
 )
-from app.models.measured import MeasuredLoads
-from app.models.plan_words import (
+from app.models.planning.measured import MeasuredLoads
+from app.models.planning.plan_words import (
     alternative_text,
     entry_label,
     no_fit_text,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from app.hardware.gpus import GpuInfo
 from app.hardware.speed import MachineSpeed, attention_flops
-from app.models.estimator import KV_BYTES_PER_ELEMENT, MemoryEstimate, ModelMemoryShape
+from app.models.planning.estimator import KV_BYTES_PER_ELEMENT, MemoryEstimate, ModelMemoryShape
 
 QUESTION_TOKENS = 2048  # "a 2K-token question": the prompt the first-token time is for
 # What a warm inline completion reprocesses after a keystroke: the FIM prompt is

@@ -1,6 +1,6 @@
 """What a download is and what it reports: specs, progress, options, results.
 
-Plain data shared by `downloads` (the job), `download_queue` and the UI workers.
+Plain data shared by `job` (one download), `queue` and the UI workers.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.models.transfer import RetryPolicy
+from app.models.download.transfer import RetryPolicy
 from app.utils.errors import DscoderError
 
 SPLIT_SHARD = re.compile(r"^(?P<stem>.*)-(?P<index>\d{5})-of-(?P<count>\d{5})\.gguf$")

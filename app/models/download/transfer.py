@@ -26,7 +26,7 @@ import httpx2
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import hf_raise_for_status, http_stream_backoff
 
-from app.models.hub import (
+from app.models.download.hub import (
     TRANSIENT_NETWORK_ERRORS,
     TRANSIENT_STATUS_CODES,
     HubConfig,

@@ -26,7 +26,8 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from app.models import verify
-from app.models.download_types import (
+from app.models.download.hub import HubConfig, remote_files
+from app.models.download.spec import (
     CONCAT_PIECE,
     SPLIT_SHARD,
     DownloadOptions,
@@ -39,9 +40,8 @@ from app.models.download_types import (
     SpeedMeter,
     shard_set_names,
 )
-from app.models.hub import HubConfig, remote_files
+from app.models.download.transfer import FileSource, RetryPolicy, fetch_resumable
 from app.models.manifest import VERIFIED, Manifest, record_for_file
-from app.models.transfer import FileSource, RetryPolicy, fetch_resumable
 from app.utils.errors import CancelledError, DscoderError
 from app.utils.jobs import JobControl, PausedError
 

@@ -15,23 +15,26 @@ from pathlib import Path
 import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter, LlamaFileType
 
+from app.llm.prompts import DS_BOS, DS_EOS, DS_EOT, DS_FIM_BEGIN, DS_FIM_END, DS_FIM_HOLE
+
 Q = GGMLQuantizationType
 
+# The special tokens at their ids in the real vocabularies (32,256 for v1, 102,400 for V2).
 DEEPSEEK_V1_SPECIALS = {
-    32013: "<｜begin▁of▁sentence｜>",
-    32014: "<｜end▁of▁sentence｜>",
-    32015: "<｜fim▁hole｜>",
-    32016: "<｜fim▁begin｜>",
-    32017: "<｜fim▁end｜>",
+    32013: DS_BOS,
+    32014: DS_EOS,
+    32015: DS_FIM_HOLE,
+    32016: DS_FIM_BEGIN,
+    32017: DS_FIM_END,
     32018: "<pad>",
-    32021: "<|EOT|>",
+    32021: DS_EOT,
 }
 DEEPSEEK_V2_SPECIALS = {
-    100000: "<｜begin▁of▁sentence｜>",
-    100001: "<｜end▁of▁sentence｜>",
-    100002: "<｜fim▁hole｜>",
-    100003: "<｜fim▁begin｜>",
-    100004: "<｜fim▁end｜>",
+    100000: DS_BOS,
+    100001: DS_EOS,
+    100002: DS_FIM_HOLE,
+    100003: DS_FIM_BEGIN,
+    100004: DS_FIM_END,
 }
 
 

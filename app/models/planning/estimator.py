@@ -125,7 +125,7 @@ class MemoryEstimate:
     overhead_vram_bytes: int
     ram_bytes: int  # expected peak RSS of the engine process once the context is full
     vram_bytes: int  # total over the GPUs used
-    measured: bool = False  # from a load of this very file with these settings (app/models/measured.py)
+    measured: bool = False  # from a load of this very file with these settings (app/models/planning/measured.py)
 
     @property
     def full_gpu(self) -> bool:

@@ -1,0 +1,55 @@
+"""Installed copies are complete: every package and resource is in the build, read via importlib.resources."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from pathlib import Path
+
+from app.models.catalog import load_catalog
+from app.utils.resources import resource
+
+ROOT = Path(__file__).resolve().parents[2]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+SETUPTOOLS = PYPROJECT["tool"]["setuptools"]
+
+
+def test_every_package_under_app_is_listed_for_the_build() -> None:
+    on_disk = {".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "app").rglob("__init__.py")} | {
+        "app.resources"
+    }
+    assert set(SETUPTOOLS["packages"]) == on_disk, "add new packages to [tool.setuptools] packages in pyproject.toml"
+
+
+def test_every_resource_file_is_package_data() -> None:
+    assert SETUPTOOLS["package-dir"]["app.resources"] == "resources"
+    patterns = SETUPTOOLS["package-data"]["app.resources"]
+    files = [
+        p.relative_to(ROOT / "resources").as_posix()
+        for p in (ROOT / "resources").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.name != "__init__.py"
+    ]
+    unshipped = [f for f in files if not any(fnmatch.fnmatch(f, pattern) for pattern in patterns)]
+    assert files and not unshipped
+
+
+def test_resources_are_found_through_the_package() -> None:
+    assert resource("catalog.json").is_file() and load_catalog().entries
+    assert {t.name for t in resource("templates").iterdir()} >= {"deepseek-v1.jinja", "deepseek-v2.jinja"}
+    assert resource("icons", "dscoder-256.png").read_bytes().startswith(b"\x89PNG")
+    assert "Exec=dscoder" in resource("io.github.dscoder.DeepSeekCoderDesktop.desktop").read_text(encoding="utf-8")
+    assert "<component" in resource("io.github.dscoder.DeepSeekCoderDesktop.metainfo.xml").read_text(encoding="utf-8")
+
+
+def test_no_module_finds_resources_relative_to_its_own_file() -> None:
+    # A path computed from __file__ points outside an installed package (site-packages/resources).
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in [*(ROOT / "app").rglob("*.py"), *(ROOT / "packaging").rglob("*.py")]
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "__file__" in line
+        and re.search(r"resources|templates|catalog\.json|icons", line)
+        and "make_icons" not in path.name
+    ]
+    assert offenders == []
