@@ -26,7 +26,6 @@ from app.project.outline_map import ProjectMap
 from app.project.relevance import PROJECT_MENTION, is_project_question, render_map
 from app.utils.errors import DscoderError
 from app.utils.jobs import JobControl
-from app.utils.tokens import approx_tokens
 
 log = logging.getLogger(__name__)
 
@@ -255,8 +254,3 @@ def request_prefix(history: Sequence[dict[str, str]], attached: Sequence[Attachm
     if attached:
         messages.append({"role": "user", "content": attachments_prompt_prefix(attached)})
     return messages
-
-
-def draft_tokens(attached: Sequence[Attachment], question: str) -> int:
-    """A quick estimate of the next question's size, for before the engine has counted it."""
-    return sum(a.tokens for a in attached) + approx_tokens(question)
