@@ -65,22 +65,11 @@ def _describe(context: CodeContext) -> str:
     return f"`{context.name}` ({context.language_name})"
 
 
-def file_prompt(question: str, context: CodeContext) -> str:
-    """The user's message with the whole current file before it."""
-    return f"Here is the file {_describe(context)}:\n\n{fenced(context.code, context.fence)}\n\n{question.strip()}"
-
-
 def selection_prompt(action: str, context: CodeContext) -> str:
     """An editor action (Explain, Find bugs...) on the selected code."""
     template = ASK_INSTRUCTIONS.get(action, f"{action}:")
     instruction = template.format(framework=_TEST_FRAMEWORKS.get(context.language_id, ""))
     return f"{instruction}\n\nThe code is from {_describe(context)}:\n\n{fenced(context.code, context.fence)}"
-
-
-def attachment_line(context: CodeContext) -> str:
-    """What the chat shows under a message that carries the current file."""
-    lines = context.code.count("\n") + (0 if context.code.endswith("\n") or not context.code else 1)
-    return f"*Attached: `{context.name}` ({context.language_name}, {lines:,} line{'s' if lines != 1 else ''})*"
 
 
 def _attachment_text(attachment: Attachment) -> str:
@@ -107,8 +96,22 @@ def _attachment_text(attachment: Attachment) -> str:
     return f"{text}\n\n{fenced(attachment.code, language.fence)}"
 
 
+_ORDER = {"project": 0, "file": 1, "part": 1, "selection": 2}
+
+
+def attachments_prompt_prefix(attachments: Sequence[Attachment]) -> str:
+    """What the user's message starts with, before the question: the attachments (the
+    project map first, the selection last), each followed by a blank line; "" without any."""
+    parts = [_attachment_text(a) for a in sorted(attachments, key=lambda a: _ORDER[a.kind])]
+    return "".join(f"{part}\n\n" for part in parts)
+
+
 def attachments_prompt(question: str, attachments: Sequence[Attachment]) -> str:
     """The user's message with what is attached before it (the project map first, the selection last)."""
-    order = {"project": 0, "file": 1, "part": 1, "selection": 2}
-    parts = [_attachment_text(a) for a in sorted(attachments, key=lambda a: order[a.kind])]
-    return "\n\n".join([*parts, question.strip()])
+    return attachments_prompt_prefix(attachments) + question.strip()
+
+
+def attachments_line(attachments: Sequence[Attachment]) -> str:
+    """What the chat shows under a question that carried attachments."""
+    names = " · ".join(f"`{a.label}`" for a in attachments)
+    return f"*Attached: {names}*" if attachments else ""

@@ -65,6 +65,11 @@ class Settings:
     theme: str = "system"  # system, light or dark
     editor_font_family: str = "Monospace"
     editor_font_size: int = 11
+    # Chat context: what a question carries from the editor and the opened folder
+    chat_attach_current_file: bool = True  # the current file (or the selection) goes with each question
+    chat_file_tokens: int = 3000  # a larger file sends the part around the cursor
+    chat_attach_project_map: bool = True  # the folder's map goes with questions about the project
+    chat_project_map_tokens: int = 1500
     # Completion
     completion_enabled: bool = True
     completion_delay_ms: int = 250

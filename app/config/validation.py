@@ -20,6 +20,7 @@ THEMES = ("system", "light", "dark")
 MAX_CONTEXT = 1 << 20  # DeepSeek-Coder-V2 has 128K; leave room for longer models
 MAX_PORT = 65535
 MAX_CACHE_MIB = 1 << 20  # 1 TiB: anything larger is a typo
+MIN_CONTEXT_TOKENS, MAX_CONTEXT_TOKENS = 200, 65536  # what a question may carry from the editor
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,22 @@ def validate_settings(settings: Settings) -> list[SettingsProblem]:
         problems.append(SettingsProblem("editor_font_family", "Editor font needs a font family name"))
     _int_in(problems, "editor_font_size", s.editor_font_size, 6, 72, "Editor font size")
     _int_in(problems, "completion_delay_ms", s.completion_delay_ms, 0, 5000, "Completion delay (ms)")
+    _int_in(
+        problems,
+        "chat_file_tokens",
+        s.chat_file_tokens,
+        MIN_CONTEXT_TOKENS,
+        MAX_CONTEXT_TOKENS,
+        "Tokens for the current file",
+    )
+    _int_in(
+        problems,
+        "chat_project_map_tokens",
+        s.chat_project_map_tokens,
+        MIN_CONTEXT_TOKENS,
+        MAX_CONTEXT_TOKENS,
+        "Tokens for the project map",
+    )
     if s.hub_endpoint and (message := check_url(s.hub_endpoint, "Hub endpoint")):
         problems.append(SettingsProblem("hub_endpoint", message))
     problems += _check_planner(s)

@@ -270,10 +270,12 @@ class ConversationStore:
         *,
         interval: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
+        stats: dict[str, Any] | None = None,
     ) -> StreamingMessageWriter:
-        """A writer for an answer that is about to stream in; its row exists from now on."""
-        message_id = self._insert_message(conversation_id, role, "", False, None)
-        return StreamingMessageWriter(self, message_id, interval=interval, clock=clock)
+        """A writer for an answer that is about to stream in; its row exists from now on.
+        `stats` are known from the start (the model that answers) and kept when it finishes."""
+        message_id = self._insert_message(conversation_id, role, "", False, stats)
+        return StreamingMessageWriter(self, message_id, interval=interval, clock=clock, stats=stats)
 
     # -- search -------------------------------------------------------------------------
     def search(self, text: str, limit: int = 50, marks: tuple[str, str] = ("[", "]")) -> builtins.list[SearchHit]:
@@ -330,9 +332,11 @@ class StreamingMessageWriter:
         *,
         interval: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
+        stats: dict[str, Any] | None = None,
     ) -> None:
         self._store = store
         self.message_id = message_id
+        self._stats = dict(stats or {})  # what finish() keeps beside its own
         self._interval = interval
         self._clock = clock
         self._lock = threading.Lock()
@@ -373,7 +377,7 @@ class StreamingMessageWriter:
         with self._lock:
             self._cancel_timer()
             if not self._finished:
-                self._store._save_partial(self.message_id, "".join(self._parts), True, stats or {})
+                self._store._save_partial(self.message_id, "".join(self._parts), True, {**self._stats, **(stats or {})})
                 self._finished = True
                 self._dirty = False
         return self.message_id

@@ -6,16 +6,37 @@ from __future__ import annotations
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.chat.code_prompts import CodeContext
+from app.chat.context import EditorSnapshot
 from app.editor import textfile
 from app.editor.ui.code_editor import CodeEditor
 from app.editor.ui.tabs import EditorTabs
 
 
 class TabsEditorAccess:
-    """The chat controller's view of the editor tabs."""
+    """The chat's view of the editor tabs: for the controller (EditorAccess) and for the
+    chat's context (EditorSource)."""
 
     def __init__(self, tabs: EditorTabs) -> None:
         self.tabs = tabs
+
+    def snapshot(self) -> EditorSnapshot | None:
+        editor = self.tabs.current_editor()
+        if editor is None or editor.is_loading():
+            return None
+        sci = editor.sci
+        line = sci.lineFromPosition(sci.currentPos())
+        selection = None
+        if editor.has_selection():
+            selection = (editor.offset_of_position(sci.selectionStart()), editor.offset_of_position(sci.selectionEnd()))
+        name = self.tabs.display_name(editor)
+        return EditorSnapshot(name, editor.path or "", editor.language, editor.text(), line, selection)
+
+    def open_files(self) -> list[str]:
+        return [editor.path for editor in self.tabs.editors() if editor.path is not None]
+
+    def open_text(self, path: str) -> str | None:
+        editor = self.tabs.editor_for_path(path)
+        return editor.text() if editor is not None and not editor.is_loading() else None
 
     def current_code(self) -> CodeContext | None:
         editor = self.tabs.current_editor()

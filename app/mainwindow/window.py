@@ -4,6 +4,8 @@ The window is layout and menus. It composes the owners and decides nothing itsel
 - `SettingsStore` (settings_store): the one Settings object, saved and announced on change;
 - `EngineSession` (engine): the engine's state, info, loading and the local server;
 - `ChatController` (controller): the conversation; `ConversationBinding`: its storage;
+- `ChatContext` (chat_context): what the next question carries (the chips), from the tabs
+  and `ProjectMapService` (project_map), the opened folder's map, built in the background;
 - `CompletionService` (completion): inline completion, following the engine and settings;
 - `ModelManagerLauncher`, `SettingsEditor`, `CodeActions` (launchers.py): the dialogs' glue.
 Window geometry and the splitter's sizes live in a QSettings file next to settings.json,
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from app import APP_NAME, __version__
 from app.chat.ui import ChatPanel
+from app.chat.ui.context import ChatContext
 from app.chat.ui.controller import ChatController
 from app.chat.ui.warmup import start_highlighting_warmup
 from app.completion.ui.service import CompletionService
@@ -43,6 +46,7 @@ from app.mainwindow.parts import NoModelBanner, TabsEditorAccess
 from app.mainwindow.status_bar import EngineStatusBar
 from app.mainwindow.theme import THEME_CHOICES, apply_application_palette, effective_theme
 from app.models.planning.preflight import plan_and_check_load
+from app.project.ui.service import ProjectMapService
 from app.utils import paths
 
 log = logging.getLogger(__name__)
@@ -169,7 +173,10 @@ class MainWindow(QMainWindow):
         # GPU layers planned and the load checked against the memory free now, before the engine starts.
         self.engine = EngineSession(self.settings_store, plan_and_check_load, worker, self)
         self.measurements = LoadMeasurements(self.engine, self)
-        self.controller = ChatController(self.chat, TabsEditorAccess(self.tabs), self.settings, self.engine, self)
+        access = TabsEditorAccess(self.tabs)
+        self.project_map = ProjectMapService(self)
+        self.chat_context = ChatContext(self.chat, access, self.settings, self.project_map, self)
+        self.controller = ChatController(self.chat, access, self.settings, self.engine, self, self.chat_context)
         self.conversations = ConversationBinding(self.store, self.controller, self.sidebar, self.engine, self)
         self.completion = CompletionService(self.engine.completion_client, self.settings_store, self)
         self.completion.follow(self.engine)
@@ -207,6 +214,7 @@ class MainWindow(QMainWindow):
         tabs.cursorPositionChanged.connect(status.set_cursor)
         tabs.askAboutSelection.connect(c.ask_about_selection)
         self.file_tree.rootChanged.connect(lambda _root: self._show_file_tree())
+        self._connect_context()
         self.no_model_banner.open_button.clicked.connect(self.open_model_file)
         self.no_model_banner.download_button.clicked.connect(lambda: self.models.show(MACHINE_TAB))
         self.conversations.conversationChanged.connect(lambda _cid: self._show_sidebar_once())
@@ -225,11 +233,21 @@ class MainWindow(QMainWindow):
         if hints is not None:
             hints.colorSchemeChanged.connect(self._on_system_scheme_changed)
 
+    def _connect_context(self) -> None:
+        """The chat's context follows the tabs, the cursor, the opened folder and its settings."""
+        tabs, context, project = self.tabs, self.chat_context, self.project_map
+        self.file_tree.rootChanged.connect(project.open_folder)
+        self.file_tree.rootChanged.connect(lambda _root: context.files_changed())
+        tabs.fileSaved.connect(project.file_saved)
+        for files_changed in (tabs.currentEditorChanged, tabs.fileOpened, tabs.fileSaved):
+            files_changed.connect(lambda *_args: context.files_changed())
+        tabs.cursorPositionChanged.connect(lambda _line, _column: context.schedule())
+        self.settings_store.changed.connect(lambda names: context.schedule() if _chat_context(names) else None)
+
     # -- reactions -----------------------------------------------------------------------------
     def _on_current_file(self) -> None:
         editor = self.tabs.current_editor()
         name = self.tabs.display_name(editor) if editor is not None else None
-        self.chat.set_current_file_name(name)
         self.setWindowTitle(f"{name}[*] — {APP_NAME}" if name else f"[*]{APP_NAME}")
         self.setWindowModified(editor is not None and editor.is_modified())
 
@@ -352,9 +370,15 @@ class MainWindow(QMainWindow):
         if not self._shut_down:
             self._shut_down = True
             self.controller.stop()
+            self.chat_context.shutdown()
+            self.project_map.shutdown()
             self.completion.shutdown()  # first: its thread may be using the engine's client
             self.engine.shutdown()
             self.models.shutdown()
             self.measurements.shutdown()
             self.conversations.close()
             self.store.close()
+
+
+def _chat_context(names: frozenset[str]) -> bool:
+    return any(name.startswith("chat_") for name in names)

@@ -5,11 +5,12 @@ virtual environments, dependencies, huge or binary files)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pathspec
 
+from app.editor import textfile
 from app.syntax.languages import grammar_for_path
 from app.utils.jobs import JobControl
 
@@ -18,6 +19,8 @@ ALWAYS_SKIPPED = frozenset(
 )
 MAX_FILE_BYTES = 512 * 1024
 MAX_FILES = 20_000
+# Text files without an extension the editor knows, still worth naming with @file.
+TEXT_NAMES = frozenset({"makefile", "dockerfile", "readme", "license", "changelog", ".gitignore", ".env.example"})
 
 
 def _spec_for(folder: Path) -> pathspec.PathSpec | None:
@@ -61,8 +64,20 @@ def is_ignored(root: Path, path: Path) -> bool:
     return False
 
 
-def source_files(root: Path, control: JobControl | None = None) -> Iterator[Path]:
-    """Files under `root` that a grammar can parse, not ignored, in a stable order."""
+def has_grammar(name: str) -> bool:
+    return grammar_for_path(name) is not None
+
+
+def is_text_name(name: str) -> bool:
+    """Whether a file is text the editor shows (by its name): what `@file` offers."""
+    return textfile.language_for_path(name) != "text" or name.lower().endswith(".txt") or name.lower() in TEXT_NAMES
+
+
+def source_files(
+    root: Path, control: JobControl | None = None, wanted: Callable[[str], bool] = has_grammar
+) -> Iterator[Path]:
+    """Files under `root` whose name is `wanted` (by default: a grammar can parse them), not
+    ignored, in a stable order."""
     stack: list[tuple[Path, list[tuple[Path, pathspec.PathSpec]]]] = [(root, [])]
     count = 0
     while stack:
@@ -85,7 +100,7 @@ def source_files(root: Path, control: JobControl | None = None) -> Iterator[Path
                 continue
             if is_dir:
                 folders.append((path, specs))
-            elif entry.is_file(follow_symlinks=False) and grammar_for_path(entry.name) is not None:
+            elif entry.is_file(follow_symlinks=False) and wanted(entry.name):
                 if entry.stat().st_size <= MAX_FILE_BYTES:
                     count += 1
                     yield path

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
+from app.chat import attachments
 from app.chat.code_prompts import CodeContext
 from app.chat.ui import ChatPanel
 from app.chat.ui.controller import ChatController
@@ -96,7 +97,8 @@ def test_a_question_streams_its_answer_into_the_conversation_and_the_view(chat) 
 
 def test_the_current_file_goes_with_the_question_and_edit_puts_back_what_was_typed(chat) -> None:
     chat.load()
-    chat.controller.send("Is this right?", include_file=True)
+    current = attachments.current_file("calc.py", "python", "x = 1\n", 0)
+    chat.controller.send("Is this right?", [current])
     chat.wait_idle()
     question = chat.controller.conversation.turns[0]
     assert "x = 1" in question.content and question.typed == "Is this right?"

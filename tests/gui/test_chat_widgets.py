@@ -7,12 +7,13 @@ from PySide6.QtCore import QCoreApplication, QElapsedTimer, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QTextBrowser
 
-from app.chat.markdown.render import extract_code_blocks, render_markdown
+from app.chat.markdown.render import CodeBlock, extract_code_blocks, render_markdown
 from app.chat.ui import ChatPanel
 from app.chat.ui.input import MAX_PASTE_CHARS
 from app.chat.ui.message_widgets import (
     AssistantMessageWidget,
     MarkdownMessageWidget,
+    MessageBody,
     MessageBrowser,
     UserMessageWidget,
 )
@@ -58,7 +59,7 @@ def wait_coloured(qtbot, view) -> None:
 
     def coloured() -> bool:
         widgets = [view.message_widget(i) for i in range(len(view.messages()))]
-        browsers = [w.browser for w in widgets if isinstance(w, MarkdownMessageWidget)]
+        browsers = [w.body for w in widgets if isinstance(w, MarkdownMessageWidget)]
         return not any(b.is_colouring() for b in browsers)
 
     qtbot.waitUntil(coloured, timeout=10_000)
@@ -77,7 +78,7 @@ def test_many_deltas_are_painted_in_a_few_batches_and_the_text_is_exact(qtbot, p
     widget = view.message_widget(index)
     assert isinstance(widget, AssistantMessageWidget)
     assert widget.code_blocks == extract_code_blocks(ANSWER)
-    assert "return x * x" in widget.browser.toPlainText()
+    assert "return x * x" in widget.body.toPlainText()
     assert widget.footer_label.text() == "42 tokens · 12.3 tok/s"
 
 
@@ -108,12 +109,12 @@ def test_only_the_streaming_message_is_re_rendered(qtbot, panel) -> None:
     renders_before = view.render_count
     earlier = view.message_widget(1)
     assert isinstance(earlier, AssistantMessageWidget)
-    earlier_html = earlier.browser.toHtml()
+    earlier_html = earlier.body.toHtml()
     index = stream(panel, ANSWER)
     qtbot.waitUntil(lambda: view.render_count > renders_before)
     view.finish_message(index)
     assert view.render_count - renders_before <= 3
-    assert earlier.browser.toHtml() == earlier_html
+    assert earlier.body.toHtml() == earlier_html
 
 
 def block_layout(browser: QTextBrowser) -> list[tuple[str, float, float, float]]:
@@ -136,15 +137,31 @@ def test_a_streamed_answer_looks_exactly_like_one_rendered_whole(qtbot, panel) -
         view.append_to_message(index, text[start : start + 5])
         widget.render_text()  # paint after every delta: the incremental path at its busiest
     view.finish_message(index)
-    whole = MessageBrowser()
+    qtbot.waitUntil(lambda: all(b.isVisible() for b in widget.body.browsers()))
+    qtbot.wait(20)  # the pieces added last are laid out at the body's width
+    whole = MessageBody()
     qtbot.addWidget(whole)
-    whole.setFixedWidth(widget.browser.width())
+    whole.setFixedWidth(widget.body.width())
     whole.set_code_style(palette_for("light").render, code_actions=True)
     rendered = render_markdown(text, palette_for("light").render)
     whole.show_segments(rendered.segments, rendered.segment_code)
-    assert widget.browser.toPlainText() == whole.toPlainText()
-    assert block_layout(widget.browser) == block_layout(whole)
-    assert widget.browser.document().size() == whole.document().size()
+    whole.show()
+    qtbot.waitUntil(lambda: all(b.isVisible() for b in whole.browsers()))
+    assert widget.body.toPlainText() == whole.toPlainText()
+    streamed_pieces, whole_pieces = widget.body.browsers(), whole.browsers()
+    assert (
+        [b.code_only for b in streamed_pieces]
+        == [b.code_only for b in whole_pieces]
+        == [
+            False,  # the prose and the list
+            True,  # each top-level code block on its own
+            True,
+            False,  # the heading, quote, rule, table and the end
+        ]
+    )
+    for streamed, at_once in zip(streamed_pieces, whole_pieces, strict=True):
+        assert block_layout(streamed) == block_layout(at_once)
+        assert streamed.document().size() == at_once.document().size()
 
 
 def test_copy_puts_the_blocks_code_on_the_clipboard(qtbot, panel) -> None:
@@ -152,7 +169,7 @@ def test_copy_puts_the_blocks_code_on_the_clipboard(qtbot, panel) -> None:
     widget = panel.view.message_widget(index)
     assert isinstance(widget, AssistantMessageWidget)
     QGuiApplication.clipboard().clear()
-    click_anchor(qtbot, widget.browser, "dscoder:copy/0")
+    click_anchor(qtbot, widget.body, "dscoder:copy/0")
     expected = "def square(x: int) -> int:\n    return x * x"
     assert QGuiApplication.clipboard().text() == expected
 
@@ -163,10 +180,10 @@ def test_insert_and_replace_carry_the_clicked_blocks_code(qtbot, panel) -> None:
     widget = panel.view.message_widget(index)
     assert isinstance(widget, AssistantMessageWidget)
     with qtbot.waitSignal(panel.insertRequested) as inserted:
-        click_anchor(qtbot, widget.browser, "dscoder:insert/1")
+        click_anchor(qtbot, widget.body, "dscoder:insert/1")
     assert inserted.args == ['echo "done"']
     with qtbot.waitSignal(panel.replaceRequested) as replaced:
-        click_anchor(qtbot, widget.browser, "dscoder:replace/0")
+        click_anchor(qtbot, widget.body, "dscoder:replace/0")
     assert replaced.args == ["def square(x: int) -> int:\n    return x * x"]
 
 
@@ -175,7 +192,7 @@ def test_apply_carries_the_clicked_blocks_code(qtbot, panel) -> None:
     widget = panel.view.message_widget(index)
     assert isinstance(widget, AssistantMessageWidget)
     with qtbot.waitSignal(panel.applyRequested) as applied:
-        click_anchor(qtbot, widget.browser, "dscoder:apply/1")
+        click_anchor(qtbot, widget.body, "dscoder:apply/1")
     assert applied.args == ['echo "done"']
 
 
@@ -185,14 +202,15 @@ def test_the_model_cannot_fake_an_apply_link(qtbot, panel) -> None:
     widget = panel.view.message_widget(index)
     assert isinstance(widget, AssistantMessageWidget)
     hrefs = []
-    block = widget.browser.document().begin()
-    while block.isValid():
-        it = block.begin()
-        while not it.atEnd():
-            if it.fragment().charFormat().isAnchor():
-                hrefs.append((it.fragment().text(), it.fragment().charFormat().anchorHref()))
-            it += 1
-        block = block.next()
+    for browser in widget.body.browsers():
+        block = browser.document().begin()
+        while block.isValid():
+            it = block.begin()
+            while not it.atEnd():
+                if it.fragment().charFormat().isAnchor():
+                    hrefs.append((it.fragment().text(), it.fragment().charFormat().anchorHref()))
+                it += 1
+            block = block.next()
     # Only the links under the real code block, each exactly once.
     assert [h for _t, h in hrefs if h.startswith("dscoder:")] == [
         "dscoder:copy/0",
@@ -237,7 +255,7 @@ def test_a_long_streamed_code_answer_ends_complete_and_coloured(qtbot, panel) ->
     widget = view.message_widget(index)
     assert isinstance(widget, AssistantMessageWidget)
     assert widget.code_blocks[0].code == LONG_CODE
-    assert widget.browser.toPlainText().count("def function_") == 150
+    assert widget.body.toPlainText().count("def function_") == 150
     assert view.render_count < piece_count  # painted in batches, not once per piece
 
 
@@ -250,10 +268,9 @@ def test_ctrl_enter_sends_and_enter_adds_a_line(qtbot, panel) -> None:
     assert panel.input.text() == "first line\nsecond line"
     with qtbot.waitSignal(panel.sendRequested) as sent:
         qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    assert sent.args == ["first line\nsecond line", False]
+    assert sent.args == ["first line\nsecond line"]
     assert panel.input.text() == ""
-    # The keypad's Enter with Ctrl sends too; the include toggle travels with the text.
-    panel.input.include_file.setChecked(True)
+    # The keypad's Enter with Ctrl sends too.
     qtbot.keyClicks(editor, "again")
     with qtbot.waitSignal(panel.sendRequested) as sent:
         qtbot.keyClick(
@@ -261,12 +278,12 @@ def test_ctrl_enter_sends_and_enter_adds_a_line(qtbot, panel) -> None:
             Qt.Key.Key_Enter,
             Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.KeypadModifier,
         )
-    assert sent.args == ["again", True]
+    assert sent.args == ["again"]
 
 
 def test_nothing_is_sent_while_busy_or_empty(qtbot, panel) -> None:
-    sent: list[tuple[str, bool]] = []
-    panel.sendRequested.connect(lambda text, include: sent.append((text, include)))
+    sent: list[str] = []
+    panel.sendRequested.connect(sent.append)
     editor = panel.input.editor
     qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     panel.set_busy(True)
@@ -277,7 +294,7 @@ def test_nothing_is_sent_while_busy_or_empty(qtbot, panel) -> None:
     panel.set_busy(False)
     assert not panel.input.stop_button.isEnabled() and panel.input.send_button.isEnabled()
     qtbot.mouseClick(panel.input.send_button, Qt.MouseButton.LeftButton)
-    assert sent == [("wait for it", False)]
+    assert sent == ["wait for it"]
 
 
 def test_escape_and_the_stop_button_request_stop(qtbot, panel) -> None:
@@ -396,14 +413,69 @@ def test_new_chat_and_themes(qtbot, panel) -> None:
     index = panel.view.add_assistant_message(ANSWER)
     widget = panel.view.message_widget(index)
     assert isinstance(widget, AssistantMessageWidget)
-    light_html = widget.browser.toHtml()
+    light_html = widget.body.toHtml()
     panel.set_theme("dark")
     assert panel.theme() == "dark"
-    assert widget.browser.toHtml() != light_html
-    assert "#0d1117" in widget.browser.toHtml().lower()
+    assert widget.body.toHtml() != light_html
+    assert "#0d1117" in widget.body.toHtml().lower()
     panel.set_theme("light")
     with qtbot.waitSignal(panel.newChatRequested):
         qtbot.mouseClick(panel.new_chat_button, Qt.MouseButton.LeftButton)
     with pytest.raises(ValueError):
         panel.set_theme("sepia")
     QApplication.processEvents()
+
+
+def test_long_code_lines_scroll_inside_their_block_and_messages_stay_inside_the_pane(qtbot) -> None:
+    panel = ChatPanel()
+    qtbot.addWidget(panel)
+    panel.resize(360, 700)  # a narrow chat pane
+    panel.show()
+    qtbot.waitExposed(panel)
+    view = panel.view
+    long_lines = "\n".join(f"row_{n} = '" + "x" * 300 + "'" for n in range(3))
+    view.add_user_message("Why is `" + "y" * 120 + "` so long?", 1)
+    answer = f"Like this:\n\n```python\n{long_lines}\n```\n\n| a | b |\n|---|---|\n| {'z' * 120} | 1 |\n\nDone."
+    index = view.add_assistant_message(answer, "1,234 tokens · 9.9 tokens/s · first token after 0.4 s", 2, "q" * 80)
+    widget = view.message_widget(index)
+    assert isinstance(widget, AssistantMessageWidget)
+    qtbot.waitUntil(lambda: all(b.isVisible() for b in widget.body.browsers()))
+    qtbot.wait(50)
+
+    pane = view.viewport()
+    assert view.widget().width() <= pane.width()
+    assert view.horizontalScrollBar().maximum() == 0
+    for row in range(len(view.messages())):
+        message = view.message_widget(row)
+        assert message.mapTo(pane, message.rect().topRight()).x() < pane.width()
+    edit = view.message_widget(0).edit_link  # type: ignore[attr-defined]
+    for link in (edit, widget.regenerate_link):
+        right = link.mapTo(pane, link.rect().topRight()).x()
+        assert link.isVisible() and 0 < right < pane.width(), (link.objectName(), right, pane.width())
+
+    code = next(b for b in widget.body.browsers() if b.code_only)
+    assert code.scrolls_sideways() and code.horizontalScrollBar().maximum() > 1000  # 300 characters
+    assert code.width() < pane.width()
+    block, rows = code.document().begin(), []
+    while block.isValid():
+        if block.text().startswith("row_"):
+            rows.append(block.layout().lineCount())
+        block = block.next()
+    assert rows == [1, 1, 1]  # each 300-character line stays one line: it scrolls, it does not wrap
+
+
+def test_a_code_block_redrawn_while_on_screen_stays_whole(qtbot) -> None:
+    """A streaming block's language changes ("py", then "python"), so its browser, on screen
+    and sized to its frame, is drawn again from scratch; the old frame is gone by then."""
+    browser = MessageBrowser(code_only=True)
+    qtbot.addWidget(browser)
+    browser.set_code_style(palette_for("light").render, code_actions=True)
+    browser.resize(300, 100)
+    browser.show()
+    qtbot.waitExposed(browser)
+    browser.show_segments([""], [CodeBlock(0, "py", "x = 1\n" * 30 + "y" * 200, False)])
+    tall = browser.height()
+    browser.show_segments([""], [CodeBlock(0, "python", "x = 1\n", False)])
+    assert browser.height() < tall and "python\nx = 1\n" in browser.toPlainText()
+    browser.show_segments([""], [CodeBlock(1, "rust", "fn main() {}\n" * 50, True)])
+    assert browser.height() > tall and "fn main() {}" in browser.toPlainText()

@@ -7,11 +7,12 @@ import threading
 
 import pytest
 
+from app.chat.ui.message_widgets import AssistantMessageWidget
 from app.config.settings import Settings
 from app.conversations.store import ConversationStore
-from app.llm.info import EngineState
+from app.llm.info import EngineInfo, EngineState
 from app.mainwindow.window import MainWindow
-from tests.helpers.fake_engine import ScriptedAnswer, ScriptedEngineWorker
+from tests.helpers.fake_engine import ScriptedAnswer, ScriptedEngineWorker, ScriptedLoad
 from tests.helpers.window import open_window
 
 WAIT_MS = 5_000
@@ -118,3 +119,43 @@ def test_a_saved_conversation_opens_without_being_saved_again_and_new_chat_start
     window.store.delete(first)
     window.sidebar.conversationDeleted.emit(first)
     assert window.conversations.current_id is None and window.controller.turns == []
+
+
+def _answer_names(window: MainWindow) -> list[str]:
+    view = window.chat.view
+    widgets = [view.message_widget(row) for row in range(len(view.messages()))]
+    return [w.role_label.text() for w in widgets if isinstance(w, AssistantMessageWidget)]
+
+
+def test_after_a_restart_answers_show_the_model_that_wrote_them(qtbot) -> None:
+    qwen = EngineInfo(model_name="qwen2.5-coder-0.5b-instruct", model_path="/models/qwen.gguf", n_ctx=4096)
+    worker = ScriptedEngineWorker()
+    worker.script_load(ScriptedLoad(info=qwen))
+    window = scripted_window(qtbot, worker)
+    ask(qtbot, window, "Which model are you?")
+    assert _answer_names(window) == ["qwen2.5-coder-0.5b-instruct"]
+    conversation = window.conversations.current_id
+    assert conversation is not None
+    answer = window.store.messages(conversation)[1]
+    assert answer.stats["model"] == "qwen2.5-coder-0.5b-instruct" and answer.stats["footer"]
+    window.close()  # the app quits: its conversations are written and closed
+
+    # The next start, before any model is loaded: the restored answer keeps its model's name.
+    restarted = open_window(qtbot, Settings(), ScriptedEngineWorker())
+    assert restarted.conversations.current_id == conversation
+    assert [t.content for t in restarted.controller.turns] == ["Which model are you?", "Hello, world"]
+    assert _answer_names(restarted) == ["qwen2.5-coder-0.5b-instruct"]
+    assert restarted.controller.turns[1].model == "qwen2.5-coder-0.5b-instruct"
+
+
+def test_answers_saved_without_a_model_name_take_the_conversations_model(tmp_path) -> None:
+    from app.conversations.ui.binding import saved_turn
+
+    store = ConversationStore(tmp_path / "history.sqlite3")
+    conversation = store.create("old", model="/models/deepseek-coder-6.7b-instruct.Q4_K_M.gguf")
+    store.add_message(conversation, "user", "hi")
+    store.add_message(conversation, "assistant", "hello", {"footer": "2 tokens"})
+    info = store.get(conversation)
+    turns = [saved_turn(m, info.model) for m in store.messages(conversation)]
+    assert turns[1] is not None and turns[1].model == "deepseek-coder-6.7b-instruct.Q4_K_M"
+    store.close()

@@ -164,11 +164,11 @@ def test_code_from_the_editor_goes_into_prompts_and_answers_go_into_the_editor(q
     window.open_files([str(source)])
     editor = window.tabs.current_editor()
     assert editor is not None and editor.path == str(source)
-    assert window.chat.input.include_file.isEnabled() and "calc.py" in window.chat.input.include_file.text()
-
-    # "Include the current file": the prompt carries the name, the language and the code.
-    window.chat.input.include_file.setChecked(True)
+    # The current file goes with a question by default: its chip says so before sending,
+    # and the prompt carries the name, the language and the code.
+    qtbot.waitUntil(lambda: [c.label for c in window.chat.input.chips.chips()] == ["calc.py"])
     type_and_send(qtbot, window, "Is this right?")
+    qtbot.waitUntil(lambda: bool(window.controller.turns))
     sent = window.controller.turns[-1]
     assert sent.typed == "Is this right?"
     assert "`calc.py` (Python)" in sent.content
@@ -192,7 +192,7 @@ def test_code_from_the_editor_goes_into_prompts_and_answers_go_into_the_editor(q
     # "Insert at cursor" on an answer's code block puts the code where the caret is.
     window.controller.restore([SavedTurn("assistant", "Try this:\n\n```python\nimport math\n```\n")])
     editor.set_cursor_offset(0)
-    click_anchor(qtbot, window.chat.view.message_widget(0).browser, action_url("insert", 0))
+    click_anchor(qtbot, window.chat.view.message_widget(0).body, action_url("insert", 0))
     assert editor.text() == "import math\ndef add(a, b):\n    return a + b\n"
     assert editor.is_modified()
     assert source.read_bytes() == b"def add(a, b):\n    return a + b\n"
@@ -215,7 +215,8 @@ def test_the_engine_killed_mid_stream_shows_restart_and_keeps_the_editor_text(qt
     assert "killed by signal SIGKILL" in error.text
     assert [b.text() for b in error.buttons] == ["Restart engine"]
     assert editor.text() == "unsaved work\n" and editor.is_modified()
-    assert window.controller.turns[0].content == "Tell me everything."
+    question = window.controller.turns[0]  # with the editor's unsaved text attached
+    assert question.typed == "Tell me everything." and "unsaved work" in question.content
     assert window.status.model_label.text() == "The engine stopped"
 
     qtbot.mouseClick(error.buttons[0], Qt.MouseButton.LeftButton)
@@ -288,7 +289,7 @@ def test_the_window_stays_responsive_while_an_answer_streams(qtbot, loaded_windo
     shown: list[int] = []
 
     def grew_three_times() -> bool:
-        length = len(last_answer(window).browser.toPlainText())
+        length = len(last_answer(window).body.toPlainText())
         if not shown or length > shown[-1]:
             shown.append(length)
         return len(shown) > 3

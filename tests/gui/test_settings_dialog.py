@@ -224,3 +224,18 @@ def test_the_planner_page_edits_the_floors_and_the_headroom(qtbot, secrets):
     again.planner_page.prompt_cache_mib.setValue(512)
     again.accept()
     assert again.new_settings.prompt_cache_bytes == 512 * 1024 * 1024
+
+
+def test_the_chat_context_page_turns_the_current_file_off_and_sets_the_budgets(qtbot, secrets):
+    dialog = make_dialog(qtbot, secrets=secrets)
+    page = dialog.context_page
+    assert page.attach_file.isChecked() and page.attach_map.isChecked()  # on by default
+    assert page.file_tokens.value() == 3000 and page.map_tokens.value() == 1500
+    page.attach_file.setChecked(False)
+    page.file_tokens.setValue(1200)
+    page.map_tokens.setValue(800)
+    dialog.accept()
+    new = dialog.new_settings
+    assert not new.chat_attach_current_file and new.chat_attach_project_map
+    assert (new.chat_file_tokens, new.chat_project_map_tokens) == (1200, 800)
+    assert dialog.restart == []  # the next question, not the engine

@@ -7,6 +7,7 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QLabel, QTextBrowser, QWidget
 
 from app.chat.conversation import Turn
+from app.chat.ui.message_body import MessageBody
 
 
 def settle(qtbot, widget: QWidget) -> None:
@@ -15,22 +16,24 @@ def settle(qtbot, widget: QWidget) -> None:
     qtbot.wait(20)
 
 
-def click_anchor(qtbot, browser: QTextBrowser, href: str) -> None:
-    """Click a link in a rendered message the way a mouse would."""
-    settle(qtbot, browser)
-    block = browser.document().begin()
-    while block.isValid():
-        it = block.begin()
-        while not it.atEnd():
-            fragment = it.fragment()
-            if fragment.charFormat().anchorHref() == href:
-                cursor = QTextCursor(browser.document())
-                cursor.setPosition(fragment.position() + 1)
-                point = browser.cursorRect(cursor).center()
-                qtbot.mouseClick(browser.viewport(), Qt.MouseButton.LeftButton, pos=point)
-                return
-            it += 1
-        block = block.next()
+def click_anchor(qtbot, target: QTextBrowser | MessageBody, href: str) -> None:
+    """Click a link in a rendered message (or one of its browsers) the way a mouse would."""
+    browsers = target.browsers() if isinstance(target, MessageBody) else [target]
+    for browser in browsers:
+        settle(qtbot, browser)
+        block = browser.document().begin()
+        while block.isValid():
+            it = block.begin()
+            while not it.atEnd():
+                fragment = it.fragment()
+                if fragment.charFormat().anchorHref() == href:
+                    cursor = QTextCursor(browser.document())
+                    cursor.setPosition(fragment.position() + 1)
+                    point = browser.cursorRect(cursor).center()
+                    qtbot.mouseClick(browser.viewport(), Qt.MouseButton.LeftButton, pos=point)
+                    return
+                it += 1
+            block = block.next()
     raise AssertionError(f"no link {href!r} in the message")
 
 

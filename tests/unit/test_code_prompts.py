@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from app.chat import attachments
 from app.chat.code_prompts import (
     ASK_INSTRUCTIONS,
     CodeContext,
-    attachment_line,
+    attachments_line,
+    attachments_prompt,
+    attachments_prompt_prefix,
     fenced,
-    file_prompt,
     selection_prompt,
 )
 from app.chat.markdown.render import extract_code_blocks
@@ -16,11 +18,14 @@ PY = CodeContext("calc.py", "python", "Python", "python", "def add(a, b):\n    r
 
 
 def test_a_file_prompt_has_the_name_the_language_and_the_exact_code_before_the_question() -> None:
-    prompt = file_prompt("  Is this right?  ", PY)
+    attached = attachments.current_file("calc.py", "python", PY.code, 0)
+    prompt = attachments_prompt("  Is this right?  ", [attached])
     assert prompt.startswith("Here is the file `calc.py` (Python):")
     assert prompt.endswith("\n\nIs this right?")
     [block] = extract_code_blocks(prompt)
     assert block.language == "python" and block.code == PY.code.rstrip("\n")
+    assert prompt == attachments_prompt_prefix([attached]) + "Is this right?"
+    assert attachments_prompt_prefix([]) == "" and attachments_prompt("Hi ", []) == "Hi"
 
 
 def test_every_editor_action_has_its_own_instruction() -> None:
@@ -43,7 +48,8 @@ def test_code_that_contains_fences_gets_a_longer_fence() -> None:
     assert parsed.code == markdown_source.rstrip("\n")
 
 
-def test_the_attachment_line_counts_lines() -> None:
-    assert attachment_line(PY) == "*Attached: `calc.py` (Python, 2 lines)*"
-    one = CodeContext("x.py", "python", "Python", "python", "x = 1")
-    assert "1 line)" in attachment_line(one)
+def test_the_attachment_line_names_each_attachment() -> None:
+    file = attachments.current_file("calc.py", "python", PY.code, 0)
+    part = attachments.current_file("big.py", "python", "x = 1\n" * 4000, 10, budget_tokens=100)
+    assert attachments_line([file, part]) == f"*Attached: `calc.py` · `{part.label}`*"
+    assert attachments_line([]) == ""

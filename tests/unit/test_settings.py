@@ -108,6 +108,8 @@ def test_no_api_key_is_ever_written_to_settings_json(tmp_path):
         ({"editor_font_family": "  "}, "editor_font_family", "font family"),
         ({"editor_font_size": 200}, "editor_font_size", "Editor font size"),
         ({"completion_delay_ms": -5}, "completion_delay_ms", "Completion delay"),
+        ({"chat_file_tokens": 50}, "chat_file_tokens", "Tokens for the current file must be a whole number"),
+        ({"chat_project_map_tokens": 10**6}, "chat_project_map_tokens", "from 200 to 65536"),
         ({"hub_endpoint": "ftp://hub"}, "hub_endpoint", "http:// or https://"),
         ({"models_dir": "/no/such/folder"}, "models_dir", "does not exist"),
         ({"local_server_port": 80}, "local_server_port", "from 1024 to 65535"),

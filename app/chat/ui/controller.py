@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
-from app.chat.code_prompts import CodeContext, attachment_line, file_prompt, selection_prompt
+from app.chat.attachments import Attachment
+from app.chat.code_prompts import CodeContext, attachments_line, attachments_prompt, selection_prompt
+from app.chat.context import question_text, request_prefix
 from app.chat.conversation import ASSISTANT, USER, Conversation, SavedTurn, Turn
 from app.chat.ui.panel import ConversationDisplay
 from app.config.settings import Settings
@@ -30,6 +32,7 @@ from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import engine_log_path
 
 if TYPE_CHECKING:
+    from app.chat.ui.context import ChatContext
     from app.chat.ui.panel import ChatPanel
     from app.llm.client import StreamStats
 
@@ -84,12 +87,14 @@ class ChatController(QObject):
         settings: Settings,
         engine: EngineSession,
         parent: QObject | None = None,
+        context: ChatContext | None = None,
     ) -> None:
         super().__init__(parent)
         self.panel = panel
         self.editor = editor
         self.settings = settings
         self.engine = engine
+        self.context = context  # what the next question carries; None: nothing but the text
         self.conversation = Conversation()
         self.conversation.subscribe(ConversationDisplay(panel))
         self.last_stats: StreamStats | None = None
@@ -100,6 +105,7 @@ class ChatController(QObject):
         self._waiting_for_model = False  # the last question waits for a model to answer it
         self._context_warned = False
         self._model_seen = ""  # the model the conversation talked with since the last unload
+        self._counting_draft = False  # the last count sent includes the question being typed
 
         e = self.engine
         e.stateChanged.connect(self._on_engine_state)
@@ -110,9 +116,9 @@ class ChatController(QObject):
         e.note.connect(self._on_note)
         e.finished.connect(self._on_finished)
         e.failed.connect(self._on_failed)
-        e.tokensCounted.connect(self._show_context_usage)
+        e.tokensCounted.connect(self._on_tokens_counted)
 
-        panel.sendRequested.connect(self.send)
+        panel.sendRequested.connect(self._on_send_requested)
         panel.stopRequested.connect(self.stop)
         panel.newChatRequested.connect(self.new_chat)
         panel.regenerateRequested.connect(self.regenerate)
@@ -120,6 +126,8 @@ class ChatController(QObject):
         panel.editCancelled.connect(self._on_edit_cancelled)
         panel.insertRequested.connect(self.insert_code)
         panel.replaceRequested.connect(self.replace_code)
+        if context is not None:
+            context.changed.connect(self._update_context)
 
     # -- conversation ----------------------------------------------------------------------
     @property
@@ -132,16 +140,31 @@ class ChatController(QObject):
     def is_busy(self) -> bool:
         return self._active is not None
 
-    def send(self, text: str, include_file: bool = False) -> None:
-        """Send what the user typed (with the current file when asked)."""
+    def next_request_prefix(self) -> list[dict[str, str]]:
+        """The messages the next question's request will start with: the conversation so far,
+        then the start of the question's message, its attachments in the prompt's exact form
+        (what an engine can evaluate ahead, while the user types)."""
+        attached = self.context.attachments() if self.context is not None else []
+        return request_prefix(self.model_messages(), attached)
+
+    def send(self, text: str, attachments: Sequence[Attachment] = ()) -> None:
+        """Send what the user typed, with what is attached put before it."""
         if not text.strip():
             return
         content, shown = text, text
-        code = self.editor.current_code() if include_file else None
-        if code is not None:
-            content = file_prompt(text, code)
-            shown = f"{text}\n\n{attachment_line(code)}"
+        if attachments:
+            content = attachments_prompt(question_text(text), attachments)
+            shown = f"{text}\n\n{attachments_line(attachments)}"
         self._submit(content, shown, text)
+        if self.context is not None:
+            self.context.message_sent()
+
+    def _on_send_requested(self, text: str) -> None:
+        """The input's Send: with the attachments the chat's context has for it."""
+        if self.context is None:
+            self.send(text)
+        else:
+            self.context.prepare(text, lambda attached: self.send(text, attached))
 
     def ask(self, prompt: str) -> None:
         """A prompt the app built (Fix This Error): sent as it is, ending an edit in progress."""
@@ -283,10 +306,10 @@ class ChatController(QObject):
         self._end_answer(stats_text(stats))
         self.answerFinished.emit(stats)
         n_ctx = self.engine.info.n_ctx if self.engine.info is not None else 0
-        if stats.prompt_tokens and n_ctx:
+        if stats.prompt_tokens and n_ctx:  # the conversation's own figure (it may warn)
             self._show_context_usage(stats.prompt_tokens + stats.completion_tokens, n_ctx)
-        else:
-            self._update_context()
+        if not (stats.prompt_tokens and n_ctx) or (self.context is not None and self.context.draft_messages()):
+            self._update_context()  # and with what the next question carries, counted
 
     def _on_failed(self, rid: int, message: str, engine_dead: bool) -> None:
         if rid != self._active:
@@ -313,6 +336,8 @@ class ChatController(QObject):
     def _on_loaded(self, info: EngineInfo) -> None:
         previous_model, self._model_seen = self._model_seen, info.model_path
         self.panel.set_assistant_name(info.model_name or "Assistant")
+        if self.context is not None:
+            self.context.set_context_size(info.n_ctx)
         last = self.conversation.last()
         if previous_model and last is not None:
             self._show_note(
@@ -334,18 +359,29 @@ class ChatController(QObject):
 
     # -- context meter ------------------------------------------------------------------------
     def _update_context(self) -> None:
+        """Count what the next request would hold: the conversation and the question being
+        typed with its attachments."""
         info = self.engine.info
         if self.engine.state is not EngineState.READY or info is None:
             self._show_context_usage(0, 0)
             return
-        if not len(self.conversation):
+        if self.is_busy():
+            return  # the answer's own figures come when it finishes
+        draft = self.context.draft_messages() if self.context is not None else []
+        if not len(self.conversation) and not draft:
             self._show_context_usage(0, info.n_ctx)
             return
-        self.engine.count_tokens(self.model_messages())
+        self._counting_draft = bool(draft)
+        self.engine.count_tokens(self.model_messages() + draft)
 
-    def _show_context_usage(self, used: int, size: int) -> None:
+    def _on_tokens_counted(self, used: int, size: int) -> None:
+        self._show_context_usage(used, size, warn=not self._counting_draft)
+
+    def _show_context_usage(self, used: int, size: int, warn: bool = True) -> None:
         self.panel.set_context_usage(used, size)
         self.contextUsageChanged.emit(used, size)
+        if not warn:
+            return  # the meter's colour says it; a note about a question not sent yet would be noise
         if size and used >= CONTEXT_WARNING_FRACTION * size and not self._context_warned and not self.is_busy():
             self._context_warned = True
             self._show_note(

@@ -1,4 +1,9 @@
-"""The message box under the conversation: Ctrl+Enter sends, Enter adds a line, Esc stops."""
+"""The message box under the conversation: Ctrl+Enter sends, Enter adds a line, Esc stops.
+
+Above the text, the chips of what goes with the message (app/chat/ui/chips.py); `@` opens
+a completer over files to attach (app/chat/ui/mentions.py). The input shows and forwards:
+what is attached is decided by the chat's context (app/chat/ui/context.py).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.chat.context import Chip
+from app.chat.ui.chips import ChipBar
+from app.chat.ui.mentions import MentionCompleter
 from app.chat.ui.style import ChatPalette, link_html
 
 # A token is ~4 characters of code, so 128K characters fill a 32K-token context, more
@@ -41,9 +49,13 @@ class PromptEdit(QPlainTextEdit):
         self.document().setDocumentMargin(2)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
+        self.mentions = MentionCompleter(self)
         self._fit_height()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.mentions.handles_key(event):
+            event.ignore()  # the completer's popup takes it (Enter, Tab choose; Esc closes)
+            return
         is_enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
         if is_enter and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             event.accept()
@@ -54,6 +66,7 @@ class PromptEdit(QPlainTextEdit):
             self.stopPressed.emit()
             return
         super().keyPressEvent(event)
+        self.mentions.update_popup()
 
     def insertFromMimeData(self, source: QMimeData) -> None:
         if source.hasText():
@@ -77,11 +90,12 @@ class PromptEdit(QPlainTextEdit):
 
 
 class ChatInput(QWidget):
-    """Input box, "include the current file" toggle, Send and Stop."""
+    """The chips of what is attached, the input box, Send and Stop."""
 
-    sendRequested = Signal(str, bool)  # text, include the current file
+    sendRequested = Signal(str)
     stopRequested = Signal()
     editCancelled = Signal()
+    draftChanged = Signal()  # the text changed (the chat's context follows its @ mentions, debounced)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -104,15 +118,8 @@ class ChatInput(QWidget):
         self.editor.stopPressed.connect(self.stopRequested)
         self.editor.pasteTruncated.connect(self._on_paste_truncated)
         self.editor.textChanged.connect(self._update_buttons)
-
-        # A checkable chip rather than a check box: it reads as "this file is attached".
-        self.include_file = QPushButton()
-        self.include_file.setObjectName("IncludeFile")
-        self.include_file.setCheckable(True)
-        self.include_file.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.include_file.setToolTip("Send the file open in the editor along with the message")
-        self.include_file.toggled.connect(lambda _on: self._update_include_text())
-        self._file_name: str | None = ""
+        self.editor.textChanged.connect(self.draftChanged)
+        self.chips = ChipBar()
         hint = QLabel("Ctrl+Enter to send")
         hint.setObjectName("InputHint")
         self.stop_button = QPushButton("■ Stop")
@@ -129,10 +136,10 @@ class ChatInput(QWidget):
         frame_layout = QVBoxLayout(frame)
         frame_layout.setContentsMargins(8, 6, 8, 6)
         frame_layout.setSpacing(4)
+        frame_layout.addWidget(self.chips)
         frame_layout.addWidget(self.editor)
         row = QHBoxLayout()
         row.setSpacing(8)
-        row.addWidget(self.include_file)
         row.addStretch(1)
         row.addWidget(hint)
         row.addWidget(self.stop_button)
@@ -146,7 +153,6 @@ class ChatInput(QWidget):
         layout.addWidget(self.paste_notice)
         layout.addWidget(frame)
         self._update_buttons()
-        self._update_include_text()
 
     # -- what the panel and controller call -------------------------------------------
 
@@ -183,19 +189,21 @@ class ChatInput(QWidget):
     def is_busy(self) -> bool:
         return self._busy
 
-    def include_current_file(self) -> bool:
-        return self.include_file.isEnabled() and self.include_file.isChecked()
+    def show_chips(self, chips: list[Chip]) -> None:
+        self.chips.show_chips(chips)
 
-    def set_current_file_name(self, name: str | None) -> None:
-        """Name the editor's file on the toggle; None disables it (no file open)."""
-        self._file_name = name
-        self.include_file.setEnabled(name is not None)
-        self.include_file.setToolTip(
-            "Send the file open in the editor along with the message"
-            if name is not None
-            else "Open a file in the editor to include it"
-        )
-        self._update_include_text()
+    def set_mention_names(self, names: list[str]) -> None:
+        """What `@` offers: "project", the open tabs, the opened folder's files."""
+        self.editor.mentions.set_names(names)
+
+    def replace_text(self, text: str) -> None:
+        """Change the typed text (a mention's chip was removed), keeping the cursor near where it was."""
+        cursor = self.editor.textCursor()
+        position = min(cursor.position(), len(text))
+        self.editor.setPlainText(text)
+        cursor = self.editor.textCursor()
+        cursor.setPosition(position)
+        self.editor.setTextCursor(cursor)
 
     def focus_input(self) -> None:
         self.editor.setFocus()
@@ -210,18 +218,13 @@ class ChatInput(QWidget):
         text = self.text()
         if self._busy or not text.strip():
             return
-        include = self.include_current_file()
         self._editing = False
         self.edit_banner.hide()
         self.paste_notice.hide()
         self.editor.clear()
-        self.sendRequested.emit(text, include)
+        self.sendRequested.emit(text)
 
     # -- internals --------------------------------------------------------------------
-
-    def _update_include_text(self) -> None:
-        mark = "✓" if self.include_current_file() else "+"
-        self.include_file.setText(f"{mark}  {self._file_name or 'Current file'}")
 
     def _update_buttons(self) -> None:
         self.stop_button.setEnabled(self._busy)
@@ -232,6 +235,6 @@ class ChatInput(QWidget):
         self.paste_notice.setText(
             f"The pasted text had {pasted:,} characters; only the first {kept:,} were kept, "
             "more than the model's context holds. "
-            "To ask about a large file, open it in the editor and use the Include toggle."
+            "To ask about a large file, open it in the editor (it goes with the question) or attach it with @."
         )
         self.paste_notice.show()

@@ -7,6 +7,11 @@ table: Qt lays a table out again whole on every change, so a 300-line block cost
 of milliseconds a paint, while in a frame only the lines that changed are laid out.
 So a streaming block only gets its new text appended, and its colours come later from
 the shared CodeHighlighter, applied a few milliseconds' worth per event-loop turn.
+
+A message shows each top-level code block in a browser of its own (app/chat/ui/
+message_body.py) made with `code_only`: its lines never wrap, its frame is as wide as the
+pane or as its longest line, and a long line scrolls sideways inside the block. Nothing
+makes a browser wider than the pane: wider content (a table, a long word) scrolls too.
 """
 
 from __future__ import annotations
@@ -20,19 +25,18 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
-    QFont,
+    QFontMetricsF,
     QResizeEvent,
     QTextBlock,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
-    QTextDocument,
-    QTextFormat,
     QTextFrame,
     QTextFrameFormat,
+    QTextLength,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
+from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QTextEdit, QWidget
 
 from app.chat.markdown.highlight import HighlightRun
 from app.chat.markdown.render import (
@@ -44,8 +48,10 @@ from app.chat.markdown.render import (
     style_background,
 )
 from app.chat.ui.code_highlighter import HighlightKey, shared_highlighter
+from app.chat.ui.text_formats import insert_segment, run_format, small, spacer
 
 _COLOUR_BUDGET_S = 0.002  # colouring work per event-loop turn, well inside a frame
+_CODE_SIDES_PX = 24  # a code frame's left and right margins and borders, beside its longest line
 
 
 @dataclass(eq=False)
@@ -58,6 +64,7 @@ class _Shown:
     code: CodeBlock | None = None
     frame: QTextFrame | None = None
     coloured: bool = False
+    code_width: float = 0.0  # the frame's longest line, in pixels
 
 
 @dataclass(eq=False)
@@ -73,14 +80,18 @@ class MessageBrowser(QTextBrowser):
 
     linkClicked = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, code_only: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("MessageBrowser")
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.code_only = code_only
+        if code_only:
+            self.setLineWrapMode(QTextEdit.LineWrapMode.NoWrap)
+            self.setContentsMargins(0, 0, 0, 10)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.viewport().setAutoFillBackground(False)
         self.document().setDocumentMargin(0)
@@ -120,6 +131,9 @@ class MessageBrowser(QTextBrowser):
             keep += 1
         document = self.document()
         grows = keep < limit and _can_grow(old[keep], codes[keep])
+        # Frames after `keep` go away in this edit: nothing may reach them meanwhile (a resize
+        # that the edit's new height causes stretches frames; it waits for the end).
+        self._shown = old[: keep + 1] if grows else old[:keep]
         if keep == 0 and not grows:
             document.clear()
         cursor = QTextCursor(document)
@@ -147,13 +161,15 @@ class MessageBrowser(QTextBrowser):
                 after_frame = index > 0 and shown[index - 1].frame is not None
                 if after_frame:
                     cursor.setBlockFormat(QTextBlockFormat())  # no longer a spacer
-                _insert_segment(cursor, segments[index], first=index == 0 or after_frame)
+                insert_segment(cursor, segments[index], first=index == 0 or after_frame)
             else:
                 record.code = code
                 record.frame = self._insert_frame(cursor, code)
+                record.code_width = self._longest_line(code.code)
             shown.append(record)
         cursor.endEditBlock()
         self._shown = shown
+        self._stretch_frames()
         self._colouring = [c for c in self._colouring if c.shown in shown]
         being_coloured = {id(c.shown) for c in self._colouring}
         for record in shown:
@@ -181,16 +197,17 @@ class MessageBrowser(QTextBrowser):
         frame_format.setBackground(QColor(background))
         frame_format.setPadding(0)
         frame_format.setTopMargin(4)
-        frame_format.setBottomMargin(10)
+        # In a code-only browser the gap below goes under its sideways scroll bar instead.
+        frame_format.setBottomMargin(0 if self.code_only else 10)
         if cursor.block().length() == 1:  # an empty block above the frame: no blank line
-            cursor.setBlockFormat(_spacer())
+            cursor.setBlockFormat(spacer())
         frame = cursor.insertFrame(frame_format)
         header = QTextBlockFormat()
         header.setBackground(QColor(theme.code_header))
         header.setLeftMargin(10)
         header.setBottomMargin(6)
         cursor.setBlockFormat(header)
-        cursor.insertText(block.language or "code", _small(theme.muted))
+        cursor.insertText(block.language or "code", small(theme.muted))
         code_format = QTextBlockFormat()
         code_format.setLeftMargin(10)
         code_format.setRightMargin(10)
@@ -204,7 +221,7 @@ class MessageBrowser(QTextBrowser):
             cursor.insertBlock(footer, QTextCharFormat())
             self._write_footer(cursor, block)
         cursor.setPosition(frame.lastPosition() + 1)
-        cursor.setBlockFormat(_spacer())  # Qt keeps a block after a frame; it takes no room
+        cursor.setBlockFormat(spacer())  # Qt keeps a block after a frame; it takes no room
         return frame
 
     def _has_footer(self, block: CodeBlock) -> bool:
@@ -212,12 +229,12 @@ class MessageBrowser(QTextBrowser):
 
     def _write_footer(self, cursor: QTextCursor, block: CodeBlock) -> None:
         if not block.complete:
-            cursor.insertText("writing…", _small(self._theme.muted))
+            cursor.insertText("writing…", small(self._theme.muted))
             return
         for number, (action, title) in enumerate(CODE_ACTIONS):
             if number:
-                cursor.insertText("\u00a0\u00a0\u00a0", _small(self._theme.muted))
-            link = _small(self._theme.link)
+                cursor.insertText("\u00a0\u00a0\u00a0", small(self._theme.muted))
+            link = small(self._theme.link)
             link.setAnchor(True)
             link.setAnchorHref(action_url(action, block.index))
             cursor.insertText(title, link)
@@ -249,6 +266,8 @@ class MessageBrowser(QTextBrowser):
             cursor.removeSelectedText()
         cursor.setPosition(code_start + same)
         cursor.insertText(new_code[same:], self._code_char_format())
+        line_start = new_code.rfind("\n", 0, same) + 1  # the changed part, from its line's start
+        record.code_width = max(record.code_width, self._longest_line(new_code[line_start:]))
         if block.complete != record.code.complete and footer is not None:
             footer = self.document().findBlock(record.frame.lastPosition())  # type: ignore[union-attr]
             cursor.setPosition(footer.position())
@@ -299,7 +318,7 @@ class MessageBrowser(QTextBrowser):
             for run in job.runs[job.next_run : end]:
                 cursor.setPosition(code_start + run.start)
                 cursor.setPosition(code_start + run.start + run.length, QTextCursor.MoveMode.KeepAnchor)
-                cursor.mergeCharFormat(_run_format(job, run))
+                cursor.mergeCharFormat(run_format(job.formats, run))
             job.next_run = end
             if end == len(job.runs):
                 job.shown.coloured = True
@@ -310,18 +329,46 @@ class MessageBrowser(QTextBrowser):
 
     # -- size -------------------------------------------------------------------------
 
+    def _longest_line(self, code: str) -> float:
+        metrics = QFontMetricsF(self._code_char_format().font())
+        return max((metrics.horizontalAdvance(line.expandtabs(8)) for line in code.split("\n")), default=0.0)
+
+    def _stretch_frames(self) -> None:
+        """In a code-only browser, each frame is as wide as the pane or as its longest line."""
+        if not self.code_only:
+            return
+        width = self.viewport().width()
+        for record in self._shown:
+            if record.frame is None:
+                continue
+            wanted = max(float(width), record.code_width + _CODE_SIDES_PX)
+            frame_format = record.frame.frameFormat()
+            if frame_format.width().rawValue() != wanted:
+                frame_format.setWidth(QTextLength(QTextLength.Type.FixedLength, wanted))
+                record.frame.setFrameFormat(frame_format)
+
+    def scrolls_sideways(self) -> bool:
+        """Whether the content is wider than the pane (a long code line, a wide table)."""
+        return self.document().size().width() > self.viewport().width() + 0.5
+
     def _fit_height(self) -> None:
         margins = self.contentsMargins()
         height = math.ceil(self.document().size().height()) + margins.top() + margins.bottom()
+        if self.scrolls_sideways():
+            height += self.horizontalScrollBar().sizeHint().height()
         if height != self.height():
             self.setFixedHeight(height)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self._stretch_frames()
         self._fit_height()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
-        event.ignore()  # let the conversation's scroll area scroll
+        if event.angleDelta().x() and self.scrolls_sideways():
+            super().wheelEvent(event)  # sideways: this block's own scrolling
+        else:
+            event.ignore()  # up and down: let the conversation's scroll area scroll
 
 
 def prepare_code_layout(theme: RenderTheme) -> None:
@@ -351,51 +398,3 @@ def _can_grow(record: _Shown, block: CodeBlock | None) -> bool:
         and not shown.complete
         and (shown.index, shown.language) == (block.index, block.language)
     )
-
-
-def _spacer() -> QTextBlockFormat:
-    """An empty block that takes no height (next to a frame, where Qt insists on one)."""
-    block_format = QTextBlockFormat()
-    block_format.setLineHeight(0, QTextBlockFormat.LineHeightTypes.FixedHeight.value)
-    return block_format
-
-
-def _small(colour: str) -> QTextCharFormat:
-    char_format = QTextCharFormat()
-    char_format.setForeground(QColor(colour))
-    char_format.setProperty(QTextFormat.Property.FontSizeAdjustment, -1)
-    return char_format
-
-
-def _run_format(job: _Colouring, run: HighlightRun) -> QTextCharFormat:
-    look = (run.colour, run.bold, run.italic)
-    char_format = job.formats.get(look)
-    if char_format is None:
-        char_format = QTextCharFormat()
-        if run.colour:
-            char_format.setForeground(QColor(run.colour))
-        if run.bold:
-            char_format.setFontWeight(QFont.Weight.Bold)
-        if run.italic:
-            char_format.setFontItalic(True)
-        job.formats[look] = char_format
-    return char_format
-
-
-# Lists and tables open their own blocks; anything else needs a fresh block to start in.
-_OWN_BLOCK_STARTS = ("<ul", "<ol", "<table")
-
-
-def _insert_segment(cursor: QTextCursor, html: str, *, first: bool) -> None:
-    """Append one top-level block's HTML where `cursor` is (the end of the document)."""
-    if not first and not html.startswith(_OWN_BLOCK_STARTS):
-        cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
-    block_number = cursor.blockNumber()
-    cursor.insertHtml(html)
-    if not html.startswith(_OWN_BLOCK_STARTS):
-        # insertHtml merges the fragment's first block into the current one and drops
-        # its block format (margins, indent, heading level); put that format back.
-        parsed = QTextDocument()
-        parsed.setHtml(html)
-        target = QTextCursor(cursor.document().findBlockByNumber(block_number))
-        target.setBlockFormat(parsed.begin().blockFormat())

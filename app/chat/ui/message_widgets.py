@@ -1,7 +1,9 @@
 """The widgets of single chat messages: user, assistant, error card and note.
 
-Each Markdown message owns one auto-height MessageBrowser, so re-rendering the answer
-that is streaming lays out that one document and never the rest of the conversation.
+Each Markdown message owns one auto-height MessageBody (its prose and code blocks, each
+code block scrolling sideways on its own), so re-rendering the answer that is streaming
+lays out that one message and never the rest of the conversation. Nothing in a message
+is wider than the pane: the footer and the names wrap or elide.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFont, QFontDatabase
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from app.chat.markdown.render import CodeBlock, parse_action_url
 from app.chat.markdown.stream import StreamingRenderer
+from app.chat.ui.message_body import MessageBody
 from app.chat.ui.message_browser import MessageBrowser
 from app.chat.ui.style import ChatPalette, link_html
 
@@ -21,6 +24,7 @@ __all__ = [
     "AssistantMessageWidget",
     "ErrorCard",
     "MarkdownMessageWidget",
+    "MessageBody",
     "MessageBrowser",
     "MessageWidget",
     "NoteWidget",
@@ -39,9 +43,13 @@ def _small_link_label(object_name: str) -> QLabel:
     return label
 
 
-def _role_label(text: str) -> QLabel:
+def _role_label(text: str, *, may_be_long: bool = False) -> QLabel:
     label = QLabel(text)
     label.setObjectName("MessageRole")
+    if may_be_long:  # a model's name: cut at the pane's edge rather than widening the message
+        label.setToolTip(text)
+        label.setMinimumWidth(1)
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     return label
 
 
@@ -71,8 +79,8 @@ class MarkdownMessageWidget(MessageWidget):
 
     def __init__(self, text: str, palette: ChatPalette, parent: QWidget | None = None) -> None:
         super().__init__(text, palette, parent)
-        self.browser = MessageBrowser()
-        self.browser.linkClicked.connect(self._on_link)
+        self.body = MessageBody()
+        self.body.linkClicked.connect(self._on_link)
         self.code_blocks: list[CodeBlock] = []
         self._renderer = StreamingRenderer(
             palette.render,
@@ -88,12 +96,12 @@ class MarkdownMessageWidget(MessageWidget):
         """
         rendered = self._renderer.render(self.text, streaming=not self.finished)
         self.code_blocks = rendered.code_blocks
-        self.browser.show_segments(rendered.segments, rendered.segment_code)
+        self.body.show_segments(rendered.segments, rendered.segment_code)
 
     def apply_palette(self, palette: ChatPalette) -> None:
         super().apply_palette(palette)
         self._renderer.set_theme(palette.render)
-        self.browser.set_code_style(palette.render, code_actions=self._code_actions())
+        self.body.set_code_style(palette.render, code_actions=self._code_actions())
         self.render_text()
 
     def _code_actions(self) -> bool:
@@ -132,7 +140,7 @@ class UserMessageWidget(MarkdownMessageWidget):
         self.edit_link.linkActivated.connect(lambda _url: self.editClicked.emit())
         header.addWidget(self.edit_link)
         card_layout.addLayout(header)
-        card_layout.addWidget(self.browser)
+        card_layout.addWidget(self.body)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(card)
@@ -159,11 +167,13 @@ class AssistantMessageWidget(MarkdownMessageWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 0, 12, 0)
         layout.setSpacing(4)
-        layout.addWidget(_role_label(assistant_name))
-        layout.addWidget(self.browser)
+        self.role_label = _role_label(assistant_name, may_be_long=True)
+        layout.addWidget(self.role_label)
+        layout.addWidget(self.body)
         footer = QHBoxLayout()
         self.footer_label = QLabel("Generating…")
         self.footer_label.setObjectName("MessageFooter")
+        self.footer_label.setWordWrap(True)  # "412 tokens · 9.1 tokens/s · …" wraps in a narrow pane
         footer.addWidget(self.footer_label)
         footer.addStretch(1)
         self.regenerate_link = _small_link_label("RegenerateLink")

@@ -16,6 +16,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.chat.context import Chip
 from app.chat.conversation import ASSISTANT, Turn
 from app.chat.ui.context_meter import ContextMeter
 from app.chat.ui.input import ChatInput
@@ -24,7 +25,10 @@ from app.chat.ui.view import ChatView
 
 
 class ChatPanel(QWidget):
-    sendRequested = Signal(str, bool)  # text, include the current file
+    sendRequested = Signal(str)  # what the user typed
+    draftChanged = Signal()  # the typed text changed
+    attachmentRemoved = Signal(str)  # a chip's key: leave it out of this message
+    attachmentAdded = Signal(str)  # a suggestion chip's key: attach it
     stopRequested = Signal()
     newChatRequested = Signal()
     editCancelled = Signal()
@@ -67,6 +71,9 @@ class ChatPanel(QWidget):
         self.input.sendRequested.connect(self.sendRequested)
         self.input.stopRequested.connect(self.stopRequested)
         self.input.editCancelled.connect(self.editCancelled)
+        self.input.draftChanged.connect(self.draftChanged)
+        self.input.chips.removed.connect(self.attachmentRemoved)
+        self.input.chips.added.connect(self.attachmentAdded)
         self.view.insertRequested.connect(self.insertRequested)
         self.view.replaceRequested.connect(self.replaceRequested)
         self.view.applyRequested.connect(self.applyRequested)
@@ -143,8 +150,19 @@ class ChatPanel(QWidget):
     def set_empty_hint(self, text: str) -> None:
         self.view.set_empty_hint(text)
 
-    def set_current_file_name(self, name: str | None) -> None:
-        self.input.set_current_file_name(name)
+    def show_attachments(self, chips: list[Chip]) -> None:
+        """The chips above the input: what goes with the next message."""
+        self.input.show_chips(chips)
+
+    def set_mention_names(self, names: list[str]) -> None:
+        self.input.set_mention_names(names)
+
+    def draft_text(self) -> str:
+        """What is typed in the input so far."""
+        return self.input.text()
+
+    def replace_draft(self, text: str) -> None:
+        self.input.replace_text(text)
 
     def begin_edit(self, text: str) -> None:
         """Put an earlier question back in the input; sending it replaces what followed it."""

@@ -26,7 +26,7 @@ class ChatPalette:
     link: str
     accent: str  # Send button, the meter's bar
     accent_text: str
-    accent_soft: str  # background of toggled chips
+    accent_soft: str  # background of attachment chips
     warning: str
     error_background: str
     error_border: str
@@ -132,15 +132,26 @@ QPushButton#SendButton {{
 QPushButton#SendButton:disabled {{
     background: transparent; color: {p.disabled}; border: 1px dashed {p.border};
 }}
-QPushButton#IncludeFile {{
-    color: {p.muted}; background: transparent; border: 1px solid {p.border};
-    border-radius: 8px; padding: 3px 10px;
+#AttachmentChip {{
+    background: {p.accent_soft}; border: 1px solid {p.link}; border-radius: 8px;
 }}
-QPushButton#IncludeFile:checked {{
-    color: {p.link}; background: {p.accent_soft}; border-color: {p.link};
+#ChipLabel {{ color: {p.link}; }}
+#ChipTokens {{ color: {p.muted}; }}
+QToolButton#ChipRemove {{
+    color: {p.muted}; background: transparent; border: none; padding: 0 5px; font-weight: 600;
 }}
+QToolButton#ChipRemove:hover {{ color: {p.error_text}; }}
+QPushButton#ChipSuggestion {{
+    color: {p.muted}; background: transparent; border: 1px dashed {p.border};
+    border-radius: 8px; padding: 2px 10px;
+}}
+QPushButton#ChipSuggestion:hover {{ color: {p.link}; border-color: {p.link}; }}
 QScrollBar:vertical {{ background: transparent; width: 10px; margin: 0; }}
 QScrollBar::handle:vertical {{ background: {p.border}; border-radius: 4px; min-height: 24px; }}
 QScrollBar::add-line:vertical, QScrollBar::sub-line:vertical {{ height: 0; }}
 QScrollBar::add-page:vertical, QScrollBar::sub-page:vertical {{ background: transparent; }}
+QScrollBar:horizontal {{ background: transparent; height: 10px; margin: 0; }}
+QScrollBar::handle:horizontal {{ background: {p.border}; border-radius: 4px; min-width: 24px; }}
+QScrollBar::add-line:horizontal, QScrollBar::sub-line:horizontal {{ width: 0; }}
+QScrollBar::add-page:horizontal, QScrollBar::sub-page:horizontal {{ background: transparent; }}
 """

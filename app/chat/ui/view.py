@@ -16,9 +16,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QCursor, QGuiApplication
-from PySide6.QtWidgets import QLabel, QScrollArea, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from app.chat.ui.code_highlighter import shared_highlighter
 from app.chat.ui.message_browser import prepare_code_layout
@@ -81,6 +81,9 @@ class ChatView(QScrollArea):
         # takes the slack so messages stack from the top.
         self._layout.addWidget(self._empty_hint, 1)
         self._layout.addStretch(0)
+        # Never wider than the pane: a message that cannot shrink further is cut, never the
+        # pane widened (its Edit and Regenerate links would go past the right edge).
+        content.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setWidget(content)
 
         self._render_timer = QTimer(self)
@@ -211,6 +214,13 @@ class ChatView(QScrollArea):
         self._empty_hint.setText(text)
 
     # -- internals --------------------------------------------------------------------
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            content = self.widget()
+            if content is not None:
+                content.setMaximumWidth(self.viewport().width())
+        return super().viewportEvent(event)
 
     def _prepare_code_layout(self) -> None:
         global _prepared

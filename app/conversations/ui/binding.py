@@ -18,6 +18,7 @@ when the sidebar should show the new order.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 SHOWN_KEY = "shown"  # a user message's stats: what the chat showed (the model saw `content`)
 TYPED_KEY = "typed"  # what the user typed (Edit puts it back in the input)
 FOOTER_KEY = "footer"  # an answer's stats: the line shown under it
+MODEL_KEY = "model"  # an answer's stats: the name of the model that wrote it
 WRITER_THREAD = "conversation-writer"
 INTERRUPTED = "Interrupted"
 
@@ -48,15 +50,23 @@ class _ConversationRow:
         self.id = conversation_id
 
 
-def saved_turn(message: StoredMessage) -> SavedTurn | None:
-    """A stored message as a turn to load, or None for what the chat does not show."""
+def model_display_name(model: str) -> str:
+    """A conversation's model (a GGUF path, or a remote model's name) as an answer's name."""
+    base = os.path.basename(model)
+    return base[: -len(".gguf")] if base.lower().endswith(".gguf") else base
+
+
+def saved_turn(message: StoredMessage, conversation_model: str = "") -> SavedTurn | None:
+    """A stored message as a turn to load, or None for what the chat does not show.
+    An answer saved before answers kept their model's name gets the conversation's model."""
     if message.role == USER:
         typed = str(message.stats.get(TYPED_KEY) or message.content)
         shown = str(message.stats.get(SHOWN_KEY) or message.content)
         return SavedTurn(USER, message.content, shown=shown, typed=typed, db_id=message.id)
     if message.role == "assistant" and message.content:
         footer = str(message.stats.get(FOOTER_KEY) or ("" if message.complete else INTERRUPTED))
-        return SavedTurn("assistant", message.content, footer=footer, db_id=message.id)
+        model = str(message.stats.get(MODEL_KEY) or model_display_name(conversation_model))
+        return SavedTurn("assistant", message.content, footer=footer, model=model, db_id=message.id)
     return None
 
 
@@ -96,11 +106,12 @@ class ConversationBinding(QObject):
         self.flush()  # what is still being written belongs in what is read
         try:
             messages = self.store.messages(conversation_id)
+            model = self.store.get(conversation_id).model
         except (sqlite3.Error, DscoderError) as exc:  # the chat stays as it was
             log.warning("could not read conversation %s: %s", conversation_id, exc)
             self.sidebar.show_message(f"Could not read that conversation ({exc}).")
             return
-        turns = [turn for turn in map(saved_turn, messages) if turn is not None]
+        turns = [turn for message in messages if (turn := saved_turn(message, model)) is not None]
         self.controller.restore(turns)  # the conversation is cleared, then filled with saved turns
         self._row = _ConversationRow(conversation_id)
         self._set_current(conversation_id)
@@ -139,8 +150,10 @@ class ConversationBinding(QObject):
         assert row is not None
         if turn.role == USER or turn.finished:
             stats = {}
-            if turn.display_text != turn.content or turn.typed != turn.content:
+            if turn.role == USER and (turn.display_text != turn.content or turn.typed != turn.content):
                 stats = {SHOWN_KEY: turn.display_text, TYPED_KEY: turn.typed}
+            elif turn.role != USER and turn.model:
+                stats = {MODEL_KEY: turn.model}
 
             def add() -> None:
                 if row.id is not None:
@@ -148,11 +161,12 @@ class ConversationBinding(QObject):
 
             self._write(add, self.sidebar.refresh)
         else:
+            model = {MODEL_KEY: turn.model} if turn.model else None
 
             def start() -> None:
                 self._finish_streaming(INTERRUPTED)
                 if row.id is not None:
-                    self._streaming = self.store.start_answer(row.id)
+                    self._streaming = self.store.start_answer(row.id, stats=model)
                     turn.db_id = self._streaming.message_id
 
             self._write(start)

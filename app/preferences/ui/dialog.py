@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from app.config.settings import Settings
 from app.config.validation import restart_needed, validate_settings
 from app.llm.remote_probe import probe_remote
+from app.preferences.ui.context_page import ChatContextPage
 from app.preferences.ui.pages import (
     AppearancePage,
     CompletionPage,
@@ -93,6 +94,7 @@ class SettingsDialog(QDialog):
         self.prompts_page = PromptsPage(ask)
         self.appearance_page = AppearancePage()
         self.completion_page = CompletionPage()
+        self.context_page = ChatContextPage()
         self.planner_page = PlannerPage()
         self.hub_page = HubPage(self.secrets)
         self.remotes_page = RemotesPage(self.secrets, probe, edit_remote)
@@ -102,6 +104,7 @@ class SettingsDialog(QDialog):
             self.speed_page,
             self.sampling_page,
             self.prompts_page,
+            self.context_page,
             self.appearance_page,
             self.completion_page,
             self.planner_page,
