@@ -39,6 +39,7 @@ RESTART_FIELDS: dict[str, str] = {
     "n_gpu_layers": "GPU layers",
     "n_threads": "Threads",
     "n_threads_batch": "Prompt threads",
+    "prompt_cache_bytes": "Prompt cache in RAM",
     "prompt_cache_disk_mib": "Prompt cache on disk",
     "prompt_lookup": "Prompt-lookup drafting",
     "draft_model_path": "Draft model",

@@ -65,6 +65,9 @@ class EngineInfo:
     fim_mode: str = FIM_SUFFIX  # how completion sends fill-in-the-middle: suffix, raw or off
     fim_reason: str = ""  # why completion is off (or how it is done) on this engine
     architecture: str = ""  # the GGUF's general.architecture; "" for a remote
+    decode_threads: int = 0  # the threads that decode a token; 0: not reported (a remote)
+    batch_threads: int = 0  # the threads that evaluate a prompt
+    prompt_cache_bytes: int = 0  # the prompt-state cache's RAM budget; 0: none
     extra: Mapping[str, object] = field(default_factory=lambda: _frozen({}))  # the rest it reported
 
     @property
@@ -92,6 +95,11 @@ def _int(value: object, default: int = 0) -> int:
 _LOCAL_KEYS = {"model_name", "model_path", "n_ctx", "n_gpu_layers", "gpu_offload_supported", "architecture"}
 
 
+def _section(reported: Mapping[str, object], key: str) -> Mapping[str, object]:
+    value = reported.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
 def local_engine_info(reported: Mapping[str, object], *, pid: int, base_url: str) -> EngineInfo:
     """The local engine's info from what it reported when it became ready."""
     model_path = str(reported.get("model_path") or "")
@@ -105,6 +113,9 @@ def local_engine_info(reported: Mapping[str, object], *, pid: int, base_url: str
         base_url=base_url,
         fim_mode=FIM_SUFFIX,  # the app's own engine builds FIM prompts from `suffix`
         architecture=str(reported.get("architecture") or ""),
+        decode_threads=_int(_section(reported, "threads").get("decode")),
+        batch_threads=_int(_section(reported, "threads").get("batch")),
+        prompt_cache_bytes=_int(_section(reported, "prompt_cache").get("budget_bytes")),
         extra=_frozen({k: v for k, v in reported.items() if k not in _LOCAL_KEYS}),
     )
 

@@ -16,9 +16,20 @@ def device_text(info: EngineInfo) -> str:
     if info.is_remote:
         return f"Remote: {info.remote}"
     layers = info.n_gpu_layers
+    threads = f" · {info.decode_threads} threads" if info.decode_threads else ""
     if layers <= 0 or not info.gpu_offload_supported:
-        return "CPU"
-    return "GPU (all layers)" if layers >= ALL_GPU_LAYERS else f"GPU: {layers} layers"
+        return "CPU" + threads
+    return ("GPU (all layers)" if layers >= ALL_GPU_LAYERS else f"GPU: {layers} layers") + threads
+
+
+def device_tooltip(info: EngineInfo) -> str:
+    """How the engine runs: its threads and the RAM its prompt cache may hold."""
+    lines = ["Where the model runs"]
+    if info.decode_threads:
+        lines.append(f"{info.decode_threads} threads decode, {info.batch_threads} evaluate prompts")
+    if info.prompt_cache_bytes:
+        lines.append(f"Prompt cache: up to {info.prompt_cache_bytes / 2**30:.1f} GiB of RAM keeps recent prompts warm")
+    return "\n".join(lines)
 
 
 class EngineStatusBar(QStatusBar):
@@ -94,7 +105,7 @@ class EngineStatusBar(QStatusBar):
         self.model_label.setText(info.display_name)
         self.model_label.setToolTip(info.model_path)
         self.device_label.setText(device_text(info))
-        self.device_label.setToolTip("Where the model runs")
+        self.device_label.setToolTip(device_tooltip(info))
         self.device_label.show()
         self.set_context(0, info.n_ctx)
 

@@ -26,6 +26,7 @@ from app import APP_NAME, __version__
 from app.chat.ui import ChatPanel
 from app.chat.ui.context import ChatContext
 from app.chat.ui.controller import ChatController
+from app.chat.ui.prefill import IdlePrefill
 from app.chat.ui.warmup import start_highlighting_warmup
 from app.completion.ui.service import CompletionService
 from app.config.settings import Settings, load_settings
@@ -177,6 +178,9 @@ class MainWindow(QMainWindow):
         self.project_map = ProjectMapService(self)
         self.chat_context = ChatContext(self.chat, access, self.settings, self.project_map, self)
         self.controller = ChatController(self.chat, access, self.settings, self.engine, self, self.chat_context)
+        self.prefill = IdlePrefill(
+            self.engine, self.chat_context, self.controller.next_request_prefix, self.settings, self
+        )
         self.conversations = ConversationBinding(self.store, self.controller, self.sidebar, self.engine, self)
         self.completion = CompletionService(self.engine.completion_client, self.settings_store, self)
         self.completion.follow(self.engine)

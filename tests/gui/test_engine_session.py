@@ -186,3 +186,21 @@ def test_shutdown_stops_the_worker(qtbot, make_session) -> None:
     wait_state(qtbot, session, EngineState.READY)
     session.shutdown()
     assert worker.shut_down
+
+
+def test_a_queued_answer_says_it_waits_and_prefill_only_runs_while_the_engine_is_free(qtbot, make_session) -> None:
+    session, worker, _store = make_session()
+    prefix = [{"role": "user", "content": "file.py\n```python\nx = 1\n```"}]
+    assert not session.prefill_chat(prefix)  # nothing loaded
+    session.load(LoadOptions("/models/scripted.gguf"))
+    wait_state(qtbot, session, EngineState.READY)
+    assert session.prefill_chat(prefix)
+    qtbot.waitUntil(lambda: worker.prefills == [prefix], timeout=WAIT_MS)
+
+    worker.script_answer(ScriptedAnswer(hold=True))
+    rid = session.start_chat([{"role": "user", "content": "hi"}], SamplingParams())
+    assert not session.prefill_chat(prefix)  # an answer occupies the engine
+    with qtbot.waitSignal(session.message, timeout=WAIT_MS) as message:
+        worker.waiting.emit(rid, 2)  # another client of "Serve the loaded model" is ahead
+    assert "waits (2 requests ahead)" in message.args[0]
+    session.cancel_chat(rid)

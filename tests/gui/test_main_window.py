@@ -86,7 +86,7 @@ def test_a_prompt_streams_into_the_chat_painted_in_batches(qtbot, loaded_window)
     assert "300 tokens" in answer.stats_text and "tokens/s" in answer.stats_text
     assert [t.role for t in window.controller.turns] == ["user", "assistant"]
     assert window.status.speed_label.isVisible() and "tokens/s" in window.status.speed_label.text()
-    assert window.status.device_label.text() == "CPU"
+    assert window.status.device_label.text().startswith("CPU · ") and "threads" in window.status.device_label.text()
     assert window.status.model_label.text() == "tiny-deepseek-v1"
     used, size = window.chat.meter.usage()
     assert size == 4096 and used > 300

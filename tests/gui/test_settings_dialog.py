@@ -219,7 +219,7 @@ def test_the_planner_page_edits_the_floors_and_the_headroom(qtbot, secrets):
     dialog.accept()
     new = dialog.new_settings
     assert (new.plan_min_tokens_per_s, new.plan_max_completion_s, new.plan_headroom_percent) == (5.0, 1.5, 10.0)
-    assert new.prompt_cache_bytes == 1_000_000_000 and dialog.restart == []  # the next plan, not the engine
+    assert new.prompt_cache_bytes == 1_000_000_000 and dialog.restart == []  # unchanged: no restart
     again = make_dialog(qtbot, new, secrets=secrets)
     again.planner_page.prompt_cache_mib.setValue(512)
     again.accept()

@@ -169,3 +169,23 @@ def test_a_local_load_and_its_answers_are_recorded_as_measurements(qtbot, make_w
     assert file_id is not None
     records = MeasuredLoads().for_file(file_id)
     assert records and records[0].rss_at_load > 0 and records[0].buffers.get("model")
+
+
+def test_idle_prefill_evaluates_the_attached_file_so_the_question_reuses_it(qtbot, make_window, tiny_models, tmp_path):
+    source = tmp_path / "sample.py"
+    source.write_text("".join(f"def helper_{n}(x):\n    return x + {n}\n\n" for n in range(40)))
+    window = make_window(Settings(chat_model_path=str(tiny_models["v1"]), n_gpu_layers=0, max_tokens=8))
+    window.engine.load_from_settings()
+    wait_ready(qtbot, window)
+    window.tabs.open_paths([source])
+    qtbot.waitUntil(lambda: window.prefill.requests >= 1, timeout=20_000)
+    client = window.engine.completion_client()
+    assert client is not None
+    qtbot.waitUntil(lambda: client.engine_info()["prefill"]["completed"] >= 1, timeout=30_000)
+    prepared = client.engine_info()["prefill"]["ready_tokens"]
+    assert prepared > 200  # the system prompt and the whole attached file
+
+    type_and_send(qtbot, window, "What does helper_3 return?")
+    wait_answer_done(qtbot, window)
+    usage = window.controller.last_stats.usage
+    assert usage["cached_tokens"] >= prepared  # only the question itself was evaluated

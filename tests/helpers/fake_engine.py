@@ -59,6 +59,7 @@ class ScriptedEngineWorker(QObject):
     loadCancelled = Signal(int)
     delta = Signal(int, str)
     note = Signal(int, str)
+    waiting = Signal(int, int)
     finished = Signal(int, object)
     failed = Signal(int, str, bool)
     tokensCounted = Signal(int, int, int)
@@ -71,6 +72,7 @@ class ScriptedEngineWorker(QObject):
         self.requests: list[ChatRequest] = []
         self.load_targets: list[EngineTarget] = []
         self.unloads = 0
+        self.prefills: list[list[dict[str, str]]] = []
         self.shut_down = False
         self._info: EngineInfo | None = None
         self._held_load: int | None = None
@@ -119,6 +121,10 @@ class ScriptedEngineWorker(QObject):
         for note in answer.notes:
             self._later(lambda note=note: None if request.cancelled else self.note.emit(request_id, note))
         self._later(lambda: self._end(request, answer))
+
+    @Slot(object)
+    def prefill_chat(self, messages: Sequence[dict[str, str]]) -> None:
+        self.prefills.append(list(messages))
 
     @Slot(int, object)
     def count_tokens(self, count_id: int, messages: Sequence[dict[str, str]]) -> None:

@@ -33,11 +33,12 @@ from tests.helpers.hardware_profiles import GIB, PROFILES, readers_for
 
 # profile -> (recommended chat entry, fit, words the reason must contain)
 EXPECTED_CHAT = {
-    # 4.9 GB available less 1.9 GB of headroom and 0.8 GB of prompt cache: a 1.3B at 4K.
+    # 4.9 GB available less 1.9 GB of headroom and 0.8 GB of prompt cache leaves 2.2 GB, and the
+    # engine's completion context (2K tokens of a 1.3B's full-width KV) counts too: a 1.3B at 2K.
     "laptop_8gb": (
-        "deepseek-coder-1.3b-instruct:Q5_K_M",
+        "deepseek-coder-1.3b-instruct:Q4_K_M",
         FIT_CPU_ONLY,
-        ["1.3B Instruct Q5_K_M on the CPU", "4K context"],
+        ["1.3B Instruct Q4_K_M on the CPU", "2K context"],
     ),
     # The 6.7B no longer fits beside 3.9 GB of headroom and 1.5 GB of prompt cache.
     "laptop_16gb": ("deepseek-coder-1.3b-instruct:Q8_0", FIT_CPU_ONLY, ["1.3B Instruct Q8_0 on the CPU", "tokens/s"]),
@@ -56,8 +57,9 @@ EXPECTED_CHAT = {
         FIT_FULL_GPU,
         ["2 × NVIDIA A100-SXM4-80GB", "16K context"],
     ),
-    # Unified memory: 9.5 GB available less 4 GB of headroom and 1.6 GB of prompt cache.
-    "macbook_m2_16gb": ("deepseek-coder-1.3b-instruct:Q8_0", FIT_FULL_GPU, ["all layers on the Apple M2 GPU"]),
+    # Unified memory: 9.5 GB available less 4 GB of headroom and 1.6 GB of prompt cache, and the
+    # completion context beside the chat's: Q6_K keeps a 10K chat context where Q8_0 would not.
+    "macbook_m2_16gb": ("deepseek-coder-1.3b-instruct:Q6_K", FIT_FULL_GPU, ["all layers on the Apple M2 GPU"]),
     "rx7900xtx_32gb": ("deepseek-coder-v2-lite-instruct:Q8_0", FIT_FULL_GPU, ["AMD Radeon RX 7900 XTX (24.0 GB)"]),
     # V2-Lite fits on the CPU but reads a 2K-token question too slowly: the 1.3B it is.
     "unusable_gpu_32gb": (

@@ -41,7 +41,7 @@ def test_ram_taken_since_the_plan_offers_a_smaller_context(model: Path) -> None:
     options = LoadOptions(model_path=str(model), n_ctx=16384)  # 3.8 GB of weights + 8 GiB of KV
     check = check_load(options, memory=lambda: free_ram(7))
     assert not check.fits and check.fewer_layers is None
-    assert check.smaller_context is not None and 2048 <= check.smaller_context.n_ctx < 8192
+    assert check.smaller_context is not None and 1024 <= check.smaller_context.n_ctx < 8192
     assert check_load(check.smaller_context, memory=lambda: free_ram(7)).fits
     ctx = (
         f"{check.smaller_context.n_ctx // 1024}K"

@@ -94,7 +94,8 @@ def test_estimate_json_for_a_file_and_a_catalog_id(capsys: pytest.CaptureFixture
     assert cli.main(["estimate", "--model", str(path), "--ctx", "4096", "--gpu-layers", "all", "--json"]) == 0
     from_file = json.loads(capsys.readouterr().out)
     assert set(from_file) == ESTIMATE_KEYS
-    assert from_file["kv_bytes"] == 524_288 * 4096 and from_file["vram_bytes"] > from_file["ram_bytes"]
+    # The chat context and the engine's completion context (2K tokens) both hold a KV cache.
+    assert from_file["kv_bytes"] == 524_288 * (4096 + 2048) and from_file["vram_bytes"] > from_file["ram_bytes"]
     assert cli.main(["estimate", "--model", "deepseek-coder-6.7b-instruct:Q4_K_M", "--kv-type", "q8_0", "--json"]) == 0
     from_catalog = json.loads(capsys.readouterr().out)
     assert set(from_catalog) == ESTIMATE_KEYS and from_catalog["vram_bytes"] == 0

@@ -60,6 +60,9 @@ def stats_text(stats: StreamStats) -> str:
         parts.append(f"{stats.tokens_per_s:.1f} tokens/s")
     if stats.time_to_first_token_s is not None:
         parts.append(f"first token after {stats.time_to_first_token_s:.1f} s")
+    acceptance = stats.usage.get("draft_acceptance")
+    if isinstance(acceptance, (int, float)):
+        parts.append(f"{acceptance:.0%} of drafted tokens accepted")
     if stats.finish_reason == "length":
         parts.append("stopped at the answer length limit")
     return " · ".join(parts)

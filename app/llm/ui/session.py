@@ -67,6 +67,7 @@ class EngineSession(QObject):
     _chatRequested = Signal(int, object, object)
     _countRequested = Signal(int, object)
     _unloadRequested = Signal()
+    _prefillRequested = Signal(object)
 
     def __init__(
         self,
@@ -97,12 +98,14 @@ class EngineSession(QObject):
         self._chatRequested.connect(w.start_chat)
         self._countRequested.connect(w.count_tokens)
         self._unloadRequested.connect(w.unload)
+        self._prefillRequested.connect(w.prefill_chat)
         w.loaded.connect(self._on_loaded)
         w.loadFailed.connect(self._on_load_failed)
         w.loadCancelled.connect(self._on_load_cancelled)
         w.engineDied.connect(self._on_engine_died)
         w.delta.connect(self.delta)
         w.note.connect(self.note)
+        w.waiting.connect(self._on_waiting)
         w.finished.connect(self._on_chat_finished)
         w.failed.connect(self._on_chat_failed)
         w.tokensCounted.connect(self._on_tokens_counted)
@@ -245,6 +248,15 @@ class EngineSession(QObject):
             self._chat_active = None
             self.chatBusyChanged.emit(False)
 
+    def prefill_chat(self, messages: Sequence[dict[str, str]]) -> bool:
+        """Let the local engine evaluate the start of the next chat prompt while nothing else
+        runs (idle prefill); False when it can't now (no ready local engine, or busy)."""
+        info = self.info
+        if self.state is not EngineState.READY or info is None or info.is_remote or self.is_chat_busy():
+            return False
+        self._prefillRequested.emit(list(messages))
+        return True
+
     def count_tokens(self, messages: Sequence[dict[str, str]]) -> None:
         """Count the prompt's tokens in the background; `tokensCounted` reports the newest."""
         self._count_id += 1
@@ -287,6 +299,12 @@ class EngineSession(QObject):
         self.failed.emit(request_id, message, engine_dead)  # the chat shows it before the state moves on
         if engine_dead and was_active and self.state is EngineState.READY:
             self._set_state(EngineState.DEAD)
+
+    def _on_waiting(self, request_id: int, ahead: int) -> None:
+        # Another client of "Serve the loaded model" holds the engine: say why nothing streams yet.
+        if self.is_chat_busy() and ahead > 0:
+            plural = "s" if ahead > 1 else ""
+            self.message.emit(f"Another program is using the engine: this answer waits ({ahead} request{plural} ahead)")
 
     def _on_tokens_counted(self, count_id: int, tokens: int, n_ctx: int) -> None:
         if count_id == self._count_id:

@@ -70,6 +70,7 @@ class EngineWorker(QObject):
     loadCancelled = Signal(int)  # load id
     delta = Signal(int, str)  # request id, text (several tokens batched)
     note = Signal(int, str)  # request id, e.g. "2 oldest turns left out…"
+    waiting = Signal(int, int)  # request id, requests ahead of it in the engine's queue
     finished = Signal(int, object)  # request id, StreamStats
     failed = Signal(int, str, bool)  # request id, message, the engine died
     tokensCounted = Signal(int, int, int)  # count id, prompt tokens, context size
@@ -253,6 +254,19 @@ class EngineWorker(QObject):
             return
         self.tokensCounted.emit(count_id, tokens, n_ctx)
 
+    @Slot(object)
+    def prefill_chat(self, messages: Sequence[dict[str, str]]) -> None:
+        """Ask the local engine to evaluate the next chat prompt's start while it is idle."""
+        client = self._client
+        if client is None or self._closing or self._supervisor is None:  # a remote has no prefill
+            return
+        try:
+            tokens = client.prefill_chat(messages)
+        except DscoderError as error:  # a convenience: the next question just evaluates it all
+            log.debug("idle prefill refused: %s", error)
+            return
+        log.debug("idle prefill scheduled: %d tokens", tokens)
+
     @Slot()
     def _name_python_thread(self) -> None:
         """Python's name for this thread (what gui.log shows) is the QThread's, not "Dummy-1"."""
@@ -297,6 +311,8 @@ class EngineWorker(QObject):
                 if event.note:
                     flush()
                     self.note.emit(request_id, event.note)
+                if event.waiting is not None:
+                    self.waiting.emit(request_id, event.waiting)
                 if event.stats is not None:
                     stats = event.stats
             flush()

@@ -394,3 +394,28 @@ def active_bytes_per_token(shape: ModelMemoryShape, weights_bytes: int) -> float
     unused = shape.expert_bytes * (1 - shape.expert_used_fraction)
     total = max(1, shape.weights_bytes)
     return weights_bytes * (1 - unused / total)
+
+
+def estimate_load(
+    model: GgufInfo | CatalogEntry | ModelMemoryShape,
+    options: LoadOptions,
+    *,
+    n_gpu_layers: int | None = None,
+    n_gpus: int = 1,
+    unified_memory: bool = False,
+) -> MemoryEstimate:
+    """The memory of loading `model` with the engine's `options`: both of its contexts
+    (chat, and completion at its configured size) counted. `n_gpu_layers` overrides the
+    options' layers (a what-if, or a machine without a usable GPU)."""
+    return estimate_memory(
+        model,
+        n_gpu_layers=options.n_gpu_layers if n_gpu_layers is None else n_gpu_layers,
+        n_ctx=options.n_ctx,
+        kv_type=options.kv_cache_type,
+        n_batch=options.n_batch,
+        n_ubatch=options.n_ubatch,
+        flash_attn=options.flash_attn,
+        n_gpus=n_gpus,
+        unified_memory=unified_memory,
+        completion_ctx=options.completion_context(options.n_ctx),
+    )

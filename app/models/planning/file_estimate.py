@@ -18,7 +18,7 @@ from app.hardware.probe import MachineProfile, ProbeReaders, probe_machine
 from app.hardware.speed import load_cached_speed
 from app.llm.options import LoadOptions
 from app.models.gguf import GgufInfo, read_gguf_info
-from app.models.planning.estimator import MemoryEstimate, ModelMemoryShape, estimate_memory, model_shape
+from app.models.planning.estimator import MemoryEstimate, ModelMemoryShape, estimate_load, model_shape
 from app.models.planning.gpu_layers import discover_once
 from app.models.planning.measured import (
     LoadRecord,
@@ -87,14 +87,10 @@ def memory_for(
     """The memory of a load on this machine: no GPU layers without a usable GPU, unless
     `as_asked` (a what-if for another machine: the layers asked for, on one GPU)."""
     gpus = machine.usable_gpus if machine.backends.gpu_offload else ()
-    return estimate_memory(
+    return estimate_load(
         model,
+        options,
         n_gpu_layers=options.n_gpu_layers if gpus or as_asked else 0,
-        n_ctx=options.n_ctx,
-        kv_type=options.kv_cache_type,
-        n_batch=options.n_batch,
-        n_ubatch=options.n_ubatch,
-        flash_attn=options.flash_attn,
         n_gpus=max(1, len(gpus)),
         unified_memory=any(g.unified_memory for g in gpus),
     )

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from app.hardware.probe import MachineProfile
+from app.llm.options import prompt_cache_budget
 from app.models.catalog import CatalogEntry
 from app.models.planning.estimator import GIB, MemoryEstimate, estimate_memory, model_shape, pad_ctx
 from app.models.planning.measured import LoadSettings, MeasuredLoads, ModelFileId, measured_memory, placement_of
@@ -32,7 +33,7 @@ from app.models.planning.speed import (
 PURPOSES = ("chat", "completion", "both")
 VRAM_HEADROOM_BYTES = 512 * 1024 * 1024  # per GPU: the desktop and driver growth
 VRAM_HEADROOM_FRACTION = 0.05  # of each GPU's total
-MIN_CTX = {"chat": 4096, "completion": 2048, "both": 4096}  # smallest useful context (capped by the model's)
+MIN_CTX = {"chat": 2048, "completion": 2048, "both": 2048}  # smallest useful context (capped by the model's)
 DEFAULT_CTX_CAP = 16384
 PARTIAL_OFFLOAD_CTX = 8192  # context tried first when only some layers fit on the GPU
 MIN_PLANNED_GPU_VRAM_BYTES = 2 * GIB  # an APU's carve-out is not worth splitting layers onto
@@ -70,7 +71,8 @@ class Headroom:
     prompt_cache_bytes: int = 0  # 0: automatic, 10% of RAM up to 2 GiB
 
     def prompt_cache(self, ram_total: int) -> int:
-        return self.prompt_cache_bytes if self.prompt_cache_bytes > 0 else min(int(ram_total * 0.10), 2 * GIB)
+        # The engine's own rule (the settings' 0 is its "automatic", -1), so plan and engine agree.
+        return prompt_cache_budget(self.prompt_cache_bytes or -1, ram_total)
 
     def system(self, ram_total: int) -> int:
         return int(min(ram_total * self.fraction, self.max_bytes))
@@ -191,6 +193,7 @@ def _estimate(entry: CatalogEntry, gpu_layers: int, ctx: int, opts: PlanOptions,
         flash_attn=opts.flash_attn,
         n_gpus=n_gpus,
         unified_memory=budget.unified,
+        completion_ctx=None,  # the engine's completion context at its default size
     )
 
 

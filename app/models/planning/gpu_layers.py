@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from app.hardware.gpus import GpuDiscovery, discover_gpus_isolated
 from app.llm.options import AUTO_GPU_LAYERS, LoadOptions
-from app.models.planning.estimator import estimate_memory
+from app.models.planning.estimator import estimate_load, estimate_memory
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +44,7 @@ def planned_gpu_layers(options: LoadOptions, discover: Callable[[], GpuDiscovery
     unified = all(g.unified_memory for g in gpus)
 
     def fits(layers: int) -> bool:
-        est = estimate_memory(
-            info,
-            n_gpu_layers=layers,
-            n_ctx=options.n_ctx,
-            kv_type=options.kv_cache_type,
-            n_batch=options.n_batch,
-            n_ubatch=options.n_ubatch,
-            flash_attn=options.flash_attn,
-            n_gpus=len(gpus),
-            unified_memory=unified,
-        )
+        est = estimate_load(info, options, n_gpu_layers=layers, n_gpus=len(gpus), unified_memory=unified)
         return est.vram_bytes <= budget
 
     n_layer = estimate_memory(info, n_gpu_layers=0, n_ctx=options.n_ctx).n_layer
