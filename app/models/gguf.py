@@ -1,8 +1,7 @@
 """What a GGUF file says about itself, read from its header without loading weights.
 
-`read_gguf_info` opens the file with the `gguf` package's `GGUFReader`, which only
-memory-maps it: the key/value metadata and the tensor table are parsed, the tensor
-data is never read. The result is a frozen `GgufInfo` that the estimator, the planner,
+`read_gguf_info` reads the key/value metadata and the tensor table with the lean reader
+in gguf_header.py (the tensor data is never read, long arrays are skipped over). The result is a frozen `GgufInfo` that the estimator, the planner,
 the prompt builder (FIM tokens, chat template) and the model manager use.
 
 Every failure is a `ModelFileError` that says what is wrong with the file and what
@@ -13,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import re
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.models.gguf_header import GgufHeader, read_header
 from app.utils.errors import ModelFileError
 
 log = logging.getLogger(__name__)
@@ -162,11 +163,9 @@ def read_gguf_info(path: str | Path) -> GgufInfo:
         )
         raise ModelFileError(f"{shown} is not a GGUF model file", hint)
 
-    from gguf import GGUFReader
-
     try:
-        reader = GGUFReader(path, "r")
-    except (ValueError, IndexError, KeyError, OverflowError, UnicodeDecodeError, TypeError) as exc:
+        header = read_header(path, FIM_PRE_TEXTS + FIM_SUF_TEXTS + FIM_MID_TEXTS + EOT_TEXTS)
+    except (ValueError, IndexError, KeyError, OverflowError, struct.error) as exc:
         raise ModelFileError(
             f"The model file {shown} ({file_size:,} bytes) is damaged or incomplete: "
             "its header or tensor table is cut short or corrupt",
@@ -177,17 +176,7 @@ def read_gguf_info(path: str | Path) -> GgufInfo:
         raise ModelFileError(
             f"Cannot read the model file {shown}: {exc.strerror or exc}", "Check the file's permissions"
         ) from exc
-    try:
-        return _info_from_reader(path, file_size, reader)
-    finally:
-        # Drop the memmap now instead of waiting for the garbage collector.
-        mm = getattr(reader.data, "_mmap", None)
-        del reader
-        if mm is not None:
-            try:
-                mm.close()
-            except (BufferError, ValueError):
-                pass
+    return _info_from_header(path, file_size, header)
 
 
 class _Fields:
@@ -198,13 +187,7 @@ class _Fields:
         self.arch = arch
 
     def value(self, key: str) -> Any:
-        f = self.fields.get(key)
-        if f is None or not f.types:
-            return None
-        try:
-            return f.contents()
-        except (ValueError, IndexError, UnicodeDecodeError):
-            return None
+        return self.fields.get(key)
 
     def integer(self, key: str) -> int | None:
         v = self.value(key)
@@ -248,15 +231,13 @@ def _tensor_totals(tensors: Any) -> _TensorTotals:
     return totals
 
 
-def _vocabulary(fields: _Fields, reader: Any) -> tuple[int, dict[str, int | None], int | None]:
+def _vocabulary(fields: _Fields, header: GgufHeader) -> tuple[int, dict[str, int | None], int | None]:
     """(vocabulary size, the FIM token ids, the end-of-turn token id), by key or by token text."""
-    tokens = fields.value("tokenizer.ggml.tokens")
-    tokens = tokens if isinstance(tokens, list) else []
-    vocab_size = fields.arch_int("vocab_size") or len(tokens)
+    vocab_size = fields.arch_int("vocab_size") or header.token_count
     if not vocab_size:
-        embd = next((t for t in reader.tensors if t.name == "token_embd.weight"), None)
+        embd = next((t for t in header.tensors if t.name == "token_embd.weight"), None)
         vocab_size = int(embd.shape[-1]) if embd is not None and len(embd.shape) > 1 else 0
-    token_ids = _first_ids(tokens)
+    token_ids = header.token_ids
 
     def key_or_text(key: str, texts: tuple[str, ...]) -> int | None:
         found = fields.integer(key)
@@ -270,15 +251,15 @@ def _vocabulary(fields: _Fields, reader: Any) -> tuple[int, dict[str, int | None
     return vocab_size, fim_tokens, key_or_text("tokenizer.ggml.eot_token_id", EOT_TEXTS)
 
 
-def _info_from_reader(path: Path, file_size: int, reader: Any) -> GgufInfo:
-    fields = _Fields(reader.fields)
+def _info_from_header(path: Path, file_size: int, header: GgufHeader) -> GgufInfo:
+    fields = _Fields(header.fields)
     arch = fields.value("general.architecture")
     if not isinstance(arch, str) or not arch:
         raise ModelFileError(
             f"The model file {path} has no general.architecture", "Choose another GGUF file; this one is incomplete"
         )
     fields.arch = arch
-    totals = _tensor_totals(reader.tensors)  # the file must be long enough to hold every tensor it declares
+    totals = _tensor_totals(header.tensors)  # the file must be long enough to hold every tensor it declares
     if totals.data_end > file_size:
         raise ModelFileError(
             f"The model file {path} is incomplete: it is {file_size:,} bytes but its tensors need {totals.data_end:,}",
@@ -288,7 +269,7 @@ def _info_from_reader(path: Path, file_size: int, reader: Any) -> GgufInfo:
     head_count = fields.arch_int("attention.head_count") or 0
     default_head_dim = embedding // head_count if head_count else 0
     layers = totals.layer_bytes
-    vocab_size, fim_tokens, eot = _vocabulary(fields, reader)
+    vocab_size, fim_tokens, eot = _vocabulary(fields, header)
     file_type = fields.integer("general.file_type")
     return GgufInfo(
         path=path,
@@ -298,7 +279,7 @@ def _info_from_reader(path: Path, file_size: int, reader: Any) -> GgufInfo:
         file_type=file_type,
         quant=quant_label(file_type),
         parameter_count=totals.param_count,
-        tensor_count=len(reader.tensors),
+        tensor_count=len(header.tensors),
         tensor_data_bytes=totals.data_bytes,
         context_length=fields.arch_int("context_length"),
         block_count=fields.arch_int("block_count") or (max(layers) + 1 if layers else 0),
@@ -328,15 +309,8 @@ def _info_from_reader(path: Path, file_size: int, reader: Any) -> GgufInfo:
         layer_tensor_bytes=dict(sorted(layers.items())),
         expert_tensor_bytes=totals.expert_bytes,
         non_layer_tensor_bytes=totals.other_bytes,
-        metadata_keys=tuple(k for k in reader.fields if not k.startswith("GGUF.")),
+        metadata_keys=tuple(header.fields),
     )
-
-
-def _first_ids(tokens: list[str]) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    for index, text in enumerate(tokens):
-        ids.setdefault(text, index)
-    return ids
 
 
 def _lookup(token_ids: Mapping[str, int], texts: tuple[str, ...]) -> int | None:
