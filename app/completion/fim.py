@@ -20,9 +20,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from app.llm.client import CancelToken, OpenAIClient, StreamStats
 from app.llm.options import SamplingParams
+
+if TYPE_CHECKING:  # the client brings httpx (a sixth of a second): imported when a completion runs
+    from app.llm.client import OpenAIClient
+    from app.llm.stream import CancelToken, StreamStats
 
 # Special-token texts of the code models we know: DeepSeek (fullwidth bars), ChatML and
 # Qwen/StarCoder (<|...|>), CodeLlama (<PRE> <SUF> <MID> <EOT>), StarCoder (<fim_prefix>).
@@ -233,6 +237,8 @@ def complete_middle(
 
     `on_text` is called with the middle so far whenever the rules let more of it through
     (a line at a time), so a caller can show it while the rest is still being written."""
+    from app.llm.stream import CancelToken, StreamStats
+
     cancel = cancel or CancelToken()
     fim = FimFilter(prefix, suffix, language)
     stats = StreamStats()

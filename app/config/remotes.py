@@ -12,11 +12,10 @@ Talking to a remote (`probe_remote`, how it does fill-in-the-middle) is in
 from __future__ import annotations
 
 import re
+import urllib.parse
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-import httpx
 
 from app.utils.secrets import SecretStore, default_secret_store
 
@@ -42,10 +41,11 @@ EXAMPLE_URLS: dict[str, str] = {
 def check_url(url: str, what: str) -> str | None:
     """None when `url` is an http(s) URL with a host, else a message saying what is wrong."""
     try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
+        parsed = urllib.parse.urlsplit(url)
+        parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except (ValueError, TypeError, AttributeError):
         return f"{what} {url!r} is not a valid URL; it should look like http://host:8000/v1"
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
         return f"{what} must start with http:// or https:// and name a host, like http://host:8000/v1 (got {url!r})"
     return None
 

@@ -14,11 +14,9 @@ disconnect and stops generating.
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -26,68 +24,8 @@ from httpx_sse import EventSource, SSEError
 
 from app.config.sampling import COMPLETION_MAX_TOKENS
 from app.llm.options import SamplingParams
+from app.llm.stream import CancelToken, StreamEvent, StreamStats
 from app.utils.errors import ClientError
-
-
-class CancelToken:
-    """Cancels one request from any thread."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._lock = threading.Lock()
-        self._response: httpx.Response | None = None
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def cancel(self) -> None:
-        self._event.set()
-        with self._lock:
-            response = self._response
-        if response is not None:
-            _shutdown_socket(response)
-
-    def _attach(self, response: httpx.Response | None) -> None:
-        with self._lock:
-            self._response = response
-        if response is not None and self._event.is_set():
-            _shutdown_socket(response)
-
-
-def _shutdown_socket(response: httpx.Response) -> None:
-    stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    if isinstance(sock, socket.socket):
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-@dataclass
-class StreamStats:
-    """How a stream went: what the CLI's --json prints and the status bar shows."""
-
-    finish_reason: str | None = None  # stop, length, cancelled
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    time_to_first_token_s: float | None = None
-    tokens_per_s: float | None = None
-    total_s: float = 0.0
-    notes: list[str] = field(default_factory=list)
-    usage: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class StreamEvent:
-    """A text delta, a note (for example turns dropped to fit), a queue position while the
-    request waits for the engine (`waiting`: requests ahead), or the end (`stats` set)."""
-
-    text: str = ""
-    note: str | None = None
-    stats: StreamStats | None = None
-    waiting: int | None = None
 
 
 def _error_message(response: httpx.Response) -> str:
@@ -226,7 +164,7 @@ class OpenAIClient:
             return
         try:
             with self._http.stream("POST", url, json=body, headers={"Accept": "text/event-stream"}) as response:
-                cancel._attach(response)
+                cancel.attach(response)
                 if response.status_code >= 400:
                     raise self._status_error(response, url)
                 for sse in EventSource(response).iter_sse():
@@ -244,7 +182,7 @@ class OpenAIClient:
             if not cancel.cancelled:
                 raise self._transport_error(exc, mid_stream=timing.first_at is not None) from exc
         finally:
-            cancel._attach(None)
+            cancel.attach(None)
         yield StreamEvent(stats=_finish_stats(stats, started, timing, cancel.cancelled))
 
     # -- errors ----------------------------------------------------------------------------

@@ -17,25 +17,8 @@ import jinja2
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from app.llm.deepseek import DS_BOS, DS_EOS, DS_EOT, TEMPLATES_DIR
 from app.utils.errors import PromptError
-from app.utils.resources import resource
-
-TEMPLATES_DIR = resource("templates")
-
-# DeepSeek-Coder token texts (the bars are U+FF5C, the space U+2581; only EOT uses ASCII '|').
-DS_BOS = "<｜begin▁of▁sentence｜>"
-DS_EOS = "<｜end▁of▁sentence｜>"
-DS_EOT = "<|EOT|>"
-DS_FIM_BEGIN = "<｜fim▁begin｜>"
-DS_FIM_HOLE = "<｜fim▁hole｜>"
-DS_FIM_END = "<｜fim▁end｜>"
-
-DEEPSEEK_V1_SYSTEM_PROMPT = (
-    "You are an AI programming assistant, utilizing the Deepseek Coder model, developed by "
-    "Deepseek Company, and you only answer questions related to computer science. For politically "
-    "sensitive questions, security and privacy issues, and other non-computer science questions, "
-    "you will refuse to answer"
-)
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}
 

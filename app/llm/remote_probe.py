@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.config.remotes import RemoteEngine, normalize_base_url, validate_remote
-from app.llm.prompts import DS_FIM_BEGIN, DS_FIM_END, DS_FIM_HOLE
+from app.llm.deepseek import DS_FIM_BEGIN, DS_FIM_END, DS_FIM_HOLE
 from app.utils.errors import ClientError
 
 FIM_SUFFIX, FIM_RAW, FIM_OFF = "suffix", "raw", "off"

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
-from app.llm.client import StreamStats
 from app.llm.info import EngineInfo
+from app.llm.stream import StreamStats
 from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import engine_log_path
-from app.models.planning.load_recorder import record_engine_load, record_engine_request
 from app.utils.jobs import JobControl, Progress
 from app.utils.ui.tasks import BackgroundTasks
 
@@ -42,6 +41,10 @@ class LoadMeasurements(QObject):
         log_path = engine_log_path()
 
         def work(_progress: Progress, _control: JobControl) -> object:
+            # Imported here, on the recorder's thread: the estimator and the GGUF reader are
+            # not needed before the first paint.
+            from app.models.planning.load_recorder import record_engine_load
+
             return record_engine_load(pid, log_path, info)
 
         self._tasks.start(work, self._on_recorded)
@@ -53,6 +56,8 @@ class LoadMeasurements(QObject):
         pid, usage = info.pid, dict(stats.usage)
 
         def work(_progress: Progress, _control: JobControl) -> object:
+            from app.models.planning.load_recorder import record_engine_request
+
             return record_engine_request(pid, info, usage)
 
         self._tasks.start(work, self._on_recorded)

@@ -38,6 +38,7 @@ from app.conversations.ui.sidebar import ConversationSidebar
 from app.editor.ui.file_tree import FileTree
 from app.editor.ui.tabs import EditorTabs, SaveChoice
 from app.llm.info import EngineState
+from app.llm.options import LoadOptions
 from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import EngineWorker
 from app.mainwindow.launchers import MACHINE_TAB, CodeActions, ModelManagerLauncher, SettingsEditor
@@ -46,7 +47,6 @@ from app.mainwindow.menus import WindowCommands, WindowMenus
 from app.mainwindow.parts import NoModelBanner, TabsEditorAccess
 from app.mainwindow.status_bar import EngineStatusBar
 from app.mainwindow.theme import THEME_CHOICES, apply_application_palette, effective_theme
-from app.models.planning.preflight import plan_and_check_load
 from app.project.ui.service import ProjectMapService
 from app.utils import paths
 
@@ -172,7 +172,7 @@ class MainWindow(QMainWindow):
 
     def _build_owners(self, worker: EngineWorker | None) -> None:
         # GPU layers planned and the load checked against the memory free now, before the engine starts.
-        self.engine = EngineSession(self.settings_store, plan_and_check_load, worker, self)
+        self.engine = EngineSession(self.settings_store, _plan_and_check_load, worker, self)
         self.measurements = LoadMeasurements(self.engine, self)
         access = TabsEditorAccess(self.tabs)
         self.project_map = ProjectMapService(self)
@@ -386,3 +386,11 @@ class MainWindow(QMainWindow):
 
 def _chat_context(names: frozenset[str]) -> bool:
     return any(name.startswith("chat_") for name in names)
+
+
+def _plan_and_check_load(options: LoadOptions) -> LoadOptions:
+    """The planner's GPU layers and memory check, run on the engine worker's thread as a load
+    starts; imported there and then, since the planner is not needed for the first paint."""
+    from app.models.planning.preflight import plan_and_check_load
+
+    return plan_and_check_load(options)

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
-
 SHORT_ARRAY = 4096  # numeric arrays up to this long are kept (per-layer head counts...); longer ones skipped
 DEFAULT_ALIGNMENT = 32
 # GGUF value types -> struct formats (little-endian); 8 is a string, 9 an array.
@@ -153,6 +151,8 @@ def _read_tensors(cursor: _Cursor, count: int, file_size: int, fields: dict[str,
         n_dims = cursor.unpack("<I")
         shape = tuple(cursor.unpack("<Q") for _ in range(n_dims))
         infos.append((name, shape, cursor.unpack("<I"), cursor.unpack("<Q")))
+    from gguf import GGML_QUANT_SIZES, GGMLQuantizationType  # numpy with it: only when a header is read
+
     alignment = fields.get("general.alignment") or DEFAULT_ALIGNMENT
     data_start = -(-cursor.pos // alignment) * alignment
     tensors = []

@@ -14,8 +14,9 @@ import httpx
 import psutil
 import pytest
 
-from app.llm.client import CancelToken, OpenAIClient
+from app.llm.client import OpenAIClient
 from app.llm.options import LoadOptions, SamplingParams
+from app.llm.stream import CancelToken
 from app.llm.supervisor import EngineSupervisor
 from app.utils.errors import ClientError, EngineError, ModelFileError
 

@@ -8,8 +8,9 @@ import threading
 
 import pytest
 
-from app.llm.client import CancelToken, OpenAIClient
+from app.llm.client import OpenAIClient
 from app.llm.options import LoadOptions, SamplingParams
+from app.llm.stream import CancelToken
 from app.llm.supervisor import EngineSupervisor
 from tests.helpers.engine import collect, usage_of, wait_until
 

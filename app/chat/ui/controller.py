@@ -34,7 +34,7 @@ from app.llm.ui.worker import engine_log_path
 if TYPE_CHECKING:
     from app.chat.ui.context import ChatContext
     from app.chat.ui.panel import ChatPanel
-    from app.llm.client import StreamStats
+    from app.llm.stream import StreamStats
 
 log = logging.getLogger(__name__)
 

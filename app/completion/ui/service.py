@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Signal
@@ -39,10 +40,12 @@ from app.completion.ui.worker import CompletionJob, CompletionResult, Completion
 from app.config.ui.store import SettingsStore
 from app.editor.ui.code_editor import CodeEditor
 from app.editor.ui.tabs import EditorTabs
-from app.llm.client import OpenAIClient
 from app.llm.info import FIM_OFF, EngineState
 from app.llm.options import SamplingParams
 from app.llm.ui.session import EngineSession
+
+if TYPE_CHECKING:  # httpx comes with the client: the engine session makes it when a model is ready
+    from app.llm.client import OpenAIClient
 
 __all__ = ["CompletionService", "InlineCompletion", "clean_suggestion"]
 

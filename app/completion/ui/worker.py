@@ -11,14 +11,18 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.completion.context import CompletionPrompt, CompletionSupport, completion_support
 from app.completion.fim import complete_middle
 from app.config.sampling import INLINE_LINE_MAX_TOKENS
-from app.llm.client import CancelToken, OpenAIClient, StreamStats
 from app.llm.options import SamplingParams
+from app.llm.stream import CancelToken, StreamStats
+
+if TYPE_CHECKING:  # the client brings httpx; the worker only holds what it is given
+    from app.llm.client import OpenAIClient
 from app.utils.errors import ClientError, DscoderError
 
 THREAD_NAME = "completion"

@@ -37,7 +37,8 @@ from app.llm.targets import supervisor_factory as make_supervisor_factory
 from app.llm.ui.worker import EngineWorker, engine_log_path
 
 if TYPE_CHECKING:
-    from app.llm.client import OpenAIClient, StreamStats
+    from app.llm.client import OpenAIClient
+    from app.llm.stream import StreamStats
 
 log = logging.getLogger(__name__)
 

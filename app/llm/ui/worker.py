@@ -37,7 +37,8 @@ from app.utils.errors import CancelledError, ClientError, DscoderError, EngineEr
 if TYPE_CHECKING:
     # The client pulls in httpx (~0.2 s of imports); the worker imports it on its own
     # thread when the first model loads, so the window paints without waiting for it.
-    from app.llm.client import CancelToken, OpenAIClient
+    from app.llm.client import OpenAIClient
+    from app.llm.stream import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +233,7 @@ class EngineWorker(QObject):
                 self._cancelled_early.discard(request_id)
                 return
             self._cancelled_early = {rid for rid in self._cancelled_early if rid > request_id}
-            from app.llm.client import CancelToken
+            from app.llm.stream import CancelToken
 
             token = CancelToken()
             self._tokens[request_id] = token
@@ -285,7 +286,7 @@ class EngineWorker(QObject):
     def _stream(
         self, request_id: int, messages: Sequence[dict[str, str]], params: SamplingParams, token: CancelToken
     ) -> None:
-        from app.llm.client import StreamStats
+        from app.llm.stream import StreamStats
 
         client = self._client
         if client is None:

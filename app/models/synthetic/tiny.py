@@ -20,13 +20,13 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from app.llm.prompts import DS_BOS as BOS
-from app.llm.prompts import DS_EOS as EOS
-from app.llm.prompts import DS_EOT as EOT
-from app.llm.prompts import DS_FIM_BEGIN as FIM_BEGIN
-from app.llm.prompts import DS_FIM_END as FIM_END
-from app.llm.prompts import DS_FIM_HOLE as FIM_HOLE
-from app.llm.prompts import TEMPLATES_DIR as TEMPLATES
+from app.llm.deepseek import DS_BOS as BOS
+from app.llm.deepseek import DS_EOS as EOS
+from app.llm.deepseek import DS_EOT as EOT
+from app.llm.deepseek import DS_FIM_BEGIN as FIM_BEGIN
+from app.llm.deepseek import DS_FIM_END as FIM_END
+from app.llm.deepseek import DS_FIM_HOLE as FIM_HOLE
+from app.llm.deepseek import TEMPLATES_DIR as TEMPLATES
 from app.models.synthetic.writer import LlamaHeader, add_spm_vocabulary, byte_tokens, llama_writer
 
 PAD = "<pad>"

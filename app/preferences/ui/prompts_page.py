@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.config.settings import Settings
-from app.llm.prompts import DEEPSEEK_V1_SYSTEM_PROMPT
+from app.llm.deepseek import DEEPSEEK_V1_SYSTEM_PROMPT
 from app.preferences.ui.pages import SettingsPage, hint
 
 DEFAULT_PRESET_LABEL = "DeepSeek default"
