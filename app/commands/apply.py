@@ -1,6 +1,6 @@
 """`dscoder apply FILE BLOCK_FILE [--line N] [--diff]`: where a code block goes in a file.
 
-The same plan as the chat's Apply button (app.chat.apply_code), for scripts and
+The same plan as the chat's Apply button (app.chat.apply.plan), for scripts and
 editors. It never writes FILE: it prints the new text, or with --diff a unified diff.
 Exit codes: 0 every definition was placed by syntax; 1 it could only fall back (line
 matching, or an insertion at the cursor or the end), with the reason on stderr; 2 bad
@@ -15,8 +15,8 @@ import difflib
 import sys
 from pathlib import Path
 
-from app.chat.apply_code import describe_hunk, placed_by_syntax, plan_code_block, result_problems
-from app.chat.diff_apply import apply_hunks
+from app.chat.apply.hunks import apply_hunks
+from app.chat.apply.plan import describe_hunk, placed_by_syntax, plan_code_block, result_problems
 from app.editor import textfile
 from app.utils.errors import DscoderError
 

@@ -36,6 +36,7 @@ from typing import Any
 from app.conversations.export import conversation_markdown
 from app.conversations.records import ConversationInfo, SearchHit, StoredMessage
 from app.conversations.schema import SCHEMA
+from app.conversations.streaming import StreamingMessageWriter
 from app.utils import paths
 from app.utils.errors import DscoderError
 
@@ -238,7 +239,8 @@ class ConversationStore:
                 )
         return int(cursor.lastrowid or 0)
 
-    def _save_partial(self, message_id: int, content: str, complete: bool, stats: dict[str, Any] | None) -> None:
+    def save_partial(self, message_id: int, content: str, complete: bool, stats: dict[str, Any] | None) -> None:
+        """Rewrite a streaming answer's text (and, once `complete`, its stats)."""
         with self._write() as conn:
             if stats is None:
                 conn.execute(
@@ -275,7 +277,7 @@ class ConversationStore:
         """A writer for an answer that is about to stream in; its row exists from now on.
         `stats` are known from the start (the model that answers) and kept when it finishes."""
         message_id = self._insert_message(conversation_id, role, "", False, stats)
-        return StreamingMessageWriter(self, message_id, interval=interval, clock=clock, stats=stats)
+        return StreamingMessageWriter(self.save_partial, message_id, interval=interval, clock=clock, stats=stats)
 
     # -- search -------------------------------------------------------------------------
     def search(self, text: str, limit: int = 50, marks: tuple[str, str] = ("[", "]")) -> builtins.list[SearchHit]:
@@ -320,87 +322,6 @@ class ConversationStore:
     # -- export -------------------------------------------------------------------------
     def export_markdown(self, conversation_id: int) -> str:
         return conversation_markdown(self.get(conversation_id), self.messages(conversation_id))
-
-
-class StreamingMessageWriter:
-    """Saves one answer while it streams: at least every `interval` seconds, and when done."""
-
-    def __init__(
-        self,
-        store: ConversationStore,
-        message_id: int,
-        *,
-        interval: float = 0.5,
-        clock: Callable[[], float] = time.monotonic,
-        stats: dict[str, Any] | None = None,
-    ) -> None:
-        self._store = store
-        self.message_id = message_id
-        self._stats = dict(stats or {})  # what finish() keeps beside its own
-        self._interval = interval
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._parts: list[str] = []
-        self._dirty = False
-        self._finished = False
-        self._saved_at = clock()
-        self._timer: threading.Timer | None = None
-
-    @property
-    def text(self) -> str:
-        with self._lock:
-            return "".join(self._parts)
-
-    def append(self, delta: str) -> None:
-        if not delta:
-            return
-        with self._lock:
-            if self._finished:
-                raise RuntimeError("append() after finish()")
-            self._parts.append(delta)
-            self._dirty = True
-            if self._clock() - self._saved_at >= self._interval:
-                self._flush_locked()
-            elif self._timer is None:
-                # Deltas may stop for a while (a slow model): save the tail anyway.
-                self._timer = threading.Timer(self._interval, self._flush_from_timer)
-                self._timer.daemon = True
-                self._timer.start()
-
-    def flush(self) -> None:
-        with self._lock:
-            if self._dirty and not self._finished:
-                self._flush_locked()
-
-    def finish(self, stats: dict[str, Any] | None = None) -> int:
-        """Save the whole answer as complete (a cancelled answer too: it is what the user saw)."""
-        with self._lock:
-            self._cancel_timer()
-            if not self._finished:
-                self._store._save_partial(self.message_id, "".join(self._parts), True, {**self._stats, **(stats or {})})
-                self._finished = True
-                self._dirty = False
-        return self.message_id
-
-    def _flush_locked(self) -> None:
-        self._cancel_timer()
-        self._store._save_partial(self.message_id, "".join(self._parts), False, None)
-        self._dirty = False
-        self._saved_at = self._clock()
-
-    def _flush_from_timer(self) -> None:
-        with self._lock:
-            self._timer = None
-            if self._dirty and not self._finished:
-                try:
-                    self._flush_locked()
-                except (DscoderError, sqlite3.ProgrammingError) as exc:  # store closed, disk full
-                    log.warning("could not save the streaming answer: %s", exc)
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
 
 def _conversation(row: sqlite3.Row) -> ConversationInfo:

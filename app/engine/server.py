@@ -145,8 +145,6 @@ async def collect(request: Request, events: Events) -> tuple[str, Any]:
 def create_app(model: EngineModel, api_key: str | None) -> Any:
     """The FastAPI app serving `model`."""
     app = FastAPI(title="DeepSeek-Coder Desktop engine", docs_url=None, redoc_url=None)
-    model_id = os.path.splitext(os.path.basename(model.options.model_path))[0]
-
     # A pure ASGI middleware: FastAPI's @app.middleware("http") would hide the client's
     # disconnect from streaming responses, and then a cancelled request keeps generating.
     app.add_middleware(ApiKeyMiddleware, api_key=api_key)
@@ -157,6 +155,50 @@ def create_app(model: EngineModel, api_key: str | None) -> Any:
         return JSONResponse(
             _error_body(str(exc), "invalid_request_error" if status == 400 else "server_error"), status_code=status
         )
+
+    replies = _Replies(model)
+    _add_engine_routes(app, model, replies.model_id)
+    _add_chat_route(app, model, replies)
+    _add_completion_route(app, model, replies)
+    return app
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise PromptError("The request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise PromptError("The request body must be a JSON object")
+    return body
+
+
+class _Replies:
+    """What every generation route shares: the model's id, the queue check, the reply parts."""
+
+    def __init__(self, model: EngineModel) -> None:
+        self.model = model
+        self.model_id = os.path.splitext(os.path.basename(model.options.model_path))[0]
+
+    def events_for(self, slot: str, tokens: list[int], params: SamplingParams) -> Events:
+        if self.model.scheduler.queues[slot].full:
+            raise EngineBusy(f"The engine is busy: too many requests are waiting for the {slot} context", "Try again")
+        return lambda cancel, on_wait: self.model.stream(slot, tokens, params, cancel, on_wait)
+
+    def head(self, rid: str, created: int, kind: str) -> dict[str, Any]:
+        return {"id": rid, "object": kind, "created": created, "model": self.model_id}
+
+    @staticmethod
+    def final_fields(event: Any, started: float) -> dict[str, Any]:
+        usage = event.usage.as_dict() if event.usage else {}
+        return {"usage": usage, "timings": {"total_ms": round((time.perf_counter() - started) * 1000, 2)}}
+
+    def waiting(self, rid: str, created: int, kind: str) -> Callable[[int], dict[str, Any]]:
+        return lambda ahead: {**self.head(rid, created, kind), "choices": [], "dscoder": {"waiting": ahead}}
+
+
+def _add_engine_routes(app: Any, model: EngineModel, model_id: str) -> None:
+    """Health, the model list, the engine's info, token counts and idle prefill."""
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -173,15 +215,6 @@ def create_app(model: EngineModel, api_key: str | None) -> Any:
     async def info() -> dict[str, Any]:
         return model.info()
 
-    async def read_body(request: Request) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise PromptError("The request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise PromptError("The request body must be a JSON object")
-        return body
-
     @app.post("/dscoder/count")
     async def count(request: Request) -> Any:
         messages = chat_messages(await read_body(request))
@@ -197,18 +230,8 @@ def create_app(model: EngineModel, api_key: str | None) -> Any:
         tokens = await asyncio.to_thread(model.prefill, messages)
         return JSONResponse({"prompt_tokens": tokens, "scheduled": True}, status_code=202)
 
-    def final_fields(event: Any, started: float) -> dict[str, Any]:
-        usage = event.usage.as_dict() if event.usage else {}
-        return {"usage": usage, "timings": {"total_ms": round((time.perf_counter() - started) * 1000, 2)}}
 
-    def events_for(slot: str, tokens: list[int], params: SamplingParams) -> Events:
-        if model.scheduler.queues[slot].full:
-            raise EngineBusy(f"The engine is busy: too many requests are waiting for the {slot} context", "Try again")
-        return lambda cancel, on_wait: model.stream(slot, tokens, params, cancel, on_wait)
-
-    def chunk_head(rid: str, created: int, kind: str) -> dict[str, Any]:
-        return {"id": rid, "object": kind, "created": created, "model": model_id}
-
+def _add_chat_route(app: Any, model: EngineModel, replies: _Replies) -> None:
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Any:
         started = time.perf_counter()
@@ -220,82 +243,77 @@ def create_app(model: EngineModel, api_key: str | None) -> Any:
         tokens = await asyncio.to_thread(model.tokenize_prompt, fitted.prompt)
         rid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         notes = {"notes": fitted.notes, "dropped_turns": fitted.dropped_turns, "prompt_tokens": len(tokens)}
-        events = events_for(CHAT, tokens, params)
+        events = replies.events_for(CHAT, tokens, params)
 
         if not body.get("stream"):
             text, last = await collect(request, events)
+            message = {"role": "assistant", "content": text}
             return {
-                **chunk_head(rid, created, "chat.completion"),
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": last.finish_reason}
-                ],
+                **replies.head(rid, created, "chat.completion"),
+                "choices": [{"index": 0, "message": message, "finish_reason": last.finish_reason}],
                 "dscoder": notes,
-                **final_fields(last, started),
+                **replies.final_fields(last, started),
             }
 
         first = [True]
 
         def chunk(event: Any) -> dict[str, Any]:
             delta: dict[str, Any] = {"content": event.delta} if event.delta else {}
-            data = chunk_head(rid, created, "chat.completion.chunk")
+            data = replies.head(rid, created, "chat.completion.chunk")
             if first[0]:
                 delta["role"] = "assistant"
                 data["dscoder"] = notes
                 first[0] = False
             data["choices"] = [{"index": 0, "delta": delta, "finish_reason": event.finish_reason}]
             if event.finish_reason:
-                data.update(final_fields(event, started))
+                data.update(replies.final_fields(event, started))
             return data
 
-        def waiting(ahead: int) -> dict[str, Any]:
-            return {**chunk_head(rid, created, "chat.completion.chunk"), "choices": [], "dscoder": {"waiting": ahead}}
+        return sse_stream(events, chunk, replies.waiting(rid, created, "chat.completion.chunk"))
 
-        return sse_stream(events, chunk, waiting)
 
+async def _completion_tokens(model: EngineModel, body: dict[str, Any], params: SamplingParams) -> tuple[str, list[int]]:
+    """(the context slot, the prompt's tokens): token ids as given, a FIM prompt, or plain text."""
+    prompt = body.get("prompt", "")
+    if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
+        prompt = prompt[0]
+    suffix = body.get("suffix")
+    if isinstance(prompt, list) and prompt and all(isinstance(t, int) and not isinstance(t, bool) for t in prompt):
+        return CHAT, list(prompt)
+    if not isinstance(prompt, str):
+        raise PromptError("'prompt' must be a string or a list of token ids")
+    if suffix is None:
+        return CHAT, await asyncio.to_thread(model.tokenize_prompt, prompt)
+    if not isinstance(suffix, str):
+        raise PromptError("'suffix' must be a string")
+    return model.fim_slot, await asyncio.to_thread(model.fim_tokens, prompt, suffix, params.max_tokens)
+
+
+def _add_completion_route(app: Any, model: EngineModel, replies: _Replies) -> None:
     @app.post("/v1/completions")
     async def completions(request: Request) -> Any:
         started = time.perf_counter()
         body = await read_body(request)
-        prompt = body.get("prompt", "")
-        if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
-            prompt = prompt[0]
-        suffix = body.get("suffix")
         params = sampling_from(body, default_max=sampling.COMPLETION_MAX_TOKENS)
-        slot = CHAT
-        if isinstance(prompt, list) and prompt and all(isinstance(t, int) and not isinstance(t, bool) for t in prompt):
-            tokens = list(prompt)
-        elif not isinstance(prompt, str):
-            raise PromptError("'prompt' must be a string or a list of token ids")
-        elif suffix is not None:
-            if not isinstance(suffix, str):
-                raise PromptError("'suffix' must be a string")
-            tokens = await asyncio.to_thread(model.fim_tokens, prompt, suffix, params.max_tokens)
-            slot = model.fim_slot
-        else:
-            tokens = await asyncio.to_thread(model.tokenize_prompt, prompt)
+        slot, tokens = await _completion_tokens(model, body, params)
         rid, created = f"cmpl-{uuid.uuid4().hex[:24]}", int(time.time())
-        events = events_for(slot, tokens, params)
+        events = replies.events_for(slot, tokens, params)
 
         if not body.get("stream"):
             text, last = await collect(request, events)
             return {
-                **chunk_head(rid, created, "text_completion"),
+                **replies.head(rid, created, "text_completion"),
                 "choices": [{"index": 0, "text": text, "finish_reason": last.finish_reason, "logprobs": None}],
-                **final_fields(last, started),
+                **replies.final_fields(last, started),
             }
 
         def chunk(event: Any) -> dict[str, Any]:
-            data = chunk_head(rid, created, "text_completion")
+            data = replies.head(rid, created, "text_completion")
             data["choices"] = [
                 {"index": 0, "text": event.delta, "finish_reason": event.finish_reason, "logprobs": None}
             ]
             if event.finish_reason:
-                data.update(final_fields(event, started))
+                data.update(replies.final_fields(event, started))
             return data
 
-        def waiting(ahead: int) -> dict[str, Any]:
-            return {**chunk_head(rid, created, "text_completion"), "choices": [], "dscoder": {"waiting": ahead}}
-
-        return sse_stream(events, chunk, waiting)
-
-    return app
+        return sse_stream(events, chunk, replies.waiting(rid, created, "text_completion"))

@@ -87,13 +87,16 @@ def _load(model: BenchModel, gpu: int | None, threads: int) -> Any:
     import llama_cpp
 
     from app.engine.backends import ensure_backends_loaded, model_params_for_this_cpu
+    from app.engine.threads import plan_threads
 
     ensure_backends_loaded()
     kwargs: dict[str, Any] = dict(
         model_path=str(model.path), n_ctx=512, n_batch=512, n_ubatch=512, verbose=False, n_gpu_layers=0
     )
-    if threads > 0:
-        kwargs["n_threads"] = kwargs["n_threads_batch"] = threads
+    # The engine's own thread plan (physical performance cores decode, every logical core
+    # evaluates prompts), so the speed measured is the speed the engine will run at.
+    plan = plan_threads(threads, 0)
+    kwargs["n_threads"], kwargs["n_threads_batch"] = plan.decode, plan.batch
     if gpu is not None:
         kwargs.update(n_gpu_layers=-1, main_gpu=gpu, split_mode=llama_cpp.LLAMA_SPLIT_MODE_NONE)
     with model_params_for_this_cpu():
@@ -128,7 +131,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dscoder-speed", description="Measure this machine's llama.cpp speed")
     parser.add_argument("--weights-bytes", type=int, default=DEFAULT_WEIGHTS_BYTES)
     parser.add_argument("--gpu", type=int, action="append", default=[], help="also measure this GPU (index)")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: llama.cpp's default)")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for decoding (0: the engine's default)")
     parser.add_argument("--budget-s", type=float, default=5.0, help="seconds of measuring, all devices together")
     parser.add_argument("--dir", default=None, help="where to write the test model (default: a temporary folder)")
     return parser

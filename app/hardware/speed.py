@@ -93,12 +93,17 @@ def attention_flops(n_layer: int, attention_width: int, n_tokens: int) -> float:
     return 2.0 * n_layer * attention_width * n_tokens * (n_tokens + 1)
 
 
+# Part of the key: a measurement made by an earlier benchmark (2: with the engine's own thread
+# plan, where 1 used llama-cpp-python's default of half the CPUs) is measured again.
+BENCHMARK_VERSION = 2
+
+
 def hardware_key(
     cpu_name: str, cores: int, hw_threads: int, ram_total_bytes: int, gpus: Sequence[GpuInfo], n_threads: int = 0
 ) -> str:
     """What the speed depends on, as one string: a new key means a new measurement."""
     ram_gib = round(ram_total_bytes / GIB * 2) / 2  # MemTotal moves a little between kernels
-    parts = [f"{cpu_name} ({cores}c/{hw_threads}t)", f"{ram_gib:g} GiB"]
+    parts = [f"{cpu_name} ({cores}c/{hw_threads}t)", f"{ram_gib:g} GiB", f"benchmark {BENCHMARK_VERSION}"]
     parts += [f"{g.name} [{g.driver or g.backend or g.vendor}]" for g in gpus if g.backend_usable]
     if n_threads > 0:
         parts.append(f"{n_threads} threads")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.chat.apply_code import plan_code_block
-from app.chat.diff_apply import apply_hunks
+from app.chat.apply.hunks import apply_hunks
+from app.chat.apply.plan import plan_code_block
 from app.chat.ui.apply_dialog import cursor_line_if_placed
 from app.config.settings import Settings
 from tests.helpers.orders_sample import QUESTION, SAMPLE, STUB_LINE

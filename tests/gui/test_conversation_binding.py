@@ -23,7 +23,7 @@ class WriteThreads:
 
     def __init__(self, store: ConversationStore, monkeypatch: pytest.MonkeyPatch) -> None:
         self.threads: set[str] = set()
-        for name in ("create", "add_message", "start_answer", "delete_messages_from", "_save_partial"):
+        for name in ("create", "add_message", "start_answer", "delete_messages_from", "save_partial"):
             original = getattr(store, name)
 
             def noted(*args, _original=original, **kwargs):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.chat.apply_code import placed_by_syntax, plan_code_block, result_problems
-from app.chat.diff_apply import apply_hunks
+from app.chat.apply.hunks import apply_hunks
+from app.chat.apply.plan import placed_by_syntax, plan_code_block, result_problems
 
 
 def applied(file: str, block: str, language: str, path: str = "", cursor_line: int | None = None) -> str:

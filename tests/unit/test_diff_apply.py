@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.chat.diff_apply import apply_hunks, changed_span, plan_apply, split_lines
+from app.chat.apply.hunks import apply_hunks, changed_span, plan_apply, split_lines
 
 FILE = """import math
 

@@ -1,6 +1,6 @@
 """Apply a chat code block to the editor: a diff with accept or reject for each change.
 
-Each change says what it does, where and why (app.chat.apply_code plans it: by syntax
+Each change says what it does, where and why (app.chat.apply.plan plans it: by syntax
 where the language has a parser, else line by line, and then the summary says why).
 A warning shows, before the user accepts, when the ticked changes would leave the file
 with syntax errors it does not have now.
@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.chat.apply_code import describe_hunk, plan_code_block, result_problems
-from app.chat.diff_apply import ApplyPlan, Hunk, apply_hunks, changed_span
+from app.chat.apply.hunks import ApplyPlan, Hunk, apply_hunks, changed_span
+from app.chat.apply.plan import describe_hunk, plan_code_block, result_problems
 from app.editor.ui.code_editor import CodeEditor
 
 _REMOVED_BACK = "rgba(255, 80, 80, 0.18)"

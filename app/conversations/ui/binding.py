@@ -28,7 +28,8 @@ from PySide6.QtCore import QObject, Signal
 from app.chat.conversation import USER, SavedTurn, Turn
 from app.chat.ui.controller import ChatController
 from app.conversations.records import StoredMessage
-from app.conversations.store import ConversationStore, StreamingMessageWriter, title_from
+from app.conversations.store import ConversationStore, title_from
+from app.conversations.streaming import StreamingMessageWriter
 from app.conversations.ui.sidebar import ConversationSidebar
 from app.llm.ui.session import EngineSession
 from app.utils.errors import DscoderError

@@ -3,8 +3,8 @@
 
 In order: a block that is the whole file rewritten (it has every definition, import
 and statement of the file) becomes the file's diff; a block of whole definitions is
-applied by syntax (app.chat.syntax_apply); anything else (a fragment, a language
-without a grammar) is matched line by line (app.chat.diff_apply), and the plan says
+applied by syntax (app.chat.apply.syntax); anything else (a fragment, a language
+without a grammar) is matched line by line (app.chat.apply.hunks), and the plan says
 why it had to fall back. Qt-free.
 """
 
@@ -14,9 +14,9 @@ import textwrap
 from collections.abc import Iterable
 from dataclasses import replace
 
-from app.chat.apply_block import BlockCode, read_block
-from app.chat.diff_apply import ApplyPlan, Hunk, apply_hunks, line_hunks, plan_apply, split_lines
-from app.chat.syntax_apply import SyntaxPlan, plan_by_syntax
+from app.chat.apply.block import BlockCode, read_block
+from app.chat.apply.hunks import ApplyPlan, Hunk, apply_hunks, line_hunks, plan_apply, split_lines
+from app.chat.apply.syntax import SyntaxPlan, plan_by_syntax
 from app.editor import textfile
 from app.syntax.definitions import outline
 from app.syntax.errors import SyntaxProblem, new_problems

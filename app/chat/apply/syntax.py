@@ -28,8 +28,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.chat.apply_block import BlockCode
-from app.chat.diff_apply import Hunk, common_indent, line_hunks
+from app.chat.apply.block import BlockCode
+from app.chat.apply.hunks import Hunk, common_indent, line_hunks
 from app.syntax.definitions import Definition, flatten, outline
 from app.syntax.imports import merge_imports
 from app.syntax.languages import Source
