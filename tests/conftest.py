@@ -82,3 +82,14 @@ def real_model_path():
     if path is None:
         pytest.skip("the real test model is absent (run ../shared/tools/fetch-test-model)")
     return path
+
+
+# -- the loopback fake hub -------------------------------------------------------------
+@pytest.fixture
+def hub(monkeypatch):
+    """A fake Hugging Face hub on loopback, with huggingface_hub pointed at it."""
+    from tests.helpers.fake_hub import FakeHub, point_hub_client_at
+
+    with FakeHub() as server:
+        point_hub_client_at(server, monkeypatch)
+        yield server

@@ -1,12 +1,17 @@
-"""Options shared by the subcommands that load a model."""
+"""What the subcommands share: the options that load a model, and the answer's JSON."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from typing import TYPE_CHECKING
 
 from app.config.settings import load_settings
 from app.llm.options import GPU_LAYERS_HELP, LoadOptions, gpu_layers_arg, load_options_for
 from app.models.planning.preflight import plan_and_check_load
+
+if TYPE_CHECKING:
+    from app.llm.stream import StreamStats
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -44,3 +49,17 @@ def load_options_from(args: argparse.Namespace, *, completion: bool = False) -> 
         seed=getattr(args, "seed", None),
     )
     return plan_and_check_load(options)  # a load that would not fit now is refused before it starts
+
+
+def answer_json(text: str, stats: StreamStats) -> str:
+    """The one-line JSON `ask --json` and `complete --json` print: the text and its timings."""
+    return json.dumps(
+        {
+            "text": text,
+            "prompt_tokens": stats.prompt_tokens,
+            "completion_tokens": stats.completion_tokens,
+            "time_to_first_token_s": stats.time_to_first_token_s,
+            "tokens_per_s": stats.tokens_per_s,
+            "finish_reason": stats.finish_reason,
+        }
+    )

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from app.commands._common import add_model_options, load_options_from
+from app.commands._common import add_model_options, answer_json, load_options_from
 from app.config import sampling
 from app.llm.connect import open_client
 from app.llm.options import SamplingParams
@@ -52,20 +51,7 @@ def run(args: argparse.Namespace) -> int:
             if event.stats:
                 stats = event.stats
     if args.json and stats is not None:
-        sys.stdout.write(
-            "\n"
-            + json.dumps(
-                {
-                    "text": "".join(parts),
-                    "prompt_tokens": stats.prompt_tokens,
-                    "completion_tokens": stats.completion_tokens,
-                    "time_to_first_token_s": stats.time_to_first_token_s,
-                    "tokens_per_s": stats.tokens_per_s,
-                    "finish_reason": stats.finish_reason,
-                }
-            )
-            + "\n"
-        )
+        sys.stdout.write("\n" + answer_json("".join(parts), stats) + "\n")
     elif parts and not "".join(parts).endswith("\n"):
         sys.stdout.write("\n")
     return 0

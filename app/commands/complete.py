@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from app.commands._common import add_model_options, load_options_from
+from app.commands._common import add_model_options, answer_json, load_options_from
 from app.completion.fim import complete_middle
 from app.completion.ring import RingBuffer, repository_context, with_repository
 from app.config import sampling
@@ -86,19 +85,7 @@ def run(args: argparse.Namespace) -> int:
     with open_client(options, args.endpoint, args.api_key) as client:
         middle, stats = complete_middle(client, prefix, suffix, language, params)
     if args.json:
-        sys.stdout.write(
-            json.dumps(
-                {
-                    "text": middle,
-                    "prompt_tokens": stats.prompt_tokens,
-                    "completion_tokens": stats.completion_tokens,
-                    "time_to_first_token_s": stats.time_to_first_token_s,
-                    "tokens_per_s": stats.tokens_per_s,
-                    "finish_reason": stats.finish_reason,
-                }
-            )
-            + "\n"
-        )
+        sys.stdout.write(answer_json(middle, stats) + "\n")
     else:
         sys.stdout.write(middle)
     sys.stdout.flush()

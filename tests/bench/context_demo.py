@@ -20,7 +20,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -34,7 +33,7 @@ def screenshot(path: Path) -> None:
 
 
 def run(model: str, out: Path) -> int:
-    from PySide6.QtCore import QEventLoop, Qt, QTimer
+    from PySide6.QtCore import Qt, QTimer
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
@@ -45,6 +44,7 @@ def run(model: str, out: Path) -> int:
     from app.mainwindow.app import create_application
     from app.mainwindow.window import MainWindow
     from tests.helpers.chat import click_anchor
+    from tests.helpers.event_loop import run_events_for, wait_for
 
     assert SAMPLE.splitlines()[STUB_LINE - 1] == "def average_total(orders):"
     create_application()
@@ -53,30 +53,14 @@ def run(model: str, out: Path) -> int:
     window.move(0, 0)
     window.show()
 
-    def wait(condition, timeout_s: float = 300.0) -> None:  # type: ignore[no-untyped-def]
-        deadline = time.monotonic() + timeout_s
-        loop = QEventLoop()
-        poll = QTimer()
-        poll.timeout.connect(lambda: loop.quit() if condition() or time.monotonic() > deadline else None)
-        poll.start(20)
-        if not condition():
-            loop.exec()
-        poll.stop()
-        if not condition():
-            raise TimeoutError("timed out")
-
-    def pause(seconds: float) -> None:
-        until = time.monotonic() + seconds
-        wait(lambda: time.monotonic() > until)
-
     class Bot:  # qtbot's two calls that click_anchor uses
         @staticmethod
         def waitUntil(condition, timeout: int = 5000) -> None:  # noqa: N802
-            wait(condition, timeout / 1000)
+            wait_for(condition, timeout / 1000)
 
         @staticmethod
         def wait(ms: int) -> None:
-            pause(ms / 1000)
+            run_events_for(ms / 1000)
 
         @staticmethod
         def mouseClick(widget, button, pos) -> None:  # noqa: N802
@@ -88,19 +72,19 @@ def run(model: str, out: Path) -> int:
         window.open_files([folder, str(sample)])
         window.splitter.setSizes([180, 700, 520])
         window.engine.load_model(model)
-        wait(lambda: window.engine.state.value != "loading")
+        wait_for(lambda: window.engine.state.value != "loading")
         if window.engine.state.value != "ready":
             print("the model did not load:", window.chat.view.messages(), file=sys.stderr)
             return 1
         editor = window.chat.input.editor
         editor.setFocus()
         QTest.keyClicks(editor, QUESTION)
-        wait(lambda: [c.label for c in window.chat.input.chips.chips()] == ["sample.py"])
-        pause(0.5)
+        wait_for(lambda: [c.label for c in window.chat.input.chips.chips()] == ["sample.py"])
+        run_events_for(0.5)
         QTest.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-        wait(lambda: bool(window.controller.turns))
-        wait(lambda: not window.controller.is_busy())
-        pause(1.0)
+        wait_for(lambda: bool(window.controller.turns))
+        wait_for(lambda: not window.controller.is_busy())
+        run_events_for(1.0)
         screenshot(out / "context-attached.png")
         sent = window.controller.turns[0].content
         answer_widget = [
@@ -116,14 +100,14 @@ def run(model: str, out: Path) -> int:
         def shoot_and_apply() -> None:
             dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, ApplyDialog) and w.isVisible())
             dialog.move(320, 120)
-            pause(0.8)
+            run_events_for(0.8)
             screenshot(out / "apply-stub.png")
             print("=== Apply says ===\n" + dialog.summary.text())
             dialog.apply_button.click()
 
         QTimer.singleShot(1500, shoot_and_apply)
         click_anchor(Bot, answer_widget.body, action_url("apply", 0))
-        pause(0.5)
+        run_events_for(0.5)
         applied = window.tabs.current_editor().text()  # type: ignore[union-attr]
         print("=== sample.py after Apply ===\n" + applied)
         lines = applied.splitlines()

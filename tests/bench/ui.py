@@ -99,44 +99,24 @@ def first_paint_seconds(model: str | None) -> float:
 def stream_child(model: str, tokens: int) -> dict[str, object]:
     """Runs in its own process: the window, the real model, the measurements."""
     import psutil
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
     from app.config.settings import Settings
     from app.mainwindow.app import create_application
     from app.mainwindow.window import MainWindow
+    from tests.helpers.event_loop import run_events_for, wait_for
 
     create_application()
     window = MainWindow(Settings(max_tokens=tokens))
     window.resize(1280, 800)
     window.show()
 
-    def wait(condition, timeout_s: float = 600.0) -> None:  # type: ignore[no-untyped-def]
-        """Run the event loop until `condition()` holds: blocking on events, as the app
-        does, rather than spinning (a spinning loop would take a core from the engine)."""
-        deadline = time.monotonic() + timeout_s
-        loop = QEventLoop()
-        poll = QTimer()
-        poll.setInterval(20)
-
-        def check() -> None:
-            if condition() or time.monotonic() > deadline:
-                loop.quit()
-
-        poll.timeout.connect(check)
-        poll.start()
-        if not condition():
-            loop.exec()
-        poll.stop()
-        if not condition():
-            raise TimeoutError("the model took too long")
-
     process = psutil.Process()
     window.engine.load_model(model)
-    wait(lambda: window.engine.state.value != "loading")
+    wait_for(lambda: window.engine.state.value != "loading", timeout_s=600)
     if window.engine.state.value != "ready":
         raise RuntimeError(f"the model did not load: {window.chat.view.messages()}")
-    settle = time.monotonic() + 2.0
-    wait(lambda: time.monotonic() > settle)
+    run_events_for(2.0)
     rss_idle = process.memory_info().rss
 
     gaps: list[float] = []
@@ -160,10 +140,10 @@ def stream_child(model: str, tokens: int) -> dict[str, object]:
         window.settings.max_tokens = tokens - streamed
         window.controller.send(prompt)
         prompt = "Continue."
-        wait(lambda: bool(window.chat.view.messages()[-1].text))  # measure the streaming, not the prompt
+        wait_for(lambda: bool(window.chat.view.messages()[-1].text))  # measure the streaming, not the prompt
         clock.invalidate()
         ticker.start()
-        wait(lambda: not window.controller.is_busy())
+        wait_for(lambda: not window.controller.is_busy())
         ticker.stop()
         stats = window.controller.last_stats
         if stats is None or stats.completion_tokens == 0:
@@ -212,11 +192,12 @@ def write_project(root: Path, files: int) -> Path:
 
 def context_child(files: int) -> dict[str, object]:
     """Runs in its own process: the window, a project folder, the stall probe per phase."""
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QTimer
 
     from app.config.settings import Settings
     from app.mainwindow.app import create_application
     from app.mainwindow.window import MainWindow
+    from tests.helpers.event_loop import run_events_for, wait_for
     from tests.helpers.stalls import StallProbe
 
     create_application()
@@ -224,47 +205,31 @@ def context_child(files: int) -> dict[str, object]:
     window.resize(1280, 800)
     window.show()
 
-    def wait(condition, timeout_s: float = 300.0) -> None:  # type: ignore[no-untyped-def]
-        deadline = time.monotonic() + timeout_s
-        loop = QEventLoop()
-        poll = QTimer()
-        poll.timeout.connect(lambda: loop.quit() if condition() or time.monotonic() > deadline else None)
-        poll.start(10)
-        if not condition():
-            loop.exec()
-        poll.stop()
-        if not condition():
-            raise TimeoutError("the window did not get there in time")
-
-    def settle(seconds: float) -> None:
-        until = time.monotonic() + seconds
-        wait(lambda: time.monotonic() > until)
-
     results: dict[str, object] = {"files": files}
     with tempfile.TemporaryDirectory(prefix="dscoder-bench-project-") as folder:
         big = write_project(Path(folder), files)
-        settle(1.0)
+        run_events_for(1.0)
         probe = StallProbe()
         with probe:  # the folder opens: listing and project map on a pool thread
             started = time.perf_counter()
             window.file_tree.set_root(folder)
-            wait(lambda: window.project_map.project_map is not None)
+            wait_for(lambda: window.project_map.project_map is not None)
             results["map_build_s"] = time.perf_counter() - started
-            settle(0.3)
+            run_events_for(0.3)
         results["stall_map_ms"] = probe.largest_ms(skip_first=True)
         results["map_files"] = len(window.project_map.project_map or [])
 
         probe = StallProbe()
         with probe:  # a large file opens, a selection inside a function: parsed for its definition
             window.tabs.open_path(str(big))
-            wait(lambda: (e := window.tabs.current_editor()) is not None and not e.is_loading())
+            wait_for(lambda: (e := window.tabs.current_editor()) is not None and not e.is_loading())
             editor = window.tabs.current_editor()
             assert editor is not None
             start = editor.text().index("def step_1000")
             editor.sci.setSel(editor.position_of_offset(start + 20), editor.position_of_offset(start + 45))
             editor.sci.repaint()
-            wait(lambda: any("(selection)" in c.label for c in window.chat.input.chips.chips()))
-            settle(0.3)
+            wait_for(lambda: any("(selection)" in c.label for c in window.chat.input.chips.chips()))
+            run_events_for(0.3)
         results["stall_selection_ms"] = probe.largest_ms(skip_first=True)
 
         probe = StallProbe()
@@ -273,12 +238,12 @@ def context_child(files: int) -> dict[str, object]:
         typist.timeout.connect(lambda: window.chat.input.editor.insertPlainText(typing.pop(0)) if typing else None)
         with probe:  # a question about the project typed at ~12 keys a second, then sent
             typist.start(80)
-            wait(lambda: not typing)
+            wait_for(lambda: not typing)
             typist.stop()
-            wait(lambda: any(c.key == "project" for c in window.chat.input.chips.chips()))
+            wait_for(lambda: any(c.key == "project" for c in window.chat.input.chips.chips()))
             window.chat.input.send()
-            wait(lambda: bool(window.controller.turns))
-            settle(0.3)
+            wait_for(lambda: bool(window.controller.turns))
+            run_events_for(0.3)
         results["stall_question_ms"] = probe.largest_ms(skip_first=True)
         content = window.controller.turns[-1].content
         results["sent_map"] = "map of the project" in content and "compute_total_17" in content

@@ -19,6 +19,7 @@ from app.llm.options import LoadOptions, SamplingParams
 from app.llm.stream import CancelToken
 from app.llm.supervisor import EngineSupervisor
 from app.utils.errors import ClientError, EngineError, ModelFileError
+from tests.helpers.engine import collect
 
 USER = [{"role": "user", "content": "Write a function."}]
 
@@ -49,17 +50,6 @@ def wait_for_last_generation(client: OpenAIClient, timeout: float = 10.0) -> dic
             return last
         time.sleep(0.02)
     return client.engine_info()["last_generation"]
-
-
-def collect(events):
-    text, notes, stats = [], [], None
-    for event in events:
-        text.append(event.text)
-        if event.note:
-            notes.append(event.note)
-        if event.stats:
-            stats = event.stats
-    return "".join(text), notes, stats
 
 
 def test_chat_streams_tokens_with_usage_and_timings(tiny_engine):

@@ -20,7 +20,6 @@ from tests.helpers.model_manager import (
 )
 
 # The shared fixtures, by name (pytest finds fixtures among a module's attributes).
-hub = model_manager.hub
 models_dir = model_manager.models_dir
 make_dialog = model_manager.make_dialog
 

@@ -18,7 +18,7 @@ from app.models.catalog import CatalogEntry, CatalogFile, load_catalog
 from app.models.download.job import DownloadOptions, DownloadProgress
 from app.models.download.transfer import RetryPolicy
 from app.models.ui.manager import ModelManagerDialog
-from tests.helpers.fake_hub import COMMIT, FakeHub, point_hub_client_at
+from tests.helpers.fake_hub import COMMIT, FakeHub
 from tests.helpers.hardware_profiles import PROFILES, readers_for
 from tests.helpers.speed import small_measurement
 
@@ -53,13 +53,6 @@ def hub_entry(
 
 def machine(name: str) -> Callable[[Path], MachineProfile]:
     return lambda models_dir: probe_machine(models_dir, readers_for(PROFILES[name]))
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    with FakeHub() as server:
-        point_hub_client_at(server, monkeypatch)
-        yield server
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from app.models.download.transfer import RetryPolicy
 from app.models.manifest import VERIFIED, Manifest
 from app.utils.errors import CancelledError, DscoderError
 from app.utils.jobs import PausedError
-from tests.helpers.fake_hub import FakeHub, Fault, point_hub_client_at, random_bytes
+from tests.helpers.fake_hub import FakeHub, Fault, random_bytes
 
 REPO = "TheBloke/tiny-coder-GGUF"
 FILE = "tiny-coder.Q4_K_M.gguf"
@@ -27,13 +26,6 @@ FAST = DownloadOptions(
     disk_margin_bytes=0,
     progress_interval=0.0,
 )
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    with FakeHub() as server:
-        point_hub_client_at(server, monkeypatch)
-        yield server
 
 
 @pytest.fixture

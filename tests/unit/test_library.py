@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from app.models.manifest import CHANGED, HASHED, MISMATCH, UNVERIFIED, VERIFIED,
 from app.models.synthetic.tiny import TinyModelSpec, write_tiny_gguf
 from app.utils.errors import CancelledError, DscoderError, ModelFileError
 from app.utils.jobs import JobControl
-from tests.helpers.fake_hub import FakeHub, point_hub_client_at
+from tests.helpers.fake_hub import FakeHub
 
 REPO = "someone/deepseek-coder-tiny-GGUF"
 
@@ -42,13 +41,6 @@ def models_dir(tmp_path: Path) -> Path:
 def tiny(tmp_path: Path) -> Path:
     (tmp_path / "outside").mkdir()
     return write_tiny_gguf(tmp_path / "outside" / "tiny-coder.Q8_0.gguf")
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    with FakeHub() as server:
-        point_hub_client_at(server, monkeypatch)
-        yield server
 
 
 def test_the_default_models_folder_obeys_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

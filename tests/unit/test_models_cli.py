@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,18 +19,11 @@ from app.config.settings import Settings, save_settings
 from app.models.download.hub import HubConfig
 from app.models.download.job import DownloadJob, DownloadProgress, DownloadSpec
 from app.models.synthetic.tiny import write_tiny_gguf
-from tests.helpers.fake_hub import FakeHub, hub_environment, point_hub_client_at, random_bytes
+from tests.helpers.fake_hub import FakeHub, hub_environment, random_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "TheBloke/tiny-coder-GGUF"
 FILE = "tiny-coder.Q4_K_M.gguf"
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    with FakeHub() as server:
-        point_hub_client_at(server, monkeypatch)
-        yield server
 
 
 def models_dir() -> Path:
