@@ -1,6 +1,6 @@
 """What inline completion sends the model: the windows around the cursor, other open
-files in DeepSeek-Coder's repository-level format, and whether the loaded model may
-complete at all.
+files in DeepSeek-Coder's repository-level format (whether the loaded model may
+complete at all is app/completion/support.py).
 
 Qt-free and pure: the editor side gathers the text, this module decides the prompt.
 
@@ -24,9 +24,8 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from app.config import sampling
 from app.editor import textfile
@@ -263,6 +262,45 @@ def _head_within(text: str, budget: int, count: TokenCounter) -> str:
 # --- the prompt ---------------------------------------------------------------------
 
 
+def _window_budgets(
+    text: str, cursor: int, file_budget: int, prefix_share: float, count_tokens: TokenCounter
+) -> tuple[int, int]:
+    """The prefix's and the suffix's tokens: a short side lends what it does not use to the other."""
+    prefix_budget = int(file_budget * prefix_share)
+    suffix_budget = file_budget - prefix_budget
+    suffix_needed = count_tokens(text[cursor:])
+    prefix_needed = count_tokens(text[:cursor])
+    if suffix_needed < suffix_budget:
+        return prefix_budget + suffix_budget - suffix_needed, suffix_needed
+    if prefix_needed < prefix_budget:
+        return prefix_needed, suffix_budget + prefix_budget - prefix_needed
+    return prefix_budget, suffix_budget
+
+
+def _other_files_part(
+    ranked: Sequence[tuple[str, OpenFile]], room: int, count_tokens: TokenCounter
+) -> tuple[list[str], list[str], int]:
+    """Other files' heads, most related first, each under its path line, within `room` tokens:
+    (the parts, their shown paths, their tokens)."""
+    parts: list[str] = []
+    included: list[str] = []
+    used = 0
+    for shown_path, file in ranked:
+        intro = path_comment(shown_path, file.language) + "\n"
+        left = room - used - count_tokens(intro)
+        if left < MIN_CONTEXT_FILE_TOKENS:
+            break
+        body = _head_within(file.text, left, count_tokens)
+        if not body.strip():
+            continue
+        if not body.endswith("\n"):
+            body += "\n"
+        parts.append(intro + body + "\n")
+        included.append(shown_path)
+        used += count_tokens(parts[-1])
+    return parts, included, used
+
+
 def build_completion_prompt(
     text: str,
     cursor: int,
@@ -291,17 +329,7 @@ def build_completion_prompt(
     reserve = min(int(budget_tokens * context_share), context_available) if others else 0
     file_budget = budget_tokens - reserve
 
-    prefix_budget = int(file_budget * prefix_share)
-    suffix_budget = file_budget - prefix_budget
-    # A short side lends what it does not use to the other side.
-    suffix_needed = count_tokens(text[cursor:])
-    prefix_needed = count_tokens(text[:cursor])
-    if suffix_needed < suffix_budget:
-        prefix_budget += suffix_budget - suffix_needed
-        suffix_budget = suffix_needed
-    elif prefix_needed < prefix_budget:
-        suffix_budget += prefix_budget - prefix_needed
-        prefix_budget = prefix_needed
+    prefix_budget, suffix_budget = _window_budgets(text, cursor, file_budget, prefix_share, count_tokens)
     prefix = _prefix_window(text, cursor, prefix_budget, count_tokens)
     suffix = _suffix_window(text, cursor, suffix_budget, count_tokens)
     prefix_tokens, suffix_tokens = count_tokens(prefix), count_tokens(suffix)
@@ -312,21 +340,8 @@ def build_completion_prompt(
     if others:
         header = path_comment(current_shown, language) + "\n"
         room = budget_tokens - prefix_tokens - suffix_tokens - count_tokens(header)
-        for i in rank_related(text, current_shown, others, shown):
-            file = others[i]
-            intro = path_comment(shown[i], file.language) + "\n"
-            left = room - context_tokens - count_tokens(intro)
-            if left < MIN_CONTEXT_FILE_TOKENS:
-                break
-            body = _head_within(file.text, left, count_tokens)
-            if not body.strip():
-                continue
-            if not body.endswith("\n"):
-                body += "\n"
-            part = intro + body + "\n"
-            context_parts.append(part)
-            included.append(shown[i])
-            context_tokens += count_tokens(part)
+        ranked = [(shown[i], others[i]) for i in rank_related(text, current_shown, others, shown)]
+        context_parts, included, context_tokens = _other_files_part(ranked, room, count_tokens)
     if context_parts or repository_prefix:
         context_parts.append(path_comment(current_shown, language) + "\n")
         context_tokens += count_tokens(context_parts[-1]) + count_tokens(repository_prefix)
@@ -344,65 +359,3 @@ def build_completion_prompt(
 def max_tokens_for(prompt: CompletionPrompt) -> int:
     """How long a suggestion may run: a block at the end of a line, else the line's rest."""
     return sampling.INLINE_BLOCK_MAX_TOKENS if prompt.multiline else sampling.INLINE_LINE_MAX_TOKENS
-
-
-# --- which models may complete ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CompletionSupport:
-    """Whether the loaded model can complete at the cursor, and how to label it."""
-
-    enabled: bool
-    label: str = ""  # shown next to the status: "" or "unofficial"
-    reason: str = ""  # why it is disabled, or what "unofficial" means
-
-
-NO_MODEL = CompletionSupport(False, reason="No model is loaded. Load a model to get inline completion.")
-
-_INSTRUCT_RE = re.compile(r"instruct|chat", re.IGNORECASE)
-
-
-def completion_support(info: Mapping[str, Any] | None) -> CompletionSupport:
-    """Decide from the engine's /dscoder/info (None: a remote server without it).
-
-    - no FIM tokens: disabled, and the reason says which models can;
-    - a DeepSeek-Coder v1 *instruct* model: allowed, labelled "unofficial" (DeepSeek
-      trained FIM into the base models; the instruct ones keep the tokens and work when
-      the middle ends at the end-of-sentence token, which the engine stops on);
-    - anything else with FIM tokens, or a remote server: enabled.
-    """
-    if info is None:
-        return CompletionSupport(
-            True, label="remote", reason="The server gives no model details; completion is tried as it is"
-        )
-    name = str(info.get("model_name") or os.path.basename(str(info.get("model_path") or "")) or "the model")
-    if not info.get("has_fim"):
-        return CompletionSupport(
-            False,
-            reason=(
-                f"{name} has no fill-in-the-middle tokens, so it can't complete code at the cursor. "
-                "Load a DeepSeek-Coder base or V2-Lite model (or another FIM-capable code model) for completion."
-            ),
-        )
-    specials = info.get("special_tokens") or {}
-    deepseek_v1 = (
-        str(specials.get("fim_pre", "")) == "<｜fim▁begin｜>"
-        and int(info.get("n_ctx_train") or 0) <= 16384
-        and "deepseek2" != info.get("architecture")
-    )
-    looks_instruct = bool(_INSTRUCT_RE.search(name)) or bool(_INSTRUCT_RE.search(str(info.get("model_path") or "")))
-    if deepseek_v1 and looks_instruct:
-        return CompletionSupport(
-            True,
-            label="unofficial",
-            reason=(
-                f"{name} is an instruct model: DeepSeek trained fill-in-the-middle into the base models only. "
-                "It works, stopping at the end-of-sentence token, but a base model completes better."
-            ),
-        )
-    return CompletionSupport(True)
-
-
-def language_enabled(language: str, disabled_languages: Iterable[str]) -> bool:
-    return language not in set(disabled_languages)

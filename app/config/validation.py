@@ -72,9 +72,49 @@ def _float_in(problems: list[SettingsProblem], name: str, value: Any, low: float
         problems.append(SettingsProblem(name, f"{what} must be a number from {low:g} to {high:g}, not {value!r}"))
 
 
+# Whole-number and decimal settings with a plain range: (name, low, high, what the message calls it).
+_INT_RANGES: tuple[tuple[str, int, int, str], ...] = (
+    ("n_gpu_layers", -1, 1000, "GPU layers (-1 for automatic)"),
+    ("n_threads", 0, 1024, "Threads (0 for automatic)"),
+    ("n_threads_batch", 0, 1024, "Prompt threads (0 for automatic)"),
+    ("prompt_cache_disk_mib", 0, MAX_CACHE_MIB, "Prompt cache on disk (MiB)"),
+    ("n_batch", 1, 65536, "Batch size"),
+    ("n_ubatch", 1, 65536, "Micro-batch size"),
+    ("top_k", 0, 1000, "Top-k (0 to turn it off)"),
+    ("max_tokens", 1, 131072, "Max tokens"),
+    ("seed", -1, 2**31 - 1, "Seed (-1 for random)"),
+    ("editor_font_size", 6, 72, "Editor font size"),
+    ("completion_delay_ms", 0, 5000, "Completion delay (ms)"),
+    ("chat_file_tokens", MIN_CONTEXT_TOKENS, MAX_CONTEXT_TOKENS, "Tokens for the current file"),
+    ("chat_project_map_tokens", MIN_CONTEXT_TOKENS, MAX_CONTEXT_TOKENS, "Tokens for the project map"),
+)
+_FLOAT_RANGES: tuple[tuple[str, float, float, str], ...] = (
+    ("temperature", 0.0, 2.0, "Temperature"),
+    ("top_p", 0.0, 1.0, "Top-p"),
+    ("min_p", 0.0, 1.0, "Min-p"),
+    ("repeat_penalty", 0.5, 2.0, "Repeat penalty"),
+)
+
+
 def validate_settings(settings: Settings) -> list[SettingsProblem]:
     """Every problem with the values in `settings`; an empty list means they are all fine."""
     s = settings
+    problems: list[SettingsProblem] = []
+    for name, low, high, what in _INT_RANGES:
+        _int_in(problems, name, getattr(s, name), low, high, what)
+    for name, flow, fhigh, what in _FLOAT_RANGES:
+        _float_in(problems, name, getattr(s, name), flow, fhigh, what)
+    problems += _check_folders_and_addresses(s)
+    problems += _check_engine(s)
+    problems += _check_draft_model(s)
+    problems += _check_looks(s)
+    problems += _check_planner(s)
+    problems += _check_presets(s)
+    problems += _check_remotes(s)
+    return problems
+
+
+def _check_folders_and_addresses(s: Settings) -> list[SettingsProblem]:
     problems: list[SettingsProblem] = []
     if s.models_dir and not os.path.isdir(os.path.expanduser(s.models_dir)):
         problems.append(
@@ -84,6 +124,21 @@ def validate_settings(settings: Settings) -> list[SettingsProblem]:
                 "or leave it empty for the default",
             )
         )
+    if s.hub_endpoint and (message := check_url(s.hub_endpoint, "Hub endpoint")):
+        problems.append(SettingsProblem("hub_endpoint", message))
+    if not (_is_int(s.local_server_port) and (s.local_server_port == 0 or 1024 <= s.local_server_port <= MAX_PORT)):
+        problems.append(
+            SettingsProblem(
+                "local_server_port",
+                f"Local server port must be 0 (any free port) or from 1024 to {MAX_PORT}, not {s.local_server_port!r}",
+            )
+        )
+    return problems
+
+
+def _check_engine(s: Settings) -> list[SettingsProblem]:
+    """The checks that tie engine settings together (context, batches, KV cache type)."""
+    problems: list[SettingsProblem] = []
     if not (_is_int(s.n_ctx) and (s.n_ctx == 0 or 256 <= s.n_ctx <= MAX_CONTEXT)):
         problems.append(
             SettingsProblem(
@@ -91,13 +146,6 @@ def validate_settings(settings: Settings) -> list[SettingsProblem]:
                 f"Context size must be 0 (chosen from free memory) or from 256 to {MAX_CONTEXT} tokens, not {s.n_ctx!r}",
             )
         )
-    _int_in(problems, "n_gpu_layers", s.n_gpu_layers, -1, 1000, "GPU layers (-1 for automatic)")
-    _int_in(problems, "n_threads", s.n_threads, 0, 1024, "Threads (0 for automatic)")
-    _int_in(problems, "n_threads_batch", s.n_threads_batch, 0, 1024, "Prompt threads (0 for automatic)")
-    _int_in(problems, "prompt_cache_disk_mib", s.prompt_cache_disk_mib, 0, MAX_CACHE_MIB, "Prompt cache on disk (MiB)")
-    problems += _check_draft_model(s)
-    _int_in(problems, "n_batch", s.n_batch, 1, 65536, "Batch size")
-    _int_in(problems, "n_ubatch", s.n_ubatch, 1, 65536, "Micro-batch size")
     if _is_int(s.n_batch) and _is_int(s.n_ubatch) and s.n_ubatch > s.n_batch:
         problems.append(SettingsProblem("n_ubatch", "Micro-batch size must not be larger than the batch size"))
     if s.kv_cache_type not in KV_CACHE_TYPES:
@@ -114,47 +162,15 @@ def validate_settings(settings: Settings) -> list[SettingsProblem]:
                 "turn flash attention on, or use f16",
             )
         )
-    _float_in(problems, "temperature", s.temperature, 0.0, 2.0, "Temperature")
-    _float_in(problems, "top_p", s.top_p, 0.0, 1.0, "Top-p")
-    _int_in(problems, "top_k", s.top_k, 0, 1000, "Top-k (0 to turn it off)")
-    _float_in(problems, "min_p", s.min_p, 0.0, 1.0, "Min-p")
-    _float_in(problems, "repeat_penalty", s.repeat_penalty, 0.5, 2.0, "Repeat penalty")
-    _int_in(problems, "max_tokens", s.max_tokens, 1, 131072, "Max tokens")
-    _int_in(problems, "seed", s.seed, -1, 2**31 - 1, "Seed (-1 for random)")
+    return problems
+
+
+def _check_looks(s: Settings) -> list[SettingsProblem]:
+    problems: list[SettingsProblem] = []
     if s.theme not in THEMES:
         problems.append(SettingsProblem("theme", f"Theme must be one of {', '.join(THEMES)}, not {s.theme!r}"))
     if not isinstance(s.editor_font_family, str) or not s.editor_font_family.strip():
         problems.append(SettingsProblem("editor_font_family", "Editor font needs a font family name"))
-    _int_in(problems, "editor_font_size", s.editor_font_size, 6, 72, "Editor font size")
-    _int_in(problems, "completion_delay_ms", s.completion_delay_ms, 0, 5000, "Completion delay (ms)")
-    _int_in(
-        problems,
-        "chat_file_tokens",
-        s.chat_file_tokens,
-        MIN_CONTEXT_TOKENS,
-        MAX_CONTEXT_TOKENS,
-        "Tokens for the current file",
-    )
-    _int_in(
-        problems,
-        "chat_project_map_tokens",
-        s.chat_project_map_tokens,
-        MIN_CONTEXT_TOKENS,
-        MAX_CONTEXT_TOKENS,
-        "Tokens for the project map",
-    )
-    if s.hub_endpoint and (message := check_url(s.hub_endpoint, "Hub endpoint")):
-        problems.append(SettingsProblem("hub_endpoint", message))
-    problems += _check_planner(s)
-    problems += _check_presets(s)
-    problems += _check_remotes(s)
-    if not (_is_int(s.local_server_port) and (s.local_server_port == 0 or 1024 <= s.local_server_port <= MAX_PORT)):
-        problems.append(
-            SettingsProblem(
-                "local_server_port",
-                f"Local server port must be 0 (any free port) or from 1024 to {MAX_PORT}, not {s.local_server_port!r}",
-            )
-        )
     return problems
 
 

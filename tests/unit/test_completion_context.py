@@ -7,7 +7,6 @@ from app.completion.context import (
     OpenFile,
     approx_tokens,
     build_completion_prompt,
-    completion_support,
     imported_names,
     is_end_of_line,
     max_tokens_for,
@@ -15,6 +14,7 @@ from app.completion.context import (
 )
 from app.completion.debounce import MAX_DELAY_MS, MIN_DELAY_MS, AdaptiveDebounce
 from app.completion.fim import filter_middle
+from app.completion.support import completion_support
 
 NUMBERED = "".join(f"line_{n:04d} = {n}\n" for n in range(2000))  # 17 characters a line
 

@@ -248,15 +248,7 @@ class _Planner:
         for following in siblings[index + 1 :]:
             target = self._match(following, container)
             if target is not None:
-                owner = self.parents.get(id(target))
-                target_indent = _indent(self.lines[target.start_line])
-                return (
-                    target.doc_start_line,
-                    False,
-                    target_indent,
-                    f"before {_describe(target)}, as in the answer",
-                    owner,
-                )
+                return self._before(target, f"before {_describe(target)}, as in the answer")
         if container is not None:
             return self._end_of(container), True, indent, f"at the end of {_describe(container)}", container
         if wanted.scope:
@@ -288,19 +280,21 @@ class _Planner:
         callers = [d for d in free if re.search(rf"\b{re.escape(wanted.name)}\b", self._file_text(d))]
         if callers:
             first = min(callers, key=lambda d: d.start_line)
-            indent = _indent(self.lines[first.start_line])
-            return (
-                first.doc_start_line,
-                False,
-                indent,
-                f"before {_describe(first)}, which uses it",
-                self.parents.get(id(first)),
-            )
+            return self._before(first, f"before {_describe(first)}, which uses it")
         same_kind = [d for d in free if d.kind == wanted.kind] or free
         if same_kind:
             last = max(same_kind, key=lambda d: d.end_line)
             return self._after(last, f"after {_describe(last)}, the file's last {wanted.kind}")
         return None
+
+    def _before(self, sibling: Definition, why: str) -> tuple[int, bool, str, str, Definition | None]:
+        return (
+            sibling.doc_start_line,
+            False,
+            _indent(self.lines[sibling.start_line]),
+            why,
+            self.parents.get(id(sibling)),
+        )
 
     def _after(self, sibling: Definition, why: str) -> tuple[int, bool, str, str, Definition | None]:
         return sibling.end_line, True, _indent(self.lines[sibling.start_line]), why, self.parents.get(id(sibling))

@@ -24,6 +24,7 @@ from app.chat.attachments import Attachment
 from app.chat.code_prompts import CodeContext, attachments_line, attachments_prompt, selection_prompt
 from app.chat.context import question_text, request_prefix
 from app.chat.conversation import ASSISTANT, USER, Conversation, SavedTurn, Turn
+from app.chat.footer import stats_text
 from app.chat.ui.panel import ConversationDisplay
 from app.config.settings import Settings
 from app.llm.info import EngineInfo, EngineState
@@ -51,21 +52,6 @@ class EditorAccess(Protocol):
     def insert_at_cursor(self, code: str) -> bool: ...
 
     def replace_selection(self, code: str) -> bool: ...
-
-
-def stats_text(stats: StreamStats) -> str:
-    """The footer under a finished answer: tokens, speed, and why it ended early."""
-    parts = [f"{stats.completion_tokens:,} tokens"]
-    if stats.tokens_per_s:
-        parts.append(f"{stats.tokens_per_s:.1f} tokens/s")
-    if stats.time_to_first_token_s is not None:
-        parts.append(f"first token after {stats.time_to_first_token_s:.1f} s")
-    acceptance = stats.usage.get("draft_acceptance")
-    if isinstance(acceptance, (int, float)):
-        parts.append(f"{acceptance:.0%} of drafted tokens accepted")
-    if stats.finish_reason == "length":
-        parts.append("stopped at the answer length limit")
-    return " · ".join(parts)
 
 
 def _log_excerpt(detail: str) -> str:

@@ -24,16 +24,10 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QGuiApplication
 
-from app.completion.context import (
-    NO_MODEL,
-    CompletionSupport,
-    OpenFile,
-    build_completion_prompt,
-    language_enabled,
-    max_tokens_for,
-)
+from app.completion.context import OpenFile, build_completion_prompt, max_tokens_for
 from app.completion.debounce import AdaptiveDebounce
 from app.completion.ring import RingBuffer, repository_context
+from app.completion.support import NO_MODEL, CompletionSupport, language_enabled
 from app.completion.ui.inline import InlineCompletion, clean_suggestion
 from app.completion.ui.status import CompletionState, CompletionStatus
 from app.completion.ui.worker import CompletionJob, CompletionResult, CompletionThread

@@ -9,11 +9,9 @@ the editor in slices, so opening a 10 MB file never stalls the window.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -26,28 +24,12 @@ from app.editor.ui import dialogs
 from app.editor.ui.actions import editor_actions
 from app.editor.ui.code_editor import CodeEditor
 from app.editor.ui.dialogs import SaveChoice
+from app.editor.ui.file_reads import ASYNC_READ_BYTES, BackgroundFileReads
 from app.utils.errors import DscoderError
 
 log = logging.getLogger(__name__)
 
-ASYNC_READ_BYTES = 1024 * 1024
 MAX_RECENT_FILES = 12
-
-
-_reader: ThreadPoolExecutor | None = None
-
-
-def _file_reader() -> ThreadPoolExecutor:
-    global _reader
-    if _reader is None:
-        _reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-reader")
-    return _reader
-
-
-class _ReadResults(QObject):
-    """Carries a finished read from the reader thread to the GUI thread (queued)."""
-
-    finished = Signal(int, object)  # request id, TextFile or DscoderError
 
 
 def _local_files(event: QDragEnterEvent | QDropEvent) -> list[str]:
@@ -83,10 +65,8 @@ class EditorTabs(QTabWidget):
         self.store.changed.connect(self._on_settings_changed)
         self._theme_name = theme_name
         self._untitled_count = 0
-        self._reads: dict[int, tuple[CodeEditor, str]] = {}
-        self._next_read_id = 0
-        self._read_results = _ReadResults(self)
-        self._read_results.finished.connect(self._on_read_finished)
+        self._reads = BackgroundFileReads(self)
+        self._reads.finished.connect(self._on_read_finished)
 
         # Replaceable dialogs.
         self.ask_unsaved: Callable[[CodeEditor], SaveChoice] = lambda editor: dialogs.ask_unsaved(
@@ -196,11 +176,7 @@ class EditorTabs(QTabWidget):
         editor.sci.setReadOnly(True)
         editor.setProperty("loading", True)
         self._refresh_title(editor)
-        self._next_read_id += 1
-        read_id = self._next_read_id
-        self._reads[read_id] = (editor, path)
-        future = _file_reader().submit(read_text_file, path)
-        future.add_done_callback(functools.partial(self._deliver_read, read_id))
+        self._reads.start(editor, path)
         return editor
 
     def _on_cursor_moved(self, editor: CodeEditor, line: int, column: int) -> None:
@@ -218,19 +194,7 @@ class EditorTabs(QTabWidget):
         self._refresh_title(editor)
         return editor
 
-    def _deliver_read(self, read_id: int, future: Future[TextFile]) -> None:
-        # Runs on the reader thread: only hand the result over.
-        error = future.exception()
-        try:
-            self._read_results.finished.emit(read_id, error if error is not None else future.result())
-        except RuntimeError:  # the tabs were deleted while the file was being read
-            pass
-
-    def _on_read_finished(self, read_id: int, result: object) -> None:
-        entry = self._reads.pop(read_id, None)
-        if entry is None:
-            return
-        editor, path = entry
+    def _on_read_finished(self, editor: CodeEditor, path: str, result: object) -> None:
         if self.indexOf(editor) < 0:  # the tab was closed while reading
             return
         if not isinstance(result, TextFile):
