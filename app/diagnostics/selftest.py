@@ -15,6 +15,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the window and Qt load inside the self-test, after its set-up
+    from PySide6.QtWidgets import QApplication
+
+    from app.mainwindow.window import MainWindow
 
 TIMEOUT_S = 120.0
 
@@ -53,6 +59,59 @@ def check_syntax_parsers(test: SelfTest) -> None:
     )
 
 
+def check_editor_round_trip(test: SelfTest, app: QApplication, window: MainWindow, home: Path) -> None:
+    """A CRLF Python file opens with its lexer and saves with its line endings."""
+    sample = home / "sample.py"
+    sample.write_bytes(b"def add(a, b):\r\n    return a + b\r\n")
+    window.open_files([str(sample)])
+    editor = window.tabs.current_editor()
+    loaded = _wait(app, lambda: editor is not None and not editor.is_loading(), 10)
+    test.check(
+        "editor opened a Python file",
+        loaded and editor is not None and editor.language == "python",
+        f"language {getattr(editor, 'language', None)}, lexer {editor.lexer_name() if editor else None}",
+    )
+    if editor is not None:
+        editor.insert_at_cursor("# checked\n")
+        window.tabs.save(editor)
+        test.check(
+            "editor saved it keeping CRLF line endings",
+            b"\r\n" in sample.read_bytes() and sample.read_bytes().endswith(b"return a + b\r\n"),
+        )
+
+
+def check_engine_and_chat(test: SelfTest, app: QApplication, window: MainWindow, model: Path) -> None:
+    """The engine process loads the tiny model, and a question's answer streams into the chat."""
+    from app.llm.info import EngineInfo
+
+    state: dict[str, object] = {}
+    window.engine.loaded.connect(lambda info: state.setdefault("info", info))
+    window.engine.loadFailed.connect(lambda message, _detail: state.setdefault("error", message))
+    window.engine.load_model(str(model))
+    _wait(app, lambda: "info" in state or "error" in state)
+    info = state.get("info")
+    test.check(
+        "engine process started and loaded the model",
+        isinstance(info, EngineInfo),
+        f"{info.model_name} ({info.architecture}), context {info.n_ctx}"
+        if isinstance(info, EngineInfo)
+        else str(state.get("error")),
+    )
+    if "info" not in state:
+        return
+    window.controller.answerFinished.connect(lambda stats: state.setdefault("stats", stats))
+    window.controller.send("Write a function that adds two numbers.")
+    _wait(app, lambda: "stats" in state)
+    messages = window.chat.view.messages()
+    answer = messages[-1] if messages else None
+    stats = state.get("stats")
+    test.check(
+        "an answer streamed into the chat",
+        answer is not None and answer.role == "assistant" and bool(answer.text),
+        f"{getattr(stats, 'completion_tokens', 0)} tokens, {(getattr(stats, 'tokens_per_s', None) or 0):.0f} tokens/s",
+    )
+
+
 def run_self_test() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     home = tempfile.mkdtemp(prefix="dscoder-selftest-")
@@ -61,7 +120,6 @@ def run_self_test() -> int:
     started = time.monotonic()
     try:
         from app.config.settings import Settings
-        from app.llm.info import EngineInfo
         from app.mainwindow.app import create_application
         from app.models.synthetic.tiny import write_tiny_gguf
 
@@ -75,52 +133,8 @@ def run_self_test() -> int:
         window = MainWindow(Settings())
         window.show()
         test.check("main window shown offscreen", _wait(app, window.isVisible, 10))
-
-        sample = Path(home) / "sample.py"
-        sample.write_bytes(b"def add(a, b):\r\n    return a + b\r\n")
-        window.open_files([str(sample)])
-        editor = window.tabs.current_editor()
-        loaded = _wait(app, lambda: editor is not None and not editor.is_loading(), 10)
-        test.check(
-            "editor opened a Python file",
-            loaded and editor is not None and editor.language == "python",
-            f"language {getattr(editor, 'language', None)}, lexer {editor.lexer_name() if editor else None}",
-        )
-        if editor is not None:
-            editor.insert_at_cursor("# checked\n")
-            window.tabs.save(editor)
-            test.check(
-                "editor saved it keeping CRLF line endings",
-                b"\r\n" in sample.read_bytes() and sample.read_bytes().endswith(b"return a + b\r\n"),
-            )
-
-        state: dict[str, object] = {}
-        window.engine.loaded.connect(lambda info: state.setdefault("info", info))
-        window.engine.loadFailed.connect(lambda message, _detail: state.setdefault("error", message))
-        window.engine.load_model(str(model))
-        _wait(app, lambda: "info" in state or "error" in state)
-        info = state.get("info")
-        test.check(
-            "engine process started and loaded the model",
-            isinstance(info, EngineInfo),
-            f"{info.model_name} ({info.architecture}), context {info.n_ctx}"
-            if isinstance(info, EngineInfo)
-            else str(state.get("error")),
-        )
-
-        if "info" in state:
-            window.controller.answerFinished.connect(lambda stats: state.setdefault("stats", stats))
-            window.controller.send("Write a function that adds two numbers.")
-            _wait(app, lambda: "stats" in state)
-            messages = window.chat.view.messages()
-            answer = messages[-1] if messages else None
-            stats = state.get("stats")
-            test.check(
-                "an answer streamed into the chat",
-                answer is not None and answer.role == "assistant" and bool(answer.text),
-                f"{getattr(stats, 'completion_tokens', 0)} tokens, "
-                f"{(getattr(stats, 'tokens_per_s', None) or 0):.0f} tokens/s",
-            )
+        check_editor_round_trip(test, app, window, Path(home))
+        check_engine_and_chat(test, app, window, model)
         window.shutdown()
         window.close()
     except Exception as exc:  # noqa: BLE001 - a self-test reports every failure and exits 1

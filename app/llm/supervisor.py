@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +139,15 @@ def explain_death(returncode: int | None, log_tail: str) -> EngineError:
     )
 
 
+@dataclass
+class _Announcements:
+    """What the engine said on stdout while starting: its ready line or its failure."""
+
+    ready: dict[str, Any] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
 class EngineSupervisor:
     """One engine child process for one set of load options."""
 
@@ -167,22 +176,38 @@ class EngineSupervisor:
         """Start the engine and wait until it serves; raise EngineError on any failure."""
         check_model_file(self.options.model_path)
         self.stop()
+        self.process = self._spawn()
+        announced = _Announcements()
+        self._reader = threading.Thread(
+            target=self._read_stdout, args=(self.process, announced), name="engine-stdout", daemon=True
+        )
+        self._reader.start()
+        self._wait_for(announced.done, cancel)
+        if announced.failed:
+            self._reap()
+            failed = announced.failed
+            kind = ModelFileError if failed.get("kind") == "ModelFileError" else EngineError
+            raise kind(failed.get("what", "The engine failed to start"), failed.get("todo", ""), detail=self.log_tail())
+        if not announced.ready:
+            code = self._reap()
+            raise explain_death(code, self.log_tail())
+        port = int(announced.ready["port"])
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self.endpoint = EngineEndpoint(
+            f"http://{host}:{port}/v1", self.api_key, self.process.pid, dict(announced.ready.get("info") or {})
+        )
+        return self.endpoint
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        """The engine process, its stderr into the log file, its stdout for the announcements."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_file = self.log_path.open("wb")
         self._log_start = 0
-        cmd = [
-            *engine_command(),
-            *self.options.to_argv(),
-            "--host",
-            self.host,
-            "--port",
-            str(self.port),
-            "--watch-stdin",
-        ]
+        cmd = [*engine_command(), *self.options.to_argv(), "--host", self.host, "--port", str(self.port)]
+        cmd.append("--watch-stdin")
         env = dict(os.environ, DSCODER_ENGINE_API_KEY=self.api_key, PYTHONUNBUFFERED="1")
         log.info("starting engine: %s", " ".join(cmd))
-        try:
-            self.process = subprocess.Popen(
+        with self.log_path.open("wb") as log_file:
+            return subprocess.Popen(
                 cmd,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -191,30 +216,26 @@ class EngineSupervisor:
                 preexec_fn=_set_parent_death_signal if sys.platform.startswith("linux") else None,
                 start_new_session=False,
             )
+
+    def _read_stdout(self, proc: subprocess.Popen[bytes], announced: _Announcements) -> None:
+        """On the reader thread: keep the engine's stdout lines, catch its ready or failed line."""
+        assert proc.stdout is not None
+        try:
+            for raw in proc.stdout:
+                line = raw.decode("utf-8", errors="replace").rstrip("\n")
+                self._stdout_lines.append(line)
+                if line.startswith(READY_MARK):
+                    announced.ready.update(json.loads(line[len(READY_MARK) :]))
+                    announced.done.set()
+                elif line.startswith(FAILED_MARK):
+                    announced.failed.update(json.loads(line[len(FAILED_MARK) :]))
+                    announced.done.set()
         finally:
-            log_file.close()
-        ready: dict[str, Any] = {}
-        done = threading.Event()
-        failed: dict[str, str] = {}
+            proc.stdout.close()
+            announced.done.set()
 
-        def read_stdout(proc: subprocess.Popen[bytes]) -> None:
-            assert proc.stdout is not None
-            try:
-                for raw in proc.stdout:
-                    line = raw.decode("utf-8", errors="replace").rstrip("\n")
-                    self._stdout_lines.append(line)
-                    if line.startswith(READY_MARK):
-                        ready.update(json.loads(line[len(READY_MARK) :]))
-                        done.set()
-                    elif line.startswith(FAILED_MARK):
-                        failed.update(json.loads(line[len(FAILED_MARK) :]))
-                        done.set()
-            finally:
-                proc.stdout.close()
-                done.set()
-
-        self._reader = threading.Thread(target=read_stdout, args=(self.process,), name="engine-stdout", daemon=True)
-        self._reader.start()
+    def _wait_for(self, done: threading.Event, cancel: threading.Event | None) -> None:
+        """Until the engine announced itself or ended; a cancel or the ready timeout stops it."""
         deadline = time.monotonic() + self.ready_timeout
         while not done.wait(0.05):
             if cancel is not None and cancel.is_set():
@@ -227,19 +248,6 @@ class EngineSupervisor:
                     "The model may be too large for this machine; try a smaller one",
                     detail=self.log_tail(),
                 )
-        if failed:
-            self._reap()
-            kind = ModelFileError if failed.get("kind") == "ModelFileError" else EngineError
-            raise kind(failed.get("what", "The engine failed to start"), failed.get("todo", ""), detail=self.log_tail())
-        if not ready:
-            code = self._reap()
-            raise explain_death(code, self.log_tail())
-        port = int(ready["port"])
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        self.endpoint = EngineEndpoint(
-            f"http://{host}:{port}/v1", self.api_key, self.process.pid, dict(ready.get("info") or {})
-        )
-        return self.endpoint
 
     def restart(self, cancel: threading.Event | None = None) -> EngineEndpoint:
         self.stop()
