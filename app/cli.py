@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     if args.self_test:
-        from app.diagnostics.selftest import run_self_test
+        from app.diagnostics.ui.selftest import run_self_test
 
         return run_self_test()
     if args.command is None:

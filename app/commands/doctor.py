@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 
-from app.diagnostics.display import gui_start_problem
 from app.diagnostics.doctor import FAIL, format_findings, run_checks
 
 
@@ -42,21 +40,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def qt_child() -> int:
-    """Start Qt with the environment's platform, load the editor component, print one JSON line."""
-    problem = gui_start_problem()
-    if problem is not None:  # Qt would abort: say why instead
-        print(f"{problem.what}. {problem.todo}.", file=sys.stderr)
-        return 1
-    from PySide6 import __version__ as pyside_version
-    from PySide6.QtCore import qVersion
-    from PySide6.QtWidgets import QApplication
-    from pyside6_scintilla import ScintillaEdit
+    from app.diagnostics.ui.qt_child import qt_child as run_qt_child
 
-    app = QApplication([sys.argv[0]])
-    editor = ScintillaEdit()
-    editor.setText("print('ok')")
-    if editor.length() != len("print('ok')"):
-        print("the Scintilla editor does not hold text", file=sys.stderr)
-        return 1
-    print(json.dumps({"pyside": pyside_version, "qt": qVersion(), "platform": app.platformName()}))
-    return 0
+    return run_qt_child()

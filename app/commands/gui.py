@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.diagnostics.display import gui_start_problem
+from app.diagnostics.ui.display import gui_start_problem
 from app.utils.errors import DscoderError
 
 

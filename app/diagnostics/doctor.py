@@ -21,7 +21,7 @@ from pathlib import Path
 from app import __version__
 from app.config.settings import Settings, load_settings, settings_path
 from app.config.validation import sanitized
-from app.diagnostics.display import gui_start_problem, read_distribution
+from app.diagnostics.ui.display import gui_start_problem, read_distribution
 from app.hardware.gpus import discover_gpus_isolated
 from app.models.catalog import load_catalog
 from app.models.library import scan_models
@@ -99,7 +99,7 @@ def check_qt() -> Finding:
     if info is None:
         fix = "Reinstall the app (pip install --force-reinstall deepseek-coder-desktop, or the bundle)"
         return Finding("Qt", FAIL, f"Qt does not start offscreen: {error}", fix)
-    return Finding("Qt", OK, f"PySide6 {info['pyside']}, Qt {info['qt']}, Scintilla editor loads")
+    return Finding("Qt", OK, f"Qt {info['qt']} (Qt for Python {info['pyside']}), Scintilla editor loads")
 
 
 def check_window() -> Finding:

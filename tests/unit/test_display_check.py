@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.diagnostics import display
-from app.diagnostics.display import (
+from app.diagnostics.ui import display
+from app.diagnostics.ui.display import (
     DEBIAN_GUI_PACKAGES,
     FEDORA_GUI_PACKAGES,
     Distribution,
