@@ -112,6 +112,12 @@ class SettingsDialog(QDialog):
             self.remotes_page,
             self.local_server_page,
         ]
+        self._build_layout(settings)
+        for page in self.pages:
+            self._watch(page)
+
+    def _build_layout(self, settings: Settings) -> None:
+        """The page list on the left, the current page (scrolling) on the right, notes and buttons below."""
         self.page_list = QListWidget()
         self.page_list.setFixedWidth(160)
         self.page_list.setStyleSheet("QListWidget::item { padding: 5px 6px; }")
@@ -145,8 +151,6 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.restart_note)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
-        for page in self.pages:
-            self._watch(page)
 
     def _watch(self, page: QWidget) -> None:
         """Any edit refreshes the note that says which changes restart the engine."""
