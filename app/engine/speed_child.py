@@ -152,12 +152,12 @@ def _attention_share(model: BenchModel, llm: Any, empty_s: float, budget_s: floa
     return min(ATTENTION_CEILING, max(ATTENTION_FLOOR, extra_flops / extra_s / matmul_rate))
 
 
-def _compare_types(folder: Path, threads: int, budget_s: float) -> dict[str, Any]:
+def _compare_types(folder: Path, types: list[QuantType], threads: int, budget_s: float) -> dict[str, Any]:
     """Each weight type's rates as factors of a small Q4_K model's, and attention's share."""
-    per_type = budget_s * TYPES_SHARE / (TYPES_SHARE + ATTENTION_SHARE) / len(BENCH_TYPES)
+    ordered = [Q4_K, *(quant for quant in types if quant != Q4_K)]  # the reference first
+    per_type = budget_s * TYPES_SHARE / (TYPES_SHARE + ATTENTION_SHARE) / len(ordered)
     rates: dict[QuantType, tuple[float, float]] = {}
     attention = ATTENTION_CEILING
-    ordered = [Q4_K, *(quant for quant in BENCH_TYPES if quant != Q4_K)]  # the reference first
     for index, quant in enumerate(ordered):
         _progress(0.35 + 0.5 * index / len(ordered), f"comparing {quant.name} weights")
         model = write_bench_gguf(folder / f"speed-{quant.name}.gguf", quant=quant, n_layer=SMALL_LAYERS)
@@ -179,7 +179,9 @@ def _compare_types(folder: Path, threads: int, budget_s: float) -> dict[str, Any
     return {"type_factors": factors, "attention_share": attention}
 
 
-def run(weights_bytes: int, gpus: list[int], threads: int, budget_s: float, folder: Path) -> dict[str, Any]:
+def run(
+    weights_bytes: int, gpus: list[int], threads: int, budget_s: float, folder: Path, types: list[QuantType]
+) -> dict[str, Any]:
     started = time.perf_counter()
     devices: list[int | None] = [None, *gpus]
     _progress(0.0, "writing the test model")
@@ -195,7 +197,7 @@ def run(weights_bytes: int, gpus: list[int], threads: int, budget_s: float, fold
         finally:
             llm.close()
         if gpu is None:
-            compared = _compare_types(folder, threads, budget_s * (1 - MAIN_SHARE))
+            compared = _compare_types(folder, types, threads, budget_s * (1 - MAIN_SHARE))
     _progress(1.0, "done")
     cpu, *on_gpus = results
     cpu["type_factors"] = compared["type_factors"]
@@ -214,6 +216,9 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser.add_argument("--gpu", type=int, action="append", default=[], help="also measure this GPU (index)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for decoding (0: the engine's default)")
     parser.add_argument("--budget-s", type=float, default=4.0, help="seconds of measuring, all steps together")
+    parser.add_argument(
+        "--types", default=",".join(q.name for q in BENCH_TYPES), help="weight types to compare with Q4_K, by name"
+    )
     parser.add_argument("--dir", default=None, help="where to write the test model (default: a temporary folder)")
     return parser
 
@@ -222,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_arg_parser().parse_args(argv)
     try:
         with tempfile.TemporaryDirectory(prefix="dscoder-speed-", dir=args.dir) as folder:
-            result = run(args.weights_bytes, args.gpu, args.threads, args.budget_s, Path(folder))
+            types = [QuantType[name] for name in args.types.split(",") if name]
+            result = run(args.weights_bytes, args.gpu, args.threads, args.budget_s, Path(folder), types)
     except Exception as exc:  # noqa: BLE001 - any failure becomes the parent's message
         _announce(FAILED_MARK, {"what": f"{type(exc).__name__}: {exc}"})
         return 1

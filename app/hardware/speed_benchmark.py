@@ -17,13 +17,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 from app.hardware.probe import MachineProfile
 from app.hardware.speed import (
+    CPU_BENCH_TYPES,
     DEFAULT_WEIGHTS_BYTES,
     FAILED_MARK,
     PROGRESS_MARK,
@@ -128,13 +129,15 @@ def measure_machine_speed(
     timeout_s: float = MEASURE_TIMEOUT_S,
     save: bool = True,
     child: list[str] | None = None,
+    types: Sequence[str] = CPU_BENCH_TYPES,
 ) -> MachineSpeed:
     """Run the benchmark child on the CPU and every usable GPU (blocking: off the GUI thread).
 
-    `child` replaces the child's command (tests: a child that hangs or fails)."""
+    `types`: the weight types to compare with Q4_K on the CPU. `child` replaces the child's
+    command (tests: a child that hangs or fails)."""
     gpus = machine.usable_gpus if machine.backends.gpu_offload else ()
     command = (child or speed_child_command()) + ["--weights-bytes", str(weights_bytes), "--budget-s", str(budget_s)]
-    command += ["--threads", str(n_threads)]
+    command += ["--threads", str(n_threads), "--types", ",".join(types)]
     for index in range(len(gpus)):
         command += ["--gpu", str(index)]
     started = time.monotonic()

@@ -17,6 +17,7 @@ from app.hardware.speed_benchmark import measure_machine_speed
 # The 2-core VM of issue 15: 11.5 GB/s effective decode, 66 GFLOP/s on prompts.
 VM_SPEED = MachineSpeed(11.5e9, 66e9)
 SMALL_BENCHMARK_BYTES = 30_000_000  # one layer of the benchmark model: a few seconds in all
+SMALL_BENCHMARK_TYPES = ("Q4_K", "Q8_0")  # the reference and one other type: the comparison works
 
 
 @functools.cache
@@ -37,7 +38,7 @@ def cache_speed_for_this_machine(speed: MachineSpeed = VM_SPEED, n_threads: int 
 def small_measurement(
     machine: MachineProfile, *, progress=None, control=None, n_threads: int = 0, save: bool = True
 ) -> MachineSpeed:  # type: ignore[no-untyped-def]
-    """The real benchmark child on a one-layer model (a `measure_machine_speed` for tests)."""
+    """The real benchmark child on a one-layer model and two weight types (a `measure_machine_speed` for tests)."""
     return measure_machine_speed(
         machine,
         progress=progress,
@@ -46,4 +47,5 @@ def small_measurement(
         weights_bytes=SMALL_BENCHMARK_BYTES,
         budget_s=0.6,
         save=save,
+        types=SMALL_BENCHMARK_TYPES,
     )

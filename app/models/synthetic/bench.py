@@ -19,7 +19,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from app.hardware.speed import DEFAULT_WEIGHTS_BYTES
+from app.hardware.speed import CPU_BENCH_TYPES, DEFAULT_WEIGHTS_BYTES
 from app.models.synthetic.writer import LlamaHeader, add_spm_vocabulary, byte_tokens, llama_writer
 
 QuantType = gguf.GGMLQuantizationType
@@ -45,7 +45,7 @@ _SCALE_OFFSETS: dict[QuantType, tuple[int, ...]] = {
 }
 _SCALE_VALUES = (0.002, 0.001)  # d, dmin: small and finite
 # The types the benchmark compares with Q4_K (llama.cpp's CPU kernels differ per type).
-BENCH_TYPES: tuple[QuantType, ...] = tuple(_SCALE_OFFSETS)
+BENCH_TYPES: tuple[QuantType, ...] = tuple(QuantType[name] for name in CPU_BENCH_TYPES)
 _FILE_TYPES = {
     QuantType.Q2_K: gguf.LlamaFileType.MOSTLY_Q2_K,
     QuantType.Q3_K: gguf.LlamaFileType.MOSTLY_Q3_K_M,
