@@ -31,6 +31,7 @@ from app.hardware.speed import DEFAULT_WEIGHTS_BYTES, FAILED_MARK, PROGRESS_MARK
 from app.models.synthetic.bench import BENCH_TYPES, N_EMBD, Q4_K, BenchModel, QuantType, write_bench_gguf
 
 PROMPT_TOKENS = 128  # one batch: large enough for the matrix kernels llama.cpp uses on prompts
+SMALL_PROMPT_TOKENS = 64  # a small model's batch: the same kernels, in half the time
 WARMUP_TOKENS = 8
 MIN_DECODE_TOKENS = 8
 MAX_DECODE_TOKENS = 256
@@ -44,6 +45,9 @@ MAIN_SHARE, TYPES_SHARE, ATTENTION_SHARE = 0.4, 0.45, 0.15
 # Attention's rate is kept between these shares of the matmul rate: a difference lost in
 # timing noise (or negative) means no measurable slowdown; below the floor it is noise too.
 ATTENTION_FLOOR, ATTENTION_CEILING = 0.02, 1.0
+# A weight type's factor outside this range is taken for noise (another program took the
+# cores mid-measurement) and left out: the planner then runs that type at Q4_K's rates.
+PLAUSIBLE_FACTORS = (0.2, 5.0)
 
 
 def _announce(mark: str, payload: dict[str, Any]) -> None:
@@ -59,21 +63,28 @@ def _tokens(count: int, start: int = 0) -> list[int]:
     return [FIRST_TOKEN + (start + i) % 250 for i in range(count)]
 
 
-def _decode_speed(llm: Any, budget_s: float) -> float:
-    """Tokens per second, one token per llama_decode, right after a short prompt."""
+def _decode_seconds(llm: Any, budget_s: float) -> list[float]:
+    """Seconds of each token, one token per llama_decode, right after a short prompt."""
     llm.reset()
     llm.eval(_tokens(WARMUP_TOKENS))
-    count, started = 0, time.perf_counter()
-    while count < MAX_DECODE_TOKENS:
-        llm.eval(_tokens(1, count))
-        count += 1
-        if count >= MIN_DECODE_TOKENS and time.perf_counter() - started >= budget_s:
-            break
-    return count / (time.perf_counter() - started)
+    seconds: list[float] = []
+    while len(seconds) < MAX_DECODE_TOKENS and (len(seconds) < MIN_DECODE_TOKENS or sum(seconds) < budget_s):
+        started = time.perf_counter()
+        llm.eval(_tokens(1, len(seconds)))
+        seconds.append(time.perf_counter() - started)
+    return seconds
 
 
-def _prompt_batches(llm: Any, budget_s: float, *, n_past: int = 0, at_least: int = 1) -> list[float]:
-    """Seconds of each fresh batch of PROMPT_TOKENS read after the first n_past tokens
+def _fastest_half(seconds: list[float]) -> float:
+    """The mean of the faster half: what the machine does when nothing else takes its cores."""
+    fastest = sorted(seconds)[: max(1, len(seconds) // 2)]
+    return sum(fastest) / len(fastest)
+
+
+def _prompt_batches(
+    llm: Any, budget_s: float, *, n_tokens: int = PROMPT_TOKENS, n_past: int = 0, at_least: int = 1
+) -> list[float]:
+    """Seconds of each fresh batch of n_tokens read after the first n_past tokens
     (already in the cache: the cache is cut back to them before each batch)."""
     seconds: list[float] = []
     while len(seconds) < MAX_PROMPT_BATCHES and (len(seconds) < at_least or sum(seconds) < budget_s):
@@ -82,18 +93,19 @@ def _prompt_batches(llm: Any, budget_s: float, *, n_past: int = 0, at_least: int
         else:
             llm.reset()
         started = time.perf_counter()
-        llm.eval(_tokens(PROMPT_TOKENS, len(seconds)))
+        llm.eval(_tokens(n_tokens, len(seconds)))
         seconds.append(time.perf_counter() - started)
     return seconds
 
 
-def _flops_per_prompt_token(model: BenchModel) -> float:
-    return 2 * model.matmul_params_per_token + attention_flops(model.n_layer, N_EMBD, PROMPT_TOKENS) / PROMPT_TOKENS
+def _flops_per_prompt_token(model: BenchModel, n_tokens: int = PROMPT_TOKENS) -> float:
+    return 2 * model.matmul_params_per_token + attention_flops(model.n_layer, N_EMBD, n_tokens) / n_tokens
 
 
 def _measure(model: BenchModel, llm: Any, budget_s: float) -> dict[str, float]:
     llm.eval(_tokens(WARMUP_TOKENS))  # touches every weight page once: the load is not measured
-    decode = _decode_speed(llm, budget_s * 0.4)
+    decoded = _decode_seconds(llm, budget_s * 0.4)
+    decode = len(decoded) / sum(decoded)
     batches = _prompt_batches(llm, budget_s * 0.6)
     prompt = len(batches) * PROMPT_TOKENS / sum(batches)
     return {
@@ -127,8 +139,8 @@ def _load(model: BenchModel, gpu: int | None, threads: int, n_ctx: int = 512) ->
 def _small_model_rates(model: BenchModel, llm: Any, budget_s: float) -> tuple[float, float]:
     """(decode bytes per second, seconds of its fastest prompt batch) of a small model."""
     llm.eval(_tokens(1))  # pages the weights in
-    decode = _decode_speed(llm, budget_s * 0.4) * model.streamed_bytes_per_token
-    return decode, min(_prompt_batches(llm, budget_s * 0.6, at_least=2))
+    decode = model.streamed_bytes_per_token / _fastest_half(_decode_seconds(llm, budget_s * 0.4))
+    return decode, min(_prompt_batches(llm, budget_s * 0.6, n_tokens=SMALL_PROMPT_TOKENS, at_least=2))
 
 
 def _attention_share(model: BenchModel, llm: Any, empty_s: float, budget_s: float) -> float:
@@ -138,14 +150,15 @@ def _attention_share(model: BenchModel, llm: Any, empty_s: float, budget_s: floa
     is the extra attention (attention_flops counts it), the rest is the same matmuls."""
     llm.reset()
     llm.eval(_tokens(CACHED_TOKENS, 7))
-    cached_s = min(_prompt_batches(llm, budget_s, n_past=CACHED_TOKENS, at_least=2))
+    batch = SMALL_PROMPT_TOKENS
+    cached_s = min(_prompt_batches(llm, budget_s, n_tokens=batch, n_past=CACHED_TOKENS, at_least=2))
     layers = model.n_layer
     extra_flops = (
-        attention_flops(layers, N_EMBD, CACHED_TOKENS + PROMPT_TOKENS)
+        attention_flops(layers, N_EMBD, CACHED_TOKENS + batch)
         - attention_flops(layers, N_EMBD, CACHED_TOKENS)
-        - attention_flops(layers, N_EMBD, PROMPT_TOKENS)
+        - attention_flops(layers, N_EMBD, batch)
     )
-    matmul_rate = PROMPT_TOKENS * _flops_per_prompt_token(model) / empty_s
+    matmul_rate = batch * _flops_per_prompt_token(model, batch) / empty_s
     extra_s = cached_s - empty_s
     if extra_s <= 0:
         return ATTENTION_CEILING
@@ -172,10 +185,13 @@ def _compare_types(folder: Path, types: list[QuantType], threads: int, budget_s:
             llm.close()
             model.path.unlink(missing_ok=True)
     decode_ref, prompt_ref_s = rates[Q4_K]
-    factors = {
-        quant.name: {"decode": decode / decode_ref, "prompt": prompt_ref_s / prompt_s}
-        for quant, (decode, prompt_s) in rates.items()
-    }
+    factors = {}
+    for quant, (decode, prompt_s) in rates.items():
+        factor = {"decode": decode / decode_ref, "prompt": prompt_ref_s / prompt_s}
+        if all(PLAUSIBLE_FACTORS[0] <= value <= PLAUSIBLE_FACTORS[1] for value in factor.values()):
+            factors[quant.name] = factor
+        else:
+            print(f"{quant.name}: factors {factor} look like noise; left out", file=sys.stderr)
     return {"type_factors": factors, "attention_share": attention}
 
 
@@ -215,7 +231,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser.add_argument("--weights-bytes", type=int, default=DEFAULT_WEIGHTS_BYTES)
     parser.add_argument("--gpu", type=int, action="append", default=[], help="also measure this GPU (index)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for decoding (0: the engine's default)")
-    parser.add_argument("--budget-s", type=float, default=4.0, help="seconds of measuring, all steps together")
+    parser.add_argument("--budget-s", type=float, default=3.5, help="seconds of measuring, all steps together")
     parser.add_argument(
         "--types", default=",".join(q.name for q in BENCH_TYPES), help="weight types to compare with Q4_K, by name"
     )
@@ -227,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_arg_parser().parse_args(argv)
     try:
         with tempfile.TemporaryDirectory(prefix="dscoder-speed-", dir=args.dir) as folder:
-            types = [QuantType[name] for name in args.types.split(",") if name]
+            types = [QuantType.__members__[name] for name in args.types.split(",") if name]
             result = run(args.weights_bytes, args.gpu, args.threads, args.budget_s, Path(folder), types)
     except Exception as exc:  # noqa: BLE001 - any failure becomes the parent's message
         _announce(FAILED_MARK, {"what": f"{type(exc).__name__}: {exc}"})

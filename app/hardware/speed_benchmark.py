@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 MEASURE_TIMEOUT_S = 90.0  # a healthy run takes under 10 s; this only stops a hung child
 # Seconds of measuring, all devices and steps together (plus writing and loading the models:
 # the whole benchmark stays under 10 s on a 2-core machine).
-MEASURE_BUDGET_S = 4.0
+MEASURE_BUDGET_S = 3.5
 SpeedProgress = Callable[[float, str], None]  # fraction done, what it is doing
 
 

@@ -45,7 +45,7 @@ _SCALE_OFFSETS: dict[QuantType, tuple[int, ...]] = {
 }
 _SCALE_VALUES = (0.002, 0.001)  # d, dmin: small and finite
 # The types the benchmark compares with Q4_K (llama.cpp's CPU kernels differ per type).
-BENCH_TYPES: tuple[QuantType, ...] = tuple(QuantType[name] for name in CPU_BENCH_TYPES)
+BENCH_TYPES: tuple[QuantType, ...] = tuple(QuantType.__members__[name] for name in CPU_BENCH_TYPES)
 _FILE_TYPES = {
     QuantType.Q2_K: gguf.LlamaFileType.MOSTLY_Q2_K,
     QuantType.Q3_K: gguf.LlamaFileType.MOSTLY_Q3_K_M,
