@@ -7,6 +7,7 @@ hardware key first; the benchmark itself is tested with a small model.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -28,9 +29,7 @@ def _this_machine(models_dir: str) -> MachineProfile:
 def cache_speed_for_this_machine(speed: MachineSpeed = VM_SPEED, n_threads: int = 0) -> MachineSpeed:
     """Save `speed` as this machine's measured speed in the current DSCODER_HOME."""
     key = _this_machine(".").hardware_key(n_threads)
-    cached = MachineSpeed(
-        speed.cpu_decode_bytes_per_s, speed.cpu_prompt_flops, speed.gpus, "2026-01-01T00:00:00+00:00", 6.0, key
-    )
+    cached = dataclasses.replace(speed, measured_at="2026-01-01T00:00:00+00:00", run_s=6.0, hardware=key)
     save_speed(cached)
     return cached
 
