@@ -10,6 +10,7 @@ from typing import Any
 from app.config.settings import Settings, load_settings
 from app.engine.gpu_child import child_main
 from app.hardware.probe import MachineProfile, probe_machine
+from app.hardware.speed import MachineSpeed
 from app.hardware.speed_benchmark import with_machine_speed
 from app.models.catalog import load_catalog
 from app.models.library import installed_paths, scan_models
@@ -80,9 +81,19 @@ def speed_reading(machine: MachineProfile) -> str:
     text = (
         f"CPU {speed.cpu_decode_bytes_per_s / 1e9:.1f} GB/s decode, {speed.cpu_prompt_flops / 1e9:.0f} GFLOP/s prompt"
     )
+    if speed.cpu_attention_flops:
+        text += f", {speed.cpu_attention_flops / 1e9:.0f} GFLOP/s attention"
     for gpu in speed.gpus:
         text += f"; {gpu.name} {gpu.decode_bytes_per_s / 1e9:.0f} GB/s, {gpu.prompt_flops / 1e12:.1f} TFLOP/s"
     return f"{text} ({speed.when()})"
+
+
+def type_factors_reading(speed: MachineSpeed) -> str:
+    """ "CPU decode / prompt against Q4_K: Q2_K 0.9/0.6, Q8_0 1.5/0.5, ..." """
+    factors = ", ".join(
+        f"{f.type_name} {f.decode:.1f}/{f.prompt:.1f}" for f in speed.cpu_type_factors if f.type_name != "Q4_K"
+    )
+    return f"CPU decode/prompt speed against Q4_K: {factors}"
 
 
 def _rows(machine: MachineProfile) -> list[tuple[str, str]]:
@@ -101,6 +112,8 @@ def _rows(machine: MachineProfile) -> list[tuple[str, str]]:
     offload = "yes" if machine.backends.gpu_offload else "no"
     rows.append(("llama.cpp", f"GPU offload {offload}; backends: {', '.join(machine.backends.registry) or '?'}"))
     rows.append(("Speed", speed_reading(machine)))
+    if machine.machine_speed and machine.machine_speed.cpu_type_factors:
+        rows.append(("Weight types", type_factors_reading(machine.machine_speed)))
     rows.append(("Disk", f"{machine.disk_free_bytes / 1e9:.1f} GB free in {machine.models_dir}"))
     return rows
 

@@ -3,8 +3,10 @@
 `MachineSpeed` is what the benchmark (app/hardware/speed_benchmark.py, running
 app/engine/speed_child.py) measured: how many weight bytes per second a decoded
 token streams, and how many floating-point operations per second prompt processing
-reaches, on the CPU and on each GPU. The planner turns these into tokens per second
-for every model. The result is cached in the data folder, keyed by the hardware
+reaches, on the CPU and on each GPU, with a Q4_K model; on the CPU also how much
+faster or slower each other weight type runs (llama.cpp's CPU kernels are often
+compute-bound, and their speed per byte differs per type) and the rate of attention
+over a long context. The planner turns these into tokens per second for every model. The result is cached in the data folder, keyed by the hardware
 (CPU model and cores, RAM, GPU names and drivers, the thread setting): a change of
 any of them means a new measurement.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +35,17 @@ PROGRESS_MARK = "DSCODER_SPEED_PROGRESS"
 RESULT_MARK = "DSCODER_SPEED_RESULT"
 FAILED_MARK = "DSCODER_SPEED_FAILED"
 GIB = 1024**3
+# The weight types whose CPU speed the benchmark compares with Q4_K's.
+CPU_BENCH_TYPES = ("Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_0", "Q4_0", "Q5_0")
+
+
+@dataclass(frozen=True)
+class TypeFactor:
+    """How fast the CPU runs one ggml weight type, as a multiple of Q4_K's rates."""
+
+    type_name: str  # a ggml type name: "Q8_0", "Q6_K", ...
+    decode: float  # decode bytes per second of this type / of Q4_K
+    prompt: float  # prompt FLOP per second of this type / of Q4_K
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,11 @@ class MachineSpeed:
     measured_at: str = ""  # ISO 8601 in UTC; empty for a recorded or assumed profile
     run_s: float = 0.0  # how long the benchmark took, start of the child to its result
     hardware: str = ""  # the hardware key it was measured on
+    # Per weight type against Q4_K, on the CPU; a type not here runs at Q4_K's rates. GPUs
+    # have none: their decode streams the weights from VRAM, bandwidth-bound for every
+    # type, and their prompt kernels dequantize to the same tensor-core matmuls.
+    cpu_type_factors: tuple[TypeFactor, ...] = ()
+    cpu_attention_flops: float = 0.0  # attention over a long context; 0: not measured (the prompt rate)
 
     def when(self) -> str:
         """ "measured 2026-05-01 10:58 UTC in 6.1 s", or "recorded" for a speed not measured here."""
@@ -59,14 +78,23 @@ class MachineSpeed:
     def gpu(self, name: str) -> GpuSpeed | None:
         return next((g for g in self.gpus if g.name == name), None)
 
+    @property
+    def cpu_attention_rate(self) -> float:
+        """FLOP/s of attention on the CPU: measured, or the prompt rate when it was not."""
+        return self.cpu_attention_flops or self.cpu_prompt_flops
+
     def to_json(self) -> dict[str, Any]:
-        """The `machine_speed` object of `dscoder probe --json`."""
-        return {
+        """The `machine_speed` object of `dscoder probe --json` (and of the cache file)."""
+        data: dict[str, Any] = {
             "cpu_decode_bytes_per_s": self.cpu_decode_bytes_per_s,
             "cpu_prompt_flops": self.cpu_prompt_flops,
+            "cpu_type_factors": type_factors_json(self.cpu_type_factors),
             "gpus": [asdict(g) for g in self.gpus],
             "measured_at": self.measured_at,
         }
+        if self.cpu_attention_flops > 0:
+            data["cpu_attention_flops"] = self.cpu_attention_flops
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any], hardware: str = "") -> MachineSpeed:
@@ -80,7 +108,23 @@ class MachineSpeed:
             measured_at=str(data.get("measured_at", "")),
             run_s=float(data.get("run_s", 0.0)),
             hardware=hardware or str(data.get("hardware", "")),
+            cpu_type_factors=type_factors_from_json(data.get("cpu_type_factors") or {}),
+            cpu_attention_flops=float(data.get("cpu_attention_flops") or 0.0),
         )
+
+
+def type_factors_json(factors: Sequence[TypeFactor]) -> dict[str, dict[str, float]]:
+    """{"Q8_0": {"decode": 1.4, "prompt": 0.5}, ...}"""
+    return {f.type_name: {"decode": f.decode, "prompt": f.prompt} for f in factors}
+
+
+def type_factors_from_json(data: dict[str, Any]) -> tuple[TypeFactor, ...]:
+    factors = tuple(
+        TypeFactor(str(name), float(rates["decode"]), float(rates["prompt"])) for name, rates in sorted(data.items())
+    )
+    if not all(0 < f.decode < math.inf and 0 < f.prompt < math.inf for f in factors):
+        raise ValueError("a weight type's speed factor is not a positive number")
+    return factors
 
 
 def attention_flops(n_layer: int, attention_width: int, n_tokens: int) -> float:
@@ -93,9 +137,10 @@ def attention_flops(n_layer: int, attention_width: int, n_tokens: int) -> float:
     return 2.0 * n_layer * attention_width * n_tokens * (n_tokens + 1)
 
 
-# Part of the key: a measurement made by an earlier benchmark (2: with the engine's own thread
-# plan, where 1 used llama-cpp-python's default of half the CPUs) is measured again.
-BENCHMARK_VERSION = 2
+# Part of the key: a measurement made by an earlier benchmark is measured again (2: with the
+# engine's own thread plan, where 1 used llama-cpp-python's default of half the CPUs; 3: with
+# the CPU's per-type factors and attention rate).
+BENCHMARK_VERSION = 3
 
 
 def hardware_key(

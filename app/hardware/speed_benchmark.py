@@ -17,13 +17,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 from app.hardware.probe import MachineProfile
 from app.hardware.speed import (
+    CPU_BENCH_TYPES,
     DEFAULT_WEIGHTS_BYTES,
     FAILED_MARK,
     PROGRESS_MARK,
@@ -32,6 +33,7 @@ from app.hardware.speed import (
     MachineSpeed,
     load_cached_speed,
     save_speed,
+    type_factors_from_json,
 )
 from app.utils import paths
 from app.utils.errors import CancelledError, DscoderError
@@ -40,7 +42,9 @@ from app.utils.jobs import JobControl
 log = logging.getLogger(__name__)
 
 MEASURE_TIMEOUT_S = 90.0  # a healthy run takes under 10 s; this only stops a hung child
-MEASURE_BUDGET_S = 3.5  # seconds of measuring, all devices together (plus writing and loading)
+# Seconds of measuring, all devices and steps together (plus writing and loading the models:
+# the whole benchmark stays under 10 s on a 2-core machine).
+MEASURE_BUDGET_S = 3.5
 SpeedProgress = Callable[[float, str], None]  # fraction done, what it is doing
 
 
@@ -125,13 +129,15 @@ def measure_machine_speed(
     timeout_s: float = MEASURE_TIMEOUT_S,
     save: bool = True,
     child: list[str] | None = None,
+    types: Sequence[str] = CPU_BENCH_TYPES,
 ) -> MachineSpeed:
     """Run the benchmark child on the CPU and every usable GPU (blocking: off the GUI thread).
 
-    `child` replaces the child's command (tests: a child that hangs or fails)."""
+    `types`: the weight types to compare with Q4_K on the CPU. `child` replaces the child's
+    command (tests: a child that hangs or fails)."""
     gpus = machine.usable_gpus if machine.backends.gpu_offload else ()
     command = (child or speed_child_command()) + ["--weights-bytes", str(weights_bytes), "--budget-s", str(budget_s)]
-    command += ["--threads", str(n_threads)]
+    command += ["--threads", str(n_threads), "--types", ",".join(types)]
     for index in range(len(gpus)):
         command += ["--gpu", str(index)]
     started = time.monotonic()
@@ -150,6 +156,8 @@ def measure_machine_speed(
             measured_at=datetime.now(UTC).isoformat(timespec="seconds"),
             run_s=time.monotonic() - started,
             hardware=machine.hardware_key(n_threads),
+            cpu_type_factors=type_factors_from_json(cpu.get("type_factors") or {}),
+            cpu_attention_flops=float(cpu.get("attention_flops") or 0.0),
         )
     except (AssertionError, KeyError, TypeError, ValueError) as exc:
         raise _failure(f"its result was unreadable ({exc})", paths.log_dir() / "speed-benchmark.log") from exc

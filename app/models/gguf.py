@@ -85,6 +85,8 @@ class GgufInfo:
     expert_tensor_bytes: int  # bytes of routed-expert tensors (*_exps), all layers; 0 for dense models
     non_layer_tensor_bytes: dict[str, int]  # tensor name -> bytes, for token_embd, output, ...
     metadata_keys: tuple[str, ...] = field(default=(), repr=False)
+    layer_type_bytes: dict[str, int] = field(default_factory=dict)  # ggml type name -> bytes, blk.* tensors
+    non_layer_tensor_types: dict[str, str] = field(default_factory=dict)  # tensor name -> ggml type name
 
     @property
     def has_fim(self) -> bool:
@@ -105,6 +107,12 @@ class GgufInfo:
     @property
     def token_embd_bytes(self) -> int:
         return sum(size for name, size in self.non_layer_tensor_bytes.items() if name.startswith(TOKEN_EMBD_PREFIX))
+
+    @property
+    def output_type(self) -> str:
+        """The ggml type of the output matrix: output.weight's, or token_embd's when tied ("" if unknown)."""
+        types = self.non_layer_tensor_types
+        return types.get("output.weight") or types.get("token_embd.weight", "")
 
     @property
     def has_output_tensor(self) -> bool:
@@ -210,7 +218,9 @@ class _TensorTotals:
     data_bytes: int = 0
     expert_bytes: int = 0
     layer_bytes: dict[int, int] = field(default_factory=dict)
+    layer_type_bytes: dict[str, int] = field(default_factory=dict)
     other_bytes: dict[str, int] = field(default_factory=dict)
+    other_types: dict[str, str] = field(default_factory=dict)
 
 
 def _tensor_totals(tensors: Any) -> _TensorTotals:
@@ -226,8 +236,10 @@ def _tensor_totals(tensors: Any) -> _TensorTotals:
         if match:
             layer = int(match.group(1))
             totals.layer_bytes[layer] = totals.layer_bytes.get(layer, 0) + n_bytes
+            totals.layer_type_bytes[tensor.type_name] = totals.layer_type_bytes.get(tensor.type_name, 0) + n_bytes
         else:
             totals.other_bytes[tensor.name] = totals.other_bytes.get(tensor.name, 0) + n_bytes
+            totals.other_types[tensor.name] = tensor.type_name
     return totals
 
 
@@ -310,6 +322,8 @@ def _info_from_header(path: Path, file_size: int, header: GgufHeader) -> GgufInf
         expert_tensor_bytes=totals.expert_bytes,
         non_layer_tensor_bytes=totals.other_bytes,
         metadata_keys=tuple(header.fields),
+        layer_type_bytes=dict(sorted(totals.layer_type_bytes.items())),
+        non_layer_tensor_types=totals.other_types,
     )
 
 

@@ -35,6 +35,7 @@ class TensorEntry:
     data_offset: int  # from the start of the file
     n_elements: int
     n_bytes: int
+    type_name: str = ""  # the GGMLQuantizationType's name: "Q4_K", "F32", ...
 
 
 @dataclass
@@ -157,11 +158,11 @@ def _read_tensors(cursor: _Cursor, count: int, file_size: int, fields: dict[str,
     data_start = -(-cursor.pos // alignment) * alignment
     tensors = []
     for name, shape, tensor_type, offset in infos:
-        block, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(tensor_type)]
+        ggml_type = GGMLQuantizationType(tensor_type)
+        block, type_size = GGML_QUANT_SIZES[ggml_type]
         n_elements = 1
         for dim in shape:
             n_elements *= dim
-        tensors.append(
-            TensorEntry(name, shape, tensor_type, data_start + offset, n_elements, n_elements * type_size // block)
-        )
+        n_bytes = n_elements * type_size // block
+        tensors.append(TensorEntry(name, shape, tensor_type, data_start + offset, n_elements, n_bytes, ggml_type.name))
     return tensors

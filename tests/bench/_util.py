@@ -22,8 +22,13 @@ def fill_prompt(model: str, n_tokens: int, variant: int = 0) -> str:
     """Code that tokenizes to about n_tokens tokens with this model's vocabulary; each
     variant starts differently, so no two share a cached prefix."""
     import llama_cpp
+    from llama_cpp import _internals
 
-    vocab = llama_cpp.Llama(model_path=model, vocab_only=True, verbose=False)
+    # The vocabulary alone, no context: a context on a vocab-only load warns that its
+    # n_ctx exceeds the (unread) training context of 0.
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
+    vocab = _internals.LlamaModel(path_model=model, params=params, verbose=False)
     lines = (CODE_LINE.format(i=i + 1000 * variant) for i in range(max(8, n_tokens // 4)))
     text = f"# module {variant}\n" + "".join(lines)
     tokens = vocab.tokenize(text.encode(), add_bos=False, special=False)
@@ -31,7 +36,7 @@ def fill_prompt(model: str, n_tokens: int, variant: int = 0) -> str:
         text += text
         tokens = vocab.tokenize(text.encode(), add_bos=False, special=False)
     prompt = vocab.detokenize(tokens[:n_tokens]).decode("utf-8", errors="ignore")
-    del vocab
+    vocab.close()
     return prompt
 
 

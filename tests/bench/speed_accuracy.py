@@ -4,7 +4,8 @@ Usage: python tests/bench/speed_accuracy.py [MODEL.gguf] [--ctx 2048 4096 8192] 
                                              [--tokens 64] [--weights-mb 256]
 
 1. Measures this machine with the app's own benchmark child (a synthetic Q4_K model run
-   by llama.cpp in a child process) and reports how long that took. The result is not
+   by llama.cpp in a child process, small models of the other weight types, attention
+   over a long context) and reports how long that took. The result is not
    cached: the app's own measurement stays as it was.
 2. For each context, starts the engine through the real supervisor with the app's
    default settings (Settings() made into load options, "auto" GPU layers resolved as
@@ -124,6 +125,9 @@ def main() -> int:
     print(
         f"  CPU {speed.cpu_decode_bytes_per_s / 1e9:.2f} GB/s decode, {speed.cpu_prompt_flops / 1e9:.1f} GFLOP/s prompt"
     )
+    print(f"  CPU attention {speed.cpu_attention_rate / 1e9:.1f} GFLOP/s")
+    for factor in speed.cpu_type_factors:
+        print(f"  CPU {factor.type_name}: decode x{factor.decode:.2f}, prompt x{factor.prompt:.2f} (against Q4_K)")
     for gpu in speed.gpus:
         print(f"  {gpu.name}: {gpu.decode_bytes_per_s / 1e9:.1f} GB/s, {gpu.prompt_flops / 1e12:.2f} TFLOP/s")
     machine = dataclasses.replace(machine, machine_speed=speed)

@@ -190,10 +190,17 @@ def test_the_benchmark_measures_this_machine_in_a_child_and_caches_it(tmp_path: 
     assert speed.gpus == () or machine.usable_gpus
     assert speed.measured_at and 0 < speed.run_s < 60 and speed.hardware == machine.hardware_key()
     assert steps[0] == (0.0, "writing the test model") and steps[-1][0] == 1.0
+    assert [fraction for fraction, _step in steps] == sorted(fraction for fraction, _step in steps)
+    assert any("Q8_0" in step for _fraction, step in steps)
     assert load_cached_speed(machine.hardware_key()) == speed
     assert probe_machine(tmp_path).machine_speed == speed  # the next probe reads it from the cache
     assert with_machine_speed(probe_machine(tmp_path), measure=_never).machine_speed == speed
-    assert set(speed.to_json()) == {"cpu_decode_bytes_per_s", "cpu_prompt_flops", "gpus", "measured_at"}
+    issue_fields = {"cpu_decode_bytes_per_s", "cpu_prompt_flops", "gpus", "measured_at"}
+    assert set(speed.to_json()) == issue_fields | {"cpu_type_factors", "cpu_attention_flops"}
+    factors = {f.type_name: f for f in speed.cpu_type_factors}
+    assert set(factors) == {"Q4_K", "Q8_0"} and (factors["Q4_K"].decode, factors["Q4_K"].prompt) == (1.0, 1.0)
+    assert factors["Q8_0"].decode > 0 and factors["Q8_0"].prompt > 0
+    assert 0 < speed.cpu_attention_flops <= speed.cpu_prompt_flops  # guarded: never faster than the matmuls
 
 
 def _never(*_args: object, **_kwargs: object) -> MachineSpeed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from app import cli
 from app.commands import probe as probe_command
 from app.hardware import speed_benchmark
 from app.hardware.probe import probe_machine
+from app.hardware.speed import TypeFactor
 from app.models.synthetic.shapes import SHAPE_6_7B, write_synthetic_gguf
 from tests.helpers.hardware_profiles import PROFILES, readers_for
 from tests.helpers.speed import cache_speed_for_this_machine
@@ -40,7 +42,8 @@ def test_probe_json_keys_on_this_machine(capsys: pytest.CaptureFixture[str]) -> 
     assert data["ram_total_bytes"] >= data["ram_available_bytes"] > 0
     assert data["cpu"]["logical_cores"] >= 1
     assert data["machine_speed"] == speed.to_json()
-    assert set(data["machine_speed"]) == {"cpu_decode_bytes_per_s", "cpu_prompt_flops", "gpus", "measured_at"}
+    issue_keys = {"cpu_decode_bytes_per_s", "cpu_prompt_flops", "gpus", "measured_at"}
+    assert set(data["machine_speed"]) == issue_keys | {"cpu_type_factors"}  # no attention rate measured
 
 
 def test_probe_says_when_the_benchmark_fails_and_plans_with_typical_speeds(
@@ -86,6 +89,24 @@ def test_probe_text_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captur
     assert "Also possible:  V2-Lite Base" in out and "its first ghost text takes" in out
     row = next(line for line in out.splitlines() if line.startswith("*"))
     assert "deepseek-coder-1.3b-base" in row and " s " in row  # the speed columns
+    assert "Weight types" not in out  # a recorded speed without per-type factors
+
+
+def test_probe_text_shows_the_attention_rate_and_the_weight_types(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    machine = probe_machine(tmp_path, readers_for(PROFILES["unusable_gpu_32gb"]))
+    assert machine.machine_speed is not None
+    factors = (TypeFactor("Q4_K", 1.0, 1.0), TypeFactor("Q8_0", 1.47, 0.54))
+    speed = dataclasses.replace(machine.machine_speed, cpu_type_factors=factors, cpu_attention_flops=34e9)
+    monkeypatch.setattr(
+        probe_command, "probe_machine", lambda models_dir: dataclasses.replace(machine, machine_speed=speed)
+    )
+    assert cli.main(["probe"]) == 0
+    out = capsys.readouterr().out
+    assert "670 GFLOP/s prompt, 34 GFLOP/s attention (recorded)" in out
+    line = next(line for line in out.splitlines() if line.startswith("Weight types"))
+    assert line.endswith("CPU decode/prompt speed against Q4_K: Q8_0 1.5/0.5")  # Q4_K itself goes without saying
 
 
 def test_estimate_json_for_a_file_and_a_catalog_id(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from app.llm.options import LoadOptions
 from app.models.catalog import CatalogEntry
 from app.models.gguf import GgufInfo
+from app.models.planning.weight_types import TypeBytes, catalog_layer_types, catalog_output_type
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -85,6 +86,8 @@ class ModelMemoryShape:
     expert_used_fraction: float  # experts used per token / experts
     file_size: int
     n_params: int = 0  # every tensor's elements; 0: unknown (then derived from the bytes)
+    layer_types: TypeBytes = ()  # the repeating layers' bytes per ggml type; (): unknown (Q4_K)
+    output_type: str = ""  # the output matrix's ggml type (token_embd's when tied); "": unknown
 
     @property
     def weights_bytes(self) -> int:
@@ -175,6 +178,8 @@ def shape_from_gguf(info: GgufInfo) -> ModelMemoryShape:
         expert_used_fraction=used,
         file_size=info.file_size,
         n_params=info.parameter_count,
+        layer_types=tuple(info.layer_type_bytes.items()),
+        output_type=info.output_type,
     )
 
 
@@ -213,6 +218,8 @@ def shape_from_catalog(entry: CatalogEntry) -> ModelMemoryShape:
         expert_used_fraction=used,
         file_size=entry.size,
         n_params=int(hp.total_params or entry.parameters or 0),
+        layer_types=catalog_layer_types(entry.quant, per_layer * hp.n_layer),
+        output_type=catalog_output_type(entry.quant),
     )
 
 

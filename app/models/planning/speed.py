@@ -11,6 +11,10 @@ layers sit on the GPU):
 - a prompt token multiplies by the active layer weights (2 operations per parameter)
   plus attention over the tokens before it.
 
+On the CPU each weight type runs at its own measured factor of the Q4_K rates
+(weight_types.py), and attention at its own measured rate. GPUs keep one rate for
+every type: their decode is bandwidth-bound.
+
 A machine that was never measured gets typical rates, and the result says "assumed".
 """
 
@@ -20,8 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from app.hardware.gpus import GpuInfo
-from app.hardware.speed import MachineSpeed, attention_flops
+from app.hardware.speed import MachineSpeed, TypeFactor, attention_flops
 from app.models.planning.estimator import KV_BYTES_PER_ELEMENT, MemoryEstimate, ModelMemoryShape
+from app.models.planning.weight_types import decode_cost, output_decode_cost, prompt_cost
 
 QUESTION_TOKENS = 2048  # "a 2K-token question": the prompt the first-token time is for
 # What a warm inline completion reprocesses after a keystroke: the FIM prompt is
@@ -53,10 +58,17 @@ class DeviceRates:
     gpu_bytes_per_s: float
     gpu_flops: float
     assumed: bool
+    cpu_type_factors: tuple[TypeFactor, ...] = ()  # per weight type against Q4_K; (): all 1
+    cpu_attention_flops: float = 0.0  # 0: the prompt rate
+
+    @property
+    def cpu_attention_rate(self) -> float:
+        return self.cpu_attention_flops or self.cpu_flops
 
 
 def device_rates(speed: MachineSpeed | None, gpus: Sequence[GpuInfo] = ()) -> DeviceRates:
-    """The rates of the CPU and of the GPUs the plan offloads to (the slowest of them)."""
+    """The rates of the CPU and of the GPUs the plan offloads to (the slowest of them).
+    An assumed CPU runs every type at one rate, attention included."""
     assumed = speed is None
     cpu_bytes, cpu_flops = (speed.cpu_decode_bytes_per_s, speed.cpu_prompt_flops) if speed else ASSUMED_CPU
     gpu_rates = []
@@ -68,7 +80,10 @@ def device_rates(speed: MachineSpeed | None, gpus: Sequence[GpuInfo] = ()) -> De
             assumed = True
             gpu_rates.append(ASSUMED_GPU.get(gpu.vendor, ASSUMED_OTHER_GPU))
     gpu_bytes, gpu_flops = min(gpu_rates) if gpu_rates else ASSUMED_OTHER_GPU
-    return DeviceRates(cpu_bytes, cpu_flops, gpu_bytes, gpu_flops, assumed)
+    if speed is None:
+        return DeviceRates(cpu_bytes, cpu_flops, gpu_bytes, gpu_flops, assumed)
+    factors, attention = speed.cpu_type_factors, speed.cpu_attention_flops
+    return DeviceRates(cpu_bytes, cpu_flops, gpu_bytes, gpu_flops, assumed, factors, attention)
 
 
 @dataclass(frozen=True)
@@ -106,33 +121,46 @@ def _kv_bytes_per_token(shape: ModelMemoryShape, kv_type: str) -> float:
     return (shape.kv_k_per_layer + shape.kv_v_per_layer) * shape.n_layer * KV_BYTES_PER_ELEMENT.get(kv_type, 2.0)
 
 
-def _streamed_bytes(shape: ModelMemoryShape, est: MemoryEstimate) -> tuple[float, float]:
-    """Weight bytes one decoded token reads on the CPU and on the GPUs.
+@dataclass(frozen=True)
+class _Streamed:
+    """Weight bytes one decoded token reads: the CPU's layers and output, all of the GPUs'."""
 
-    The layers count with the model's active share (a MoE reads only its used experts);
+    cpu_layers: float
+    cpu_output: float
+    gpu: float
+
+
+def _streamed_bytes(shape: ModelMemoryShape, est: MemoryEstimate) -> _Streamed:
+    """The layers count with the model's active share (a MoE reads only its used experts);
     the output matrix is read whole, and the token embedding only when it doubles as
     the output (a tied model): otherwise a token reads one row of it."""
     output = shape.output_bytes + (shape.token_embd_bytes if shape.tied_output else 0)
     if est.n_gpu_layers >= 1:
         cpu_layers = est.weights_ram_bytes - shape.token_embd_bytes
         gpu_layers = est.weights_vram_bytes - output
-        return max(0, cpu_layers) * shape.active_fraction, max(0, gpu_layers) * shape.active_fraction + output
+        return _Streamed(
+            max(0, cpu_layers) * shape.active_fraction, 0.0, max(0, gpu_layers) * shape.active_fraction + output
+        )
     cpu_layers = est.weights_ram_bytes - shape.token_embd_bytes - shape.output_bytes
-    return max(0, cpu_layers) * shape.active_fraction + output, 0.0
+    return _Streamed(max(0, cpu_layers) * shape.active_fraction, output, 0.0)
 
 
 def streamed_bytes_per_token(shape: ModelMemoryShape, est: MemoryEstimate) -> int:
     """Weight bytes a decoded token reads, all devices: what "a similar shape" is judged by."""
-    return int(sum(_streamed_bytes(shape, est)))
+    streamed = _streamed_bytes(shape, est)
+    return int(streamed.cpu_layers + streamed.cpu_output + streamed.gpu)
 
 
 def decode_seconds(shape: ModelMemoryShape, est: MemoryEstimate, rates: DeviceRates, n_past: int) -> float:
     """Seconds to generate one token with n_past tokens already in the context."""
-    cpu_weights, gpu_weights = _streamed_bytes(shape, est)
+    streamed = _streamed_bytes(shape, est)
+    factors = rates.cpu_type_factors
+    cpu_weights = streamed.cpu_layers * decode_cost(shape.layer_types, factors)
+    cpu_weights += streamed.cpu_output * output_decode_cost(shape.output_type, factors)
     gpu_share = _gpu_layer_share(shape, est)
     kv = _kv_bytes_per_token(shape, est.kv_type) * n_past
     cpu = (cpu_weights + kv * (1 - gpu_share)) / rates.cpu_bytes_per_s
-    gpu = (gpu_weights + kv * gpu_share) / rates.gpu_bytes_per_s if est.n_gpu_layers else 0.0
+    gpu = (streamed.gpu + kv * gpu_share) / rates.gpu_bytes_per_s if est.n_gpu_layers else 0.0
     return cpu + gpu + TOKEN_OVERHEAD_S + SAMPLING_S_PER_VOCAB_TOKEN * shape.vocab
 
 
@@ -145,10 +173,10 @@ def prompt_seconds(
         shape.n_layer, shape.n_embd, n_past
     )
     gpu_share = _gpu_layer_share(shape, est)
-    work = matmul + attention
-    seconds = work * (1 - gpu_share) / rates.cpu_flops
+    cpu_matmul = matmul * prompt_cost(shape.layer_types, rates.cpu_type_factors) / rates.cpu_flops
+    seconds = (cpu_matmul + attention / rates.cpu_attention_rate) * (1 - gpu_share)
     if est.n_gpu_layers:
-        seconds += work * gpu_share / rates.gpu_flops
+        seconds += (matmul + attention) * gpu_share / rates.gpu_flops
     return seconds
 
 

@@ -1,11 +1,14 @@
-"""The synthetic model the machine-speed benchmark runs: a llama-shaped GGUF of Q4_K weights.
+"""The synthetic models the machine-speed benchmark runs: llama-shaped GGUFs of one weight type.
 
-It has the width of a 1.3B DeepSeek-Coder (2048 wide, 128-wide heads, a 5632 FFN)
-and as many layers as it takes to reach the size asked for (256 MB by default:
-larger than any CPU cache, so every token streams its weights from RAM as a real
-model does). The weights are random bytes with small, finite block scales, and the
-vocabulary is a byte-level SentencePiece list, so llama.cpp loads it like any model.
-Written in well under a second; the benchmark child deletes it when it is done.
+They have the width of a 1.3B DeepSeek-Coder (2048 wide, 128-wide heads, a 5632 FFN).
+The main one is Q4_K with as many layers as it takes to reach the size asked for
+(256 MB by default: larger than any CPU cache, so every token streams its weights from
+RAM as a real model does); small ones of a couple of layers, one per weight type the
+benchmark compares (`BENCH_TYPES`), say how much faster or slower each type runs than
+Q4_K. The weights are random bytes whose fp16 block scales are set small and finite
+(no NaN or infinity in the activations), and the vocabulary is a byte-level
+SentencePiece list, so llama.cpp loads them like any model. Written in well under a
+second each; the benchmark child deletes them when it is done.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from app.hardware.speed import DEFAULT_WEIGHTS_BYTES
+from app.hardware.speed import CPU_BENCH_TYPES, DEFAULT_WEIGHTS_BYTES
 from app.models.synthetic.writer import LlamaHeader, add_spm_vocabulary, byte_tokens, llama_writer
 
-Q4_K = gguf.GGMLQuantizationType.Q4_K
-Q4_K_BLOCK_VALUES, Q4_K_BLOCK_BYTES = gguf.GGML_QUANT_SIZES[Q4_K]  # 256 values in 144 bytes
+QuantType = gguf.GGMLQuantizationType
+Q4_K = QuantType.Q4_K
 N_EMBD = 2048
 N_HEAD = 16
 N_FF = 5632
@@ -28,11 +31,38 @@ N_VOCAB = 512  # the 256 byte tokens, two controls, padding to a round number
 CONTEXT_LENGTH = 4096
 _RANDOM_CHUNK_BYTES = 1 << 20  # random bytes, tiled: distinct pages, no 256 MB of random numbers
 
+# Where each block layout keeps its fp16 scales (byte offsets in a block, as ggml-common.h
+# lays the blocks out); the rest of a block is quants and sub-block scales, random bytes.
+_SCALE_OFFSETS: dict[QuantType, tuple[int, ...]] = {
+    QuantType.Q2_K: (80, 82),  # scales[16], qs[64], then d, dmin
+    QuantType.Q3_K: (108,),  # hmask[32], qs[64], scales[12], then d
+    QuantType.Q4_K: (0, 2),  # d, dmin, then scales[12], qs[128]
+    QuantType.Q5_K: (0, 2),  # d, dmin, then scales[12], qh[32], qs[128]
+    QuantType.Q6_K: (208,),  # ql[128], qh[64], scales[16], then d
+    QuantType.Q8_0: (0,),  # d, then qs[32]
+    QuantType.Q4_0: (0,),  # d, then qs[16]
+    QuantType.Q5_0: (0,),  # d, then qh[4], qs[16]
+}
+_SCALE_VALUES = (0.002, 0.001)  # d, dmin: small and finite
+# The types the benchmark compares with Q4_K (llama.cpp's CPU kernels differ per type).
+BENCH_TYPES: tuple[QuantType, ...] = tuple(QuantType.__members__[name] for name in CPU_BENCH_TYPES)
+_FILE_TYPES = {
+    QuantType.Q2_K: gguf.LlamaFileType.MOSTLY_Q2_K,
+    QuantType.Q3_K: gguf.LlamaFileType.MOSTLY_Q3_K_M,
+    QuantType.Q4_K: gguf.LlamaFileType.MOSTLY_Q4_K_M,
+    QuantType.Q5_K: gguf.LlamaFileType.MOSTLY_Q5_K_M,
+    QuantType.Q6_K: gguf.LlamaFileType.MOSTLY_Q6_K,
+    QuantType.Q8_0: gguf.LlamaFileType.MOSTLY_Q8_0,
+    QuantType.Q4_0: gguf.LlamaFileType.MOSTLY_Q4_0,
+    QuantType.Q5_0: gguf.LlamaFileType.MOSTLY_Q5_0,
+}
+
 
 @dataclass(frozen=True)
 class BenchModel:
     path: Path
     n_layer: int
+    quant: QuantType  # every matrix's type
     weight_bytes: int  # every tensor's bytes
     streamed_bytes_per_token: int  # what one decoded token reads: all but the embedding rows
     matmul_params_per_token: int  # weights one prompt token multiplies by (no output layer)
@@ -50,22 +80,24 @@ def _layer_matrices() -> list[tuple[str, int, int]]:
     ]
 
 
-def q4k_bytes(rows: int, cols: int) -> int:
-    return rows * cols // Q4_K_BLOCK_VALUES * Q4_K_BLOCK_BYTES
+def matrix_bytes(rows: int, cols: int, quant: QuantType = Q4_K) -> int:
+    block_values, block_bytes = gguf.GGML_QUANT_SIZES[quant]
+    return rows * cols // block_values * block_bytes
 
 
-def layers_for(weights_bytes: int) -> int:
-    per_layer = sum(q4k_bytes(rows, cols) for _name, rows, cols in _layer_matrices())
+def layers_for(weights_bytes: int, quant: QuantType = Q4_K) -> int:
+    per_layer = sum(matrix_bytes(rows, cols, quant) for _name, rows, cols in _layer_matrices())
     return max(1, round(weights_bytes / per_layer))
 
 
-def _q4k_data(rows: int, cols: int, chunk: np.ndarray, offset: int) -> np.ndarray:
-    """Q4_K blocks: tiled random bytes whose two fp16 scales are set small and finite."""
-    n_blocks = rows * cols // Q4_K_BLOCK_VALUES
-    flat = np.resize(np.roll(chunk, offset), n_blocks * Q4_K_BLOCK_BYTES)
-    blocks = flat.reshape(n_blocks, Q4_K_BLOCK_BYTES)
-    blocks[:, 0:4] = np.array([0.002, 0.001], dtype=np.float16).view(np.uint8)  # d, dmin
-    return blocks.reshape(rows, cols // Q4_K_BLOCK_VALUES * Q4_K_BLOCK_BYTES)
+def _matrix_data(quant: QuantType, rows: int, cols: int, chunk: np.ndarray, offset: int) -> np.ndarray:
+    """Blocks of `quant`: tiled random bytes whose fp16 scales are set small and finite."""
+    block_values, block_bytes = gguf.GGML_QUANT_SIZES[quant]
+    n_blocks = rows * cols // block_values
+    blocks = np.resize(np.roll(chunk, offset), n_blocks * block_bytes).reshape(n_blocks, block_bytes)
+    for position, value in zip(_SCALE_OFFSETS[quant], _SCALE_VALUES, strict=False):
+        blocks[:, position : position + 2] = np.array([value], dtype=np.float16).view(np.uint8)
+    return blocks.reshape(rows, cols // block_values * block_bytes)
 
 
 def _vocabulary(writer: gguf.GGUFWriter) -> None:
@@ -78,18 +110,27 @@ def _vocabulary(writer: gguf.GGUFWriter) -> None:
     add_spm_vocabulary(writer, tokens, types, bos=1, eos=2)
 
 
-def write_bench_gguf(path: Path, weights_bytes: int = DEFAULT_WEIGHTS_BYTES, seed: int = 7) -> BenchModel:
-    """Write the benchmark model to `path` (tensor by tensor: little memory)."""
-    n_layer = layers_for(weights_bytes)
+def write_bench_gguf(
+    path: Path,
+    weights_bytes: int = DEFAULT_WEIGHTS_BYTES,
+    seed: int = 7,
+    *,
+    quant: QuantType = Q4_K,
+    n_layer: int | None = None,
+) -> BenchModel:
+    """Write a benchmark model of `quant` weights to `path` (tensor by tensor: little memory).
+
+    It has `n_layer` layers, or as many as make about `weights_bytes`."""
+    n_layer = n_layer or layers_for(weights_bytes, quant)
     header = LlamaHeader(
-        "dscoder-speed-benchmark",
+        f"dscoder-speed-benchmark-{quant.name}",
         CONTEXT_LENGTH,
         N_EMBD,
         n_layer,
         N_FF,
         N_HEAD,
         N_HEAD,
-        gguf.LlamaFileType.MOSTLY_Q4_K_M,
+        _FILE_TYPES[quant],
     )
     writer = llama_writer(path, header)
     _vocabulary(writer)
@@ -101,7 +142,8 @@ def write_bench_gguf(path: Path, weights_bytes: int = DEFAULT_WEIGHTS_BYTES, see
     tensors += [("output_norm.weight", 0, N_EMBD), ("output.weight", N_VOCAB, N_EMBD)]
     for name, rows, cols in tensors:  # rows 0: an f32 norm vector
         if rows:
-            writer.add_tensor_info(name, (rows, cols), np.dtype(np.float32), q4k_bytes(rows, cols), raw_dtype=Q4_K)
+            n_bytes = matrix_bytes(rows, cols, quant)
+            writer.add_tensor_info(name, (rows, cols), np.dtype(np.float32), n_bytes, raw_dtype=quant)
         else:
             writer.add_tensor_info(name, (cols,), np.dtype(np.float32), cols * 4)
     writer.write_header_to_file()
@@ -110,16 +152,17 @@ def write_bench_gguf(path: Path, weights_bytes: int = DEFAULT_WEIGHTS_BYTES, see
     chunk = np.random.default_rng(seed).integers(0, 256, _RANDOM_CHUNK_BYTES, dtype=np.uint8)
     total = 0
     for index, (_name, rows, cols) in enumerate(tensors):
-        data = _q4k_data(rows, cols, chunk, index * 4099) if rows else np.ones(cols, dtype=np.float32)
+        data = _matrix_data(quant, rows, cols, chunk, index * 4099) if rows else np.ones(cols, dtype=np.float32)
         writer.write_tensor_data(data)
         total += data.nbytes
     writer.close()
-    layer_bytes = sum(q4k_bytes(rows, cols) for _name, rows, cols in _layer_matrices()) * n_layer
+    layer_bytes = sum(matrix_bytes(rows, cols, quant) for _name, rows, cols in _layer_matrices()) * n_layer
     params = sum(rows * cols for _name, rows, cols in _layer_matrices()) * n_layer
     return BenchModel(
         path=Path(path),
         n_layer=n_layer,
+        quant=quant,
         weight_bytes=total,
-        streamed_bytes_per_token=layer_bytes + q4k_bytes(N_VOCAB, N_EMBD),
+        streamed_bytes_per_token=layer_bytes + matrix_bytes(N_VOCAB, N_EMBD, quant),
         matmul_params_per_token=params,
     )
