@@ -17,12 +17,13 @@ from app.config.settings import load_settings
 from app.llm.options import AUTO_GPU_LAYERS, GPU_LAYERS_HELP, LoadOptions, gpu_layers_arg
 from app.models.catalog import CatalogEntry, load_catalog
 from app.models.gguf import GgufInfo, read_gguf_info
-from app.models.planning.estimator import KV_TYPES, model_shape
+from app.models.planning.estimator import KV_TYPES
 from app.models.planning.file_estimate import FileEstimate, estimate_file, memory_for, rates_for
 from app.models.planning.gpu_layers import planned_gpu_layers
 from app.models.planning.measured import MeasuredLoads
 from app.models.planning.plan_words import rate_text, seconds_text
 from app.models.planning.planner import gb
+from app.models.planning.shape import model_shape
 from app.models.planning.speed import predict_speed
 from app.utils.errors import DscoderError
 

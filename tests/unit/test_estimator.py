@@ -8,7 +8,8 @@ import pytest
 
 from app.models.catalog import load_catalog
 from app.models.gguf import GgufInfo, read_gguf_info
-from app.models.planning.estimator import GIB, estimate_memory, kv_cache_bytes, model_shape, pad_ctx
+from app.models.planning.estimator import GIB, estimate_memory, kv_cache_bytes, pad_ctx
+from app.models.planning.shape import model_shape
 from app.models.synthetic.shapes import (
     SHAPE_1_3B,
     SHAPE_6_7B,

@@ -9,7 +9,8 @@ import pytest
 from app.hardware.gpus import GpuInfo
 from app.hardware.speed import GpuSpeed, MachineSpeed, TypeFactor, attention_flops
 from app.models.catalog import load_catalog
-from app.models.planning.estimator import MemoryEstimate, ModelMemoryShape, estimate_memory, model_shape
+from app.models.planning.estimator import MemoryEstimate, estimate_memory
+from app.models.planning.shape import ModelMemoryShape, model_shape
 from app.models.planning.speed import (
     ASSUMED,
     MEASURED,

@@ -18,7 +18,7 @@ from app.hardware.probe import MachineProfile, ProbeReaders, probe_machine
 from app.hardware.speed import load_cached_speed
 from app.llm.options import LoadOptions
 from app.models.gguf import GgufInfo, read_gguf_info
-from app.models.planning.estimator import MemoryEstimate, ModelMemoryShape, estimate_load, model_shape
+from app.models.planning.estimator import MemoryEstimate, estimate_load
 from app.models.planning.gpu_layers import discover_once
 from app.models.planning.measured import (
     LoadRecord,
@@ -28,6 +28,7 @@ from app.models.planning.measured import (
     measured_memory,
     placement_of,
 )
+from app.models.planning.shape import ModelMemoryShape, model_shape
 from app.models.planning.speed import (
     CALIBRATED,
     MEASURED,

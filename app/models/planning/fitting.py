@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from app.hardware.probe import MachineProfile
 from app.llm.options import prompt_cache_budget
 from app.models.catalog import CatalogEntry
-from app.models.planning.estimator import GIB, MemoryEstimate, estimate_memory, model_shape, pad_ctx
+from app.models.planning.estimator import GIB, MemoryEstimate, estimate_memory, pad_ctx
 from app.models.planning.measured import LoadSettings, MeasuredLoads, ModelFileId, measured_memory, placement_of
+from app.models.planning.shape import model_shape
 from app.models.planning.speed import (
     CALIBRATED,
     MEASURED,

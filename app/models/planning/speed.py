@@ -25,7 +25,8 @@ from dataclasses import dataclass, replace
 
 from app.hardware.gpus import GpuInfo
 from app.hardware.speed import MachineSpeed, TypeFactor, attention_flops
-from app.models.planning.estimator import KV_BYTES_PER_ELEMENT, MemoryEstimate, ModelMemoryShape
+from app.models.planning.estimator import KV_BYTES_PER_ELEMENT, MemoryEstimate
+from app.models.planning.shape import ModelMemoryShape
 from app.models.planning.weight_types import decode_cost, output_decode_cost, prompt_cost
 
 QUESTION_TOKENS = 2048  # "a 2K-token question": the prompt the first-token time is for
