@@ -38,6 +38,7 @@ MAX_DECODE_TOKENS = 256
 MAX_PROMPT_BATCHES = 16
 FIRST_TOKEN = 3  # after <unk>, <s>, </s>: ordinary tokens
 SMALL_LAYERS = 2  # the per-type models: tens of MB, written and loaded in a blink
+TYPE_ROUNDS = 3  # rounds over all the weight types (see _compare_types)
 CACHED_TOKENS = 1024  # the context attention is measured over
 ATTENTION_CTX = 1280  # CACHED_TOKENS and one batch, padded to 256
 # Shares of the measuring budget: the main model (all devices), the weight types, attention.
@@ -136,13 +137,6 @@ def _load(model: BenchModel, gpu: int | None, threads: int, n_ctx: int = 512) ->
         return llama_cpp.Llama(**kwargs)
 
 
-def _small_model_rates(model: BenchModel, llm: Any, budget_s: float) -> tuple[float, float]:
-    """(decode bytes per second, seconds of its fastest prompt batch) of a small model."""
-    llm.eval(_tokens(1))  # pages the weights in
-    decode = model.streamed_bytes_per_token / _fastest_half(_decode_seconds(llm, budget_s * 0.4))
-    return decode, min(_prompt_batches(llm, budget_s * 0.6, n_tokens=SMALL_PROMPT_TOKENS, at_least=2))
-
-
 def _attention_share(model: BenchModel, llm: Any, empty_s: float, budget_s: float) -> float:
     """Attention's FLOP/s over a long context as a share of the same model's matmul FLOP/s.
 
@@ -166,24 +160,40 @@ def _attention_share(model: BenchModel, llm: Any, empty_s: float, budget_s: floa
 
 
 def _compare_types(folder: Path, types: list[QuantType], threads: int, budget_s: float) -> dict[str, Any]:
-    """Each weight type's rates as factors of a small Q4_K model's, and attention's share."""
+    """Each weight type's rates as factors of a small Q4_K model's, and attention's share.
+
+    All the small models are loaded at once and measured in rounds, each round taking every
+    type in turn, and each type's rate is taken over all its rounds: a burst of load from
+    another program then slows one round of every type alike instead of one type's whole
+    measurement, which would skew that type's factor."""
     ordered = [Q4_K, *(quant for quant in types if quant != Q4_K)]  # the reference first
-    per_type = budget_s * TYPES_SHARE / (TYPES_SHARE + ATTENTION_SHARE) / len(ordered)
-    rates: dict[QuantType, tuple[float, float]] = {}
-    attention = ATTENTION_CEILING
-    for index, quant in enumerate(ordered):
-        _progress(0.35 + 0.5 * index / len(ordered), f"comparing {quant.name} weights")
-        model = write_bench_gguf(folder / f"speed-{quant.name}.gguf", quant=quant, n_layer=SMALL_LAYERS)
-        llm = _load(model, None, threads, ATTENTION_CTX if quant == Q4_K else 512)
-        try:
-            rates[quant] = _small_model_rates(model, llm, per_type)
-            if quant == Q4_K:
-                _progress(0.4, "attention over 1K tokens")
-                attention_budget = budget_s * ATTENTION_SHARE / (TYPES_SHARE + ATTENTION_SHARE)
-                attention = _attention_share(model, llm, rates[quant][1], attention_budget)
-        finally:
+    per_turn = budget_s * TYPES_SHARE / (TYPES_SHARE + ATTENTION_SHARE) / len(ordered) / TYPE_ROUNDS
+    models: dict[QuantType, BenchModel] = {}
+    llms: dict[QuantType, Any] = {}
+    try:
+        for index, quant in enumerate(ordered):
+            _progress(0.35 + 0.1 * index / len(ordered), f"writing the {quant.name} model")
+            models[quant] = write_bench_gguf(folder / f"speed-{quant.name}.gguf", quant=quant, n_layer=SMALL_LAYERS)
+            llms[quant] = _load(models[quant], None, threads, ATTENTION_CTX if quant == Q4_K else 512)
+            llms[quant].eval(_tokens(1))  # pages the weights in
+        decoded: dict[QuantType, list[float]] = {quant: [] for quant in ordered}
+        batches: dict[QuantType, list[float]] = {quant: [] for quant in ordered}
+        for round_index in range(TYPE_ROUNDS):
+            _progress(0.45 + 0.4 * round_index / TYPE_ROUNDS, f"comparing weight types, round {round_index + 1}")
+            for quant in ordered:
+                decoded[quant] += _decode_seconds(llms[quant], per_turn * 0.4)
+                batches[quant] += _prompt_batches(llms[quant], per_turn * 0.6, n_tokens=SMALL_PROMPT_TOKENS)
+        rates = {
+            quant: (models[quant].streamed_bytes_per_token / _fastest_half(decoded[quant]), min(batches[quant]))
+            for quant in ordered
+        }
+        _progress(0.85, "attention over 1K tokens")
+        attention_budget = budget_s * ATTENTION_SHARE / (TYPES_SHARE + ATTENTION_SHARE)
+        attention = _attention_share(models[Q4_K], llms[Q4_K], rates[Q4_K][1], attention_budget)
+    finally:
+        for quant, llm in llms.items():
             llm.close()
-            model.path.unlink(missing_ok=True)
+            models[quant].path.unlink(missing_ok=True)
     decode_ref, prompt_ref_s = rates[Q4_K]
     factors = {}
     for quant, (decode, prompt_s) in rates.items():

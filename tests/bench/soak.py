@@ -47,6 +47,7 @@ class SoakResult:
     errors: list[str] = field(default_factory=list)
     hung: int = 0
     rss_mib: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, MiB)
+    cache_mib: list[float] = field(default_factory=list)  # prompt-state cache held, at each RSS sample
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, error: str | None = None) -> None:
@@ -111,6 +112,7 @@ def run_soak(model: str, minutes: float, clients: int = 3, sample_s: float = 10.
             worker.start()
         while any(w.is_alive() for w in workers):
             result.rss_mib.append((time.monotonic() - start, process.memory_info().rss / 2**20))
+            result.cache_mib.append(int(probe.engine_info()["prompt_cache"]["bytes"]) / 2**20)
             time.sleep(sample_s)
         for worker in workers:
             worker.join(HUNG_S)
@@ -118,6 +120,12 @@ def run_soak(model: str, minutes: float, clients: int = 3, sample_s: float = 10.
                 result.hung += 1
         probe.close()
     return result, budget
+
+
+def _less_cache(result: SoakResult, warm_after: float) -> list[float]:
+    """RSS minus what the prompt-state cache held at the same sample, from the warm phase on."""
+    pairs = [(t, rss - cache) for (t, rss), cache in zip(result.rss_mib, result.cache_mib, strict=True)]
+    return [mib for t, mib in pairs if t >= warm_after] or [mib for _, mib in pairs]
 
 
 def soak_rows(result: SoakResult, budget: int, minutes: float) -> list[tuple[str, ...]]:
@@ -133,6 +141,12 @@ def soak_rows(result: SoakResult, budget: int, minutes: float) -> list[tuple[str
         ("RSS at start of warm phase (MiB)", f"{base:.0f}", ""),
         ("RSS max after warm-up (MiB)", f"{max(warm, default=0):.0f}", f"<= {limit:.0f} (5% + cache budget)"),
         ("RSS first / last sample (MiB)", f"{result.rss_mib[0][1]:.0f} / {result.rss_mib[-1][1]:.0f}", ""),
+        ("prompt cache held, first / last sample (MiB)", f"{result.cache_mib[0]:.0f} / {result.cache_mib[-1]:.0f}", ""),
+        (
+            "RSS less the cache held, first warm / last (MiB)",
+            f"{_less_cache(result, warm_after)[0]:.0f} / {_less_cache(result, warm_after)[-1]:.0f}",
+            "",
+        ),
     ]
 
 

@@ -11,9 +11,12 @@ Usage: python tests/bench/speed_accuracy.py [MODEL.gguf] [--ctx 2048 4096 8192] 
    default settings (Settings() made into load options, "auto" GPU layers resolved as
    the app resolves them), warms it with one short request, then sends one prompt of
    each length (their texts differ from the first token, so no prefix is reused) and
-   lets it generate --tokens tokens.
+   lets it generate --tokens tokens; then the same request again with plain decoding.
 3. Prints predicted and measured decode tokens/s, prompt tokens/s and first-token time
    (the engine's own timings from the usage it returns), with measured/predicted ratios.
+   The prediction is for plain decoding, one token per step: prompt-lookup drafting (on by
+   default) is faster by however much of the answer repeats the prompt, which no shape
+   predicts, so its rate and acceptance are shown beside it, without a target.
 
 Default model: the real small code model from shared/tools/fetch-test-model.
 Targets: decode within +-25%, prompt within +-30%. Run it on a quiet machine.
@@ -50,9 +53,11 @@ PROMPT_TARGET = 0.30
 
 @dataclass(frozen=True)
 class Timing:
-    decode_tokens_per_s: float
+    decode_tokens_per_s: float  # plain decoding: one token per step
     prompt_tokens_per_s: float
     first_token_s: float
+    drafted_tokens_per_s: float = float("nan")  # the default settings: prompt-lookup drafting on
+    acceptance: float = float("nan")  # of the drafted tokens
 
 
 def predicted(model: str, options: LoadOptions, machine: MachineProfile, n_prompt: int, n_tokens: int) -> Timing:
@@ -64,18 +69,35 @@ def predicted(model: str, options: LoadOptions, machine: MachineProfile, n_promp
     return Timing(1 / decode, n_prompt / read, read + decode_seconds(shape, memory, rates, n_prompt))
 
 
-def measured(client: OpenAIClient, prompt: str, n_tokens: int) -> Timing:
-    params = SamplingParams(max_tokens=n_tokens, temperature=0.0)
+def _request(client: OpenAIClient, prompt: str, n_tokens: int, speculative: bool | None) -> dict:
+    params = SamplingParams(max_tokens=n_tokens, temperature=0.0, speculative=speculative)
     events = list(client.stream_completion(prompt, params=params))
     stats = events[-1].stats
     assert stats is not None
-    usage = stats.usage
-    prompt_s = float(usage["prompt_ms"]) / 1000
-    processed = int(usage["prompt_tokens"]) - int(usage.get("cached_tokens") or 0)
+    return dict(stats.usage)
+
+
+def _decode_rate(usage: dict) -> float:
     decoded = int(usage["completion_tokens"]) - 1
     decode_s = float(usage["decode_ms"]) / 1000
-    decode = decoded / decode_s if decoded >= 4 and decode_s > 0 else float("nan")
-    return Timing(decode, processed / prompt_s, prompt_s)
+    return decoded / decode_s if decoded >= 4 and decode_s > 0 else float("nan")
+
+
+def measured(client: OpenAIClient, prompt: str, n_tokens: int) -> Timing:
+    """The prompt and the answer at default settings (drafting on), then the same request with
+    plain decoding (its prompt is cached by then: only its decode rate counts)."""
+    usage = _request(client, prompt, n_tokens, speculative=None)
+    prompt_s = float(usage["prompt_ms"]) / 1000
+    processed = int(usage["prompt_tokens"]) - int(usage.get("cached_tokens") or 0)
+    acceptance = usage.get("draft_acceptance")
+    plain = _request(client, prompt, n_tokens, speculative=False)
+    return Timing(
+        _decode_rate(plain),
+        processed / prompt_s,
+        prompt_s,
+        _decode_rate(usage),
+        float(acceptance) if isinstance(acceptance, (int, float)) else float("nan"),
+    )
 
 
 def run_context(
@@ -132,7 +154,8 @@ def main() -> int:
         print(f"  {gpu.name}: {gpu.decode_bytes_per_s / 1e9:.1f} GB/s, {gpu.prompt_flops / 1e12:.2f} TFLOP/s")
     machine = dataclasses.replace(machine, machine_speed=speed)
 
-    header = ("ctx", "prompt", "decode pred", "decode meas", "ratio", "prompt pred", "prompt meas", "ratio")
+    header = ("ctx", "prompt", "decode pred", "decode meas", "ratio", "drafting on", "accepted")
+    header += ("prompt pred", "prompt meas", "ratio")
     rows: list[tuple[str, ...]] = [header + ("1st token pred", "1st token meas", "ratio")]
     misses = 0
     for n_ctx in args.ctx:
@@ -148,6 +171,8 @@ def main() -> int:
                     f"{pred.decode_tokens_per_s:.1f}",
                     f"{meas.decode_tokens_per_s:.1f}",
                     decode_ratio,
+                    f"{meas.drafted_tokens_per_s:.1f}",
+                    f"{meas.acceptance:.0%}",
                     f"{pred.prompt_tokens_per_s:.1f}",
                     f"{meas.prompt_tokens_per_s:.1f}",
                     prompt_ratio,
@@ -158,6 +183,8 @@ def main() -> int:
             )
     print()
     print(f"{Path(model).name}; tokens/s except first-token time; ratio = measured / predicted")
+    print("decode meas: plain decoding (the prediction's meaning); drafting on: the default, which the prediction")
+    print("does not count (it depends on how much of the answer repeats the prompt)")
     print(table(rows))
     print(f"\nTargets: decode within +-{DECODE_TARGET:.0%}, prompt within +-{PROMPT_TARGET:.0%}; misses: {misses}")
     return 1 if misses else 0
