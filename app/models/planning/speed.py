@@ -30,11 +30,11 @@ from app.models.planning.shape import ModelMemoryShape
 from app.models.planning.weight_types import decode_cost, output_decode_cost, prompt_cost
 
 QUESTION_TOKENS = 2048  # "a 2K-token question": the prompt the first-token time is for
-# What a warm inline completion reprocesses after a keystroke: the FIM prompt is
-# prefix-suffix-middle, so an edit at the end of the prefix invalidates the suffix
-# window (about a quarter of app/completion/context.py's 1500-token budget) and the
-# last snapped lines of the prefix.
-WARM_COMPLETION_TOKENS = 256
+# What a warm inline completion evaluates after a keystroke: the engine keeps the cells
+# before the edit and moves the unchanged ones after it (app/engine/slots.py), so only the
+# edited tokens and 16 after them are evaluated (tests/bench/completion.py: 3 at the end of
+# the window, 18 at its start or middle); 32 leaves room for a word typed in one go.
+WARM_COMPLETION_TOKENS = 32
 COMPLETION_CONTEXT_TOKENS = 1500  # tokens already in the context of a completion request
 # Typical rates for a machine that was never measured (a mid-range desktop; per GPU
 # vendor, a mid-range card): the plan says these are assumed.
