@@ -167,6 +167,15 @@ def test_code_outside_definitions_is_offered_unticked_and_cursor_only_when_place
     assert extra.start == 3 and "cursor" in extra.why
 
 
+def test_an_answer_repeating_most_of_the_file_changes_only_what_changed():
+    filled = PY.replace("def average_total(orders):\n    pass\n", PY_AVERAGE)
+    block = filled[filled.index("@dataclass") :]  # as a model answers: the definitions and the main guard
+    plan = plan_for(PY, block, "python")
+    assert [h.selected for h in plan.hunks] == [True]  # the stub; the `if __name__` lines are not offered again
+    assert any("already in the file" in note for note in plan.notes)
+    assert apply_hunks(PY, plan.hunks) == filled
+
+
 def test_a_file_without_definitions_takes_the_code_at_the_cursor_or_the_end():
     script = "import sys\n\nprint(sys.argv)\n"
     block = "def main():\n    return 0\n"

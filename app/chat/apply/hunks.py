@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from app.chat.apply.indentation import common_indent
 from app.editor.textfile import detect_line_endings
 
 Kind = Literal["whole", "region", "insert", "syntax"]
@@ -95,15 +96,6 @@ def _similar(a: str, b: str) -> float:
     if matcher.real_quick_ratio() < FUZZY_LINE or matcher.quick_ratio() < FUZZY_LINE:
         return 0.0
     return matcher.ratio()
-
-
-def _indent(line: str) -> str:
-    return line[: len(line) - len(line.lstrip())]
-
-
-def common_indent(lines: Sequence[str]) -> str:
-    indents = [_indent(line) for line in lines if line.strip()]
-    return min(indents, key=len) if indents else ""
 
 
 def _reindent(block: list[str], target: str) -> list[str]:

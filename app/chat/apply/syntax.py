@@ -29,7 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.chat.apply.block import BlockCode
-from app.chat.apply.hunks import Hunk, common_indent, line_hunks
+from app.chat.apply.hunks import Hunk, line_hunks
+from app.chat.apply.indentation import already_in, indent_of, indent_unit, shift_to
 from app.syntax.definitions import Definition, flatten, outline
 from app.syntax.imports import merge_imports
 from app.syntax.languages import Source
@@ -79,22 +80,6 @@ def _describe(definition: Definition) -> str:
     return f"{kind} {definition.qualified_name}"
 
 
-def _indent(line: str) -> str:
-    return line[: len(line) - len(line.lstrip())]
-
-
-def _indent_unit(lines: Sequence[str]) -> str:
-    if any(line.startswith("\t") for line in lines):
-        return "\t"
-    widths = [len(_indent(line)) for line in lines if line.strip() and line.startswith(" ")]
-    return " " * (min(widths) if widths else 4)
-
-
-def _shift(lines: Sequence[str], target: str) -> list[str]:
-    base = common_indent(lines)
-    return [target + line[len(base) :] if line.strip() else "" for line in lines]
-
-
 def _is_stub(definition: Definition, lines: Sequence[str]) -> bool:
     body = [line for line in lines[definition.start_line + 1 : definition.end_line] if line.strip(" \t}]);")]
     head = lines[definition.start_line]
@@ -110,7 +95,7 @@ class _Planner:
         self.cursor_line = cursor_line
         self.top = outline(file)
         self.flat = list(flatten(self.top))
-        self.unit = _indent_unit(self.lines)
+        self.unit = indent_unit(self.lines)
         self.edits: list[_Edit] = []
         self.notes: list[str] = []
         self.unplaced: list[str] = []
@@ -158,7 +143,12 @@ class _Planner:
             return
         self.claimed.add((target.start_line, target.end_line))
         parent = self.parents.get(id(target))
-        self.located[id(wanted)] = (target.end_line, _indent(self.lines[target.start_line]), parent, _describe(target))
+        self.located[id(wanted)] = (
+            target.end_line,
+            indent_of(self.lines[target.start_line]),
+            parent,
+            _describe(target),
+        )
         if wanted.container and target.container and wanted.members and not self._complete(wanted, target):
             self._header(wanted, target)
             for i, member in enumerate(wanted.members):
@@ -183,7 +173,7 @@ class _Planner:
             _Edit(
                 target.start_line,
                 target.start_line + 1,
-                [_indent(old) + line],
+                [indent_of(old) + line],
                 f"Changes the head of {_describe(target)}",
                 f"the file defines it at line {target.start_line + 1}",
             )
@@ -192,7 +182,7 @@ class _Planner:
     def _replace(self, wanted: Definition, target: Definition) -> None:
         with_doc = wanted.doc_start_line < wanted.start_line
         start = target.doc_start_line if with_doc else target.start_line
-        new = _shift(self._block_lines(wanted, with_doc), _indent(self.lines[target.start_line]))
+        new = shift_to(self._block_lines(wanted, with_doc), indent_of(self.lines[target.start_line]))
         if [line.rstrip() for line in self.lines[start : target.end_line]] == [line.rstrip() for line in new]:
             self.notes.append(f"{_describe(target)} is already the same as in the answer.")
             return
@@ -216,7 +206,7 @@ class _Planner:
         what = f"Adds {_describe(wanted)}"
         if found is None:
             at, why = self._unplaced_position(wanted)
-            lines = _shift(body, "")
+            lines = shift_to(body, "")
             if at == len(self.lines) and self.lines and self.lines[-1].strip():
                 lines = ["", *lines]
             self.edits.append(_Edit(at, at, lines, what, why))
@@ -226,7 +216,7 @@ class _Planner:
         if owner is not None and wanted.kind == "function" and not wanted.scope:
             what = f"Adds method {owner.qualified_name}.{wanted.name}"
         separation = [""] * self._separation(owner)
-        lines = _shift(body, indent)
+        lines = shift_to(body, indent)
         if after:
             follows = self.lines[at] if at < len(self.lines) else ""
             tail = separation if follows.strip() and not follows.strip().startswith(_CLOSING) else []
@@ -291,13 +281,13 @@ class _Planner:
         return (
             sibling.doc_start_line,
             False,
-            _indent(self.lines[sibling.start_line]),
+            indent_of(self.lines[sibling.start_line]),
             why,
             self.parents.get(id(sibling)),
         )
 
     def _after(self, sibling: Definition, why: str) -> tuple[int, bool, str, str, Definition | None]:
-        return sibling.end_line, True, _indent(self.lines[sibling.start_line]), why, self.parents.get(id(sibling))
+        return sibling.end_line, True, indent_of(self.lines[sibling.start_line]), why, self.parents.get(id(sibling))
 
     def _unplaced_position(self, wanted: Definition) -> tuple[int, str]:
         reason = f"the file has no definitions to put {wanted.name} next to"
@@ -322,8 +312,8 @@ class _Planner:
 
     def _member_indent(self, container: Definition) -> str:
         if container.members:
-            return _indent(self.lines[container.members[0].start_line])
-        return _indent(self.lines[container.start_line]) + self.unit
+            return indent_of(self.lines[container.members[0].start_line])
+        return indent_of(self.lines[container.start_line]) + self.unit
 
     def _separation(self, container: Definition | None) -> int:
         """Blank lines between siblings in the file (the most common count), or the language's habit."""
@@ -386,9 +376,13 @@ def plan_by_syntax(file: Source, block: BlockCode, cursor_line: int | None) -> S
         planner.edits.append(_Edit(edit.start, edit.end, list(edit.lines), what, edit.note))
     if block.leftovers:
         first, last = block.leftovers[0][0], block.leftovers[-1][1]
-        at, why = planner._unplaced_position_for_code()
-        what = f"Code outside any definition ({_lines(first, last)} of the answer)"
-        planner.edits.append(_Edit(at, at, list(block.source.lines[first:last]), what, why, selected=False))
+        loose = list(block.source.lines[first:last])
+        if already_in(loose, file.lines):
+            planner.notes.append(f"The code outside any definition ({_lines(first, last)}) is already in the file.")
+        else:
+            at, why = planner._unplaced_position_for_code()
+            what = f"Code outside any definition ({_lines(first, last)} of the answer)"
+            planner.edits.append(_Edit(at, at, loose, what, why, selected=False))
     return SyntaxPlan(tuple(planner.hunks()), tuple(planner.notes), "; ".join(planner.unplaced))
 
 
