@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -252,22 +253,23 @@ def context_child(files: int) -> dict[str, object]:
     return results
 
 
-def run_context_child(files: int) -> dict[str, object] | None:
+def run_child(args: list[str]) -> dict[str, Any] | None:
+    """Run this script as a child with `args` in an empty user folder; its RESULT line, parsed
+    (None, with its output's tail on stderr, when it printed none)."""
     with tempfile.TemporaryDirectory(prefix="dscoder-bench-") as home:
         out = subprocess.run(
-            [sys.executable, __file__, "--context-child", "--files", str(files)],
-            env=_env(home),
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=1800,
+            [sys.executable, __file__, *args], env=_env(home), cwd=REPO, capture_output=True, text=True, timeout=1800
         )
     line = next((row for row in out.stdout.splitlines() if row.startswith("RESULT ")), None)
     if line is None:
         print(out.stdout[-2000:], out.stderr[-4000:], file=sys.stderr)
         return None
-    result: dict[str, object] = json.loads(line[len("RESULT ") :])
+    result: dict[str, Any] = json.loads(line[len("RESULT ") :])
     return result
+
+
+def run_context_child(files: int) -> dict[str, Any] | None:
+    return run_child(["--context-child", "--files", str(files)])
 
 
 def context_rows(r: dict[str, object]) -> list[tuple[str, str, str, str]]:
@@ -310,20 +312,9 @@ def main() -> int:
 
     first_run = [first_paint_seconds(None) for _ in range(args.runs)]
     with_model = [first_paint_seconds(model) for _ in range(args.runs)]
-    with tempfile.TemporaryDirectory(prefix="dscoder-bench-") as home:
-        out = subprocess.run(
-            [sys.executable, __file__, model, "--tokens", str(args.tokens), "--child"],
-            env=_env(home),
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
-    line = next((row for row in out.stdout.splitlines() if row.startswith("RESULT ")), None)
-    if line is None:
-        print(out.stdout[-2000:], out.stderr[-4000:], file=sys.stderr)
+    r = run_child([model, "--tokens", str(args.tokens), "--child"])
+    if r is None:
         return 1
-    r = json.loads(line[len("RESULT ") :])
 
     def ok(value: float, target: float) -> str:
         return "yes" if value <= target else "NO"
