@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from app.llm.options import SamplingParams
+from app.protocol.options import SamplingParams
 
 if TYPE_CHECKING:  # the client brings httpx (a sixth of a second): imported when a completion runs
     from app.llm.client import OpenAIClient

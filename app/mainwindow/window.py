@@ -38,7 +38,6 @@ from app.conversations.ui.sidebar import ConversationSidebar
 from app.editor.ui.file_tree import FileTree
 from app.editor.ui.tabs import EditorTabs, SaveChoice
 from app.llm.info import EngineState
-from app.llm.options import LoadOptions
 from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import EngineWorker
 from app.mainwindow.launchers import MACHINE_TAB, CodeActions, ModelManagerLauncher, SettingsEditor
@@ -48,6 +47,7 @@ from app.mainwindow.parts import NoModelBanner, TabsEditorAccess
 from app.mainwindow.status_bar import EngineStatusBar
 from app.mainwindow.theme import THEME_CHOICES, apply_application_palette, effective_theme
 from app.project.ui.service import ProjectMapService
+from app.protocol.options import LoadOptions
 from app.utils import paths
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from app.hardware.probe import MachineProfile
-from app.llm.options import prompt_cache_budget
 from app.models.catalog import CatalogEntry
 from app.models.planning.estimator import GIB, MemoryEstimate, estimate_memory, pad_ctx
 from app.models.planning.measured import LoadSettings, MeasuredLoads, ModelFileId, measured_memory, placement_of
@@ -30,8 +29,8 @@ from app.models.planning.speed import (
     predict_speed,
     streamed_bytes_per_token,
 )
+from app.protocol.options import prompt_cache_budget
 
-PURPOSES = ("chat", "completion", "both")
 VRAM_HEADROOM_BYTES = 512 * 1024 * 1024  # per GPU: the desktop and driver growth
 VRAM_HEADROOM_FRACTION = 0.05  # of each GPU's total
 MIN_CTX = {"chat": 2048, "completion": 2048, "both": 2048}  # smallest useful context (capped by the model's)
