@@ -26,8 +26,8 @@ from pathlib import Path
 
 import llama_cpp
 import psutil
-from llama_cpp import _internals
 
+from app.engine import llama_private as _internals  # llama-cpp-python's private API, through one door
 from app.engine.abort import AbortFlag, GenerationCancelled
 from app.engine.backends import ensure_backends_loaded, model_params_for_this_cpu
 from app.engine.drafting import DraftChain, DraftTotals, ModelDrafter, PromptLookup
