@@ -25,26 +25,11 @@ ENGINE_PACKAGES = ("app.engine", "llama_cpp")
 # Runs the real entry point (app.cli.main, no command: the window) and, once the first frame is
 # painted, prints the loaded modules and leaves.
 GUI_START_CHILD = r"""
-import json, os, sys
-from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QWidget
-from app.mainwindow.app import create_application
+import json, sys
+from tests.helpers.first_paint import leave_at_first_paint
 from app.cli import main
 
-class FirstPaint(QObject):
-    seen = False
-    def eventFilter(self, watched, event):
-        if not self.seen and event.type() == QEvent.Type.Paint and isinstance(watched, QWidget):
-            self.seen = True
-            QTimer.singleShot(0, self.done)  # after this frame, and what it started
-        return False
-    def done(self):
-        print("MODULES " + json.dumps(sorted(sys.modules)), flush=True)
-        os._exit(0)
-
-application = create_application()
-watcher = FirstPaint()
-application.installEventFilter(watcher)
+watcher = leave_at_first_paint(lambda: print("MODULES " + json.dumps(sorted(sys.modules)), flush=True))
 sys.exit(main([]))
 """
 
