@@ -27,20 +27,6 @@ ASK_INSTRUCTIONS: dict[str, str] = {
     ),
 }
 
-_TEST_FRAMEWORKS: dict[str, str] = {
-    "python": " with pytest",
-    "javascript": " with Jest",
-    "typescript": " with Jest",
-    "go": " with the standard testing package",
-    "rust": " as #[test] functions",
-    "java": " with JUnit 5",
-    "csharp": " with xUnit",
-    "ruby": " with RSpec",
-    "php": " with PHPUnit",
-    "cpp": " with GoogleTest",
-    "c": " with plain assert() calls",
-}
-
 
 @dataclass(frozen=True)
 class CodeContext:
@@ -68,7 +54,8 @@ def _describe(context: CodeContext) -> str:
 def selection_prompt(action: str, context: CodeContext) -> str:
     """An editor action (Explain, Find bugs...) on the selected code."""
     template = ASK_INSTRUCTIONS.get(action, f"{action}:")
-    instruction = template.format(framework=_TEST_FRAMEWORKS.get(context.language_id, ""))
+    framework = textfile.language(context.language_id).test_framework
+    instruction = template.format(framework=f" {framework}" if framework else "")
     return f"{instruction}\n\nThe code is from {_describe(context)}:\n\n{fenced(context.code, context.fence)}"
 
 

@@ -12,51 +12,33 @@ from __future__ import annotations
 import logging
 import threading
 
-log = logging.getLogger(__name__)
+from app import languages
 
-# The fence names models write most, covering the languages the editor highlights.
-WARM_LANGUAGES = (
-    "python",
-    "c",
-    "cpp",
-    "java",
-    "javascript",
-    "typescript",
-    "go",
-    "rust",
-    "csharp",
-    "php",
-    "ruby",
-    "bash",
-    "sql",
-    "html",
-    "css",
-    "json",
-    "yaml",
-    "markdown",
-    "text",
-    "console",
-    "diff",
-)
+log = logging.getLogger(__name__)
 
 _started = False
 _lock = threading.Lock()
 
 
-def _warm(styles: tuple[str, ...]) -> None:
+def warm_highlighting(styles: tuple[str, ...]) -> list[str]:
+    """Highlight a line in every fence of app.languages, once per Pygments style; the
+    fences that had a lexer, in order."""
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
+    warmed: dict[str, None] = {}
     for style in styles:
         formatter = HtmlFormatter(noclasses=True, nowrap=True, style=style)
-        for name in WARM_LANGUAGES:
+        for name in languages.highlighted_fences():
             try:
                 highlight("x = 1\n", get_lexer_by_name(name), formatter)
             except ClassNotFound:
                 continue
-    log.debug("code highlighting warmed up for %d languages", len(WARM_LANGUAGES))
+            warmed[name] = None
+    log.debug("code highlighting warmed up for %d languages", len(warmed))
+    return list(warmed)
 
 
 def start_highlighting_warmup() -> None:
@@ -69,4 +51,4 @@ def start_highlighting_warmup() -> None:
     from app.chat.markdown.render import DARK_THEME, LIGHT_THEME
 
     styles = tuple(dict.fromkeys((LIGHT_THEME.pygments_style, DARK_THEME.pygments_style)))
-    threading.Thread(target=_warm, args=(styles,), name="highlight-warmup", daemon=True).start()
+    threading.Thread(target=warm_highlighting, args=(styles,), name="highlight-warmup", daemon=True).start()
