@@ -27,7 +27,7 @@ from app.chat.ui import ChatPanel
 from app.chat.ui.context import ChatContext
 from app.chat.ui.controller import ChatController
 from app.chat.ui.prefill import IdlePrefill
-from app.chat.ui.warmup import start_highlighting_warmup
+from app.chat.ui.warmup import HighlightingWarmup
 from app.completion.ui.service import CompletionService
 from app.config.settings import Settings, load_settings
 from app.config.ui.store import SettingsStore
@@ -99,7 +99,8 @@ class MainWindow(QMainWindow):
                 30_000,
             )
         self._painted = False
-        self.firstPainted.connect(start_highlighting_warmup)
+        self.highlighting_warmup = HighlightingWarmup(self)
+        self.firstPainted.connect(self.highlighting_warmup.start)
 
     # -- public ------------------------------------------------------------------------------
     def open_files(self, files: list[str]) -> None:
@@ -380,6 +381,7 @@ class MainWindow(QMainWindow):
             self.engine.shutdown()
             self.models.shutdown()
             self.measurements.shutdown()
+            self.highlighting_warmup.shutdown()
             self.conversations.close()
             self.store.close()
 

@@ -7,7 +7,7 @@ pull them a few at a time: Pygments lexes as its tokens are consumed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pygments.lexer import Lexer
@@ -71,14 +71,6 @@ def iter_highlight_runs(code: str, language: str, style: str) -> Iterator[Highli
         pending = HighlightRun(start, len(value), colour, bold, italic)
     if pending:
         yield pending
-
-
-def prepare_lexers(fences: Iterable[str] | None = None) -> None:
-    """Load and compile these fences' lexers now (e.g. on a thread while idle); loading a
-    lexer the first time costs 5-90 ms (imports, regex compilation). By default every
-    language of app.languages, and the output kinds."""
-    for language in languages.highlighted_fences() if fences is None else fences:
-        next(iter(lexer_for(language).get_tokens_unprocessed("x")), None)
 
 
 def highlight_runs(code: str, language: str, style: str) -> list[HighlightRun]:
