@@ -35,9 +35,10 @@ class Language:
     that comments out one line ("" when the language has none, and `block_comment` is
     used instead). `pygments` is the Pygments lexer alias ("" for the fence name).
 
-    `run_command` and `test_command` are command-line templates with `{file}` (the file's
-    path), `{stem}` (its name without the extension) and `{dir}` (its folder);
-    `test_markers` are file names whose presence in a project says `test_command` is
+    `run_command` and `test_command` are shell command lines (some chain two commands with
+    `&&`) with `{file}` (the file's path), `{stem}` (its name without the extension) and
+    `{dir}` (its folder), to be filled with shell-quoted values and run in `{dir}`;
+    `test_command_markers` are file names whose presence in a project says `test_command` is
     how that project runs its tests. `test_framework` finishes the sentence "Write unit
     tests for this code ..." ("with pytest").
     """
@@ -59,7 +60,7 @@ class Language:
     test_framework: str = ""
     run_command: str | None = None
     test_command: str | None = None
-    test_markers: tuple[str, ...] = ()
+    test_command_markers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.fence:
@@ -85,7 +86,7 @@ _BUILT_IN = (
         test_framework="with pytest",
         run_command="python3 {file}",
         test_command="python3 -m pytest {file}",
-        test_markers=("pytest.ini", "conftest.py", "pyproject.toml", "setup.cfg", "tox.ini"),
+        test_command_markers=("pytest.ini", "conftest.py", "pyproject.toml", "setup.cfg", "tox.ini"),
     ),
     Language(
         "c",
@@ -138,7 +139,7 @@ _BUILT_IN = (
         test_framework="with Jest",
         run_command="node {file}",
         test_command="npx jest {file}",
-        test_markers=("package.json",),
+        test_command_markers=("package.json",),
     ),
     Language(
         "typescript",
@@ -154,7 +155,7 @@ _BUILT_IN = (
         test_framework="with Jest",
         run_command="npx tsx {file}",
         test_command="npx jest {file}",
-        test_markers=("package.json",),
+        test_command_markers=("package.json",),
     ),
     Language(
         "go",
@@ -169,7 +170,7 @@ _BUILT_IN = (
         test_framework="with the standard testing package",
         run_command="go run {file}",
         test_command="go test {dir}",
-        test_markers=("go.mod",),
+        test_command_markers=("go.mod",),
     ),
     Language(
         "rust",
@@ -184,7 +185,7 @@ _BUILT_IN = (
         test_framework="as #[test] functions",
         run_command="rustc {file} -o {dir}/{stem} && {dir}/{stem}",
         test_command="cargo test",
-        test_markers=("Cargo.toml",),
+        test_command_markers=("Cargo.toml",),
     ),
     Language(
         "csharp",
@@ -212,7 +213,7 @@ _BUILT_IN = (
         test_framework="with PHPUnit",
         run_command="php {file}",
         test_command="vendor/bin/phpunit {file}",
-        test_markers=("phpunit.xml", "phpunit.xml.dist"),
+        test_command_markers=("phpunit.xml", "phpunit.xml.dist"),
     ),
     Language(
         "ruby",
@@ -227,7 +228,7 @@ _BUILT_IN = (
         test_framework="with RSpec",
         run_command="ruby {file}",
         test_command="rspec {file}",
-        test_markers=(".rspec",),
+        test_command_markers=(".rspec",),
     ),
     Language(
         "bash",
