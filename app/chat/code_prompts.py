@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from app.chat.attachments import Attachment
+from app.chat.attachments.excerpts import Attachment
+from app.chat.editor_access import EditorSnapshot
 from app.editor import textfile
 
 # The editor's right-click questions (app.editor.ui.code_editor.ASK_ACTIONS) and what
@@ -42,17 +42,6 @@ _TEST_FRAMEWORKS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class CodeContext:
-    """Code from the editor: its file name, language and text."""
-
-    name: str  # "main.py", or "Untitled-1" for a new file
-    language_id: str  # app.editor.textfile language id: "python", "cpp", "text"...
-    language_name: str  # "Python", "C++", "Plain text"
-    fence: str  # the Markdown code-fence info string: "python", "cpp", "text"
-    code: str
-
-
 def fenced(code: str, info: str) -> str:
     """`code` in a Markdown fence longer than any backtick run inside it."""
     longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
@@ -61,15 +50,14 @@ def fenced(code: str, info: str) -> str:
     return f"{fence}{info}\n{body}{fence}"
 
 
-def _describe(context: CodeContext) -> str:
-    return f"`{context.name}` ({context.language_name})"
-
-
-def selection_prompt(action: str, context: CodeContext) -> str:
-    """An editor action (Explain, Find bugs...) on the selected code."""
+def selection_prompt(action: str, code: str, source: EditorSnapshot | None = None) -> str:
+    """An editor action (Explain, Find bugs...) on `code`, selected in `source`'s tab (None:
+    the tab is gone; the code is named "selection", as plain text)."""
+    name, language_id = (source.name, source.language_id) if source is not None else ("selection", textfile.PLAIN_TEXT)
+    language = textfile.language(language_id)
     template = ASK_INSTRUCTIONS.get(action, f"{action}:")
-    instruction = template.format(framework=_TEST_FRAMEWORKS.get(context.language_id, ""))
-    return f"{instruction}\n\nThe code is from {_describe(context)}:\n\n{fenced(context.code, context.fence)}"
+    instruction = template.format(framework=_TEST_FRAMEWORKS.get(language.id, ""))
+    return f"{instruction}\n\nThe code is from `{name}` ({language.name}):\n\n{fenced(code, language.fence)}"
 
 
 def _attachment_text(attachment: Attachment) -> str:

@@ -24,7 +24,7 @@ from app.models.planning.measured import MeasuredLoads
 from app.models.planning.plan_words import rate_text, seconds_text
 from app.models.planning.planner import gb
 from app.models.planning.shape import model_shape
-from app.models.planning.speed import predict_speed
+from app.models.planning.speed_prediction import predict_speed
 from app.utils.errors import DscoderError
 
 

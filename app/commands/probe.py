@@ -10,14 +10,14 @@ from typing import Any
 from app.config.settings import Settings, load_settings
 from app.engine.gpu_child import child_main
 from app.hardware.probe import MachineProfile, probe_machine
-from app.hardware.speed import MachineSpeed
-from app.hardware.speed_benchmark import with_machine_speed
+from app.hardware.machine_speed import MachineSpeed
+from app.hardware.machine_speed_benchmark import with_machine_speed
 from app.models.catalog import load_catalog
 from app.models.library import installed_paths, scan_models
 from app.models.planning.measured import MeasuredLoads
 from app.models.planning.plan_words import rate_text, seconds_text
 from app.models.planning.planner import PURPOSES, Plan, gb, plan_for_machine, plan_options
-from app.models.planning.speed import ASSUMED
+from app.models.planning.speed_prediction import ASSUMED
 from app.utils.errors import DscoderError
 
 
@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     if args.speed_child is not None:
         # Imported here: the benchmark child's GGUF writer (numpy, gguf) costs every other
         # command's start-up, the window's included, a tenth of a second.
-        from app.engine.speed_child import main as speed_child_main
+        from app.engine.machine_speed_child import main as speed_child_main
 
         return speed_child_main(args.speed_child)
     settings = load_settings()

@@ -26,7 +26,7 @@ from app.hardware.probe import (
     collect_gpus,
     read_drm_sysfs,
 )
-from app.hardware.speed import GpuSpeed
+from app.hardware.machine_speed import GpuSpeed
 
 GIB = 1024**3
 MIB = 1024**2

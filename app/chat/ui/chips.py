@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.chat.context import Chip, token_text
+from app.chat.attachments.rules import Chip, token_text
 
 
 class FlowLayout(QLayout):

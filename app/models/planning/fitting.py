@@ -4,7 +4,7 @@ For every catalog entry the planner (app/models/planning/planner.py) asks `fit_e
 layers, or CPU only) and the largest context that fits after the weights, keeping
 headroom for the rest of the system (min(25% of RAM, 4 GB) by default) and the
 prompt-state cache's budget free, and predicts how fast it will feel with this
-machine's measured speed (app/models/planning/speed.py), measured values replacing the
+machine's measured speed (app/models/planning/speed_prediction.py), measured values replacing the
 estimates for an installed file that was loaded just so. Whether it is fast enough
 is judged against the interactive floors (`SpeedFloors`, adjustable in Settings).
 """
@@ -22,7 +22,7 @@ from app.models.catalog import CatalogEntry
 from app.models.planning.estimator import GIB, MemoryEstimate, estimate_memory, pad_ctx
 from app.models.planning.measured import LoadSettings, MeasuredLoads, ModelFileId, measured_memory, placement_of
 from app.models.planning.shape import model_shape
-from app.models.planning.speed import (
+from app.models.planning.speed_prediction import (
     CALIBRATED,
     MEASURED,
     SpeedEstimate,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from app.hardware.probe import GpuInfo, MachineProfile
 from app.models.catalog import CatalogEntry
 from app.models.planning.fitting import FIT_FULL_GPU, FIT_PARTIAL_GPU, Budget, QuantFit, SpeedFloors, ctx_label, gb
-from app.models.planning.speed import ASSUMED, CALIBRATED, MEASURED, SpeedEstimate
+from app.models.planning.speed_prediction import ASSUMED, CALIBRATED, MEASURED, SpeedEstimate
 
 FAMILY_LABEL = {
     "1.3b": "1.3B",

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.hardware.probe import MachineProfile
-from app.hardware.speed import MachineSpeed
+from app.hardware.machine_speed import MachineSpeed
 from app.models.planning.plan_words import rate_text, seconds_text
 from app.models.planning.planner import (
     FIT_CPU_ONLY,

@@ -34,7 +34,7 @@ class Attachment:
     enclosing: str = ""  # the definition around a selection ("" when none, or the selection is it)
     enclosing_lines: tuple[int, int] = (0, 0)
     enclosing_name: str = ""
-    key: str = ""  # which chip shows it (app.chat.context: "editor", "@utils.py", "project")
+    key: str = ""  # which chip shows it (app.chat.attachments.rules: "editor", "@utils.py", "project")
 
     @property
     def tokens(self) -> int:

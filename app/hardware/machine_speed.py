@@ -1,7 +1,7 @@
 """This machine's measured llama.cpp speed, and where it is kept.
 
-`MachineSpeed` is what the benchmark (app/hardware/speed_benchmark.py, running
-app/engine/speed_child.py) measured: how many weight bytes per second a decoded
+`MachineSpeed` is what the benchmark (app/hardware/machine_speed_benchmark.py, running
+app/engine/machine_speed_child.py) measured: how many weight bytes per second a decoded
 token streams, and how many floating-point operations per second prompt processing
 reaches, on the CPU and on each GPU, with a Q4_K model; on the CPU also how much
 faster or slower each other weight type runs (llama.cpp's CPU kernels are often
