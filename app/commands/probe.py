@@ -9,9 +9,9 @@ from typing import Any
 
 from app.config.settings import Settings, load_settings
 from app.engine.gpu_child import child_main
-from app.hardware.probe import MachineProfile, probe_machine
 from app.hardware.machine_speed import MachineSpeed
 from app.hardware.machine_speed_benchmark import with_machine_speed
+from app.hardware.probe import MachineProfile, probe_machine
 from app.models.catalog import load_catalog
 from app.models.library import installed_paths, scan_models
 from app.models.planning.measured import MeasuredLoads

@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from app.hardware.probe import MachineProfile
 from app.hardware.machine_speed import (
     CPU_BENCH_TYPES,
     DEFAULT_WEIGHTS_BYTES,
@@ -35,6 +34,7 @@ from app.hardware.machine_speed import (
     save_speed,
     type_factors_from_json,
 )
+from app.hardware.probe import MachineProfile
 from app.utils import paths
 from app.utils.errors import CancelledError, DscoderError
 from app.utils.jobs import JobControl

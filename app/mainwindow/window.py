@@ -24,9 +24,9 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from app import APP_NAME, __version__
 from app.chat.ui import ChatPanel
-from app.chat.ui.question_attachments import QuestionAttachments
 from app.chat.ui.controller import ChatController
 from app.chat.ui.prefill import IdlePrefill
+from app.chat.ui.question_attachments import QuestionAttachments
 from app.chat.ui.warmup import start_highlighting_warmup
 from app.completion.ui.service import CompletionService
 from app.config.settings import Settings, load_settings
@@ -246,7 +246,9 @@ class MainWindow(QMainWindow):
         for files_changed in (tabs.currentEditorChanged, tabs.fileOpened, tabs.fileSaved):
             files_changed.connect(lambda *_args: attachments.files_changed())
         tabs.cursorPositionChanged.connect(lambda _line, _column: attachments.schedule())
-        self.settings_store.changed.connect(lambda names: attachments.schedule() if _changes_chat_settings(names) else None)
+        self.settings_store.changed.connect(
+            lambda names: attachments.schedule() if _changes_chat_settings(names) else None
+        )
 
     # -- reactions -----------------------------------------------------------------------------
     def _on_current_file(self) -> None:

@@ -25,8 +25,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from app.completion.fim_window import CompletionPrompt, build_completion_prompt, max_tokens_for  # noqa: E402
 from app.completion.fim import complete_middle  # noqa: E402
+from app.completion.fim_window import CompletionPrompt, build_completion_prompt, max_tokens_for  # noqa: E402
 from app.llm.client import OpenAIClient
 from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.stream import StreamStats

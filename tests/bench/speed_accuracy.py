@@ -35,8 +35,8 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from app.config.settings import Settings  # noqa: E402
-from app.hardware.probe import MachineProfile, probe_machine  # noqa: E402
 from app.hardware.machine_speed_benchmark import measure_machine_speed  # noqa: E402
+from app.hardware.probe import MachineProfile, probe_machine  # noqa: E402
 from app.llm.client import OpenAIClient  # noqa: E402
 from app.llm.options import LoadOptions, SamplingParams, load_options_for  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402

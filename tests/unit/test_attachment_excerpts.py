@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.chat.attachments import excerpts
-from app.chat.code_prompts import attachments_prompt
+from app.chat.attachments.prompt import attachments_prompt
 from app.utils.tokens import approx_tokens
 
 SAMPLE = """import json

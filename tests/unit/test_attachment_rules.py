@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.chat.attachments import rules
-from app.chat.code_prompts import attachments_prompt
+from app.chat.attachments.prompt import attachments_prompt
 from app.chat.attachments.rules import AttachmentRequest, Budgets, MentionedFile
 from app.chat.editor_access import EditorSnapshot
 from app.project.outline_map import build_map

@@ -1,17 +1,12 @@
-"""Prompts about code carry the file name, the language and the code in a fence."""
+"""Prompts about code (the editor's questions and the attachments) carry the file name, the language
+and the code in a fence."""
 
 from __future__ import annotations
 
 from app.chat.attachments import excerpts
+from app.chat.attachments.prompt import attachments_line, attachments_prompt, attachments_prompt_prefix
+from app.chat.code_prompts import ASK_INSTRUCTIONS, fenced, selection_prompt
 from app.chat.editor_access import EditorSnapshot
-from app.chat.code_prompts import (
-    ASK_INSTRUCTIONS,
-    attachments_line,
-    attachments_prompt,
-    attachments_prompt_prefix,
-    fenced,
-    selection_prompt,
-)
 from app.chat.markdown.render import extract_code_blocks
 
 PY_CODE = "def add(a, b):\n    return a + b\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.completion.debounce import MAX_DELAY_MS, MIN_DELAY_MS, AdaptiveDebounce
+from app.completion.fim import filter_middle
 from app.completion.fim_window import (
     SNAP_LINES,
     OpenFile,
@@ -12,8 +14,6 @@ from app.completion.fim_window import (
     max_tokens_for,
     path_comment,
 )
-from app.completion.debounce import MAX_DELAY_MS, MIN_DELAY_MS, AdaptiveDebounce
-from app.completion.fim import filter_middle
 from app.completion.support import completion_support
 
 NUMBERED = "".join(f"line_{n:04d} = {n}\n" for n in range(2000))  # 17 characters a line

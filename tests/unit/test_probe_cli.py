@@ -12,8 +12,8 @@ import pytest
 from app import cli
 from app.commands import probe as probe_command
 from app.hardware import machine_speed_benchmark
-from app.hardware.probe import probe_machine
 from app.hardware.machine_speed import TypeFactor
+from app.hardware.probe import probe_machine
 from app.models.synthetic.shapes import SHAPE_6_7B, write_synthetic_gguf
 from tests.helpers.hardware_profiles import PROFILES, readers_for
 from tests.helpers.machine_speed import cache_speed_for_this_machine

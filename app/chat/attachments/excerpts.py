@@ -3,7 +3,7 @@ otherwise the part around the cursor; a selection with its file name, line numbe
 the definition around it; other files named with `@file`; the project map.
 
 Pure functions: the chat's chips show `Attachment.label` and `tokens`, and the prompt
-is `code_prompts.attachments_prompt(question, attachments)`.
+is `prompt.attachments_prompt(question, attachments)`.
 """
 
 from __future__ import annotations

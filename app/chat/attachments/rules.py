@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from app.chat.attachments import excerpts
 from app.chat.attachments.excerpts import Attachment
-from app.chat.code_prompts import attachments_prompt_prefix
+from app.chat.attachments.prompt import attachments_prompt_prefix
 from app.chat.editor_access import EditorSnapshot
 from app.editor import textfile
 from app.project.outline_map import ProjectMap

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 from app.chat.attachments.excerpts import Attachment
-from app.chat.code_prompts import attachments_line, attachments_prompt, selection_prompt
+from app.chat.attachments.prompt import attachments_line, attachments_prompt
 from app.chat.attachments.rules import question_text, request_prefix
-from app.chat.editor_access import EditorAccess
+from app.chat.code_prompts import selection_prompt
 from app.chat.conversation import ASSISTANT, USER, Conversation, SavedTurn, Turn
+from app.chat.editor_access import EditorAccess
 from app.chat.footer import stats_text
 from app.chat.ui.panel import ConversationDisplay
 from app.config.settings import Settings
@@ -34,8 +35,8 @@ from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import engine_log_path
 
 if TYPE_CHECKING:
-    from app.chat.ui.question_attachments import QuestionAttachments
     from app.chat.ui.panel import ChatPanel
+    from app.chat.ui.question_attachments import QuestionAttachments
     from app.llm.stream import StreamStats
 
 log = logging.getLogger(__name__)

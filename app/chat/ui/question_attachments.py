@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.chat.attachments import rules
 from app.chat.attachments.excerpts import Attachment
-from app.chat.code_prompts import attachments_prompt
+from app.chat.attachments.prompt import attachments_prompt
 from app.chat.attachments.rules import AttachmentRequest, MentionedFile
 from app.chat.editor_access import EditorAccess
 from app.chat.ui.panel import ChatPanel

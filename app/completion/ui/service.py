@@ -24,8 +24,8 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QGuiApplication
 
-from app.completion.fim_window import OpenFile, build_completion_prompt, max_tokens_for
 from app.completion.debounce import AdaptiveDebounce
+from app.completion.fim_window import OpenFile, build_completion_prompt, max_tokens_for
 from app.completion.ring import RingBuffer, ring_prefix
 from app.completion.support import NO_MODEL, CompletionSupport, language_enabled
 from app.completion.ui.inline import InlineCompletion, clean_suggestion

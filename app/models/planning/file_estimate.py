@@ -14,8 +14,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.hardware.probe import MachineProfile, ProbeReaders, probe_machine
 from app.hardware.machine_speed import load_cached_speed
+from app.hardware.probe import MachineProfile, ProbeReaders, probe_machine
 from app.llm.options import LoadOptions
 from app.models.gguf import GgufInfo, read_gguf_info
 from app.models.planning.estimator import MemoryEstimate, estimate_load

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.hardware.probe import MachineProfile
 from app.hardware.machine_speed import MachineSpeed
+from app.hardware.probe import MachineProfile
 from app.models.planning.plan_words import rate_text, seconds_text
 from app.models.planning.planner import (
     FIT_CPU_ONLY,
