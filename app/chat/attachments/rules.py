@@ -27,6 +27,7 @@ from app.project.outline_map import ProjectMap
 from app.project.relevance import PROJECT_MENTION, is_project_question, render_map
 from app.utils.errors import DscoderError
 from app.utils.jobs import JobControl
+from app.utils.units import token_count
 
 log = logging.getLogger(__name__)
 
@@ -203,10 +204,6 @@ class Chip:
     tooltip: str = ""
 
 
-def token_text(tokens: int) -> str:
-    return f"{tokens / 1000:.1f}k tokens" if tokens >= 1000 else f"{tokens} token{'s' if tokens != 1 else ''}"
-
-
 def _tooltip(attachment: Attachment) -> str:
     what = {
         "file": f"The whole file {attachment.name}",
@@ -216,14 +213,14 @@ def _tooltip(attachment: Attachment) -> str:
         + (f", and {attachment.enclosing_name}, the definition around it" if attachment.enclosing else ""),
         "project": "A map of the project's files and definitions, the most related to the question first",
     }[attachment.kind]
-    return f"{what}: about {token_text(attachment.tokens)}. Goes with this message; × leaves it out."
+    return f"{what}: about {token_count(attachment.tokens)}. Goes with this message; × leaves it out."
 
 
 def chips_for(attached: Sequence[Attachment], suggestion: Attachment | None = None) -> list[Chip]:
     """The chips for what is attached, and the editor's suggestion chip when it is left out."""
     chips = [Chip(a.key, a.label, a.tokens, True, _tooltip(a)) for a in attached]
     if suggestion is not None:
-        tip = f"Click to send {suggestion.label} with this message (about {token_text(suggestion.tokens)})"
+        tip = f"Click to send {suggestion.label} with this message (about {token_count(suggestion.tokens)})"
         chips.insert(0, Chip(EDITOR_KEY, suggestion.label, suggestion.tokens, False, tip))
     return chips
 
