@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.completion.context import CompletionPrompt
 from app.completion.fim import complete_middle
+from app.completion.fim_window import CompletionPrompt
 from app.completion.support import CompletionSupport, completion_support
 from app.config.sampling import INLINE_LINE_MAX_TOKENS
 from app.llm.options import SamplingParams
