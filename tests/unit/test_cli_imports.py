@@ -68,6 +68,6 @@ def test_only_serve_and_probe_import_the_engine_and_only_inside_their_run() -> N
         if imports:
             importers[path.name] = imports
     assert importers == {
-        "probe.py": [("app.engine.gpu_child", True), ("app.engine.speed_child", True)],
+        "probe.py": [("app.engine.gpu_child", True), ("app.engine.machine_speed_child", True)],
         "serve.py": [("app.engine.main", True)],
     }
