@@ -98,6 +98,7 @@ def hub(monkeypatch):
 
 
 # -- tiers: `pytest -m "not slow"` starts no process ------------------------------------
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     mark_slow_tier(items)
 

@@ -65,10 +65,10 @@ def _refusal(what: str, attempts: list[str]) -> Callable[..., Any]:
 
 def _caller() -> str:
     """The innermost frame of the project (app/ or tests/) that asked for the process."""
-    for frame in reversed(traceback.extract_stack()[:-2]):
-        if f"{os.sep}app{os.sep}" in frame.filename or f"{os.sep}tests{os.sep}" in frame.filename:
-            if not frame.filename.endswith("process_guard.py"):
-                return f"{frame.filename}:{frame.lineno} ({frame.name})"
+    for frame in reversed(traceback.extract_stack()):
+        in_project = f"{os.sep}app{os.sep}" in frame.filename or f"{os.sep}tests{os.sep}" in frame.filename
+        if in_project and frame.filename != __file__:
+            return f"{frame.filename}:{frame.lineno} ({frame.name})"
     return "outside the project"
 
 
@@ -93,6 +93,8 @@ def guard_process_starts(item: pytest.Item) -> Generator[None, Any, Any]:
                 patch.setattr(os, name, _refusal(f"os.{name}", attempts))
         try:
             result = yield
+        except KeyboardInterrupt:
+            raise
         except BaseException:
             if not attempts:
                 raise
