@@ -266,6 +266,7 @@ def test_first_run_without_a_model_says_so_and_offers_to_open_one(qtbot, make_wi
     assert window.settings.chat_model_path == str(tiny_models["v1"])
 
 
+@pytest.mark.slow
 def test_loading_can_be_cancelled(qtbot, make_window, tiny_models) -> None:
     window = make_window()
     window.engine.load_model(str(tiny_models["v1"]))
