@@ -7,8 +7,9 @@ power cut can lose the last commits. Each write is one short transaction.
 
 A complete message is written in one go (`add_message`). An answer that is still
 streaming goes through a `StreamingMessageWriter`, which inserts the row at once
-(`complete = 0`) and rewrites its text at most every `interval` seconds, plus once
-more `interval` after the last delta, so a crash loses less than a second of it.
+(`complete = 0`) and rewrites its text at most every `interval` seconds, plus on
+`flush()` (its owner's timer, `interval` after the last delta), so a crash loses less
+than a second of it.
 
 FTS5 indexes message texts and conversation titles; triggers (schema.py) keep the
 indexes in step with the tables, so nothing here has to update them.

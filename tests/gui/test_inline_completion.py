@@ -330,7 +330,7 @@ def test_programmatic_edits_do_not_ask_for_a_completion(qtbot, service, editor):
 
 
 def test_tabs_each_get_completion_and_other_tabs_are_repository_context(qtbot, client, tmp_path):
-    from app.completion.context import build_completion_prompt
+    from app.completion.fim_window import build_completion_prompt
     from app.editor.ui.tabs import EditorTabs
 
     (tmp_path / "util.py").write_text("def helper():\n    return 1\n")

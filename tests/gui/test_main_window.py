@@ -350,7 +350,7 @@ def test_closing_asks_about_unsaved_files_and_can_be_cancelled(qtbot, make_windo
 
 
 @pytest.mark.slow
-def test_the_context_meter_warns_before_the_context_overflows_and_dropped_turns_are_noted(
+def test_the_context_window_meter_warns_before_the_context_overflows_and_dropped_turns_are_noted(
     qtbot, make_window, tiny_models
 ) -> None:
     window = make_window(n_ctx=768, max_tokens=360)  # llama.cpp rounds contexts to 256s

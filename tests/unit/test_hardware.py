@@ -19,9 +19,9 @@ from app.hardware.gpus import (
     read_drm_sysfs,
     read_nvidia,
 )
+from app.hardware.machine_speed import MachineSpeed, load_cached_speed, save_speed
+from app.hardware.machine_speed_benchmark import measure_machine_speed, with_machine_speed
 from app.hardware.probe import MachineProfile, ProbeReaders, _cpuinfo_name_and_flags, probe_machine, read_disk_free
-from app.hardware.speed import MachineSpeed, load_cached_speed, save_speed
-from app.hardware.speed_benchmark import measure_machine_speed, with_machine_speed
 from app.models.gguf import read_gguf_info
 from app.models.synthetic.bench import write_bench_gguf
 from app.utils.errors import CancelledError, DscoderError
@@ -35,7 +35,7 @@ from tests.helpers.hardware_profiles import (
     readers_for,
     write_fake_sysfs,
 )
-from tests.helpers.speed import SMALL_BENCHMARK_BYTES, small_measurement
+from tests.helpers.machine_speed import SMALL_BENCHMARK_BYTES, small_measurement
 
 
 @pytest.mark.slow

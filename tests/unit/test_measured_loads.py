@@ -22,11 +22,11 @@ from app.models.planning.estimator import estimate_memory
 from app.models.planning.load_recorder import parse_buffer_sizes, record_engine_load, record_engine_request
 from app.models.planning.measured import LoadRecord, LoadSettings, MeasuredLoads, ModelFileId, SpeedSample
 from app.models.planning.planner import PlanOptions, plan_for_machine
-from app.models.planning.speed import CALIBRATED, MEASURED, PREDICTED
+from app.models.planning.speed_prediction import CALIBRATED, MEASURED, PREDICTED
 from app.models.synthetic.shapes import SHAPE_6_7B, write_synthetic_gguf
 from app.models.synthetic.tiny import TINY, write_tiny_gguf
 from tests.helpers.hardware_profiles import PROFILES, readers_for
-from tests.helpers.speed import cache_speed_for_this_machine
+from tests.helpers.machine_speed import cache_speed_for_this_machine
 
 MIB = 1024 * 1024
 PROMPT = "def add(a, b):\n    return a + b\n\n" * 20  # about 200 tokens of the tiny vocabulary

@@ -33,6 +33,7 @@ from app.llm.supervisor import EngineSupervisor
 from app.llm.targets import EngineTarget, RemoteTarget
 from app.utils import paths
 from app.utils.errors import CancelledError, ClientError, DscoderError, EngineError
+from app.utils.ui.worker_thread import start_worker_thread, stop_worker_thread
 
 if TYPE_CHECKING:
     # The client pulls in httpx (~0.2 s of imports); the worker imports it on its own
@@ -108,12 +109,7 @@ class EngineWorker(EngineWorkerSignals):
     ) -> EngineWorker:
         """A worker moved to a started QThread named `name`."""
         worker = cls(supervisor_factory)
-        thread = QThread()
-        thread.setObjectName(name)
-        worker.moveToThread(thread)
-        worker._thread = thread
-        thread.started.connect(worker._name_python_thread)  # a slot of the worker: runs on its thread
-        thread.start()
+        worker._thread = start_worker_thread(worker, name)
         return worker
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
@@ -129,8 +125,7 @@ class EngineWorker(EngineWorkerSignals):
             # Runs the teardown on the worker thread and waits for it: the engine is
             # stopped and the timer killed by the thread that owns them.
             QMetaObject.invokeMethod(self, "_teardown", Qt.ConnectionType.BlockingQueuedConnection)
-            thread.quit()
-            thread.wait(timeout_ms)
+            stop_worker_thread(thread, timeout_ms)
 
     # -- direct calls from the GUI thread ----------------------------------------------------
     def cancel(self, request_id: int) -> None:
@@ -273,12 +268,6 @@ class EngineWorker(EngineWorkerSignals):
             log.debug("idle prefill refused: %s", error)
             return
         log.debug("idle prefill scheduled: %d tokens", tokens)
-
-    @Slot()
-    def _name_python_thread(self) -> None:
-        """Python's name for this thread (what gui.log shows) is the QThread's, not "Dummy-1"."""
-        thread = self.thread()
-        threading.current_thread().name = thread.objectName() if thread is not None else THREAD_NAME
 
     @Slot()
     def _teardown(self) -> None:
