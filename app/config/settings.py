@@ -141,21 +141,22 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     version does not know (a newer release's) are kept."""
     path = path or settings_path()
     known = {f.name for f in dataclasses.fields(Settings)}
-    existing = _read_raw(path) or {}
+    existing = _read_raw(path, log_unreadable=False) or {}  # a broken file is replaced whole
     data = {key: value for key, value in existing.items() if key not in known}
     data.update(dataclasses.asdict(settings))
     data[VERSION_KEY] = LATEST_VERSION
     _write_raw(path, data)
 
 
-def _read_raw(path: Path) -> dict[str, Any] | None:
-    """The file's JSON object; None when it is missing or unreadable (logged)."""
+def _read_raw(path: Path, log_unreadable: bool = True) -> dict[str, Any] | None:
+    """The file's JSON object; None when it is missing or unreadable (logged when loading)."""
     try:
         raw: Any = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        log.warning("settings file %s is unreadable (%s); using defaults", path, exc)
+        if log_unreadable:
+            log.warning("settings file %s is unreadable (%s); using defaults", path, exc)
         return None
     return raw if isinstance(raw, dict) else None
 
