@@ -247,6 +247,7 @@ def test_switched_off_globally_or_for_the_language(qtbot, client, editor):
         service.shutdown()
 
 
+@pytest.mark.slow
 def test_a_model_without_fim_greys_the_feature_out_and_says_why(qtbot, tiny_models, tmp_path, editor):
     options = LoadOptions(model_path=str(tiny_models["no_fim"]), n_ctx=512)
     with EngineSupervisor(options, log_path=tmp_path / "engine.log") as supervisor:

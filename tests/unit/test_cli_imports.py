@@ -7,12 +7,15 @@ import ast
 import importlib
 from pathlib import Path
 
+import pytest
+
 from app.cli import COMMANDS, build_parser
 from tests.architecture.engine_imports import engine_modules, gui_start_imports, version_imports
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # each starts a fresh interpreter
 def test_version_imports_no_engine_module_and_no_command_module() -> None:
     modules = version_imports()
     assert "app.cli" in modules  # the parse really happened
@@ -20,6 +23,7 @@ def test_version_imports_no_engine_module_and_no_command_module() -> None:
     assert [m for m in modules if m.startswith("app.commands.") and m != "app.commands.arguments"] == []
 
 
+@pytest.mark.slow
 def test_the_window_start_imports_no_engine_module() -> None:
     modules = gui_start_imports()
     assert "app.mainwindow.window" in modules  # the window really was built

@@ -60,6 +60,7 @@ def recorded_tiny(tmp_path: Path) -> tuple[Path, LoadRecord]:
     return model, record
 
 
+@pytest.mark.slow
 def test_a_load_records_what_llama_cpp_allocated(recorded_tiny: tuple[Path, LoadRecord]) -> None:
     model, record = recorded_tiny
     info = read_gguf_info(model)
@@ -76,6 +77,7 @@ def test_a_load_records_what_llama_cpp_allocated(recorded_tiny: tuple[Path, Load
     assert MeasuredLoads().get(record.file, record.settings) == record  # kept in the data folder
 
 
+@pytest.mark.slow
 def test_the_next_estimate_for_that_file_and_settings_is_measured(
     recorded_tiny: tuple[Path, LoadRecord], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -99,6 +101,7 @@ def test_the_next_estimate_for_that_file_and_settings_is_measured(
     assert estimate_json(capsys, model, "--ctx", "2048")["measured"] is False
 
 
+@pytest.mark.slow
 def test_other_loads_on_this_machine_calibrate_a_files_speed(
     recorded_tiny: tuple[Path, LoadRecord], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

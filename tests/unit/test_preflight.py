@@ -13,6 +13,8 @@ from app.models.synthetic.shapes import SHAPE_6_7B, write_synthetic_gguf
 from app.protocol.options import ALL_GPU_LAYERS, AUTO_GPU_LAYERS, LoadOptions
 from app.utils.errors import DscoderError
 
+pytestmark = pytest.mark.slow  # check_load finds the GPUs in a child process (discover_gpus_isolated)
+
 GIB = 1024**3
 
 
