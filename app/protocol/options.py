@@ -1,4 +1,5 @@
-"""Load options for the engine: what the GUI, the CLI and the supervisor pass through.
+"""The engine's load options and a request's sampling parameters: what the GUI, the CLI, the
+supervisor and the engine process all use, and their mapping from the user's settings.
 
 GPU layers mean one thing everywhere (settings, LoadOptions, the CLI's --gpu-layers):
 a count, 0 for the CPU only, `AUTO_GPU_LAYERS` (-1) for "as many as fit", or
