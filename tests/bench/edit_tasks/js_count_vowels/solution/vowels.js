@@ -1,0 +1,5 @@
+function countVowels(text) {
+  return (text.match(/[aeiou]/gi) || []).length;
+}
+
+module.exports = { countVowels };

@@ -1,0 +1,3 @@
+def average(values):
+    """The mean of the values."""
+    return sum(values) / len(values)

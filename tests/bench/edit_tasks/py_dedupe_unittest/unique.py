@@ -1,0 +1,3 @@
+def dedupe(items):
+    """The items in order, each only once."""
+    raise NotImplementedError

@@ -1,0 +1,3 @@
+def to_roman(number):
+    """The Roman numeral for 1 <= number <= 3999."""
+    raise NotImplementedError

@@ -1,0 +1,3 @@
+def slugify(text):
+    """The text as a URL slug: "Hello, World!" -> "hello-world"."""
+    raise NotImplementedError

@@ -1,0 +1,3 @@
+def word_counts(text):
+    """How often each word occurs in the text."""
+    raise NotImplementedError
