@@ -99,11 +99,8 @@ class ReviewDialog(QDialog):
         changes = self.changeset.changes
         if not changes:
             return "The answer changes no file."
-        kinds = [c.kind for c in changes]
-        parts = [
-            f"{kinds.count(k)} {word}" for k, word in (("changed", "changed"), ("new", "new"), ("deleted", "deleted"))
-        ]
-        listed = ", ".join(p for p in parts if not p.startswith("0 "))
+        kinds: list[str] = [c.kind for c in changes]
+        listed = ", ".join(f"{kinds.count(k)} {k}" for k in ("changed", "new", "deleted") if k in kinds)
         return f"The answer changes {len(changes)} file{'s' if len(changes) != 1 else ''} ({listed}). Untick what you do not want."
 
     def _problem_lines(self) -> list[str]:
@@ -122,6 +119,7 @@ class ReviewDialog(QDialog):
             confirm.toggled.connect(lambda on, c=change: self._confirm(c, on))
             self.delete_checks[change.path] = confirm
             rows.addWidget(confirm)
+            rows.addWidget(hunk_view(change.hunks[0], font))
         else:
             checks: list[QCheckBox] = []
             for index, hunk in enumerate(change.hunks):
@@ -129,10 +127,9 @@ class ReviewDialog(QDialog):
                 check.setChecked(change.accepted[index])
                 check.toggled.connect(lambda on, c=change, i=index: self._toggle(c, i, on))
                 rows.addWidget(check)
+                rows.addWidget(hunk_view(hunk, font))
                 checks.append(check)
             self.hunk_checks[change.path] = checks
-        for hunk in change.hunks:
-            rows.addWidget(hunk_view(hunk, font))
         rows.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
