@@ -216,14 +216,30 @@ class _Builder:
         return changes
 
 
-def build_changeset(scope: EditScope, answer: str | ParsedAnswer) -> ChangeSet:
-    """The change an answer makes to the scope's files; refused edits are `problems`."""
-    parsed = parse_answer(answer, [f.path for f in scope.editable]) if isinstance(answer, str) else answer
+def build_changeset(
+    scope: EditScope, answer: str | ParsedAnswer, *, earlier: str | ParsedAnswer | None = None
+) -> ChangeSet:
+    """The change an answer makes to the scope's files; refused edits are `problems`.
+
+    `earlier` is the first answer when `answer` is the model's retry after a mismatch:
+    its edits apply first, and its blocks that did not match are not reported again
+    (the retry answered them; a retry block that fails is reported itself).
+    """
+    known = [f.path for f in scope.editable]
     builder = _Builder(scope)
+    if earlier is not None:
+        for edit in _parsed(earlier, known).edits:
+            builder.add(edit)
+        builder.problems = [p for p in builder.problems if p.kind == "refused"]
+    parsed = _parsed(answer, known)
     builder.problems.extend(Problem("unparsed", "", text) for text in parsed.problems)
     for edit in parsed.edits:
         builder.add(edit)
     changes = builder.changes()
-    if parsed.empty and not builder.problems:
+    if parsed.empty and not changes and not builder.problems:
         builder.problems.append(Problem("unparsed", "", NO_EDIT_MESSAGE))
     return ChangeSet(scope, changes, builder.problems)
+
+
+def _parsed(answer: str | ParsedAnswer, known: Sequence[str]) -> ParsedAnswer:
+    return parse_answer(answer, known) if isinstance(answer, str) else answer

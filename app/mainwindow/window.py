@@ -41,6 +41,7 @@ from app.llm.info import EngineState
 from app.llm.options import LoadOptions
 from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import EngineWorker
+from app.mainwindow.edit_files import EditFiles
 from app.mainwindow.launchers import MACHINE_TAB, CodeActions, ModelManagerLauncher, SettingsEditor
 from app.mainwindow.measurements import LoadMeasurements
 from app.mainwindow.menus import WindowCommands, WindowMenus
@@ -188,6 +189,7 @@ class MainWindow(QMainWindow):
         self.models = ModelManagerLauncher(self.settings_store, self.engine, self.status, self)
         self.settings_editor = SettingsEditor(self.settings_store, self.engine, self)
         self.code_actions = CodeActions(self.tabs, self.file_tree, self.controller, self.status, self)
+        self.edit_files = EditFiles(self.tabs, self.file_tree, self.controller, self.chat_context, self.status, self)
 
     def _build_menus(self) -> None:
         commands = WindowCommands(
@@ -207,6 +209,7 @@ class MainWindow(QMainWindow):
             models=self.models,
             settings_editor=self.settings_editor,
             code_actions=self.code_actions,
+            undo_change=self.edit_files.undo_action,
             commands=commands,
         )
 
