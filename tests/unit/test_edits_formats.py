@@ -24,9 +24,9 @@ SEARCH_REPLACE = """I changed one line.
 src/big.py
 ```python
 <<<<<<< SEARCH
-    return a - b
+    total -= price
 =======
-    return a + b
+    total += price
 >>>>>>> REPLACE
 <<<<<<< SEARCH
 x = 1
@@ -46,7 +46,7 @@ def test_whole_file_after_a_decorated_path_line() -> None:
 def test_search_replace_blocks_each_become_an_edit() -> None:
     parsed = parse_answer(SEARCH_REPLACE)
     assert [(e.kind, e.path, e.search, e.replace) for e in parsed.edits] == [
-        ("search_replace", "src/big.py", "    return a - b", "    return a + b"),
+        ("search_replace", "src/big.py", "    total -= price", "    total += price"),
         ("search_replace", "src/big.py", "x = 1", "x = 2"),
     ]
 

@@ -127,18 +127,18 @@ class EditSession(QObject):
 
     # -- questions (tests answer them) -----------------------------------------------------
     def ask_reload(self, stale: StaleFileError) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Warning, "Files changed on disk", str(stale), parent=self.parent_widget)
-        reload = box.addButton("Reload", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        return box.clickedButton() is reload
+        return self._ask("Files changed on disk", str(stale), "Reload", QMessageBox.ButtonRole.AcceptRole)
 
     def ask_undo_anyway(self, changed: FilesChangedSinceApply) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Warning, "Undo change", str(changed), parent=self.parent_widget)
-        anyway = box.addButton("Undo Anyway", QMessageBox.ButtonRole.DestructiveRole)
+        return self._ask("Undo change", str(changed), "Undo Anyway", QMessageBox.ButtonRole.DestructiveRole)
+
+    def _ask(self, title: str, text: str, action: str, role: QMessageBox.ButtonRole) -> bool:
+        """Whether the user chose `action` over Cancel."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self.parent_widget)
+        chosen = box.addButton(action, role)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.exec()
-        return box.clickedButton() is anyway
+        return box.clickedButton() is chosen
 
     def show_error(self, error: DscoderError) -> None:
         log.info("edit failed: %s", error)
