@@ -225,13 +225,12 @@ def build_changeset(
     its edits apply first, and its blocks that did not match are not reported again
     (the retry answered them; a retry block that fails is reported itself).
     """
-    known = [f.path for f in scope.editable]
     builder = _Builder(scope)
     if earlier is not None:
-        for edit in _parsed(earlier, known).edits:
+        for edit in _parsed(earlier, scope).edits:
             builder.add(edit)
         builder.problems = [p for p in builder.problems if p.kind == "refused"]
-    parsed = _parsed(answer, known)
+    parsed = _parsed(answer, scope)
     builder.problems.extend(Problem("unparsed", "", text) for text in parsed.problems)
     for edit in parsed.edits:
         builder.add(edit)
@@ -241,5 +240,11 @@ def build_changeset(
     return ChangeSet(scope, changes, builder.problems)
 
 
-def _parsed(answer: str | ParsedAnswer, known: Sequence[str]) -> ParsedAnswer:
-    return parse_answer(answer, known) if isinstance(answer, str) else answer
+def parse_for(scope: EditScope, answer: str) -> ParsedAnswer:
+    """Parse an answer knowing the scope's editable files (their bare names, the sole file)."""
+    known = [f.path for f in scope.editable]
+    return parse_answer(answer, known, sole_file=known[0] if len(known) == 1 else None)
+
+
+def _parsed(answer: str | ParsedAnswer, scope: EditScope) -> ParsedAnswer:
+    return parse_for(scope, answer) if isinstance(answer, str) else answer

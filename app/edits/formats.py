@@ -47,6 +47,8 @@ _DELETE = re.compile(r"^\W*DELETE FILE:\s*(?P<path>\S+?)\W*$")
 _PATH = re.compile(r"^[\w.\-/\\]+$")
 _PATH_DECORATION = re.compile(r"^(?:#+\s*|//\s*|(?:file(?:name)?|path)\s*:\s*|[-*]\s+)", re.IGNORECASE)
 
+_ROLE_NOTE = re.compile(r"\s+\(.*\)$")
+
 EditKind = Literal["whole", "search_replace", "delete"]
 
 
@@ -80,6 +82,7 @@ def path_from_line(line: str, known: Sequence[str] = ()) -> str | None:
     """The path a line names when it is a path line (decorations stripped), else None."""
     text = line.strip().strip("*`").strip()
     text = _PATH_DECORATION.sub("", text).strip().strip("*`'\"").rstrip(":").strip()
+    text = _ROLE_NOTE.sub("", text)  # "x.py (editable: ...)" copied from the prompt's file header
     if not _PATH.match(text) or not re.search(r"[A-Za-z]", text):
         return None
     if text in known or any(k.endswith("/" + text) for k in known):
@@ -104,8 +107,16 @@ def _preceding_path(lines: Sequence[str], index: int, known: Sequence[str]) -> s
         if at < 0:
             return None
         if lines[at].strip():
-            return path_from_line(lines[at], known)
+            deletion = _DELETE.match(lines[at].strip())  # "DELETE FILE: x.py" then x.py's content: a rewrite
+            return path_from_line(deletion.group("path") if deletion else lines[at], known)
     return None
+
+
+def _block_follows(lines: Sequence[str], index: int) -> bool:
+    """Whether a fenced block starts on the next non-blank line: small models copy the
+    DELETE line from the instructions and then write the file, which is no deletion."""
+    following = next((line for line in lines[index + 1 : index + 3] if line.strip()), "")
+    return bool(_FENCE.match(following.strip()))
 
 
 def _closing_fence(lines: Sequence[str], start: int, fence: str) -> int:
@@ -145,20 +156,31 @@ def _search_replace(body: Sequence[str], path: str, first_line: int) -> tuple[li
     return edits, problems
 
 
-def parse_answer(answer: str, known_paths: Sequence[str] = ()) -> ParsedAnswer:
+def _block_edits(body: Sequence[str], path: str, body_start: int) -> tuple[list[Edit], list[str]]:
+    """The edits of one block for `path`: its SEARCH/REPLACE sections, or its whole content."""
+    if any(_SEARCH.match(b) for b in body):
+        return _search_replace(body, path, body_start)
+    content = "\n".join(body)
+    return [Edit("whole", path, replace=content + "\n" if content else "", line=body_start - 1)], []
+
+
+def parse_answer(answer: str, known_paths: Sequence[str] = (), sole_file: str | None = None) -> ParsedAnswer:
     """The edits in a model's answer, in order, and what could not be read.
 
     `known_paths` (the files the question attached) lets a bare name without a dot
-    ("Makefile") count as a path line.
+    ("Makefile") count as a path line. `sole_file` is the one editable file, when there
+    is one: an answer whose only block has no path is taken as that file's edit (small
+    models leave the path out when only one file is in play).
     """
     lines = answer.splitlines()
     edits: list[Edit] = []
     problems: list[str] = []
+    unnamed: list[tuple[list[str], int]] = []  # blocks without a path: (lines, first line)
     i = 0
     while i < len(lines):
         line = lines[i]
         deletion = _DELETE.match(line.strip())
-        if deletion:
+        if deletion and not _block_follows(lines, i):
             edits.append(Edit("delete", deletion.group("path").strip("`*'\""), line=i + 1))
             i += 1
             continue
@@ -171,28 +193,29 @@ def parse_answer(answer: str, known_paths: Sequence[str] = ()) -> ParsedAnswer:
             end = _closing_fence(lines, i + 1, fence.group("fence"))
             body = lines[i + 1 : end]
             path = _path_from_info(fence.group("info"), known_paths) or _preceding_path(lines, i, known_paths)
+            if end == len(lines):  # the answer stopped inside the block (the token limit, Stop)
+                name = path or sole_file or "a file"
+                problems.append(f"The block for {name} at line {i + 1} is cut short (its closing fence is missing)")
+                break
             body_start = i + 2
-            next_i = end + 1
         else:  # SEARCH blocks without a fence around them
             end = next((j for j in range(i, len(lines)) if _REPLACE.match(lines[j])), len(lines) - 1)
             body = lines[i : end + 1]
             path = _preceding_path(lines, i, known_paths)
             body_start = i + 1
-            next_i = end + 1
-        has_markers = any(_SEARCH.match(b) for b in body)
+        i = end + 1
         if path is None:
-            if has_markers:
-                problems.append(f"The SEARCH block at line {body_start} has no file path on the line before it")
-            i = next_i
-            continue  # a code block without a path is an example, not an edit
-        if has_markers:
-            found, trouble = _search_replace(body, path, body_start)
-            edits.extend(found)
-            problems.extend(trouble)
-        else:
-            content = "\n".join(body)
-            edits.append(Edit("whole", path, replace=content + "\n" if content else "", line=body_start - 1))
-        i = next_i
+            unnamed.append((body, body_start))  # an example, unless it is all the answer has
+            continue
+        found, trouble = _block_edits(body, path, body_start)
+        edits.extend(found)
+        problems.extend(trouble)
+    if not edits and sole_file is not None and len(unnamed) == 1:
+        found, trouble = _block_edits(unnamed[0][0], sole_file, unnamed[0][1])
+        return ParsedAnswer(tuple(found), (*problems, *trouble))
+    for body, body_start in unnamed:
+        if any(_SEARCH.match(b) for b in body):
+            problems.append(f"The SEARCH block at line {body_start} has no file path on the line before it")
     return ParsedAnswer(tuple(edits), tuple(problems))
 
 

@@ -12,6 +12,7 @@ Qt-free.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -43,10 +44,13 @@ path/to/file.py
 {REPLACE_MARK}
 ```
 
-To create a file, rewrite it as a whole under its new path. To delete a file, write a line:
-{DELETE_MARK} path/to/file.py
+To create a file, write it whole under its new path.
 
 Change only the files marked editable. Files marked read-only are context: never edit them."""
+# Told only when the instruction asks to delete or remove: Qwen2.5-Coder-0.5B, shown the
+# deletion line among the rules, began its answers with it (tried once, by hand).
+DELETE_RULE = f"To delete a file, write {DELETE_MARK} followed by its path on a line of its own, and no block for it."
+_ASKS_TO_DELETE = re.compile(r"\b(delet|remov)", re.IGNORECASE)
 
 
 def file_format(snapshot: FileSnapshot) -> FileFormat:
@@ -86,16 +90,22 @@ def files_prompt(scope: EditScope) -> str:
     return "\n\n".join(sections)
 
 
+def edit_rules(instruction: str) -> str:
+    """The format rules for this instruction (with the deletion line only when it asks to delete)."""
+    return f"{EDIT_RULES}\n{DELETE_RULE}" if _ASKS_TO_DELETE.search(instruction) else EDIT_RULES
+
+
 def edit_messages(
     instruction: str, scope: EditScope, history: Sequence[Message] = (), *, system_turn: bool = True
 ) -> list[Message]:
     """The messages of an edit request: the rules, the conversation so far, and the files
-    with the instruction. `system_turn` False puts the rules into the user's turn (for
-    templates without a system role)."""
+    with the instruction. `system_turn` False puts the rules into the user's turn (the
+    chat's own system prompt stays; also for templates without a system role)."""
+    rules = edit_rules(instruction)
     request = f"{files_prompt(scope)}\n\nThe change to make:\n{instruction.strip()}"
     if not system_turn:
-        return [*history, {"role": "user", "content": f"{EDIT_RULES}\n\n{request}"}]
-    return [{"role": "system", "content": EDIT_RULES}, *history, {"role": "user", "content": request}]
+        return [*history, {"role": "user", "content": f"{rules}\n\n{request}"}]
+    return [{"role": "system", "content": rules}, *history, {"role": "user", "content": request}]
 
 
 def retry_message(feedback: str) -> Message:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from app.edits.formats import parse_answer
 from app.edits.matching import Ambiguous, Found, Mismatch, find_block
-from app.edits.prompt import EDIT_RULES, edit_messages, file_format
+from app.edits.prompt import DELETE_RULE, EDIT_RULES, edit_messages, file_format
 from app.edits.workspace import EditScope
 from app.llm.prompts import family_template, render_template
 
@@ -111,3 +111,38 @@ def test_the_prompt_renders_through_the_deepseek_template_in_the_sandbox(tmp_pat
         assert "large.py (editable, 400 lines: answer with SEARCH/REPLACE blocks)" in prompt
         assert "notes.md (read-only, context only: do not edit)" in prompt
         assert prompt.index(EDIT_RULES) < prompt.index("Make f return 2")
+
+
+def test_a_copied_delete_line_followed_by_the_file_is_a_rewrite() -> None:
+    """What Qwen2.5-Coder-0.5B answered: the DELETE line of the instructions, then the file."""
+    parsed = parse_answer("DELETE FILE: calc.py\n```python\ndef add(a, b):\n    return a + b\n```\n")
+    assert [(e.kind, e.path) for e in parsed.edits] == [("whole", "calc.py")]
+
+
+def test_a_copied_file_header_still_names_the_file() -> None:
+    parsed = parse_answer("geo.py (editable: answer with the whole file)\n```python\nX = 1\n```\n")
+    assert [(e.kind, e.path) for e in parsed.edits] == [("whole", "geo.py")]
+
+
+def test_an_answer_cut_short_inside_a_block_is_no_edit() -> None:
+    """A whole file cut off by the token limit would delete the rest of the file."""
+    parsed = parse_answer("calc.py\n```python\ndef add(a, b):\n    return a")
+    assert parsed.empty
+    assert parsed.problems == ("The block for calc.py at line 2 is cut short (its closing fence is missing)",)
+
+
+def test_the_only_unnamed_block_is_the_sole_editable_file() -> None:
+    """Qwen2.5-Coder-0.5B answered a one-file request with the block alone, no path line."""
+    answer = "```python\nX = 2\n```\n"
+    assert parse_answer(answer).empty
+    parsed = parse_answer(answer, ["pkg/x.py"], sole_file="pkg/x.py")
+    assert [(e.kind, e.path, e.replace) for e in parsed.edits] == [("whole", "pkg/x.py", "X = 2\n")]
+    two_blocks = parse_answer(answer + "or\n```python\nX = 3\n```\n", ["pkg/x.py"], sole_file="pkg/x.py")
+    assert two_blocks.empty  # which one? neither is guessed
+
+
+def test_the_deletion_rule_is_given_only_when_the_instruction_asks_to_delete(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("A = 1\n")
+    scope = EditScope.read(tmp_path, ["a.py"])
+    assert "DELETE FILE:" not in edit_messages("Rename A to B", scope)[0]["content"]
+    assert DELETE_RULE in edit_messages("Remove a.py, it is unused", scope)[0]["content"]

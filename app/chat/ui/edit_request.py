@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Protocol
 from PySide6.QtCore import QObject, Signal
 
 from app.chat.conversation import ASSISTANT
-from app.edits.changeset import build_changeset
-from app.edits.formats import ParsedAnswer, parse_answer
+from app.edits.changeset import build_changeset, parse_for
+from app.edits.formats import ParsedAnswer
 from app.edits.prompt import edit_messages
 from app.edits.workspace import EditScope
 from app.utils.errors import DscoderError
@@ -97,7 +97,7 @@ class EditRequests(QObject):
         answer = self.controller.conversation.last(ASSISTANT)
         if scope is None or answer is None:
             return
-        parsed = parse_answer(answer.content, [f.path for f in scope.editable])
+        parsed = parse_for(scope, answer.content)
         changeset = build_changeset(scope, parsed, earlier=self._earlier)
         retry = changeset.retry_prompt()
         if retry and self._retries_left > 0:
