@@ -208,8 +208,9 @@ class EditScope:
     def match_name(self, name: str) -> str:
         """The folder-relative path a name in the answer means.
 
-        Models often drop the folders ("util.py" for "pkg/util.py"): a name that is not
-        a known path but is the unique tail of one known file means that file. Raises
+        Models often drop the folders ("util.py" for "pkg/util.py") or copy the rules'
+        placeholder in front ("path/to/util.py"): a name that is not a known path but
+        is the unique tail of one known file, or ends with one, means that file. Raises
         EditRefused for a path outside the folder.
         """
         relative = self.workspace.relative_name(name)
@@ -217,4 +218,7 @@ class EditScope:
             return relative
         known = [f.path for f in (*self.editable, *self.read_only)]
         tails = [path for path in known if path.endswith("/" + relative)]
+        if not tails and not self.workspace.absolute(relative).exists():
+            # "path/to/calc.py": the rules' placeholder folder copied in front of a known name
+            tails = [path for path in known if relative.endswith("/" + path)]
         return tails[0] if len(tails) == 1 else relative

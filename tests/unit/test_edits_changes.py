@@ -32,6 +32,7 @@ def test_whole_file_search_replace_and_a_new_file_in_one_answer(folder: Path) ->
         _fix("calc.py", "    return a - b", "    return a + b")
         + "\nutil.py\n```python\nX = 2\n```\n"  # the folder left out: the unique editable file of that name
         + "\npkg/new_mod.py\n```python\nY = 3\n```\n"
+        + _fix("path/to/calc.py", "def mul(a, b):", "def multiply(a, b):")  # the rules' placeholder copied
     )
     changeset = build_changeset(scope, answer)
     assert changeset.problems == []
@@ -41,7 +42,7 @@ def test_whole_file_search_replace_and_a_new_file_in_one_answer(folder: Path) ->
         ("pkg/new_mod.py", "new"),
     ]
     undo = write_changeset(changeset)
-    assert (folder / "calc.py").read_text() == CALC.replace("a - b", "a + b")
+    assert (folder / "calc.py").read_text() == CALC.replace("a - b", "a + b").replace("mul", "multiply")
     assert (folder / "pkg/util.py").read_text() == "X = 2\n"
     assert (folder / "pkg/new_mod.py").read_text() == "Y = 3\n"
     assert undo_change(undo) == ["calc.py", "pkg/util.py", "pkg/new_mod.py"]
