@@ -16,10 +16,10 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
-from app.editor.textfile import language, language_for_path
 from app.edits.formats import DELETE_MARK, DIVIDER_MARK, REPLACE_MARK, SEARCH_MARK, WHOLE_FILE_MAX_LINES
 from app.edits.hunks import split_lines
 from app.edits.workspace import EditScope, FileSnapshot
+from app.languages import language, language_id_for_path
 
 Message = dict[str, str]
 FileFormat = Literal["whole", "search_replace"]
@@ -65,7 +65,7 @@ def _fence_for(text: str) -> str:
 
 
 def _file_section(snapshot: FileSnapshot, role: str) -> str:
-    fence_name = language(language_for_path(snapshot.path)).fence
+    fence_name = language(language_id_for_path(snapshot.path)).fence
     text = snapshot.text if snapshot.text.endswith("\n") or not snapshot.text else snapshot.text + "\n"
     fence = _fence_for(text)
     return f"{snapshot.path} ({role})\n{fence}{fence_name}\n{text}{fence}"

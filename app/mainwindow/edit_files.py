@@ -12,9 +12,9 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QStatusBar, QWidget
 
-from app.chat.ui.context import ChatContext
 from app.chat.ui.controller import ChatController
 from app.chat.ui.edit_request import EditRequests
+from app.chat.ui.question_attachments import QuestionAttachments
 from app.editor.ui.file_tree import FileTree
 from app.editor.ui.tabs import EditorTabs
 from app.edits.ui.session import EditSession
@@ -28,13 +28,13 @@ class EditFiles(QObject):
         tabs: EditorTabs,
         file_tree: FileTree,
         controller: ChatController,
-        context: ChatContext,
+        attachments: QuestionAttachments,
         status: QStatusBar,
         parent: QWidget,
     ) -> None:
         super().__init__(parent)
         self.session = EditSession(tabs, parent)
-        self.requests = EditRequests(controller, context, file_tree.root, self.session.save_open_files, self)
+        self.requests = EditRequests(controller, attachments, file_tree.root, self.session.save_open_files, self)
         self.requests.changesReady.connect(self.session.review)
         self.session.message.connect(lambda text: status.showMessage(text, STATUS_MS))
         self.undo_action = QAction("Undo &Change to Files", parent)

@@ -37,7 +37,7 @@ NO_FILES = (
 
 
 class AttachedFiles(Protocol):
-    """Which files a question attaches (the chat's context, app.chat.ui.context)."""
+    """Which files a question attaches (the chat's QuestionAttachments)."""
 
     def attached_paths(self, question: str) -> list[str]: ...
 
@@ -48,14 +48,14 @@ class EditRequests(QObject):
     def __init__(
         self,
         controller: ChatController,
-        context: AttachedFiles,
+        attachments: AttachedFiles,
         folder: Callable[[], str | None],
         save_files: Callable[[list[str]], bool],
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.controller = controller
-        self.context = context
+        self.attachments = attachments
         self.folder = folder
         self.save_files = save_files
         self._scope: EditScope | None = None  # the request whose answer is awaited
@@ -68,7 +68,7 @@ class EditRequests(QObject):
         controller.answerFinished.connect(lambda _stats: self._on_answer())
 
     def request(self, text: str) -> None:
-        paths = self.context.attached_paths(text)
+        paths = self.attachments.attached_paths(text)
         if not paths:
             self.controller.panel.show_note(NO_FILES)
             return
