@@ -3,7 +3,7 @@
 A small editable file is asked for whole; a large one (over WHOLE_FILE_MAX_LINES) as
 SEARCH/REPLACE blocks; read-only files are marked as context only. The messages are
 plain chat messages ({"role", "content"}), rendered by the model's chat template like
-any other question (app.llm.prompts), so they work with the DeepSeek-Coder template,
+any other question (by the engine, app.engine.prompts), so they work with the DeepSeek-Coder template,
 which has a system turn, and with templates that have none (the rules then go first in
 the user's turn).
 

@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from app import APP_NAME
+from app.config.settings import THEME_CHOICES
 from app.config.ui.store import SettingsStore
 from app.editor.ui.file_tree import FileTree
 from app.editor.ui.recent_menu import RecentFilesMenu
@@ -22,8 +23,6 @@ from app.llm.info import EngineState
 from app.llm.ui.session import EngineSession
 from app.mainwindow.engine_menu import EngineMenu
 from app.mainwindow.launchers import CodeActions, ModelManagerLauncher, SettingsEditor
-
-THEMES = (("system", "&System"), ("light", "&Light"), ("dark", "&Dark"))
 
 
 @dataclass(frozen=True)
@@ -109,8 +108,8 @@ class WindowMenus:
         menu.addSeparator()
         theme_menu = menu.addMenu("&Theme")
         self.themes = QActionGroup(self._window)
-        for choice, label in THEMES:
-            action = theme_menu.addAction(label)
+        for choice, label in THEME_CHOICES:
+            action = theme_menu.addAction("&" + label)
             action.setCheckable(True)
             action.setData(choice)
             action.triggered.connect(lambda _=False, c=choice: commands.apply_theme(c))

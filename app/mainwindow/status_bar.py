@@ -8,7 +8,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
 from app.llm.info import EngineInfo
-from app.llm.options import ALL_GPU_LAYERS
+from app.protocol.options import ALL_GPU_LAYERS
 from app.utils.units import memory_size
 
 

@@ -13,8 +13,8 @@ from app.config.ui.store import SettingsStore
 from app.edits.changeset import ChangeSet
 from app.edits.prompt import EDIT_RULES
 from app.llm.info import EngineState
-from app.llm.options import LoadOptions
 from app.llm.ui.session import EngineSession
+from app.protocol.options import LoadOptions
 from tests.gui.test_chat_controller import NoEditor
 from tests.helpers.fake_engine import ScriptedAnswer, ScriptedEngineWorker
 

@@ -8,7 +8,7 @@ from app.edits.formats import parse_answer
 from app.edits.matching import Ambiguous, Found, Mismatch, find_block
 from app.edits.prompt import DELETE_RULE, EDIT_RULES, edit_messages, file_format
 from app.edits.workspace import EditScope
-from app.llm.prompts import family_template, render_template
+from app.engine.prompts import family_template, render_template
 
 WHOLE = """Here is the fixed file.
 

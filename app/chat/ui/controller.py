@@ -30,9 +30,9 @@ from app.chat.footer import stats_text
 from app.chat.ui.panel import ConversationDisplay
 from app.config.settings import Settings
 from app.llm.info import EngineInfo, EngineState
-from app.llm.options import sampling_for
 from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import engine_log_path
+from app.protocol.options import sampling_for
 
 if TYPE_CHECKING:
     from app.chat.ui.panel import ChatPanel

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.llm.options import LoadOptions
 from app.models.catalog import CatalogEntry
 from app.models.gguf import GgufInfo
 from app.models.planning.shape import ModelMemoryShape, model_shape
+from app.protocol.options import LoadOptions
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB

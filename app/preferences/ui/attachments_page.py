@@ -5,8 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QCheckBox
 
 from app.config.settings import Settings
-from app.config.validation import MAX_CONTEXT_TOKENS, MIN_CONTEXT_TOKENS
-from app.preferences.ui.pages import SettingsPage, hint, spin
+from app.preferences.ui.pages import SettingsPage, hint, setting_spin
 
 
 class AttachmentsPage(SettingsPage):
@@ -17,11 +16,11 @@ class AttachmentsPage(SettingsPage):
         super().__init__()
         self.attach_file = QCheckBox("Attach the current file (or the selection) to each question")
         self.form.addRow("", self.attach_file)
-        self.file_tokens = spin(MIN_CONTEXT_TOKENS, MAX_CONTEXT_TOKENS, "", " tokens", 500)
+        self.file_tokens = setting_spin("chat_file_tokens", "", " tokens", 500)
         self.form.addRow("Whole file up to:", self.file_tokens)
         self.attach_map = QCheckBox("Attach the project map to questions about the project")
         self.form.addRow("", self.attach_map)
-        self.map_tokens = spin(MIN_CONTEXT_TOKENS, MAX_CONTEXT_TOKENS, "", " tokens", 250)
+        self.map_tokens = setting_spin("chat_project_map_tokens", "", " tokens", 250)
         self.form.addRow("Project map up to:", self.map_tokens)
         self.form.addRow(
             "",

@@ -7,8 +7,7 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLineEdit, QPushButton, QWidget
 
 from app.config.settings import Settings
-from app.config.validation import MAX_CACHE_MIB
-from app.preferences.ui.pages import SettingsPage, hint, spin
+from app.preferences.ui.pages import SettingsPage, hint, setting_spin
 
 ChooseFile = Callable[[QWidget, str], str]
 
@@ -31,11 +30,11 @@ class SpeedAndMemoryPage(SettingsPage):
     def __init__(self, choose_file: ChooseFile | None = None) -> None:
         super().__init__()
         self.choose_file = choose_file or _choose_gguf
-        self.threads = spin(0, 1024, "Automatic (the physical performance cores)")
+        self.threads = setting_spin("n_threads", "Automatic (the physical performance cores)")
         self.form.addRow("Threads for answers:", self.threads)
-        self.batch_threads = spin(0, 1024, "Automatic (every logical core)")
+        self.batch_threads = setting_spin("n_threads_batch", "Automatic (every logical core)")
         self.form.addRow("Threads for prompts:", self.batch_threads)
-        self.disk_cache = spin(0, MAX_CACHE_MIB, "Off", " MiB", 1024)
+        self.disk_cache = setting_spin("prompt_cache_disk_mib", "Off", " MiB", 1024)
         self.form.addRow("Prompt cache on disk:", self.disk_cache)
         self.form.addRow(
             "",
