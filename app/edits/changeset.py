@@ -11,6 +11,7 @@ Qt-free.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -92,6 +93,10 @@ class ChangeSet:
     def to_write(self) -> list[FileChange]:
         return [c for c in self.changes if c.will_write]
 
+    def unified_diff(self) -> str:
+        """What Accept would write, as one unified diff (for `dscoder edit` and logs)."""
+        return "".join(file_diff(change) for change in self.to_write)
+
     def retry_prompt(self) -> str:
         """What to send the model once, automatically, when some blocks did not match;
         "" when there is nothing to ask."""
@@ -102,6 +107,17 @@ class ChangeSet:
             "\n\n".join(feedback) + "\n\nAnswer again with only the blocks that failed, each SEARCH part copying the "
             "file's current lines exactly (the edits that matched are kept)."
         )
+
+
+def file_diff(change: FileChange) -> str:
+    """One file's accepted change as a unified diff; /dev/null stands for the missing side
+    of a new or deleted file."""
+    old_name = "/dev/null" if change.kind == "new" else f"a/{change.path}"
+    new_name = "/dev/null" if change.kind == "deleted" and change.confirmed else f"b/{change.path}"
+    lines = difflib.unified_diff(
+        split_lines(change.old_text), split_lines(change.result_text()), old_name, new_name, lineterm=""
+    )
+    return "".join(line + "\n" for line in lines)
 
 
 def _fenced(lines: Sequence[str]) -> str:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from app.editor.textfile import detect_line_endings
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE_WITH_END = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_LINE_END = re.compile(r"(?:\r\n|\r|\n)\Z")
 
 
 @dataclass(frozen=True)
@@ -73,18 +75,25 @@ def line_hunks(old: Sequence[str], new: Sequence[str], offset: int) -> list[Hunk
 
 
 def apply_hunks(current: str, hunks: Iterable[Hunk]) -> str:
-    """`current` with `hunks` applied (any subset of one plan's hunks), keeping its line ending."""
+    """`current` with `hunks` applied (any subset of one plan's hunks).
+
+    Lines the hunks do not touch keep their own line endings (a file with mixed endings
+    changes only where it was edited); new lines get the file's most common one.
+    """
     eol, _ = detect_line_endings(current)
-    lines = split_lines(current)
+    lines = _LINE_WITH_END.findall(current)
     ends_with_break = current.endswith(("\n", "\r"))
+    if lines and not ends_with_break:
+        lines[-1] += eol  # every line ends with a break while lines move; the last one's goes at the end
     # Bottom up, so earlier hunks keep their line numbers; hunks inserting at the same
     # line go in reverse of their order, which leaves them in order.
     ordered = sorted(enumerate(hunks), key=lambda item: (item[1].start, item[1].end, item[0]), reverse=True)
     for _, hunk in ordered:
-        lines[hunk.start : hunk.end] = list(hunk.new_lines)
-    if not lines:
-        return ""
-    return eol.join(lines) + (eol if ends_with_break or not current else "")
+        lines[hunk.start : hunk.end] = [line + eol for line in hunk.new_lines]
+    result = "".join(lines)
+    if current and not ends_with_break and result:
+        result = _LINE_END.sub("", result)
+    return result
 
 
 def changed_span(old: str, new: str) -> tuple[int, int, str]:

@@ -176,3 +176,25 @@ def test_undo_refuses_a_file_changed_since_unless_told_to_overwrite(folder: Path
     assert (folder / "pkg/util.py").read_text() == "X = 2\n"  # nothing undone
     undo_change(undo, overwrite=True)
     assert (folder / "calc.py").read_text() == CALC and (folder / "pkg/util.py").read_text() == "X = 1\n"
+
+
+def test_lines_an_edit_does_not_touch_keep_their_own_line_endings(folder: Path) -> None:
+    (folder / "mixed.py").write_bytes(b"a = 1\r\nb = 2\nc = 3\r\nd = 4")  # mixed, no final break
+    scope = EditScope.read(folder, ["mixed.py"])
+    write_changeset(build_changeset(scope, _fix("mixed.py", "c = 3", "c = 30")))
+    assert (folder / "mixed.py").read_bytes() == b"a = 1\r\nb = 2\nc = 30\r\nd = 4"
+    scope = EditScope.read(folder, ["mixed.py"])
+    write_changeset(build_changeset(scope, _fix("mixed.py", "d = 4", "d = 4\ne = 5")))
+    assert (folder / "mixed.py").read_bytes() == b"a = 1\r\nb = 2\nc = 30\r\nd = 4\r\ne = 5"
+
+
+def test_the_accepted_change_as_a_unified_diff(folder: Path) -> None:
+    scope = EditScope.read(folder, ["calc.py"])
+    changeset = build_changeset(
+        scope, _fix("calc.py", "    return a - b", "    return a + b") + "new.txt\n```\nhi\n```\n"
+    )
+    assert changeset.unified_diff() == (
+        "--- a/calc.py\n+++ b/calc.py\n@@ -1,5 +1,5 @@\n def add(a, b):\n-    return a - b\n+    return a + b\n"
+        " \n \n def mul(a, b):\n"
+        "--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1 @@\n+hi\n"
+    )
