@@ -172,7 +172,11 @@ class _Builder:
         if known is not None and not known.is_text:
             self.refuse(relative, EditRefused(f"{relative} is read-only: {known.read_only_reason}"))
             return None
-        snapshot = known or self.scope.workspace.read(relative)
+        try:
+            snapshot = known or self.scope.workspace.read(relative)
+        except EditRefused as error:  # a folder, an unreadable file
+            self.refuse(relative, error)
+            return None
         if snapshot.exists or edit.kind != "whole":
             self.refuse(
                 relative,

@@ -145,10 +145,12 @@ def test_paths_outside_the_folder_are_refused(folder: Path, tmp_path_factory: py
 
 
 def test_a_file_that_was_not_attached_is_refused(folder: Path) -> None:
+    (folder / "pkg" / "data.d").mkdir()
     scope = EditScope.read(folder, ["calc.py"], read_only=["pkg/util.py"])
-    changeset = build_changeset(scope, "pkg/util.py\n```python\nX = 9\n```\n")
+    changeset = build_changeset(scope, "pkg/util.py\n```python\nX = 9\n```\npkg/data.d\n```\nx\n```\n")
     assert changeset.empty
     assert "pkg/util.py, which was not attached as editable" in changeset.problems[0].message
+    assert changeset.problems[1].message.startswith("pkg/data.d is a folder, not a file")
     assert (folder / "pkg/util.py").read_text() == "X = 1\n"
 
 
