@@ -220,5 +220,6 @@ def parse_answer(answer: str, known_paths: Sequence[str] = (), sole_file: str | 
 
 
 NO_EDIT_MESSAGE = (
-    "The answer has no edit the app can read (a file's path on its own line, then a fenced block); no file was changed"
+    "The answer has no edit the app can read (a file's path on its own line, then a fenced block); "
+    "no file was changed. Regenerate the answer, or ask again naming the change to make"
 )

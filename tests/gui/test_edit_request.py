@@ -11,6 +11,7 @@ from app.chat.ui.edit_request import NO_FILES, EditRequests
 from app.config.settings import Settings
 from app.config.ui.store import SettingsStore
 from app.edits.changeset import ChangeSet
+from app.edits.formats import NO_EDIT_MESSAGE
 from app.edits.prompt import EDIT_RULES
 from app.llm.info import EngineState
 from app.llm.ui.session import EngineSession
@@ -91,3 +92,17 @@ def test_without_attached_files_it_says_what_to_do(qtbot, tmp_path: Path) -> Non
     panel.show_note = notes.append  # type: ignore[method-assign]
     requests.request("Fix add")
     assert notes == [NO_FILES] and worker.requests == []
+
+
+def test_an_answer_without_edits_is_a_note_and_no_review(qtbot, tmp_path: Path) -> None:
+    (tmp_path / "calc.py").write_text(CALC)
+    panel, worker, controller, requests, _saved = _chat(qtbot, tmp_path, [str(tmp_path / "calc.py")])
+    notes: list[str] = []
+    panel.show_note = notes.append  # type: ignore[method-assign]
+    ready: list[ChangeSet] = []
+    requests.changesReady.connect(ready.append)
+    worker.script_answer(ScriptedAnswer(deltas=["The code looks correct to me."]))
+    requests.request("Fix add")
+    qtbot.waitUntil(lambda: bool(notes), timeout=WAIT_MS)
+    assert notes == [f"{NO_EDIT_MESSAGE}."]
+    assert ready == [] and (tmp_path / "calc.py").read_text() == CALC

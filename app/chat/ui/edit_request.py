@@ -43,7 +43,7 @@ class AttachedFiles(Protocol):
 
 
 class EditRequests(QObject):
-    changesReady = Signal(object)  # a ChangeSet to review
+    changesReady = Signal(object)  # a ChangeSet with at least one file to review
 
     def __init__(
         self,
@@ -106,4 +106,7 @@ class EditRequests(QObject):
             self.controller.ask(retry, "Some SEARCH blocks did not match; the model is shown them and asked again.")
             return
         self._forget()
+        if changeset.empty:  # nothing to review: say why under the answer, no file touched
+            self.controller.panel.show_note(" ".join(f"{p.message}." for p in changeset.problems))
+            return
         self.changesReady.emit(changeset)
