@@ -107,6 +107,6 @@ class EditRequests(QObject):
             return
         self._forget()
         if changeset.empty:  # nothing to review: say why under the answer, no file touched
-            self.controller.panel.show_note(" ".join(f"{p.message}." for p in changeset.problems))
+            self.controller.panel.show_note(" ".join(f"{p.message.rstrip('.')}." for p in changeset.problems))
             return
         self.changesReady.emit(changeset)

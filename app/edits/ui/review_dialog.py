@@ -104,7 +104,7 @@ class ReviewDialog(QDialog):
         return f"The answer changes {len(changes)} file{'s' if len(changes) != 1 else ''} ({listed}). Untick what you do not want."
 
     def _problem_lines(self) -> list[str]:
-        lines = [f"Not applied: {p.message}." for p in self.changeset.problems]
+        lines = [f"Not applied: {p.message.rstrip('.')}." for p in self.changeset.problems]
         return lines + [f"{note}." for note in self.changeset.scope.notes]
 
     def _page(self, change: FileChange) -> QWidget:
