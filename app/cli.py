@@ -57,6 +57,17 @@ COMMANDS = (
         "Exit 0: placed by syntax; 1: it could only fall back (the reason is on stderr).",
     ),
     Command(
+        "edit",
+        "app.commands.edit",
+        arguments.edit,
+        "change files as instructed, run the tests and feed failures back",
+        "Ask the model to change the --file(s) in D as instructed (the project map picks them when none "
+        "are named), write the change, run --test-cmd in D, and while the tests fail show the model the "
+        "failures, for up to --rounds more rounds. Each round prints its diff and the test summary. "
+        "Exit 0: the tests pass (or the edit was applied and no test command was given); 1: the tests "
+        "still fail or no edit could be applied (the reason is on stderr); 2: bad usage.",
+    ),
+    Command(
         "serve",
         "app.commands.serve",
         arguments.serve,

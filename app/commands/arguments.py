@@ -169,3 +169,40 @@ def doctor(parser: Parser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list of findings")
     # `dscoder doctor --qt-child` is the child process that tries Qt (see app/diagnostics/doctor.py).
     parser.add_argument("--qt-child", action="store_true", help=argparse.SUPPRESS)
+
+
+def edit(parser: Parser) -> None:
+    parser.add_argument(
+        "instruction", nargs="?", metavar="INSTRUCTION", help="the change to make; '-' reads it from stdin"
+    )
+    parser.add_argument("--instruction-file", metavar="F", help="read the instruction from a file")
+    parser.add_argument("--dir", default=".", metavar="D", help="the project folder (default: the current one)")
+    parser.add_argument(
+        "--file",
+        action="append",
+        default=[],
+        metavar="F",
+        help="a file the edit may change, relative to D (repeatable; default: the project map picks them)",
+    )
+    parser.add_argument(
+        "--read", action="append", default=[], metavar="F", help="a file shown as context only (repeatable)"
+    )
+    parser.add_argument("--test-cmd", metavar="CMD", help="the command that runs the tests, in D, after each round")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        metavar="N",
+        help="feedback rounds after the first try while the tests fail (default: 2; 0 is one shot)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=600.0, metavar="S", help="the limit of each test run in seconds (default: 600)"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="work and test in a temporary copy of D; print the diffs; write nothing"
+    )
+    parser.add_argument(
+        "--max-tokens", type=int, default=sampling.CHAT_MAX_TOKENS, metavar="N", help="each answer's length limit"
+    )
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
+    add_model_options(parser)

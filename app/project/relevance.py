@@ -107,3 +107,10 @@ def render_map(
         if budget_tokens - used < 8:
             break
     return "".join(parts)
+
+
+def ranked_files(project: ProjectMap, question: str) -> list[tuple[str, int]]:
+    """The map's files with their relevance to `question`, most relevant first (0: unrelated)."""
+    wanted = _words(question)
+    scored = [(outline.path, _file_score(outline, wanted)) for outline in project.files()]
+    return sorted(scored, key=lambda item: (-item[1], item[0]))

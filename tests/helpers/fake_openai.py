@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,9 +25,10 @@ N_CTX = 8192
 class RecordingOpenAIServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, answer: str = "Here it is.") -> None:
+    def __init__(self, answer: str = "Here it is.", answers: Sequence[str] = ()) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.answer = answer
+        self.answers = list(answers)  # answered in turn, one per question; then `answer`
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -42,6 +44,10 @@ class RecordingOpenAIServer(ThreadingHTTPServer):
     def record(self, path: str, body: dict[str, Any]) -> None:
         with self._lock:
             self.requests.append((path, body))
+
+    def next_answer(self) -> str:
+        with self._lock:
+            return self.answers.pop(0) if self.answers else self.answer
 
     def bodies(self, path_end: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -114,7 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
             text = "".join(m.get("content", "") for m in body.get("messages", []))
             self._json({"prompt_tokens": len(text) // 4 + 1, "n_ctx": N_CTX})
         elif self.path.endswith("/chat/completions"):
-            self._stream(True, "OK" if body.get("max_tokens") == 1 else self.server.answer)
+            self._stream(True, "OK" if body.get("max_tokens") == 1 else self.server.next_answer())
         else:  # /completions: the fill-in-the-middle probe
             self._stream(False, "a + b")
 

@@ -1,0 +1,281 @@
+"""The loop run to its end without a person in it (`dscoder edit`, the benchmark): ask,
+apply, test, and feed the failures back, round after round.
+
+Each round sends the conversation so far (the first request with its files, every
+answer, every feedback) plus the new failure output, so the engine finds all but the
+new turn in its warm prompt state and evaluates only that. A file is sent again only
+where its text is not what the model's own edit left.
+
+Qt-free. The model is any `AnswerSource`: `ClientAnswers` for an OpenAI-compatible
+client (the local engine or a remote server), a scripted one in tests.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from app.edits.changeset import ChangeSet, build_changeset, parse_for
+from app.edits.prompt import Message, edit_messages, retry_message
+from app.edits.workspace import EditScope
+from app.edits.writing import UndoRecord, write_changeset
+from app.llm.client import OpenAIClient
+from app.llm.stream import CancelToken
+from app.loop.feedback import budget_chars, changed_beyond_edit, feedback_message, trim_failures
+from app.loop.rounds import LoopProgress, StopReason, TestRun
+from app.protocol.options import SamplingParams
+from app.utils.errors import DscoderError
+
+MISMATCH_RETRIES = 1  # as in the window: the model is shown its mismatched SEARCH blocks once per round
+
+
+@dataclass(frozen=True)
+class ModelAnswer:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens the engine did not evaluate (its warm prompt state)
+    seconds: float = 0.0
+    finish_reason: str | None = None
+
+    @property
+    def evaluated_tokens(self) -> int:
+        return max(0, self.prompt_tokens - self.cached_tokens)
+
+
+class AnswerSource(Protocol):
+    def answer(self, messages: Sequence[Message], stop: threading.Event) -> ModelAnswer: ...
+
+
+class ClientAnswers:
+    """Answers streamed from an OpenAI-compatible client; `stop` ends the stream."""
+
+    def __init__(self, client: OpenAIClient, params: SamplingParams | None = None) -> None:
+        self.client = client
+        self.params = params or SamplingParams()
+
+    def answer(self, messages: Sequence[Message], stop: threading.Event) -> ModelAnswer:
+        started = time.monotonic()
+        token = CancelToken()
+        parts: list[str] = []
+        stats = None
+        for event in self.client.stream_chat(messages, self.params, token):
+            if stop.is_set():
+                token.cancel()
+                break
+            parts.append(event.text)
+            if event.stats is not None:
+                stats = event.stats
+        usage = stats.usage if stats is not None else {}
+        details = usage.get("prompt_tokens_details") or {}
+        cached = usage.get("cached_tokens", details.get("cached_tokens", 0) if isinstance(details, dict) else 0)
+        return ModelAnswer(
+            text="".join(parts),
+            prompt_tokens=stats.prompt_tokens if stats else 0,
+            completion_tokens=stats.completion_tokens if stats else 0,
+            cached_tokens=int(cached or 0),
+            seconds=time.monotonic() - started,
+            finish_reason=stats.finish_reason if stats else "cancelled",
+        )
+
+
+TestRunner = Callable[[str], TestRun]  # the folder -> the run of the test command there
+
+
+@dataclass
+class RoundRecord:
+    number: int
+    answers: list[ModelAnswer] = field(default_factory=list)  # two when the mismatch retry was asked
+    changeset: ChangeSet | None = None
+    diff: str = ""  # what was written, as a unified diff
+    written: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # edits the app could not make, for the user
+    tests: TestRun | None = None
+    seconds: float = 0.0
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(a.prompt_tokens for a in self.answers)
+
+    @property
+    def evaluated_tokens(self) -> int:
+        return sum(a.evaluated_tokens for a in self.answers)
+
+
+@dataclass
+class LoopOutcome:
+    reason: StopReason
+    rounds: list[RoundRecord]
+    progress: LoopProgress
+    messages: list[Message]
+    detail: str = ""  # why it stopped, when that needs more than the reason
+    undo: list[UndoRecord] = field(default_factory=list)  # one per round that wrote
+
+    @property
+    def passed(self) -> bool:
+        return self.reason == "passed"
+
+    @property
+    def changed(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for record in self.rounds:
+            seen.update(dict.fromkeys(record.written))
+        return list(seen)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(r.prompt_tokens for r in self.rounds)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(a.completion_tokens for r in self.rounds for a in r.answers)
+
+    @property
+    def test_exit_code(self) -> int | None:
+        runs = [r.tests for r in self.rounds if r.tests is not None]
+        return runs[-1].exit_code if runs else None
+
+
+def changeset_diff(changeset: ChangeSet) -> str:
+    """The unified diff of what accepting the change writes."""
+    chunks: list[str] = []
+    for change in changeset.to_write:
+        old = "/dev/null" if change.kind == "new" else f"a/{change.path}"
+        new = "/dev/null" if change.kind == "deleted" else f"b/{change.path}"
+        lines = difflib.unified_diff(
+            change.old_text.splitlines(keepends=True), change.result_text().splitlines(keepends=True), old, new
+        )
+        chunks.append(
+            "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+        )
+    return "".join(chunks)
+
+
+@dataclass
+class EditLoop:
+    """One instruction, worked on until the tests pass or the rounds run out."""
+
+    folder: str
+    files: list[str]  # editable, relative to `folder`
+    instruction: str
+    source: AnswerSource
+    test_command: str | None = None
+    run_tests: TestRunner | None = None
+    feedback_rounds: int = 2
+    read: Sequence[str] = ()
+    context_size: int | None = None
+    answer_tokens: int = 1024
+    stop: threading.Event = field(default_factory=threading.Event)
+    on_round: Callable[[RoundRecord, LoopProgress], None] | None = None
+    on_status: Callable[[str], None] | None = None
+
+    def _status(self, progress: LoopProgress, doing: str = "") -> None:
+        if self.on_status is not None:
+            self.on_status(progress.status(doing))
+
+    def run(self) -> LoopOutcome:
+        progress = LoopProgress(self.feedback_rounds)
+        scope = EditScope.read(self.folder, self.files, self.read)
+        believed = {f.path: f.text for f in scope.editable}  # each file as the model last saw or wrote it
+        messages: list[Message] = edit_messages(self.instruction, scope)
+        outcome = LoopOutcome("rounds", [], progress, messages)
+        while True:
+            if self.stop.is_set():
+                outcome.reason = "stopped"
+                return outcome
+            record = RoundRecord(progress.begin_round())
+            outcome.rounds.append(record)
+            started = time.monotonic()
+            self._status(progress, "asking the model")
+            changeset = self._ask(scope, messages, record)
+            record.changeset = changeset
+            record.problems = [p.message for p in changeset.problems]
+            if self.stop.is_set():
+                outcome.reason = "stopped"
+                return outcome
+            if changeset.empty:
+                outcome.reason = "no_edit" if progress.round == 1 else "unchanged"
+                outcome.detail = "; ".join(record.problems)
+                record.seconds = time.monotonic() - started
+                self._report(record, progress)
+                return outcome
+            try:
+                undo = write_changeset(changeset)
+            except DscoderError as error:
+                outcome.reason, outcome.detail = "refused", str(error)
+                return outcome
+            outcome.undo.append(undo)
+            record.diff = changeset_diff(changeset)
+            record.written = undo.paths
+            believed.update({c.path: c.new_text for c in changeset.changes if c.kind != "deleted"})
+            self.files.extend(c.path for c in changeset.changes if c.kind == "new" and c.path not in self.files)
+            if not self.test_command or self.run_tests is None:
+                record.seconds = time.monotonic() - started
+                self._report(record, progress)
+                outcome.reason = "applied"
+                return outcome
+            self._status(progress, "running the tests")
+            record.tests = self.run_tests(self.folder)
+            record.seconds = time.monotonic() - started
+            reason = progress.after_tests(record.tests)
+            if self.stop.is_set():
+                reason = "stopped"
+            self._report(record, progress)
+            if reason is not None:
+                outcome.reason = reason
+                return outcome
+            scope = EditScope.read(self.folder, self.files, self.read)
+            messages.append({"role": "user", "content": self._feedback(record, scope, believed)})
+
+    def _report(self, record: RoundRecord, progress: LoopProgress) -> None:
+        self._status(progress)
+        if self.on_round is not None:
+            self.on_round(record, progress)
+
+    def _ask(self, scope: EditScope, messages: list[Message], record: RoundRecord) -> ChangeSet:
+        """One answer (and the mismatch retry), added to the conversation, as one change."""
+        answer = self.source.answer(messages, self.stop)
+        record.answers.append(answer)
+        messages.append({"role": "assistant", "content": answer.text})
+        parsed = parse_for(scope, answer.text)
+        changeset = build_changeset(scope, parsed)
+        for _ in range(MISMATCH_RETRIES):
+            retry = changeset.retry_prompt()
+            if not retry or self.stop.is_set():
+                break
+            messages.append(retry_message(retry))
+            again = self.source.answer(messages, self.stop)
+            record.answers.append(again)
+            messages.append({"role": "assistant", "content": again.text})
+            changeset = build_changeset(scope, parse_for(scope, again.text), earlier=parsed)
+        return changeset
+
+    def _feedback(self, record: RoundRecord, scope: EditScope, believed: dict[str, str]) -> str:
+        assert record.tests is not None
+        last = record.answers[-1]
+        budget = budget_chars(self.context_size, last.prompt_tokens + last.completion_tokens, self.answer_tokens)
+        resent = changed_beyond_edit(scope, believed)
+        believed.update({f.path: f.text for f in resent})  # the model sees them now
+        trimmed = trim_failures(record.tests.output, budget)
+        return feedback_message(record.tests.command, record.tests.result_line(), trimmed, resent, scope)
+
+
+def relative_files(folder: str, names: Sequence[str]) -> list[str]:
+    """Names given on the command line, relative to `folder` (checked by EditScope later)."""
+    root = Path(folder).resolve()
+    out: list[str] = []
+    for name in names:
+        path = Path(name)
+        if path.is_absolute():
+            try:
+                out.append(path.resolve().relative_to(root).as_posix())
+            except ValueError:
+                out.append(name)  # EditScope refuses it with the message that says why
+        else:
+            out.append(name)
+    return out

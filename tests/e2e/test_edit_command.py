@@ -1,0 +1,140 @@
+"""`dscoder edit` end to end: a scripted OpenAI-compatible server (or the tiny model's real
+engine), real files, and real test runs. Its exit codes (0 pass or applied, 1 still
+failing or nothing applied, with the reason on stderr), its JSON line, the per-round
+diff and summary, --dry-run leaving the folder untouched, and the map's picks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from tests.helpers.fake_openai import RecordingOpenAIServer
+
+BUGGY = "def median(values):\n    ordered = sorted(values)\n    return ordered[len(ordered) // 2]\n"
+FIXED = (
+    "def median(values):\n"
+    "    ordered = sorted(values)\n"
+    "    middle = len(ordered) // 2\n"
+    "    if len(ordered) % 2:\n"
+    "        return ordered[middle]\n"
+    "    return (ordered[middle - 1] + ordered[middle]) / 2\n"
+)
+STILL_WRONG = "def median(values):\n    return sorted(values)[len(values) // 2]\n"
+TESTS = (
+    "from stats import median\n\n\n"
+    "def test_odd():\n    assert median([3, 1, 2]) == 2\n\n\n"
+    "def test_even():\n    assert median([4, 1, 3, 2]) == 2.5\n"
+)
+TEST_CMD = f"{sys.executable} -B -m pytest -q -p no:cacheprovider"
+JSON_KEYS = {"passed", "rounds", "changed", "test_exit_code", "prompt_tokens", "completion_tokens", "seconds"}
+
+
+def whole(text: str) -> str:
+    return f"stats.py\n```python\n{text}```\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "stats.py").write_text(BUGGY)
+    (folder / "test_stats.py").write_text(TESTS)
+    return folder
+
+
+def edit(server: RecordingOpenAIServer, project: Path, *extra: str) -> int:
+    args = ["edit", "Fix median for an even number of values.", "--dir", str(project)]
+    return main([*args, "--endpoint", server.url, "--api-key", "k", *extra])
+
+
+def last_json(out: str) -> dict[str, object]:
+    figures = json.loads(out.rstrip("\n").rsplit("\n", 1)[-1])
+    assert set(figures) == JSON_KEYS
+    return figures
+
+
+def test_passes_on_the_second_round(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with RecordingOpenAIServer(answers=[whole(STILL_WRONG), whole(FIXED)]) as server:
+        code = edit(server, project, "--file", "stats.py", "--test-cmd", TEST_CMD, "--json")
+    out = capsys.readouterr().out
+    assert code == 0
+    assert (project / "stats.py").read_text() == FIXED
+    assert "== Round 1 of 3 ==" in out and "== Round 2 of 3 ==" in out
+    assert "+    return (ordered[middle - 1] + ordered[middle]) / 2" in out  # round 2's diff
+    assert "Round 2 of 3 · tests: 1 failed → 2 passed" in out
+    figures = last_json(out)
+    assert figures["passed"] is True
+    assert figures["rounds"] == 2
+    assert figures["changed"] == ["stats.py"]
+    assert figures["test_exit_code"] == 0
+    assert figures["prompt_tokens"] == 20 and figures["completion_tokens"] > 0  # the server's usage, 10 a request
+
+
+def test_still_failing_after_the_rounds_exits_1(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with RecordingOpenAIServer(answers=[whole(STILL_WRONG), whole(BUGGY)]) as server:
+        code = edit(server, project, "--file", "stats.py", "--test-cmd", TEST_CMD, "--rounds", "1", "--json")
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "the tests still fail after the last round" in captured.err
+    figures = last_json(captured.out)
+    assert figures["passed"] is False and figures["rounds"] == 2 and figures["test_exit_code"] == 1
+
+
+def test_applied_without_a_test_command_exits_0(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with RecordingOpenAIServer(answers=[whole(FIXED)]) as server:
+        code = edit(server, project, "--file", "stats.py", "--json")
+    assert code == 0
+    assert (project / "stats.py").read_text() == FIXED
+    figures = last_json(capsys.readouterr().out)
+    assert figures["passed"] is None and figures["test_exit_code"] is None and figures["rounds"] == 1
+
+
+def test_an_answer_without_an_edit_exits_1_with_the_reason(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with RecordingOpenAIServer(answers=["Sort the values, then average the middle two."]) as server:
+        code = edit(server, project, "--file", "stats.py", "--test-cmd", TEST_CMD)
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "no edit could be applied: The answer has no edit the app can read" in captured.err
+    assert (project / "stats.py").read_text() == BUGGY
+
+
+def test_dry_run_leaves_the_folder_untouched(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = {p.name: p.read_bytes() for p in project.iterdir()}
+    with RecordingOpenAIServer(answers=[whole(FIXED)]) as server:
+        code = edit(server, project, "--file", "stats.py", "--test-cmd", TEST_CMD, "--dry-run", "--json")
+    captured = capsys.readouterr()
+    assert code == 0
+    assert {p.name: p.read_bytes() for p in project.iterdir()} == before
+    assert "+    middle = len(ordered) // 2" in captured.out
+    assert f"nothing was written in {project}" in captured.err
+    assert last_json(captured.out)["passed"] is True
+
+
+def test_without_files_the_map_picks_them_and_says_which(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with RecordingOpenAIServer(answers=[whole(FIXED)]) as server:
+        code = main(
+            ["edit", "make the failing test pass", "--dir", str(project), "--test-cmd", TEST_CMD]
+            + ["--endpoint", server.url]
+        )
+        sent = server.questions()[0][-1]["content"]
+    assert code == 0
+    assert "note: editing stats.py (context: test_stats.py)" in capsys.readouterr().err
+    assert "stats.py (editable" in sent and "test_stats.py (read-only" in sent
+
+
+def test_the_tiny_model_runs_the_loop_to_a_clean_end(
+    tiny_engine, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    endpoint = tiny_engine.endpoint
+    args = ["edit", "Fix median.", "--dir", str(project), "--file", "stats.py", "--test-cmd", TEST_CMD]
+    code = main([*args, "--max-tokens", "24", "--json", "--endpoint", endpoint.base_url, "--api-key", endpoint.api_key])
+    captured = capsys.readouterr()
+    assert code == 1  # random weights write no edit
+    assert "dscoder edit: no edit could be applied" in captured.err
+    figures = last_json(captured.out)
+    assert figures["rounds"] == 1 and figures["changed"] == [] and figures["prompt_tokens"] > 0
+    assert (project / "stats.py").read_text() == BUGGY
