@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from app.config.settings import Settings
 from app.preferences.ui.pages import SPECS, SettingsPage, hint, setting_real_spin, spin
-
-MIB = 1024 * 1024
+from app.utils.units import MIB
 
 
 class PlannerPage(SettingsPage):
