@@ -43,6 +43,33 @@ def test_ok_without_changes_keeps_the_settings(qtbot, secrets):
     assert dialog.new_settings == original and dialog.restart == []
 
 
+def test_every_bound_setting_comes_back_as_it_was_shown(qtbot, secrets):
+    """A page binds a widget per setting it shows as it is; each is one of the page's fields,
+    and a value off its default survives load and write."""
+    changed = Settings(
+        top_p=0.9,
+        min_p=0.1,
+        repeat_penalty=1.1,
+        max_tokens=2048,
+        completion_enabled=False,
+        hub_endpoint="https://hf-mirror.example",
+        chat_file_tokens=3000,
+        chat_attach_project_map=False,
+        n_threads=3,
+        draft_model_path="/models/draft.gguf",
+        plan_headroom_max_gb=3.5,
+        plan_max_question_s=20.0,
+    )
+    dialog = make_dialog(qtbot, changed, secrets=secrets)
+    for page in dialog.pages:
+        assert set(page.bound) <= set(page.fields), page.title
+    written = Settings()
+    for page in dialog.pages:
+        page.write(written)
+    bound = {name for page in dialog.pages for name in page.bound}
+    assert {name: getattr(written, name) for name in bound} == {name: getattr(changed, name) for name in bound}
+
+
 def test_edited_values_come_back_with_the_restart_list(qtbot, secrets, tmp_path):
     dialog = make_dialog(qtbot, secrets=secrets)
     engine, sampling = dialog.engine_page, dialog.sampling_page
