@@ -6,7 +6,9 @@ import dataclasses
 import json
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QPushButton
 
 from app.config.remotes import RemoteEngine, api_key_for
 from app.config.settings import Settings, load_settings, save_settings, settings_path
@@ -266,3 +268,19 @@ def test_the_attachments_page_turns_the_current_file_off_and_sets_the_budgets(qt
     assert not new.chat_attach_current_file and new.chat_attach_project_map
     assert (new.chat_file_tokens, new.chat_project_map_tokens) == (1200, 800)
     assert dialog.restart == []  # the next question, not the engine
+
+
+def test_browse_starts_where_the_path_field_points_and_shows_the_choice(qtbot, secrets, tmp_path):
+    asked: list[str] = []
+
+    def choose(_parent, start: str) -> str:
+        asked.append(start)
+        return "" if len(asked) == 2 else str(tmp_path / f"choice{len(asked)}")
+
+    dialog = make_dialog(qtbot, secrets=secrets, choose_folder=choose)
+    page = dialog.engine_page
+    browse = next(b for b in page.findChildren(QPushButton) if b.text() == "Browse…")
+    qtbot.mouseClick(browse, Qt.MouseButton.LeftButton)  # empty field: the default models folder
+    qtbot.mouseClick(browse, Qt.MouseButton.LeftButton)  # cancelled: the field keeps the first choice
+    assert asked == [page.models_dir.placeholderText(), str(tmp_path / "choice1")]
+    assert page.models_dir.text() == str(tmp_path / "choice1")

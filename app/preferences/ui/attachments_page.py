@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox
 
-from app.preferences.ui.pages import SettingsPage, hint, setting_spin
+from app.preferences.ui.page_base import SettingsPage, hint, setting_spin
 
 
 class AttachmentsPage(SettingsPage):

@@ -7,7 +7,7 @@ and meets these floors; changing them changes the next plan, never a loaded mode
 from __future__ import annotations
 
 from app.config.settings import Settings
-from app.preferences.ui.pages import SPECS, SettingsPage, hint, setting_real_spin, spin
+from app.preferences.ui.page_base import SPECS, SettingsPage, hint, setting_real_spin, spin
 from app.utils.units import MIB
 
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.config.settings import Settings
-from app.preferences.ui.pages import SettingsPage, hint
+from app.preferences.ui.page_base import SettingsPage, hint
 from app.protocol.deepseek import DEEPSEEK_V1_SYSTEM_PROMPT
 from app.utils.ui.buttons import button_row, push_button
 

@@ -36,7 +36,7 @@ from app.config.remotes import (
 )
 from app.config.settings import Settings
 from app.llm.remote_probe import ProbeResult, probe_remote
-from app.preferences.ui.pages import SettingsPage, hint
+from app.preferences.ui.page_base import SettingsPage, hint
 from app.utils.secrets import SecretStore
 from app.utils.ui.buttons import button_row, push_button
 from app.utils.ui.tasks import BackgroundTasks

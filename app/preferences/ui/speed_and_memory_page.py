@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QLineEdit, QWidget
 
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLineEdit, QPushButton, QWidget
-
-from app.preferences.ui.pages import SettingsPage, hint, setting_spin
-
-ChooseFile = Callable[[QWidget, str], str]
+from app.preferences.ui.page_base import ChoosePath, SettingsPage, hint, path_row, setting_spin
 
 
 def _choose_gguf(parent: QWidget, start: str) -> str:
@@ -26,9 +22,8 @@ class SpeedAndMemoryPage(SettingsPage):
         "draft_model_path",
     )
 
-    def __init__(self, choose_file: ChooseFile | None = None) -> None:
+    def __init__(self, choose_file: ChoosePath | None = None) -> None:
         super().__init__()
-        self.choose_file = choose_file or _choose_gguf
         self.threads = self.bind("n_threads", setting_spin("n_threads", "Automatic (the physical performance cores)"))
         self.form.addRow("Threads for answers:", self.threads)
         self.batch_threads = self.bind(
@@ -56,12 +51,7 @@ class SpeedAndMemoryPage(SettingsPage):
         self.draft_model = self.bind("draft_model_path", QLineEdit())
         self.draft_model.setPlaceholderText("None")
         self.draft_model.setClearButtonEnabled(True)
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.draft_model, 1)
-        row.addWidget(browse)
-        self.form.addRow("Draft model:", row)
+        self.form.addRow("Draft model:", path_row(self.draft_model, choose_file or _choose_gguf, self))
         self.form.addRow(
             "",
             hint(
@@ -70,8 +60,3 @@ class SpeedAndMemoryPage(SettingsPage):
                 "Changes on this page take effect when the engine restarts."
             ),
         )
-
-    def _browse(self) -> None:
-        chosen = self.choose_file(self, self.draft_model.text())
-        if chosen:
-            self.draft_model.setText(chosen)
