@@ -15,6 +15,7 @@ from app.config.settings import Settings, load_settings, save_settings, settings
 from app.preferences.ui.dialog import SettingsDialog
 from app.preferences.ui.remotes_page import RemoteEngineEditor
 from app.utils.secrets import HUB_TOKEN, LOCAL_SERVER_KEY, SecretStore
+from tests.helpers.settings import full_settings
 
 
 @pytest.fixture
@@ -45,19 +46,14 @@ def test_ok_without_changes_keeps_the_settings(qtbot, secrets):
     assert dialog.new_settings == original and dialog.restart == []
 
 
-def test_every_bound_setting_comes_back_as_it_was_shown(qtbot, secrets):
+def test_every_bound_setting_comes_back_as_it_was_shown(qtbot, secrets, tmp_path):
     """A page binds a widget per setting it shows as it is; each is one of the page's fields,
     and a value off its default survives load and write."""
-    changed = Settings(
-        top_p=0.9,
-        min_p=0.1,
-        repeat_penalty=1.1,
-        max_tokens=2048,
-        completion_enabled=False,
-        hub_endpoint="https://hf-mirror.example",
+    changed = dataclasses.replace(
+        full_settings(tmp_path),
         chat_file_tokens=3000,
         chat_attach_project_map=False,
-        n_threads=3,
+        n_threads_batch=3,
         draft_model_path="/models/draft.gguf",
         plan_headroom_max_gb=3.5,
         plan_max_question_s=20.0,
