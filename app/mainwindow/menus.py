@@ -49,13 +49,14 @@ class WindowMenus:
         models: ModelManagerLauncher,
         settings_editor: SettingsEditor,
         code_actions: CodeActions,
+        undo_change: QAction,
         commands: WindowCommands,
     ) -> None:
         self._window = window
         self._engine = engine
         self._editor = tabs.editor_actions
         self._build_file_menu(tabs, file_tree)
-        self._build_edit_menu(code_actions, settings_editor)
+        self._build_edit_menu(code_actions, settings_editor, undo_change)
         self._build_view_menu(sidebar_dock, commands)
         self._build_model_menu(store, engine, models, commands)
         self._build_help_menu(commands)
@@ -79,8 +80,12 @@ class WindowMenus:
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         menu.addAction(quit_action)
 
-    def _build_edit_menu(self, code_actions: CodeActions, settings_editor: SettingsEditor) -> None:
+    def _build_edit_menu(
+        self, code_actions: CodeActions, settings_editor: SettingsEditor, undo_change: QAction
+    ) -> None:
         menu = self._window.menuBar().addMenu("&Edit")
+        menu.addAction(undo_change)  # an accepted Edit Files change, all its files at once
+        menu.addSeparator()
         for name in ("find", "replace", "find_next", "find_previous"):
             menu.addAction(self._editor[name])
         menu.addSeparator()

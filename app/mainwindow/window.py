@@ -40,6 +40,7 @@ from app.editor.ui.tabs import EditorTabs, SaveChoice
 from app.llm.info import EngineState
 from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import EngineWorker
+from app.mainwindow.edit_files import EditFiles
 from app.mainwindow.launchers import MACHINE_TAB, CodeActions, ModelManagerLauncher, SettingsEditor
 from app.mainwindow.measurements import LoadMeasurements
 from app.mainwindow.menus import WindowCommands, WindowMenus
@@ -189,6 +190,9 @@ class MainWindow(QMainWindow):
         self.models = ModelManagerLauncher(self.settings_store, self.engine, self.status, self)
         self.settings_editor = SettingsEditor(self.settings_store, self.engine, self)
         self.code_actions = CodeActions(self.tabs, self.file_tree, self.controller, self.status, self)
+        self.edit_files = EditFiles(
+            self.tabs, self.file_tree, self.controller, self.question_attachments, self.status, self
+        )
 
     def _build_menus(self) -> None:
         commands = WindowCommands(
@@ -208,6 +212,7 @@ class MainWindow(QMainWindow):
             models=self.models,
             settings_editor=self.settings_editor,
             code_actions=self.code_actions,
+            undo_change=self.edit_files.undo_action,
             commands=commands,
         )
 

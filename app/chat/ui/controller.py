@@ -147,10 +147,14 @@ class ChatController(QObject):
         else:
             self.attachments.prepare(text, lambda attached: self.send(text, attached))
 
-    def ask(self, prompt: str) -> None:
-        """A prompt the app built (Fix This Error): sent as it is, ending an edit in progress."""
+    def ask(self, prompt: str, shown: str = "") -> None:
+        """A prompt the app built (Fix This Error, Edit files): sent as it is, ending an edit
+        in progress; the conversation shows `shown` instead when given."""
         self.panel.cancel_edit()
-        self.send(prompt)
+        if shown:
+            self._submit(prompt, shown, shown)
+        else:
+            self.send(prompt)
 
     def ask_about_selection(self, action: str, code: str) -> None:
         """An editor action (Explain, Find bugs...) on selected code."""

@@ -93,6 +93,7 @@ class ChatInput(QWidget):
     """The chips of what is attached, the input box, Send and Stop."""
 
     sendRequested = Signal(str)
+    editFilesRequested = Signal(str)  # "Edit files": ask for changes to the attached files
     stopRequested = Signal()
     editCancelled = Signal()
     draftChanged = Signal()  # the text changed (the attachments follow its @ mentions, debounced)
@@ -126,6 +127,12 @@ class ChatInput(QWidget):
             "■ Stop", self.stopRequested, object_name="StopButton", tooltip="Stop the answer (Esc)"
         )
         self.send_button = push_button("Send", self.send, object_name="SendButton", tooltip="Send (Ctrl+Enter)")
+        self.edit_files_button = push_button(
+            "Edit Files",
+            self.send_edit_request,
+            object_name="EditFilesButton",
+            tooltip="Ask for changes to the attached files, reviewed before they are written",
+        )
 
         frame = QFrame()
         frame.setObjectName("InputFrame")
@@ -139,6 +146,7 @@ class ChatInput(QWidget):
         row.addStretch(1)
         row.addWidget(hint)
         row.addWidget(self.stop_button)
+        row.addWidget(self.edit_files_button)
         row.addWidget(self.send_button)
         frame_layout.addLayout(row)
 
@@ -211,14 +219,25 @@ class ChatInput(QWidget):
         )
 
     def send(self) -> None:
+        text = self._take_text()
+        if text:
+            self.sendRequested.emit(text)
+
+    def send_edit_request(self) -> None:
+        text = self._take_text()
+        if text:
+            self.editFilesRequested.emit(text)
+
+    def _take_text(self) -> str:
+        """The typed text, cleared from the box; "" when there is nothing to send now."""
         text = self.text()
         if self._busy or not text.strip():
-            return
+            return ""
         self._editing = False
         self.edit_banner.hide()
         self.paste_notice.hide()
         self.editor.clear()
-        self.sendRequested.emit(text)
+        return text
 
     # -- internals --------------------------------------------------------------------
 
@@ -226,6 +245,7 @@ class ChatInput(QWidget):
         self.stop_button.setEnabled(self._busy)
         has_text = self.editor.document().characterCount() > 1  # O(1), unlike toPlainText
         self.send_button.setEnabled(not self._busy and has_text)
+        self.edit_files_button.setEnabled(not self._busy and has_text)
 
     def _on_paste_truncated(self, pasted: int, kept: int) -> None:
         self.paste_notice.setText(

@@ -27,6 +27,7 @@ from app.utils.ui.buttons import push_button
 
 class ChatPanel(QWidget):
     sendRequested = Signal(str)  # what the user typed
+    editFilesRequested = Signal(str)  # what the user typed, to be asked as an edit of the attached files
     draftChanged = Signal()  # the typed text changed
     attachmentRemoved = Signal(str)  # a chip's key: leave it out of this message
     attachmentAdded = Signal(str)  # a suggestion chip's key: attach it
@@ -69,6 +70,7 @@ class ChatPanel(QWidget):
         layout.addWidget(self.input)
 
         self.input.sendRequested.connect(self.sendRequested)
+        self.input.editFilesRequested.connect(self.editFilesRequested)
         self.input.stopRequested.connect(self.stopRequested)
         self.input.editCancelled.connect(self.editCancelled)
         self.input.draftChanged.connect(self.draftChanged)
