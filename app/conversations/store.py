@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from app.conversations.export import conversation_markdown
 from app.conversations.migrations import (
@@ -51,11 +51,8 @@ from app.conversations.streaming import StreamingMessageWriter
 from app.utils import paths
 from app.utils.errors import DscoderError
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
 log = logging.getLogger(__name__)
-RecordT = TypeVar("RecordT", bound="DataclassInstance")
+RecordT = TypeVar("RecordT", ConversationInfo, StoredMessage)  # the records read from rows
 
 DB_FILE = "conversations.sqlite3"
 DEFAULT_TITLE = "New conversation"
