@@ -171,6 +171,12 @@ class Settings:
     chat_project_map_tokens: int = setting(
         1500, label="Tokens for the project map", low=MIN_ATTACHED_TOKENS, high=MAX_ATTACHED_TOKENS
     )
+    # The edit loop: after Accept the folder's tests run; failures go back to the model
+    edit_run_tests: bool = True  # Run ▸ Run Tests After Accept
+    edit_auto_fix: bool = False  # Run ▸ Fix Failures Automatically: the feedback rounds go without a click
+    edit_feedback_rounds: int = setting(
+        2, label="Feedback rounds", help="Rounds after the first try while the tests fail", low=0, high=10
+    )
     # Completion
     completion_enabled: bool = True
     completion_delay_ms: int = setting(250, label="Completion delay", unit="ms", low=0, high=5000)

@@ -40,6 +40,8 @@ _UNITTEST_SUMMARY_RULE = re.compile(r"^-{20,}$")
 _UNITTEST_RAN = re.compile(r"^Ran \d+ tests?")
 _TAP_PLAN = re.compile(r"^1\.\.\d+$")
 _UNITTEST_RULE = re.compile(r"^={20,}$")
+# Lines that tell the model nothing: the test runner's own stack frames and timings.
+_NOISE = re.compile(r"node:internal/|\(node:async_hooks|^\s*node:async_hooks|^\s*duration_ms: |^# Subtest: ")
 _TRACEBACK = re.compile(r"^Traceback \(most recent call last\):$")
 
 
@@ -91,15 +93,15 @@ def _head_and_tail(text: str, limit: int) -> str:
 
 
 def trim_failures(output: str, max_chars: int = FEEDBACK_MAX_CHARS) -> TrimmedOutput:
-    """The test output within `max_chars`: the first failure, the summary, then more failures."""
+    """The test output within `max_chars`: the first failure, more failures while they fit,
+    then the summary. What comes before the first failure (progress dots, the platform
+    line, section rules) is left out when failures were found."""
     text = strip_ansi(output).replace("\r\n", "\n").strip("\n")
-    if len(text) <= max_chars:
-        spans, _summary = _failure_blocks(text.splitlines())
-        return TrimmedOutput(text, len(spans), len(spans), False)
-    lines = text.splitlines()
+    lines = [line for line in text.splitlines() if not _NOISE.search(line)]
     spans, summary_at = _failure_blocks(lines)
     if not spans:
-        return TrimmedOutput(_head_and_tail(text, max_chars), 0, 0, True)
+        cut = len(text) > max_chars
+        return TrimmedOutput(_head_and_tail(text, max_chars), 0, 0, cut)
     summary_lines = lines[summary_at:] if summary_at < len(lines) else lines[-SUMMARY_LINES:]
     summary = _head_and_tail("\n".join(summary_lines[-SUMMARY_LINES * 2 :]), max_chars // 4)
     first = "\n".join(lines[spans[0][0] : spans[0][1]]).strip("\n")
@@ -117,7 +119,7 @@ def trim_failures(output: str, max_chars: int = FEEDBACK_MAX_CHARS) -> TrimmedOu
     if shown < len(spans):
         parts.append(f"… ({len(spans) - shown} more failure{'s' if len(spans) - shown != 1 else ''} left out)")
     parts.append(summary)
-    return TrimmedOutput("\n\n".join(parts), len(spans), shown, True)
+    return TrimmedOutput("\n\n".join(parts), len(spans), shown, shown < len(spans) or first.endswith("left out)"))
 
 
 def budget_chars(context_size: int | None, tokens_in_use: int, answer_tokens: int) -> int:
@@ -152,11 +154,15 @@ def feedback_message(
     fence = "```"
     while fence in output.text:
         fence += "`"
-    order = "the first failure first, " if output.failures_found > 1 else ""
-    trimmed = "trimmed" if output.cut else "whole"
+    notes = [
+        n
+        for n in ("the first failure first" if output.failures_shown > 1 else "", "trimmed" if output.cut else "")
+        if n
+    ]
+    said = f" ({', '.join(notes)})" if notes else ""
     parts = [
         f"I applied your edit and ran the tests with `{command}`: {result_line}.",
-        f"The output ({order}{trimmed}):\n{fence}text\n{output.text}\n{fence}",
+        f"The output{said}:\n{fence}text\n{output.text}\n{fence}",
     ]
     if resent and scope is not None:
         again = EditScope(scope.workspace, tuple(resent))

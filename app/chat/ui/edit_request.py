@@ -35,6 +35,8 @@ NO_FILES = (
     "Save a new file first, so it has a path."
 )
 
+NO_CHANGE = "The answer leaves every file as it is: there is nothing to review."
+
 
 class AttachedFiles(Protocol):
     """Which files a question attaches (the chat's QuestionAttachments)."""
@@ -85,6 +87,11 @@ class EditRequests(QObject):
             return
         prompt = edit_messages(text, scope, system_turn=False)[-1]["content"]
         shown = f"{text}\n\nEdit files: {', '.join(f.path for f in scope.editable)}"
+        self.follow_up(prompt, shown, scope)
+
+    def follow_up(self, prompt: str, shown: str, scope: EditScope) -> None:
+        """Ask `prompt` in the same conversation, its answer an edit of `scope`'s files (the
+        edit loop's feedback rounds: the failures, not the files again)."""
         self._scope, self._earlier, self._retries_left = scope, None, MISMATCH_RETRIES
         self.controller.ask(prompt, shown)
 
@@ -107,6 +114,8 @@ class EditRequests(QObject):
             return
         self._forget()
         if changeset.empty:  # nothing to review: say why under the answer, no file touched
-            self.controller.panel.show_note(" ".join(f"{p.message.rstrip('.')}." for p in changeset.problems))
+            said = " ".join(f"{p.message.rstrip('.')}." for p in changeset.problems)
+            self.controller.panel.show_note(said or NO_CHANGE)
+            self.nothingChanged.emit()
             return
         self.changesReady.emit(changeset)

@@ -37,6 +37,7 @@ class EditSession(QObject):
         self.tabs = tabs
         self.parent_widget = parent_widget
         self.last_change: UndoRecord | None = None
+        self.last_accepted: ChangeSet | None = None  # what the last Accept wrote (the edit loop reads it)
 
     # -- before asking -----------------------------------------------------------------
     def save_open_files(self, paths: Iterable[str]) -> bool:
@@ -73,6 +74,7 @@ class EditSession(QObject):
         if not record.files:
             return False
         self.last_change = record
+        self.last_accepted = changeset
         self.reload_editors(f.absolute for f in record.files)
         self.undoAvailable.emit(True)
         self.changeApplied.emit(record.paths)

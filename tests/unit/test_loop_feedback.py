@@ -1,0 +1,170 @@
+"""What the loop tells the model after a failed test run (recorded outputs of pytest,
+unittest and node's TAP reporter), its status line, and the files it picks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.edits.workspace import EditScope
+from app.loop.feedback import budget_chars, changed_beyond_edit, feedback_message, trim_failures
+from app.loop.picking import pick_files
+from app.loop.rounds import LoopProgress, TestRun
+from app.run.summary import parse_test_counts
+
+PYTEST_Q = """\
+.FF                                                                      [100%]
+=================================== FAILURES ===================================
+__________________________________ test_even ___________________________________
+
+    def test_even():
+>       assert median([4, 1, 3, 2]) == 2.5
+E       assert 3 == 2.5
+
+test_stats.py:9: AssertionError
+______________________________ test_unsorted_even ______________________________
+
+    def test_unsorted_even():
+>       assert median([10, 0]) == 5
+E       assert 10 == 5
+
+test_stats.py:13: AssertionError
+=========================== short test summary info ============================
+FAILED test_stats.py::test_even - assert 3 == 2.5
+FAILED test_stats.py::test_unsorted_even - assert 10 == 5
+2 failed, 1 passed in 0.04s
+"""
+
+UNITTEST = """\
+.F
+======================================================================
+FAIL: test_small_words (test_titles.TitleCaseTest.test_small_words)
+----------------------------------------------------------------------
+Traceback (most recent call last):
+  File "/p/test_titles.py", line 8, in test_small_words
+    self.assertEqual(title_case("the lord of the rings"), "The Lord of the Rings")
+AssertionError: 'The Lord Of The Rings' != 'The Lord of the Rings'
+
+----------------------------------------------------------------------
+Ran 2 tests in 0.001s
+
+FAILED (failures=1)
+"""
+
+TAP = """\
+TAP version 13
+# Subtest: mixed case
+not ok 1 - mixed case
+  ---
+  duration_ms: 0.86
+  error: 'not implemented'
+  stack: |-
+    countVowels (/p/vowels.js:2:9)
+    Test.run (node:internal/test_runner/test:796:25)
+  ...
+# Subtest: none
+ok 2 - none
+  ---
+  duration_ms: 0.11
+  ...
+1..2
+# tests 2
+# pass 1
+# fail 1
+"""
+
+
+def test_pytest_failures_first_without_the_progress_line() -> None:
+    trimmed = trim_failures(PYTEST_Q)
+    assert trimmed.text.startswith("__________________________________ test_even")
+    assert ".FF" not in trimmed.text
+    assert trimmed.text.index("test_even") < trimmed.text.index("test_unsorted_even")
+    assert trimmed.text.rstrip().endswith("2 failed, 1 passed in 0.04s")
+    assert (trimmed.failures_found, trimmed.failures_shown, trimmed.cut) == (2, 2, False)
+
+
+def test_a_small_budget_keeps_the_first_failure_and_the_summary() -> None:
+    many = PYTEST_Q.replace(
+        "=========================== short test summary info",
+        "".join(f"_____ test_more_{i} _____\n\n    assert {i} == {i + 1}\nE   AssertionError\n\n" for i in range(200))
+        + "=========================== short test summary info",
+    )
+    trimmed = trim_failures(many, max_chars=1200)
+    assert len(trimmed.text) <= 1300
+    assert trimmed.text.startswith("__________________________________ test_even")
+    assert "more failures left out" in trimmed.text
+    assert "2 failed, 1 passed in 0.04s" in trimmed.text
+    assert trimmed.cut
+
+
+def test_unittest_and_tap_blocks() -> None:
+    unit = trim_failures(UNITTEST)
+    assert unit.text.startswith("FAIL: test_small_words") and "Ran 2 tests" in unit.text
+    tap = trim_failures(TAP)
+    assert tap.text.startswith("not ok 1 - mixed case")
+    assert "node:internal" not in tap.text and "duration_ms" not in tap.text
+    assert "# fail 1" in tap.text
+
+
+def test_unknown_output_keeps_its_head_and_tail() -> None:
+    output = "start\n" + "x" * 10_000 + "\nthe end\n"
+    trimmed = trim_failures(output, max_chars=500)
+    assert trimmed.text.startswith("start") and trimmed.text.endswith("the end")
+    assert "characters left out" in trimmed.text and len(trimmed.text) < 600
+
+
+def test_budget_shrinks_when_the_context_is_nearly_full() -> None:
+    assert budget_chars(None, 0, 1024) == 4000
+    assert budget_chars(4096, 1000, 1024) == 4000
+    assert budget_chars(4096, 2800, 1024) == (4096 - 2800 - 1024) * 3
+    assert budget_chars(4096, 3500, 1024) == 400  # the floor: the first failure still goes
+
+
+def test_feedback_names_the_command_and_resends_only_changed_files(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 2\n")
+    (tmp_path / "b.py").write_text("y = 1\n")
+    scope = EditScope.read(tmp_path, ["a.py", "b.py"])
+    resent = changed_beyond_edit(scope, {"a.py": "x = 1\n", "b.py": "y = 1\n"})
+    assert [f.path for f in resent] == ["a.py"]
+    message = feedback_message("pytest -q", "exit code 1, 2 failed", trim_failures(PYTEST_Q), resent, scope)
+    assert message.startswith("I applied your edit and ran the tests with `pytest -q`: exit code 1, 2 failed.")
+    assert "The output (the first failure first):" in message
+    assert "a.py is not as your edit left it" in message and "x = 2" in message
+    assert "b.py" not in message
+
+
+def run_of(output: str, passed: bool = False) -> TestRun:
+    return TestRun("pytest -q", passed, 0 if passed else 1, parse_test_counts(output), output, "", 0.1)
+
+
+def test_status_reads_round_and_the_change_in_counts() -> None:
+    progress = LoopProgress(feedback_rounds=2)
+    progress.begin_round()
+    assert progress.after_tests(run_of("3 failed in 0.1s\n")) is None
+    assert progress.status() == "Round 1 of 3 · tests: 3 failed"
+    progress.begin_round()
+    assert progress.after_tests(run_of("1 failed, 2 passed in 0.1s\n")) is None
+    assert progress.status() == "Round 2 of 3 · tests: 3 failed → 1 failed"
+    assert progress.status("asking the model") == "Round 2 of 3 · asking the model"
+    progress.begin_round()
+    assert progress.after_tests(run_of("1 failed, 2 passed in 0.1s\n")) == "rounds"
+    assert progress.after_tests(run_of("3 passed in 0.1s\n", passed=True)) == "passed"
+
+
+def test_a_command_that_never_ran_stops_the_loop() -> None:
+    progress = LoopProgress(2)
+    progress.begin_round()
+    missing = TestRun("nosuch", False, None, None, "", "The command 'nosuch' was not found", 0.0, ran=False)
+    assert progress.after_tests(missing) == "not_run"
+    assert missing.result_line() == "The command 'nosuch' was not found"
+
+
+def test_the_map_picks_source_files_and_sends_their_tests_as_context(tmp_path: Path) -> None:
+    (tmp_path / "stats.py").write_text("def median(values):\n    return 0\n")
+    (tmp_path / "words.py").write_text("def count_words(text):\n    return 0\n")
+    (tmp_path / "test_stats.py").write_text("from stats import median\n\ndef test_median():\n    assert median([1])\n")
+    picked = pick_files(tmp_path, "median is wrong for an even number of values")
+    assert picked.editable == ("stats.py",)
+    assert picked.context == ("test_stats.py",)
+    unrelated = pick_files(tmp_path, "make the failing test pass")
+    assert unrelated.editable == ("stats.py", "words.py")
+    assert "only these source files" in unrelated.reason
