@@ -17,6 +17,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -154,6 +155,7 @@ def _argv(spec: RunSpec, support: SandboxSupport | None) -> list[str]:
 
 
 def _environment(spec: RunSpec, token: str) -> dict[str, str]:
+    """The run's environment: the user's (or the spec's), its token; a sandbox's HOME and TMPDIR in its folder."""
     env = dict(spec.env) if spec.env is not None else run_environment()
     if spec.sandbox is not None:
         env.update(HOME=spec.cwd, TMPDIR=spec.cwd, TMP=spec.cwd, TEMP=spec.cwd, PYTHONDONTWRITEBYTECODE="1")
@@ -173,108 +175,129 @@ def run_process(
     `on_output` gets the output as text, in chunks, as it arrives (from a reader thread).
     `support` overrides what `sandbox_support()` found (tests force the weaker path).
     """
-    started = time.monotonic()
-    token = uuid.uuid4().hex
-    env = _environment(spec, token)
     if spec.sandbox is not None and support is None:
         support = sandbox_support()
-    isolated = spec.sandbox is not None and support is not None and support.namespaces
+    return _Run(spec, support if spec.sandbox is not None else None).run(on_output, stop)
 
-    def finish(outcome: RunOutcome, exit_code: int | None, output: CappedOutput, message: str = "") -> RunResult:
+
+class _Run:
+    """One run's state, from the checks before it starts to its result."""
+
+    def __init__(self, spec: RunSpec, support: SandboxSupport | None) -> None:
+        self.spec = spec
+        self.support = support
+        self.isolated = support is not None and support.namespaces
+        self.started = time.monotonic()
+        self.env = _environment(spec, uuid.uuid4().hex)
+        self.captured = CappedOutput(spec.head_bytes, spec.tail_bytes)
+
+    def finish(self, outcome: RunOutcome, exit_code: int | None, message: str = "") -> RunResult:
         return RunResult(
-            command=spec.display,
+            command=self.spec.display,
             outcome=outcome,
             exit_code=exit_code,
-            seconds=time.monotonic() - started,
-            output=output.text(),
-            output_bytes=output.total_bytes,
-            omitted_bytes=output.omitted_bytes,
+            seconds=time.monotonic() - self.started,
+            output=self.captured.text(),
+            output_bytes=self.captured.total_bytes,
+            omitted_bytes=self.captured.omitted_bytes,
             message=message,
-            network_isolated=isolated,
-            writes_confined=isolated,
-            limits=spec.sandbox,
+            network_isolated=self.isolated,
+            writes_confined=self.isolated,
+            limits=self.spec.sandbox,
         )
 
-    captured = CappedOutput(spec.head_bytes, spec.tail_bytes)
-    if not os.path.isdir(spec.cwd):
-        return finish(RunOutcome.NOT_STARTED, None, captured, f"The folder {spec.cwd} does not exist")
-    missing = _missing_program(spec.command, env, spec.cwd)
-    if missing is not None:
-        return finish(RunOutcome.NOT_FOUND, None, captured, not_found_message(missing))
-    child = SandboxChild(spec.sandbox, support) if spec.sandbox is not None and support is not None else None
-    try:
-        return _run_started(spec, env, child, support, captured, finish, on_output, stop, started)
-    finally:
-        if child is not None:
-            child.close()
+    def run(self, on_output: OutputCallback | None, stop: threading.Event | None) -> RunResult:
+        spec = self.spec
+        if not os.path.isdir(spec.cwd):
+            return self.finish(RunOutcome.NOT_STARTED, None, f"The folder {spec.cwd} does not exist")
+        missing = _missing_program(spec.command, self.env, spec.cwd)
+        if missing is not None:
+            return self.finish(RunOutcome.NOT_FOUND, None, not_found_message(missing))
+        child = SandboxChild(spec.sandbox, self.support) if spec.sandbox and self.support else None
+        try:
+            process = subprocess.Popen(
+                _argv(spec, self.support),
+                cwd=spec.cwd,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=child.setup if child is not None else None,  # noqa: PLW1509 - system calls only
+            )
+        except FileNotFoundError:
+            program = spec.command if isinstance(spec.command, str) else spec.command[0]
+            return self.finish(RunOutcome.NOT_FOUND, None, not_found_message(str(program)))
+        except OSError as error:
+            return self.finish(RunOutcome.NOT_STARTED, None, f"Could not start the command: {error.strerror}")
+        try:
+            outcome = self._wait(process, on_output, stop)
+        finally:
+            if child is not None:
+                child.close()
+        return self._result(outcome, process.returncode)
 
-
-def _run_started(
-    spec: RunSpec,
-    env: dict[str, str],
-    child: SandboxChild | None,
-    support: SandboxSupport | None,
-    captured: CappedOutput,
-    finish: Callable[..., RunResult],
-    on_output: OutputCallback | None,
-    stop: threading.Event | None,
-    started: float,
-) -> RunResult:
-    try:
-        process = subprocess.Popen(
-            _argv(spec, support),
-            cwd=spec.cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=child.setup if child is not None else None,  # noqa: PLW1509 - system calls only
+    def _wait(
+        self, process: subprocess.Popen[bytes], on_output: OutputCallback | None, stop: threading.Event | None
+    ) -> RunOutcome | None:
+        """Until it exits (None), is stopped or times out; then nothing of it is left."""
+        tree = ProcessTree(process.pid, self.env[RUN_TOKEN_VAR])
+        _active.add(tree)
+        assert process.stdout is not None
+        reader = threading.Thread(
+            target=_read_output, args=(process.stdout, self.captured, on_output), name="run-output", daemon=True
         )
-    except FileNotFoundError:
-        program = spec.command if isinstance(spec.command, str) else spec.command[0]
-        return finish(RunOutcome.NOT_FOUND, None, captured, not_found_message(str(program)))
-    except OSError as error:
-        return finish(RunOutcome.NOT_STARTED, None, captured, f"Could not start the command: {error.strerror}")
+        reader.start()
+        outcome: RunOutcome | None = None
+        deadline = self.started + self.spec.timeout
+        try:
+            while process.poll() is None:
+                if stop is not None and stop.wait(_POLL_SECONDS):
+                    outcome = RunOutcome.STOPPED
+                elif stop is None:
+                    time.sleep(_POLL_SECONDS)
+                if outcome is None and time.monotonic() >= deadline:
+                    outcome = RunOutcome.TIMED_OUT
+                if outcome is not None:
+                    break
+                tree.poll()
+        finally:
+            tree.kill(grace=self.spec.kill_grace if outcome is not None else 0)  # also leftovers of a normal exit
+            process.wait()
+            _active.discard(tree)
+            reader.join(timeout=5)
+        return outcome
 
-    tree = ProcessTree(process.pid, env[RUN_TOKEN_VAR])
-    _active.add(tree)
-    assert process.stdout is not None
-    reader = threading.Thread(
-        target=_read_output, args=(process.stdout, captured, on_output), name="run-output", daemon=True
-    )
-    reader.start()
-    outcome: RunOutcome | None = None
-    deadline = started + spec.timeout
+    def _result(self, outcome: RunOutcome | None, code: int) -> RunResult:
+        if outcome is RunOutcome.TIMED_OUT:
+            return self.finish(outcome, None, f"Stopped after the timeout of {self.spec.timeout:g} s")
+        if outcome is RunOutcome.STOPPED:
+            return self.finish(outcome, None, "Stopped")
+        if code == 0:
+            return self.finish(RunOutcome.PASSED, 0)
+        if code == EXIT_NOT_FOUND and isinstance(self.spec.command, str):
+            said = _SHELL_NOT_FOUND.search(self.captured.text())
+            if said:
+                return self.finish(RunOutcome.NOT_FOUND, code, not_found_message(said.group("program")))
+        if self.isolated and code - 128 in _LIMIT_SIGNAL_NUMBERS:
+            code = 128 - code  # the namespace's shell reported a signal as 128 + N
+        message = f"Exited with code {code}" if code > 0 else f"Killed by {_signal_name(-code)}"
+        return self.finish(RunOutcome.FAILED, code, message)
+
+
+_LIMIT_SIGNALS = {"SIGXCPU": "the CPU-time limit", "SIGXFSZ": "the file-size limit"}
+# Deaths the namespace's shell reports as 128 + N: the limits' signals, and SIGKILL.
+_LIMIT_SIGNAL_NUMBERS = frozenset(
+    int(getattr(signal, name)) for name in (*_LIMIT_SIGNALS, "SIGKILL") if hasattr(signal, name)
+)
+
+
+def _signal_name(number: int) -> str:
     try:
-        while process.poll() is None:
-            if stop is not None and stop.wait(_POLL_SECONDS):
-                outcome = RunOutcome.STOPPED
-            elif stop is None:
-                time.sleep(_POLL_SECONDS)
-            if outcome is None and time.monotonic() >= deadline:
-                outcome = RunOutcome.TIMED_OUT
-            if outcome is not None:
-                break
-            tree.poll()
-    finally:
-        tree.kill(grace=spec.kill_grace if outcome is not None else 0)  # whatever is left, also after a normal exit
-        process.wait()
-        _active.discard(tree)
-        reader.join(timeout=5)
-    code = process.returncode
-    if outcome is RunOutcome.TIMED_OUT:
-        return finish(outcome, None, captured, f"Stopped after the timeout of {spec.timeout:g} s")
-    if outcome is RunOutcome.STOPPED:
-        return finish(outcome, None, captured, "Stopped")
-    if code == 0:
-        return finish(RunOutcome.PASSED, 0, captured)
-    if code == EXIT_NOT_FOUND and isinstance(spec.command, str):
-        said = _SHELL_NOT_FOUND.search(captured.text())
-        if said:
-            return finish(RunOutcome.NOT_FOUND, code, captured, not_found_message(said.group("program")))
-    message = f"Exited with code {code}" if code > 0 else f"Killed by signal {-code}"
-    return finish(RunOutcome.FAILED, code, captured, message)
+        name = signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+    return f"{name} ({_LIMIT_SIGNALS[name]})" if name in _LIMIT_SIGNALS else name
 
 
 def _read_output(pipe: object, captured: CappedOutput, on_output: OutputCallback | None) -> None:

@@ -54,8 +54,8 @@ for m in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do
 done
 mount --bind "$root" "$root" && mount -o remount,bind,rw "$root" && cd "$root" || exit 125
 if [ "$nproc" != "-" ]; then prlimit --pid $$ --nproc="$nproc:$nproc" || exit 125; fi
-exec "$@"
-"""
+"$@"
+"""  # not exec: this shell stays the namespace's first process, and a signal's death becomes 128 + N
 _UNSHARE_FLAGS = ("--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc")
 
 
@@ -175,7 +175,8 @@ class SandboxChild:
             os.write(fd, b"0")
             os.close(fd)
         for which, value in self.rlimits:
-            resource.setrlimit(which, (value, value))
+            # CPU: SIGXCPU at the soft limit says why; SIGKILL a second later if it is ignored
+            resource.setrlimit(which, (value, value + 1 if which == resource.RLIMIT_CPU else value))
 
     def close(self) -> None:
         if self.cgroup is not None:

@@ -50,6 +50,7 @@ def test_ordinary_code_runs_and_writes_its_own_folder(support):
 def test_cpu_time_is_limited():
     result = _sandboxed("while True: pass", SandboxLimits(cpu_seconds=1), timeout=30)
     assert result.outcome is RunOutcome.FAILED
+    assert result.message == "Killed by SIGXCPU (the CPU-time limit)"
     assert result.seconds < 15
 
 
