@@ -74,6 +74,8 @@ class Settings:
     completion_enabled: bool = True
     completion_delay_ms: int = 250
     completion_disabled_languages: list[str] = field(default_factory=list)
+    # Run panel: a run (the current file, the tests) is stopped after this many seconds
+    run_timeout_s: int = 600
     # Hub
     hub_endpoint: str = ""  # empty: HF_ENDPOINT or the public hub
     hub_offline: bool = False

@@ -85,6 +85,7 @@ _INT_RANGES: tuple[tuple[str, int, int, str], ...] = (
     ("seed", -1, 2**31 - 1, "Seed (-1 for random)"),
     ("editor_font_size", 6, 72, "Editor font size"),
     ("completion_delay_ms", 0, 5000, "Completion delay (ms)"),
+    ("run_timeout_s", 1, 86400, "Run timeout (s)"),
     ("chat_file_tokens", MIN_CONTEXT_TOKENS, MAX_CONTEXT_TOKENS, "Tokens for the current file"),
     ("chat_project_map_tokens", MIN_CONTEXT_TOKENS, MAX_CONTEXT_TOKENS, "Tokens for the project map"),
 )

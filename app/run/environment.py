@@ -31,9 +31,9 @@ def is_secret_name(name: str) -> bool:
     return upper.startswith("DSCODER_") and any(word in upper for word in _SECRET_WORDS)
 
 
-def run_environment(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
+def run_environment(extra: Mapping[str, str] | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """`base` (the app's own environment by default) without the secrets, plus `extra`."""
     source = os.environ if base is None else base
     env = {name: value for name, value in source.items() if not is_secret_name(name)}
-    env.update(extra)
+    env.update(extra or {})
     return env

@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from app.run.environment import run_environment
-from app.run.output import CappedOutput
+from app.run.output import CappedOutput, FeedBatch, OutputFeed
 from app.run.process import RunOutcome, RunSpec, run_process, stop_all_runs
 
 PY = sys.executable
@@ -182,3 +182,17 @@ def test_the_environment_leaves_out_the_apps_secrets(tmp_path, monkeypatch):
         )
     )
     assert result.output.splitlines() == ["[]", "kept"]
+
+
+def test_the_output_feed_keeps_the_head_and_a_rolling_tail():
+    feed = OutputFeed(head_chars=5, tail_chars=4)
+    assert feed.take() is None
+    feed.write("abc")
+    assert feed.take() == FeedBatch("abc", None, 0)
+    feed.write("defghij")
+    assert feed.take() == FeedBatch("de", "fghij"[-4:], 1)
+    for _ in range(1000):
+        feed.write("0123456789")
+    batch = feed.take()
+    assert batch is not None and batch.head == "" and batch.tail == "6789"
+    assert batch.omitted_chars == 5 + 10_000 - 4
