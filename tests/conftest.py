@@ -1,10 +1,12 @@
-"""Shared test set-up: user data in a temp folder, Qt offscreen, no network."""
+"""Shared test set-up: user data in a temp folder, Qt offscreen, no network, no process in the fast tier."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+
+from tests.helpers.process_guard import guard_process_starts, mark_slow_tier
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Tests never reach the hub; a test that wants the fake hub sets HF_ENDPOINT itself.
@@ -93,3 +95,24 @@ def hub(monkeypatch):
     with FakeHub() as server:
         point_hub_client_at(server, monkeypatch)
         yield server
+
+
+# -- tiers: `pytest -m "not slow"` starts no process ------------------------------------
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_slow_tier(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    return (yield from guard_process_starts(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    return (yield from guard_process_starts(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item):
+    return (yield from guard_process_starts(item))

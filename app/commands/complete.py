@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.commands._common import add_model_options, answer_json, load_options_from
 from app.completion.fim import complete_middle
-from app.completion.ring import RingBuffer, repository_context, with_repository
+from app.completion.ring import RingBuffer, ring_prefix, with_repository
 from app.config import sampling
 from app.editor import textfile
 from app.llm.connect import open_client
@@ -61,14 +61,14 @@ def guess_language(path: str) -> str | None:
     return language_for_path(path)
 
 
-def repository_prefix(prefix: str, current_path: str, language: str, context_files: list[str]) -> str:
-    """`prefix` with the context files before it, exactly as the editor's ring buffer puts them."""
+def repository_prefix(prefix: str, current_path: str, language: str, other_files: list[str]) -> str:
+    """`prefix` with the other files (`--context-file`) before it, exactly as the editor's ring buffer puts them."""
     ring = RingBuffer()
-    for path in context_files:
+    for path in other_files:
         ring.add_file(path, _read(path), guess_language(path) or textfile.PLAIN_TEXT)
     ring.commit()
-    context = repository_context(ring.chunks(), current_path)
-    return with_repository(prefix, context, current_path, language)
+    ring_part = ring_prefix(ring.chunks(), current_path)
+    return with_repository(prefix, ring_part, current_path, language)
 
 
 def run(args: argparse.Namespace) -> int:

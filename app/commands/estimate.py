@@ -21,11 +21,10 @@ from app.models.planning.estimator import KV_TYPES
 from app.models.planning.file_estimate import FileEstimate, estimate_file, memory_for, rates_for
 from app.models.planning.gpu_layers import planned_gpu_layers
 from app.models.planning.measured import MeasuredLoads
-from app.models.planning.plan_words import rate_text, seconds_text
-from app.models.planning.planner import gb
 from app.models.planning.shape import model_shape
-from app.models.planning.speed import predict_speed
+from app.models.planning.speed_prediction import predict_speed
 from app.utils.errors import DscoderError
+from app.utils.units import duration, memory_size, token_rate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,12 +73,12 @@ def estimate_text(model: GgufInfo | CatalogEntry, result: FileEstimate) -> str:
         f"{title}: {est.n_gpu_layers} of {est.n_layer + 1} layers on the GPU, context {est.n_ctx}",
         f"{'':<22}{'RAM':>10}{'VRAM':>10}",
     ]
-    lines += [f"{label:<22}{gb(ram):>10}{gb(vram):>10}" for label, ram, vram in rows]
+    lines += [f"{label:<22}{memory_size(ram):>10}{memory_size(vram):>10}" for label, ram, vram in rows]
     lines += [
         "",
-        f"Speed ({speed.source}): {rate_text(speed.decode_tokens_per_s)} tokens/s while answering, "
-        f"{rate_text(speed.prompt_tokens_per_s)} prompt tokens/s; "
-        f"a 2K-token question's first token in {seconds_text(speed.first_token_s)}",
+        f"Speed ({speed.source}): {token_rate(speed.decode_tokens_per_s)} tokens/s while answering, "
+        f"{token_rate(speed.prompt_tokens_per_s)} prompt tokens/s; "
+        f"a 2K-token question's first token in {duration(speed.first_token_s)}",
     ]
     return "\n".join(lines)
 

@@ -35,8 +35,8 @@ from app.models.library import (
     verify_model,
 )
 from app.models.manifest import MISMATCH
-from app.models.verify import format_bytes
 from app.utils.errors import DscoderError
+from app.utils.units import file_size, parameter_count
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -90,7 +90,7 @@ def run_list(args: argparse.Namespace) -> int:
     if not models:
         print(f"No models in {models_dir_from()}. Download one with `dscoder models download CATALOG_ID`.")
         return 0
-    rows = [(m.name, _quant(m), _params(m), format_bytes(m.size), m.state, str(m.path)) for m in models]
+    rows = [(m.name, _quant(m), _params(m), file_size(m.size), m.state, str(m.path)) for m in models]
     _table(("NAME", "QUANT", "PARAMS", "SIZE", "STATE", "PATH"), rows)
     return 0
 
@@ -100,7 +100,7 @@ def _quant(model: InstalledModel) -> str:
 
 
 def _params(model: InstalledModel) -> str:
-    return f"{model.info.parameter_count / 1e9:.1f}B" if model.info else "?"
+    return parameter_count(model.info.parameter_count) if model.info else "?"
 
 
 def run_catalog(args: argparse.Namespace) -> int:
@@ -129,7 +129,7 @@ def run_catalog(args: argparse.Namespace) -> int:
             ]
         )
         return 0
-    rows = [(e.id, format_bytes(e.size), "+".join(e.purpose), statuses[e.id]) for e in catalog.entries]
+    rows = [(e.id, file_size(e.size), "+".join(e.purpose), statuses[e.id]) for e in catalog.entries]
     _table(("ID", "SIZE", "PURPOSE", "STATUS"), rows)
     return 0
 
@@ -244,7 +244,7 @@ def run_search(args: argparse.Namespace) -> int:
     for repo in repos:
         print(f"{repo.repo_id}  ({repo.downloads or 0} downloads)")
         for f in repo.files:
-            print(f"    {f.name}  {format_bytes(f.size)}")
+            print(f"    {f.name}  {file_size(f.size)}")
     return 0
 
 

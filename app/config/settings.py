@@ -1,8 +1,10 @@
 """Typed settings, saved atomically as JSON in the platform config dir.
 
-One dataclass holds every user setting. Unknown keys in the file are ignored and
-missing ones take their defaults, so files written by other versions still load.
-Window geometry is not here: Qt's QSettings keeps that.
+One dataclass holds every user setting. The file has a "version"; loading applies the
+migrations it lacks (config/migrations.py) and writes the file back at the latest version.
+Unknown keys are ignored on load and kept on save, and missing ones take their defaults, so
+files written by other versions still load and lose nothing. Window geometry is not here:
+Qt's QSettings keeps that.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config import sampling
+from app.config.migrations import LATEST_VERSION, VERSION_KEY, migrate_settings
 from app.utils import paths
 from app.utils.atomic import atomic_write_text
 
@@ -110,15 +113,22 @@ def settings_path() -> Path:
 def load_settings(path: Path | None = None) -> Settings:
     """Read settings; a missing or unreadable file gives the defaults (and a log line)."""
     path = path or settings_path()
-    try:
-        raw: Any = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    raw = _read_raw(path)
+    if raw is None:
         return Settings()
-    except (OSError, ValueError) as exc:
-        log.warning("settings file %s is unreadable (%s); using defaults", path, exc)
-        return Settings()
-    if not isinstance(raw, dict):
-        return Settings()
+    raw, found = migrate_settings(raw)
+    if found > LATEST_VERSION:
+        log.warning(
+            "settings file %s is from a newer version (%d; this one knows up to %d): reading the settings it knows",
+            path,
+            found,
+            LATEST_VERSION,
+        )
+    elif found < LATEST_VERSION:
+        try:
+            _write_raw(path, raw)
+        except OSError as exc:  # a read-only config dir: the migrated settings still apply now
+            log.warning("could not write the migrated settings file %s (%s)", path, exc)
     known = {f.name: f for f in dataclasses.fields(Settings)}
     values: dict[str, Any] = {}
     defaults = Settings()
@@ -129,7 +139,30 @@ def load_settings(path: Path | None = None) -> Settings:
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
-    """Write atomically: a crash mid-write leaves the old file, never half a file."""
+    """Write atomically: a crash mid-write leaves the old file, never half a file. Keys this
+    version does not know (a newer release's) are kept."""
     path = path or settings_path()
+    known = {f.name for f in dataclasses.fields(Settings)}
+    existing = _read_raw(path, log_unreadable=False) or {}  # a broken file is replaced whole
+    data = {key: value for key, value in existing.items() if key not in known}
+    data.update(dataclasses.asdict(settings))
+    data[VERSION_KEY] = LATEST_VERSION
+    _write_raw(path, data)
+
+
+def _read_raw(path: Path, log_unreadable: bool = True) -> dict[str, Any] | None:
+    """The file's JSON object; None when it is missing or unreadable (logged when loading)."""
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        if log_unreadable:
+            log.warning("settings file %s is unreadable (%s); using defaults", path, exc)
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
+def _write_raw(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(dataclasses.asdict(settings), indent=2, sort_keys=True))
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.editor.textfile import language_for_path
+from app.languages import language_for_path
 from app.utils import paths
 from app.utils.atomic import atomic_write_text
 
@@ -144,25 +144,10 @@ def detect_test_command(folder: str | os.PathLike[str]) -> DetectedCommand | Non
     return None
 
 
-# How to run one file, by the editor's language id. TODO(issue 19): take these from the
-# language registry (app/languages.py, `Language.run_command`) once it is on main.
-_RUN_TEMPLATES: dict[str, str] = {
-    "python": "{python} {file}",
-    "javascript": "node {file}",
-    "typescript": "npx --yes tsx {file}",
-    "bash": "bash {file}",
-    "ruby": "ruby {file}",
-    "php": "php {file}",
-    "go": "go run {file}",
-    "rust": "rustc {file} -o {dir}/{stem} && {dir}/{stem}",
-    "c": "cc {file} -o {dir}/{stem} && {dir}/{stem}",
-    "cpp": "c++ {file} -o {dir}/{stem} && {dir}/{stem}",
-    "java": "java {file}",
-}
-
-
 def default_file_command(path: str | os.PathLike[str], folder: str | os.PathLike[str] | None = None) -> str | None:
-    """The command that runs the file at `path`, or None for a language that does not run."""
+    """The command that runs the file at `path` (the language registry's `run_command`), or
+    None for a language that does not run. A Rust file in a Cargo project runs with `cargo run`;
+    Python uses the project's own virtual environment when it has one."""
     file = Path(path)
     first_line = ""
     try:
@@ -170,18 +155,20 @@ def default_file_command(path: str | os.PathLike[str], folder: str | os.PathLike
             first_line = handle.readline()
     except OSError:
         pass
-    language_id = language_for_path(file, first_line)
-    template = _RUN_TEMPLATES.get(language_id)
-    if template is None:
+    found = language_for_path(file, first_line)
+    if found is None or not found.run_command:
         return None
-    if language_id == "rust" and folder is not None and (Path(folder) / "Cargo.toml").is_file():
+    if found.id == "rust" and folder is not None and (Path(folder) / "Cargo.toml").is_file():
         return "cargo run"
-    return template.format(
-        python=_python(Path(folder) if folder is not None else None),
+    command = found.run_command.format(
         file=shlex.quote(str(file)),
         stem=shlex.quote(file.stem),
         dir=shlex.quote(str(file.parent)),
     )
+    python = _python(Path(folder)) if folder is not None else ""
+    if found.id == "python" and command.startswith("python3 ") and os.sep in python:
+        command = shlex.quote(str(Path(folder or "", python))) + command[len("python3") :]
+    return command
 
 
 @dataclass

@@ -6,13 +6,15 @@ and `tests/t.py::test_name`), gcc/clang (`x.c:3:5: error:`), rustc/cargo (`--> s
 stacks (`at f (/p/x.js:3:5)`, `file:///p/x.mjs:3:5`), tsc (`x.ts(3,5): error` and
 `x.ts:3:5 - error`), javac (`X.java:3: error:`). The last five share one form, path:line[:col].
 
-Relative paths are resolved against the run's folder; only files that exist become links.
+Relative paths are resolved against the run's folder (and the project's); only files that
+exist become links.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # A file name with an extension, not glued to a word or path character on its left.
@@ -39,11 +41,15 @@ class OutputLocation:
     kind: str  # python, tsc, pytest-id, file:line
 
 
-def resolve_path(path: str, folder: str | None) -> str | None:
-    """The existing file `path` names, relative to `folder`; None when there is none."""
-    candidate = path if os.path.isabs(path) or folder is None else os.path.join(folder, path)
-    candidate = os.path.normpath(candidate)
-    return candidate if os.path.isfile(candidate) else None
+def resolve_path(path: str, folders: Sequence[str]) -> str | None:
+    """The existing file `path` names, relative to the first of `folders` that has it; None when none does."""
+    if os.path.isabs(path):
+        return os.path.normpath(path) if os.path.isfile(path) else None
+    for folder in folders:
+        candidate = os.path.normpath(os.path.join(folder, path))
+        if os.path.isfile(candidate):
+            return candidate
+    return None
 
 
 def _test_line(resolved: str, test_id: str) -> int:
@@ -60,8 +66,13 @@ def _test_line(resolved: str, test_id: str) -> int:
     return 1
 
 
-def find_locations(text: str, folder: str | None = None) -> list[OutputLocation]:
-    """Every reference to an existing file in `text`, in order, none overlapping another."""
+def find_locations(text: str, folder: str | None = None, also: Sequence[str] = ()) -> list[OutputLocation]:
+    """Every reference to an existing file in `text`, in order, none overlapping another.
+
+    Relative paths resolve against `folder` (where the run ran), then the folders in `also`
+    (the project's, for a file run in its own folder whose tool prints project paths).
+    """
+    folders = [f for f in (folder, *also) if f]
     found: list[OutputLocation] = []
     taken: list[tuple[int, int]] = []
     for kind, pattern in _PATTERNS:
@@ -70,7 +81,7 @@ def find_locations(text: str, folder: str | None = None) -> list[OutputLocation]
             if any(s < end and start < e for s, e in taken):
                 continue  # an earlier, more specific form already read this text
             path = match.group("path")
-            resolved = resolve_path(path, folder)
+            resolved = resolve_path(path, folders)
             if resolved is None:
                 continue
             groups = match.groupdict()

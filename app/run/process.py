@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 from app.run.environment import run_environment
 from app.run.output import HEAD_BYTES, TAIL_BYTES, CappedOutput
 from app.run.reaper import RUN_TOKEN_VAR, ProcessTree
-from app.run.sandbox import SandboxChild, SandboxLimits, SandboxSupport, namespace_argv, sandbox_support
+from app.run.sandbox import (
+    SandboxChild,
+    SandboxLimits,
+    SandboxSupport,
+    namespace_argv,
+    process_limit_enforced,
+    sandbox_support,
+)
 
 DEFAULT_TIMEOUT = 600.0
 _POLL_SECONDS = 0.1
@@ -75,8 +82,9 @@ class RunResult:
     output_bytes: int  # everything it wrote
     omitted_bytes: int
     message: str = ""  # one line for the user when it did not pass
-    network_isolated: bool = False
-    writes_confined: bool = False
+    network_isolated: bool = False  # sandbox: a network namespace cut it
+    writes_confined: bool = False  # sandbox: everything but its folder was read-only
+    processes_limited: bool = False  # sandbox: the process budget was enforced (sandbox.process_limit_enforced)
     limits: SandboxLimits | None = field(default=None)
 
     @property
@@ -203,6 +211,7 @@ class _Run:
             message=message,
             network_isolated=self.isolated,
             writes_confined=self.isolated,
+            processes_limited=self.spec.sandbox is not None and process_limit_enforced(),
             limits=self.spec.sandbox,
         )
 

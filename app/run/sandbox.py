@@ -134,6 +134,11 @@ def _pids_cgroup_base() -> str | None:
     return v2 if enabled and os.access(v2, os.W_OK) else None
 
 
+def process_limit_enforced() -> bool:
+    """Whether the process budget holds here: always for a user; for root only with a pids cgroup."""
+    return resource is not None and (not _is_root() or _pids_cgroup_base() is not None)
+
+
 class SandboxChild:
     """The limits of one sandboxed run: `setup` runs in the child between fork and exec
     (the rlimits, joining the pids cgroup); `close` removes the cgroup after the run."""

@@ -20,6 +20,7 @@ from app.llm.stream import CancelToken
 from app.llm.supervisor import EngineSupervisor
 from app.utils.errors import ClientError, EngineError, ModelFileError
 from tests.helpers.engine import collect
+from tests.helpers.waiting import wait_until
 
 USER = [{"role": "user", "content": "Write a function."}]
 
@@ -42,13 +43,12 @@ def _close_clients():
 
 
 def wait_for_last_generation(client: OpenAIClient, timeout: float = 10.0) -> dict:
-    """The engine's record of its last generation, once that generation has ended."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        last = client.engine_info()["last_generation"]
-        if last.get("finish_reason") == "cancelled":
-            return last
-        time.sleep(0.02)
+    """The engine's record of its last generation, once that generation was cancelled."""
+    wait_until(
+        lambda: client.engine_info()["last_generation"].get("finish_reason") == "cancelled",
+        timeout=timeout,
+        what="the engine recording the cancelled generation",
+    )
     return client.engine_info()["last_generation"]
 
 
@@ -315,13 +315,14 @@ def test_no_orphan_engine_when_the_parent_is_killed(tiny_models, tmp_path):
     parent.kill()
     parent.wait()
     parent.stdout.close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if not psutil.pid_exists(engine_pid) or psutil.Process(engine_pid).status() == psutil.STATUS_ZOMBIE:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the engine outlived its parent")
+
+    def engine_gone() -> bool:
+        try:
+            return psutil.Process(engine_pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    wait_until(engine_gone, timeout=10, what="the engine ending with its parent")
 
 
 def test_complete_middle_reports_a_cancel_by_the_caller(tiny_engine):

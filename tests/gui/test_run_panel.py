@@ -18,7 +18,7 @@ from app.mainwindow.window import MainWindow
 from app.run.process import RunOutcome
 from tests.helpers.window import OFFSCREEN_SIZE_HINTS, menu_action, open_window
 
-pytestmark = pytest.mark.qt_log_ignore(OFFSCREEN_SIZE_HINTS)
+pytestmark = [pytest.mark.qt_log_ignore(OFFSCREEN_SIZE_HINTS), pytest.mark.slow]  # real subprocesses
 RUN_TIMEOUT_MS = 60_000
 PY = sys.executable
 

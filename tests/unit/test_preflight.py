@@ -13,6 +13,8 @@ from app.models.planning.preflight import check_load, plan_and_check_load, requi
 from app.models.synthetic.shapes import SHAPE_6_7B, write_synthetic_gguf
 from app.utils.errors import DscoderError
 
+pytestmark = pytest.mark.slow  # check_load finds the GPUs in a child process (discover_gpus_isolated)
+
 GIB = 1024**3
 
 

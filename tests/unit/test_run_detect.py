@@ -83,6 +83,8 @@ def test_the_command_that_runs_a_file(tmp_path):
     script = _write(tmp_path, {"a b.py": "print(1)\n"}) / "a b.py"
     assert default_file_command(script, tmp_path).endswith(f"'{script}'")
     assert default_file_command(tmp_path / "x.js") == f"node {tmp_path / 'x.js'}"
+    venv = _write(tmp_path / "v", {".venv/bin/python": "", "m.py": ""})
+    assert default_file_command(venv / "m.py", venv) == f"{venv / '.venv/bin/python'} {venv / 'm.py'}"
     assert default_file_command(tmp_path / "notes.txt") is None
     rust = _write(tmp_path, {"Cargo.toml": "", "src/main.rs": ""})
     assert default_file_command(rust / "src/main.rs", rust) == "cargo run"

@@ -85,12 +85,14 @@ def _assert_points_at(result, folder: Path, name: str, line: int):
     assert any(Path(loc.resolved) == folder / name and loc.line == line for loc in locations), result.output
 
 
+@pytest.mark.slow
 def test_a_real_python_traceback(tmp_path):
     (tmp_path / "prog.py").write_text("def f():\n    return 1 / 0\n\nf()\n")
     result = _run([sys.executable, "prog.py"], tmp_path)
     _assert_points_at(result, tmp_path, "prog.py", 2)
 
 
+@pytest.mark.slow
 def test_a_real_pytest_failure_with_counts(tmp_path):
     (tmp_path / "test_m.py").write_text("def test_ok():\n    pass\n\n\ndef test_bad():\n    assert 1 == 2\n")
     result = _run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--color=yes"], tmp_path)
@@ -98,6 +100,7 @@ def test_a_real_pytest_failure_with_counts(tmp_path):
     assert parse_test_counts(result.output) == TestCounts(1, 1, 0, "pytest")
 
 
+@pytest.mark.slow
 def test_real_unittest_counts(tmp_path):
     (tmp_path / "test_u.py").write_text(
         "import unittest\n\nclass T(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(1, 2)\n"
@@ -108,6 +111,7 @@ def test_real_unittest_counts(tmp_path):
     _assert_points_at(result, tmp_path, "test_u.py", 5)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not shutil.which("gcc"), reason="gcc is not installed")
 def test_a_real_gcc_error(tmp_path):
     (tmp_path / "main.c").write_text("int main(void) {\n    int x = 1\n    return x;\n}\n")
@@ -116,6 +120,7 @@ def test_a_real_gcc_error(tmp_path):
     _assert_points_at(result, tmp_path, "main.c", 3)  # gcc reports the missing ";" where "return" starts
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not shutil.which("rustc"), reason="rustc is not installed")
 def test_a_real_rustc_error(tmp_path):
     (tmp_path / "main.rs").write_text('fn main() {\n    let x: i32 = "no";\n}\n')
@@ -123,6 +128,7 @@ def test_a_real_rustc_error(tmp_path):
     _assert_points_at(result, tmp_path, "main.rs", 2)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not shutil.which("node"), reason="node is not installed")
 def test_a_real_node_stack_and_test_counts(tmp_path):
     (tmp_path / "app.js").write_text("function f() {\n  throw new Error('boom');\n}\nf();\n")
@@ -136,6 +142,7 @@ def test_a_real_node_stack_and_test_counts(tmp_path):
     _assert_points_at(result, tmp_path, "t.test.js", 4)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not shutil.which("javac"), reason="javac is not installed")
 def test_a_real_javac_error(tmp_path):
     (tmp_path / "Main.java").write_text(

@@ -48,6 +48,7 @@ time.sleep(60)
 """
 
 
+@pytest.mark.slow
 def test_a_passing_command_reports_exit_code_time_and_ordered_output(tmp_path):
     chunks: list[str] = []
     result = run_process(
@@ -64,6 +65,7 @@ def test_a_passing_command_reports_exit_code_time_and_ordered_output(tmp_path):
     assert 0 < result.seconds < 30
 
 
+@pytest.mark.slow
 def test_a_failing_shell_command_reports_its_exit_code(tmp_path):
     result = run_process(RunSpec("echo failing; exit 3", str(tmp_path)))
     assert result.outcome is RunOutcome.FAILED
@@ -73,6 +75,7 @@ def test_a_failing_shell_command_reports_its_exit_code(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["no-such-tool-xyz --verbose", ["no-such-tool-xyz"], "cd . && no-such-tool-xyz"])
+@pytest.mark.slow
 def test_a_command_that_does_not_exist_says_so_in_one_line(tmp_path, command):
     result = run_process(RunSpec(command, str(tmp_path)))
     assert result.outcome is RunOutcome.NOT_FOUND
@@ -80,12 +83,14 @@ def test_a_command_that_does_not_exist_says_so_in_one_line(tmp_path, command):
     assert "\n" not in result.message
 
 
+@pytest.mark.slow
 def test_a_missing_folder_is_not_started(tmp_path):
     result = run_process(RunSpec("true", str(tmp_path / "gone")))
     assert result.outcome is RunOutcome.NOT_STARTED
     assert "does not exist" in result.message
 
 
+@pytest.mark.slow
 def test_the_timeout_kills_the_whole_group(tmp_path):
     pid_file = tmp_path / "child.pid"
     code = f"import subprocess, sys, time\np = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\nopen({str(pid_file)!r}, 'w').write(str(p.pid))\ntime.sleep(60)"
@@ -97,6 +102,7 @@ def test_the_timeout_kills_the_whole_group(tmp_path):
     assert not _alive(int(pid_file.read_text()))
 
 
+@pytest.mark.slow
 def test_stop_kills_every_descendant_including_one_that_called_setsid(tmp_path):
     pid_file = tmp_path / "escaper.pid"
     stop = threading.Event()
@@ -120,6 +126,7 @@ def test_stop_kills_every_descendant_including_one_that_called_setsid(tmp_path):
     assert not _alive(escaper)
 
 
+@pytest.mark.slow
 def test_a_normal_exit_leaves_no_daemon_behind(tmp_path):
     pid_file = tmp_path / "daemon.pid"
     daemonizing = ESCAPER.rsplit("time.sleep(60)", 1)[0] + "time.sleep(0.5)\n"  # the run itself ends quickly
@@ -128,6 +135,7 @@ def test_a_normal_exit_leaves_no_daemon_behind(tmp_path):
     assert not _alive(int(pid_file.read_text().split()[1]))
 
 
+@pytest.mark.slow
 def test_stop_all_runs_kills_runs_in_flight(tmp_path):
     pid_file = tmp_path / "escaper.pid"
     results = []
@@ -146,6 +154,7 @@ def test_stop_all_runs_kills_runs_in_flight(tmp_path):
     assert not _alive(int(pid_file.read_text().split()[1]))
 
 
+@pytest.mark.slow
 def test_huge_output_is_capped_head_and_tail(tmp_path):
     code = "import sys\nw = sys.stdout.write\nw('FIRST\\n')\nfor i in range(200000): w('x' * 99 + '\\n')\nw('LAST\\n')"
     result = run_process(RunSpec(_py(code), str(tmp_path), head_bytes=64 * 1024, tail_bytes=64 * 1024))
@@ -167,6 +176,7 @@ def test_capped_output_keeps_everything_under_the_cap():
     assert capped.text().startswith("abcd") and capped.text().endswith("mnop")
 
 
+@pytest.mark.slow
 def test_the_environment_leaves_out_the_apps_secrets(tmp_path, monkeypatch):
     for name in ("HF_TOKEN", "OPENAI_API_KEY", "DSCODER_ENGINE_API_KEY", "DSCODER_REMOTE_TOKEN"):
         monkeypatch.setenv(name, "secret-value")

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from app.run.process import RunOutcome, RunResult, RunSpec, run_process
-from app.run.sandbox import SandboxLimits, SandboxSupport, sandbox_folder, sandbox_support
+from app.run.sandbox import SandboxLimits, SandboxSupport, process_limit_enforced, sandbox_folder, sandbox_support
 
+pytestmark = pytest.mark.slow  # every test runs code in the sandbox
 PY = sys.executable
 NO_NAMESPACES = SandboxSupport.without_namespaces("forced by the test")
 needs_namespaces = pytest.mark.skipif(
@@ -31,10 +32,10 @@ def _sandboxed(code: str, limits: SandboxLimits = DEFAULT_LIMITS, *, timeout: fl
         return run_process(RunSpec([PY, "solution.py"], folder, timeout=timeout, sandbox=limits), support=support)
 
 
-def test_namespaces_are_found_on_this_linux_machine():
+def test_what_the_machine_allows_is_found_and_explained():
     support = sandbox_support()
-    if sys.platform.startswith("linux"):
-        assert support.namespaces, support.reason  # CI and this machine allow user namespaces
+    assert support is sandbox_support()  # probed once
+    assert support.namespaces or support.reason  # where they are missing, the reason is shown to the user
 
 
 @pytest.mark.parametrize("support", [None, NO_NAMESPACES], ids=["namespaces", "plain"])
@@ -88,9 +89,13 @@ def test_a_fork_bomb_is_stopped(support):
         timeout=20,
         support=support,
     )
-    assert "fork refused after" in result.output, result.output
-    assert int(result.output.split()[-1]) <= 16
     assert result.seconds < 15  # the sleeping children did not keep the run alive
+    assert result.processes_limited == process_limit_enforced()
+    if result.processes_limited:
+        assert "fork refused after" in result.output, result.output
+        assert int(result.output.split()[-1]) <= 16
+    else:  # root without a pids cgroup: the kernel exempts root; the run still ends with every child killed
+        assert "fork refused" not in result.output
 
 
 def test_file_size_is_limited():

@@ -2,7 +2,7 @@
 
 Above the text, the chips of what goes with the message (app/chat/ui/chips.py); `@` opens
 a completer over files to attach (app/chat/ui/mentions.py). The input shows and forwards:
-what is attached is decided by the chat's context (app/chat/ui/context.py).
+what is attached is decided by the question's attachments owner (app/chat/ui/question_attachments.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.chat.context import Chip
+from app.chat.attachments.rules import Chip
 from app.chat.ui.chips import ChipBar
 from app.chat.ui.mentions import MentionCompleter
 from app.chat.ui.style import ChatPalette, link_html
@@ -95,7 +95,7 @@ class ChatInput(QWidget):
     sendRequested = Signal(str)
     stopRequested = Signal()
     editCancelled = Signal()
-    draftChanged = Signal()  # the text changed (the chat's context follows its @ mentions, debounced)
+    draftChanged = Signal()  # the text changed (the attachments follow its @ mentions, debounced)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

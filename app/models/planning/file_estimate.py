@@ -14,8 +14,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.hardware.machine_speed import load_cached_speed
 from app.hardware.probe import MachineProfile, ProbeReaders, probe_machine
-from app.hardware.speed import load_cached_speed
 from app.llm.options import LoadOptions
 from app.models.gguf import GgufInfo, read_gguf_info
 from app.models.planning.estimator import MemoryEstimate, estimate_load
@@ -29,7 +29,7 @@ from app.models.planning.measured import (
     placement_of,
 )
 from app.models.planning.shape import ModelMemoryShape, model_shape
-from app.models.planning.speed import (
+from app.models.planning.speed_prediction import (
     CALIBRATED,
     MEASURED,
     DeviceRates,

@@ -98,8 +98,8 @@ class RunDock(QObject):
         if not self._save_editors(editor):
             return
         assert editor.path is not None
-        folder = self._folder_for(editor.path)
-        command = self.commands.file_command(folder, editor.path)
+        folder = os.path.dirname(editor.path)  # the registry's commands run in the file's folder
+        command = self.commands.file_command(self._project_folder() or folder, editor.path)
         if not command:
             self.panel.show_message(f"No command runs {os.path.basename(editor.path)}: type one above and press Enter")
             self._kind, self._file, self._folder = "file", editor.path, folder
@@ -126,17 +126,16 @@ class RunDock(QObject):
     def run_entered_command(self, text: str) -> None:
         """The command field's text, run as typed and kept for the file or folder it is for."""
         command = text.strip()
-        folder = self._folder or self._project_folder()
-        if not command or not folder:
-            return
-        kind, file = self._kind, self._file
-        if kind == "file" and file is not None:
-            keep = lambda: self.commands.set_file_command(folder, file, command)  # noqa: E731
+        project, file = self._project_folder(), self._file
+        if self._kind == "file" and file is not None:
+            folder, path = os.path.dirname(file), file
+            key = project or folder  # file commands are kept with the project, like Run File reads them
+            kept = self._keep(lambda: self.commands.set_file_command(key, path, command))
         else:
-            kind, file = "tests", None
-            keep = lambda: self.commands.confirm_test_command(folder, command)  # noqa: E731
-        if self._keep(keep) and self._save_editors(None):
-            self._start(kind, command, folder, file)
+            folder, file = project or self._folder or "", None
+            kept = bool(folder) and self._keep(lambda: self.commands.confirm_test_command(folder, command))
+        if command and folder and kept and self._save_editors(None):
+            self._start("file" if file else "tests", command, folder, file)
 
     def stop(self) -> None:
         self.controller.stop()
@@ -145,13 +144,6 @@ class RunDock(QObject):
         self.controller.shutdown()
 
     # -- around a run ------------------------------------------------------------------
-    def _folder_for(self, path: str) -> str:
-        """The project folder when the file is in it (tests and imports work from there), else the file's."""
-        project = self._project_folder()
-        if project and os.path.realpath(path).startswith(os.path.realpath(project) + os.sep):
-            return project
-        return os.path.dirname(path)
-
     def _keep(self, save: Callable[[], None]) -> bool:
         try:
             save()
@@ -182,7 +174,9 @@ class RunDock(QObject):
             env=run_environment(COLOUR_ENV),
         )
         feed = OutputFeed()
-        self.panel.output.begin(feed, folder, header=f"$ {command}")
+        project = self._project_folder()
+        folders = (folder, project) if project and project != folder else (folder,)
+        self.panel.output.begin(feed, folders, header=f"$ {command}")
         self.controller.start(spec, feed)
         self.panel.show_running(command)
 

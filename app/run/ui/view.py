@@ -46,7 +46,7 @@ class RunOutputView(QPlainTextEdit):
         self._timer.setInterval(PAINT_INTERVAL_MS)
         self._timer.timeout.connect(self.paint_pending)
         self._feed: OutputFeed | None = None
-        self._folder: str | None = None
+        self._folders: tuple[str, ...] = ()
         self.locations: list[OutputLocation] = []
         self._reset_state()
 
@@ -59,12 +59,12 @@ class RunOutputView(QPlainTextEdit):
         self._pending_tail: tuple[str, int] | None = None
 
     # -- a run ------------------------------------------------------------------------
-    def begin(self, feed: OutputFeed, folder: str | None, header: str = "") -> None:
-        """Clear and show `feed`'s output as it arrives; locations resolve against `folder`."""
+    def begin(self, feed: OutputFeed, folders: tuple[str, ...], header: str = "") -> None:
+        """Clear and show `feed`'s output as it arrives; locations resolve against `folders`, in order."""
         self.clear()
         self.locations = []
         self._reset_state()
-        self._feed, self._folder = feed, folder
+        self._feed, self._folders = feed, folders
         if header:
             self._append(header + "\n", TextStyle(foreground="#7f7f7f"))
         self._timer.start()
@@ -139,7 +139,7 @@ class RunOutputView(QPlainTextEdit):
         chunk, base = text[:cut], self._scanned
         self._unscanned = text[cut:]
         self._scanned += _utf16_length(chunk)
-        for location in find_locations(chunk, self._folder):
+        for location in find_locations(chunk, None, self._folders):
             start = base + _utf16_length(chunk[: location.start])
             self._link(location, start, start + _utf16_length(chunk[location.start : location.end]))
 

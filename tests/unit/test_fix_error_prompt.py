@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.chat.error_context import build_fix_prompt, disk_reader, parse_error_locations, relevant_locations
+from app.chat.fix_error_prompt import build_fix_prompt, disk_reader, parse_error_locations, relevant_locations
 
 PY_TRACEBACK = """Traceback (most recent call last):
   File "/home/me/proj/main.py", line 8, in <module>
@@ -94,14 +94,14 @@ def test_open_editor_text_wins_over_the_disk_and_relative_paths_resolve(tmp_path
     on_disk.write_text("int main(void) {\n" + "    int x;\n" * 20 + "}\n")
     unsaved = "int main(void) {\n" + "    int a;\n" * 10 + "    y = 3;\n" + "    int b;\n" * 5 + "}\n"
     reader = disk_reader(str(tmp_path), {str(on_disk): unsaved})
-    fix = build_fix_prompt(GCC, reader, context_lines=2)
+    fix = build_fix_prompt(GCC, reader, lines_around=2)
     excerpt = fix.excerpts[0]
     assert excerpt.path == "src/calc.c" and excerpt.first_line == 10
     assert "y = 3;" in "\n".join(excerpt.lines)
     assert excerpt.marked == {12, 14}  # the two nearby references share one excerpt
     assert len(fix.excerpts) == 1
     # Without the open editor, the disk version is read through the base folder.
-    fix_disk = build_fix_prompt(GCC, disk_reader(str(tmp_path)), context_lines=1)
+    fix_disk = build_fix_prompt(GCC, disk_reader(str(tmp_path)), lines_around=1)
     assert "int x;" in "\n".join(fix_disk.excerpts[0].lines)
 
 

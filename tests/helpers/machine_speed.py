@@ -11,9 +11,9 @@ import dataclasses
 import functools
 from pathlib import Path
 
+from app.hardware.machine_speed import MachineSpeed, save_speed
+from app.hardware.machine_speed_benchmark import measure_machine_speed
 from app.hardware.probe import MachineProfile, probe_machine
-from app.hardware.speed import MachineSpeed, save_speed
-from app.hardware.speed_benchmark import measure_machine_speed
 
 # The 2-core VM of issue 15: 11.5 GB/s effective decode, 66 GFLOP/s on prompts.
 VM_SPEED = MachineSpeed(11.5e9, 66e9)

@@ -25,7 +25,7 @@ from app.editor.textfile import language, language_for_path
 TextReader = Callable[[str], "str | None"]
 
 MAX_REFERENCES = 4
-CONTEXT_LINES = 4  # lines shown each side of the line an error points to
+LINES_AROUND = 4  # lines shown each side of the line an error points to
 MAX_ERROR_CHARS = 6000
 
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -138,7 +138,7 @@ class FixPrompt:
 
 
 def _excerpts(
-    locations: Sequence[ErrorLocation], read: TextReader, context: int
+    locations: Sequence[ErrorLocation], read: TextReader, lines_around: int
 ) -> tuple[list[CodeExcerpt], list[str]]:
     by_path: dict[str, list[ErrorLocation]] = {}
     for loc in locations:
@@ -153,7 +153,7 @@ def _excerpts(
         lines = text.splitlines()
         windows: list[list[int]] = []
         for line in sorted({loc.line for loc in locs}):
-            lo, hi = max(1, line - context), min(len(lines), line + context)
+            lo, hi = max(1, line - lines_around), min(len(lines), line + lines_around)
             if lo > hi:
                 continue
             if windows and lo <= windows[-1][1] + 1:  # overlapping: one excerpt
@@ -179,7 +179,7 @@ def _render(excerpt: CodeExcerpt) -> str:
 
 
 def build_fix_prompt(
-    error_text: str, read: TextReader, *, context_lines: int = CONTEXT_LINES, max_references: int = MAX_REFERENCES
+    error_text: str, read: TextReader, *, lines_around: int = LINES_AROUND, max_references: int = MAX_REFERENCES
 ) -> FixPrompt:
     """The chat message for "Fix this error": the error, then the code it points to."""
     error_text = error_text.strip("\n")
@@ -190,7 +190,7 @@ def build_fix_prompt(
     )
     locations = parse_error_locations(error_text)
     chosen = relevant_locations(locations, max_references)
-    excerpts, missing = _excerpts(chosen, read, context_lines)
+    excerpts, missing = _excerpts(chosen, read, lines_around)
     parts = [
         "Fix this error. Explain the cause briefly, then show the corrected code.",
         "",

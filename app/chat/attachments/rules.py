@@ -2,10 +2,10 @@
 mentions in the question and the project map, of the attachments (app.chat.attachments)
 and of the chips that show them.
 
-Qt-free. The chat's ui adapter (app/chat/ui/context.py) takes an `EditorSnapshot` and
+Qt-free. The chat's ui adapter (app/chat/ui/question_attachments.py) takes an `EditorSnapshot` and
 the mentioned files on the GUI thread, and runs `gather` on a pool thread (parsing a
 large file for a selection's definition, or ranking a project map, takes tens of
-milliseconds). A `ContextRequest` is a value: two equal requests give the same
+milliseconds). An `AttachmentRequest` is a value: two equal requests give the same
 attachments, so a result computed while the user typed is reused when they send.
 """
 
@@ -18,14 +18,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from app.chat import attachments
-from app.chat.attachments import Attachment
-from app.chat.code_prompts import attachments_prompt_prefix
+from app.chat.attachments import excerpts
+from app.chat.attachments.excerpts import Attachment
+from app.chat.attachments.prompt import attachments_prompt_prefix
+from app.chat.editor_access import EditorSnapshot
 from app.editor import textfile
 from app.project.outline_map import ProjectMap
 from app.project.relevance import PROJECT_MENTION, is_project_question, render_map
 from app.utils.errors import DscoderError
 from app.utils.jobs import JobControl
+from app.utils.units import token_count
 
 log = logging.getLogger(__name__)
 
@@ -33,27 +35,15 @@ EDITOR_KEY = "editor"  # the chip of the current file, its part around the curso
 PROJECT_KEY = "project"
 MENTION_PREFIX = "@"
 PROJECT_NAME = PROJECT_MENTION[1:]  # "project"
-DEFAULT_FILE_TOKENS = attachments.DEFAULT_FILE_BUDGET
+DEFAULT_FILE_TOKENS = excerpts.DEFAULT_FILE_BUDGET
 DEFAULT_MAP_TOKENS = 1500
-CONTEXT_SHARE = 0.6  # at most this much of the model's context goes to attachments
+WINDOW_SHARE = 0.6  # at most this much of the model's context window goes to attachments
 MIN_FILE_TOKENS = 128  # less room than this left: an @file is not attached (a sliver misleads)
 # Up to this size a selection's file is parsed on the caller's thread (about 10 ms); a
 # larger one, a map to rank or a file to read from disk go to a pool thread.
 QUICK_PARSE_CHARS = 20_000
 # `@` then a path: letters, digits, _ . - / (a path with spaces is not offered by the completer)
 _MENTION = re.compile(r"(?<![\w@])@([\w][\w.\-/]*)")
-
-
-@dataclass(frozen=True)
-class EditorSnapshot:
-    """The current editor tab as the chat sees it, taken on the GUI thread."""
-
-    name: str  # as the tab shows it: "sample.py", "Untitled-1"
-    path: str  # "" for a file never saved
-    language_id: str
-    text: str
-    cursor_line: int  # 0-based
-    selection: tuple[int, int] | None = None  # character offsets; None without a selection
 
 
 @dataclass(frozen=True)
@@ -77,12 +67,12 @@ def budgets_for(n_ctx: int, file_tokens: int = DEFAULT_FILE_TOKENS, map_tokens: 
     tokens (0: not known yet, the settings' budgets as they are)."""
     if n_ctx <= 0:
         return Budgets(file_tokens, 4 * file_tokens, map_tokens)
-    total = int(n_ctx * CONTEXT_SHARE)
+    total = int(n_ctx * WINDOW_SHARE)
     return Budgets(min(file_tokens, max(256, n_ctx // 3)), total, min(map_tokens, max(200, n_ctx // 6)))
 
 
 @dataclass(frozen=True)
-class ContextRequest:
+class AttachmentRequest:
     """Everything the attachments of one question are made from."""
 
     editor: EditorSnapshot | None = None
@@ -94,7 +84,7 @@ class ContextRequest:
     budgets: Budgets = Budgets()
 
 
-def is_quick(request: ContextRequest) -> bool:
+def is_quick(request: AttachmentRequest) -> bool:
     """Whether `gather` takes only a few milliseconds for this request."""
     editor = request.editor
     parses = editor is not None and editor.selection is not None and len(editor.text) > QUICK_PARSE_CHARS
@@ -109,12 +99,12 @@ def editor_attachment(snapshot: EditorSnapshot, budget: int) -> Attachment | Non
     if snapshot.selection is not None:
         start, end = snapshot.selection
         if snapshot.text[start:end].strip():
-            return attachments.selection(
+            return excerpts.selection(
                 snapshot.name, snapshot.language_id, snapshot.text, start, end, snapshot.path or snapshot.name
             )
     if not snapshot.text.strip():
         return None
-    return attachments.current_file(snapshot.name, snapshot.language_id, snapshot.text, snapshot.cursor_line, budget)
+    return excerpts.current_file(snapshot.name, snapshot.language_id, snapshot.text, snapshot.cursor_line, budget)
 
 
 def _mention_text(mention: MentionedFile) -> str | None:
@@ -127,7 +117,7 @@ def _mention_text(mention: MentionedFile) -> str | None:
         return None
 
 
-def gather(request: ContextRequest, control: JobControl | None = None) -> list[Attachment]:
+def gather(request: AttachmentRequest, control: JobControl | None = None) -> list[Attachment]:
     """The attachments of a question, each with its chip key, in the order they are shown."""
     found: list[Attachment] = []
     budgets = request.budgets
@@ -147,14 +137,14 @@ def gather(request: ContextRequest, control: JobControl | None = None) -> list[A
         text = _mention_text(mention) if budget >= MIN_FILE_TOKENS else None
         if text is None:
             continue  # unreadable, or no room left for more than a sliver of it
-        attached = attachments.other_file(mention.name, text, budget)
+        attached = excerpts.other_file(mention.name, text, budget)
         if attached.tokens <= budget:  # (a single line longer than the budget is not sent)
             found.append(dataclasses.replace(attached, key=MENTION_PREFIX + mention.name))
             left -= attached.tokens
     if request.project is not None and request.map_question:
         text = render_map(request.project, request.map_question, min(budgets.project, max(left, 0)))
         if text:
-            found.append(dataclasses.replace(attachments.project_map(text), key=PROJECT_KEY))
+            found.append(dataclasses.replace(excerpts.project_map(text), key=PROJECT_KEY))
     return found
 
 
@@ -214,10 +204,6 @@ class Chip:
     tooltip: str = ""
 
 
-def token_text(tokens: int) -> str:
-    return f"{tokens / 1000:.1f}k tokens" if tokens >= 1000 else f"{tokens} token{'s' if tokens != 1 else ''}"
-
-
 def _tooltip(attachment: Attachment) -> str:
     what = {
         "file": f"The whole file {attachment.name}",
@@ -227,14 +213,14 @@ def _tooltip(attachment: Attachment) -> str:
         + (f", and {attachment.enclosing_name}, the definition around it" if attachment.enclosing else ""),
         "project": "A map of the project's files and definitions, the most related to the question first",
     }[attachment.kind]
-    return f"{what}: about {token_text(attachment.tokens)}. Goes with this message; × leaves it out."
+    return f"{what}: about {token_count(attachment.tokens)}. Goes with this message; × leaves it out."
 
 
 def chips_for(attached: Sequence[Attachment], suggestion: Attachment | None = None) -> list[Chip]:
     """The chips for what is attached, and the editor's suggestion chip when it is left out."""
     chips = [Chip(a.key, a.label, a.tokens, True, _tooltip(a)) for a in attached]
     if suggestion is not None:
-        tip = f"Click to send {suggestion.label} with this message (about {token_text(suggestion.tokens)})"
+        tip = f"Click to send {suggestion.label} with this message (about {token_count(suggestion.tokens)})"
         chips.insert(0, Chip(EDITOR_KEY, suggestion.label, suggestion.tokens, False, tip))
     return chips
 

@@ -17,7 +17,7 @@ def _choose_gguf(parent: QWidget, start: str) -> str:
     return QFileDialog.getOpenFileName(parent, "Draft model", start, "GGUF models (*.gguf)")[0]
 
 
-class SpeedPage(SettingsPage):
+class SpeedAndMemoryPage(SettingsPage):
     title = "Speed and memory"
     fields = (
         "n_threads",

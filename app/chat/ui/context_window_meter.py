@@ -1,4 +1,4 @@
-"""How much of the model's context the conversation uses, and a warning before it overflows."""
+"""How much of the model's context window the conversation uses, and a warning before it overflows."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from app.chat.ui.style import ChatPalette, palette_for
 WARNING_FRACTION = 0.85
 
 
-class ContextMeter(QWidget):
+class ContextWindowMeter(QWidget):
     """A thin bar and "1,234 / 16,384 tokens"; the bar turns to the warning colour past 85%."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("ContextMeter")
+        self.setObjectName("ContextWindowMeter")
         self._used = 0
         self._size = 0
         self._palette = palette_for("light")

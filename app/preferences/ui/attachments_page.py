@@ -1,4 +1,4 @@
-"""The settings page for what a chat question carries from the editor and the opened folder."""
+"""The "Attachments" settings page: what a chat question carries from the editor and the opened folder."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from app.config.validation import MAX_CONTEXT_TOKENS, MIN_CONTEXT_TOKENS
 from app.preferences.ui.pages import SettingsPage, hint, spin
 
 
-class ChatContextPage(SettingsPage):
-    title = "Chat context"
+class AttachmentsPage(SettingsPage):
+    title = "Attachments"
     fields = ("chat_attach_current_file", "chat_file_tokens", "chat_attach_project_map", "chat_project_map_tokens")
 
     def __init__(self) -> None:

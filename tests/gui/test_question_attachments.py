@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.chat.context import EDITOR_KEY, PROJECT_KEY
+from app.chat.attachments.rules import EDITOR_KEY, PROJECT_KEY
 from app.chat.ui.chips import ChipWidget
 from app.config.settings import Settings
 from app.llm.info import EngineState
@@ -202,7 +202,7 @@ def test_the_setting_turns_the_default_off_and_a_click_attaches(qtbot, server, t
     wait_chips(qtbot, window, [(EDITOR_KEY, "sample.py", True)])
     assert "def average_total" in ask(qtbot, window, server, QUESTION)[-1]["content"]
     wait_chips(qtbot, window, [(EDITOR_KEY, "sample.py", False)])
-    window.settings_store.update(chat_attach_current_file=True)  # Settings ▸ Chat context
+    window.settings_store.update(chat_attach_current_file=True)  # Settings ▸ Attachments
     wait_chips(qtbot, window, [(EDITOR_KEY, "sample.py", True)])
 
 

@@ -3,7 +3,7 @@ otherwise the part around the cursor; a selection with its file name, line numbe
 the definition around it; other files named with `@file`; the project map.
 
 Pure functions: the chat's chips show `Attachment.label` and `tokens`, and the prompt
-is `code_prompts.attachments_prompt(question, attachments)`.
+is `prompt.attachments_prompt(question, attachments)`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Attachment:
     enclosing: str = ""  # the definition around a selection ("" when none, or the selection is it)
     enclosing_lines: tuple[int, int] = (0, 0)
     enclosing_name: str = ""
-    key: str = ""  # which chip shows it (app.chat.context: "editor", "@utils.py", "project")
+    key: str = ""  # which chip shows it (app.chat.attachments.rules: "editor", "@utils.py", "project")
 
     @property
     def tokens(self) -> int:

@@ -1,5 +1,5 @@
-"""The machine-speed benchmark child: `python -m app.engine.speed_child` (or `dscoder probe
---speed-child` in a frozen build), started by `app.hardware.speed.measure_machine_speed`.
+"""The machine-speed benchmark child: `python -m app.engine.machine_speed_child` (or `dscoder probe
+--speed-child` in a frozen build), started by `app.hardware.machine_speed_benchmark.measure_machine_speed`.
 
 It writes the synthetic benchmark model (app/models/synthetic/bench.py: 256 MB of Q4_K),
 loads it with llama.cpp the way the engine loads a model, and measures on the CPU, then
@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.hardware.speed import DEFAULT_WEIGHTS_BYTES, FAILED_MARK, PROGRESS_MARK, RESULT_MARK, attention_flops
+from app.hardware.machine_speed import DEFAULT_WEIGHTS_BYTES, FAILED_MARK, PROGRESS_MARK, RESULT_MARK, attention_flops
 from app.models.synthetic.bench import BENCH_TYPES, N_EMBD, Q4_K, BenchModel, QuantType, write_bench_gguf
 
 PROMPT_TOKENS = 128  # one batch: large enough for the matrix kernels llama.cpp uses on prompts

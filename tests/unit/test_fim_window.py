@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.completion.context import (
+from app.completion.debounce import MAX_DELAY_MS, MIN_DELAY_MS, AdaptiveDebounce
+from app.completion.fim import filter_middle
+from app.completion.fim_window import (
     SNAP_LINES,
     OpenFile,
     approx_tokens,
@@ -12,8 +14,6 @@ from app.completion.context import (
     max_tokens_for,
     path_comment,
 )
-from app.completion.debounce import MAX_DELAY_MS, MIN_DELAY_MS, AdaptiveDebounce
-from app.completion.fim import filter_middle
 from app.completion.support import completion_support
 
 NUMBERED = "".join(f"line_{n:04d} = {n}\n" for n in range(2000))  # 17 characters a line
@@ -24,7 +24,7 @@ def test_small_file_goes_whole_around_the_cursor():
     cursor = text.index("x\n") + 1
     prompt = build_completion_prompt(text, cursor, path="/p/a.py", language="python")
     assert prompt.prefix == text[:cursor] and prompt.suffix == text[cursor:]
-    assert prompt.context_files == ()
+    assert prompt.other_files_shown == ()
     assert prompt.multiline
 
 
@@ -94,20 +94,20 @@ def test_repository_context_in_path_comment_format_imported_first(tmp_path):
         main, len(main), path=str(tmp_path / "main.py"), language="python", other_files=files
     )
     # Imported files first (in open order among them), then by most recent edit.
-    assert prompt.context_files == ("pkg/models.py", "utils.py", "recent.py", "notes.py")
+    assert prompt.other_files_shown == ("pkg/models.py", "utils.py", "recent.py", "notes.py")
     expected_head = "# pkg/models.py\nclass Model:\n    pass\n\n# utils.py\ndef helper():\n"
     assert prompt.prefix.startswith(expected_head)
     assert prompt.prefix.endswith("# main.py\n" + main)  # the file being completed comes last
     assert prompt.prefix.index("# recent.py") < prompt.prefix.index("# notes.py")
 
 
-def test_context_files_share_the_budget_and_never_push_out_the_cursor_window(tmp_path):
+def test_other_files_share_the_budget_and_never_push_out_the_cursor_window(tmp_path):
     big = OpenFile(str(tmp_path / "big.js"), "const a = 1;\n" * 3000, "javascript", last_edit=3.0)
     prompt = build_completion_prompt(
         NUMBERED, len(NUMBERED), path=str(tmp_path / "cur.py"), language="python", other_files=[big], budget_tokens=1500
     )
     assert prompt.total_tokens <= 1500
-    assert prompt.context_files == ("big.js",)
+    assert prompt.other_files_shown == ("big.js",)
     assert prompt.prefix.startswith("// big.js\nconst a = 1;\n")
     assert prompt.prefix_tokens >= 0.6 * 1500 * 0.7  # the current file keeps most of it
     assert prompt.prefix.endswith(NUMBERED[-200:])
@@ -122,7 +122,7 @@ def test_the_current_file_and_empty_files_are_not_context(tmp_path):
         language="python",
         other_files=[OpenFile(path, "old text\n", "python"), OpenFile(str(tmp_path / "b.py"), "  \n", "python")],
     )
-    assert prompt.context_files == () and prompt.prefix == "x = "
+    assert prompt.other_files_shown == () and prompt.prefix == "x = "
 
 
 def test_path_comments_follow_the_language():

@@ -6,14 +6,14 @@ Qt-free and pure: the editor side gathers the text, this module decides the prom
 
 Two things shape the windows besides the token budget:
 
-- **Reuse.** The engine's completion context keeps what it evaluated last time: the
+- **Reuse.** The engine's completion KV context keeps what it evaluated last time: the
   tokens before the first difference stay, and the unchanged run after an edit is moved
   to its new positions instead of being evaluated again (app/engine/slots.py). Both need
   the window's edges to stay put from one keystroke to the next: the windows are cut at
   line boundaries snapped to a coarse grid (`SNAP_LINES`), not at "the last N
   characters", which would shift the whole prompt with every character typed. When the
   grid step moves the window's start, the cells of the lines that stay are moved too.
-- **Repository context.** Other open files go first, each introduced by a comment line
+- **Other files.** Other open files go first, each introduced by a comment line
   with its path (`# utils.py`), most related first: files this one imports, then the
   most recently edited, then the rest; the file being completed comes last with its own
   path line. They share the one budget with the windows.
@@ -33,8 +33,8 @@ from app.utils.tokens import CHARS_PER_TOKEN, approx_tokens
 
 DEFAULT_BUDGET_TOKENS = 1500
 PREFIX_SHARE = 0.75  # of the current file's part of the budget; the suffix gets the rest
-CONTEXT_SHARE = 0.3  # at most this much of the budget goes to other files
-MIN_CONTEXT_FILE_TOKENS = 48  # a smaller leftover is not worth a file header
+OTHER_FILES_SHARE = 0.3  # at most this much of the budget goes to other files
+MIN_OTHER_FILE_TOKENS = 48  # a smaller leftover is not worth a file header
 SNAP_LINES = 16  # window edges move in steps of this many lines (prefix reuse)
 
 TokenCounter = Callable[[str], int]
@@ -58,14 +58,14 @@ class CompletionPrompt:
     prefix: str
     suffix: str
     multiline: bool  # the cursor is at the end of its line: a block may be suggested
-    context_files: tuple[str, ...] = ()  # display paths of the other files included
+    other_files_shown: tuple[str, ...] = ()  # display paths of the other files included
     prefix_tokens: int = 0
     suffix_tokens: int = 0
-    context_tokens: int = 0
+    other_files_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
-        return self.prefix_tokens + self.suffix_tokens + self.context_tokens
+        return self.prefix_tokens + self.suffix_tokens + self.other_files_tokens
 
 
 # --- windows ------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def is_end_of_line(text: str, cursor: int) -> bool:
     return not rest[:end].strip()
 
 
-# --- repository context -------------------------------------------------------------
+# --- other files in the repository format ---------------------------------------------
 
 _IMPORT_PATTERNS = (
     re.compile(r"^\s*from\s+(\.*[\w.]*)\s+import\s+([\w, ]+)", re.MULTILINE),  # python
@@ -288,7 +288,7 @@ def _other_files_part(
     for shown_path, file in ranked:
         intro = path_comment(shown_path, file.language) + "\n"
         left = room - used - count_tokens(intro)
-        if left < MIN_CONTEXT_FILE_TOKENS:
+        if left < MIN_OTHER_FILE_TOKENS:
             break
         body = _head_within(file.text, left, count_tokens)
         if not body.strip():
@@ -311,7 +311,7 @@ def build_completion_prompt(
     budget_tokens: int = DEFAULT_BUDGET_TOKENS,
     count_tokens: TokenCounter = approx_tokens,
     prefix_share: float = PREFIX_SHARE,
-    context_share: float = CONTEXT_SHARE,
+    other_files_share: float = OTHER_FILES_SHARE,
     repository_prefix: str = "",
     repository_paths: Sequence[str] = (),
 ) -> CompletionPrompt:
@@ -325,8 +325,8 @@ def build_completion_prompt(
     others = [f for f in other_files if f.text.strip() and (not path or f.path != path)]
     current_shown, shown = display_paths(path, [f.path for f in others] + list(repository_paths))
     shown = shown[: len(others)]
-    context_available = sum(count_tokens(f.text) for f in others)
-    reserve = min(int(budget_tokens * context_share), context_available) if others else 0
+    other_files_available = sum(count_tokens(f.text) for f in others)
+    reserve = min(int(budget_tokens * other_files_share), other_files_available) if others else 0
     file_budget = budget_tokens - reserve
 
     prefix_budget, suffix_budget = _window_budgets(text, cursor, file_budget, prefix_share, count_tokens)
@@ -334,25 +334,25 @@ def build_completion_prompt(
     suffix = _suffix_window(text, cursor, suffix_budget, count_tokens)
     prefix_tokens, suffix_tokens = count_tokens(prefix), count_tokens(suffix)
 
-    context_parts: list[str] = []
+    other_parts: list[str] = []
     included: list[str] = []
-    context_tokens = 0
+    other_files_tokens = 0
     if others:
         header = path_comment(current_shown, language) + "\n"
         room = budget_tokens - prefix_tokens - suffix_tokens - count_tokens(header)
         ranked = [(shown[i], others[i]) for i in rank_related(text, current_shown, others, shown)]
-        context_parts, included, context_tokens = _other_files_part(ranked, room, count_tokens)
-    if context_parts or repository_prefix:
-        context_parts.append(path_comment(current_shown, language) + "\n")
-        context_tokens += count_tokens(context_parts[-1]) + count_tokens(repository_prefix)
+        other_parts, included, other_files_tokens = _other_files_part(ranked, room, count_tokens)
+    if other_parts or repository_prefix:
+        other_parts.append(path_comment(current_shown, language) + "\n")
+        other_files_tokens += count_tokens(other_parts[-1]) + count_tokens(repository_prefix)
     return CompletionPrompt(
-        prefix=repository_prefix + "".join(context_parts) + prefix,
+        prefix=repository_prefix + "".join(other_parts) + prefix,
         suffix=suffix,
         multiline=is_end_of_line(text, cursor),
-        context_files=tuple(included),
+        other_files_shown=tuple(included),
         prefix_tokens=prefix_tokens,
         suffix_tokens=suffix_tokens,
-        context_tokens=context_tokens,
+        other_files_tokens=other_files_tokens,
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.engine.backends import ensure_backends_loaded, model_params_for_this_cpu
-from app.hardware.speed import MachineSpeed, TypeFactor, load_cached_speed, save_speed
+from app.hardware.machine_speed import MachineSpeed, TypeFactor, load_cached_speed, save_speed
 from app.models.gguf import read_gguf_info
 from app.models.planning.shape import model_shape
 from app.models.synthetic.bench import BENCH_TYPES, QuantType, write_bench_gguf

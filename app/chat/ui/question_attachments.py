@@ -1,6 +1,6 @@
 """What the next question carries, kept up to date while the user works, and shown as chips.
 
-`ChatContext` is the one owner of "the next question's attachments". It follows the
+`QuestionAttachments` is the one owner of "the next question's attachments". It follows the
 editor (the current tab, its cursor and selection), the text typed in the chat input
 (its `@` mentions, whether it is a question about the project) and the project map,
 and recomputes after a short pause: the editor's text is taken on the GUI thread, the
@@ -17,14 +17,14 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.chat import context as ctx
-from app.chat.attachments import Attachment
-from app.chat.code_prompts import attachments_prompt
-from app.chat.context import ContextRequest, EditorSnapshot, MentionedFile
+from app.chat.attachments import rules
+from app.chat.attachments.excerpts import Attachment
+from app.chat.attachments.prompt import attachments_prompt
+from app.chat.attachments.rules import AttachmentRequest, MentionedFile
+from app.chat.editor_access import EditorAccess
 from app.chat.ui.panel import ChatPanel
 from app.config.settings import Settings
 from app.project.ui.service import ProjectMapService
@@ -37,33 +37,23 @@ REFRESH_MS = 150  # after the last keystroke or cursor move
 _Gathered = tuple[list[Attachment], Attachment | None]  # attachments, the editor's suggestion
 
 
-class EditorSource(Protocol):
-    """What the chat's context reads from the editor; the main window adapts its tabs to this."""
-
-    def snapshot(self) -> EditorSnapshot | None: ...
-
-    def open_files(self) -> list[str]: ...  # paths of the tabs that hold a saved file
-
-    def open_text(self, path: str) -> str | None: ...  # the text of the tab holding `path`, if any
-
-
-class ChatContext(QObject):
+class QuestionAttachments(QObject):
     changed = Signal()  # the next question's attachments or text changed (the meter counts again)
 
     def __init__(
         self,
         panel: ChatPanel,
-        source: EditorSource,
+        editor: EditorAccess,
         settings: Settings,
         project: ProjectMapService | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.panel = panel
-        self.source = source
+        self.editor = editor
         self.settings = settings
         self.project = project
-        self.tasks = BackgroundTasks(self, max_workers=1, thread_prefix="chat-context")
+        self.tasks = BackgroundTasks(self, max_workers=1, thread_prefix="chat-attachments")
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REFRESH_MS)
@@ -71,7 +61,7 @@ class ChatContext(QObject):
         self._editor_choice: bool | None = None  # None: the setting decides; else the user's click
         self._project_removed = False
         self._n_ctx = 0
-        self._computed: tuple[ContextRequest, _Gathered] | None = None
+        self._computed: tuple[AttachmentRequest, _Gathered] | None = None
         self._refresh_task: int | None = None
         self._names: dict[str, str] = {}  # what @ offers -> its path
         self._announced: tuple[str, list[Attachment]] = ("", [])  # the draft the meter last heard of
@@ -84,7 +74,7 @@ class ChatContext(QObject):
 
     # -- what the window and the controller call --------------------------------------------
     def schedule(self) -> None:
-        """Something the context depends on changed: recompute after a short pause."""
+        """Something the attachments depend on changed: recompute after a short pause."""
         self._timer.start()
 
     def files_changed(self) -> None:
@@ -92,8 +82,8 @@ class ChatContext(QObject):
         self._update_names()
         self.schedule()
 
-    def set_context_size(self, n_ctx: int) -> None:
-        """The model's context, which the budgets must leave room in (0: not known)."""
+    def set_context_window(self, n_ctx: int) -> None:
+        """The model's context window, which the budgets must leave room in (0: not known)."""
         if n_ctx != self._n_ctx:
             self._n_ctx = n_ctx
             self.schedule()
@@ -103,11 +93,11 @@ class ChatContext(QObject):
         return list(self._computed[1][0]) if self._computed is not None else []
 
     def draft_messages(self) -> list[dict[str, str]]:
-        """The next question as it would be sent now, for the context meter ([] when empty)."""
+        """The next question as it would be sent now, for the context-window meter ([] when empty)."""
         text, attached = self.panel.draft_text(), self.attachments()
         if not text.strip() and not attached:
             return []
-        return [{"role": "user", "content": attachments_prompt(ctx.question_text(text), attached)}]
+        return [{"role": "user", "content": attachments_prompt(rules.question_text(text), attached)}]
 
     def prepare(self, question: str, done: Callable[[list[Attachment]], None]) -> None:
         """Call `done` with the attachments of `question`: at once when what was computed
@@ -117,15 +107,15 @@ class ChatContext(QObject):
         if self._computed is not None and self._computed[0] == request:
             done(list(self._computed[1][0]))
             return
-        if ctx.is_quick(request):
-            done(ctx.gather(request))
+        if rules.is_quick(request):
+            done(rules.gather(request))
             return
 
         def gather(_progress: Progress, control: JobControl) -> object:
-            return ctx.gather(request, control)
+            return rules.gather(request, control)
 
         def failed(message: str) -> None:
-            log.warning("the question's context could not be gathered: %s", message)
+            log.warning("the question's attachments could not be gathered: %s", message)
             done([])
 
         self.tasks.start(gather, lambda result: done(result if isinstance(result, list) else []), on_failed=failed)
@@ -153,24 +143,24 @@ class ChatContext(QObject):
             self._refresh_task = None
 
         def gather(_progress: Progress | None = None, control: JobControl | None = None) -> object:
-            attached = ctx.gather(request, control)
+            attached = rules.gather(request, control)
             suggestion = None
             if not request.attach_editor and request.editor is not None:
-                suggestion = ctx.editor_attachment(request.editor, request.budgets.file)
+                suggestion = rules.editor_attachment(request.editor, request.budgets.file)
             return attached, suggestion
 
-        if ctx.is_quick(request):
+        if rules.is_quick(request):
             self._on_gathered(request, gather())
         else:
             self._refresh_task = self.tasks.start(gather, lambda result: self._on_gathered(request, result))
 
-    def _on_gathered(self, request: ContextRequest, result: object) -> None:
+    def _on_gathered(self, request: AttachmentRequest, result: object) -> None:
         self._refresh_task = None
         if not isinstance(result, tuple):
             return
         attached, suggestion = result
         self._computed = (request, (attached, suggestion))
-        self.panel.show_attachments(ctx.chips_for(attached, suggestion))
+        self.panel.show_attachments(rules.chips_for(attached, suggestion))
         self._announce()
 
     def _announce(self) -> None:
@@ -181,62 +171,62 @@ class ChatContext(QObject):
             self._announced = draft
             self.changed.emit()
 
-    def _request(self, question: str) -> ContextRequest:
+    def _request(self, question: str) -> AttachmentRequest:
         settings = self.settings
         project = self.project.project_map if self.project is not None else None
         attach_editor = settings.chat_attach_current_file if self._editor_choice is None else self._editor_choice
         removed = self._project_removed or not settings.chat_attach_project_map
-        map_wanted = ctx.wants_project(question, project is not None, removed)
-        return ContextRequest(
-            editor=self.source.snapshot(),
+        map_wanted = rules.wants_project(question, project is not None, removed)
+        return AttachmentRequest(
+            editor=self.editor.snapshot(),
             attach_editor=attach_editor,
             mentions=tuple(self._mentioned(question)),
             project=project,
             project_version=self.project.version if self.project is not None else 0,
-            map_question=ctx.question_text(question) if map_wanted else "",
-            budgets=ctx.budgets_for(self._n_ctx, settings.chat_file_tokens, settings.chat_project_map_tokens),
+            map_question=rules.question_text(question) if map_wanted else "",
+            budgets=rules.budgets_for(self._n_ctx, settings.chat_file_tokens, settings.chat_project_map_tokens),
         )
 
     def _mentioned(self, question: str) -> list[MentionedFile]:
         found: list[MentionedFile] = []
         root = self.project.root if self.project is not None else None
-        for name in ctx.mentions_in(question):
-            if name == ctx.PROJECT_NAME:
+        for name in rules.mentions_in(question):
+            if name == rules.PROJECT_NAME:
                 continue
-            path = ctx.resolve_mention(name, self._names)
+            path = rules.resolve_mention(name, self._names)
             if path is None and root is not None and (root / name).is_file():
                 path = str(root / name)  # a file the listing leaves out (ignored, or new)
             if path is not None:
-                found.append(MentionedFile(name, path, self.source.open_text(path)))
+                found.append(MentionedFile(name, path, self.editor.open_text(path)))
         return found
 
     def _update_names(self) -> None:
         root = self.project.root if self.project is not None else None
         names: dict[str, str] = {}
-        for path in self.source.open_files():
+        for path in self.editor.open_files():
             names[_relative_name(path, root)] = path
         if root is not None and self.project is not None:
             for relative in self.project.files:
                 names.setdefault(relative, str(root / relative))
         self._names = names
-        offered = ([ctx.PROJECT_NAME] if root is not None else []) + list(names)
+        offered = ([rules.PROJECT_NAME] if root is not None else []) + list(names)
         self.panel.set_mention_names(offered)
 
     # -- the chips' clicks -----------------------------------------------------------------------
     def _on_removed(self, key: str) -> None:
         text = self.panel.draft_text()
-        if key == ctx.EDITOR_KEY:
+        if key == rules.EDITOR_KEY:
             self._editor_choice = False
-        elif key == ctx.PROJECT_KEY:
+        elif key == rules.PROJECT_KEY:
             self._project_removed = True
-            if ctx.PROJECT_NAME in ctx.mentions_in(text):
-                self.panel.replace_draft(ctx.without_mention(text, ctx.PROJECT_NAME))
-        elif key.startswith(ctx.MENTION_PREFIX):
-            self.panel.replace_draft(ctx.without_mention(text, key[len(ctx.MENTION_PREFIX) :]))
+            if rules.PROJECT_NAME in rules.mentions_in(text):
+                self.panel.replace_draft(rules.without_mention(text, rules.PROJECT_NAME))
+        elif key.startswith(rules.MENTION_PREFIX):
+            self.panel.replace_draft(rules.without_mention(text, key[len(rules.MENTION_PREFIX) :]))
         self.refresh()
 
     def _on_added(self, key: str) -> None:
-        if key == ctx.EDITOR_KEY:
+        if key == rules.EDITOR_KEY:
             self._editor_choice = True
             self.refresh()
 

@@ -1,6 +1,6 @@
 """How fast a model will feel on this machine: decode and prompt speed, time to first token.
 
-The machine's measured rates (app/hardware/speed.py: weight bytes per second a
+The machine's measured rates (app/hardware/machine_speed.py: weight bytes per second a
 decoded token streams, floating-point operations per second on a prompt, per CPU and
 GPU) meet the model's shape and its placement (the memory estimate says which
 layers sit on the GPU):
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from app.hardware.gpus import GpuInfo
-from app.hardware.speed import MachineSpeed, TypeFactor, attention_flops
+from app.hardware.machine_speed import MachineSpeed, TypeFactor, attention_flops
 from app.models.planning.estimator import KV_BYTES_PER_ELEMENT, MemoryEstimate
 from app.models.planning.shape import ModelMemoryShape
 from app.models.planning.weight_types import decode_cost, output_decode_cost, prompt_cost

@@ -17,7 +17,7 @@ def make_dialog(qtbot, tmp_path, settings=None) -> SettingsDialog:
 
 def test_defaults_show_as_automatic_and_edits_need_a_restart(qtbot, tmp_path):
     dialog = make_dialog(qtbot, tmp_path)
-    page = dialog.speed_page
+    page = dialog.speed_and_memory_page
     assert page.threads.text() == "Automatic (the physical performance cores)"
     assert page.disk_cache.text() == "Off" and page.prompt_lookup.isChecked() and page.idle_prefill.isChecked()
     draft = tmp_path / "small.gguf"
@@ -52,10 +52,10 @@ def test_defaults_show_as_automatic_and_edits_need_a_restart(qtbot, tmp_path):
 def test_a_missing_draft_model_is_refused_on_this_page(qtbot, tmp_path):
     dialog = make_dialog(qtbot, tmp_path)
     dialog.show_page("Hub")
-    dialog.speed_page.draft_model.setText(str(tmp_path / "gone.gguf"))
+    dialog.speed_and_memory_page.draft_model.setText(str(tmp_path / "gone.gguf"))
     dialog.accept()
     assert dialog.new_settings is None
-    assert dialog.stack.currentIndex() == dialog.pages.index(dialog.speed_page)
+    assert dialog.stack.currentIndex() == dialog.pages.index(dialog.speed_and_memory_page)
     assert "draft model" in dialog.message.text() and "does not exist" in dialog.message.text()
 
 

@@ -7,11 +7,11 @@ import dataclasses
 import pytest
 
 from app.hardware.gpus import GpuInfo
-from app.hardware.speed import GpuSpeed, MachineSpeed, TypeFactor, attention_flops
+from app.hardware.machine_speed import GpuSpeed, MachineSpeed, TypeFactor, attention_flops
 from app.models.catalog import load_catalog
 from app.models.planning.estimator import MemoryEstimate, estimate_memory
 from app.models.planning.shape import ModelMemoryShape, model_shape
-from app.models.planning.speed import (
+from app.models.planning.speed_prediction import (
     ASSUMED,
     MEASURED,
     PREDICTED,

@@ -1,7 +1,7 @@
 """This machine's measured llama.cpp speed, and where it is kept.
 
-`MachineSpeed` is what the benchmark (app/hardware/speed_benchmark.py, running
-app/engine/speed_child.py) measured: how many weight bytes per second a decoded
+`MachineSpeed` is what the benchmark (app/hardware/machine_speed_benchmark.py, running
+app/engine/machine_speed_child.py) measured: how many weight bytes per second a decoded
 token streams, and how many floating-point operations per second prompt processing
 reaches, on the CPU and on each GPU, with a Q4_K model; on the CPU also how much
 faster or slower each other weight type runs (llama.cpp's CPU kernels are often
@@ -24,6 +24,7 @@ from typing import Any
 from app.hardware.gpus import GpuInfo
 from app.utils import paths
 from app.utils.atomic import atomic_write_text
+from app.utils.units import bandwidth, compute_rate
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,16 @@ class MachineSpeed:
             return "recorded"
         return f"measured {self.measured_at[:16].replace('T', ' ')} UTC in {self.run_s:.1f} s"
 
+    def describe(self) -> str:
+        """The sentence the window and `dscoder probe` both show: "CPU 11.5 GB/s decode,
+        66 GFLOP/s prompt, 34 GFLOP/s attention; NVIDIA GeForce RTX 3060 230 GB/s, 30.0 TFLOP/s
+        (measured 2026-05-01 10:58 UTC in 6.1 s)"."""
+        cpu = f"CPU {bandwidth(self.cpu_decode_bytes_per_s)} decode, {compute_rate(self.cpu_prompt_flops)} prompt"
+        if self.cpu_attention_flops:
+            cpu += f", {compute_rate(self.cpu_attention_flops)} attention"
+        gpus = [f"{g.name} {bandwidth(g.decode_bytes_per_s)}, {compute_rate(g.prompt_flops)}" for g in self.gpus]
+        return f"{'; '.join([cpu, *gpus])} ({self.when()})"
+
     def gpu(self, name: str) -> GpuSpeed | None:
         return next((g for g in self.gpus if g.name == name), None)
 
@@ -111,6 +122,14 @@ class MachineSpeed:
             cpu_type_factors=type_factors_from_json(data.get("cpu_type_factors") or {}),
             cpu_attention_flops=float(data.get("cpu_attention_flops") or 0.0),
         )
+
+
+NOT_MEASURED = "not measured yet; the estimates assume a typical machine"
+
+
+def describe_machine_speed(speed: MachineSpeed | None) -> str:
+    """`MachineSpeed.describe`, or that the machine is not measured (the same words everywhere)."""
+    return speed.describe() if speed is not None else NOT_MEASURED
 
 
 def type_factors_json(factors: Sequence[TypeFactor]) -> dict[str, dict[str, float]]:

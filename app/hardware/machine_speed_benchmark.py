@@ -1,6 +1,6 @@
 """Measure this machine's llama.cpp speed once, in a child process with a timeout.
 
-`measure_machine_speed` starts the benchmark child (app/engine/speed_child.py: the
+`measure_machine_speed` starts the benchmark child (app/engine/machine_speed_child.py: the
 GUI process never loads llama.cpp), relays its progress lines, stops it when it runs
 past its time or is cancelled, and saves the result in the data folder under the
 hardware key. `with_machine_speed` gives a probed machine its speed: the cached one,
@@ -22,8 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from app.hardware.probe import MachineProfile
-from app.hardware.speed import (
+from app.hardware.machine_speed import (
     CPU_BENCH_TYPES,
     DEFAULT_WEIGHTS_BYTES,
     FAILED_MARK,
@@ -35,6 +34,7 @@ from app.hardware.speed import (
     save_speed,
     type_factors_from_json,
 )
+from app.hardware.probe import MachineProfile
 from app.utils import paths
 from app.utils.errors import CancelledError, DscoderError
 from app.utils.jobs import JobControl
@@ -51,7 +51,7 @@ SpeedProgress = Callable[[float, str], None]  # fraction done, what it is doing
 def speed_child_command() -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, "probe", "--speed-child"]
-    return [sys.executable, "-m", "app.engine.speed_child"]
+    return [sys.executable, "-m", "app.engine.machine_speed_child"]
 
 
 def _failure(what: str, log_path: Path) -> DscoderError:
