@@ -4,7 +4,7 @@ Understood: Python tracebacks (`File "x.py", line 3`), pytest (`tests/t.py:12: A
 and `tests/t.py::test_name`), gcc/clang (`x.c:3:5: error:`), rustc/cargo (`--> src/x.rs:3:5`,
 `panicked at src/x.rs:3:5:`), go (`./x.go:3:5:`, `x_test.go:12:` in test output), node
 stacks (`at f (/p/x.js:3:5)`, `file:///p/x.mjs:3:5`), tsc (`x.ts(3,5): error` and
-`x.ts:3:5 - error`), javac (`X.java:3: error:`). The last five share one form, path:line[:col].
+`x.ts:3:5 - error`), javac (`X.java:3: error:`). Most share one form, path:line[:col].
 
 Relative paths are resolved against the run's folder (and the project's); only files that
 exist become links.
@@ -19,15 +19,61 @@ from dataclasses import dataclass
 
 # A file name with an extension, not glued to a word or path character on its left.
 _PATH = r"(?P<path>(?:[A-Za-z]:[\\/])?[\w.~+@\\/-]*?[\w-]\.[A-Za-z][\w+]{0,9})"
+_LEFT = r"(?<![\w./\\-])"
+_LINE_COL = r":(?P<line>\d+):(?P<col>\d+)"
+# Tried in order; a later form never reads text an earlier one already read.
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("python", re.compile(r'File "(?P<path>[^"\n]+)", line (?P<line>\d+)')),
-    ("tsc", re.compile(r"(?<![\w./\\-])" + _PATH + r"\((?P<line>\d+),(?P<col>\d+)\)")),
-    ("pytest-id", re.compile(r"(?<![\w./\\-])" + _PATH + r"::(?P<test>[\w\[\]./:-]+)")),
-    (
-        "file:line",
-        re.compile(r"(?<![\w./\\-])(?:file://)?" + _PATH + r":(?P<line>\d+)(?::(?P<col>\d+))?(?![\d.])"),
-    ),
+    ("python", re.compile(r'File "(?P<path>[^"\n]+)", line (?P<line>\d+)(?:, in (?P<where>[^\n]+))?')),
+    ("rustc", re.compile(r"-->\s+" + _PATH + _LINE_COL)),
+    ("node", re.compile(r"\bat (?:(?P<where>[^\s(]+(?: \[as \w+\])?) \()?(?:file://)?" + _PATH + _LINE_COL + r"\)?")),
+    ("tsc", re.compile(_LEFT + _PATH + r"\((?P<line>\d+),(?P<col>\d+)\)")),
+    ("pytest-id", re.compile(_LEFT + _PATH + r"::(?P<test>[\w\[\]./:-]+)")),
+    ("compiler", re.compile(_LEFT + r"(?:file://)?" + _PATH + r":(?P<line>\d+)(?::(?P<col>\d+))?(?![\d.])")),
 )
+
+
+@dataclass(frozen=True)
+class PrintedLocation:
+    """A reference as the output prints it, before it is looked for on disk."""
+
+    start: int  # its span in the text
+    end: int
+    path: str
+    line: int | None  # None for a pytest id (`t.py::test_x`): the line is where the test is defined
+    column: int | None
+    kind: str  # python, rustc, node, tsc, pytest-id, compiler (gcc, clang, go, javac, cargo's panics, ...)
+    where: str = ""  # the function, when the format names it
+    test: str = ""  # the test's id, for pytest-id
+
+
+def parse_locations(text: str) -> list[PrintedLocation]:
+    """Every file reference in `text` (escapes stripped), in order, none overlapping another.
+
+    The chat's "Fix this error" reads a pasted error with it; the Run panel keeps those that exist.
+    """
+    found: list[PrintedLocation] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _PATTERNS:
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if any(s < end and start < e for s, e in taken):
+                continue  # an earlier, more specific form already read this text
+            groups = match.groupdict()
+            line, column = groups.get("line"), groups.get("col")
+            found.append(
+                PrintedLocation(
+                    start,
+                    end,
+                    groups["path"],
+                    int(line) if line else None,
+                    int(column) if column else None,
+                    kind,
+                    (groups.get("where") or "").strip(),
+                    groups.get("test") or "",
+                )
+            )
+            taken.append((start, end))
+    return sorted(found, key=lambda location: location.start)
 
 
 @dataclass(frozen=True)
@@ -38,7 +84,7 @@ class OutputLocation:
     resolved: str  # the existing file it names
     line: int  # 1-based
     column: int | None
-    kind: str  # python, tsc, pytest-id, file:line
+    kind: str  # as in PrintedLocation
 
 
 def resolve_path(path: str, folders: Sequence[str]) -> str | None:
@@ -67,28 +113,21 @@ def _test_line(resolved: str, test_id: str) -> int:
 
 
 def find_locations(text: str, folder: str | None = None, also: Sequence[str] = ()) -> list[OutputLocation]:
-    """Every reference to an existing file in `text`, in order, none overlapping another.
+    """The references in `text` to files that exist, in order.
 
     Relative paths resolve against `folder` (where the run ran), then the folders in `also`
     (the project's, for a file run in its own folder whose tool prints project paths).
     """
     folders = [f for f in (folder, *also) if f]
     found: list[OutputLocation] = []
-    taken: list[tuple[int, int]] = []
-    for kind, pattern in _PATTERNS:
-        for match in pattern.finditer(text):
-            start, end = match.span()
-            if any(s < end and start < e for s, e in taken):
-                continue  # an earlier, more specific form already read this text
-            path = match.group("path")
-            resolved = resolve_path(path, folders)
-            if resolved is None:
-                continue
-            groups = match.groupdict()
-            if kind == "pytest-id":
-                line, column = _test_line(resolved, groups["test"]), None
-            else:
-                line, column = int(groups["line"]), int(groups["col"]) if groups.get("col") else None
-            found.append(OutputLocation(start, end, path, resolved, max(1, line), column, kind))
-            taken.append((start, end))
-    return sorted(found, key=lambda location: location.start)
+    for printed in parse_locations(text):
+        resolved = resolve_path(printed.path, folders)
+        if resolved is None:
+            continue
+        line = printed.line if printed.line is not None else _test_line(resolved, printed.test)
+        found.append(
+            OutputLocation(
+                printed.start, printed.end, printed.path, resolved, max(1, line), printed.column, printed.kind
+            )
+        )
+    return found

@@ -271,10 +271,13 @@ class _Run:
                     break
                 tree.poll()
         finally:
-            tree.kill(grace=self.spec.kill_grace if outcome is not None else 0)  # also leftovers of a normal exit
-            process.wait()
-            _active.discard(tree)
-            reader.join(timeout=5)
+            try:
+                tree.kill(grace=self.spec.kill_grace if outcome is not None else 0)  # also leftovers of a normal exit
+            finally:
+                process.kill()  # the first process, whatever happened above (a no-op once it is reaped)
+                process.wait()
+                _active.discard(tree)
+                reader.join(timeout=5)
         return outcome
 
     def _result(self, outcome: RunOutcome | None, code: int) -> RunResult:

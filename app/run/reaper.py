@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 import time
 
 import psutil
@@ -34,6 +35,7 @@ class ProcessTree:
         self.root_pid = root_pid
         self.token = token
         self._known: dict[int, float] = {}  # pid -> create time
+        self._killing = threading.Lock()  # the run's thread and app quit may kill at once
         with contextlib.suppress(psutil.Error):
             self._known[root_pid] = psutil.Process(root_pid).create_time()
 
@@ -57,7 +59,7 @@ class ProcessTree:
                     continue
             except psutil.Error:
                 pass
-            del self._known[pid]
+            self._known.pop(pid, None)
         return alive
 
     def _carrying_token(self) -> list[psutil.Process]:
@@ -100,6 +102,10 @@ class ProcessTree:
         A fork bomb keeps forking while it is being killed: SIGSTOP first freezes each
         process so the kill rounds catch up with it.
         """
+        with self._killing:
+            self._kill(grace)
+
+    def _kill(self, grace: float) -> None:
         if grace > 0 and self._signal_all(signal.SIGTERM):
             deadline = time.monotonic() + grace
             while time.monotonic() < deadline and self._alive_known():

@@ -5,12 +5,15 @@ event), and drops results of runs it has moved past."""
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.run.output import OutputFeed
-from app.run.process import RunResult, RunSpec, run_process, stop_all_runs
+from app.run.process import RunOutcome, RunResult, RunSpec, run_process, stop_all_runs
+
+log = logging.getLogger(__name__)
 
 RUN_THREAD_NAME = "run-worker"
 
@@ -22,7 +25,11 @@ class RunWorker(QObject):
 
     @Slot(int, object, object, object)
     def run(self, request_id: int, spec: RunSpec, feed: OutputFeed, stop: threading.Event) -> None:
-        result = run_process(spec, on_output=feed.write, stop=stop)
+        try:
+            result = run_process(spec, on_output=feed.write, stop=stop)
+        except Exception as error:  # noqa: BLE001 - a bug becomes a message, not a panel stuck on "Running"
+            log.exception("the run of %s failed", spec.display)
+            result = RunResult(spec.display, RunOutcome.NOT_STARTED, None, 0.0, "", 0, 0, f"The run failed: {error}")
         self.finished.emit(request_id, result)
 
 
