@@ -15,6 +15,7 @@ import codecs
 import enum
 import os
 import re
+import selectors
 import shlex
 import shutil
 import signal
@@ -24,6 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import IO
 
 from app.run.environment import run_environment
 from app.run.output import HEAD_BYTES, TAIL_BYTES, CappedOutput
@@ -40,6 +42,7 @@ from app.run.sandbox import (
 DEFAULT_TIMEOUT = 600.0
 _POLL_SECONDS = 0.1
 _READ_BYTES = 64 * 1024
+_DRAIN_SECONDS = 5.0  # reading the rest after the run, at most
 EXIT_NOT_FOUND = 127  # what a POSIX shell returns for a command it cannot find
 
 OutputCallback = Callable[[str], None]
@@ -180,7 +183,7 @@ def run_process(
 ) -> RunResult:
     """Run `spec` to its end: exit, timeout or `stop` set. Blocks; call it off the GUI thread.
 
-    `on_output` gets the output as text, in chunks, as it arrives (from a reader thread).
+    `on_output` gets the output as text, in chunks, as it arrives (on the calling thread).
     `support` overrides what `sandbox_support()` found (tests force the weaker path).
     """
     if spec.sandbox is not None and support is None:
@@ -249,27 +252,30 @@ class _Run:
     def _wait(
         self, process: subprocess.Popen[bytes], on_output: OutputCallback | None, stop: threading.Event | None
     ) -> RunOutcome | None:
-        """Until it exits (None), is stopped or times out; then nothing of it is left."""
+        """Until it exits (None), is stopped or times out, reading its output meanwhile (on this
+        thread: the pipe is polled with a timeout); then nothing of it is left."""
         tree = ProcessTree(process.pid, self.env[RUN_TOKEN_VAR])
         _active.add(tree)
         assert process.stdout is not None
-        reader = threading.Thread(
-            target=_read_output, args=(process.stdout, self.captured, on_output), name="run-output", daemon=True
-        )
-        reader.start()
+        reader = _PipeReader(process.stdout, self.captured, on_output)
         outcome: RunOutcome | None = None
         deadline = self.started + self.spec.timeout
+        next_poll = 0.0
         try:
-            while process.poll() is None:
-                if stop is not None and stop.wait(_POLL_SECONDS):
-                    outcome = RunOutcome.STOPPED
-                elif stop is None:
-                    time.sleep(_POLL_SECONDS)
-                if outcome is None and time.monotonic() >= deadline:
-                    outcome = RunOutcome.TIMED_OUT
-                if outcome is not None:
+            while True:
+                reader.read_for(_POLL_SECONDS)
+                if process.poll() is not None:
                     break
-                tree.poll()
+                if stop is not None and stop.is_set():
+                    outcome = RunOutcome.STOPPED
+                    break
+                now = time.monotonic()
+                if now >= deadline:
+                    outcome = RunOutcome.TIMED_OUT
+                    break
+                if now >= next_poll:  # not once per chunk: a chatty run would make this a busy scan
+                    tree.poll()
+                    next_poll = now + _POLL_SECONDS
         finally:
             try:
                 tree.kill(grace=self.spec.kill_grace if outcome is not None else 0)  # also leftovers of a normal exit
@@ -277,7 +283,7 @@ class _Run:
                 process.kill()  # the first process, whatever happened above (a no-op once it is reaped)
                 process.wait()
                 _active.discard(tree)
-                reader.join(timeout=5)
+                reader.drain(_DRAIN_SECONDS)
         return outcome
 
     def _result(self, outcome: RunOutcome | None, code: int) -> RunResult:
@@ -312,23 +318,57 @@ def _signal_name(number: int) -> str:
     return f"{name} ({_LIMIT_SIGNALS[name]})" if name in _LIMIT_SIGNALS else name
 
 
-def _read_output(pipe: object, captured: CappedOutput, on_output: OutputCallback | None) -> None:
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    fd = pipe.fileno()  # type: ignore[attr-defined]
-    while True:
-        try:
-            data = os.read(fd, _READ_BYTES)
-        except OSError:
-            break
-        if not data:
-            break
-        captured.add(data)
-        if on_output is not None:
-            text = decoder.decode(data)
-            if text:
-                on_output(text)
-    if on_output is not None:
-        rest = decoder.decode(b"", final=True)
-        if rest:
-            on_output(rest)
-    pipe.close()  # type: ignore[attr-defined]
+class _PipeReader:
+    """The run's output pipe, read without a thread: `select` waits for data with a timeout."""
+
+    def __init__(self, pipe: IO[bytes], captured: CappedOutput, on_output: OutputCallback | None) -> None:
+        self._pipe = pipe
+        self._fd = pipe.fileno()
+        os.set_blocking(self._fd, False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._fd, selectors.EVENT_READ)
+        self._captured = captured
+        self._on_output = on_output
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.closed = False
+
+    def read_for(self, seconds: float) -> None:
+        """Wait up to `seconds` for output and take all there is; at end of file, just wait."""
+        if self.closed:
+            time.sleep(seconds)
+            return
+        if not self._selector.select(seconds):
+            return
+        while True:
+            try:
+                data = os.read(self._fd, _READ_BYTES)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._close()
+                return
+            self._captured.add(data)
+            if self._on_output is not None:
+                text = self._decoder.decode(data)
+                if text:
+                    self._on_output(text)
+
+    def drain(self, seconds: float) -> None:
+        """After the run: what is left in the pipe, until its end (every writer is dead by now)."""
+        deadline = time.monotonic() + seconds
+        while not self.closed and time.monotonic() < deadline:
+            self.read_for(0.05)
+        self._close()
+
+    def _close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._on_output is not None:
+            rest = self._decoder.decode(b"", final=True)
+            if rest:
+                self._on_output(rest)
+        self._selector.close()
+        self._pipe.close()

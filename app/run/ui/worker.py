@@ -8,10 +8,11 @@ import itertools
 import logging
 import threading
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from app.run.output import OutputFeed
 from app.run.process import RunOutcome, RunResult, RunSpec, run_process, stop_all_runs
+from app.utils.ui.worker_thread import start_worker_thread, stop_worker_thread
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +46,10 @@ class RunController(QObject):
         self._ids = itertools.count(1)
         self.current_id: int | None = None
         self._stop: threading.Event | None = None
-        self._thread = QThread()
-        self._thread.setObjectName(RUN_THREAD_NAME)
         self._worker = RunWorker()
-        self._worker.moveToThread(self._thread)
+        self._thread = start_worker_thread(self._worker, RUN_THREAD_NAME)
         self._request.connect(self._worker.run)
         self._worker.finished.connect(self._on_finished)
-        self._thread.start()
 
     @property
     def running(self) -> bool:
@@ -84,5 +82,5 @@ class RunController(QObject):
         self.stop()
         stop_all_runs()
         self.current_id = None
-        self._thread.quit()
-        self._thread.wait(10_000)
+        if not stop_worker_thread(self._thread, 10_000):
+            log.warning("the run thread did not end in time")
