@@ -12,6 +12,7 @@ exist become links.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from collections.abc import Sequence
@@ -52,12 +53,16 @@ def parse_locations(text: str) -> list[PrintedLocation]:
     The chat's "Fix this error" reads a pasted error with it; the Run panel keeps those that exist.
     """
     found: list[PrintedLocation] = []
-    taken: list[tuple[int, int]] = []
+    starts: list[int] = []  # the spans read so far, sorted and never overlapping
+    ends: list[int] = []
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(text):
             start, end = match.span()
-            if any(s < end and start < e for s, e in taken):
+            at = bisect.bisect_right(starts, start)
+            if (at > 0 and ends[at - 1] > start) or (at < len(starts) and starts[at] < end):
                 continue  # an earlier, more specific form already read this text
+            starts.insert(at, start)
+            ends.insert(at, end)
             groups = match.groupdict()
             line, column = groups.get("line"), groups.get("col")
             found.append(
@@ -72,7 +77,6 @@ def parse_locations(text: str) -> list[PrintedLocation]:
                     groups.get("test") or "",
                 )
             )
-            taken.append((start, end))
     return sorted(found, key=lambda location: location.start)
 
 

@@ -213,3 +213,18 @@ def test_an_edited_command_runs_and_is_kept_for_the_folder(qtbot, window, projec
     _wait_done(qtbot, window)
     assert window.run.last_result.output == "second\n"
     assert window.run.commands.test_command(str(project)) == ("echo second", True)
+
+
+def test_ansi_colours_are_shown_and_the_escapes_hidden(qtbot, window, project):
+    _run_tests(qtbot, window, "printf '\\033[1;31mred\\033[0m plain\\n'")
+    _wait_done(qtbot, window)
+    view = window.run.panel.output
+    text = view.toPlainText()
+    assert "red plain" in text and "\x1b" not in text
+    cursor = view.textCursor()
+    cursor.setPosition(text.index("red plain") + 1)
+    red = cursor.charFormat()
+    cursor.setPosition(text.index("red plain") + 6)
+    plain = cursor.charFormat()
+    assert red.foreground().color().name() == "#cd0000" and red.fontWeight() > plain.fontWeight()
+    assert plain.foreground().color().name() != "#cd0000"

@@ -35,6 +35,7 @@ from app.run.ui.worker import RunController
 RunKind = Literal["file", "tests"]
 # Tools print colours to a pipe when told to; the view shows them.
 COLOUR_ENV = {"FORCE_COLOR": "1", "PY_COLORS": "1", "CLICOLOR_FORCE": "1", "CARGO_TERM_COLOR": "always"}
+VIEW_TAIL_CHARS = 32 * 1024  # what the view repaints past its head, a few times a second
 _FAILED_STYLE = TextStyle(foreground="#cd0000", bold=True)
 _PASSED_STYLE = TextStyle(foreground="#00a000", bold=True)
 
@@ -173,7 +174,7 @@ class RunDock(QObject):
             timeout=float(self._store.settings.run_timeout_s),
             env=run_environment(COLOUR_ENV),
         )
-        feed = OutputFeed()
+        feed = OutputFeed(tail_chars=VIEW_TAIL_CHARS)
         project = self._project_folder()
         folders = (folder, project) if project and project != folder else (folder,)
         self.panel.output.begin(feed, folders, header=f"$ {command}")

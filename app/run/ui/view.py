@@ -19,6 +19,7 @@ from app.run.locations import OutputLocation, find_locations
 from app.run.output import OutputFeed, omitted_marker
 
 PAINT_INTERVAL_MS = 33
+PAINT_CHARS_PER_TICK = 16 * 1024
 TAIL_REPAINT_S = 0.25
 
 
@@ -28,7 +29,7 @@ def _normalized(text: str) -> str:
 
 def _utf16_length(text: str) -> int:
     """A document position counts UTF-16 units: a character outside the BMP takes two."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    return len(text.encode("utf-16-le")) // 2
 
 
 class RunOutputView(QPlainTextEdit):
@@ -57,6 +58,7 @@ class RunOutputView(QPlainTextEdit):
         self._tail_start: int | None = None  # where the marker and tail begin, once past the head
         self._tail_painted = 0.0
         self._pending_tail: tuple[str, int] | None = None
+        self._backlog = ""  # taken from the feed, not painted yet
 
     # -- a run ------------------------------------------------------------------------
     def begin(self, feed: OutputFeed, folders: tuple[str, ...], header: str = "") -> None:
@@ -75,21 +77,43 @@ class RunOutputView(QPlainTextEdit):
         self._timer.stop()
         self._feed = None
         if footer:
-            self._append(("\n" if not self.toPlainText().endswith("\n") else "") + footer + "\n", style or TextStyle())
+            document = self.document()
+            last = document.characterAt(document.characterCount() - 2) if document.characterCount() > 1 else "\u2029"
+            newline = "" if last == "\u2029" else "\n"  # a block separator: the text ends with a line break
+            self._append(newline + footer + "\n", style or TextStyle())
 
     def paint_pending(self, final: bool = False) -> None:
         if self._feed is None:
             return
+        bar = self.verticalScrollBar()
+        following = bar.value() >= bar.maximum() - 2  # at the bottom: stay there as text arrives
+        edit = QTextCursor(self.document())
+        edit.beginEditBlock()  # one layout pass for the whole batch, not one per coloured piece
+        try:
+            self._paint_batch(final)
+        finally:
+            edit.endEditBlock()
+        if following:
+            bar.setValue(bar.maximum())
+
+    def _paint_batch(self, final: bool) -> None:
+        assert self._feed is not None
         batch = self._feed.take()
         if batch is not None:
-            if batch.head:
-                for text, style in self._parser.feed(_normalized(batch.head)):
-                    self._append(text, style)
+            self._backlog += batch.head
             if batch.tail is not None:
                 self._pending_tail = (batch.tail, batch.omitted_chars)
+        if self._backlog:  # a slice per tick: a burst of output never holds the event loop long
+            cut = len(self._backlog) if final else PAINT_CHARS_PER_TICK
+            if not final and self._backlog[:cut].endswith("\r"):
+                cut -= 1  # its "\n" may come next
+            piece, self._backlog = self._backlog[:cut], self._backlog[cut:]
+            for text, style in self._parser.feed(_normalized(piece)):
+                self._append(text, style)
         self._link_new_lines(final or self._tail_start is not None)
         now = time.monotonic()
-        if self._pending_tail is not None and (final or now - self._tail_painted >= TAIL_REPAINT_S):
+        ready = not self._backlog  # the head is all painted: the tail goes after it
+        if ready and self._pending_tail is not None and (final or now - self._tail_painted >= TAIL_REPAINT_S):
             self._paint_tail(*self._pending_tail)
             self._pending_tail = None
             self._tail_painted = now
@@ -124,11 +148,8 @@ class RunOutputView(QPlainTextEdit):
             char_format.setFontWeight(QFont.Weight.Bold)
         char_format.setFontItalic(style.italic)
         char_format.setFontUnderline(style.underline)
-        at_end = self.verticalScrollBar().value() >= self.verticalScrollBar().maximum() - 2
         cursor.insertText(text, char_format)
         self._unscanned += text
-        if at_end:
-            self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
 
     def _link_new_lines(self, to_end: bool) -> None:
         """Locations in the lines added since the last search (a line still growing waits)."""
