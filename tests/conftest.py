@@ -55,8 +55,8 @@ def slow_prompt_model(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_engine(tiny_models, tmp_path_factory):
     """One engine process serving the tiny v1 model for the whole session."""
-    from app.llm.options import LoadOptions
     from app.llm.supervisor import EngineSupervisor
+    from app.protocol.options import LoadOptions
 
     log_path = tmp_path_factory.mktemp("engine-log") / "engine.log"
     supervisor = EngineSupervisor(LoadOptions(model_path=str(tiny_models["v1"]), n_ctx=2048), log_path=log_path)

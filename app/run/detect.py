@@ -22,6 +22,7 @@ from typing import Any
 from app.languages import language_for_path
 from app.utils import paths
 from app.utils.atomic import atomic_write_text
+from app.utils.json_files import read_json_object
 
 log = logging.getLogger(__name__)
 
@@ -189,14 +190,9 @@ class RunCommandStore:
         self._load()
 
     def _load(self) -> None:
-        try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as error:
-            log.warning("Ignoring the unreadable %s: %s", self.path, error)
-            return
-        for key, entry in (raw.get("folders") or {}).items() if isinstance(raw, dict) else ():
+        raw = read_json_object(self.path, "run commands file", "the folders' commands are detected again", log) or {}
+        folders = raw.get("folders")
+        for key, entry in folders.items() if isinstance(folders, dict) else ():
             if isinstance(entry, dict):
                 files = entry.get("file_commands") or {}
                 self._folders[key] = FolderCommands(

@@ -15,9 +15,9 @@ import psutil
 import pytest
 
 from app.llm.client import OpenAIClient
-from app.llm.options import LoadOptions, SamplingParams
 from app.llm.stream import CancelToken
 from app.llm.supervisor import EngineSupervisor
+from app.protocol.options import LoadOptions, SamplingParams
 from app.utils.errors import ClientError, EngineError, ModelFileError
 from tests.helpers.engine import collect
 from tests.helpers.waiting import wait_until
@@ -297,7 +297,7 @@ def test_fim_uses_vocabulary_tokens_and_refuses_without_them(tiny_engine, tiny_m
 def test_no_orphan_engine_when_the_parent_is_killed(tiny_models, tmp_path):
     script = (
         "import sys, time\n"
-        "from app.llm.options import LoadOptions\n"
+        "from app.protocol.options import LoadOptions\n"
         "from app.llm.supervisor import EngineSupervisor\n"
         f"s = EngineSupervisor(LoadOptions(model_path={str(tiny_models['v1'])!r}, n_ctx=512))\n"
         "ep = s.start()\n"

@@ -9,9 +9,9 @@ import threading
 import pytest
 
 from app.llm.client import OpenAIClient
-from app.llm.options import LoadOptions, SamplingParams
 from app.llm.stream import CancelToken
 from app.llm.supervisor import EngineSupervisor
+from app.protocol.options import LoadOptions, SamplingParams
 from tests.helpers.engine import collect, usage_of
 from tests.helpers.waiting import wait_until
 

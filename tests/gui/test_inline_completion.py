@@ -15,8 +15,8 @@ from app.config.settings import Settings
 from app.config.ui.store import SettingsStore
 from app.editor.ui.code_editor import CodeEditor
 from app.llm.client import OpenAIClient
-from app.llm.options import LoadOptions
 from app.llm.supervisor import EngineSupervisor
+from app.protocol.options import LoadOptions
 
 WAIT_MS = 20_000
 # Longer than the longest debounce: when no request was sent by then, none is coming.

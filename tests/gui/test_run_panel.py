@@ -141,12 +141,17 @@ ESCAPER = (
 )
 
 
-def test_stop_kills_the_run_and_its_setsid_descendant(qtbot, window, project):
+def _start_escaper(qtbot, window: MainWindow, project) -> int:
+    """Runs ESCAPER; the pid of its descendant in a session of its own, once it prints it."""
     (project / "escape.py").write_text(ESCAPER)
     _run_tests(qtbot, window, f"{PY} escape.py")
     view = window.run.panel.output
     qtbot.waitUntil(lambda: "escaper" in view.toPlainText(), timeout=RUN_TIMEOUT_MS)
-    pid = int(view.toPlainText().split("escaper")[1].split()[0])
+    return int(view.toPlainText().split("escaper")[1].split()[0])
+
+
+def test_stop_kills_the_run_and_its_setsid_descendant(qtbot, window, project):
+    pid = _start_escaper(qtbot, window, project)
     assert _alive(pid) and os.getsid(pid) != os.getsid(0)
     assert window.run.panel.stop_button.isEnabled()
     menu_action(window, "Stop").trigger()
@@ -156,11 +161,7 @@ def test_stop_kills_the_run_and_its_setsid_descendant(qtbot, window, project):
 
 
 def test_closing_the_window_kills_a_run_in_flight(qtbot, window, project):
-    (project / "escape.py").write_text(ESCAPER)
-    _run_tests(qtbot, window, f"{PY} escape.py")
-    view = window.run.panel.output
-    qtbot.waitUntil(lambda: "escaper" in view.toPlainText(), timeout=RUN_TIMEOUT_MS)
-    pid = int(view.toPlainText().split("escaper")[1].split()[0])
+    pid = _start_escaper(qtbot, window, project)
     window.close()
     assert not _alive(pid)
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from PySide6.QtCore import QTimer, Slot
 
 from app.llm.info import EngineAccess, EngineInfo
-from app.llm.options import SamplingParams
 from app.llm.stream import StreamStats
 from app.llm.targets import EngineTarget
 from app.llm.ui.worker import EngineWorkerSignals
+from app.protocol.options import SamplingParams
 
 TINY_INFO = EngineInfo(model_name="scripted-model", model_path="/models/scripted.gguf", n_ctx=4096, pid=4242)
 

@@ -21,9 +21,9 @@ from keyring.backends import fail
 
 from app.config.remotes import RemoteEngine, api_key_for, normalize_base_url, save_api_key, validate_remote
 from app.llm.client import OpenAIClient
-from app.llm.options import SamplingParams
 from app.llm.remote_probe import FIM_OFF, FIM_RAW, FIM_SUFFIX, client_for, deepseek_fim_prompt, probe_remote
 from app.llm.stream import CancelToken
+from app.protocol.options import SamplingParams
 from app.utils import paths
 from app.utils.errors import ClientError
 from app.utils.secrets import SecretStore, default_secret_store, system_keyring

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QCoreApplication, QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from app.llm.info import EngineAccess, local_engine_info, remote_engine_info
-from app.llm.options import LoadOptions, SamplingParams
 from app.llm.supervisor import EngineSupervisor
 from app.llm.targets import EngineTarget, RemoteTarget
+from app.protocol.options import LoadOptions, SamplingParams
 from app.utils import paths
 from app.utils.errors import CancelledError, ClientError, DscoderError, EngineError
 from app.utils.ui.worker_thread import start_worker_thread, stop_worker_thread

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from app.hardware.machine_speed import load_cached_speed
 from app.hardware.probe import MachineProfile, ProbeReaders, probe_machine
-from app.llm.options import LoadOptions
 from app.models.gguf import GgufInfo, read_gguf_info
 from app.models.planning.estimator import MemoryEstimate, estimate_load
 from app.models.planning.gpu_layers import discover_once
@@ -38,6 +37,7 @@ from app.models.planning.speed_prediction import (
     predict_speed,
     streamed_bytes_per_token,
 )
+from app.protocol.options import LoadOptions
 
 log = logging.getLogger(__name__)
 

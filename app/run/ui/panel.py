@@ -5,11 +5,12 @@ the outcome line (exit code, time, test counts) and Fix with AI. It only shows a
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from app.run.process import RunOutcome, RunResult
 from app.run.summary import TestCounts
 from app.run.ui.view import RunOutputView
+from app.utils.ui.buttons import push_button
 
 
 def describe_result(result: RunResult, counts: TestCounts | None) -> str:
@@ -35,15 +36,16 @@ class RunPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.run_file_button = QPushButton("Run File")
-        self.run_tests_button = QPushButton("Run Tests")
-        self.stop_button = QPushButton("Stop")
+        self.run_file_button = push_button("Run File", self.runFileRequested)
+        self.run_tests_button = push_button("Run Tests", self.runTestsRequested)
+        self.stop_button = push_button("Stop", self.stopRequested)
         self.stop_button.setEnabled(False)
         self.command = QLineEdit()
         self.command.setPlaceholderText("The command to run (Enter runs it)")
         self.command.setAccessibleName("Run command")
-        self.fix_button = QPushButton("Fix with AI")
-        self.fix_button.setToolTip("Send the output and the code it points to to the chat")
+        self.fix_button = push_button(
+            "Fix with AI", self.fixRequested, tooltip="Send the output and the code it points to to the chat"
+        )
         self.fix_button.setEnabled(False)
         self.outcome = QLabel()
         self.outcome.setObjectName("RunOutcome")
@@ -65,10 +67,6 @@ class RunPanel(QWidget):
         layout.addWidget(self.output, 1)
         layout.addLayout(footer)
 
-        self.run_file_button.clicked.connect(self.runFileRequested)
-        self.run_tests_button.clicked.connect(self.runTestsRequested)
-        self.stop_button.clicked.connect(self.stopRequested)
-        self.fix_button.clicked.connect(self.fixRequested)
         self.command.returnPressed.connect(lambda: self.commandEntered.emit(self.command.text()))
 
     def show_running(self, command: str) -> None:
