@@ -46,6 +46,7 @@ class WindowMenus:
         file_tree: FileTree,
         sidebar_dock: QDockWidget,
         run: RunDock,
+        loop_toggles: tuple[QAction, ...],
         store: SettingsStore,
         engine: EngineSession,
         models: ModelManagerLauncher,
@@ -60,7 +61,7 @@ class WindowMenus:
         self._build_file_menu(tabs, file_tree)
         self._build_edit_menu(code_actions, settings_editor, undo_change)
         self._build_view_menu(sidebar_dock, commands)
-        self._build_run_menu(run)
+        self._build_run_menu(run, loop_toggles)
         self._build_model_menu(store, engine, models, commands)
         self._build_help_menu(commands)
 
@@ -121,13 +122,16 @@ class WindowMenus:
         for name in ("zoom_in", "zoom_out", "zoom_reset"):
             menu.addAction(self._editor[name])
 
-    def _build_run_menu(self, run: RunDock) -> None:
+    def _build_run_menu(self, run: RunDock, loop_toggles: tuple[QAction, ...]) -> None:
         menu = self._window.menuBar().addMenu("&Run")
         self.run_file = self._action("Run &File", run.run_file, "F5")
         self.run_tests = self._action("Run &Tests", run.run_tests, "Ctrl+F5")
         self.stop_run = self._action("&Stop", run.stop, "Shift+F5")
         for action in (self.run_file, self.run_tests, self.stop_run):
             menu.addAction(action)
+        menu.addSeparator()
+        for toggle in loop_toggles:  # the edit loop: tests after Accept, fixes without a click
+            menu.addAction(toggle)
         menu.addSeparator()
         self.run_panel = run.dock_widget.toggleViewAction()
         self.run_panel.setText("Run &Panel")

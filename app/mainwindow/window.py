@@ -41,6 +41,7 @@ from app.llm.info import EngineState
 from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import EngineWorker
 from app.mainwindow.edit_files import EditFiles
+from app.mainwindow.edit_loop import EditLoopGlue
 from app.mainwindow.launchers import MACHINE_TAB, CodeActions, ModelManagerLauncher, SettingsEditor
 from app.mainwindow.measurements import LoadMeasurements
 from app.mainwindow.menus import WindowCommands, WindowMenus
@@ -197,6 +198,9 @@ class MainWindow(QMainWindow):
         self.run = RunDock(self.tabs, self.settings_store, self.code_actions.project_folder, self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.run.dock_widget)
         self.run.fixRequested.connect(self.code_actions.fix_output)
+        self.edit_loop = EditLoopGlue(
+            self.edit_files, self.run, self.controller, self.settings_store, self.status, self
+        )
 
     def _build_menus(self) -> None:
         commands = WindowCommands(
@@ -212,6 +216,7 @@ class MainWindow(QMainWindow):
             file_tree=self.file_tree,
             sidebar_dock=self.sidebar_dock,
             run=self.run,
+            loop_toggles=(self.edit_loop.run_after_accept, self.edit_loop.auto_fix),
             store=self.settings_store,
             engine=self.engine,
             models=self.models,

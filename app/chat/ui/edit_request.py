@@ -46,6 +46,7 @@ class AttachedFiles(Protocol):
 
 class EditRequests(QObject):
     changesReady = Signal(object)  # a ChangeSet with at least one file to review
+    nothingChanged = Signal()  # the answer changes no file: nothing to review
 
     def __init__(
         self,

@@ -1,0 +1,119 @@
+"""The loop in the real window with the scripted engine and real test runs: after Accept
+the tests run in the Run panel, a failure offers "Fix with these failures" with the
+round's status, the fix goes in the same conversation, and Auto does the rounds alone."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QDialog
+
+from app.chat.ui.message_widgets import ErrorCard
+from app.edits.ui.review_dialog import ReviewDialog
+from app.llm.info import EngineState
+from app.mainwindow.edit_loop import FIX_BUTTON
+from app.mainwindow.window import MainWindow
+from app.protocol.options import LoadOptions
+from tests.helpers.fake_engine import ScriptedAnswer, ScriptedEngineWorker
+from tests.helpers.window import open_window
+
+pytestmark = pytest.mark.slow  # the tests run in a child process
+
+WAIT_MS = 30_000
+BUGGY = "def median(values):\n    ordered = sorted(values)\n    return ordered[len(ordered) // 2]\n"
+STILL_WRONG = "def median(values):\n    return sorted(values)[len(values) // 2]\n"
+FIXED = (
+    "def median(values):\n"
+    "    ordered = sorted(values)\n"
+    "    middle = len(ordered) // 2\n"
+    "    if len(ordered) % 2:\n"
+    "        return ordered[middle]\n"
+    "    return (ordered[middle - 1] + ordered[middle]) / 2\n"
+)
+TESTS = (
+    "from stats import median\n\n\n"
+    "def test_odd():\n    assert median([3, 1, 2]) == 2\n\n\n"
+    "def test_even():\n    assert median([4, 1, 3, 2]) == 2.5\n"
+)
+COMMAND = f"{sys.executable} -B -m pytest -q -p no:cacheprovider"
+
+
+def whole(text: str) -> ScriptedAnswer:
+    return ScriptedAnswer(deltas=[f"stats.py\n```python\n{text}```\n"])
+
+
+@pytest.fixture
+def loop_window(qtbot, tmp_path: Path, monkeypatch) -> tuple[MainWindow, ScriptedEngineWorker, Path]:
+    monkeypatch.setattr(ReviewDialog, "exec", lambda _dialog: QDialog.DialogCode.Accepted)  # the user accepts
+    (tmp_path / "stats.py").write_text(BUGGY)
+    (tmp_path / "test_stats.py").write_text(TESTS)
+    worker = ScriptedEngineWorker()
+    window = open_window(qtbot, worker=worker)
+    window.run.ask_test_command = lambda _parent, _folder, _detected, _current: COMMAND  # confirmed once
+    window.engine.load(LoadOptions("/models/scripted.gguf"))
+    qtbot.waitUntil(lambda: window.engine.state is EngineState.READY, timeout=WAIT_MS)
+    window.file_tree.set_root(str(tmp_path))
+    assert window.tabs.open_path(tmp_path / "stats.py") is not None
+    return window, worker, tmp_path
+
+
+def fix_cards(window: MainWindow) -> list[ErrorCard]:
+    view = window.chat.view
+    widgets = (view.message_widget(i) for i in range(len(view.messages())))
+    return [w for w in widgets if isinstance(w, ErrorCard)]
+
+
+def edit_files(window: MainWindow, text: str) -> None:
+    window.chat.input.set_text(text)
+    window.chat.input.edit_files_button.click()
+
+
+def test_a_failure_offers_the_fix_and_the_next_round_passes(qtbot, loop_window) -> None:
+    window, worker, folder = loop_window
+    worker.script_answer(whole(STILL_WRONG))
+    worker.script_answer(whole(FIXED))
+    edit_files(window, "make the failing test pass")
+    qtbot.waitUntil(lambda: bool(fix_cards(window)), timeout=WAIT_MS)
+
+    card = fix_cards(window)[-1]
+    assert "Round 1 of 3 · tests: 1 failed" in card.text
+    assert window.run.last_result is not None and not window.run.last_result.passed  # shown in the Run panel
+    next(b for b in card.buttons if b.text() == FIX_BUTTON).click()
+    qtbot.waitUntil(lambda: (folder / "stats.py").read_text() == FIXED, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.edit_loop.progress is None, timeout=WAIT_MS)
+
+    first, second = worker.requests
+    assert second.messages[: len(first.messages)] == [*first.messages]  # the same conversation, warm
+    feedback = second.messages[-1]["content"]
+    assert feedback.startswith(f"I applied your edit and ran the tests with `{COMMAND}`")
+    assert "assert 3 == 2.5" in feedback and "def median" not in feedback.split("```text")[0]
+    assert "Round 2 of 3 · tests: 1 failed → 2 passed · the tests pass" in window.status.currentMessage()
+
+
+def test_auto_fixes_without_a_click_and_stops_after_n_rounds(qtbot, loop_window) -> None:
+    window, worker, folder = loop_window
+    window.edit_loop.auto_fix.setChecked(True)
+    window.settings_store.update(edit_feedback_rounds=1)
+    worker.script_answer(whole(STILL_WRONG))
+    worker.script_answer(whole(BUGGY))
+    worker.script_answer(whole(FIXED))  # never asked: N = 1
+    edit_files(window, "make the failing test pass")
+    qtbot.waitUntil(lambda: len(worker.requests) == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.edit_loop.progress is None, timeout=WAIT_MS)
+
+    assert len(worker.requests) == 2
+    assert (folder / "stats.py").read_text() == BUGGY
+    assert "Round 2 of 2 · tests: 1 failed → 1 failed · the tests still fail" in window.status.currentMessage()
+
+
+def test_without_run_after_accept_nothing_runs(qtbot, loop_window) -> None:
+    window, worker, folder = loop_window
+    window.edit_loop.run_after_accept.setChecked(False)
+    worker.script_answer(whole(FIXED))
+    edit_files(window, "make the failing test pass")
+    qtbot.waitUntil(lambda: (folder / "stats.py").read_text() == FIXED, timeout=WAIT_MS)
+    qtbot.wait(300)
+    assert window.run.last_result is None and not fix_cards(window)
+    assert window.settings_store.settings.edit_run_tests is False  # the toggle is kept
