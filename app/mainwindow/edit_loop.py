@@ -108,8 +108,8 @@ class EditLoopGlue(QObject):
             self._awaiting_tests = False
 
     def _on_nothing_changed(self) -> None:
-        if self.progress is not None and self.progress.round > 1:
-            self._end("unchanged")
+        if self.progress is not None:
+            self._end("unchanged" if self.progress.round > 1 else "no_edit")
 
     def _on_run_finished(self, _request_id: int, result: RunResult) -> None:
         if not self._awaiting_tests or self.progress is None:

@@ -117,3 +117,12 @@ def test_without_run_after_accept_nothing_runs(qtbot, loop_window) -> None:
     qtbot.wait(300)
     assert window.run.last_result is None and not fix_cards(window)
     assert window.settings_store.settings.edit_run_tests is False  # the toggle is kept
+
+
+def test_an_answer_without_an_edit_ends_the_loop(qtbot, loop_window) -> None:
+    window, worker, folder = loop_window
+    worker.script_answer(ScriptedAnswer(deltas=["Sort the values first, then take the middle."]))
+    edit_files(window, "make the failing test pass")
+    qtbot.waitUntil(lambda: window.edit_loop.progress is None, timeout=WAIT_MS)
+    assert "Round 1 of 3 · no edit could be applied" in window.status.currentMessage()
+    assert window.run.last_result is None and (folder / "stats.py").read_text() == BUGGY
