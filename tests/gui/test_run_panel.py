@@ -229,3 +229,14 @@ def test_ansi_colours_are_shown_and_the_escapes_hidden(qtbot, window, project):
     plain = cursor.charFormat()
     assert red.foreground().color().name() == "#cd0000" and red.fontWeight() > plain.fontWeight()
     assert plain.foreground().color().name() != "#cd0000"
+
+
+def test_the_run_timeout_is_a_setting_on_the_run_page(qtbot):
+    from app.preferences.ui.dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings(run_timeout_s=90))
+    qtbot.addWidget(dialog)
+    assert dialog.run_page.timeout.value() == 90
+    dialog.run_page.timeout.setValue(45)
+    dialog.accept()
+    assert dialog.new_settings is not None and dialog.new_settings.run_timeout_s == 45
