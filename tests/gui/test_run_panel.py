@@ -243,3 +243,22 @@ def test_the_run_timeout_is_a_setting_on_the_run_page(qtbot):
     dialog.run_page.timeout.setValue(45)
     dialog.accept()
     assert dialog.new_settings is not None and dialog.new_settings.run_timeout_s == 45
+
+
+def test_a_new_run_stops_the_one_in_flight_and_only_its_result_arrives(qtbot, tmp_path):
+    from app.run.output import OutputFeed
+    from app.run.process import RunSpec
+    from app.run.ui.worker import RunController
+
+    controller = RunController()
+    finished = []
+    controller.finished.connect(lambda request_id, result: finished.append((request_id, result)))
+    try:
+        first = controller.start(RunSpec(f"{PY} -c 'import time; time.sleep(30)'", str(tmp_path)), OutputFeed())
+        second = controller.start(RunSpec("echo second", str(tmp_path)), OutputFeed())
+        qtbot.waitUntil(lambda: bool(finished), timeout=RUN_TIMEOUT_MS)
+        qtbot.wait(200)
+        assert [request_id for request_id, _ in finished] == [second] and first != second
+        assert finished[0][1].output == "second\n"
+    finally:
+        controller.shutdown()
