@@ -13,8 +13,8 @@ HEAD_BYTES = 256 * 1024
 TAIL_BYTES = 256 * 1024
 
 
-def omitted_marker(count: int) -> str:
-    return f"\n… {count:,} bytes left out …\n"
+def omitted_marker(count: int, unit: str = "bytes") -> str:
+    return f"\n… {count:,} {unit} left out …\n"
 
 
 class CappedOutput:

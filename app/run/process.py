@@ -6,6 +6,7 @@ for code a model wrote (sandbox.py). Qt-free: the caller passes a `threading.Eve
 stop and a callback for the output; `run_process` blocks until everything is over.
 
 stdout and stderr share one pipe, so their lines keep the order the program wrote them.
+POSIX only (Linux, macOS): on Windows a run reports that it cannot start.
 """
 
 from __future__ import annotations
@@ -220,6 +221,8 @@ class _Run:
 
     def run(self, on_output: OutputCallback | None, stop: threading.Event | None) -> RunResult:
         spec = self.spec
+        if os.name != "posix":  # process groups, select on pipes and rlimits are POSIX; not built for Windows yet
+            return self.finish(RunOutcome.NOT_STARTED, None, "Running commands from the app needs Linux or macOS")
         if not os.path.isdir(spec.cwd):
             return self.finish(RunOutcome.NOT_STARTED, None, f"The folder {spec.cwd} does not exist")
         missing = _missing_program(spec.command, self.env, spec.cwd)

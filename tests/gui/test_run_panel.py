@@ -171,6 +171,7 @@ def test_huge_output_is_capped_and_the_window_stays_responsive(qtbot, window, pr
         "import sys\nsys.stdout.write('FIRST\\n')\nfor i in range(400000):\n"
         "    sys.stdout.write(f'line {i} ' + 'x' * 60 + '\\n')\nsys.stdout.write('LAST\\n')\n"
     )
+    rss_before = psutil.Process().memory_info().rss
     _run_tests(qtbot, window, f"{PY} spam.py")
     gaps = []
     last = time.monotonic()
@@ -184,11 +185,13 @@ def test_huge_output_is_capped_and_the_window_stays_responsive(qtbot, window, pr
     assert result.passed and result.output_bytes > 25_000_000
     text = window.run.panel.output.toPlainText()
     assert text.startswith("$ ") and "FIRST" in text[:200] and "LAST" in text[-200:]
-    assert "characters left out" in text or "bytes left out" in text
+    assert "characters left out …" in text
     assert len(text) < 600_000  # capped: head and tail, not 27 MB
+    grown = psutil.Process().memory_info().rss - rss_before
+    assert grown < 100 * 1024**2, f"the window grew by {grown / 1024**2:.0f} MiB"
     assert max(gaps) < 1.0, f"the window froze for {max(gaps):.2f} s"
     print(
-        f"huge output: {result.output_bytes:,} bytes in {result.seconds:.2f} s, view {len(text):,} chars, longest event-loop gap {max(gaps) * 1000:.0f} ms"
+        f"huge output: {result.output_bytes:,} bytes in {result.seconds:.2f} s, view {len(text):,} chars, longest event-loop gap {max(gaps) * 1000:.0f} ms, RSS grew {grown / 1024**2:.1f} MiB"
     )
 
 
@@ -229,3 +232,33 @@ def test_ansi_colours_are_shown_and_the_escapes_hidden(qtbot, window, project):
     plain = cursor.charFormat()
     assert red.foreground().color().name() == "#cd0000" and red.fontWeight() > plain.fontWeight()
     assert plain.foreground().color().name() != "#cd0000"
+
+
+def test_the_run_timeout_is_a_setting_on_the_run_page(qtbot):
+    from app.preferences.ui.dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings(run_timeout_s=90))
+    qtbot.addWidget(dialog)
+    assert dialog.run_page.timeout.value() == 90
+    dialog.run_page.timeout.setValue(45)
+    dialog.accept()
+    assert dialog.new_settings is not None and dialog.new_settings.run_timeout_s == 45
+
+
+def test_a_new_run_stops_the_one_in_flight_and_only_its_result_arrives(qtbot, tmp_path):
+    from app.run.output import OutputFeed
+    from app.run.process import RunSpec
+    from app.run.ui.worker import RunController
+
+    controller = RunController()
+    finished = []
+    controller.finished.connect(lambda request_id, result: finished.append((request_id, result)))
+    try:
+        first = controller.start(RunSpec(f"{PY} -c 'import time; time.sleep(30)'", str(tmp_path)), OutputFeed())
+        second = controller.start(RunSpec("echo second", str(tmp_path)), OutputFeed())
+        qtbot.waitUntil(lambda: bool(finished), timeout=RUN_TIMEOUT_MS)
+        qtbot.wait(200)
+        assert [request_id for request_id, _ in finished] == [second] and first != second
+        assert finished[0][1].output == "second\n"
+    finally:
+        controller.shutdown()

@@ -200,3 +200,18 @@ def test_ansi_colours_become_styles_across_chunks():
         ("x", TextStyle(foreground="#0000ff")),
     ]
     assert strip_ansi("\x1b[32m3 passed\x1b[0m\x1b[2K") == "3 passed"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("cargo"), reason="cargo is not installed")
+def test_a_real_cargo_test_failure_with_counts(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "probe"\nversion = "0.1.0"\nedition = "2021"\n')
+    (tmp_path / "src/lib.rs").write_text(
+        "pub fn add(a: i32, b: i32) -> i32 { a - b }\n\n#[cfg(test)]\nmod tests {\n    #[test]\n"
+        "    fn adds() {\n        assert_eq!(super::add(1, 2), 3);\n    }\n    #[test]\n"
+        "    fn zero() {\n        assert_eq!(super::add(0, 0), 0);\n    }\n}\n"
+    )
+    result = _run(["cargo", "test", "--offline", "--color=always"], tmp_path)
+    assert parse_test_counts(result.output) == TestCounts(1, 1, 0, "cargo")
+    _assert_points_at(result, tmp_path, "src/lib.rs", 7)

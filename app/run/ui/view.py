@@ -128,7 +128,7 @@ class RunOutputView(QPlainTextEdit):
         cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
         self.locations = [loc for loc in self.locations if loc.start < self._tail_start]
-        self._append(omitted_marker(omitted).lstrip("\n"), TextStyle(foreground="#7f7f7f", italic=True))
+        self._append(omitted_marker(omitted, "characters").lstrip("\n"), TextStyle(foreground="#7f7f7f", italic=True))
         self._scanned, self._unscanned = document.characterCount() - 1, ""
         parser = AnsiParser()  # the tail starts anywhere: in plain style
         for text, style in parser.feed(_normalized(tail), final=True):
