@@ -72,6 +72,9 @@ class EditLoopGlue(QObject):
         action.setCheckable(True)
         action.setChecked(bool(getattr(self.store.settings, field)))
         action.toggled.connect(lambda on: self.store.update(**{field: on}))
+        self.store.changed.connect(
+            lambda names: action.setChecked(bool(getattr(self.store.settings, field))) if field in names else None
+        )  # the Settings dialog's Run page changes it too
         return action
 
     # -- the rounds ------------------------------------------------------------------------

@@ -126,3 +126,20 @@ def test_an_answer_without_an_edit_ends_the_loop(qtbot, loop_window) -> None:
     qtbot.waitUntil(lambda: window.edit_loop.progress is None, timeout=WAIT_MS)
     assert "Round 1 of 3 · no edit could be applied" in window.status.currentMessage()
     assert window.run.last_result is None and (folder / "stats.py").read_text() == BUGGY
+
+
+def test_the_loop_settings_are_on_the_run_page_and_follow_the_menu(qtbot, loop_window) -> None:
+    from app.preferences.ui.dialog import SettingsDialog
+
+    window, _worker, _folder = loop_window
+    dialog = SettingsDialog(window.settings_store.settings)
+    qtbot.addWidget(dialog)
+    assert dialog.run_page.run_tests.isChecked() and not dialog.run_page.auto_fix.isChecked()
+    assert dialog.run_page.rounds.value() == 2
+    dialog.run_page.auto_fix.setChecked(True)
+    dialog.run_page.rounds.setValue(3)
+    dialog.accept()
+    assert dialog.new_settings is not None
+    window.settings_store.replace(dialog.new_settings)
+    assert window.edit_loop.auto_fix.isChecked()  # Run > Fix Failures Automatically follows the dialog
+    assert window.settings_store.settings.edit_feedback_rounds == 3
