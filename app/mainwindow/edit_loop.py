@@ -13,6 +13,8 @@ the same conversation, so the engine evaluates only the new turn.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QStatusBar, QWidget
@@ -30,6 +32,7 @@ from app.utils.errors import DscoderError
 
 STATUS_MS = 30_000
 FIX_BUTTON = "Fix with these failures"
+NO_TEST_COMMAND = "No test command was found for this folder, so none ran: Run ▸ Run Tests (Ctrl+F5) sets one"
 
 
 class EditLoopGlue(QObject):
@@ -40,9 +43,11 @@ class EditLoopGlue(QObject):
         controller: ChatController,
         store: SettingsStore,
         status: QStatusBar,
+        project_folder: Callable[[], str | None],
         parent: QWidget,
     ) -> None:
         super().__init__(parent)
+        self.project_folder = project_folder
         self.edit_files = edit_files
         self.run = run
         self.controller = controller
@@ -102,6 +107,11 @@ class EditLoopGlue(QObject):
         self.believed.update({f.path: f.text for f in accepted.scope.editable if f.path not in self.believed})
         self.believed.update({c.path: c.new_text for c in accepted.changes if c.kind != "deleted"})
         if not self.run_after_accept.isChecked():
+            self._end(None)
+            return
+        folder = self.project_folder()
+        if not folder or not self.run.commands.test_command(folder)[0]:
+            self._show(NO_TEST_COMMAND)  # never a question after every Accept in a folder without tests
             self._end(None)
             return
         self._awaiting_tests = True

@@ -199,7 +199,13 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.run.dock_widget)
         self.run.fixRequested.connect(self.code_actions.fix_output)
         self.edit_loop = EditLoopGlue(
-            self.edit_files, self.run, self.controller, self.settings_store, self.status, self
+            self.edit_files,
+            self.run,
+            self.controller,
+            self.settings_store,
+            self.status,
+            self.code_actions.project_folder,
+            self,
         )
 
     def _build_menus(self) -> None:

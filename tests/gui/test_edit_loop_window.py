@@ -143,3 +143,17 @@ def test_the_loop_settings_are_on_the_run_page_and_follow_the_menu(qtbot, loop_w
     window.settings_store.replace(dialog.new_settings)
     assert window.edit_loop.auto_fix.isChecked()  # Run > Fix Failures Automatically follows the dialog
     assert window.settings_store.settings.edit_feedback_rounds == 3
+
+
+def test_a_folder_without_a_test_command_asks_nothing_after_accept(qtbot, loop_window) -> None:
+    window, worker, folder = loop_window
+    (folder / "test_stats.py").unlink()  # nothing tells how to test this folder
+    asked: list[str] = []
+    window.run.ask_test_command = lambda _parent, folder_, _detected, _current: asked.append(folder_)  # type: ignore[assignment]
+    worker.script_answer(whole(FIXED))
+    edit_files(window, "fix median")
+    qtbot.waitUntil(lambda: (folder / "stats.py").read_text() == FIXED, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.edit_loop.progress is None, timeout=WAIT_MS)
+    assert asked == [] and window.run.last_result is None
+    notes = [m.text for m in window.chat.view.messages() if m.role == "note"]
+    assert any("No test command was found for this folder" in note for note in notes)
