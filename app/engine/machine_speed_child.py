@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -233,7 +234,14 @@ def run(
         "gpus": [{"index": gpu, **speeds} for gpu, speeds in zip(gpus, on_gpus, strict=True)],
         "weights_bytes": model.weight_bytes,
         "elapsed_s": time.perf_counter() - started,
+        "cpu_s": _own_cpu_seconds(),  # the parent tells its own load from other programs'
     }
+
+
+def _own_cpu_seconds() -> float:
+    """CPU seconds this process used so far, every thread (llama.cpp's pool included)."""
+    times = os.times()
+    return times.user + times.system
 
 
 def build_arg_parser() -> argparse.ArgumentParser:
