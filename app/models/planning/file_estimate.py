@@ -3,7 +3,7 @@
 `estimate_file` is what `dscoder estimate`, the load recorder and the check before a
 load share: the estimator's memory and the speed model's prediction, replaced by
 what a load of this very file with these settings measured (and marked so), or
-corrected by this machine's measured factors for similar loads.
+corrected by the speed real answers measured on this machine (every model alike).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from app.models.planning.speed_prediction import (
     SpeedEstimate,
     device_rates,
     predict_speed,
-    streamed_bytes_per_token,
 )
 
 log = logging.getLogger(__name__)
@@ -120,10 +119,9 @@ def estimate_file(
             speed = speed.scaled(decode or 1.0, prompt or 1.0, MEASURED)
         return FileEstimate(memory, speed, record)
     hardware = machine.machine_speed.hardware if machine.machine_speed else ""
-    similar = streamed_bytes_per_token(shape, memory)
-    factors = store.speed_factors(hardware, placement_of(settings, shape.n_layer), similar) if hardware else None
-    if factors is not None:
-        speed = speed.scaled(*factors, CALIBRATED)
+    correction = store.machine_correction(hardware, placement_of(settings, shape.n_layer)) if hardware else None
+    if correction is not None:
+        speed = speed.scaled(correction.decode, correction.prompt, CALIBRATED)
     return FileEstimate(memory, speed, None)
 
 

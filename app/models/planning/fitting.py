@@ -28,7 +28,6 @@ from app.models.planning.speed_prediction import (
     SpeedEstimate,
     device_rates,
     predict_speed,
-    streamed_bytes_per_token,
 )
 from app.utils.units import file_size, memory_size
 
@@ -258,9 +257,8 @@ def _measured(
             speed = speed.scaled(decode or 1.0, prompt or 1.0, MEASURED)
         return measured_memory(est, record), speed
     speed_info = budget.machine.machine_speed
-    similar = streamed_bytes_per_token(model_shape(entry), est)
-    factors = store.speed_factors(speed_info.hardware, placement_of(settings, n_layer), similar) if speed_info else None
-    return est, speed.scaled(*factors, CALIBRATED) if factors else speed
+    correction = store.machine_correction(speed_info.hardware, placement_of(settings, n_layer)) if speed_info else None
+    return est, speed.scaled(correction.decode, correction.prompt, CALIBRATED) if correction else speed
 
 
 def meets_floors(speed: SpeedEstimate, floors: SpeedFloors, purpose: str) -> bool:

@@ -94,18 +94,33 @@ class SpeedEstimate:
     first_token_s: float  # a 2K-token question: reading it and the first token
     completion_s: float  # a warm inline completion: the first ghost text after a keystroke
     source: str = PREDICTED  # measured, calibrated, predicted or assumed
+    # measured / predicted (decode, prompt) ratios applied: this file's own, or the machine's
+    correction: tuple[float, float] = (1.0, 1.0)
 
-    def cli_dict(self) -> dict[str, float]:
-        return {
+    def cli_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {
             "decode_tokens_per_s": round(self.decode_tokens_per_s, 2),
             "prompt_tokens_per_s": round(self.prompt_tokens_per_s, 2),
             "first_token_s_at_2k": round(self.first_token_s, 2),
+            "speed_source": self.source,
         }
+        if self.source in (MEASURED, CALIBRATED):
+            data["speed_correction"] = {"decode": round(self.correction[0], 3), "prompt": round(self.correction[1], 3)}
+        return data
+
+    def correction_text(self) -> str:
+        """ "corrected by real answers: decode ×0.85, prompt ×1.10", or "" when none was applied."""
+        if self.source not in (MEASURED, CALIBRATED):
+            return ""
+        decode, prompt = self.correction
+        whose = "this model's" if self.source == MEASURED else "this machine's"
+        return f"corrected by {whose} real answers: decode ×{decode:.2f}, prompt ×{prompt:.2f}"
 
     def scaled(self, decode: float, prompt: float, source: str) -> SpeedEstimate:
         """Corrected by measured/predicted ratios (for decode and for prompt processing)."""
         return replace(
             self,
+            correction=(decode, prompt),
             decode_tokens_per_s=self.decode_tokens_per_s * decode,
             prompt_tokens_per_s=self.prompt_tokens_per_s * prompt,
             first_token_s=self.first_token_s / prompt,
@@ -147,7 +162,7 @@ def _streamed_bytes(shape: ModelMemoryShape, est: MemoryEstimate) -> _Streamed:
 
 
 def streamed_bytes_per_token(shape: ModelMemoryShape, est: MemoryEstimate) -> int:
-    """Weight bytes a decoded token reads, all devices: what "a similar shape" is judged by."""
+    """Weight bytes a decoded token reads, all devices: whether a load is large enough to correct the machine."""
     streamed = _streamed_bytes(shape, est)
     return int(streamed.cpu_layers + streamed.cpu_output + streamed.gpu)
 
