@@ -68,6 +68,8 @@ def estimate_text(model: GgufInfo | CatalogEntry, result: FileEstimate) -> str:
         ("Compute buffers", est.compute_ram_bytes, est.compute_vram_bytes),
         ("Runtime overhead", est.overhead_ram_bytes, est.overhead_vram_bytes),
         ("Total" + (" (measured)" if est.measured else ""), est.ram_bytes, est.vram_bytes),
+        ("Prompt cache (budget)", est.prompt_cache_bytes, 0),
+        ("Worst case", est.worst_case_ram_bytes, est.vram_bytes),
     ]
     lines = [
         f"{title}: {est.n_gpu_layers} of {est.n_layer + 1} layers on the GPU, context {est.n_ctx}",
@@ -75,6 +77,7 @@ def estimate_text(model: GgufInfo | CatalogEntry, result: FileEstimate) -> str:
     ]
     lines += [f"{label:<22}{memory_size(ram):>10}{memory_size(vram):>10}" for label, ram, vram in rows]
     lines += [
+        f"{est.includes()}.",
         "",
         f"Speed ({speed.source}): {token_rate(speed.decode_tokens_per_s)} tokens/s while answering, "
         f"{token_rate(speed.prompt_tokens_per_s)} prompt tokens/s; "
@@ -95,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         flash_attn=settings.flash_attn if args.flash_attn is None else args.flash_attn,
         kv_cache_type=args.kv_type,
         n_threads=settings.n_threads,
+        prompt_cache_bytes=settings.prompt_cache_bytes or -1,  # the settings' 0 is "automatic"
     )
     if options.n_gpu_layers == AUTO_GPU_LAYERS:
         if not isinstance(model, GgufInfo):

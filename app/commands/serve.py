@@ -9,6 +9,7 @@ import sys
 from app.engine.main import serve
 from app.llm.options import GPU_LAYERS_HELP, KV_CACHE_TYPES, LoadOptions, gpu_layers_arg
 from app.llm.supervisor import check_model_file
+from app.utils.allocator import limit_malloc_growth
 from app.models.planning.preflight import plan_and_check_load
 
 
@@ -52,5 +53,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"API key: {api_key}", flush=True)
         print("Press Ctrl+C to stop.", flush=True)
 
+    limit_malloc_growth()  # the engine runs in this process: the supervisor's malloc settings, set here
     serve(options, args.host, args.port, api_key, on_ready=ready)
     return 0

@@ -205,6 +205,7 @@ class EngineSupervisor:
         cmd = [*engine_command(), *self.options.to_argv(), "--host", self.host, "--port", str(self.port)]
         cmd.append("--watch-stdin")
         env = dict(os.environ, DSCODER_ENGINE_API_KEY=self.api_key, PYTHONUNBUFFERED="1")
+        env = {**engine_malloc_env(), **env}  # the user's own MALLOC_* settings win
         log.info("starting engine: %s", " ".join(cmd))
         with self.log_path.open("wb") as log_file:
             return subprocess.Popen(

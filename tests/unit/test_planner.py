@@ -210,6 +210,7 @@ RECOMMENDATION_KEYS = {
     "decode_tokens_per_s",
     "prompt_tokens_per_s",
     "first_token_s_at_2k",
+    "plain_decode_tokens_per_s",
     "speed_source",
     "reason",
 }

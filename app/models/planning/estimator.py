@@ -76,11 +76,13 @@ class MemoryEstimate:
     compute_vram_bytes: int
     overhead_ram_bytes: int
     overhead_vram_bytes: int
-    ram_bytes: int  # expected peak RSS of the engine process once the context is full
+    ram_bytes: int  # expected peak RSS of the engine process in real use (see RAM_INCLUDES); no prompt cache
     vram_bytes: int  # total over the GPUs used
     measured: bool = False  # from a load of this very file with these settings (app/models/planning/measured.py)
     # The engine's second context (inline completion), already in the kv_* and compute_*
-    # figures, and the prompt-state cache, in ram_bytes: the weights are shared, these are not.
+    # figures (the weights are shared, these are not), and the prompt-state cache's budget:
+    # its own line, never in ram_bytes (it fills by design, up to its budget, and gives
+    # way first); worst_case_ram_bytes adds it.
     completion_ctx: int = 0
     completion_kv_bytes: int = 0
     completion_compute_bytes: int = 0
@@ -90,13 +92,31 @@ class MemoryEstimate:
     def full_gpu(self) -> bool:
         return self.n_gpu_layers >= self.n_layer + 1
 
-    def cli_dict(self) -> dict[str, int]:
+    @property
+    def worst_case_ram_bytes(self) -> int:
+        """RAM if every context and the prompt cache were full at once: what the plan keeps free."""
+        return self.ram_bytes + self.prompt_cache_bytes
+
+    def includes(self) -> str:
+        """What ram_bytes counts, in words (`dscoder estimate` prints it)."""
+        contexts = f"the chat context ({self.n_ctx:,} tokens)"
+        if self.completion_ctx:
+            contexts += f" and the completion context ({self.completion_ctx:,} tokens)"
+        return (
+            f"RAM counts the weights, {contexts} filled, the compute buffers at their peak and the engine "
+            "itself; the prompt cache is its own line, at its budget (the worst case adds it)"
+        )
+
+    def cli_dict(self) -> dict[str, object]:
         return {
             "weights_bytes": self.weights_bytes,
             "kv_bytes": self.kv_bytes,
             "compute_bytes": self.compute_bytes,
             "ram_bytes": self.ram_bytes,
             "vram_bytes": self.vram_bytes,
+            "prompt_cache_bytes": self.prompt_cache_bytes,
+            "worst_case_ram_bytes": self.worst_case_ram_bytes,
+            "ram_includes": self.includes(),
         }
 
 
@@ -192,7 +212,8 @@ def estimate_memory(
     engine's second KV context, for inline completion (0: not counted; None: the engine's
     default size, LoadOptions.completion_context); its KV cache and compute buffer sit where the chat KV context's
     do and are included in the kv_* and compute_* figures. prompt_cache_bytes: the
-    prompt-state cache's budget, always in host RAM (the planner keeps it free instead).
+    prompt-state cache's budget, always in host RAM: its own line, out of ram_bytes (the
+    planner keeps it free: `worst_case_ram_bytes`).
     """
     shape = model_shape(model)
     ctx = pad_ctx(n_ctx)
@@ -237,7 +258,7 @@ def estimate_memory(
         compute_vram_bytes=compute_vram,
         overhead_ram_bytes=overhead_ram,
         overhead_vram_bytes=overhead_vram,
-        ram_bytes=place.weights_ram + kv_ram + compute_ram + overhead_ram + prompt_cache_bytes,
+        ram_bytes=place.weights_ram + kv_ram + compute_ram + overhead_ram,
         vram_bytes=(place.weights_vram + kv_vram + compute_vram + overhead_vram) if place.gpu else 0,
         completion_ctx=pad_ctx(completion_ctx) if completion_ctx > 0 else 0,
         completion_kv_bytes=second[0] + second[1],
@@ -277,10 +298,12 @@ def estimate_load(
     n_gpu_layers: int | None = None,
     n_gpus: int = 1,
     unified_memory: bool = False,
+    prompt_cache_bytes: int = 0,
 ) -> MemoryEstimate:
     """The memory of loading `model` with the engine's `options`: both of its contexts
     (chat, and completion at its configured size) counted. `n_gpu_layers` overrides the
-    options' layers (a what-if, or a machine without a usable GPU)."""
+    options' layers (a what-if, or a machine without a usable GPU); prompt_cache_bytes is
+    the cache's budget (see `prompt_cache_budget`), on its own line."""
     return estimate_memory(
         model,
         n_gpu_layers=options.n_gpu_layers if n_gpu_layers is None else n_gpu_layers,
@@ -292,4 +315,5 @@ def estimate_load(
         n_gpus=n_gpus,
         unified_memory=unified_memory,
         completion_ctx=options.completion_context(options.n_ctx),
+        prompt_cache_bytes=prompt_cache_bytes,
     )

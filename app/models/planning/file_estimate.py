@@ -16,7 +16,7 @@ from pathlib import Path
 
 from app.hardware.machine_speed import load_cached_speed
 from app.hardware.probe import MachineProfile, ProbeReaders, probe_machine
-from app.llm.options import LoadOptions
+from app.llm.options import LoadOptions, prompt_cache_budget
 from app.models.gguf import GgufInfo, read_gguf_info
 from app.models.planning.estimator import MemoryEstimate, estimate_load
 from app.models.planning.gpu_layers import discover_once
@@ -93,6 +93,7 @@ def memory_for(
         n_gpu_layers=options.n_gpu_layers if gpus or as_asked else 0,
         n_gpus=max(1, len(gpus)),
         unified_memory=any(g.unified_memory for g in gpus),
+        prompt_cache_bytes=prompt_cache_budget(options.prompt_cache_bytes, machine.memory.ram_total_bytes),
     )
 
 
