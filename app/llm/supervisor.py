@@ -30,6 +30,7 @@ from typing import Any
 from app.llm.options import LoadOptions
 from app.llm.protocol import FAILED_MARK, READY_MARK
 from app.utils import paths
+from app.utils.allocator import engine_malloc_env
 from app.utils.errors import CancelledError, EngineError, ModelFileError
 
 log = logging.getLogger(__name__)

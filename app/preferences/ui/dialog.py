@@ -51,6 +51,7 @@ from app.preferences.ui.pages import (
 from app.preferences.ui.planner_page import PlannerPage
 from app.preferences.ui.prompts_page import AskText, PromptsPage, ask_text
 from app.preferences.ui.remotes_page import EditRemote, Probe, RemotesPage, edit_remote_dialog
+from app.preferences.ui.machine_speed_row import MachineSpeedRow
 from app.preferences.ui.speed_and_memory_page import SpeedAndMemoryPage
 from app.utils.errors import DscoderError
 from app.utils.secrets import SecretStore, default_secret_store
@@ -80,6 +81,7 @@ class SettingsDialog(QDialog):
         ask: AskText = ask_text,
         choose_folder: Callable[[QWidget, str], str] | None = None,
         local_server_url: str | None = None,
+        machine_speed: MachineSpeedRow | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -89,7 +91,7 @@ class SettingsDialog(QDialog):
         self.restart: list[str] = []
         self.secrets = secrets or default_secret_store()
         self.engine_page = EnginePage(choose_folder)
-        self.speed_and_memory_page = SpeedAndMemoryPage()
+        self.speed_and_memory_page = SpeedAndMemoryPage(machine_speed=machine_speed)
         self.sampling_page = SamplingPage()
         self.prompts_page = PromptsPage(ask)
         self.appearance_page = AppearancePage()
@@ -204,10 +206,12 @@ class SettingsDialog(QDialog):
         self.new_settings = settings
         self.restart = restart
         self.remotes_page.shutdown()
+        self.speed_and_memory_page.machine_speed.shutdown()
         super().accept()
 
     def reject(self) -> None:
         self.remotes_page.shutdown()
+        self.speed_and_memory_page.machine_speed.shutdown()
         super().reject()
 
 

@@ -1,4 +1,5 @@
-"""The "Speed and memory" page: threads, the prompt-state cache, idle prefill and drafting."""
+"""The "Speed and memory" page: this machine's measured speed, threads, the prompt-state cache,
+idle prefill and drafting."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLineEdit, QP
 
 from app.config.settings import Settings
 from app.config.validation import MAX_CACHE_MIB
+from app.preferences.ui.machine_speed_row import MachineSpeedRow
 from app.preferences.ui.pages import SettingsPage, hint, spin
 
 ChooseFile = Callable[[QWidget, str], str]
@@ -28,9 +30,11 @@ class SpeedAndMemoryPage(SettingsPage):
         "draft_model_path",
     )
 
-    def __init__(self, choose_file: ChooseFile | None = None) -> None:
+    def __init__(self, choose_file: ChooseFile | None = None, machine_speed: MachineSpeedRow | None = None) -> None:
         super().__init__()
         self.choose_file = choose_file or _choose_gguf
+        self.machine_speed = machine_speed or MachineSpeedRow()
+        self.form.addRow("This machine:", self.machine_speed)
         self.threads = spin(0, 1024, "Automatic (the physical performance cores)")
         self.form.addRow("Threads for answers:", self.threads)
         self.batch_threads = spin(0, 1024, "Automatic (every logical core)")
