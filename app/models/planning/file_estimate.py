@@ -18,7 +18,7 @@ from app.hardware.machine_speed import load_cached_speed
 from app.hardware.probe import MachineProfile, ProbeReaders, probe_machine
 from app.llm.options import LoadOptions, prompt_cache_budget
 from app.models.gguf import GgufInfo, read_gguf_info
-from app.models.planning.estimator import MemoryEstimate, estimate_load
+from app.models.planning.estimator import MemoryEstimate, estimate_load, repacked_types
 from app.models.planning.gpu_layers import discover_once
 from app.models.planning.measured import (
     LoadRecord,
@@ -94,6 +94,7 @@ def memory_for(
         n_gpus=max(1, len(gpus)),
         unified_memory=any(g.unified_memory for g in gpus),
         prompt_cache_bytes=prompt_cache_budget(options.prompt_cache_bytes, machine.memory.ram_total_bytes),
+        repacked=repacked_types(machine.cpu.flags, machine.cpu.arch),
     )
 
 
