@@ -9,8 +9,8 @@ import sys
 from app.engine.main import serve
 from app.llm.options import GPU_LAYERS_HELP, KV_CACHE_TYPES, LoadOptions, gpu_layers_arg
 from app.llm.supervisor import check_model_file
-from app.utils.allocator import limit_malloc_growth
 from app.models.planning.preflight import plan_and_check_load
+from app.utils.allocator import limit_malloc_growth
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

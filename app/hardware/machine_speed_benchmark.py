@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from app.hardware.gpus import GpuInfo
 from app.hardware.machine_load import LoadWatch, MachineLoad
 from app.hardware.machine_speed import (
     CPU_BENCH_TYPES,
@@ -38,7 +39,6 @@ from app.hardware.machine_speed import (
     save_speed,
     type_factors_from_json,
 )
-from app.hardware.gpus import GpuInfo
 from app.hardware.probe import MachineProfile
 from app.utils import paths
 from app.utils.errors import CancelledError, DscoderError
@@ -194,7 +194,9 @@ def measure_machine_speed(
             speed = _speed_of(result, machine, gpus, n_threads, started)
         except (AssertionError, KeyError, TypeError, ValueError) as exc:
             raise _failure(f"its result was unreadable ({exc})", log_path) from exc
-        log.info("machine speed run %d in %.1f s (%s): %s", len(runs) + 1, speed.run_s, load.describe(), speed.to_json())
+        log.info(
+            "machine speed run %d in %.1f s (%s): %s", len(runs) + 1, speed.run_s, load.describe(), speed.to_json()
+        )
         runs.append((speed, load))
         if not load.busy:
             break

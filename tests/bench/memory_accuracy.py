@@ -94,7 +94,13 @@ def main() -> int:
             misses += not ok
             cells = (est.ram_bytes, hwm, cache, used)
             rows.append(
-                (Path(model).name, str(n_ctx), *(f"{n / MIB:.0f}" for n in cells), f"{ratio:.2f}", "yes" if ok else "NO")
+                (
+                    Path(model).name,
+                    str(n_ctx),
+                    *(f"{n / MIB:.0f}" for n in cells),
+                    f"{ratio:.2f}",
+                    "yes" if ok else "NO",
+                )
             )
             print(f"{Path(model).name} ctx {n_ctx}: {rows[-1]}", file=sys.stderr, flush=True)
     print(table(rows))

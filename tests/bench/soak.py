@@ -162,7 +162,9 @@ def curve(result: SoakResult) -> list[tuple[str, ...]]:
     for minute in range(int(end // 60) + 1):
         nearest = min(range(len(result.rss_mib)), key=lambda i: abs(result.rss_mib[i][0] - minute * 60))
         rss = result.rss_mib[nearest][1]
-        rows.append((str(minute), f"{rss:.0f}", f"{result.cache_mib[nearest]:.0f}", f"{result.less_cache_mib[nearest]:.0f}"))
+        rows.append(
+            (str(minute), f"{rss:.0f}", f"{result.cache_mib[nearest]:.0f}", f"{result.less_cache_mib[nearest]:.0f}")
+        )
     return rows
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from app.config.settings import Settings
-from app.hardware.machine_speed import MachineSpeed
 from app.config.validation import validate_settings
+from app.hardware.machine_speed import MachineSpeed
 from app.llm.options import MIB, load_options_for
 from app.preferences.ui.dialog import SettingsDialog
 from app.preferences.ui.machine_speed_row import MachineSpeedRow
@@ -69,7 +69,9 @@ def test_the_planners_cache_size_reaches_the_engine_and_bad_values_are_problems(
 
 
 def _busy_speed() -> MachineSpeed:
-    return MachineSpeed(3e9, 20e9, measured_at="2026-12-06T12:00:00+00:00", run_s=21.0, measured_under_load=True, runs=3)
+    return MachineSpeed(
+        3e9, 20e9, measured_at="2026-12-06T12:00:00+00:00", run_s=21.0, measured_under_load=True, runs=3
+    )
 
 
 def test_a_speed_measured_while_busy_says_so_and_measure_again_replaces_it(qtbot, tmp_path):

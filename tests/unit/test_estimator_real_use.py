@@ -44,7 +44,9 @@ def test_scores_and_activations_share_the_cpu_compute_buffer() -> None:
     activations = 512 * (shape.n_embd + shape.n_ff) * 4
     logits = shape.vocab * 4
     long = compute_buffer_bytes(shape, 4096, 512, flash_attn=False)
-    assert long == int(max(scores * KQ_LIVE_COPIES, activations * ACTIVATION_LIVE_TENSORS)) + logits + COMPUTE_FIXED_BYTES
+    assert (
+        long == int(max(scores * KQ_LIVE_COPIES, activations * ACTIVATION_LIVE_TENSORS)) + logits + COMPUTE_FIXED_BYTES
+    )
     flash = compute_buffer_bytes(shape, 4096, 512, flash_attn=True)
     assert flash == int(activations * ACTIVATION_LIVE_TENSORS) + logits + COMPUTE_FIXED_BYTES < long
 

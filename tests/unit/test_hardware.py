@@ -196,7 +196,12 @@ def test_the_benchmark_measures_this_machine_in_a_child_and_caches_it(tmp_path: 
     assert probe_machine(tmp_path).machine_speed == speed  # the next probe reads it from the cache
     assert with_machine_speed(probe_machine(tmp_path), measure=_never).machine_speed == speed
     issue_fields = {"cpu_decode_bytes_per_s", "cpu_prompt_flops", "gpus", "measured_at"}
-    assert set(speed.to_json()) == issue_fields | {"cpu_type_factors", "cpu_attention_flops", "measured_under_load", "runs"}
+    assert set(speed.to_json()) == issue_fields | {
+        "cpu_type_factors",
+        "cpu_attention_flops",
+        "measured_under_load",
+        "runs",
+    }
     factors = {f.type_name: f for f in speed.cpu_type_factors}
     assert set(factors) == {"Q4_K", "Q8_0"} and (factors["Q4_K"].decode, factors["Q4_K"].prompt) == (1.0, 1.0)
     assert factors["Q8_0"].decode > 0 and factors["Q8_0"].prompt > 0

@@ -39,6 +39,7 @@ from app.config.settings import Settings
 from app.config.validation import restart_needed, validate_settings
 from app.llm.remote_probe import probe_remote
 from app.preferences.ui.attachments_page import AttachmentsPage
+from app.preferences.ui.machine_speed_row import MachineSpeedRow
 from app.preferences.ui.pages import (
     AppearancePage,
     CompletionPage,
@@ -51,7 +52,6 @@ from app.preferences.ui.pages import (
 from app.preferences.ui.planner_page import PlannerPage
 from app.preferences.ui.prompts_page import AskText, PromptsPage, ask_text
 from app.preferences.ui.remotes_page import EditRemote, Probe, RemotesPage, edit_remote_dialog
-from app.preferences.ui.machine_speed_row import MachineSpeedRow
 from app.preferences.ui.speed_and_memory_page import SpeedAndMemoryPage
 from app.utils.errors import DscoderError
 from app.utils.secrets import SecretStore, default_secret_store
