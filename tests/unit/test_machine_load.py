@@ -135,3 +135,14 @@ def test_the_hardware_key_changes_with_cpu_vector_width_ram_driver_threads_and_b
     assert hardware_key(**{**base, "ram_total_bytes": 24 * GIB + 1024**2}, cpu_flags=("avx512f",)) == key  # type: ignore[arg-type]
     monkeypatch.setattr("app.hardware.machine_speed.BENCHMARK_VERSION", 99)
     assert hardware_key(**base, cpu_flags=("avx2", "avx512f")) != key  # type: ignore[arg-type]
+
+
+def test_probe_text_and_json_say_a_busy_measurement(tmp_path: Path) -> None:
+    from app.commands.probe import speed_json, speed_reading
+
+    busy = dataclasses.replace(_speed(5e9), measured_under_load=True, runs=3)
+    machine = dataclasses.replace(probe_machine(tmp_path, readers_for(PROFILES["laptop_8gb"])), machine_speed=busy)
+    assert speed_reading(machine).endswith(
+        "measured while the machine was busy; Measure again (`dscoder probe --measure`)"
+    )
+    assert speed_json(machine)["measured_under_load"] is True  # type: ignore[index]
