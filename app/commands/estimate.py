@@ -64,6 +64,7 @@ def estimate_text(model: GgufInfo | CatalogEntry, result: FileEstimate) -> str:
     title = model.id if isinstance(model, CatalogEntry) else str(model.path)
     rows = [
         ("Weights", est.weights_ram_bytes, est.weights_vram_bytes),
+        ("Weights, repacked copy", est.repacked_ram_bytes, 0),
         (f"KV cache ({est.kv_type})", est.kv_ram_bytes, est.kv_vram_bytes),
         ("Compute buffers", est.compute_ram_bytes, est.compute_vram_bytes),
         ("Runtime overhead", est.overhead_ram_bytes, est.overhead_vram_bytes),
@@ -79,10 +80,13 @@ def estimate_text(model: GgufInfo | CatalogEntry, result: FileEstimate) -> str:
     lines += [
         f"{est.includes()}.",
         "",
-        f"Speed ({speed.source}): {token_rate(speed.decode_tokens_per_s)} tokens/s while answering, "
+        f"Speed ({speed.source}): {token_rate(speed.decode_tokens_per_s)} tokens/s while answering "
+        f"({token_rate(speed.plain_decode)} without drafting), "
         f"{token_rate(speed.prompt_tokens_per_s)} prompt tokens/s; "
         f"a 2K-token question's first token in {duration(speed.first_token_s)}",
     ]
+    if speed.correction_text():
+        lines.append(f"The speeds are {speed.correction_text()}.")
     return "\n".join(lines)
 
 
