@@ -6,42 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.commands._common import add_model_options, answer_json, load_options_from
+from app.commands._common import answer_json, load_options_from
 from app.completion.fim import complete_middle
 from app.completion.ring import RingBuffer, ring_prefix, with_repository
-from app.config import sampling
 from app.editor import textfile
 from app.llm.connect import open_client
-from app.llm.options import SamplingParams
+from app.protocol.options import SamplingParams
 from app.utils.errors import DscoderError
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "complete",
-        help="fill in the middle between a prefix and a suffix",
-        description="Print exactly the middle text (no newline added).",
-    )
-    parser.add_argument("--prefix-file", required=True, metavar="F")
-    parser.add_argument("--suffix-file", required=True, metavar="F")
-    parser.add_argument("--language", metavar="LANG", help="language for the stop rules (default: from the file name)")
-    parser.add_argument(
-        "--context-file",
-        action="append",
-        default=[],
-        metavar="F",
-        help="another file to put in the prompt as the editor's ring buffer does (repeatable)",
-    )
-    parser.add_argument(
-        "--path",
-        metavar="P",
-        help="the path of the file being completed, as the prompt names it (default: the prefix file's)",
-    )
-    parser.add_argument("--show-prompt", action="store_true", help="print the prompt's prefix and exit (no model)")
-    parser.add_argument("--max-tokens", type=int, default=sampling.COMPLETION_MAX_TOKENS, metavar="N")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the bare text")
-    add_model_options(parser)
-    parser.set_defaults(func=run)
 
 
 def _read(path: str) -> str:
@@ -55,10 +26,10 @@ def _read(path: str) -> str:
 
 def guess_language(path: str) -> str | None:
     try:
-        from app.editor.textfile import language_for_path
+        from app.editor.textfile import language_id_for_path
     except ImportError:
         return None
-    return language_for_path(path)
+    return language_id_for_path(path)
 
 
 def repository_prefix(prefix: str, current_path: str, language: str, other_files: list[str]) -> str:

@@ -8,37 +8,16 @@ import sys
 from typing import Any
 
 from app.config.settings import Settings, load_settings
-from app.engine.gpu_child import child_main
 from app.hardware.machine_speed import MachineSpeed, describe_machine_speed
 from app.hardware.machine_speed_benchmark import with_machine_speed
 from app.hardware.probe import MachineProfile, probe_machine
 from app.models.catalog import load_catalog
 from app.models.library import installed_paths, scan_models
 from app.models.planning.measured import MeasuredLoads
-from app.models.planning.planner import PURPOSES, Plan, plan_for_machine, plan_options
+from app.models.planning.planner import Plan, plan_for_machine, plan_options
 from app.models.planning.speed_prediction import ASSUMED
 from app.utils.errors import DscoderError
 from app.utils.units import duration, file_size, memory_size, token_rate
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "probe",
-        help="show this machine's CPU, memory, GPUs and speed, and the model that fits",
-        description="Read the CPU, RAM, GPUs, llama.cpp backends and free disk, measure this machine's "
-        "llama.cpp speed (once; under 10 s), and recommend the DeepSeek-Coder variant, quantization, "
-        "GPU layers and context that fit and feel fast enough.",
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--purpose", choices=PURPOSES, default="chat", help="what the model is for (default: chat)")
-    parser.add_argument(
-        "--ctx-cap", type=int, default=None, metavar="N", help="largest context to plan for (default: 16384)"
-    )
-    parser.add_argument("--measure", action="store_true", help="measure this machine's speed again")
-    # The frozen build's children run as `dscoder probe --gpu-child` and `dscoder probe --speed-child ...`.
-    parser.add_argument("--gpu-child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--speed-child", nargs=argparse.REMAINDER, default=None, help=argparse.SUPPRESS)
-    parser.set_defaults(func=run)
 
 
 def speed_json(machine: MachineProfile) -> dict[str, Any] | None:
@@ -167,7 +146,10 @@ def measured_machine(settings: Settings, again: bool = False) -> MachineProfile:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The children run llama.cpp in this process: the engine's code is imported only for them.
     if args.gpu_child:
+        from app.engine.gpu_child import child_main
+
         return child_main()
     if args.speed_child is not None:
         # Imported here: the benchmark child's GGUF writer (numpy, gguf) costs every other

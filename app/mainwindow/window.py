@@ -29,7 +29,7 @@ from app.chat.ui.prefill import IdlePrefill
 from app.chat.ui.question_attachments import QuestionAttachments
 from app.chat.ui.warmup import HighlightingWarmup
 from app.completion.ui.service import CompletionService
-from app.config.settings import Settings, load_settings
+from app.config.settings import THEME_CHOICES, Settings, load_settings
 from app.config.ui.store import SettingsStore
 from app.config.validation import SettingsProblem, sanitized
 from app.conversations.store import ConversationStore
@@ -38,16 +38,17 @@ from app.conversations.ui.sidebar import ConversationSidebar
 from app.editor.ui.file_tree import FileTree
 from app.editor.ui.tabs import EditorTabs, SaveChoice
 from app.llm.info import EngineState
-from app.llm.options import LoadOptions
 from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import EngineWorker
+from app.mainwindow.edit_files import EditFiles
 from app.mainwindow.launchers import MACHINE_TAB, CodeActions, ModelManagerLauncher, SettingsEditor
 from app.mainwindow.measurements import LoadMeasurements
 from app.mainwindow.menus import WindowCommands, WindowMenus
 from app.mainwindow.parts import NoModelBanner, TabsEditorAccess
 from app.mainwindow.status_bar import EngineStatusBar
-from app.mainwindow.theme import THEME_CHOICES, apply_application_palette, effective_theme
+from app.mainwindow.theme import apply_application_palette, effective_theme
 from app.project.ui.service import ProjectMapService
+from app.protocol.options import LoadOptions
 from app.utils import paths
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class MainWindow(QMainWindow):
 
     def apply_theme(self, choice: str) -> None:
         """ "system", "light" or "dark"; the choice is saved, system follows the desktop."""
-        if choice not in THEME_CHOICES:
+        if choice not in dict(THEME_CHOICES):
             choice = "system"
         if not self.settings_store.update(theme=choice):
             self._show_theme()  # the same choice: "system" may mean another scheme now
@@ -189,6 +190,9 @@ class MainWindow(QMainWindow):
         self.models = ModelManagerLauncher(self.settings_store, self.engine, self.status, self)
         self.settings_editor = SettingsEditor(self.settings_store, self.engine, self)
         self.code_actions = CodeActions(self.tabs, self.file_tree, self.controller, self.status, self)
+        self.edit_files = EditFiles(
+            self.tabs, self.file_tree, self.controller, self.question_attachments, self.status, self
+        )
 
     def _build_menus(self) -> None:
         commands = WindowCommands(
@@ -208,6 +212,7 @@ class MainWindow(QMainWindow):
             models=self.models,
             settings_editor=self.settings_editor,
             code_actions=self.code_actions,
+            undo_change=self.edit_files.undo_action,
             commands=commands,
         )
 

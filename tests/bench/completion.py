@@ -28,9 +28,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 from app.completion.fim import complete_middle  # noqa: E402
 from app.completion.fim_window import CompletionPrompt, build_completion_prompt, max_tokens_for  # noqa: E402
 from app.llm.client import OpenAIClient
-from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.stream import StreamStats
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
+from app.protocol.options import LoadOptions, SamplingParams  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402
 from tests.fim.cases import CASES, available, check  # noqa: E402
 

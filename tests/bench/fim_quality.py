@@ -25,8 +25,8 @@ from app.completion.fim import (
 from app.completion.ring import RingBuffer, ring_prefix, with_repository  # noqa: E402
 from app.engine.backends import model_params_for_this_cpu
 from app.llm.client import OpenAIClient  # noqa: E402
-from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
+from app.protocol.options import LoadOptions, SamplingParams  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402
 from tests.fim.cases import CASES, available, check  # noqa: E402
 from tests.fim.cross_file import CROSS_FILE_CASES, check_cross_file  # noqa: E402

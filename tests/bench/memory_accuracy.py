@@ -29,12 +29,12 @@ from app.completion.fim_window import DEFAULT_BUDGET_TOKENS  # noqa: E402
 from app.config.settings import Settings  # noqa: E402
 from app.hardware.probe import read_cpu  # noqa: E402
 from app.llm.client import OpenAIClient  # noqa: E402
-from app.llm.options import LoadOptions, SamplingParams, load_options_for  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
 from app.models.gguf import read_gguf_info  # noqa: E402
 from app.models.planning.estimator import estimate_load, repacked_types  # noqa: E402
 from app.models.planning.load_recorder import process_memory  # noqa: E402
 from app.models.synthetic.bench import write_bench_gguf  # noqa: E402
+from app.protocol.options import LoadOptions, SamplingParams, load_options_for  # noqa: E402
 from app.utils.errors import ClientError  # noqa: E402
 from tests.bench._util import fill_prompt, table, test_model_path  # noqa: E402
 

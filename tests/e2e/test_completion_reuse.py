@@ -12,8 +12,8 @@ import pytest
 
 from app.completion.fim_window import build_completion_prompt
 from app.llm.client import OpenAIClient
-from app.llm.options import LoadOptions, SamplingParams
 from app.llm.supervisor import EngineSupervisor
+from app.protocol.options import LoadOptions, SamplingParams
 
 pytestmark = pytest.mark.realmodel
 

@@ -15,8 +15,8 @@ from app.chat.ui.message_widgets import AssistantMessageWidget, ErrorCard
 from app.config.settings import Settings
 from app.config.ui.store import SettingsStore
 from app.llm.info import EngineState
-from app.llm.options import LoadOptions
 from app.llm.ui.session import EngineSession
+from app.protocol.options import LoadOptions
 from tests.helpers.chat import ConversationRecorder, click_label_link
 from tests.helpers.fake_engine import ScriptedAnswer, ScriptedEngineWorker, ScriptedLoad
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from app.config.settings import Settings
 from app.config.validation import validate_settings
 from app.hardware.machine_speed import MachineSpeed
-from app.llm.options import MIB, load_options_for
 from app.preferences.ui.dialog import SettingsDialog
 from app.preferences.ui.machine_speed_row import MachineSpeedRow
+from app.protocol.options import load_options_for
 from app.utils.secrets import SecretStore
+from app.utils.units import MIB
 
 
 def make_dialog(qtbot, tmp_path, settings=None) -> SettingsDialog:
@@ -85,6 +86,8 @@ def test_a_speed_measured_while_busy_says_so_and_measure_again_replaces_it(qtbot
     row = MachineSpeedRow(read=_busy_speed, measure=measure)
     dialog = SettingsDialog(Settings(), secrets=SecretStore(None, tmp_path / "secrets.json"), machine_speed=row)
     qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.page_list.setCurrentRow(dialog.pages.index(dialog.speed_and_memory_page))  # read when first shown
     label = dialog.speed_and_memory_page.machine_speed.label
     qtbot.waitUntil(lambda: "measured while the machine was busy; Measure again" in label.text())
     assert label.text().startswith("CPU 3.0 GB/s decode")

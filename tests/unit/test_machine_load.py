@@ -99,6 +99,7 @@ def _child(decodes: list[float], tmp_path: Path) -> list[str]:
     return [sys.executable, "-c", script, str(counter)]
 
 
+@pytest.mark.slow  # starts the (fake) benchmark child
 def test_a_busy_benchmark_is_repeated_and_the_quiet_run_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("app.hardware.machine_speed_benchmark.RETRY_PAUSE_S", 0.0)
     machine = probe_machine(tmp_path, readers_for(PROFILES["laptop_8gb"]))
@@ -109,6 +110,7 @@ def test_a_busy_benchmark_is_repeated_and_the_quiet_run_kept(tmp_path: Path, mon
     assert load_cached_speed(machine.hardware_key()) == speed
 
 
+@pytest.mark.slow  # starts the (fake) benchmark child
 def test_a_machine_busy_in_every_run_keeps_the_best_marked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("app.hardware.machine_speed_benchmark.RETRY_PAUSE_S", 0.0)
     machine = probe_machine(tmp_path, readers_for(PROFILES["laptop_8gb"]))

@@ -36,6 +36,7 @@ PROBE_KEYS = {
 RECOMMENDATION_KEYS = {"variant", "quant", "repo", "file", "gpu_layers", "ctx", "ram_bytes", "vram_bytes", "reason"}
 
 
+@pytest.mark.slow
 def test_probe_json_keys_on_this_machine(capsys: pytest.CaptureFixture[str]) -> None:
     speed = cache_speed_for_this_machine()  # measured before: no benchmark now
     assert cli.main(["probe", "--json"]) == 0
@@ -49,6 +50,7 @@ def test_probe_json_keys_on_this_machine(capsys: pytest.CaptureFixture[str]) -> 
     assert data["machine_speed"]["measured_under_load"] is False  # no attention rate measured either
 
 
+@pytest.mark.slow
 def test_probe_says_when_the_benchmark_fails_and_plans_with_typical_speeds(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -113,6 +115,7 @@ def test_probe_text_shows_the_attention_rate_and_the_weight_types(
     assert line.endswith("CPU decode/prompt speed against Q4_K: Q8_0 1.5/0.5")  # Q4_K itself goes without saying
 
 
+@pytest.mark.slow
 def test_estimate_json_for_a_file_and_a_catalog_id(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     cache_speed_for_this_machine()
     path = write_synthetic_gguf(tmp_path / "m.gguf", SHAPE_6_7B)

@@ -30,9 +30,9 @@ from app.chat.footer import stats_text
 from app.chat.ui.panel import ConversationDisplay
 from app.config.settings import Settings
 from app.llm.info import EngineInfo, EngineState
-from app.llm.options import sampling_for
 from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import engine_log_path
+from app.protocol.options import sampling_for
 
 if TYPE_CHECKING:
     from app.chat.ui.panel import ChatPanel
@@ -147,10 +147,14 @@ class ChatController(QObject):
         else:
             self.attachments.prepare(text, lambda attached: self.send(text, attached))
 
-    def ask(self, prompt: str) -> None:
-        """A prompt the app built (Fix This Error): sent as it is, ending an edit in progress."""
+    def ask(self, prompt: str, shown: str = "") -> None:
+        """A prompt the app built (Fix This Error, Edit files): sent as it is, ending an edit
+        in progress; the conversation shows `shown` instead when given."""
         self.panel.cancel_edit()
-        self.send(prompt)
+        if shown:
+            self._submit(prompt, shown, shown)
+        else:
+            self.send(prompt)
 
     def ask_about_selection(self, action: str, code: str) -> None:
         """An editor action (Explain, Find bugs...) on selected code."""

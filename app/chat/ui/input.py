@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
-    QPushButton,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -24,6 +23,7 @@ from app.chat.attachments.rules import Chip
 from app.chat.ui.chips import ChipBar
 from app.chat.ui.mentions import MentionCompleter
 from app.chat.ui.style import ChatPalette, link_html
+from app.utils.ui.buttons import push_button
 
 # A token is ~4 characters of code, so 128K characters fill a 32K-token context, more
 # than a local model usually runs with. Keeping only the start of a larger paste keeps
@@ -93,6 +93,7 @@ class ChatInput(QWidget):
     """The chips of what is attached, the input box, Send and Stop."""
 
     sendRequested = Signal(str)
+    editFilesRequested = Signal(str)  # "Edit files": ask for changes to the attached files
     stopRequested = Signal()
     editCancelled = Signal()
     draftChanged = Signal()  # the text changed (the attachments follow its @ mentions, debounced)
@@ -122,14 +123,16 @@ class ChatInput(QWidget):
         self.chips = ChipBar()
         hint = QLabel("Ctrl+Enter to send")
         hint.setObjectName("InputHint")
-        self.stop_button = QPushButton("■ Stop")
-        self.stop_button.setObjectName("StopButton")
-        self.stop_button.setToolTip("Stop the answer (Esc)")
-        self.stop_button.clicked.connect(self.stopRequested)
-        self.send_button = QPushButton("Send")
-        self.send_button.setObjectName("SendButton")
-        self.send_button.setToolTip("Send (Ctrl+Enter)")
-        self.send_button.clicked.connect(self.send)
+        self.stop_button = push_button(
+            "■ Stop", self.stopRequested, object_name="StopButton", tooltip="Stop the answer (Esc)"
+        )
+        self.send_button = push_button("Send", self.send, object_name="SendButton", tooltip="Send (Ctrl+Enter)")
+        self.edit_files_button = push_button(
+            "Edit Files",
+            self.send_edit_request,
+            object_name="EditFilesButton",
+            tooltip="Ask for changes to the attached files, reviewed before they are written",
+        )
 
         frame = QFrame()
         frame.setObjectName("InputFrame")
@@ -143,6 +146,7 @@ class ChatInput(QWidget):
         row.addStretch(1)
         row.addWidget(hint)
         row.addWidget(self.stop_button)
+        row.addWidget(self.edit_files_button)
         row.addWidget(self.send_button)
         frame_layout.addLayout(row)
 
@@ -215,14 +219,25 @@ class ChatInput(QWidget):
         )
 
     def send(self) -> None:
+        text = self._take_text()
+        if text:
+            self.sendRequested.emit(text)
+
+    def send_edit_request(self) -> None:
+        text = self._take_text()
+        if text:
+            self.editFilesRequested.emit(text)
+
+    def _take_text(self) -> str:
+        """The typed text, cleared from the box; "" when there is nothing to send now."""
         text = self.text()
         if self._busy or not text.strip():
-            return
+            return ""
         self._editing = False
         self.edit_banner.hide()
         self.paste_notice.hide()
         self.editor.clear()
-        self.sendRequested.emit(text)
+        return text
 
     # -- internals --------------------------------------------------------------------
 
@@ -230,6 +245,7 @@ class ChatInput(QWidget):
         self.stop_button.setEnabled(self._busy)
         has_text = self.editor.document().characterCount() > 1  # O(1), unlike toPlainText
         self.send_button.setEnabled(not self._busy and has_text)
+        self.edit_files_button.setEnabled(not self._busy and has_text)
 
     def _on_paste_truncated(self, pasted: int, kept: int) -> None:
         self.paste_notice.setText(

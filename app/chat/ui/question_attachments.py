@@ -120,6 +120,14 @@ class QuestionAttachments(QObject):
 
         self.tasks.start(gather, lambda result: done(result if isinstance(result, list) else []), on_failed=failed)
 
+    def attached_paths(self, question: str) -> list[str]:
+        """The saved files `question` would attach (the current file when its chip is on,
+        then the @files): the files an edit request may change."""
+        request = self._request(question)
+        editor = request.editor
+        paths = [editor.path] if editor is not None and editor.path and request.attach_editor else []
+        return paths + [m.path for m in request.mentions if m.path not in paths]
+
     def message_sent(self) -> None:
         """The question went: the next one starts from the defaults again."""
         self._editor_choice = None

@@ -35,8 +35,8 @@ from app.config.ui.store import SettingsStore
 from app.editor.ui.code_editor import CodeEditor
 from app.editor.ui.tabs import EditorTabs
 from app.llm.info import FIM_OFF, EngineState
-from app.llm.options import SamplingParams
 from app.llm.ui.session import EngineSession
+from app.protocol.options import SamplingParams
 
 if TYPE_CHECKING:  # httpx comes with the client: the engine session makes it when a model is ready
     from app.llm.client import OpenAIClient

@@ -16,13 +16,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from app.llm.options import LoadOptions
 from app.models.catalog import CatalogEntry
 from app.models.gguf import GgufInfo
 from app.models.planning.shape import ModelMemoryShape, model_shape
-
-MIB = 1024 * 1024
-GIB = 1024 * MIB
+from app.protocol.options import LoadOptions
+from app.utils.units import MIB
 
 KV_TYPES = ("f16", "q8_0", "q4_0")
 # Bytes per cached element: f16 is 2; q8_0 and q4_0 are ggml blocks of 32 values in

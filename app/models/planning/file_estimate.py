@@ -16,7 +16,6 @@ from pathlib import Path
 
 from app.hardware.machine_speed import load_cached_speed
 from app.hardware.probe import MachineProfile, ProbeReaders, probe_machine
-from app.llm.options import LoadOptions, prompt_cache_budget
 from app.models.gguf import GgufInfo, read_gguf_info
 from app.models.planning.estimator import MemoryEstimate, estimate_load, repacked_types
 from app.models.planning.gpu_layers import discover_once
@@ -37,6 +36,7 @@ from app.models.planning.speed_prediction import (
     device_rates,
     predict_speed,
 )
+from app.protocol.options import LoadOptions, prompt_cache_budget
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from app.hardware.probe import MachineProfile
-from app.llm.options import prompt_cache_budget
 from app.models.catalog import CatalogEntry
-from app.models.planning.estimator import GIB, MemoryEstimate, estimate_memory, pad_ctx, repacked_types
+from app.models.planning.estimator import MemoryEstimate, estimate_memory, pad_ctx, repacked_types
 from app.models.planning.measured import LoadSettings, MeasuredLoads, ModelFileId, measured_memory, placement_of
 from app.models.planning.shape import model_shape
 from app.models.planning.speed_prediction import (
@@ -29,9 +28,9 @@ from app.models.planning.speed_prediction import (
     device_rates,
     predict_speed,
 )
-from app.utils.units import file_size, memory_size
+from app.protocol.options import prompt_cache_budget
+from app.utils.units import GIB, file_size, memory_size
 
-PURPOSES = ("chat", "completion", "both")
 VRAM_HEADROOM_BYTES = 512 * 1024 * 1024  # per GPU: the desktop and driver growth
 VRAM_HEADROOM_FRACTION = 0.05  # of each GPU's total
 MIN_CTX = {"chat": 2048, "completion": 2048, "both": 2048}  # smallest useful context (capped by the model's)

@@ -28,7 +28,6 @@ from app.models.planning.fitting import (
     GIB,
     MIN_CTX,
     NEAR_SHORTFALL,
-    PURPOSES,
     UNOFFICIAL_FIM_PENALTY,
     Budget,
     Headroom,
@@ -51,6 +50,7 @@ from app.models.planning.plan_words import (
     recommendation_text,
     too_slow_text,
 )
+from app.models.planning.purposes import PURPOSES
 from app.utils.units import file_size
 
 # Two models for "both" even when one meets the floors: when the chat model is this much

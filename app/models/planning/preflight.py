@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 from app.hardware.gpus import GpuDiscovery, discover_gpus_isolated
 from app.hardware.probe import MachineProfile, MemoryInfo, read_memory
-from app.llm.options import LoadOptions
 from app.models.planning.estimator import MemoryEstimate
 from app.models.planning.file_estimate import estimate_file, file_header, this_machine
 from app.models.planning.gpu_layers import resolve_auto_gpu_layers
 from app.models.planning.measured import MeasuredLoads
 from app.models.planning.planner import ctx_label
+from app.protocol.options import LoadOptions
 from app.utils.errors import DscoderError, ModelFileError
 from app.utils.units import memory_size
 

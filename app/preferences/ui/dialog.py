@@ -40,6 +40,7 @@ from app.config.validation import restart_needed, validate_settings
 from app.llm.remote_probe import probe_remote
 from app.preferences.ui.attachments_page import AttachmentsPage
 from app.preferences.ui.machine_speed_row import MachineSpeedRow
+from app.preferences.ui.page_base import SettingsPage
 from app.preferences.ui.pages import (
     AppearancePage,
     CompletionPage,
@@ -47,7 +48,6 @@ from app.preferences.ui.pages import (
     HubPage,
     LocalServerPage,
     SamplingPage,
-    SettingsPage,
 )
 from app.preferences.ui.planner_page import PlannerPage
 from app.preferences.ui.prompts_page import AskText, PromptsPage, ask_text

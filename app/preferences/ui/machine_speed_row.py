@@ -1,7 +1,7 @@
 """This machine's measured speed on the Speed and memory page, with its Measure again button.
 
-The reading and the measurement run off the GUI thread (reading the machine asks the GPUs
-in a child process; measuring runs the benchmark child, under 10 s). A speed measured while
+The reading (when the row is first shown) and the measurement run off the GUI thread (reading
+the machine asks the GPUs in a child process; measuring runs the benchmark child, under 10 s). A speed measured while
 the machine was busy says so (app/hardware/machine_speed.py `under_load_note`), the same
 words as the model manager's This machine panel and `dscoder probe`.
 """
@@ -9,11 +9,15 @@ words as the model manager's This machine panel and `dscoder probe`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.hardware.machine_speed import MachineSpeed, describe_machine_speed
+from app.hardware.machine_speed_benchmark import with_machine_speed
+from app.hardware.probe import probe_machine
 from app.utils.jobs import JobControl
 from app.utils.ui.tasks import BackgroundTasks
 
@@ -22,16 +26,12 @@ MeasureSpeed = Callable[[Callable[[float, str], None], JobControl], MachineSpeed
 
 
 def _read_this_machine() -> MachineSpeed | None:
-    from app.models.planning.file_estimate import this_machine
-
-    return this_machine().machine_speed
+    """The speed cached for this machine as it is now (probing asks the GPUs in a child process)."""
+    return probe_machine(Path(".")).machine_speed
 
 
 def _measure_this_machine(progress: Callable[[float, str], None], control: JobControl) -> MachineSpeed:
-    from app.hardware.machine_speed_benchmark import with_machine_speed
-    from app.models.planning.file_estimate import this_machine
-
-    measured = with_machine_speed(this_machine(), again=True, progress=progress, control=control)
+    measured = with_machine_speed(probe_machine(Path(".")), again=True, progress=progress, control=control)
     assert measured.machine_speed is not None
     return measured.machine_speed
 
@@ -54,7 +54,16 @@ class MachineSpeedRow(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.label, 1)
         row.addWidget(self.measure_button, 0, Qt.AlignmentFlag.AlignTop)
-        self._tasks.start(lambda _p, _c: read(), self._show, on_failed=self._failed)
+        self._read = read
+        self._read_started = False
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Read the speed when the row is first shown: opening Settings on another page asks no GPU."""
+        super().showEvent(event)
+        if not self._read_started:
+            self._read_started = True
+            read = self._read
+            self._tasks.start(lambda _p, _c: read(), self._show, on_failed=self._failed)
 
     def measure_again(self) -> None:
         self.measure_button.setEnabled(False)

@@ -17,7 +17,7 @@ import jinja2
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from app.llm.deepseek import DS_BOS, DS_EOS, DS_EOT, TEMPLATES_DIR
+from app.protocol.deepseek import DS_BOS, DS_EOS, DS_EOT, TEMPLATES_DIR
 from app.utils.errors import PromptError
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}

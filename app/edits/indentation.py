@@ -1,4 +1,4 @@
-"""Line-level helpers Apply shares: indentation, and whether lines already stand in a file."""
+"""Line-level helpers Apply and multi-file edits share: indentation, and whether lines already stand in a file."""
 
 from __future__ import annotations
 

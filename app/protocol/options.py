@@ -1,4 +1,5 @@
-"""Load options for the engine: what the GUI, the CLI and the supervisor pass through.
+"""The engine's load options and a request's sampling parameters: what the GUI, the CLI, the
+supervisor and the engine process all use, and their mapping from the user's settings.
 
 GPU layers mean one thing everywhere (settings, LoadOptions, the CLI's --gpu-layers):
 a count, 0 for the CPU only, `AUTO_GPU_LAYERS` (-1) for "as many as fit", or
@@ -14,7 +15,9 @@ import argparse
 from dataclasses import asdict, dataclass, fields
 
 from app.config import sampling
+from app.config.setting_spec import mapped_values
 from app.config.settings import ALL_GPU_LAYERS, AUTO_GPU_LAYERS, KV_CACHE_TYPES, Settings
+from app.utils.units import GIB, MIB
 
 __all__ = [
     "ALL_GPU_LAYERS",
@@ -28,8 +31,6 @@ __all__ = [
     "sampling_for",
 ]
 
-MIB = 1024 * 1024
-GIB = 1024 * MIB
 PROMPT_CACHE_SHARE = 0.10  # of the machine's RAM, by default
 PROMPT_CACHE_MAX = 2 * GIB  # ... but at most this
 COMPLETION_CONTEXT = 2048  # the completion context: its 1,500-token window, the answer and room
@@ -133,36 +134,22 @@ def load_options_for(
 ) -> LoadOptions:
     """The engine's load options from the user's settings; the GUI and the CLI both use this.
 
+    Which setting feeds which option is declared on the setting (`load_option`, see
+    app/config/setting_spec.py); only the values whose units differ are converted here.
     Keyword values (command-line flags) override the settings. GPU layers keep their
     meaning: "auto" stays auto here, and is planned off the GUI thread just before the
     engine starts (see app/models/planning/gpu_layers.py)."""
-    return LoadOptions(
-        model_path=model_path or settings.chat_model_path,
-        n_ctx=n_ctx if n_ctx is not None else (settings.n_ctx or DEFAULT_CONTEXT),
-        n_gpu_layers=n_gpu_layers if n_gpu_layers is not None else settings.n_gpu_layers,
-        n_threads=n_threads if n_threads is not None else settings.n_threads,
-        n_threads_batch=settings.n_threads_batch,
-        n_batch=settings.n_batch,
-        n_ubatch=settings.n_ubatch,
-        flash_attn=settings.flash_attn,
-        kv_cache_type=settings.kv_cache_type,
-        use_mmap=settings.use_mmap,
-        seed=seed if seed is not None else -1,
-        prompt_cache_bytes=settings.prompt_cache_bytes or -1,  # the settings' 0 is "automatic"
-        prompt_cache_spill_bytes=settings.prompt_cache_disk_mib * MIB,
-        draft_model_path=settings.draft_model_path,
-        prompt_lookup=settings.prompt_lookup,
-    )
+    values = mapped_values(settings, "load_option")
+    values["n_ctx"] = settings.n_ctx or DEFAULT_CONTEXT
+    values["prompt_cache_bytes"] = settings.prompt_cache_bytes or -1  # the settings' 0 is "automatic"
+    values["prompt_cache_spill_bytes"] = settings.prompt_cache_disk_mib * MIB
+    overrides = {"n_ctx": n_ctx, "n_gpu_layers": n_gpu_layers, "n_threads": n_threads, "seed": seed}
+    values.update({name: value for name, value in overrides.items() if value is not None})
+    return LoadOptions(model_path=model_path or settings.chat_model_path, **values)
 
 
 def sampling_for(settings: Settings) -> SamplingParams:
-    """The chat's sampling parameters from the user's settings."""
-    return SamplingParams(
-        temperature=settings.temperature,
-        top_p=settings.top_p,
-        top_k=settings.top_k,
-        min_p=settings.min_p,
-        repeat_penalty=settings.repeat_penalty,
-        max_tokens=settings.max_tokens,
-        seed=settings.seed if settings.seed >= 0 else None,
-    )
+    """The chat's sampling parameters from the user's settings (the fields that declare `sampling`)."""
+    values = mapped_values(settings, "sampling")
+    values["seed"] = settings.seed if settings.seed >= 0 else None  # the settings' -1 is "random"
+    return SamplingParams(**values)
