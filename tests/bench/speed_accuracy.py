@@ -128,7 +128,7 @@ def run_context(
 
 
 def _load() -> str:
-    return " ".join(os.getloadavg().__repr__().strip("()").split(", ")[:3])
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def ratio_cell(measured_value: float, predicted_value: float, target: float | None) -> tuple[str, bool]:
