@@ -103,10 +103,10 @@ def main() -> int:
             ratio = estimate / used
             ok = abs(ratio - 1) <= TOLERANCE
             misses += not ok
-            cells = (est.ram_bytes, hwm, cache, used)
+            cells = (estimate, hwm, cache, used)
             rows.append(
                 (
-                    Path(model).name,
+                    Path(model).name + ("" if completed else " (chat only: no FIM tokens)"),
                     str(n_ctx),
                     *(f"{n / MIB:.0f}" for n in cells),
                     f"{ratio:.2f}",
