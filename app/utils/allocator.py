@@ -15,13 +15,15 @@ the per-thread high-water marks. Other C libraries ignore both (macOS, Windows, 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
+import os
 import sys
 
 log = logging.getLogger(__name__)
 
 MMAP_THRESHOLD = 1024 * 1024  # a prompt state, a batch's logits: their own mapping, freed whole
+# Set to 1 to start engines with glibc's own malloc settings (tests/bench/soak.py compares).
+DEFAULTS_VARIABLE = "DSCODER_MALLOC_DEFAULTS"
 ARENA_MAX = 2
 # mallopt's parameter numbers (glibc malloc.h)
 _M_MMAP_THRESHOLD = -3
@@ -30,7 +32,7 @@ _M_ARENA_MAX = -8
 
 def engine_malloc_env() -> dict[str, str]:
     """Environment for an engine process started by the supervisor (read by glibc at start)."""
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or os.environ.get(DEFAULTS_VARIABLE) == "1":
         return {}
     return {"MALLOC_ARENA_MAX": str(ARENA_MAX), "MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD)}
 
@@ -40,10 +42,8 @@ def limit_malloc_growth() -> bool:
     False where the C library has no mallopt."""
     if not sys.platform.startswith("linux"):
         return False
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # this process's C library (glibc on Linux; musl has none)
     except (OSError, AttributeError):
         return False
     ok = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_ARENA_MAX, ARENA_MAX))
