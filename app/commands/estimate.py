@@ -14,6 +14,7 @@ from pathlib import Path
 
 from app.commands.probe import measured_machine
 from app.config.settings import load_settings
+from app.hardware.machine_speed import under_load_note
 from app.models.catalog import CatalogEntry, load_catalog
 from app.models.gguf import GgufInfo, read_gguf_info
 from app.models.planning.file_estimate import FileEstimate, estimate_file, memory_for, rates_for
@@ -93,4 +94,7 @@ def run(args: argparse.Namespace) -> int:
         speed = predict_speed(model_shape(model), memory, rates_for(machine, memory.n_gpu_layers))
         result = FileEstimate(memory, speed, None)
     print(json.dumps(result.cli_dict(), indent=2) if args.json else estimate_text(model, result))
+    busy = under_load_note(machine.machine_speed)
+    if busy and not args.json:
+        print(f"This machine's speed was {busy} (`dscoder probe --measure`).")
     return 0
