@@ -10,6 +10,9 @@ own (up to 8 per core), each with its own high-water mark.
 A fixed threshold (which also turns the raising off) keeps every block of MMAP_THRESHOLD
 or more in its own mapping, returned to the system when it is freed, and two arenas bound
 the per-thread high-water marks. Other C libraries ignore both (macOS, Windows, musl).
+Measured (tests/bench/soak.py, the test model, 10 minutes, two engines side by side on a
+busy 2-core EPYC): RSS less the cache went 800 -> 922 MiB with glibc's own settings (+10.3%
+over the second half), 793 -> 808 MiB with these (-0.1%).
 """
 
 from __future__ import annotations
