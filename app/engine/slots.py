@@ -120,7 +120,6 @@ class KvSlot:
         self.can_shift = params.shift_reuse and bool(llama_cpp.llama_memory_can_shift(self.memory))
         self.tokens: list[int] = []  # tokens whose KV cells sequence 0 holds, in position order
         self.prompt_len = 0  # how many of `tokens` were the last prompt (the rest were generated)
-        self.lock = threading.Lock()  # held by the request (or prefill) that uses the slot
 
     def close(self) -> None:
         self._batch.close()
