@@ -15,6 +15,7 @@ from llama_cpp import _internals
 
 from app.utils.errors import PromptError
 
+
 def fim_missing() -> PromptError:
     """A new error each time: one instance raised from many request threads would share its traceback."""
     return PromptError(
