@@ -6,8 +6,9 @@ import argparse
 import secrets
 import sys
 
+from app.config.settings import load_settings
 from app.engine.main import serve
-from app.llm.options import GPU_LAYERS_HELP, KV_CACHE_TYPES, LoadOptions, gpu_layers_arg
+from app.llm.options import GPU_LAYERS_HELP, KV_CACHE_TYPES, MIB, LoadOptions, gpu_layers_arg
 from app.llm.supervisor import check_model_file
 from app.models.planning.preflight import plan_and_check_load
 
@@ -28,12 +29,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--threads", type=int, default=0, metavar="N")
     parser.add_argument("--kv-cache-type", choices=KV_CACHE_TYPES, default="f16")
+    parser.add_argument(
+        "--prompt-cache-mib",
+        type=int,
+        default=None,
+        metavar="N",
+        help="RAM for recent prompts' states (default: the settings file's; 0 there: 10%% of RAM, at most 2 GiB)",
+    )
+    parser.add_argument(
+        "--prompt-cache-disk-mib",
+        type=int,
+        default=None,
+        metavar="N",
+        help="disk for prompt states kept across restarts, all models together (default: the settings file's; 0: off)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     check_model_file(args.model)
     api_key = args.api_key or secrets.token_urlsafe(24)
+    settings = load_settings()
+    ram_mib = args.prompt_cache_mib if args.prompt_cache_mib is not None else settings.prompt_cache_bytes // MIB
+    disk_mib = args.prompt_cache_disk_mib if args.prompt_cache_disk_mib is not None else settings.prompt_cache_disk_mib
     options = plan_and_check_load(
         LoadOptions(
             model_path=args.model,
@@ -41,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
             n_gpu_layers=args.gpu_layers,
             n_threads=args.threads,
             kv_cache_type=args.kv_cache_type,
+            prompt_cache_bytes=ram_mib * MIB if ram_mib > 0 else -1,  # 0: automatic, as in the settings
+            prompt_cache_spill_bytes=max(0, disk_mib) * MIB,
         )
     )
     if args.host not in ("127.0.0.1", "localhost", "::1"):

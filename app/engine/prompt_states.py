@@ -90,8 +90,9 @@ class PromptStates:
         self.abandoned_saves += 1
         raise GenerationCancelled()
 
-    def save_at_quit(self, slots: Sequence[KvSlot]) -> None:
-        """Keep every live context's state, then write what is only in RAM to disk."""
+    def save_at_quit(self, slots: Sequence[KvSlot], timeout: float) -> None:
+        """Keep every live context's state, then write what is only in RAM to disk (newest
+        first, for `timeout` seconds at most: an unfinished file is never left half-written)."""
         if not self.cache.enabled:
             return
         for slot in slots:
@@ -100,4 +101,4 @@ class PromptStates:
             except Exception:  # noqa: BLE001 - quitting goes on whatever one save does
                 log.exception("could not keep the %s context's state at quit", slot.name)
         if self.cache.folder is not None:
-            self.cache.persist()
+            self.cache.persist(timeout)

@@ -177,10 +177,13 @@ class EngineModel:
         slot = KvSlot("draft", model, SlotParams(n_ctx=n_ctx, **base), self.turnstile)  # type: ignore[arg-type]
         self.draft = (model, slot)
 
-    def close(self) -> None:
+    def close(self, save_timeout: float = SHUTDOWN_WAIT_S) -> None:
         """Stop every generation and idle work, wait for their threads to leave the
-        contexts, keep the live states (on disk when the cache has a folder), then free."""
+        contexts, keep the live states (on disk when the cache has a folder, writing for
+        `save_timeout` at most), then free. Closing twice does nothing more."""
         with self._generating_cond:
+            if self._closing:
+                return
             self._closing = True
             for cancel in self._generating:
                 cancel.set()
@@ -191,10 +194,10 @@ class EngineModel:
             log.error(
                 "generations still running after %.0f s; the contexts are left to the process exit", SHUTDOWN_WAIT_S
             )
-            self.state_cache.close()
+            self.state_cache.close(timeout=0.5)
             return
-        self.prompt_states.save_at_quit([self.slots[name] for name in self.slots])
-        self.state_cache.close()
+        self.prompt_states.save_at_quit(list(self.slots.values()), save_timeout)
+        self.state_cache.close(timeout=0.5)
         for slot in self.slots.values():
             slot.close()
         if self.draft is not None:

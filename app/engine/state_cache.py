@@ -332,24 +332,22 @@ class PromptStateCache:
         threading.Thread(target=wait_for_writes, name="prompt-state-flush", daemon=True).start()
         return done.wait(timeout)
 
-    def persist(self) -> None:
+    def persist(self, timeout: float = PERSIST_TIMEOUT_S) -> bool:
         """Write the entries that are only in RAM (at quit), newest first while they fit the disk cap."""
         with self._lock:
             if self.folder is None:
-                return
+                return True
             room = self.disk_budget_bytes
             for entry in reversed(self._entries.values()):
                 if entry.blob is not None and entry.path is None and not entry.writing and entry.nbytes <= room:
                     room -= entry.nbytes
                     self._queue_write(entry)
-        self.flush()
+        return self.flush(timeout)
 
-    def close(self) -> None:
-        """Stop the writer after its queue; the files stay for the next run."""
+    def close(self, timeout: float = PERSIST_TIMEOUT_S) -> None:
+        """Stop the writer once its queue is done (waiting `timeout` at most); the files
+        stay for the next run. A write still running at process exit leaves no partial file."""
         self._closing = True
         if self._writer is not None:
             self._writes.put(None)
-            self._writer.join(PERSIST_TIMEOUT_S)
-        with self._lock:
-            self._entries.clear()
-            self.ram_bytes = self.queued_bytes = self.disk_bytes = 0
+            self._writer.join(timeout)
