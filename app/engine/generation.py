@@ -37,6 +37,7 @@ class Usage:
     decode_ms: float = 0.0
     draft_tokens: int = 0
     draft_accepted: int = 0
+    draft_pauses: int = 0  # times drafting stopped in this answer because it did not pay
     cache_restored: bool = False  # the prompt started from the prompt-state cache
 
     def as_dict(self) -> dict[str, object]:
@@ -51,6 +52,7 @@ class Usage:
             "draft_tokens": self.draft_tokens,
             "draft_accepted": self.draft_accepted,
             "draft_acceptance": round(rate, 3) if rate is not None else None,
+            "draft_pauses": self.draft_pauses,
             "cache_restored": self.cache_restored,
         }
 

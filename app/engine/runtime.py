@@ -29,10 +29,10 @@ import psutil
 from llama_cpp import _internals
 
 from app.engine.abort import AbortFlag, GenerationCancelled
-from app.engine.backends import ensure_backends_loaded, model_params_for_this_cpu
-from app.engine.drafting import DraftChain, DraftTotals, ModelDrafter, PromptLookup
+from app.engine.draft_policy import DraftCost
+from app.engine.drafting import DraftChain, DraftTotals, ModelDrafter, PromptLookup, measure_slot_draft_cost
 from app.engine.generation import Generation, GenerationEvent, Usage, run_generation
-from app.engine.model_file import load_failure
+from app.engine.loading import load_draft, load_model
 from app.engine.prompt_states import PromptStates, open_state_cache
 from app.engine.scheduler import Reservation, Scheduler, SlotQueue
 from app.engine.slots import KvSlot, SlotParams, Turnstile
@@ -43,29 +43,13 @@ from app.engine.vocab import Vocabulary
 from app.llm.options import LoadOptions, SamplingParams
 from app.llm.prompts import ChatFormat, FittedChat, Message, choose_chat_format, fit_chat
 from app.utils import paths
-from app.utils.errors import EngineError, ModelFileError, PromptError
+from app.utils.errors import EngineError, PromptError
 
 log = logging.getLogger(__name__)
 
 CHAT, COMPLETION = "chat", "completion"
 SHUTDOWN_WAIT_S = 30.0  # generations stop within a graph node once cancelled; this is far past that
 PREFILL_CHUNK = 128  # idle prefill evaluates in batches this small, so a preempted one keeps its progress
-
-
-def load_model(path: str, n_gpu_layers: int, use_mmap: bool) -> _internals.LlamaModel:
-    """Load weights once (with the CPU buffer types this machine should use)."""
-    if not os.path.isfile(path):
-        raise ModelFileError(f"No model file at {path}", "Check the path")
-    ensure_backends_loaded()
-    llama_cpp.llama_backend_init()
-    with model_params_for_this_cpu():
-        params = llama_cpp.llama_cpp.llama_model_default_params()
-    params.n_gpu_layers = 0x7FFFFFFF if n_gpu_layers < 0 else n_gpu_layers
-    params.load_mode = llama_cpp.LLAMA_LOAD_MODE_MMAP if use_mmap else llama_cpp.LLAMA_LOAD_MODE_NONE
-    try:
-        return _internals.LlamaModel(path_model=path, params=params, verbose=True)
-    except ValueError as exc:
-        raise load_failure(path, exc) from exc
 
 
 class EngineModel:
@@ -119,8 +103,10 @@ class EngineModel:
         self.draft: tuple[_internals.LlamaModel, KvSlot] | None = None
         self.draft_error: str | None = None
         if options.draft_model_path:
-            self._load_draft(options.draft_model_path, n_ctx, base)
+            self.draft, self.draft_error = load_draft(options, n_ctx, self.vocab, base, self.turnstile)
         self.draft_totals = DraftTotals()
+        drafting = options.prompt_lookup or self.draft is not None
+        self.draft_cost = measure_slot_draft_cost(self.slots[CHAT], self.vocab.bos) if drafting else DraftCost.free()
         self.scheduler = Scheduler({name: SlotQueue(name) for name in self.slots})
         self.prefill_status: dict[str, object] = {
             "pending": False,
@@ -157,25 +143,6 @@ class EngineModel:
                 self.turnstile,
                 self.model_key,
             )
-
-    def _load_draft(self, path: str, n_ctx: int, base: dict[str, object]) -> None:
-        try:
-            model = load_model(path, self.options.n_gpu_layers, self.options.use_mmap)
-        except (EngineError, ModelFileError) as exc:
-            self.draft_error = f"The draft model was not loaded: {exc}"
-            log.warning("%s", self.draft_error)
-            return
-        n_vocab = llama_cpp.llama_vocab_n_tokens(model.vocab)
-        if n_vocab != self.vocab.n_vocab or llama_cpp.llama_vocab_eos(model.vocab) != self.vocab.eos:
-            model.close()
-            self.draft_error = (
-                f"The draft model {os.path.basename(path)} has another vocabulary ({n_vocab} tokens, not "
-                f"{self.vocab.n_vocab}); choose a smaller model of the same family"
-            )
-            log.warning("%s", self.draft_error)
-            return
-        slot = KvSlot("draft", model, SlotParams(n_ctx=n_ctx, **base), self.turnstile)  # type: ignore[arg-type]
-        self.draft = (model, slot)
 
     def close(self, save_timeout: float = SHUTDOWN_WAIT_S) -> None:
         """Stop every generation and idle work, wait for their threads to leave the
@@ -306,7 +273,8 @@ class EngineModel:
         finally:
             if drafts is not None:
                 drafts.close()
-                self.draft_totals.add(drafts.proposed, drafts.accepted)
+                usage.draft_pauses = drafts.policy.pauses
+                self.draft_totals.add(drafts.proposed, drafts.accepted, drafts.policy.pauses)
 
     def _drafts_for(self, slot: KvSlot, tokens: list[int]) -> DraftChain | None:
         if slot.name != CHAT and not self.options.prompt_lookup:
@@ -316,7 +284,7 @@ class EngineModel:
             drafters.append(PromptLookup(tokens))
         if self.draft is not None and slot.name == CHAT:
             drafters.append(ModelDrafter(self.draft[1], tokens))
-        return DraftChain(drafters) if drafters else None
+        return DraftChain(drafters, self.draft_cost) if drafters else None
 
     def _evaluate_prompt(
         self, slot: KvSlot, tokens: list[int], cancel: threading.Event, usage: Usage, chunk: int = 0
@@ -386,6 +354,7 @@ class EngineModel:
             "draft_model": os.path.basename(self.options.draft_model_path) if self.draft is not None else None,
             "draft_error": self.draft_error,
             **self.draft_totals.as_dict(),
+            **self.draft_cost.as_dict(),
         }
         return {
             "model_path": self.options.model_path,

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from app.engine.abort import AbortFlag
+from app.engine.draft_policy import DraftCost
 from app.engine.generation import Usage
 from app.engine.runtime import CHAT, COMPLETION, EngineModel
 from app.engine.scheduler import EngineBusy
@@ -187,3 +188,18 @@ def test_shutdown_stops_and_joins_every_generation(tiny_models):
     engine.close()
     assert not any(thread.is_alive() for thread in threads)
     assert sorted(ends) == ["cancelled"] * 3
+
+
+def test_drafting_turns_itself_off_when_it_does_not_pay(model, monkeypatch):
+    """A free-form answer: prompt lookup finds short matches whose drafts are mostly wrong.
+    With drafts that cost what a 151K vocabulary's logits cost, drafting pauses itself."""
+    tokens = chat_tokens(model, "Write a story about " + " ".join(f"w{i}" for i in range(60)))
+    params = SamplingParams(max_tokens=300, temperature=1.0, seed=7)
+    assert model.info()["drafting"]["cost_ratio"]["8"] > 0  # measured at load, reported
+    monkeypatch.setattr(model, "draft_cost", DraftCost.free())
+    free = run(model, CHAT, tokens, params)[-1].usage
+    monkeypatch.setattr(model, "draft_cost", DraftCost({n: 0.01 * (1 + (n - 1) / 3) for n in (1, 2, 3, 5, 9, 17)}))
+    costly = run(model, CHAT, tokens, params)[-1].usage
+    assert free.draft_tokens > 0 and free.draft_pauses == 0  # free drafts never pause
+    assert costly.draft_pauses >= 1
+    assert costly.draft_tokens < free.draft_tokens / 2
