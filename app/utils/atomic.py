@@ -43,8 +43,18 @@ def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 
-def is_disk_full(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in {errno.ENOSPC, errno.EDQUOT}
+SQLITE_FULL = 13  # sqlite3.Error.sqlite_errorcode of "database or disk is full"
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether `exc` (or what it was raised from) is a full disk: ENOSPC, a quota, SQLite's FULL."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in {errno.ENOSPC, errno.EDQUOT}:
+            return True
+        if getattr(exc, "sqlite_errorcode", None) == SQLITE_FULL:
+            return True
+        exc = exc.__cause__
+    return False
 
 
 class WriteFailures:
@@ -57,16 +67,16 @@ class WriteFailures:
         self.message: str | None = None
         self._lock = threading.Lock()
 
-    def failed(self, path: Path, exc: OSError) -> str | None:
+    def failed(self, path: Path, exc: BaseException) -> str | None:
         """The message to show for this failure, or None when it was already said."""
-        reason = "the disk is full" if is_disk_full(exc) else (exc.strerror or str(exc))
+        reason = "the disk is full" if is_disk_full(exc) else (getattr(exc, "strerror", None) or str(exc))
         with self._lock:
             self.count += 1
             if self.message is not None:
                 return None
             self.message = (
-                f"Could not save {self.what} to {path.parent}: {reason}. What was saved before is intact; "
-                "free some space (or fix the folder) and it is saved again"
+                f"Could not save {self.what} in {path.parent}: {reason}. What was saved before is intact. "
+                "Free some space (or fix the folder); later saves go on by themselves"
             )
             message = self.message
         log.warning("%s", message)

@@ -3,6 +3,7 @@ into real SQLite; the window runs on the scripted engine worker (no engine proce
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
@@ -12,6 +13,7 @@ from app.config.settings import Settings
 from app.conversations.store import ConversationStore
 from app.llm.info import EngineInfo, EngineState
 from app.mainwindow.window import MainWindow
+from app.utils.atomic import SQLITE_FULL
 from tests.helpers.fake_engine import ScriptedAnswer, ScriptedEngineWorker, ScriptedLoad
 from tests.helpers.window import open_window
 
@@ -159,3 +161,37 @@ def test_answers_saved_without_a_model_name_take_the_conversations_model(tmp_pat
     turns = [saved_turn(m, info.model) for m in store.messages(conversation)]
     assert turns[1] is not None and turns[1].model == "deepseek-coder-6.7b-instruct.Q4_K_M"
     store.close()
+
+
+class FullDisk:
+    """The store's SQLite connection on a disk that just filled: every commit fails as SQLite's does."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, *args):
+        if sql == "COMMIT":
+            full = sqlite3.OperationalError("database or disk is full")
+            full.sqlite_errorcode = SQLITE_FULL
+            raise full
+        return self._connection.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self._connection, name)
+
+
+def test_a_full_disk_is_said_once_not_at_every_save(qtbot, monkeypatch) -> None:
+    worker = ScriptedEngineWorker()
+    window = scripted_window(qtbot, worker)
+    shown: list[str] = []
+    monkeypatch.setattr(window.conversations.sidebar, "show_message", shown.append)
+    ask(qtbot, window, "saved before the disk filled")
+    monkeypatch.setattr(window.store, "_conn", FullDisk(window.store._conn))
+    for question in ("one", "two", "three"):
+        worker.script_answer(ScriptedAnswer(deltas=["an ", "answer"]))
+        ask(qtbot, window, question)
+    qtbot.waitUntil(lambda: bool(shown), timeout=WAIT_MS)
+    failures = [text for text in shown if text]
+    assert len(failures) == 1 and "full" in failures[0]
+    monkeypatch.undo()
+    assert stored(window)[0] == ("user", "saved before the disk filled", True)

@@ -28,7 +28,7 @@ from PySide6.QtCore import QObject, Signal
 from app.chat.conversation import USER, SavedTurn, Turn
 from app.chat.ui.controller import ChatController
 from app.conversations.records import StoredMessage
-from app.conversations.store import ConversationStore, title_from
+from app.conversations.store import ConversationStore, StoreWriteError, title_from
 from app.conversations.streaming import StreamingMessageWriter
 from app.conversations.ui.sidebar import ConversationSidebar
 from app.llm.ui.session import EngineSession
@@ -234,7 +234,12 @@ class ConversationBinding(QObject):
         def job() -> None:
             try:
                 work()
-            except (sqlite3.Error, DscoderError, OSError) as exc:  # a full disk, a deleted conversation
+            except StoreWriteError as exc:  # a full disk: said once for a run of failed writes
+                if not exc.repeated:
+                    said = f"Could not save the conversation ({exc})."
+                    self._written.emit(lambda: self.sidebar.show_message(said))
+                return
+            except (sqlite3.Error, DscoderError, OSError) as exc:  # a deleted conversation
                 log.warning("could not save the conversation: %s", exc)
                 message = f"Could not save the conversation ({exc})."
                 self._written.emit(lambda: self.sidebar.show_message(message))
