@@ -22,7 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from app.llm.options import SamplingParams
+from app import languages
+from app.languages import FimClass
+from app.protocol.options import SamplingParams
 
 if TYPE_CHECKING:  # the client brings httpx (a sixth of a second): imported when a completion runs
     from app.llm.client import OpenAIClient
@@ -32,28 +34,6 @@ if TYPE_CHECKING:  # the client brings httpx (a sixth of a second): imported whe
 # Qwen/StarCoder (<|...|>), CodeLlama (<PRE> <SUF> <MID> <EOT>), StarCoder (<fim_prefix>).
 SPECIAL_TOKEN_RE = re.compile(
     r"<｜[^｜<>\n]{1,40}｜>|<\|[A-Za-z0-9_▁]{1,40}\|>|<(?:PRE|SUF|MID|EOT)>|<fim[_-](?:prefix|suffix|middle|pad)>|</?s>"
-)
-INDENT_LANGUAGES = frozenset({"python", "yaml", "coffeescript", "nim", "haskell", "fsharp"})
-BRACE_LANGUAGES = frozenset(
-    {
-        "c",
-        "cpp",
-        "java",
-        "javascript",
-        "typescript",
-        "go",
-        "rust",
-        "csharp",
-        "php",
-        "kotlin",
-        "swift",
-        "scala",
-        "dart",
-        "json",
-        "css",
-        "bash",
-        "zig",
-    }
 )
 _OPEN = "([{"
 _CLOSE = ")]}"
@@ -71,13 +51,28 @@ def _indent_width(line: str) -> int:
     return width
 
 
-_HASH_COMMENT_LANGUAGES = frozenset({"python", "bash", "ruby", "yaml", "perl", "r", "toml"})
 _STRING_RE = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`[^`]*`')
+
+
+def fim_class(language: str | None) -> FimClass | None:
+    """Which block rule ends a middle in this language (app.languages); None for neither."""
+    known = languages.LANGUAGES.get(language or "")
+    return known.fim_class if known else None
+
+
+def _comment_marker(language: str | None) -> str | None:
+    """The line-comment marker a mid-line completion is cut at: "#", or "//" for brace
+    languages (JSONC and CSS preprocessors write "//" comments too); other markers
+    (SQL's "--") are left alone."""
+    known = languages.LANGUAGES.get(language or "")
+    if known is None:
+        return None
+    return "#" if known.line_comment == "#" else "//" if known.fim_class == "brace" else None
 
 
 def _cut_line_comment(line: str, language: str | None) -> str:
     """`line` without a trailing line comment (string literals are respected)."""
-    marker = "#" if language in _HASH_COMMENT_LANGUAGES else "//" if language in BRACE_LANGUAGES else None
+    marker = _comment_marker(language)
     if marker is None:
         return line
     pos = 0
@@ -190,13 +185,14 @@ class FimFilter:
             return line
         if not first and self._suffix_anchor and stripped == self._suffix_anchor:
             return None
-        if self.language in INDENT_LANGUAGES:
+        block_rule = fim_class(self.language)
+        if block_rule == "indent":
             width = _indent_width(full_line)
             if self._block_indent is None:
                 self._block_indent = width
             elif width < self._block_indent:
                 return None
-        if self.language in BRACE_LANGUAGES:
+        if block_rule == "brace":
             depth_before = self._depth
             for char in _strip_strings(line):
                 if char in _OPEN:

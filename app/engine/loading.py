@@ -6,13 +6,13 @@ import logging
 import os
 
 import llama_cpp
-from llama_cpp import _internals
 
+from app.engine import llama_private as _internals  # llama-cpp-python's private API, through one door
 from app.engine.backends import ensure_backends_loaded, model_params_for_this_cpu
 from app.engine.model_file import load_failure
 from app.engine.slots import KvSlot, SlotParams, Turnstile
 from app.engine.vocab import Vocabulary
-from app.llm.options import LoadOptions
+from app.protocol.options import LoadOptions
 from app.utils.errors import EngineError, ModelFileError
 
 log = logging.getLogger(__name__)

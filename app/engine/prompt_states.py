@@ -22,7 +22,7 @@ from app.engine.abort import GenerationCancelled
 from app.engine.slots import KvSlot
 from app.engine.state_cache import PromptStateCache, common_prefix
 from app.engine.state_files import model_key, state_folder
-from app.llm.options import LoadOptions, prompt_cache_budget
+from app.protocol.options import LoadOptions, prompt_cache_budget
 
 log = logging.getLogger(__name__)
 

@@ -26,22 +26,22 @@ from pathlib import Path
 
 import llama_cpp
 import psutil
-from llama_cpp import _internals
 
+from app.engine import llama_private as _internals  # llama-cpp-python's private API, through one door
 from app.engine.abort import AbortFlag, GenerationCancelled
 from app.engine.draft_policy import DraftCost
 from app.engine.drafting import DraftChain, DraftTotals, ModelDrafter, PromptLookup, measure_slot_draft_cost
 from app.engine.generation import Generation, GenerationEvent, Usage, run_generation
 from app.engine.loading import load_draft, load_model
 from app.engine.prompt_states import PromptStates, open_state_cache
+from app.engine.prompts import ChatFormat, FittedChat, Message, choose_chat_format, fit_chat
 from app.engine.scheduler import Reservation, Scheduler, SlotQueue
 from app.engine.slots import KvSlot, SlotParams, Turnstile
 from app.engine.state_cache import common_prefix
 from app.engine.state_files import model_key
 from app.engine.threads import plan_threads
 from app.engine.vocab import Vocabulary
-from app.llm.options import LoadOptions, SamplingParams
-from app.llm.prompts import ChatFormat, FittedChat, Message, choose_chat_format, fit_chat
+from app.protocol.options import LoadOptions, SamplingParams
 from app.utils import paths
 from app.utils.errors import EngineError, PromptError
 

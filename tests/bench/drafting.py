@@ -20,8 +20,8 @@ import psutil
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 
 from app.llm.client import OpenAIClient  # noqa: E402
-from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
+from app.protocol.options import LoadOptions, SamplingParams  # noqa: E402
 from tests.bench._util import median, table, test_model_path  # noqa: E402
 from tests.bench.cache import REWRITE_FUNCTION  # noqa: E402
 

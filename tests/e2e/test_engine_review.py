@@ -19,8 +19,8 @@ from app.engine.runtime import CHAT, COMPLETION, EngineModel
 from app.engine.scheduler import EngineBusy
 from app.engine.server import _Replies, create_app
 from app.engine.slots import StateMismatch
-from app.llm.options import LoadOptions, SamplingParams
-from tests.helpers.engine import wait_until
+from app.protocol.options import LoadOptions, SamplingParams
+from tests.helpers.waiting import wait_until
 
 CODE = "".join(f"def f_{i}(x):\n    return x * {i}\n\n" for i in range(40))
 GREEDY = SamplingParams(max_tokens=4, temperature=0.0)

@@ -1,12 +1,14 @@
-"""A disk that fills up: a small tmpfs the test mounts (as root), else writes made to fail
-at the edge (os.fsync, where a real full disk also reports ENOSPC for buffered data)."""
+"""A disk that fills up: a small tmpfs the test mounts (as root, by the mount system call:
+no process is started), else writes made to fail at the edge (os.fsync, where a real full
+disk also reports ENOSPC for buffered data)."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import os
-import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,16 +43,24 @@ class SmallDisk:
             self._monkeypatch.undo()
 
 
+MNT_DETACH = 2
+
+
+def _libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux") or os.geteuid() != 0 or os.environ.get("DSCODER_TEST_NO_MOUNT"):
+        return None
+    return ctypes.CDLL(None, use_errno=True)  # the C library this process runs on (no lookup process)
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmallDisk]:
     folder = tmp_path / "small-disk"
     folder.mkdir()
-    mounted = False
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True)
-        mounted = done.returncode == 0
+    libc = _libc()
+    target = os.fsencode(folder)
+    mounted = libc is not None and libc.mount(b"tmpfs", target, b"tmpfs", 0, b"size=1m") == 0
     try:
         yield SmallDisk(folder, mounted, monkeypatch)
     finally:
-        if mounted:
-            subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+        if mounted and libc is not None:
+            libc.umount2(target, MNT_DETACH)
