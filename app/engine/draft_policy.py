@@ -18,12 +18,14 @@ that doubles while probes keep losing (16, 32, ... 512 tokens) and resets when o
 from __future__ import annotations
 
 import bisect
+import threading
 import time
 from collections.abc import Callable, Sequence
 
 MEASURED_K = (1, 2, 4, 8, 16)
 GAIN_WEIGHT = 0.5  # weight of the newest batch in the running speed-up: two losing batches stop drafting
 MIN_ROUNDS, MAX_ROUNDS, MIN_TIMED_S = 3, 30, 0.1  # timing rounds over the batch sizes
+OBSERVED_WEIGHT = 0.1  # weight of the newest real decode in its size's running average
 PAUSE_BELOW = 0.999  # a running speed-up under this pauses drafting (not 1.0: timer noise on free drafts)
 FIRST_BACKOFF = 16  # tokens without drafts after drafting stopped paying
 MAX_BACKOFF = 512
@@ -40,11 +42,17 @@ def batch_speedup(accepted: int, ratio: float) -> float:
 
 
 class DraftCost:
-    """Seconds per decode by batch size (1 and 1 + k), measured at start."""
+    """Seconds per decode by batch size (1 and 1 + k), measured at start, then followed by
+    real decodes: a size that answers decoded takes their running average, and the sizes not
+    seen yet keep the start's shape at the level real single tokens show (a start measured
+    while the machine was busier, or idler, than now is scaled, not believed as it was)."""
 
-    def __init__(self, seconds_by_size: dict[int, float]) -> None:
+    def __init__(self, seconds_by_size: dict[int, float], *, learns: bool = False) -> None:
+        self.learns = learns  # whether real decodes refine it (a measured cost; not a given one)
         self._seconds = dict(seconds_by_size)
         self._sizes = sorted(self._seconds)
+        self._observed: dict[int, float] = {}  # running average of real decodes, by batch size
+        self._lock = threading.Lock()
 
     @classmethod
     def free(cls) -> DraftCost:
@@ -52,7 +60,24 @@ class DraftCost:
         return cls({1: 1.0, 2: 1.0})
 
     def seconds(self, size: int) -> float:
-        """Time of a batch of `size` tokens: measured, or interpolated between measured sizes."""
+        """Time of a batch of `size` tokens: as real decodes of that size took, else as at start
+        (interpolated between the measured sizes) scaled to what single tokens take now."""
+        with self._lock:
+            observed, single = self._observed.get(size), self._observed.get(1)
+        if observed is not None:
+            return observed
+        start = self._at_start(size)
+        return start * single / self._at_start(1) if single is not None else start
+
+    def observe(self, size: int, seconds: float) -> None:
+        """A real decode of `size` tokens took `seconds`."""
+        if seconds <= 0 or not self.learns:
+            return
+        with self._lock:
+            before = self._observed.get(size)
+            self._observed[size] = seconds if before is None else before + OBSERVED_WEIGHT * (seconds - before)
+
+    def _at_start(self, size: int) -> float:
         sizes, seconds = self._sizes, self._seconds
         if size in seconds:
             return seconds[size]
@@ -110,7 +135,7 @@ def measure_draft_cost(
     seconds: dict[int, float] = {}
     for size in sizes:  # a larger batch never costs less: a smaller figure is noise from other work
         seconds[size] = max([min(runs[size]), *seconds.values()])
-    return DraftCost(seconds)
+    return DraftCost(seconds, learns=True)
 
 
 class DraftPolicy:

@@ -187,6 +187,8 @@ class Generation:
             self.drafts.extend([token])
             drafts = self.drafts.propose(room, cancel) if room > 0 else []
         slot.decode([token, *drafts], cancel, all_logits=bool(drafts))
+        if self.drafts is not None:
+            self.drafts.policy.cost.observe(1 + len(drafts), slot.last_decode_s)
         accepted = 0
         ended = False
         next_token = slot.sample(sampler, 0)

@@ -27,6 +27,7 @@ import contextlib
 import ctypes
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -127,6 +128,7 @@ class KvSlot:
         self.can_shift = params.shift_reuse and bool(llama_cpp.llama_memory_can_shift(self.memory))
         self.tokens: list[int] = []  # tokens whose KV cells sequence 0 holds, in position order
         self.prompt_len = 0  # how many of `tokens` were the last prompt (the rest were generated)
+        self.last_decode_s = 0.0  # how long the last llama_decode took
         self.context_tag = context_tag(name, model_key, params, cparams)
 
     def close(self) -> None:
@@ -181,7 +183,9 @@ class KvSlot:
             batch.logits[i] = all_logits
         batch.logits[len(part) - 1] = True
         with self.turnstile:
+            began = time.perf_counter()
             status = llama_cpp.llama_decode(self.ctx, batch)
+            self.last_decode_s = time.perf_counter() - began  # its own time, not the wait for the turnstile
         if status != 0:
             # Whatever llama.cpp kept of a failed batch, the cells after the last good token go.
             llama_cpp.llama_memory_seq_rm(self.memory, seq, pos0, -1)

@@ -88,3 +88,16 @@ def test_free_drafts_never_pause():
         assert policy.should_draft()
         policy.feedback(8, 0)
     assert policy.pauses == 0
+
+
+def test_real_decodes_correct_a_cost_measured_while_the_machine_was_busier():
+    cost = DraftCost({1: 0.400, 3: 0.800, 9: 2.0}, learns=True)  # measured at start under load: 400 ms a token
+    cost.observe(1, 0.040)  # answers now decode a token in 40 ms
+    assert cost.seconds(1) == pytest.approx(0.040)
+    assert cost.ratio(8) == pytest.approx(5.0)  # the start's shape, at today's level
+    assert cost.seconds(9) == pytest.approx(0.2)
+    cost.observe(9, 0.080)  # a real batch of 1 + 8 took 2 tokens' time: cheaper than measured
+    assert cost.ratio(8) == pytest.approx(2.0)
+    for _ in range(50):
+        cost.observe(1, 0.020)  # a running average: it moves toward what decodes take now
+    assert cost.seconds(1) == pytest.approx(0.020, rel=0.05)
