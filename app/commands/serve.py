@@ -1,4 +1,9 @@
-"""`dscoder serve`: run the engine in the foreground for other tools (Continue, scripts)."""
+"""`dscoder serve`: run the engine in the foreground for other tools: editors through
+OpenAI's, Ollama's or llama-server's API (docs/editors.md), scripts.
+
+On a loopback address (the default) the key is optional, since Ollama's clients send
+none; on any other address every request needs it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import argparse
 import secrets
 import sys
 
+from app.config.validation import is_loopback
 from app.engine.main import serve
 from app.llm.options import GPU_LAYERS_HELP, KV_CACHE_TYPES, LoadOptions, gpu_layers_arg
 from app.llm.supervisor import check_model_file
@@ -15,14 +21,28 @@ from app.models.planning.preflight import plan_and_check_load
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "serve",
-        help="serve a model over an OpenAI-compatible API",
-        description="Serve a model over an OpenAI-compatible API with streaming.",
+        help="serve a model to editors (OpenAI, Ollama and llama-server APIs)",
+        description=(
+            "Serve a model over OpenAI's API (/v1), Ollama's (/api) and llama-server's editor API "
+            "(/infill, /completion), with streaming. See docs/editors.md for each editor's setup."
+        ),
     )
     parser.add_argument("--model", required=True, metavar="PATH")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, metavar="N")
-    parser.add_argument("--api-key", metavar="K", help="the key clients must send (default: a random one, printed)")
+    parser.add_argument(
+        "--api-key",
+        metavar="K",
+        help="the key clients send (default: a random one, printed); optional for clients on 127.0.0.1",
+    )
     parser.add_argument("--ctx", type=int, default=4096, metavar="N")
+    parser.add_argument(
+        "--completion-ctx",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the completion context's tokens (editor FIM with other files' chunks; default 2048, at most --ctx)",
+    )
     parser.add_argument(
         "--gpu-layers", type=gpu_layers_arg, default=0, metavar="N|auto|all", help=GPU_LAYERS_HELP + " (default: 0)"
     )
@@ -38,19 +58,26 @@ def run(args: argparse.Namespace) -> int:
         LoadOptions(
             model_path=args.model,
             n_ctx=args.ctx,
+            completion_ctx=args.completion_ctx,
             n_gpu_layers=args.gpu_layers,
             n_threads=args.threads,
             kv_cache_type=args.kv_cache_type,
         )
     )
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    keyless = is_loopback(args.host)
+    if not keyless:
         print(f"warning: serving on {args.host} makes the model reachable from other machines", file=sys.stderr)
 
     def ready(port: int, info: dict[str, object]) -> None:
         host = f"[{args.host}]" if ":" in args.host else args.host
-        print(f"Serving {info.get('model_name')} at http://{host}:{port}/v1", flush=True)
-        print(f"API key: {api_key}", flush=True)
+        base = f"http://{host}:{port}"
+        print(f"Serving {info.get('model_name')} as {info.get('model_file')}", flush=True)
+        print(f"  OpenAI:       {base}/v1", flush=True)
+        print(f"  Ollama:       {base} (model name: dscoder)", flush=True)
+        print(f"  llama-server: {base}/infill", flush=True)
+        note = " (optional for clients on this computer)" if keyless else " (every request must send it)"
+        print(f"API key: {api_key}{note}", flush=True)
         print("Press Ctrl+C to stop.", flush=True)
 
-    serve(options, args.host, args.port, api_key, on_ready=ready)
+    serve(options, args.host, args.port, api_key, on_ready=ready, keyless=keyless)
     return 0

@@ -88,9 +88,11 @@ class Settings:
     plan_headroom_percent: float = 25.0  # RAM kept free for the rest of the system ...
     plan_headroom_max_gb: float = 4.0  # ... but never more than this many GiB
     prompt_cache_bytes: int = 0  # RAM for the engine's prompt-state cache; 0: 10% of RAM, at most 2 GiB
-    # Local server ("Serve the loaded model"): off by default, always on 127.0.0.1
+    # Local server ("Serve the loaded model"): off by default, on 127.0.0.1 unless chosen; any
+    # other address reaches other machines and needs the API key (see config/validation.py)
     local_server_enabled: bool = False
     local_server_port: int = 0  # 0: a free port picked at start
+    local_server_host: str = "127.0.0.1"
     # Editor state
     recent_files: list[str] = field(default_factory=list)
     last_folder: str = ""

@@ -9,6 +9,7 @@ edited by hand by putting bad values back to their defaults.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,7 @@ RESTART_FIELDS: dict[str, str] = {
     "active_engine": "Engine used for chat",
     "local_server_enabled": "Serve the loaded model",
     "local_server_port": "Local server port",
+    "local_server_host": "Local server address",
 }
 
 
@@ -133,7 +135,32 @@ def _check_folders_and_addresses(s: Settings) -> list[SettingsProblem]:
                 f"Local server port must be 0 (any free port) or from 1024 to {MAX_PORT}, not {s.local_server_port!r}",
             )
         )
+    if not isinstance(s.local_server_host, str) or not _is_address(s.local_server_host):
+        problems.append(
+            SettingsProblem(
+                "local_server_host",
+                f"Local server address must be an IP address such as 127.0.0.1 or 0.0.0.0, not {s.local_server_host!r}",
+            )
+        )
     return problems
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost"
+    return True
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this computer reaches (127.0.0.1, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_engine(s: Settings) -> list[SettingsProblem]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.config.remotes import RemoteEngine, api_key_for, find_remote
 from app.config.settings import Settings
+from app.config.validation import is_loopback
 from app.llm.info import FIM_OFF, FIM_RAW, EngineAccess, EngineInfo
 from app.llm.options import AUTO_GPU_LAYERS, LoadOptions
 from app.llm.remote_probe import deepseek_fim_prompt
@@ -74,8 +75,10 @@ def supervisor_factory(
             options = plan_gpu_layers(options)
         if not settings.local_server_enabled:
             return EngineSupervisor(options, log_path=log_path())
-        supervisor = EngineSupervisor(options, log_path=log_path(), host=LOCAL_HOST, port=settings.local_server_port)
+        host = settings.local_server_host or LOCAL_HOST
+        supervisor = EngineSupervisor(options, log_path=log_path(), host=host, port=settings.local_server_port)
         supervisor.api_key = local_server_key()
+        supervisor.keyless = is_loopback(host)  # Ollama's clients send no key; other machines must
         return supervisor
 
     return make
