@@ -1,10 +1,10 @@
 """Who may call the engine, in which API's words it answers them, and how many it serves.
 
 - The key: every request but /health needs `Authorization: Bearer <key>`, except that
-  an engine serving other programs on a loopback address may accept requests that
-  carry no key at all (Ollama's clients send none). A wrong key is always refused.
-  Listening on any other address needs the key (app/engine/main.py refuses to start
-  otherwise).
+  an engine serving other programs on a loopback address lets every request in: Ollama's
+  clients send no key, and some (Continue's) send a placeholder, so on loopback a key
+  proves nothing more than its absence. Listening on any other address needs the key
+  (app/engine/main.py refuses to start otherwise).
 - Error shapes: OpenAI's (`{"error": {"message", "type", "code"}}`), Ollama's
   (`{"error": "..."}`) and llama-server's (`{"error": {"code", "message", "type"}}`),
   chosen by the path, so each client reads errors as its own server would write them.
@@ -35,7 +35,7 @@ def api_of(path: str) -> str | None:
         return OLLAMA
     if path in LLAMA_SERVER_PATHS:
         return LLAMA_SERVER
-    if path.startswith("/v1/"):
+    if path.startswith("/v1/") or path in ("/chat/completions", "/models"):
         return OPENAI
     return None
 
@@ -58,8 +58,8 @@ def error_response(path: str, status: int, message: str) -> JSONResponse:
 
 
 class ApiKeyMiddleware:
-    """Requires the key on every request but /health; `keyless` lets requests with no
-    Authorization header through (a loopback engine that serves other programs)."""
+    """Requires the key on every request but /health; `keyless` lets every request through
+    (a loopback engine that serves other programs)."""
 
     def __init__(self, app: Any, api_key: str | None, keyless: bool = False) -> None:
         self.app = app
@@ -68,11 +68,8 @@ class ApiKeyMiddleware:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and self.expected and scope["path"] != "/health":
-            headers = dict(scope.get("headers") or [])
-            given = headers.get(b"authorization")
-            allowed = (given is None and self.keyless) or (
-                given is not None and hmac.compare_digest(given, self.expected)
-            )
+            given = dict(scope.get("headers") or []).get(b"authorization")
+            allowed = self.keyless or (given is not None and hmac.compare_digest(given, self.expected))
             if not allowed:
                 message = "Missing or wrong API key" if given is None else "Wrong API key"
                 await error_response(scope["path"], 401, message)(scope, receive, send)

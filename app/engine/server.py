@@ -117,6 +117,7 @@ def _add_engine_routes(app: Any, model: EngineModel, model_id: str, clients: Cli
         return {"status": "ok"}
 
     @app.get("/v1/models")
+    @app.get("/models")
     async def models() -> dict[str, Any]:
         return {
             "object": "list",
@@ -145,6 +146,7 @@ def _add_engine_routes(app: Any, model: EngineModel, model_id: str, clients: Cli
 
 def _add_chat_route(app: Any, model: EngineModel, replies: _Replies) -> None:
     @app.post("/v1/chat/completions")
+    @app.post("/chat/completions")  # llama-server's path too: Continue's llama.cpp provider posts here
     async def chat(request: Request) -> Any:
         started = time.perf_counter()
         body = await read_body(request)
