@@ -8,6 +8,7 @@ none; on any other address every request needs it.
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 
@@ -51,6 +52,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def model_id(path: str) -> str:
+    """The name clients use for the model (the file name without .gguf; see app.engine.streaming)."""
+    return os.path.splitext(os.path.basename(path))[0]
+
+
 def run(args: argparse.Namespace) -> int:
     check_model_file(args.model)
     api_key = args.api_key or secrets.token_urlsafe(24)
@@ -71,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     def ready(port: int, info: dict[str, object]) -> None:
         host = f"[{args.host}]" if ":" in args.host else args.host
         base = f"http://{host}:{port}"
-        print(f"Serving {info.get('model_name')} as {info.get('model_file')}", flush=True)
+        print(f"Serving {info.get('model_name')} as {model_id(str(info.get('model_path') or ''))}", flush=True)
         print(f"  OpenAI:       {base}/v1", flush=True)
         print(f"  Ollama:       {base} (model name: dscoder)", flush=True)
         print(f"  llama-server: {base}/infill", flush=True)

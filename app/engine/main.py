@@ -118,7 +118,6 @@ def _serve_model(
 ) -> None:
     import uvicorn
 
-    from app.engine.access import public_info
     from app.engine.server import create_app
 
     app = create_app(model, api_key, keyless)
@@ -139,7 +138,9 @@ def _serve_model(
         while not server.started and not task.done():
             await asyncio.sleep(0.01)
         if server.started:
-            (on_ready or (lambda p, i: None))(bound_port, public_info(model.info()))
+            # The ready line goes to the parent that started the engine (it knows the paths);
+            # clients over HTTP get public_info (app.engine.access).
+            (on_ready or (lambda p, i: None))(bound_port, model.info())
         await task
 
     asyncio.run(run())

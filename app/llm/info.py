@@ -92,7 +92,7 @@ def _int(value: object, default: int = 0) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
-_LOCAL_KEYS = {"model_name", "model_file", "n_ctx", "n_gpu_layers", "gpu_offload_supported", "architecture"}
+_LOCAL_KEYS = {"model_name", "model_path", "n_ctx", "n_gpu_layers", "gpu_offload_supported", "architecture"}
 
 
 def _section(reported: Mapping[str, object], key: str) -> Mapping[str, object]:
@@ -101,10 +101,10 @@ def _section(reported: Mapping[str, object], key: str) -> Mapping[str, object]:
 
 
 def local_engine_info(reported: Mapping[str, object], *, pid: int, base_url: str, model_path: str = "") -> EngineInfo:
-    """The local engine's info from what it reported when it became ready. The engine
-    names its file but never its path (clients must not learn the user's folders): the
-    window, which started it, passes `model_path`."""
-    model_path = model_path or str(reported.get("model_file") or "")
+    """The local engine's info from what it reported when it became ready (its ready line,
+    which only the parent reads; over HTTP the engine names files, never paths). The
+    window, which started it, passes the `model_path` it asked for."""
+    model_path = model_path or str(reported.get("model_path") or reported.get("model_file") or "")
     return EngineInfo(
         model_name=str(reported.get("model_name") or os.path.basename(model_path)),
         model_path=model_path,

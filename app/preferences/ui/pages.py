@@ -314,14 +314,19 @@ class HubPage(SettingsPage):
 
 class LocalServerPage(SettingsPage):
     title = "Local server"
-    fields = ("local_server_enabled", "local_server_port")
+    fields = ("local_server_enabled", "local_server_port", "local_server_host")
+    ADDRESSES = (("127.0.0.1", "127.0.0.1 (this computer only)"), ("0.0.0.0", "0.0.0.0 (every network: needs the key)"))
 
     def __init__(self, secrets: SecretStore, running_url: str | None = None) -> None:
         super().__init__()
         self.secrets = secrets
         self.enabled = QCheckBox("Serve the loaded model to other programs on this computer")
         self.form.addRow("", self.enabled)
-        self.form.addRow("Address:", QLabel("127.0.0.1 (this computer only)"))
+        self.address = QComboBox()
+        self.address.setObjectName("LocalServerAddress")
+        for host, label in self.ADDRESSES:
+            self.address.addItem(label, host)
+        self.form.addRow("Address:", self.address)
         self.port = spin(0, 65535, "Any free port")
         self.form.addRow("Port:", self.port)
         self.api_key = QLineEdit()
@@ -340,15 +345,17 @@ class LocalServerPage(SettingsPage):
         self.form.addRow(
             "",
             hint(
-                "Point an OpenAI-compatible tool (for example VS Code with Continue) at "
-                "http://127.0.0.1:PORT/v1 with this key. Off by default."
+                "Editors reach it as Ollama (Continue, Zed, Open WebUI: http://127.0.0.1:PORT), as llama-server "
+                "(llama.vim, llama.vscode: http://127.0.0.1:PORT/infill) or as OpenAI (http://127.0.0.1:PORT/v1); "
+                "docs/editors.md has each one's setup. On 127.0.0.1 the key is optional (Ollama's clients send "
+                "none). Any other address reaches other machines: every request then needs this key. Off by default."
             ),
         )
         self.enabled.toggled.connect(self._enable)
         self._new_key: str | None = None
 
     def _enable(self, on: bool) -> None:
-        for widget in (self.port, self.api_key, self.copy_button, self.renew_button):
+        for widget in (self.port, self.address, self.api_key, self.copy_button, self.renew_button):
             widget.setEnabled(on)
         if on and not self.api_key.text():
             self.api_key.setText(self.secrets.get(LOCAL_SERVER_KEY) or self._fresh_key())
@@ -368,11 +375,15 @@ class LocalServerPage(SettingsPage):
     def load(self, settings: Settings) -> None:
         self.enabled.setChecked(settings.local_server_enabled)
         self.port.setValue(settings.local_server_port)
+        if self.address.findData(settings.local_server_host) < 0:
+            self.address.addItem(settings.local_server_host, settings.local_server_host)
+        self.address.setCurrentIndex(self.address.findData(settings.local_server_host))
         self._enable(settings.local_server_enabled)
 
     def write(self, settings: Settings) -> None:
         settings.local_server_enabled = self.enabled.isChecked()
         settings.local_server_port = self.port.value()
+        settings.local_server_host = str(self.address.currentData())
 
     def apply_secrets(self) -> list[str]:
         if self._new_key is None:
