@@ -13,6 +13,7 @@ from app.config import sampling
 from app.editor import textfile
 from app.llm.connect import open_client
 from app.llm.options import SamplingParams
+from app.llm.targets import endpoint_completion_client
 from app.utils.errors import DscoderError
 
 
@@ -82,8 +83,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     options = None if args.endpoint else load_options_from(args, completion=True)
     params = SamplingParams(max_tokens=args.max_tokens)
-    with open_client(options, args.endpoint, args.api_key) as client:
-        middle, stats = complete_middle(client, prefix, suffix, language, params)
+    if args.endpoint:
+        client, fim = endpoint_completion_client(args.endpoint, args.api_key)
+        print(fim.reason, file=sys.stderr)
+        try:
+            middle, stats = complete_middle(client, prefix, suffix, language, params)
+        finally:
+            client.close()
+    else:
+        with open_client(options, None, args.api_key) as client:
+            middle, stats = complete_middle(client, prefix, suffix, language, params)
     if args.json:
         sys.stdout.write(answer_json(middle, stats) + "\n")
     else:

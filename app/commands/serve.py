@@ -36,6 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="K",
         help="the key clients send (default: a random one, printed); optional for clients on 127.0.0.1",
     )
+    parser.add_argument(
+        "--require-key",
+        action="store_true",
+        help="check the key on 127.0.0.1 too (a shared computer); other addresses always need it",
+    )
     parser.add_argument("--ctx", type=int, default=4096, metavar="N")
     parser.add_argument(
         "--completion-ctx",
@@ -70,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
             kv_cache_type=args.kv_cache_type,
         )
     )
-    keyless = is_loopback(args.host)
-    if not keyless:
+    keyless = is_loopback(args.host) and not args.require_key
+    if not is_loopback(args.host):
         print(f"warning: serving on {args.host} makes the model reachable from other machines", file=sys.stderr)
 
     def ready(port: int, info: dict[str, object]) -> None:

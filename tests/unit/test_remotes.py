@@ -62,6 +62,7 @@ def remote_url(tiny_models):
             str(port),
             "--api-key",
             REMOTE_KEY,
+            "--require-key",  # as a remote on another machine would: the key is checked
             "--ctx",
             "1024",
         ],
@@ -202,6 +203,9 @@ class FakeHandler(BaseHTTPRequestHandler):
         if mode == "vllm" and body.get("suffix") is not None:  # what vLLM answers
             self._json(400, {"error": {"message": "suffix is not currently supported", "type": "BadRequestError"}})
             return
+        if mode == "chatonly" and not chat:  # a chat-only API: no completions at all
+            self._json(404, {"error": {"message": "completions are not supported", "type": "NotFound"}})
+            return
         self._start_stream()
         self._event(chat, "Hello")
         if mode == "drop":
@@ -300,17 +304,24 @@ def test_cancel_closes_the_stream(fake):
 def test_a_vllm_like_server_gets_raw_deepseek_fim_prompts(fake):
     result = probe_remote(RemoteEngine("vLLM box", fake.url("vllm"), "deepseek-coder-33b-instruct", "vllm"), "k")
     assert result.ok and result.fim is not None
-    assert result.fim.mode == FIM_RAW and result.fim.enabled
-    raw = [b for b in fake.bodies if "prompt" in b and "suffix" not in b][-1]
-    assert raw["prompt"].startswith("<｜fim▁begin｜>") and raw["max_tokens"] == 1
+    assert result.fim.mode == FIM_RAW and result.fim.enabled and result.fim.format == "deepseek"
+    assert "DeepSeek-Coder FIM tokens" in result.message and "does not take 'suffix'" in result.message
+    raw = [b for b in fake.bodies if "prompt" in b and "suffix" not in b]
+    assert any(b["prompt"].startswith("<｜fim▁begin｜>") and b["temperature"] == 0.0 for b in raw)
 
 
-def test_fim_is_off_with_the_reason_when_neither_way_works(fake):
+def test_raw_fim_is_written_for_the_models_family_not_only_deepseek(fake):
     result = probe_remote(RemoteEngine("vLLM box", fake.url("vllm"), "qwen", "vllm"), "k")
+    assert result.ok and result.fim is not None
+    assert result.fim.mode == FIM_RAW and result.fim.format == "qwen" and "Qwen2.5-Coder" in result.fim.reason
+
+
+def test_completion_is_unavailable_with_the_reason_when_nothing_works(fake):
+    result = probe_remote(RemoteEngine("Chat API", fake.url("chatonly"), "qwen", "other"), "k")
     assert result.ok  # chat still works
     assert result.fim is not None and result.fim.mode == FIM_OFF and not result.fim.enabled
-    assert "suffix is not currently supported" in result.fim.reason
-    assert "only for DeepSeek-Coder models" in result.fim.reason
+    assert "Completion is unavailable on this server" in result.fim.reason
+    assert "no /completions endpoint" in result.fim.reason
 
 
 def test_deepseek_fim_prompt_order():
@@ -408,4 +419,5 @@ def test_dscoder_home_keeps_tests_out_of_the_real_keyring():
 def test_an_unnamed_llama_server_model_is_judged_by_the_name_it_lists(fake):
     # The fake lists two models; a one-model server's single name is used when the field is empty.
     result = probe_remote(RemoteEngine("llama", fake.url("vllm"), "", "llama-server"), "k")
-    assert result.ok and result.fim is not None and result.fim.mode == FIM_OFF  # two names: no guess
+    # Two names: no guess from a name, but the answers still pick a raw format.
+    assert result.ok and result.fim is not None and result.fim.mode == FIM_RAW
