@@ -75,6 +75,12 @@ class _Served:
             raise NotFound(f"model {name!r} not found: this server serves {self.name!r} (also called {ALIAS!r})")
         return name
 
+    async def open(self, request: Request) -> tuple[float, dict[str, Any], str, dict[str, Any]]:
+        """A generation request read and checked: (when it came, its body, its model, its options)."""
+        started = time.perf_counter()
+        body = await read_body(request)
+        return started, body, self.check(body), _options(body)
+
     def details(self) -> dict[str, Any]:
         arch = self.model.architecture
         return {
@@ -222,18 +228,13 @@ def add_ollama_routes(app: FastAPI, model: EngineModel) -> None:
 
     @app.post("/api/chat")
     async def chat(request: Request) -> Any:
-        started = time.perf_counter()
-        body = await read_body(request)
-        name = served.check(body)
-        options = _options(body)
+        started, body, name, options = await served.open(request)
+
+        def message(text: str) -> dict[str, Any]:
+            return {"model": name, "created_at": _now(), "message": {"role": "assistant", "content": text}}
+
         if not body.get("messages"):
-            return {
-                "model": name,
-                "created_at": _now(),
-                "message": {"role": "assistant", "content": ""},
-                "done": True,
-                "done_reason": "load",
-            }
+            return {**message(""), "done": True, "done_reason": "load"}
         messages = _messages(body)
         window = _window(model, options)
         params = _params(options, window // 2, sampling.CHAT_MAX_TOKENS)
@@ -241,29 +242,22 @@ def add_ollama_routes(app: FastAPI, model: EngineModel) -> None:
         params = SamplingParams(**{**params.__dict__, "max_tokens": fitted.max_tokens})
         tokens = await asyncio.to_thread(model.tokenize_prompt, fitted.prompt)
         events = events_for(model, CHAT, tokens, params)
-
-        def message(text: str) -> dict[str, Any]:
-            return {"model": name, "created_at": _now(), "message": {"role": "assistant", "content": text}}
-
         return await _answer(request, body, events, message, started)
 
     @app.post("/api/generate")
     async def generate(request: Request) -> Any:
-        started = time.perf_counter()
-        body = await read_body(request)
-        name = served.check(body)
-        options = _options(body)
+        started, body, name, options = await served.open(request)
         prompt, suffix, system = (_string(body, key) for key in ("prompt", "suffix", "system"))
         if body.get("images"):
             raise PromptError("Images are not supported: the loaded model reads text only")
-        if not prompt and not suffix:
-            return {"model": name, "created_at": _now(), "response": "", "done": True, "done_reason": "load"}
-        window = _window(model, options)
-        events = await _generation(model, body, options, window, prompt, suffix, system)
 
         def piece(text: str) -> dict[str, Any]:
             return {"model": name, "created_at": _now(), "response": text}
 
+        if not prompt and not suffix:
+            return {**piece(""), "done": True, "done_reason": "load"}
+        window = _window(model, options)
+        events = await _generation(model, body, options, window, prompt, suffix, system)
         return await _answer(request, body, events, piece, started)
 
 
