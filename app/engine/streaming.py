@@ -79,7 +79,15 @@ async def read_body(request: Request) -> dict[str, Any]:
 
 
 def events_for(model: EngineModel, slot: str, tokens: list[int], params: SamplingParams) -> Events:
-    """A generation on `slot`, to run on a thread; 503 at once when its queue is full."""
+    """A generation on `slot`, to run on a thread; a 400 at once when the prompt can't fit
+    (never a silent cut, and never an error in the middle of a stream), a 503 when the
+    queue is full."""
+    n_ctx = model.slots[slot].n_ctx
+    if len(tokens) + 1 > n_ctx:
+        raise PromptError(
+            f"The prompt is {len(tokens)} tokens but the {slot} context holds {n_ctx}",
+            "Shorten the prompt, or load the model with a larger context",
+        )
     if model.scheduler.queues[slot].full:
         raise EngineBusy(f"The engine is busy: too many requests are waiting for the {slot} context", "Try again")
     return lambda cancel, on_wait: model.stream(slot, tokens, params, cancel, on_wait)

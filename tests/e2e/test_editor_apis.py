@@ -168,6 +168,20 @@ def test_bad_requests_get_a_400_in_their_apis_shape(served: Served, path, body, 
         assert error["type"] == "invalid_request_error" and error["message"]
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/completions", {"prompt": "x = 1\n" * 3000, "stream": True}),
+        ("/api/generate", {"model": "dscoder", "prompt": "x = 1\n" * 3000, "raw": True}),
+        ("/completion", {"prompt": "x = 1\n" * 3000, "stream": True}),
+    ],
+)
+def test_a_request_larger_than_the_context_is_a_400_that_says_so(served: Served, path, body):
+    reply = httpx.post(f"{served.base}{path}", json=body, timeout=30)
+    assert reply.status_code == 400
+    assert "context holds" in json.dumps(reply.json())
+
+
 def test_not_json_is_a_400_and_keys_are_optional_only_where_serving_on_loopback(served: Served, tiny_engine):
     reply = httpx.post(f"{served.base}/api/chat", content=b"{nope", timeout=10)
     assert reply.status_code == 400 and "not valid JSON" in reply.json()["error"]
