@@ -13,48 +13,9 @@ import secrets
 import sys
 
 from app.config.validation import is_loopback
-from app.engine.main import serve
-from app.llm.options import GPU_LAYERS_HELP, KV_CACHE_TYPES, LoadOptions, gpu_layers_arg
 from app.llm.supervisor import check_model_file
 from app.models.planning.preflight import plan_and_check_load
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "serve",
-        help="serve a model to editors (OpenAI, Ollama and llama-server APIs)",
-        description=(
-            "Serve a model over OpenAI's API (/v1), Ollama's (/api) and llama-server's editor API "
-            "(/infill, /completion), with streaming. See docs/editors.md for each editor's setup."
-        ),
-    )
-    parser.add_argument("--model", required=True, metavar="PATH")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080, metavar="N")
-    parser.add_argument(
-        "--api-key",
-        metavar="K",
-        help="the key clients send (default: a random one, printed); optional for clients on 127.0.0.1",
-    )
-    parser.add_argument(
-        "--require-key",
-        action="store_true",
-        help="check the key on 127.0.0.1 too (a shared computer); other addresses always need it",
-    )
-    parser.add_argument("--ctx", type=int, default=4096, metavar="N")
-    parser.add_argument(
-        "--completion-ctx",
-        type=int,
-        default=0,
-        metavar="N",
-        help="the completion context's tokens (editor FIM with other files' chunks; default 2048, at most --ctx)",
-    )
-    parser.add_argument(
-        "--gpu-layers", type=gpu_layers_arg, default=0, metavar="N|auto|all", help=GPU_LAYERS_HELP + " (default: 0)"
-    )
-    parser.add_argument("--threads", type=int, default=0, metavar="N")
-    parser.add_argument("--kv-cache-type", choices=KV_CACHE_TYPES, default="f16")
-    parser.set_defaults(func=run)
+from app.protocol.options import LoadOptions
 
 
 def model_id(path: str) -> str:
@@ -63,6 +24,9 @@ def model_id(path: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The engine runs in this process: its code is imported only now (see app/cli.py).
+    from app.engine.main import serve
+
     check_model_file(args.model)
     api_key = args.api_key or secrets.token_urlsafe(24)
     options = plan_and_check_load(

@@ -6,20 +6,22 @@ saving it back gives the same bytes. Only the BOM lives outside the text, in the
 `TextFile` record. Anything that is not UTF-8 is refused with a message that says how
 to convert it, rather than opened with a guessed encoding and silently rewritten.
 
-Language detection maps a file name (extension, a few well-known names, a shebang
-line) to one of `LANGUAGES`, which also knows each language's comment syntax and the
-name a Markdown fence uses for it.
+A file's language comes from the registry in app.languages (by extension, well-known
+name or shebang line); `language_for_path` here gives its id.
 """
 
 from __future__ import annotations
 
 import codecs
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from app import languages
+from app.languages import LANGUAGES as LANGUAGES  # re-exported: the editor's callers ask this module
+from app.languages import PLAIN_TEXT as PLAIN_TEXT
+from app.languages import Language as Language
 from app.utils.atomic import atomic_write_bytes
 from app.utils.errors import DscoderError
 
@@ -165,105 +167,12 @@ def write_text_file(path: str | os.PathLike[str], text: str, has_bom: bool = Fal
 
 
 # --- languages --------------------------------------------------------------------
+# The registry is app.languages; these names stay here because the editor's callers
+# ask this module for a file's language id.
 
-
-@dataclass(frozen=True)
-class Language:
-    """A language the editor highlights.
-
-    `fence` is the Markdown code-fence info string for it; `line_comment` is the
-    prefix that comments out one line ("" when the language has none, for which
-    `block_comment` is used instead).
-    """
-
-    id: str
-    name: str
-    extensions: tuple[str, ...]
-    fence: str
-    line_comment: str = ""
-    block_comment: tuple[str, str] | None = None
-
-
-PLAIN_TEXT = "text"
-
-LANGUAGES: dict[str, Language] = {
-    lang.id: lang
-    for lang in (
-        Language("python", "Python", (".py", ".pyw", ".pyi"), "python", "#"),
-        Language("c", "C", (".c", ".h"), "c", "//", ("/*", "*/")),
-        Language(
-            "cpp",
-            "C++",
-            (".cpp", ".cc", ".cxx", ".c++", ".hpp", ".hh", ".hxx", ".h++", ".ipp", ".inl"),
-            "cpp",
-            "//",
-            ("/*", "*/"),
-        ),
-        Language("java", "Java", (".java",), "java", "//", ("/*", "*/")),
-        Language("javascript", "JavaScript", (".js", ".mjs", ".cjs", ".jsx"), "javascript", "//", ("/*", "*/")),
-        Language("typescript", "TypeScript", (".ts", ".mts", ".cts", ".tsx"), "typescript", "//", ("/*", "*/")),
-        Language("go", "Go", (".go",), "go", "//", ("/*", "*/")),
-        Language("rust", "Rust", (".rs",), "rust", "//", ("/*", "*/")),
-        Language("csharp", "C#", (".cs", ".csx"), "csharp", "//", ("/*", "*/")),
-        Language("php", "PHP", (".php", ".phtml", ".php3", ".php4", ".php5", ".phps"), "php", "//", ("/*", "*/")),
-        Language("ruby", "Ruby", (".rb", ".rake", ".gemspec", ".ru"), "ruby", "#"),
-        Language("bash", "Bash", (".sh", ".bash", ".zsh", ".ksh"), "bash", "#"),
-        Language("sql", "SQL", (".sql",), "sql", "--", ("/*", "*/")),
-        Language("html", "HTML", (".html", ".htm", ".xhtml"), "html", "", ("<!--", "-->")),
-        Language("css", "CSS", (".css",), "css", "", ("/*", "*/")),
-        Language("json", "JSON", (".json", ".jsonc", ".json5"), "json", ""),
-        Language("yaml", "YAML", (".yaml", ".yml"), "yaml", "#"),
-        Language("markdown", "Markdown", (".md", ".markdown", ".mdown", ".mkd"), "markdown", "", ("<!--", "-->")),
-        Language(PLAIN_TEXT, "Plain text", (".txt",), "text"),
-    )
-}
-
-_BY_EXTENSION: dict[str, str] = {ext: lang.id for lang in LANGUAGES.values() for ext in lang.extensions}
-_BY_FILENAME: dict[str, str] = {
-    "gemfile": "ruby",
-    "rakefile": "ruby",
-    ".bashrc": "bash",
-    ".bash_profile": "bash",
-    ".profile": "bash",
-    ".zshrc": "bash",
-}
-_SHEBANG_INTERPRETERS: dict[str, str] = {
-    "python": "python",
-    "ruby": "ruby",
-    "node": "javascript",
-    "php": "php",
-    "sh": "bash",
-    "bash": "bash",
-    "zsh": "bash",
-    "ksh": "bash",
-    "dash": "bash",
-}
+language = languages.language
 
 
 def language_for_path(path: str | os.PathLike[str] | None, first_line: str = "") -> str:
-    """The language id for a file: by extension, then well-known name, then shebang.
-
-    Unknown files (and a new, unnamed one) are plain text.
-    """
-    if path:
-        name = Path(path).name.lower()
-        suffix = Path(name).suffix
-        if suffix in _BY_EXTENSION:
-            return _BY_EXTENSION[suffix]
-        if name in _BY_FILENAME:
-            return _BY_FILENAME[name]
-    if first_line.startswith("#!"):
-        words = first_line[2:].split()
-        if words:
-            program = Path(words[0]).name
-            if program == "env" and len(words) > 1:
-                program = words[1]
-            program = re.sub(r"[\d.]+$", "", program)  # python3.11 -> python
-            if program in _SHEBANG_INTERPRETERS:
-                return _SHEBANG_INTERPRETERS[program]
-    return PLAIN_TEXT
-
-
-def language(language_id: str) -> Language:
-    """The Language record for an id; unknown ids give plain text."""
-    return LANGUAGES.get(language_id, LANGUAGES[PLAIN_TEXT])
+    """The language id for a file (see app.languages.language_for_path); plain text when unknown."""
+    return languages.language_id_for_path(path, first_line)

@@ -22,14 +22,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 
 from app import __version__
-from app.completion.fim import FimFilter
 from app.config import sampling
 from app.engine.editor_rules import EditorRules, limited
 from app.engine.infill import ExtraChunk, InfillPrompt, build_infill
 from app.engine.requests import sampling_from
 from app.engine.runtime import CHAT, EngineModel
 from app.engine.streaming import Events, collect, events_for, model_id_of, read_body, sse_stream
-from app.llm.options import SamplingParams
+from app.protocol.fim_rules import FimFilter
+from app.protocol.options import SamplingParams
 from app.utils.errors import PromptError
 
 _SAMPLER_KEYS = ("temperature", "top_k", "top_p", "min_p", "repeat_penalty", "seed", "stop")

@@ -29,14 +29,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
 
 from app import __version__
-from app.completion.fim import FimFilter
 from app.config import sampling
 from app.engine.editor_rules import EditorRules, limited
+from app.engine.prompts import Message
 from app.engine.requests import chat_messages, sampling_from
 from app.engine.runtime import CHAT, EngineModel
 from app.engine.streaming import Events, NotFound, NotServed, collect, events_for, model_id_of, ndjson_stream, read_body
-from app.llm.options import SamplingParams
-from app.llm.prompts import Message
+from app.protocol.fim_rules import FimFilter
+from app.protocol.options import SamplingParams
 from app.utils.errors import PromptError
 
 ALIAS = "dscoder"

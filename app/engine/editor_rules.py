@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.completion.fim import FimFilter
 from app.engine.generation import GenerationEvent
 from app.engine.streaming import Events
+from app.protocol.fim_rules import FimFilter
 
 
 def _indent(line: str) -> int:

@@ -8,7 +8,7 @@ Two formats, by what the vocabulary has:
   file being completed, then `<PRE> prefix <SUF> suffix <MID>`;
 - none (DeepSeek-Coder): the chunks go first inside the prefix, each under a comment
   line with its path, as the window's own completion lays them out
-  (app.completion.ring.repository_context).
+  (app.protocol.repository, which app.completion.ring uses too).
 
 `prompt` (the text before the cursor on its line) goes after `<MID>`, as llama-server
 puts it: the prefix and the suffix then stay the same while the user types on a line,
@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.completion.ring import RingChunk, repository_context
-from app.editor.textfile import language_for_path
 from app.engine.vocab import FIM_MISSING, Vocabulary
+from app.languages import language_id_for_path
+from app.protocol.repository import repository_part
 from app.utils.errors import PromptError
 
 REPOSITORY_NAME = "project"
@@ -51,8 +51,8 @@ def _chunk_tokens(vocab: Vocabulary, chunk: ExtraChunk, repo_format: bool) -> li
     if repo_format:
         _rep, sep = vocab.fim_repo_ids
         return [sep, *vocab.tokenize(f"{chunk.filename}\n{chunk.text}", special=False)]
-    ring = RingChunk(chunk.filename, chunk.text, language_for_path(chunk.filename))
-    return vocab.tokenize(repository_context([ring], "", budget_tokens=1 << 30).text, special=False)
+    name = chunk.filename or "untitled"
+    return vocab.tokenize(repository_part(name, chunk.text, language_id_for_path(name)), special=False)
 
 
 def build_infill(

@@ -28,7 +28,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.config import sampling
 from app.engine.access import (
@@ -43,7 +42,7 @@ from app.engine.api_ollama import add_ollama_routes
 from app.engine.requests import chat_messages, sampling_from
 from app.engine.runtime import CHAT, EngineModel
 from app.engine.streaming import collect, events_for, model_id_of, read_body, sse_stream, status_of
-from app.llm.options import SamplingParams
+from app.protocol.options import SamplingParams
 from app.utils.errors import DscoderError, PromptError
 
 
@@ -61,10 +60,13 @@ def create_app(model: EngineModel, api_key: str | None, keyless: bool = False) -
     async def on_error(request: Request, exc: DscoderError) -> Any:
         return error_response(request.url.path, status_of(exc), str(exc))
 
-    @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Any:
-        message = "No such endpoint" if exc.status_code == 404 else str(exc.detail)
-        return error_response(request.url.path, exc.status_code, f"{message}: {request.method} {request.url.path}")
+    async def on_http_error(request: Request, exc: Any) -> Any:
+        status = int(getattr(exc, "status_code", 404))
+        message = "No such endpoint" if status == 404 else str(getattr(exc, "detail", "Not allowed"))
+        return error_response(request.url.path, status, f"{message}: {request.method} {request.url.path}")
+
+    for status in (404, 405):  # the router's own errors, in the words of the API asked
+        app.add_exception_handler(status, on_http_error)
 
     replies = _Replies(model)
     _add_engine_routes(app, model, replies.model_id, clients)

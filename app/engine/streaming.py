@@ -25,7 +25,7 @@ from sse_starlette.sse import EventSourceResponse
 from app.engine.abort import AbortFlag
 from app.engine.runtime import EngineModel
 from app.engine.scheduler import EngineBusy
-from app.llm.options import SamplingParams
+from app.protocol.options import SamplingParams
 from app.utils.errors import DscoderError, PromptError
 
 log = logging.getLogger(__name__)

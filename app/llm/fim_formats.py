@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.llm.deepseek import DS_FIM_BEGIN, DS_FIM_END, DS_FIM_HOLE
+from app.protocol.deepseek import DS_FIM_BEGIN, DS_FIM_END, DS_FIM_HOLE
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ def client_for(remote: RemoteEngine, api_key: str | None, *, read_timeout: float
 
 
 def _one_token_chat(client: Any) -> None:
-    from app.llm.options import SamplingParams
+    from app.protocol.options import SamplingParams
 
     for _event in client.stream_chat([{"role": "user", "content": "Say OK."}], SamplingParams(max_tokens=1)):
         pass
@@ -113,7 +113,7 @@ class _Answer:
 
 def _ask(client: Any, prompt: str, suffix: str | None) -> _Answer:
     """A greedy answer to the known hole; a 4xx means "not supported", with the server's reason."""
-    from app.llm.options import SamplingParams
+    from app.protocol.options import SamplingParams
 
     parts: list[str] = []
     prompt_tokens = 0

@@ -19,9 +19,9 @@ from app.config.settings import Settings
 from app.config.validation import is_loopback
 from app.llm.fim_formats import fim_format
 from app.llm.info import FIM_OFF, FIM_RAW, EngineAccess, EngineInfo
-from app.llm.options import AUTO_GPU_LAYERS, LoadOptions
 from app.llm.remote_probe import FimSupport, check_fim_support
 from app.llm.supervisor import EngineSupervisor
+from app.protocol.options import AUTO_GPU_LAYERS, LoadOptions
 from app.utils.errors import DscoderError
 
 if TYPE_CHECKING:

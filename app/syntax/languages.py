@@ -1,7 +1,7 @@
 """Which tree-sitter grammar parses a file, and parsing text with it.
 
-The editor's language ids (app.editor.textfile) name the language; a few need the file
-name too (TypeScript's .tsx files use the TSX grammar). Grammars come pre-built from
+The language registry (app.languages) names each language's grammar; a few file kinds
+have their own (TypeScript's .tsx files use the TSX grammar). Grammars come pre-built from
 `tree-sitter-language-pack`; a language without one gets None, and callers fall back
 to line-based handling.
 
@@ -20,25 +20,9 @@ from functools import cached_property
 from tree_sitter import Node, Parser, Tree
 from tree_sitter_language_pack import get_parser
 
-from app.editor import textfile
+from app import languages
 
 log = logging.getLogger(__name__)
-
-# Editor language id -> grammar name in tree-sitter-language-pack.
-GRAMMARS: dict[str, str] = {
-    "python": "python",
-    "javascript": "javascript",
-    "typescript": "typescript",
-    "c": "c",
-    "cpp": "cpp",
-    "rust": "rust",
-    "go": "go",
-    "java": "java",
-    "csharp": "csharp",
-    "ruby": "ruby",
-    "php": "php",
-    "bash": "bash",
-}
 
 # Nodes whose children are top-level code too (header guards, extern "C" blocks).
 TRANSPARENT = frozenset({"preproc_ifdef", "preproc_if", "preproc_else", "linkage_specification"})
@@ -49,13 +33,16 @@ _parsers = threading.local()  # a Parser is not safe to share between threads
 
 def grammar_for(language_id: str, path: str = "") -> str | None:
     """The grammar for a language id (and file name), or None when there is none."""
-    if language_id == "typescript" and path.lower().endswith(".tsx"):
-        return "tsx"
-    return GRAMMARS.get(language_id)
+    return languages.tree_sitter_grammar(language_id, path)
 
 
 def grammar_for_path(path: str) -> str | None:
-    return grammar_for(textfile.language_for_path(path), path)
+    return grammar_for(languages.language_id_for_path(path), path)
+
+
+def grammars() -> list[str]:
+    """Every grammar the registry's languages parse with (by language, not by file kind)."""
+    return sorted({lang.tree_sitter for lang in languages.LANGUAGES.values() if lang.tree_sitter})
 
 
 def _parser(grammar: str) -> Parser | None:

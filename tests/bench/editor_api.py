@@ -35,8 +35,8 @@ from app.completion.context import build_completion_prompt  # noqa: E402
 from app.completion.fim import complete_middle  # noqa: E402
 from app.completion.ring import RingChunk, repository_context  # noqa: E402
 from app.llm.client import OpenAIClient  # noqa: E402
-from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
+from app.protocol.options import LoadOptions, SamplingParams  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402
 
 FUNCTION = (

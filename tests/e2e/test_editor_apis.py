@@ -17,7 +17,7 @@ import time
 import httpx
 import pytest
 
-from tests.helpers.engine import wait_until
+from tests.helpers.waiting import wait_until
 from tests.helpers.served import Served, serving, sse_data
 
 PREFIX = "import os\n\n\ndef add(a, b):\n"

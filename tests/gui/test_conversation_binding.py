@@ -9,10 +9,12 @@ import pytest
 
 from app.chat.ui.message_widgets import AssistantMessageWidget
 from app.config.settings import Settings
-from app.conversations.store import ConversationStore
+from app.conversations.store import ConversationStore, default_db_path
+from app.conversations.ui.sidebar import ID_ROLE
 from app.llm.info import EngineInfo, EngineState
 from app.mainwindow.window import MainWindow
 from tests.helpers.fake_engine import ScriptedAnswer, ScriptedEngineWorker, ScriptedLoad
+from tests.helpers.history import write_newer_database
 from tests.helpers.window import open_window
 
 WAIT_MS = 5_000
@@ -59,19 +61,18 @@ def test_questions_and_answers_are_saved_off_the_gui_thread(qtbot, monkeypatch) 
     worker.script_answer(ScriptedAnswer(deltas=["par", "tial"], hold=True))
     window.controller.send("first question")
     qtbot.waitUntil(lambda: window.controller.turns[-1].content == "partial", timeout=WAIT_MS)
-    window.conversations.flush()
     qtbot.waitUntil(lambda: window.conversations.current_id is not None, timeout=WAIT_MS)
+    # The deltas have paused: the binding's tail timer saves what arrived, with no flush asked.
+    qtbot.waitUntil(lambda: stored(window)[1:] == [("assistant", "partial", False)], timeout=WAIT_MS)
     assert stored(window)[0] == ("user", "first question", True)
-    assert stored(window)[1][0] == "assistant" and not stored(window)[1][2]  # saved while it streams
 
     window.controller.stop()
     window.conversations.flush()
     assert stored(window) == [("user", "first question", True), ("assistant", "partial", True)]
     footer = window.store.messages(window.conversations.current_id)[1].stats["footer"]
     assert footer == "Stopped"
-    # The writer thread (and the streaming writer's own timer thread for a pause in deltas).
-    assert any(name.startswith("conversation-writer") for name in writes.threads)
-    assert threading.main_thread().name not in writes.threads
+    # Only the writer thread writes: no timer thread for a pause in deltas, nor the GUI thread.
+    assert writes.threads and all(name.startswith("conversation-writer") for name in writes.threads)
     turns = window.controller.turns
     assert [t.db_id for t in turns] == [m.id for m in window.store.messages(window.conversations.current_id)]
 
@@ -159,3 +160,14 @@ def test_answers_saved_without_a_model_name_take_the_conversations_model(tmp_pat
     turns = [saved_turn(m, info.model) for m in store.messages(conversation)]
     assert turns[1] is not None and turns[1].model == "deepseek-coder-6.7b-instruct.Q4_K_M"
     store.close()
+
+
+def test_a_history_from_a_newer_release_is_shown_read_only_with_the_reason(qtbot) -> None:
+    write_newer_database(default_db_path())
+    window = open_window(qtbot, Settings(), ScriptedEngineWorker())
+    assert window.store.read_only_reason is not None
+    assert not window.sidebar.status.isHidden()
+    assert window.sidebar.status.text() == window.store.read_only_reason
+    assert "newer version" in window.sidebar.status.text()
+    listed = [window.sidebar.list.item(i).data(ID_ROLE) for i in range(window.sidebar.list.count())]
+    assert 7 in listed  # its conversation is listed, readable

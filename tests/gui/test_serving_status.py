@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel
 
 from app.mainwindow.serving import ServingMonitor
 from tests.helpers.served import serving
+
+pytestmark = pytest.mark.slow  # it runs `dscoder serve`
 
 
 class ServingSession(QObject):

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,21 +22,13 @@ from app.conversations.store import (
 )
 from app.utils import paths
 from app.utils.errors import DscoderError
+from tests.helpers.waiting import wait_until
 
 
 @pytest.fixture
 def store():
     with ConversationStore() as s:
         yield s
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    """Poll for a condition (a bound on waiting, not a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 # -- storage basics -------------------------------------------------------------------------
@@ -158,13 +151,18 @@ def test_streaming_writer_saves_partial_then_complete(store):
         writer.append("more")
 
 
-def test_streaming_writer_saves_the_tail_when_deltas_stop(store):
+def test_streaming_writer_saves_the_tail_on_flush_and_starts_no_thread(store):
+    ticks = [0]
     cid = store.create()
-    writer = store.start_answer(cid, interval=0.2)
+    threads_before = threading.active_count()
+    writer = store.start_answer(cid, interval=0.5, clock=lambda: ticks[0] / 10)
     writer.append("first words")
-    # No further delta arrives (a slow model): the timer saves the text anyway.
-    wait_until(lambda: store.messages(cid)[0].content == "first words")
-    assert store.messages(cid)[0].complete is False
+    # Within the interval nothing is rewritten, and no timer thread waits to do it: the
+    # owner's one timer calls flush() when deltas pause (app.conversations.ui.binding).
+    assert store.messages(cid)[0].content == ""
+    assert threading.active_count() == threads_before
+    writer.flush()
+    assert (store.messages(cid)[0].content, store.messages(cid)[0].complete) == ("first words", False)
     writer.finish()
 
 
@@ -259,6 +257,7 @@ def expected_answer(tag: str, k: int, n: int = 40) -> str:
     return "".join(f"{tag}.{k}.{j} " for j in range(n))
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_never_corrupts_or_loses_more_than_a_second(tmp_path):
     db = tmp_path / "conversations.sqlite3"
     root = Path(__file__).resolve().parents[2]

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from app.completion.fim import FimFilter
 from app.engine.access import ClientCounter, api_of, error_body, public_info
 from app.engine.api_llama_server import pick_fields
 from app.engine.editor_rules import EditorRules
 from app.llm.fim_formats import fim_format, formats_for
 from app.mainwindow.serving import serving_text
+from app.protocol.fim_rules import FimFilter
 
 
 def feed_all(rules: EditorRules, pieces: list[str]) -> str:

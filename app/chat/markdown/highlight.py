@@ -7,7 +7,7 @@ pull them a few at a time: Pygments lexes as its tokens are consumed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pygments.lexer import Lexer
@@ -15,13 +15,16 @@ from pygments.lexers import get_lexer_by_name
 from pygments.styles import get_style_by_name
 from pygments.util import ClassNotFound
 
+from app import languages
+
 
 def lexer_for(language: str) -> Lexer:
-    """The Pygments lexer for a fence's language; plain text for an unknown one."""
+    """The Pygments lexer for a fence's language (app.languages maps the app's fence names
+    and their aliases); plain text for an unknown one."""
     # Offsets must match the source exactly, so no newline stripping or adding.
     options = {"stripnl": False, "ensurenl": False}
     try:
-        return get_lexer_by_name(language or "text", **options)
+        return get_lexer_by_name(languages.pygments_alias(language) or "text", **options)
     except ClassNotFound:
         return get_lexer_by_name("text", **options)
 
@@ -68,33 +71,6 @@ def iter_highlight_runs(code: str, language: str, style: str) -> Iterator[Highli
         pending = HighlightRun(start, len(value), colour, bold, italic)
     if pending:
         yield pending
-
-
-# What answers mostly contain; loading a lexer the first time costs 5-90 ms (imports,
-# regex compilation), which is why a GUI may want it done ahead, see prepare_lexers.
-COMMON_LANGUAGES = (
-    "python",
-    "bash",
-    "javascript",
-    "typescript",
-    "json",
-    "c",
-    "cpp",
-    "java",
-    "go",
-    "rust",
-    "sql",
-    "html",
-    "css",
-    "yaml",
-    "text",
-)
-
-
-def prepare_lexers(languages: Iterable[str] = COMMON_LANGUAGES) -> None:
-    """Load and compile these languages' lexers now (e.g. on a thread while idle)."""
-    for language in languages:
-        next(iter(lexer_for(language).get_tokens_unprocessed("x")), None)
 
 
 def highlight_runs(code: str, language: str, style: str) -> list[HighlightRun]:

@@ -6,14 +6,12 @@ go of the GIL on every Qt call, then waits up to the switch interval to get it b
 each one (measured: a 361 ms stall). So lexing runs on the GUI thread, a few
 milliseconds per event-loop turn: Pygments lexes lazily, as its tokens are pulled.
 Recent results are kept, so a re-shown block (theme switch, history) is coloured at once.
-Loading a lexer the first time costs up to ~90 ms, so the common ones are loaded on a
-thread shortly after start, while the user reads or types and the GUI thread is idle.
+Loading a lexer the first time costs up to ~90 ms, so the window has them all loaded
+off the GUI thread after its first paint (app.chat.ui.warmup), while the user reads.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -21,15 +19,12 @@ from itertools import islice
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
-from app.chat.markdown.highlight import HighlightRun, iter_highlight_runs, prepare_lexers
-
-log = logging.getLogger(__name__)
+from app.chat.markdown.highlight import HighlightRun, iter_highlight_runs
 
 HighlightKey = tuple[str, str, str]  # code, language, Pygments style name
 _CACHE_SIZE = 128
 _BUDGET_S = 0.003  # lexing per event-loop turn
 _RUNS_PER_CHECK = 16  # runs pulled between looks at the clock
-_PREPARE_DELAY_MS = 1000  # after the window's first paint and start-up work
 
 
 class CodeHighlighter(QObject):
@@ -46,7 +41,6 @@ class CodeHighlighter(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._work)
-        QTimer.singleShot(_PREPARE_DELAY_MS, self, _prepare_lexers_in_background)
 
     def cached(self, key: HighlightKey) -> list[HighlightRun] | None:
         runs = self._cache.get(key)
@@ -77,17 +71,6 @@ class CodeHighlighter(QObject):
                 self.ready.emit(key, runs)
         if self._jobs:
             self._timer.start()
-
-
-def _prepare_lexers() -> None:
-    try:
-        prepare_lexers()
-    except Exception:  # only a warm-up: colouring still works, just slower the first time
-        log.exception("could not load the code lexers ahead")
-
-
-def _prepare_lexers_in_background() -> None:
-    threading.Thread(target=_prepare_lexers, name="prepare-lexers", daemon=True).start()
 
 
 _shared: CodeHighlighter | None = None

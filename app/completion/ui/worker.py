@@ -13,18 +13,19 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
-from app.completion.context import CompletionPrompt
 from app.completion.fim import complete_middle
+from app.completion.fim_window import CompletionPrompt
 from app.completion.support import CompletionSupport, completion_support
 from app.config.sampling import INLINE_LINE_MAX_TOKENS
-from app.llm.options import SamplingParams
 from app.llm.stream import CancelToken, StreamStats
+from app.protocol.options import SamplingParams
 
 if TYPE_CHECKING:  # the client brings httpx; the worker only holds what it is given
     from app.llm.client import OpenAIClient
 from app.utils.errors import ClientError, DscoderError
+from app.utils.ui.worker_thread import start_worker_thread, stop_worker_thread
 
 THREAD_NAME = "completion"
 
@@ -129,13 +130,10 @@ class CompletionThread(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.qthread = QThread()
-        self.qthread.setObjectName(THREAD_NAME)
         self.worker = CompletionWorker()
-        self.worker.moveToThread(self.qthread)
+        self.qthread = start_worker_thread(self.worker, THREAD_NAME)
         self._submit.connect(self.worker.run)
         self.qthread.finished.connect(self.worker.deleteLater)
-        self.qthread.start()
         self._current: CompletionJob | None = None
 
     def submit(self, job: CompletionJob) -> None:
@@ -151,6 +149,4 @@ class CompletionThread(QObject):
 
     def stop(self, timeout_ms: int = 5000) -> None:
         self.cancel_current()
-        if self.qthread.isRunning():
-            self.qthread.quit()
-            self.qthread.wait(timeout_ms)
+        stop_worker_thread(self.qthread, timeout_ms)

@@ -7,8 +7,10 @@ cut made by Regenerate or by editing an earlier question. A conversation is crea
 its first question, so an empty "New chat" leaves nothing behind. Selecting a conversation
 in the sidebar loads it into the controller, and it continues from there.
 
-Every write runs on one "conversation-writer" thread, in the order the changes happened,
-so the GUI thread never waits for SQLite while an answer streams. Each turn keeps its own
+Every write runs on one "conversation-writer" thread (a one-thread `BackgroundTasks`, a
+serial queue), in the order the changes happened, so the GUI thread never waits for
+SQLite while an answer streams. One reused timer saves an answer's tail when its deltas
+pause. Each turn keeps its own
 database row id (`Turn.db_id`, set by the writer thread when the row exists, and read
 only there: later writes run after it), so nothing keeps a list in step with the turns.
 The GUI hears back through a queued signal: the conversation's id once it exists, and
@@ -21,9 +23,8 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.chat.conversation import USER, SavedTurn, Turn
 from app.chat.ui.controller import ChatController
@@ -33,6 +34,8 @@ from app.conversations.streaming import StreamingMessageWriter
 from app.conversations.ui.sidebar import ConversationSidebar
 from app.llm.ui.session import EngineSession
 from app.utils.errors import DscoderError
+from app.utils.jobs import JobControl, Progress
+from app.utils.ui.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ TYPED_KEY = "typed"  # what the user typed (Edit puts it back in the input)
 FOOTER_KEY = "footer"  # an answer's stats: the line shown under it
 MODEL_KEY = "model"  # an answer's stats: the name of the model that wrote it
 WRITER_THREAD = "conversation-writer"
+TAIL_SAVE_MS = 500  # the streaming writer's interval: a pause in deltas loses no more than that
 INTERRUPTED = "Interrupted"
 
 
@@ -73,7 +77,6 @@ def saved_turn(message: StoredMessage, conversation_model: str = "") -> SavedTur
 
 class ConversationBinding(QObject):
     conversationChanged = Signal(object)  # the id shown in the chat, or None for a new chat
-    _written = Signal(object)  # from the writer thread: a callable to run on the GUI thread
 
     def __init__(
         self,
@@ -90,14 +93,19 @@ class ConversationBinding(QObject):
         self.engine = engine  # which model a new conversation is with
         self.current_id: int | None = None
         self._row: _ConversationRow | None = None
-        self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WRITER_THREAD)
+        self._writes = BackgroundTasks(self, max_workers=1, thread_prefix=WRITER_THREAD)
         self._streaming: StreamingMessageWriter | None = None  # the writer thread's only
         self._closed = False
-        self._written.connect(self._after_write)
+        self._tail_save = QTimer(self)  # one timer, restarted by the first delta after a save
+        self._tail_save.setSingleShot(True)
+        self._tail_save.setInterval(TAIL_SAVE_MS)
+        self._tail_save.timeout.connect(lambda: self._write(self._flush_streaming))
         controller.conversation.subscribe(self)
         sidebar.conversationSelected.connect(self.open)
         sidebar.newConversationRequested.connect(self.new_conversation)
         sidebar.conversationDeleted.connect(self._on_deleted)
+        if store.read_only_reason is not None:  # a history from a newer release: readable, never changed
+            sidebar.show_message(store.read_only_reason)
 
     # -- what the window calls -----------------------------------------------------------
     def open(self, conversation_id: int) -> None:
@@ -129,15 +137,16 @@ class ConversationBinding(QObject):
     def flush(self) -> None:
         """Wait until every change so far is written."""
         if not self._closed:
-            self._writes.submit(lambda: None).result()
+            self._writes.wait()
 
     def close(self) -> None:
         """Save what streams as interrupted, write everything queued, end the writer thread."""
         if self._closed:
             return
+        self._tail_save.stop()
         self._write(lambda: self._finish_streaming(INTERRUPTED))
         self._closed = True
-        self._writes.shutdown(wait=True)
+        self._writes.shutdown(finish_queued=True)
 
     # -- the conversation's changes (ConversationObserver) -----------------------------------
     def turn_added(self, turn: Turn) -> None:
@@ -174,6 +183,8 @@ class ConversationBinding(QObject):
 
     def text_appended(self, turn: Turn, text: str) -> None:
         self._write(lambda: self._append_streaming(text))
+        if not self._tail_save.isActive():
+            self._tail_save.start()
 
     def turn_finished(self, turn: Turn) -> None:
         self._write(lambda: self._finish_streaming(turn.footer), self.sidebar.refresh)
@@ -221,6 +232,10 @@ class ConversationBinding(QObject):
         if self._streaming is not None:
             self._streaming.append(text)
 
+    def _flush_streaming(self) -> None:
+        if self._streaming is not None:
+            self._streaming.flush()
+
     def _finish_streaming(self, footer: str) -> None:
         writer, self._streaming = self._streaming, None
         if writer is not None:
@@ -231,22 +246,21 @@ class ConversationBinding(QObject):
         if self._closed:
             return
 
-        def job() -> None:
+        def job(_progress: Progress, _control: JobControl) -> None:
             try:
                 work()
             except (sqlite3.Error, DscoderError, OSError) as exc:  # a full disk, a deleted conversation
-                log.warning("could not save the conversation: %s", exc)
-                message = f"Could not save the conversation ({exc})."
-                self._written.emit(lambda: self.sidebar.show_message(message))
-                return
+                raise DscoderError(f"Could not save the conversation ({exc})") from exc
+
+        def failed(message: str) -> None:
+            log.warning("could not save the conversation: %s", message)
+            self.sidebar.show_message(message)
+
+        def done(_result: object) -> None:
             if then is not None:
-                self._written.emit(then)
+                then()
 
-        self._writes.submit(job)
-
-    def _after_write(self, callback: Callable[[], object]) -> None:
-        if not self._closed:
-            callback()
+        self._writes.start(job, done if then is not None else None, on_failed=failed)
 
     def _on_deleted(self, conversation_id: int) -> None:
         if conversation_id == self.current_id:

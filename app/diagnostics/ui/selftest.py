@@ -48,14 +48,14 @@ def _wait(app: object, done: Callable[[], bool], timeout: float = TIMEOUT_S) -> 
 
 def check_syntax_parsers(test: SelfTest) -> None:
     """Every tree-sitter grammar the app uses loads (a bundle must carry each one)."""
-    from app.syntax.languages import GRAMMARS, parse
+    from app.syntax.languages import grammars, parse
 
-    grammars = sorted(set(GRAMMARS.values()))
-    missing = [g for g in grammars if parse("x = 1\n", g) is None]
+    grammar_names = grammars()
+    missing = [g for g in grammar_names if parse("x = 1\n", g) is None]
     test.check(
         "syntax parsers load (Apply places code by syntax)",
         not missing,
-        f"missing {', '.join(missing)}" if missing else f"{len(grammars)} languages",
+        f"missing {', '.join(missing)}" if missing else f"{len(grammar_names)} languages",
     )
 
 

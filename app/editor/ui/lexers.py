@@ -15,13 +15,22 @@ from dataclasses import dataclass, field
 
 import lexilla
 
+from app import languages
+
 
 @dataclass(frozen=True)
-class LexerSpec:
-    lexer: str  # Lexilla's name for create_lexer; "" for plain text
+class LexerTuning:
+    """What a language sets on its Lexilla lexer, beyond the lexer's own defaults."""
+
     keywords: dict[int, str] = field(default_factory=dict)  # word-list slot -> words
     properties: dict[str, str] = field(default_factory=dict)
     roles: dict[int, str] = field(default_factory=dict)  # style number -> role, beats tags
+
+
+@dataclass(frozen=True)
+class LexerSpec:
+    lexer: str  # Lexilla's name for create_lexer (from app.languages); "" for plain text
+    tuning: LexerTuning = field(default_factory=LexerTuning)
 
 
 _C = (
@@ -291,30 +300,31 @@ _HTML_ROLES = {
 _CPP_PROPS = {"lexer.cpp.track.preprocessor": "0", "lexer.cpp.escape.sequence": "1"}
 _JS_PROPS = {**_CPP_PROPS, "lexer.cpp.backquoted.strings": "2"}
 
-SPECS: dict[str, LexerSpec] = {
-    "python": LexerSpec(
-        "python",
+# The languages whose lexers need keywords, properties or roles; the lexer itself is
+# named by app.languages.
+_TUNING: dict[str, LexerTuning] = {
+    "python": LexerTuning(
         {0: " ".join([*keyword.kwlist, *keyword.softkwlist]), 1: _PYTHON_BUILTINS},
         {"lexer.python.decorator.attributes": "1"},
         _PYTHON_ROLES,
     ),
-    "c": LexerSpec("cpp", {0: _C, 1: _C_TYPES}, _CPP_PROPS, _CPP_ROLES),
-    "cpp": LexerSpec("cpp", {0: _CPP, 1: _CPP_TYPES}, _CPP_PROPS, _CPP_ROLES),
-    "java": LexerSpec("cpp", {0: _JAVA, 1: _JAVA_TYPES}, _CPP_PROPS, _CPP_ROLES),
-    "javascript": LexerSpec("cpp", {0: _JS, 1: _JS_TYPES}, _JS_PROPS, _CPP_ROLES),
-    "typescript": LexerSpec("cpp", {0: _TS, 1: _JS_TYPES}, _JS_PROPS, _CPP_ROLES),
-    "go": LexerSpec("cpp", {0: _GO, 1: _GO_TYPES}, {**_CPP_PROPS, "lexer.cpp.backquoted.strings": "1"}, _CPP_ROLES),
-    "csharp": LexerSpec("cpp", {0: _CSHARP, 1: _CSHARP_TYPES}, _CPP_PROPS, _CPP_ROLES),
-    "rust": LexerSpec("rust", {0: _RUST, 1: _RUST_TYPES}, {}, _RUST_ROLES),
-    "php": LexerSpec("hypertext", {0: _HTML, 1: _JS, 4: _PHP}, {}, _HTML_ROLES),
-    "ruby": LexerSpec("ruby", {0: _RUBY}, {}, _RUBY_ROLES),
-    "bash": LexerSpec("bash", {0: _BASH}, {}, _BASH_ROLES),
-    "sql": LexerSpec("sql", {0: _SQL, 1: _SQL_TYPES}, {}, _SQL_ROLES),
-    "html": LexerSpec("hypertext", {0: _HTML, 1: _JS, 4: _PHP}, {}, _HTML_ROLES),
-    "css": LexerSpec("css", {}, {}, _CSS_ROLES),
-    "json": LexerSpec("json", {0: "true false null"}, {"lexer.json.allow.comments": "1"}, _JSON_ROLES),
-    "yaml": LexerSpec("yaml", {0: "true false yes no null on off"}, {}, _YAML_ROLES),
-    "markdown": LexerSpec("markdown", {}, {}, _MARKDOWN_ROLES),
+    "c": LexerTuning({0: _C, 1: _C_TYPES}, _CPP_PROPS, _CPP_ROLES),
+    "cpp": LexerTuning({0: _CPP, 1: _CPP_TYPES}, _CPP_PROPS, _CPP_ROLES),
+    "java": LexerTuning({0: _JAVA, 1: _JAVA_TYPES}, _CPP_PROPS, _CPP_ROLES),
+    "javascript": LexerTuning({0: _JS, 1: _JS_TYPES}, _JS_PROPS, _CPP_ROLES),
+    "typescript": LexerTuning({0: _TS, 1: _JS_TYPES}, _JS_PROPS, _CPP_ROLES),
+    "go": LexerTuning({0: _GO, 1: _GO_TYPES}, {**_CPP_PROPS, "lexer.cpp.backquoted.strings": "1"}, _CPP_ROLES),
+    "csharp": LexerTuning({0: _CSHARP, 1: _CSHARP_TYPES}, _CPP_PROPS, _CPP_ROLES),
+    "rust": LexerTuning({0: _RUST, 1: _RUST_TYPES}, {}, _RUST_ROLES),
+    "php": LexerTuning({0: _HTML, 1: _JS, 4: _PHP}, {}, _HTML_ROLES),
+    "ruby": LexerTuning({0: _RUBY}, {}, _RUBY_ROLES),
+    "bash": LexerTuning({0: _BASH}, {}, _BASH_ROLES),
+    "sql": LexerTuning({0: _SQL, 1: _SQL_TYPES}, {}, _SQL_ROLES),
+    "html": LexerTuning({0: _HTML, 1: _JS, 4: _PHP}, {}, _HTML_ROLES),
+    "css": LexerTuning({}, {}, _CSS_ROLES),
+    "json": LexerTuning({0: "true false null"}, {"lexer.json.allow.comments": "1"}, _JSON_ROLES),
+    "yaml": LexerTuning({0: "true false yes no null on off"}, {}, _YAML_ROLES),
+    "markdown": LexerTuning({}, {}, _MARKDOWN_ROLES),
 }
 PLAIN = LexerSpec("")
 
@@ -343,7 +353,11 @@ _TAG_ROLES: tuple[tuple[frozenset[str], str], ...] = tuple(
 
 
 def spec_for(language_id: str) -> LexerSpec:
-    return SPECS.get(language_id, PLAIN)
+    """The lexer for a language id: app.languages names it, _TUNING configures it."""
+    lexer = languages.language(language_id).lexilla
+    if not lexer:
+        return PLAIN
+    return LexerSpec(lexer, _TUNING.get(language_id, LexerTuning()))
 
 
 def create_lexer(spec: LexerSpec) -> lexilla.Lexer | None:
@@ -353,9 +367,9 @@ def create_lexer(spec: LexerSpec) -> lexilla.Lexer | None:
     lexer = lexilla.create_lexer(spec.lexer)
     if lexer is None:  # a Lexilla build without this lexer: show plain text
         return None
-    for slot, words in spec.keywords.items():
+    for slot, words in spec.tuning.keywords.items():
         lexer.word_list_set(slot, words)
-    for key, value in spec.properties.items():
+    for key, value in spec.tuning.properties.items():
         lexer.property_set(key, value)
     return lexer
 
@@ -369,5 +383,5 @@ def style_roles(lexer: lexilla.Lexer, spec: LexerSpec) -> dict[int, str]:
             if wanted <= tags:
                 roles[style] = role
                 break
-    roles.update(spec.roles)
+    roles.update(spec.tuning.roles)
     return roles

@@ -28,11 +28,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QCoreApplication, QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from app.llm.info import EngineAccess, local_engine_info, remote_engine_info
-from app.llm.options import LoadOptions, SamplingParams
 from app.llm.supervisor import EngineSupervisor
 from app.llm.targets import EngineTarget, RemoteTarget
+from app.protocol.options import LoadOptions, SamplingParams
 from app.utils import paths
 from app.utils.errors import CancelledError, ClientError, DscoderError, EngineError
+from app.utils.ui.worker_thread import start_worker_thread, stop_worker_thread
 
 if TYPE_CHECKING:
     # The client pulls in httpx (~0.2 s of imports); the worker imports it on its own
@@ -63,8 +64,10 @@ def _default_supervisor(options: LoadOptions) -> EngineSupervisor:
     return EngineSupervisor(options, log_path=engine_log_path())
 
 
-class EngineWorker(QObject):
-    """Loads a model in an engine child process and streams chats from it."""
+class EngineWorkerSignals(QObject):
+    """What an engine worker tells the GUI thread, declared once: EngineWorker emits these from
+    its thread, and the tests' scripted worker (tests/helpers/fake_engine.py) inherits them too,
+    so the two cannot drift apart."""
 
     loaded = Signal(int, object, object)  # load id, EngineInfo, EngineAccess (for the session only)
     loadFailed = Signal(int, str, str)  # load id, message, detail (the engine log's tail)
@@ -76,6 +79,10 @@ class EngineWorker(QObject):
     failed = Signal(int, str, bool)  # request id, message, the engine died
     tokensCounted = Signal(int, int, int)  # count id, prompt tokens, context size
     engineDied = Signal(str, str)  # message, detail; noticed while idle
+
+
+class EngineWorker(EngineWorkerSignals):
+    """Loads a model in an engine child process and streams chats from it."""
 
     def __init__(self, supervisor_factory: SupervisorFactory = _default_supervisor) -> None:
         super().__init__()
@@ -102,12 +109,7 @@ class EngineWorker(QObject):
     ) -> EngineWorker:
         """A worker moved to a started QThread named `name`."""
         worker = cls(supervisor_factory)
-        thread = QThread()
-        thread.setObjectName(name)
-        worker.moveToThread(thread)
-        worker._thread = thread
-        thread.started.connect(worker._name_python_thread)  # a slot of the worker: runs on its thread
-        thread.start()
+        worker._thread = start_worker_thread(worker, name)
         return worker
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
@@ -123,8 +125,7 @@ class EngineWorker(QObject):
             # Runs the teardown on the worker thread and waits for it: the engine is
             # stopped and the timer killed by the thread that owns them.
             QMetaObject.invokeMethod(self, "_teardown", Qt.ConnectionType.BlockingQueuedConnection)
-            thread.quit()
-            thread.wait(timeout_ms)
+            stop_worker_thread(thread, timeout_ms)
 
     # -- direct calls from the GUI thread ----------------------------------------------------
     def cancel(self, request_id: int) -> None:
@@ -153,7 +154,7 @@ class EngineWorker(QObject):
 
     # -- slots (worker thread) --------------------------------------------------------------
     @Slot(int, object)
-    def load_model(self, load_id: int, options: EngineTarget) -> None:
+    def load_model(self, load_id: int, target: EngineTarget) -> None:
         self._stop_engine()
         if self._closing:
             return
@@ -164,14 +165,14 @@ class EngineWorker(QObject):
         if cancelled_already:  # cancelled while it waited in the queue
             self.loadCancelled.emit(load_id)
             return
-        if isinstance(options, RemoteTarget):
-            self._connect_remote(load_id, options, cancel)
+        if isinstance(target, RemoteTarget):
+            self._connect_remote(load_id, target, cancel)
             return
         supervisor: EngineSupervisor | None = None
         try:
             # Making the supervisor plans GPU layers and checks the load against the memory
             # free now: a load that would not fit is refused here, with the loads that would.
-            supervisor = self._make_supervisor(options)
+            supervisor = self._make_supervisor(target)
             endpoint = supervisor.start(cancel)
         except CancelledError:
             self.loadCancelled.emit(load_id)
@@ -180,7 +181,7 @@ class EngineWorker(QObject):
             self.loadFailed.emit(load_id, str(error), error.detail)
             return
         except Exception as exc:  # a bug, not a user error: say so instead of hanging
-            log.exception("loading %s failed", options.model_path)
+            log.exception("loading %s failed", target.model_path)
             if supervisor is not None:
                 supervisor.stop()
             self.loadFailed.emit(load_id, f"Loading the model failed unexpectedly ({exc}). Try again.", "")
@@ -197,7 +198,7 @@ class EngineWorker(QObject):
         self._supervisor = supervisor
         self._client = OpenAIClient(endpoint.base_url, endpoint.api_key)
         info = local_engine_info(
-            endpoint.info, pid=endpoint.pid, base_url=endpoint.base_url, model_path=options.model_path
+            endpoint.info, pid=endpoint.pid, base_url=endpoint.base_url, model_path=target.model_path
         )
         self._death_reported = False
         self._death_timer.start()
@@ -269,12 +270,6 @@ class EngineWorker(QObject):
             log.debug("idle prefill refused: %s", error)
             return
         log.debug("idle prefill scheduled: %d tokens", tokens)
-
-    @Slot()
-    def _name_python_thread(self) -> None:
-        """Python's name for this thread (what gui.log shows) is the QThread's, not "Dummy-1"."""
-        thread = self.thread()
-        threading.current_thread().name = thread.objectName() if thread is not None else THREAD_NAME
 
     @Slot()
     def _teardown(self) -> None:
