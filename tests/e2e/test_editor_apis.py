@@ -17,8 +17,8 @@ import time
 import httpx
 import pytest
 
-from tests.helpers.waiting import wait_until
 from tests.helpers.served import Served, serving, sse_data
+from tests.helpers.waiting import wait_until
 
 PREFIX = "import os\n\n\ndef add(a, b):\n"
 SUFFIX = "\n\nprint(add(1, 2))\n"
