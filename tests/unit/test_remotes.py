@@ -7,8 +7,6 @@ import json
 import os
 import socket
 import stat
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +25,7 @@ from app.protocol.options import SamplingParams
 from app.utils import paths
 from app.utils.errors import ClientError
 from app.utils.secrets import SecretStore, default_secret_store, system_keyring
+from tests.helpers.served import serving
 from tests.helpers.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,54 +41,9 @@ def free_port() -> int:
 # -- a second local `dscoder serve`: the remote --------------------------------------------
 @pytest.fixture(scope="module")
 def remote_url(tiny_models):
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "serve",
-            "--model",
-            str(tiny_models["v1"]),
-            "--port",
-            str(port),
-            "--api-key",
-            REMOTE_KEY,
-            "--require-key",  # as a remote on another machine would: the key is checked
-            "--ctx",
-            "1024",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("Serving "):
-                ready.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        if not ready.wait(120) or proc.poll() is not None:
-            raise AssertionError("dscoder serve did not start:\n" + "".join(lines))
-        yield f"http://127.0.0.1:{port}"  # no /v1: the app adds it, as a user may leave it off
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        reader.join(5)
-        if proc.stdout:
-            proc.stdout.close()
+    # --require-key: as a remote on another machine would, it checks the key.
+    with serving(tiny_models["v1"], "--api-key", REMOTE_KEY, "--require-key", "--ctx", "1024") as server:
+        yield server.base  # no /v1: the app adds it, as a user may leave it off
 
 
 @pytest.mark.slow
