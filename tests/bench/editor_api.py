@@ -11,7 +11,7 @@ other-file chunks each time (warm):
 - editor: llama.vim's body (input_prefix, input_suffix, input_extra = the chunks,
   prompt = the line before the cursor, n_indent, samplers, response_fields), not
   streamed, as llama.vim sends it;
-- window: app.completion.context builds the prompt (the same chunks in the repository
+- window: app.completion.fim_window builds the prompt (the same chunks in the repository
   format, then the file), app.completion.fim.complete_middle streams it with the FIM
   stop rules, as the editor's ghost text does.
 
@@ -31,9 +31,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 import httpx  # noqa: E402
 
-from app.completion.context import build_completion_prompt  # noqa: E402
+from app.completion.fim_window import build_completion_prompt  # noqa: E402
 from app.completion.fim import complete_middle  # noqa: E402
-from app.completion.ring import RingChunk, repository_context  # noqa: E402
+from app.completion.ring import RingChunk, ring_prefix  # noqa: E402
 from app.llm.client import OpenAIClient  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
 from app.protocol.options import LoadOptions, SamplingParams  # noqa: E402
@@ -86,7 +86,7 @@ def editor_request(base: str, key: str, text: str, cursor: int, extra: list[Ring
 
 def window_request(client: OpenAIClient, text: str, cursor: int, extra: list[RingChunk], n_predict: int) -> float:
     """The window's own completion at `cursor`; its latency in seconds."""
-    context = repository_context(extra, "stats.py")
+    context = ring_prefix(extra, "stats.py")
     prompt = build_completion_prompt(
         text, cursor, path="stats.py", language="python", repository_prefix=context.text, repository_paths=context.paths
     )
