@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.chat.code_prompts import fenced
-from app.editor.textfile import language, language_for_path
+from app.editor.textfile import language, language_id_for_path
 
 TextReader = Callable[[str], "str | None"]
 
@@ -161,7 +161,7 @@ def _excerpts(
                 windows[-1].append(line)
             else:
                 windows.append([lo, hi, line])
-        lang = language_for_path(path, lines[0] if lines else "")
+        lang = language_id_for_path(path, lines[0] if lines else "")
         for lo, hi, *marked in windows:
             excerpts.append(CodeExcerpt(path, lo, tuple(lines[lo - 1 : hi]), frozenset(marked), lang))
     return excerpts, missing

@@ -31,8 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 import httpx  # noqa: E402
 
-from app.completion.fim_window import build_completion_prompt  # noqa: E402
 from app.completion.fim import complete_middle  # noqa: E402
+from app.completion.fim_window import build_completion_prompt  # noqa: E402
 from app.completion.ring import RingChunk, ring_prefix  # noqa: E402
 from app.llm.client import OpenAIClient  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402

@@ -39,6 +39,7 @@ from app.config.settings import Settings
 from app.config.validation import restart_needed, validate_settings
 from app.llm.remote_probe import probe_remote
 from app.preferences.ui.attachments_page import AttachmentsPage
+from app.preferences.ui.page_base import SettingsPage
 from app.preferences.ui.pages import (
     AppearancePage,
     CompletionPage,
@@ -46,7 +47,6 @@ from app.preferences.ui.pages import (
     HubPage,
     LocalServerPage,
     SamplingPage,
-    SettingsPage,
 )
 from app.preferences.ui.planner_page import PlannerPage
 from app.preferences.ui.prompts_page import AskText, PromptsPage, ask_text
