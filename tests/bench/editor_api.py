@@ -4,8 +4,8 @@ the window's own completion path, at the same n_predict, side by side.
 Usage: python tests/bench/editor_api.py [MODEL.gguf] [--runs N] [--n-predict N]
 
 Two engines load the same model with the same options, one per path, so neither evicts
-the other's warm completion context; requests alternate between them (editor, window,
-editor, ...). Each request follows a one-character edit at the cursor, with the same
+the other's warm completion context; requests alternate between them, which one goes
+first swapping every pair, with half a second between requests. Each request follows a one-character edit at the cursor, with the same
 other-file chunks each time (warm):
 
 - editor: llama.vim's body (input_prefix, input_suffix, input_extra = the chunks,
@@ -44,6 +44,7 @@ FUNCTION = (
     '    """Multiply each value by {n}."""\n'
     "    return [value * factor for value in values]\n\n\n"
 )
+PAUSE_S = 0.5
 CHUNK = "class Store{n}:\n    def __init__(self, path: str) -> None:\n        self.path = path\n        self.rows{n} = []\n\n"
 
 
@@ -119,8 +120,19 @@ def main() -> int:
             for i in range(args.runs + 1):  # the first pair only warms both contexts
                 text = text + "u" if i else text
                 cursor = len(text)
-                editor = editor_request(base, editor_ep.api_key, text, cursor, extra, args.n_predict)
-                window = window_request(client, text, cursor, extra, args.n_predict)
+                # Which goes first swaps every pair, with a pause between: an engine's threads
+                # may still spin just after its request, which would slow whichever comes second.
+                ask_editor = lambda: editor_request(base, editor_ep.api_key, text, cursor, extra, args.n_predict)  # noqa: E731
+                ask_window = lambda: window_request(client, text, cursor, extra, args.n_predict)  # noqa: E731
+                if i % 2:
+                    window = ask_window()
+                    time.sleep(PAUSE_S)
+                    editor = ask_editor()
+                else:
+                    editor = ask_editor()
+                    time.sleep(PAUSE_S)
+                    window = ask_window()
+                time.sleep(PAUSE_S)
                 if i:
                     editor_ms.append(editor * 1000)
                     window_ms.append(window * 1000)
