@@ -122,17 +122,14 @@ def main() -> int:
                 cursor = len(text)
                 # Which goes first swaps every pair, with a pause between: an engine's threads
                 # may still spin just after its request, which would slow whichever comes second.
-                ask_editor = lambda: editor_request(base, editor_ep.api_key, text, cursor, extra, args.n_predict)  # noqa: E731
-                ask_window = lambda: window_request(client, text, cursor, extra, args.n_predict)  # noqa: E731
-                if i % 2:
-                    window = ask_window()
+                timed: dict[str, float] = {}
+                for path in ("window", "editor") if i % 2 else ("editor", "window"):
+                    if path == "editor":
+                        timed[path] = editor_request(base, editor_ep.api_key, text, cursor, extra, args.n_predict)
+                    else:
+                        timed[path] = window_request(client, text, cursor, extra, args.n_predict)
                     time.sleep(PAUSE_S)
-                    editor = ask_editor()
-                else:
-                    editor = ask_editor()
-                    time.sleep(PAUSE_S)
-                    window = ask_window()
-                time.sleep(PAUSE_S)
+                editor, window = timed["editor"], timed["window"]
                 if i:
                     editor_ms.append(editor * 1000)
                     window_ms.append(window * 1000)
