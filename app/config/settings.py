@@ -175,6 +175,15 @@ class Settings:
     completion_enabled: bool = True
     completion_delay_ms: int = setting(250, label="Completion delay", unit="ms", low=0, high=5000)
     completion_disabled_languages: list[str] = field(default_factory=list)
+    # Run panel: a run (the current file, the tests) is stopped after this many seconds
+    run_timeout_s: int = setting(
+        600,
+        label="Run timeout",
+        unit="s",
+        low=1,
+        high=86400,
+        help="A run (the current file, the tests) is stopped after this long",
+    )
     # Hub
     hub_endpoint: str = setting("", label="Hub endpoint", help="Empty: HF_ENDPOINT or the public hub")
     hub_offline: bool = False
