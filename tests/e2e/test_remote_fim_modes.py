@@ -19,7 +19,7 @@ from app.llm.remote_probe import FIM_RAW, probe_remote
 from app.llm.targets import endpoint_completion_client
 
 pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("llama_cpp.server") is None or importlib.util.find_spec("sse_starlette") is None,
+    importlib.util.find_spec("llama_cpp.server") is None or importlib.util.find_spec("pydantic_settings") is None,
     reason="llama-cpp-python's server extra is not installed (pip install 'llama-cpp-python[server]')",
 )
 
