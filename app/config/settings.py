@@ -106,10 +106,13 @@ class Settings:
     )
     use_mmap: bool = setting(True, label="Memory-mapped loading", restart=True, load_option="use_mmap")
     # Caches and speed-ups (see README, "Caches"); the prompt cache's RAM is prompt_cache_bytes below
+    # Prompt states kept on disk across engine and app restarts (evicted ones, and the live
+    # ones at quit), up to this for all models together. Settings files from before this
+    # default get it by a migration (app/config/migrations.py, step 2).
     prompt_cache_disk_mib: int = setting(
-        0,
+        4096,
         label="Prompt cache on disk",
-        help="Evicted prompt states spill to the cache folder, up to this; 0: off",
+        help="Prompt states kept on disk across restarts (all models together), up to this; 0: off",
         unit="MiB",
         low=0,
         high=MAX_CACHE_MIB,
@@ -238,7 +241,8 @@ class Settings:
         restart=True,
         load_option="prompt_cache_bytes",  # where 0 is written -1 (automatic)
     )
-    # Local server ("Serve the loaded model"): off by default, always on 127.0.0.1
+    # Local server ("Serve the loaded model"): off by default, on 127.0.0.1 unless chosen; any
+    # other address reaches other machines and needs the API key (the engine refuses it without one)
     local_server_enabled: bool = setting(False, label="Serve the loaded model", restart=True)
     local_server_port: int = setting(
         0,
@@ -247,6 +251,15 @@ class Settings:
         high=MAX_PORT,
         special=0,
         special_means="any free port",
+        restart=True,
+    )
+    local_server_host: str = setting(
+        "127.0.0.1",
+        label="Local server address",
+        choices=(
+            ("127.0.0.1", "127.0.0.1 (this computer only)"),
+            ("0.0.0.0", "0.0.0.0 (every network: needs the key)"),
+        ),
         restart=True,
     )
     # Editor state

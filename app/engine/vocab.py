@@ -15,10 +15,13 @@ import llama_cpp
 from app.engine import llama_private as _internals  # llama-cpp-python's private API, through one door
 from app.utils.errors import PromptError
 
-FIM_MISSING = PromptError(
-    "This model has no fill-in-the-middle tokens, so it can't complete code at the cursor",
-    "Use a DeepSeek-Coder base or V2-Lite model (or another FIM-capable code model) for completion",
-)
+
+def fim_missing() -> PromptError:
+    """A new error each time: one instance raised from many request threads would share its traceback."""
+    return PromptError(
+        "This model has no fill-in-the-middle tokens, so it can't complete code at the cursor",
+        "Use a DeepSeek-Coder base or V2-Lite model (or another FIM-capable code model) for completion",
+    )
 
 
 class Vocabulary:
@@ -37,10 +40,19 @@ class Vocabulary:
             int(llama_cpp.llama_vocab_fim_suf(self.vocab)),
             int(llama_cpp.llama_vocab_fim_mid(self.vocab)),
         )
+        # Repository-level FIM (Qwen2.5-Coder's <|repo_name|> and <|file_sep|>); -1 when absent.
+        self.fim_repo_ids = (
+            int(llama_cpp.llama_vocab_fim_rep(self.vocab)),
+            int(llama_cpp.llama_vocab_fim_sep(self.vocab)),
+        )
 
     @property
     def has_fim(self) -> bool:
         return all(t >= 0 for t in self.fim_ids)
+
+    @property
+    def has_repo_fim(self) -> bool:
+        return all(t >= 0 for t in self.fim_repo_ids)
 
     def all_texts(self) -> set[str]:
         return {self.token_text(i) for i in range(self.n_vocab)}
@@ -85,7 +97,7 @@ class Vocabulary:
         """PSM order: <PRE> prefix <SUF> suffix <MID>, code tokenized as text only, within
         `budget` tokens (keeping the code nearest the cursor)."""
         if not self.has_fim:
-            raise FIM_MISSING
+            raise fim_missing()
         pre, suf, mid = self.fim_ids
         prefix_ids = self.tokenize(prefix, special=False)
         suffix_ids = self.tokenize(suffix, special=False)
