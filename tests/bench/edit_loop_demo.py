@@ -192,7 +192,10 @@ def run(out: Path, model: str | None) -> int:
         ):
             (folder / name).write_text(text)
         say(f"the folder {folder.name} opens: stats.py, report.py, test_stats.py (3 of its 4 tests fail)")
-        window.open_files([str(folder), str(folder / "stats.py"), str(folder / "report.py")])
+        # Scripted: both files go (report.py open, @stats.py named) for a two-file review; a real
+        # model gets what a new user most often sends: the open file, stats.py, alone.
+        opened = ["stats.py", "report.py"] if model is None else ["stats.py"]
+        window.open_files([str(folder), *(str(folder / name) for name in opened)])
         window.splitter.setSizes([170, 640, 590])
         if model is None:
             window.engine.load(LoadOptions("/models/scripted.gguf"))
@@ -202,8 +205,9 @@ def run(out: Path, model: str | None) -> int:
         if window.engine.state is not EngineState.READY:
             print("the model did not load", file=sys.stderr)
             return 1
-        say("the user types in the chat: " + QUESTION + ", with report.py and stats.py open (@stats.py named)")
-        window.chat.input.set_text(QUESTION + " @stats.py")
+        question = QUESTION + " @stats.py" if model is None else QUESTION
+        say(f"the user types in the chat: {question} (open: {', '.join(opened)})")
+        window.chat.input.set_text(question)
         run_events_for(0.5)
         say("the user presses Edit Files")
         window.chat.input.edit_files_button.click()
@@ -219,6 +223,9 @@ def run(out: Path, model: str | None) -> int:
             result = window.run.last_result
             if result is not None:
                 say(f"the Run panel shows `{result.command}`: {result.message or 'Passed'} ({result.seconds:.1f} s)")
+            if model is not None:
+                answers = [m.text for m in window.chat.view.messages() if m.role == "assistant"]
+                say("the model's last answer begins: " + (answers[-1][:600] if answers else "(none)"))
             if len(cards()) <= seen:
                 say(f"the status bar says: {window.status.currentMessage()}")
                 break
