@@ -122,7 +122,7 @@ class EditLoopGlue(QObject):
 
     def _on_nothing_changed(self) -> None:
         if self.progress is not None:
-            self._end("unchanged" if self.progress.round > 1 else "no_edit")
+            self._end("unchanged")  # the chat's note under the answer says why (no edit read, or the same text)
 
     def _on_run_finished(self, _request_id: int, result: RunResult) -> None:
         if not self._awaiting_tests or self.progress is None:

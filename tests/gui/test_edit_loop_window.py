@@ -124,7 +124,7 @@ def test_an_answer_without_an_edit_ends_the_loop(qtbot, loop_window) -> None:
     worker.script_answer(ScriptedAnswer(deltas=["Sort the values first, then take the middle."]))
     edit_files(window, "make the failing test pass")
     qtbot.waitUntil(lambda: window.edit_loop.progress is None, timeout=WAIT_MS)
-    assert "Round 1 of 3 · no edit could be applied" in window.status.currentMessage()
+    assert "Round 1 of 3 · the answer changed nothing" in window.status.currentMessage()
     assert window.run.last_result is None and (folder / "stats.py").read_text() == BUGGY
 
 
