@@ -16,7 +16,7 @@ import difflib
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -32,6 +32,11 @@ from app.protocol.options import SamplingParams
 from app.utils.errors import DscoderError
 
 MISMATCH_RETRIES = 1  # as in the window: the model is shown its mismatched SEARCH blocks once per round
+# A feedback round samples at least this warm: greedy decoding, shown its failures, mostly
+# wrote its last answer again (Qwen2.5-Coder-0.5B on the benchmark's tasks), and a round
+# that changes nothing ends the loop. The seed keeps a run repeatable.
+FEEDBACK_TEMPERATURE = 0.6
+FEEDBACK_SEED = 1
 
 
 @dataclass(frozen=True)
@@ -49,22 +54,33 @@ class ModelAnswer:
 
 
 class AnswerSource(Protocol):
-    def answer(self, messages: Sequence[Message], stop: threading.Event) -> ModelAnswer: ...
+    def answer(self, messages: Sequence[Message], stop: threading.Event, *, feedback: bool = False) -> ModelAnswer:
+        """The model's answer to `messages`; `feedback`: an answer to the failures of a round."""
+        ...
 
 
 class ClientAnswers:
     """Answers streamed from an OpenAI-compatible client; `stop` ends the stream."""
 
-    def __init__(self, client: OpenAIClient, params: SamplingParams | None = None) -> None:
+    def __init__(
+        self,
+        client: OpenAIClient,
+        params: SamplingParams | None = None,
+        feedback_temperature: float = FEEDBACK_TEMPERATURE,
+    ) -> None:
         self.client = client
         self.params = params or SamplingParams()
+        self.feedback_temperature = feedback_temperature
 
-    def answer(self, messages: Sequence[Message], stop: threading.Event) -> ModelAnswer:
+    def answer(self, messages: Sequence[Message], stop: threading.Event, *, feedback: bool = False) -> ModelAnswer:
         started = time.monotonic()
         token = CancelToken()
         parts: list[str] = []
         stats = None
-        for event in self.client.stream_chat(messages, self.params, token):
+        params = self.params
+        if feedback and params.temperature < self.feedback_temperature:
+            params = replace(params, temperature=self.feedback_temperature, seed=FEEDBACK_SEED)
+        for event in self.client.stream_chat(messages, params, token):
             if stop.is_set():
                 token.cancel()
                 break
@@ -239,7 +255,7 @@ class EditLoop:
 
     def _ask(self, scope: EditScope, messages: list[Message], record: RoundRecord) -> ChangeSet:
         """One answer (and the mismatch retry), added to the conversation, as one change."""
-        answer = self.source.answer(messages, self.stop)
+        answer = self.source.answer(messages, self.stop, feedback=record.number > 1)
         record.answers.append(answer)
         messages.append({"role": "assistant", "content": answer.text})
         parsed = parse_for(scope, answer.text)
@@ -249,7 +265,7 @@ class EditLoop:
             if not retry or self.stop.is_set():
                 break
             messages.append(retry_message(retry))
-            again = self.source.answer(messages, self.stop)
+            again = self.source.answer(messages, self.stop, feedback=record.number > 1)
             record.answers.append(again)
             messages.append({"role": "assistant", "content": again.text})
             changeset = build_changeset(scope, parse_for(scope, again.text), earlier=parsed)

@@ -40,7 +40,7 @@ from app.edits import prompt as edit_prompt  # noqa: E402
 from app.edits.prompt import Message  # noqa: E402
 from app.llm.client import OpenAIClient  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
-from app.loop.driver import AnswerSource, ClientAnswers, EditLoop, LoopOutcome, ModelAnswer  # noqa: E402
+from app.loop.driver import FEEDBACK_TEMPERATURE, AnswerSource, ClientAnswers, EditLoop, LoopOutcome, ModelAnswer  # noqa: E402
 from app.loop.rounds import TestRun, run_tests  # noqa: E402
 from app.protocol.options import LoadOptions, SamplingParams  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402
@@ -179,8 +179,8 @@ class _Counting:
         self.inner = inner
         self.answers: list[ModelAnswer] = []
 
-    def answer(self, messages: Sequence[Message], stop: threading.Event) -> ModelAnswer:
-        answer = self.inner.answer(messages, stop)
+    def answer(self, messages: Sequence[Message], stop: threading.Event, *, feedback: bool = False) -> ModelAnswer:
+        answer = self.inner.answer(messages, stop, feedback=feedback)
         self.answers.append(answer)
         return answer
 
@@ -227,12 +227,19 @@ def main() -> int:
     parser.add_argument("--separate-one-shot", action="store_true", help="also run every task with --rounds 0")
     parser.add_argument("--formats", action="store_true", help="measure the edit formats instead")
     parser.add_argument("--sizes", default="0,100,200", help="file sizes in lines for --formats")
+    parser.add_argument(
+        "--feedback-temperature",
+        type=float,
+        default=FEEDBACK_TEMPERATURE,
+        help=f"sampling in the feedback rounds (default: {FEEDBACK_TEMPERATURE}; 0: greedy like round 1)",
+    )
     parser.add_argument("--threads", type=int, default=0, help="engine threads (default: llama.cpp's choice)")
     args = parser.parse_args()
     tasks = load_tasks([t for t in args.tasks.split(",") if t] or None)
     if args.limit:
         tasks = tasks[: args.limit]
     model = args.model or test_model_path()
+    print(f"feedback rounds sample at temperature {args.feedback_temperature} (round 1: greedy)")
     print(
         f"model: {model}\nload: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (1 and 5 min), {os.cpu_count()} CPUs"
     )
@@ -240,7 +247,8 @@ def main() -> int:
     with EngineSupervisor(options) as supervisor:
         endpoint = supervisor.start()
         client = OpenAIClient(endpoint.base_url, endpoint.api_key)
-        source = ClientAnswers(client, SamplingParams(temperature=0.0, max_tokens=args.max_tokens))
+        params = SamplingParams(temperature=0.0, max_tokens=args.max_tokens)
+        source = ClientAnswers(client, params, feedback_temperature=args.feedback_temperature)
         started = time.monotonic()
         if args.formats:
             run_formats(tasks, source, [int(s) for s in args.sizes.split(",")])

@@ -51,7 +51,7 @@ class ScriptedModel:
         self.requests: list[list[Message]] = []
         self.stop_after = stop_after
 
-    def answer(self, messages: Sequence[Message], stop: threading.Event) -> ModelAnswer:
+    def answer(self, messages: Sequence[Message], stop: threading.Event, *, feedback: bool = False) -> ModelAnswer:
         self.requests.append([dict(m) for m in messages])
         if self.stop_after is not None and len(self.requests) >= self.stop_after:
             stop.set()  # the user's Stop while this answer streams
