@@ -78,9 +78,13 @@ def _loop(task: EditTask, folder: Path, source: AnswerSource, rounds: int, answe
     ).run()
 
 
-def run_task(task: EditTask, source: ClientAnswers, rounds: int) -> TaskResult:
+def run_task(task: EditTask, source: ClientAnswers, rounds: int, pad: int = 0) -> TaskResult:
     with tempfile.TemporaryDirectory(prefix=f"bench-{task.name}-") as work:
-        outcome = _loop(task, task.copy_to(Path(work) / task.name), source, rounds, source.params.max_tokens)
+        folder = task.copy_to(Path(work) / task.name)
+        if pad and task.language == "python":  # a file of a real project's size: the stub and filler functions
+            stub = folder / task.files[0]
+            stub.write_text(_padded(stub.read_text(), pad))
+        outcome = _loop(task, folder, source, rounds, source.params.max_tokens)
     passed = outcome.rounds[-1].number if outcome.passed else None
     return TaskResult(task.name, outcome, passed, [r.seconds for r in outcome.rounds])
 
@@ -225,6 +229,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="feedback rounds (default: 2)")
     parser.add_argument("--max-tokens", type=int, default=512)
     parser.add_argument("--separate-one-shot", action="store_true", help="also run every task with --rounds 0")
+    parser.add_argument("--pad", type=int, default=0, help="pad each Python stub to about this many lines")
     parser.add_argument("--formats", action="store_true", help="measure the edit formats instead")
     parser.add_argument("--sizes", default="0,100,200", help="file sizes in lines for --formats")
     parser.add_argument(
@@ -255,7 +260,7 @@ def main() -> int:
         else:
             results: list[TaskResult] = []
             for task in tasks:
-                results.append(run_task(task, source, args.rounds))
+                results.append(run_task(task, source, args.rounds, args.pad))
                 print(_task_line(results[-1]), flush=True)
             one_shot: dict[str, bool] | None = None
             if args.separate_one_shot:
