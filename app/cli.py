@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "app.commands.probe",
     "app.commands.estimate",
     "app.commands.models",
+    "app.commands.check",
     "app.commands.doctor",
 ]
 
