@@ -19,7 +19,7 @@ from tqdm import tqdm
 from app.commands._common import add_model_options, load_options_from
 from app.llm.connect import open_client
 from app.models.quality.check import CheckProgress, CheckRun
-from app.models.quality.problems import SUITES
+from app.models.quality.problems import SUITES, Problem, suite_problems
 from app.models.quality.published import identify_model
 from app.models.quality.report import check_json, reading, record_of
 from app.models.quality.results import CheckedModel, QualityResults
@@ -37,6 +37,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_model_options(parser)
     parser.add_argument("--suite", choices=SUITES, default="quick", help="quick: 24 problems; full: all 164")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="only the suite's first N problems (a smoke run; kept as its own suite, apart from full checks)",
+    )
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     parser.set_defaults(func=run)
 
@@ -48,6 +55,14 @@ def _model_path(query: str) -> str:
     from app.models.library import find_model
 
     return str(find_model(query).path)
+
+
+def _problems(suite: str, limit: int | None) -> tuple[Problem, ...] | None:
+    if limit is None:
+        return None
+    if limit < 1:
+        raise DscoderError(f"--limit {limit} leaves no problem to check", "Pass --limit 1 or more, or leave it out")
+    return suite_problems(suite)[:limit]
 
 
 class _ProgressBar:
@@ -80,7 +95,12 @@ def run(args: argparse.Namespace) -> int:
         raise DscoderError("No model was given", "Pass --model PATH or a catalog id, or --endpoint URL")
     if args.endpoint:
         name = args.model or "remote model"
-        identity, model, options, settings = identify_model(name), CheckedModel.of_endpoint(args.endpoint, name), None, {}
+        identity, model, options, settings = (
+            identify_model(name),
+            CheckedModel.of_endpoint(args.endpoint, name),
+            None,
+            {},
+        )
     else:
         args.model = _model_path(args.model)
         options = load_options_from(args)
@@ -92,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         model_name = args.model if args.endpoint else None
         with open_client(options, args.endpoint, args.api_key, model_name) as client:
-            check = CheckRun(client, args.suite, on_progress=bar)
+            check = CheckRun(client, args.suite, on_progress=bar, problems=_problems(args.suite, args.limit))
             report = check.run()
     except KeyboardInterrupt:
         if check is not None:
@@ -101,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         print("dscoder: check cancelled; nothing was kept", file=sys.stderr)
         return 130
     bar.close()
+    if args.limit is not None:
+        report.suite = f"{args.suite}, first {report.problems}"
     record = record_of(report, identity, model, settings)
     QualityResults().put(record)
     text = reading(record)

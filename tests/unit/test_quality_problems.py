@@ -28,7 +28,9 @@ def predicted_problem_seconds(problem: Problem) -> float:
     file_tokens = approx_tokens(problem.prompt + problem.canonical_solution)
     question = CHAT_PROMPT_OVERHEAD_TOKENS + approx_tokens(problem.prompt)
     answer = min(512, file_tokens + CHAT_ANSWER_EXTRA_TOKENS)
-    seconds = prompt_seconds(shape, est, rates, question) + answer * decode_seconds(shape, est, rates, question + answer)
+    seconds = prompt_seconds(shape, est, rates, question) + answer * decode_seconds(
+        shape, est, rates, question + answer
+    )
     for _hole in range(2):
         fim_tokens = sampling.INLINE_BLOCK_MAX_TOKENS
         seconds += prompt_seconds(shape, est, rates, file_tokens)

@@ -1,0 +1,100 @@
+"""The quality check against scripted engines over HTTP (the sandbox runs the tests for real):
+a perfect model scores 1.0, a broken one 0, a stuck one is cut by the timeout; and the CLI."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from app.cli import main
+from app.llm.client import OpenAIClient
+from app.models.quality.check import CheckRun
+from app.models.quality.problems import load_problems, suite_problems
+from app.models.quality.results import QualityResults
+from app.models.quality.sandbox import TestLimits, network_namespace_available, run_test
+from tests.helpers.fake_openai import RecordingOpenAIServer
+from tests.helpers.scripted_coder import CanonicalCoder, endless, garbage
+
+
+def _check(server: RecordingOpenAIServer, **options) -> CheckRun:  # type: ignore[no-untyped-def]
+    return CheckRun(OpenAIClient(server.url, "test-key"), "quick", **options)
+
+
+def test_canonical_answers_score_one_in_chat_and_both_kinds_of_hole():
+    quick = suite_problems("quick")
+    with RecordingOpenAIServer(respond=CanonicalCoder(quick)) as server:
+        report = _check(server).run()
+    assert report.problems == len(quick) == 24
+    assert report.chat_pass_at_1 == 1.0, [o.notes for o in report.outcomes if o.notes]
+    assert report.fim_pass_at_1 == 1.0, [o.notes for o in report.outcomes if o.notes]
+    assert report.fim_multi_line_pass_at_1 == 1.0
+    assert report.fim_multi_line_problems >= 18
+    # the holes went through the editor's completion request, with its token limits
+    middles = server.bodies("/completions")
+    assert middles and all(body["max_tokens"] in (32, 96) for body in middles if "suffix" in body)
+
+
+def test_garbage_answers_score_zero_and_the_check_goes_on():
+    problems = load_problems()[:5]
+    with RecordingOpenAIServer(respond=garbage) as server:
+        report = _check(server, problems=problems).run()
+    assert report.problems == 5
+    assert (report.chat_pass_at_1, report.fim_pass_at_1, report.fim_multi_line_pass_at_1) == (0.0, 0.0, 0.0)
+    assert all("chat: no code in the answer" in o.notes for o in report.outcomes)
+
+
+def test_a_stuck_model_is_cut_by_the_answer_timeout():
+    with RecordingOpenAIServer(respond=endless, piece_delay_s=0.05) as server:
+        started = time.monotonic()
+        report = _check(server, problems=load_problems()[:1], answer_timeout_s=0.5).run()
+    assert time.monotonic() - started < 15
+    outcome = report.outcomes[0]
+    assert outcome.chat is False and "chat: no answer within 0 s" in outcome.notes[0]
+
+
+def test_cancel_from_another_thread_ends_the_check_at_once():
+    with RecordingOpenAIServer(respond=endless, piece_delay_s=0.05) as server:
+        check = _check(server, answer_timeout_s=60)
+        threading.Timer(0.5, check.cancel).start()
+        started = time.monotonic()
+        report = check.run()
+    assert report.cancelled and report.problems == 0
+    assert time.monotonic() - started < 10
+
+
+def test_code_that_runs_forever_is_killed_at_the_test_timeout():
+    run = run_test("while True:\n    pass\n", TestLimits(timeout_s=0.5))
+    assert run.outcome == "timed out" and not run.passed
+
+
+def test_code_cannot_reach_the_network_where_a_namespace_is_allowed():
+    if not network_namespace_available():
+        return  # the page and the CLI say the network is not cut; nothing to try here
+    code = "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=2)\n"
+    run = run_test(code)
+    assert not run.passed and "unreachable" in run.output.lower()
+
+
+def test_dscoder_check_json_ends_with_the_figures_as_fractions_and_keeps_them(capsys):
+    quick = suite_problems("quick")
+    with RecordingOpenAIServer(respond=CanonicalCoder(quick)) as server:
+        argv = ["check", "--endpoint", server.url, "--api-key", "k", "--model", "deepseek-coder-6.7b-instruct"]
+        assert main(argv + ["--json"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    figures = json.loads(last)
+    assert {
+        "suite",
+        "problems",
+        "chat_pass_at_1",
+        "fim_pass_at_1",
+        "fim_multi_line_pass_at_1",
+        "published",
+        "seconds",
+    } <= set(figures)
+    assert figures["suite"] == "quick" and figures["problems"] == 24
+    assert figures["chat_pass_at_1"] == 1.0 and figures["fim_pass_at_1"] == 1.0
+    assert figures["published"] == {"humaneval_python": 0.789, "mbpp": 0.654}
+    assert "above this variant's published HumanEval" in figures["reading"]
+    kept = QualityResults().records()
+    assert len(kept) == 1 and kept[0].chat_pass_at_1 == 1.0 and kept[0].variant == "deepseek-coder-6.7b-instruct"
