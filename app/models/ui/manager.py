@@ -1,4 +1,4 @@
-"""The model manager window: catalog, installed models, downloads, this machine, hub settings.
+"""The model manager window: catalog, installed models, downloads, this machine, benchmarks, hub settings.
 
 The dialog composes three owners and its views. `DownloadJobs` owns the downloads
 (job states, their catalog entries, progress), `InstalledModels` the models folder
@@ -40,6 +40,7 @@ from app.models.catalog import CatalogEntry, load_catalog
 from app.models.download.job import DownloadOptions
 from app.models.library import InstalledModel, installed_paths, search_hub
 from app.models.planning.planner import Plan, QuantFit
+from app.models.ui.benchmarks import BenchmarksPage
 from app.models.ui.download_jobs import DownloadJobs
 from app.models.ui.download_worker import DownloadWorker
 from app.models.ui.downloads_view import DownloadsView
@@ -133,6 +134,8 @@ class ModelManagerDialog(QDialog):
         self.tabs.addTab(self.installed_view, "Installed")
         self.tabs.addTab(self.downloads_view, "Downloads")
         self.tabs.addTab(self._build_machine_tab(), "This machine")
+        self.benchmarks_view = BenchmarksPage(self.settings)
+        self.tabs.addTab(self.benchmarks_view, "Benchmarks")
         self.tabs.addTab(self.search_view, "Search hub")
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_hub_row())
@@ -306,6 +309,9 @@ class ModelManagerDialog(QDialog):
         self._update_recommend_button()
         snapshot = self.library.snapshot
         installed = installed_paths(self._entries.values(), snapshot.models if snapshot else ())
+        self.benchmarks_view.set_installed(
+            [str(m.path) for m in (snapshot.models if snapshot else ()) if m.state in INSTALLED_STATES]
+        )
         if self.machine.machine is not None and installed != self.machine.installed:
             self.machine.update(reuse_machine=True, installed=installed)  # measured loads of installed files
         else:
@@ -380,6 +386,7 @@ class ModelManagerDialog(QDialog):
     def shutdown(self) -> None:
         """At app exit: pause downloads (they resume at the next start) and drop pending results."""
         self._search_tasks.shutdown()
+        self.benchmarks_view.shutdown()
         self.library.shutdown()
         self.machine.shutdown()
         if self._owns_worker:

@@ -1,0 +1,100 @@
+"""What the model manager's Benchmarks page shows, as plain rows (the widget only displays).
+
+One group per catalog variant: its published scores, each in the family's own table's
+terms with its source, then the files measured here (quant, scores, gap, date, time
+taken). Then one group per other model measured here (known models such as the test
+model, and files the catalog does not know), with the published figures the check
+compared them with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.models.catalog import Catalog
+from app.models.quality.report import WARN_BELOW_POINTS, chat_gap_points, reading
+from app.models.quality.results import QualityRecord
+
+
+@dataclass(frozen=True)
+class BenchmarkRow:
+    name: str  # "HumanEval (Python)", or "Q4_K_M, measured here (quick suite, 24 problems)"
+    score: str  # "78.9%", or "chat 72.0% · completion 60.0% / 45.0%"
+    detail: str  # the source, or the reading
+    measured: bool = False
+    date: str = ""
+    time_taken: str = ""
+    warning: bool = False  # measured more than WARN_BELOW_POINTS below the published figure
+
+
+@dataclass(frozen=True)
+class BenchmarkGroup:
+    title: str  # the variant or the model
+    rows: tuple[BenchmarkRow, ...]
+
+
+def duration_text(seconds: float) -> str:
+    """ "48 s", "9 min 12 s", "1 h 6 min"."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def _date_text(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+def measured_row(record: QualityRecord, catalog: Catalog | None = None) -> BenchmarkRow:
+    name = f"{record.quant or record.model.name}, measured here ({record.suite} suite, {record.problems} problems)"
+    score = (
+        f"chat {_percent(record.chat_pass_at_1)} · completion one line {_percent(record.fim_pass_at_1)}, "
+        f"several lines {_percent(record.fim_multi_line_pass_at_1)}"
+    )
+    gap = chat_gap_points(record)
+    detail = reading(record, catalog)
+    if record.busy:
+        detail += " (The machine was busy with other work: the time taken is longer than usual.)"
+    return BenchmarkRow(
+        name,
+        score,
+        detail,
+        measured=True,
+        date=_date_text(record.measured_at),
+        time_taken=duration_text(record.seconds),
+        warning=gap is not None and gap < -WARN_BELOW_POINTS,
+    )
+
+
+def benchmark_groups(catalog: Catalog, records: Sequence[QualityRecord]) -> list[BenchmarkGroup]:
+    groups = []
+    for variant in catalog.variants():
+        published = [
+            BenchmarkRow(s.label, f"{s.percent:.1f}%", s.source) for s in catalog.published_for_variant(variant)
+        ]
+        measured = [measured_row(r, catalog) for r in records if r.variant == variant]
+        groups.append(BenchmarkGroup(variant, tuple(published + measured)))
+    others: dict[str, list[QualityRecord]] = {}
+    for record in records:
+        if record.variant is None:
+            others.setdefault(record.label or record.model.name, []).append(record)
+    known = {k.name: k for k in catalog.known_models}
+    for title, found in others.items():
+        sources = known[title].score_sources if title in known else {}
+        published = [
+            BenchmarkRow(catalog.benchmarks.get(b, b), f"{score * 100:.1f}%", sources.get(b, ""))
+            for b, score in found[-1].published.items()
+        ]
+        groups.append(BenchmarkGroup(title, tuple(published + [measured_row(r, catalog) for r in found])))
+    return groups
