@@ -205,7 +205,8 @@ class BenchmarksPage(QWidget):
         found = []
         for index in range(self.tree.topLevelItemCount()):
             top = self.tree.topLevelItem(index)
-            found += [top.child(i) for i in range(top.childCount()) if "measured here" in top.child(i).text(0)]
+            children = [top.child(i) for i in range(top.childCount())] if top is not None else []
+            found += [item for item in children if item is not None and "measured here" in item.text(0)]
         return found
 
     # -- the check ----------------------------------------------------------------------------
