@@ -1,10 +1,12 @@
-"""Shared test set-up: user data in a temp folder, Qt offscreen, no network."""
+"""Shared test set-up: user data in a temp folder, Qt offscreen, no network, no process in the fast tier."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+
+from tests.helpers.process_guard import guard_process_starts, mark_slow_tier
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Tests never reach the hub; a test that wants the fake hub sets HF_ENDPOINT itself.
@@ -53,8 +55,8 @@ def slow_prompt_model(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_engine(tiny_models, tmp_path_factory):
     """One engine process serving the tiny v1 model for the whole session."""
-    from app.llm.options import LoadOptions
     from app.llm.supervisor import EngineSupervisor
+    from app.protocol.options import LoadOptions
 
     log_path = tmp_path_factory.mktemp("engine-log") / "engine.log"
     supervisor = EngineSupervisor(LoadOptions(model_path=str(tiny_models["v1"]), n_ctx=2048), log_path=log_path)
@@ -93,3 +95,24 @@ def hub(monkeypatch):
     with FakeHub() as server:
         point_hub_client_at(server, monkeypatch)
         yield server
+
+
+# -- tiers: `pytest -m "not slow"` starts no process ------------------------------------
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_slow_tier(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    return (yield from guard_process_starts(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    return (yield from guard_process_starts(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item):
+    return (yield from guard_process_starts(item))

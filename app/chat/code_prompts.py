@@ -1,4 +1,5 @@
-"""Chat prompts about code: a file or a selection with its name, language and a fenced block.
+"""Chat prompts about code: the editor's right-click questions on a selection, and the fence
+that quotes code in Markdown (the attachments' prompt is app/chat/attachments/prompt.py).
 
 Qt-free: the chat controller builds what it sends with these, and tests read them.
 """
@@ -6,10 +7,8 @@ Qt-free: the chat controller builds what it sends with these, and tests read the
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
 
-from app.chat.attachments import Attachment
+from app.chat.editor_access import EditorSnapshot
 from app.editor import textfile
 
 # The editor's right-click questions (app.editor.ui.code_editor.ASK_ACTIONS) and what
@@ -28,17 +27,6 @@ ASK_INSTRUCTIONS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class CodeContext:
-    """Code from the editor: its file name, language and text."""
-
-    name: str  # "main.py", or "Untitled-1" for a new file
-    language_id: str  # app.editor.textfile language id: "python", "cpp", "text"...
-    language_name: str  # "Python", "C++", "Plain text"
-    fence: str  # the Markdown code-fence info string: "python", "cpp", "text"
-    code: str
-
-
 def fenced(code: str, info: str) -> str:
     """`code` in a Markdown fence longer than any backtick run inside it."""
     longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
@@ -47,58 +35,12 @@ def fenced(code: str, info: str) -> str:
     return f"{fence}{info}\n{body}{fence}"
 
 
-def _describe(context: CodeContext) -> str:
-    return f"`{context.name}` ({context.language_name})"
-
-
-def selection_prompt(action: str, context: CodeContext) -> str:
-    """An editor action (Explain, Find bugs...) on the selected code."""
+def selection_prompt(action: str, code: str, source: EditorSnapshot | None = None) -> str:
+    """An editor action (Explain, Find bugs...) on `code`, selected in `source`'s tab (None:
+    the tab is gone; the code is named "selection", as plain text)."""
+    name, language_id = (source.name, source.language_id) if source is not None else ("selection", textfile.PLAIN_TEXT)
+    language = textfile.language(language_id)
     template = ASK_INSTRUCTIONS.get(action, f"{action}:")
-    framework = textfile.language(context.language_id).test_framework
+    framework = language.test_framework
     instruction = template.format(framework=f" {framework}" if framework else "")
-    return f"{instruction}\n\nThe code is from {_describe(context)}:\n\n{fenced(context.code, context.fence)}"
-
-
-def _attachment_text(attachment: Attachment) -> str:
-    language = textfile.language(attachment.language_id)
-    described = f"`{attachment.name}` ({language.name})"
-    if attachment.kind == "project":
-        return f"Here is a map of the project (its files and their definitions):\n\n{fenced(attachment.code, 'text')}"
-    if attachment.kind == "file":
-        return f"Here is the file {described}:\n\n{fenced(attachment.code, language.fence)}"
-    lines = f"lines {attachment.first_line}–{attachment.last_line}"
-    if attachment.kind == "part":
-        return (
-            f"Here are {lines} of the file {described}, around the cursor:\n\n{fenced(attachment.code, language.fence)}"
-        )
-    text = f"The selected code is {lines} of {described}"
-    if attachment.enclosing:
-        first, last = attachment.enclosing_lines
-        text += (
-            f", inside `{attachment.enclosing_name}` (lines {first}–{last}):\n\n"
-            f"{fenced(attachment.enclosing, language.fence)}\n\nThe selection:"
-        )
-    else:
-        text += ":"
-    return f"{text}\n\n{fenced(attachment.code, language.fence)}"
-
-
-_ORDER = {"project": 0, "file": 1, "part": 1, "selection": 2}
-
-
-def attachments_prompt_prefix(attachments: Sequence[Attachment]) -> str:
-    """What the user's message starts with, before the question: the attachments (the
-    project map first, the selection last), each followed by a blank line; "" without any."""
-    parts = [_attachment_text(a) for a in sorted(attachments, key=lambda a: _ORDER[a.kind])]
-    return "".join(f"{part}\n\n" for part in parts)
-
-
-def attachments_prompt(question: str, attachments: Sequence[Attachment]) -> str:
-    """The user's message with what is attached before it (the project map first, the selection last)."""
-    return attachments_prompt_prefix(attachments) + question.strip()
-
-
-def attachments_line(attachments: Sequence[Attachment]) -> str:
-    """What the chat shows under a question that carried attachments."""
-    names = " · ".join(f"`{a.label}`" for a in attachments)
-    return f"*Attached: {names}*" if attachments else ""
+    return f"{instruction}\n\nThe code is from `{name}` ({language.name}):\n\n{fenced(code, language.fence)}"

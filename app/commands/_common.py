@@ -1,4 +1,4 @@
-"""What the subcommands share: the options that load a model, and the answer's JSON."""
+"""What the subcommands that load a model share: their load options, and the answer's JSON."""
 
 from __future__ import annotations
 
@@ -7,30 +7,11 @@ import json
 from typing import TYPE_CHECKING
 
 from app.config.settings import load_settings
-from app.llm.options import GPU_LAYERS_HELP, LoadOptions, gpu_layers_arg, load_options_for
 from app.models.planning.preflight import plan_and_check_load
+from app.protocol.options import LoadOptions, load_options_for
 
 if TYPE_CHECKING:
     from app.llm.stream import StreamStats
-
-
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", metavar="PATH", help="a .gguf model file (default: the model chosen in the app)")
-    parser.add_argument("--ctx", type=int, default=None, metavar="N", help="context size in tokens")
-    parser.add_argument(
-        "--gpu-layers",
-        type=gpu_layers_arg,
-        default=None,
-        metavar="N|auto|all",
-        help=GPU_LAYERS_HELP + " (default: the app's setting)",
-    )
-    parser.add_argument(
-        "--threads", type=int, default=None, metavar="N", help="CPU threads (default: llama.cpp's choice)"
-    )
-    parser.add_argument(
-        "--endpoint", metavar="URL", help="use a remote OpenAI-compatible server (base URL ending in /v1)"
-    )
-    parser.add_argument("--api-key", metavar="K", help="API key for --endpoint")
 
 
 def load_options_from(args: argparse.Namespace, *, completion: bool = False) -> LoadOptions | None:

@@ -21,26 +21,6 @@ from app.editor import textfile
 from app.utils.errors import DscoderError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "apply",
-        help="show where a code block goes in a file (prints the result; never writes the file)",
-        description=(
-            "Apply a code block (a chat answer's) to FILE as the Apply button does: each definition replaces "
-            "its namesake or goes next to its sibling, imports merge. Prints the new text of FILE, or a diff. "
-            "Exit 0: placed by syntax; 1: it could only fall back (the reason is on stderr)."
-        ),
-    )
-    parser.add_argument("file", metavar="FILE", help="the file to apply to (read, never written)")
-    parser.add_argument("block", metavar="BLOCK_FILE", help="the code block ('-' reads standard input)")
-    parser.add_argument(
-        "--line", type=int, metavar="N", help="the cursor's line (1-based): where code goes that has no place"
-    )
-    parser.add_argument("--diff", action="store_true", help="print a unified diff instead of the whole new text")
-    parser.add_argument("--language", metavar="LANG", help="the file's language (default: from its name)")
-    parser.set_defaults(func=run)
-
-
 def _read(path: str) -> str:
     if path == "-":
         return sys.stdin.read()

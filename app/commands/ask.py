@@ -5,28 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.commands._common import add_model_options, answer_json, load_options_from
-from app.config import sampling
+from app.commands._common import answer_json, load_options_from
 from app.llm.connect import open_client
-from app.llm.options import SamplingParams
+from app.protocol.options import SamplingParams
 from app.utils.errors import DscoderError
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "ask", help="stream a chat reply to stdout", description="Stream a chat reply to stdout."
-    )
-    parser.add_argument("prompt", metavar="PROMPT", help="the message; '-' reads it from stdin")
-    add_model_options(parser)
-    parser.add_argument("--system", metavar="TEXT", help="system prompt (default: the model's own)")
-    parser.add_argument("--temperature", type=float, default=sampling.TEMPERATURE, metavar="F")
-    parser.add_argument("--top-p", type=float, default=sampling.TOP_P, metavar="F")
-    parser.add_argument(
-        "--max-tokens", type=int, default=sampling.CHAT_MAX_TOKENS, metavar="N", help="the answer's length limit"
-    )
-    parser.add_argument("--seed", type=int, default=None, metavar="N")
-    parser.add_argument("--json", action="store_true", help="after the text, print one JSON line with the figures")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

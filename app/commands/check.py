@@ -16,36 +16,14 @@ import sys
 
 from tqdm import tqdm
 
-from app.commands._common import add_model_options, load_options_from
+from app.commands._common import load_options_from
 from app.llm.connect import open_client
 from app.models.quality.check import CheckProgress, CheckRun
-from app.models.quality.problems import SUITES, Problem, suite_problems
+from app.models.quality.problems import Problem, suite_problems
 from app.models.quality.published import identify_model
 from app.models.quality.report import check_json, reading, record_of
 from app.models.quality.results import CheckedModel, QualityResults
 from app.utils.errors import DscoderError
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "check",
-        help="check a model's coding quality here (HumanEval chat and completion) beside its published scores",
-        description=(
-            "Run HumanEval's problems through the model's chat and the editor's completion, run the "
-            "answers' tests in a sandbox, and print pass@1 beside the published figures."
-        ),
-    )
-    add_model_options(parser)
-    parser.add_argument("--suite", choices=SUITES, default="quick", help="quick: 24 problems; full: all 164")
-    parser.add_argument(
-        "--limit",
-        type=int,
-        default=None,
-        metavar="N",
-        help="only the suite's first N problems (a smoke run; kept as its own suite, apart from full checks)",
-    )
-    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
-    parser.set_defaults(func=run)
 
 
 def _model_path(query: str) -> str:

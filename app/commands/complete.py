@@ -6,42 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.commands._common import add_model_options, answer_json, load_options_from
+from app.commands._common import answer_json, load_options_from
 from app.completion.fim import complete_middle
-from app.completion.ring import RingBuffer, repository_context, with_repository
-from app.config import sampling
+from app.completion.ring import RingBuffer, ring_prefix, with_repository
 from app.editor import textfile
 from app.llm.connect import open_client
-from app.llm.options import SamplingParams
+from app.protocol.options import SamplingParams
 from app.utils.errors import DscoderError
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "complete",
-        help="fill in the middle between a prefix and a suffix",
-        description="Print exactly the middle text (no newline added).",
-    )
-    parser.add_argument("--prefix-file", required=True, metavar="F")
-    parser.add_argument("--suffix-file", required=True, metavar="F")
-    parser.add_argument("--language", metavar="LANG", help="language for the stop rules (default: from the file name)")
-    parser.add_argument(
-        "--context-file",
-        action="append",
-        default=[],
-        metavar="F",
-        help="another file to put in the prompt as the editor's ring buffer does (repeatable)",
-    )
-    parser.add_argument(
-        "--path",
-        metavar="P",
-        help="the path of the file being completed, as the prompt names it (default: the prefix file's)",
-    )
-    parser.add_argument("--show-prompt", action="store_true", help="print the prompt's prefix and exit (no model)")
-    parser.add_argument("--max-tokens", type=int, default=sampling.COMPLETION_MAX_TOKENS, metavar="N")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the bare text")
-    add_model_options(parser)
-    parser.set_defaults(func=run)
 
 
 def _read(path: str) -> str:
@@ -61,14 +32,14 @@ def guess_language(path: str) -> str | None:
     return language_for_path(path)
 
 
-def repository_prefix(prefix: str, current_path: str, language: str, context_files: list[str]) -> str:
-    """`prefix` with the context files before it, exactly as the editor's ring buffer puts them."""
+def repository_prefix(prefix: str, current_path: str, language: str, other_files: list[str]) -> str:
+    """`prefix` with the other files (`--context-file`) before it, exactly as the editor's ring buffer puts them."""
     ring = RingBuffer()
-    for path in context_files:
+    for path in other_files:
         ring.add_file(path, _read(path), guess_language(path) or textfile.PLAIN_TEXT)
     ring.commit()
-    context = repository_context(ring.chunks(), current_path)
-    return with_repository(prefix, context, current_path, language)
+    ring_part = ring_prefix(ring.chunks(), current_path)
+    return with_repository(prefix, ring_part, current_path, language)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,19 +15,6 @@ import json
 from app.diagnostics.doctor import FAIL, format_findings, run_checks
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "doctor",
-        help="check this installation and machine, with a fix for each problem",
-        description="Show what the app finds (Python, Qt, the window's platform plugin, llama.cpp and its "
-        "backends, GPUs, the models folder, settings, logs) and how to fix each problem.",
-    )
-    parser.add_argument("--json", action="store_true", help="print a JSON list of findings")
-    # `dscoder doctor --qt-child` is the child process that tries Qt (see app/diagnostics/doctor.py).
-    parser.add_argument("--qt-child", action="store_true", help=argparse.SUPPRESS)
-    parser.set_defaults(func=run)
-
-
 def run(args: argparse.Namespace) -> int:
     if args.qt_child:
         return qt_child()

@@ -14,42 +14,16 @@ from pathlib import Path
 
 from app.commands.probe import measured_machine
 from app.config.settings import load_settings
-from app.llm.options import AUTO_GPU_LAYERS, GPU_LAYERS_HELP, LoadOptions, gpu_layers_arg
 from app.models.catalog import CatalogEntry, load_catalog
 from app.models.gguf import GgufInfo, read_gguf_info
-from app.models.planning.estimator import KV_TYPES
 from app.models.planning.file_estimate import FileEstimate, estimate_file, memory_for, rates_for
 from app.models.planning.gpu_layers import planned_gpu_layers
 from app.models.planning.measured import MeasuredLoads
-from app.models.planning.plan_words import rate_text, seconds_text
-from app.models.planning.planner import gb
 from app.models.planning.shape import model_shape
-from app.models.planning.speed import predict_speed
+from app.models.planning.speed_prediction import predict_speed
+from app.protocol.options import AUTO_GPU_LAYERS, LoadOptions
 from app.utils.errors import DscoderError
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "estimate",
-        help="estimate the RAM, VRAM and speed of a model",
-        description="Estimate RAM and VRAM for a GGUF file or a catalog model (e.g. "
-        "deepseek-coder-6.7b-instruct:Q4_K_M) at a context size and GPU layer count.",
-    )
-    parser.add_argument("--model", required=True, metavar="PATH|CATALOG_ID", help="a .gguf file or a catalog id")
-    parser.add_argument("--ctx", type=int, default=4096, metavar="N", help="context size in tokens (default: 4096)")
-    parser.add_argument(
-        "--gpu-layers",
-        type=gpu_layers_arg,
-        default=0,
-        metavar="N|auto|all",
-        help=GPU_LAYERS_HELP + "; auto plans for this machine's GPUs and needs a .gguf file (default: 0)",
-    )
-    parser.add_argument("--kv-type", choices=KV_TYPES, default="f16", help="KV cache type (default: f16)")
-    parser.add_argument("--batch", type=int, default=None, metavar="N", help="n_batch (default: from settings)")
-    parser.add_argument("--ubatch", type=int, default=None, metavar="N", help="n_ubatch (default: from settings)")
-    parser.add_argument("--flash-attn", action="store_true", default=None, help="assume flash attention")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(func=run)
+from app.utils.units import duration, memory_size, token_rate
 
 
 def resolve_model(spec: str) -> GgufInfo | CatalogEntry:
@@ -74,12 +48,12 @@ def estimate_text(model: GgufInfo | CatalogEntry, result: FileEstimate) -> str:
         f"{title}: {est.n_gpu_layers} of {est.n_layer + 1} layers on the GPU, context {est.n_ctx}",
         f"{'':<22}{'RAM':>10}{'VRAM':>10}",
     ]
-    lines += [f"{label:<22}{gb(ram):>10}{gb(vram):>10}" for label, ram, vram in rows]
+    lines += [f"{label:<22}{memory_size(ram):>10}{memory_size(vram):>10}" for label, ram, vram in rows]
     lines += [
         "",
-        f"Speed ({speed.source}): {rate_text(speed.decode_tokens_per_s)} tokens/s while answering, "
-        f"{rate_text(speed.prompt_tokens_per_s)} prompt tokens/s; "
-        f"a 2K-token question's first token in {seconds_text(speed.first_token_s)}",
+        f"Speed ({speed.source}): {token_rate(speed.decode_tokens_per_s)} tokens/s while answering, "
+        f"{token_rate(speed.prompt_tokens_per_s)} prompt tokens/s; "
+        f"a 2K-token question's first token in {duration(speed.first_token_s)}",
     ]
     return "\n".join(lines)
 

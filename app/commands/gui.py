@@ -8,12 +8,6 @@ from app.diagnostics.ui.display import gui_start_problem
 from app.utils.errors import DscoderError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("gui", help="open the window (the default)", description="Open the window.")
-    parser.add_argument("files", nargs="*", metavar="FILE", help="files to open in the editor")
-    parser.set_defaults(func=run)
-
-
 def run(args: argparse.Namespace) -> int:
     # Qt aborts with a core dump when its platform plugin cannot start; say why first, in one line.
     problem = gui_start_problem()

@@ -15,7 +15,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from app.commands.progress import PhaseProgress
@@ -35,47 +34,8 @@ from app.models.library import (
     verify_model,
 )
 from app.models.manifest import MISMATCH
-from app.models.verify import format_bytes
 from app.utils.errors import DscoderError
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "models",
-        help="list, download, verify, import and remove models",
-        description="The model catalog, downloads from the hub, and the models on disk.",
-    )
-    parser.set_defaults(func=run_catalog, json=False)
-    actions = parser.add_subparsers(dest="models_command", metavar="ACTION")
-
-    def action(name: str, help_text: str, func: Any) -> argparse.ArgumentParser:
-        sub = actions.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
-        sub.add_argument("--json", action="store_true", help="print JSON instead of text")
-        sub.set_defaults(func=func)
-        return sub
-
-    action("list", "list the models in the models folder", run_list)
-    action("catalog", "list the DeepSeek-Coder models the app offers", run_catalog)
-    download = action("download", "download a catalog model, or a file from a hub repo", run_download)
-    download.add_argument(
-        "catalog_id", nargs="?", metavar="CATALOG_ID", help="for example deepseek-coder-6.7b-instruct:Q4_K_M"
-    )
-    download.add_argument(
-        "--repo", metavar="R", help="a hub repo, for example TheBloke/deepseek-coder-6.7B-instruct-GGUF"
-    )
-    download.add_argument("--file", metavar="F", help="the file in the repo (a shard or part brings its whole set)")
-    download.add_argument("--revision", metavar="REV", default=None, help="branch, tag or commit (default: main)")
-    download.add_argument("--sha256", metavar="H", help="the file's expected sha256 (default: the hub's LFS hash)")
-    verify = action("verify", "hash an installed model again and compare it with its reference", run_verify)
-    verify.add_argument("model", metavar="MODEL", help="path, file name or catalog id")
-    remove = action("remove", "delete an installed model (a referenced import is only forgotten)", run_remove)
-    remove.add_argument("model", metavar="MODEL", help="path, file name or catalog id")
-    imported = action("import", "add a GGUF file from disk to the library", run_import)
-    imported.add_argument("path", metavar="PATH", type=Path, help="the .gguf file (the first shard of a split model)")
-    imported.add_argument("--reference", action="store_true", help="leave the file where it is instead of copying it")
-    search = action("search", "search the hub for other DeepSeek-Coder GGUF repos", run_search)
-    search.add_argument("query", nargs="?", default="deepseek-coder", metavar="QUERY")
-    search.add_argument("--limit", type=int, default=20, metavar="N")
+from app.utils.units import file_size, parameter_count
 
 
 def _print_json(payload: Any) -> None:
@@ -90,7 +50,7 @@ def run_list(args: argparse.Namespace) -> int:
     if not models:
         print(f"No models in {models_dir_from()}. Download one with `dscoder models download CATALOG_ID`.")
         return 0
-    rows = [(m.name, _quant(m), _params(m), format_bytes(m.size), m.state, str(m.path)) for m in models]
+    rows = [(m.name, _quant(m), _params(m), file_size(m.size), m.state, str(m.path)) for m in models]
     _table(("NAME", "QUANT", "PARAMS", "SIZE", "STATE", "PATH"), rows)
     return 0
 
@@ -100,7 +60,7 @@ def _quant(model: InstalledModel) -> str:
 
 
 def _params(model: InstalledModel) -> str:
-    return f"{model.info.parameter_count / 1e9:.1f}B" if model.info else "?"
+    return parameter_count(model.info.parameter_count) if model.info else "?"
 
 
 def run_catalog(args: argparse.Namespace) -> int:
@@ -129,7 +89,7 @@ def run_catalog(args: argparse.Namespace) -> int:
             ]
         )
         return 0
-    rows = [(e.id, format_bytes(e.size), "+".join(e.purpose), statuses[e.id]) for e in catalog.entries]
+    rows = [(e.id, file_size(e.size), "+".join(e.purpose), statuses[e.id]) for e in catalog.entries]
     _table(("ID", "SIZE", "PURPOSE", "STATUS"), rows)
     return 0
 
@@ -244,7 +204,7 @@ def run_search(args: argparse.Namespace) -> int:
     for repo in repos:
         print(f"{repo.repo_id}  ({repo.downloads or 0} downloads)")
         for f in repo.files:
-            print(f"    {f.name}  {format_bytes(f.size)}")
+            print(f"    {f.name}  {file_size(f.size)}")
     return 0
 
 

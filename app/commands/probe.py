@@ -8,38 +8,17 @@ import sys
 from typing import Any
 
 from app.config.settings import Settings, load_settings
-from app.engine.gpu_child import child_main
+from app.hardware.machine_speed import MachineSpeed, describe_machine_speed
+from app.hardware.machine_speed_benchmark import with_machine_speed
 from app.hardware.probe import MachineProfile, probe_machine
-from app.hardware.speed import MachineSpeed
-from app.hardware.speed_benchmark import with_machine_speed
 from app.models.catalog import load_catalog
 from app.models.library import installed_paths, scan_models
 from app.models.planning.measured import MeasuredLoads
-from app.models.planning.plan_words import rate_text, seconds_text
-from app.models.planning.planner import PURPOSES, Plan, gb, plan_for_machine, plan_options
-from app.models.planning.speed import ASSUMED
+from app.models.planning.planner import Plan, plan_for_machine, plan_options
+from app.models.planning.speed_prediction import ASSUMED
 from app.models.quality.results import QualityResults
 from app.utils.errors import DscoderError
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "probe",
-        help="show this machine's CPU, memory, GPUs and speed, and the model that fits",
-        description="Read the CPU, RAM, GPUs, llama.cpp backends and free disk, measure this machine's "
-        "llama.cpp speed (once; under 10 s), and recommend the DeepSeek-Coder variant, quantization, "
-        "GPU layers and context that fit and feel fast enough.",
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--purpose", choices=PURPOSES, default="chat", help="what the model is for (default: chat)")
-    parser.add_argument(
-        "--ctx-cap", type=int, default=None, metavar="N", help="largest context to plan for (default: 16384)"
-    )
-    parser.add_argument("--measure", action="store_true", help="measure this machine's speed again")
-    # The frozen build's children run as `dscoder probe --gpu-child` and `dscoder probe --speed-child ...`.
-    parser.add_argument("--gpu-child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--speed-child", nargs=argparse.REMAINDER, default=None, help=argparse.SUPPRESS)
-    parser.set_defaults(func=run)
+from app.utils.units import duration, file_size, memory_size, token_rate
 
 
 def speed_json(machine: MachineProfile) -> dict[str, Any] | None:
@@ -76,17 +55,8 @@ def probe_json(machine: MachineProfile, plan: Plan) -> dict[str, Any]:
 
 
 def speed_reading(machine: MachineProfile) -> str:
-    speed = machine.machine_speed
-    if speed is None:
-        return "not measured (estimates use typical speeds); run `dscoder probe --measure`"
-    text = (
-        f"CPU {speed.cpu_decode_bytes_per_s / 1e9:.1f} GB/s decode, {speed.cpu_prompt_flops / 1e9:.0f} GFLOP/s prompt"
-    )
-    if speed.cpu_attention_flops:
-        text += f", {speed.cpu_attention_flops / 1e9:.0f} GFLOP/s attention"
-    for gpu in speed.gpus:
-        text += f"; {gpu.name} {gpu.decode_bytes_per_s / 1e9:.0f} GB/s, {gpu.prompt_flops / 1e12:.1f} TFLOP/s"
-    return f"{text} ({speed.when()})"
+    text = describe_machine_speed(machine.machine_speed)
+    return text if machine.machine_speed is not None else f"{text}; run `dscoder probe --measure`"
 
 
 def type_factors_reading(speed: MachineSpeed) -> str:
@@ -102,12 +72,17 @@ def _rows(machine: MachineProfile) -> list[tuple[str, str]]:
     flags = " ".join(cpu.flags) or "no SIMD flags"
     rows = [
         ("CPU", f"{cpu.name} ({cpu.physical_cores} cores, {cpu.logical_cores} threads; {flags})"),
-        ("RAM", f"{gb(mem.ram_total_bytes)} total, {gb(mem.ram_available_bytes)} available"),
-        ("Swap", f"{gb(mem.swap_total_bytes)} total, {gb(mem.swap_free_bytes)} free"),
+        ("RAM", f"{memory_size(mem.ram_total_bytes)} total, {memory_size(mem.ram_available_bytes)} available"),
+        ("Swap", f"{memory_size(mem.swap_total_bytes)} total, {memory_size(mem.swap_free_bytes)} free"),
     ]
     for gpu in machine.gpus:
         state = f"usable ({gpu.backend})" if gpu.backend_usable else "NOT usable: " + gpu.unusable_reason
-        rows.append(("GPU", f"{gpu.name}: {gb(gpu.vram_total_bytes)} total, {gb(gpu.vram_free_bytes)} free; {state}"))
+        rows.append(
+            (
+                "GPU",
+                f"{gpu.name}: {memory_size(gpu.vram_total_bytes)} total, {memory_size(gpu.vram_free_bytes)} free; {state}",
+            )
+        )
     if not machine.gpus:
         rows.append(("GPU", "none found"))
     offload = "yes" if machine.backends.gpu_offload else "no"
@@ -115,7 +90,7 @@ def _rows(machine: MachineProfile) -> list[tuple[str, str]]:
     rows.append(("Speed", speed_reading(machine)))
     if machine.machine_speed and machine.machine_speed.cpu_type_factors:
         rows.append(("Weight types", type_factors_reading(machine.machine_speed)))
-    rows.append(("Disk", f"{machine.disk_free_bytes / 1e9:.1f} GB free in {machine.models_dir}"))
+    rows.append(("Disk", f"{file_size(machine.disk_free_bytes)} free in {machine.models_dir}"))
     return rows
 
 
@@ -135,12 +110,12 @@ def probe_text(machine: MachineProfile, plan: Plan) -> str:
         mark = "*" if fit in (plan.recommendation, plan.completion) else " "
         layers, ctx = (str(fit.gpu_layers), str(fit.ctx)) if fit.fits else ("-", "-")
         speed = fit.speed
-        rate = rate_text(speed.decode_tokens_per_s) if speed else "-"
-        question = seconds_text(speed.first_token_s) if speed else "-"
-        ghost = seconds_text(speed.completion_s) if speed else "-"
+        rate = token_rate(speed.decode_tokens_per_s) if speed else "-"
+        question = duration(speed.first_token_s) if speed else "-"
+        ghost = duration(speed.completion_s) if speed else "-"
         note = fit.why + (f" ({speed.source})" if speed and speed.source not in ("predicted", ASSUMED) else "")
         lines.append(
-            f"{mark}{fit.entry.id:<41} {fit.entry.size / 1e9:>6.1f}GB  {fit.fit:<12} {layers:>6} {ctx:>7} "
+            f"{mark}{fit.entry.id:<41} {file_size(fit.entry.size):>8}  {fit.fit:<12} {layers:>6} {ctx:>7} "
             f"{rate:>6} {question:>7} {ghost:>7}  {note}"
         )
     lines += [f"Note: {note}" for note in plan.notes]
@@ -168,12 +143,15 @@ def measured_machine(settings: Settings, again: bool = False) -> MachineProfile:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The children run llama.cpp in this process: the engine's code is imported only for them.
     if args.gpu_child:
+        from app.engine.gpu_child import child_main
+
         return child_main()
     if args.speed_child is not None:
         # Imported here: the benchmark child's GGUF writer (numpy, gguf) costs every other
         # command's start-up, the window's included, a tenth of a second.
-        from app.engine.speed_child import main as speed_child_main
+        from app.engine.machine_speed_child import main as speed_child_main
 
         return speed_child_main(args.speed_child)
     settings = load_settings()

@@ -6,32 +6,15 @@ import argparse
 import secrets
 import sys
 
-from app.engine.main import serve
-from app.llm.options import GPU_LAYERS_HELP, KV_CACHE_TYPES, LoadOptions, gpu_layers_arg
 from app.llm.supervisor import check_model_file
 from app.models.planning.preflight import plan_and_check_load
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "serve",
-        help="serve a model over an OpenAI-compatible API",
-        description="Serve a model over an OpenAI-compatible API with streaming.",
-    )
-    parser.add_argument("--model", required=True, metavar="PATH")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080, metavar="N")
-    parser.add_argument("--api-key", metavar="K", help="the key clients must send (default: a random one, printed)")
-    parser.add_argument("--ctx", type=int, default=4096, metavar="N")
-    parser.add_argument(
-        "--gpu-layers", type=gpu_layers_arg, default=0, metavar="N|auto|all", help=GPU_LAYERS_HELP + " (default: 0)"
-    )
-    parser.add_argument("--threads", type=int, default=0, metavar="N")
-    parser.add_argument("--kv-cache-type", choices=KV_CACHE_TYPES, default="f16")
-    parser.set_defaults(func=run)
+from app.protocol.options import LoadOptions
 
 
 def run(args: argparse.Namespace) -> int:
+    # The engine runs in this process: its code is imported only now (see app/cli.py).
+    from app.engine.main import serve
+
     check_model_file(args.model)
     api_key = args.api_key or secrets.token_urlsafe(24)
     options = plan_and_check_load(

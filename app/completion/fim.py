@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from app import languages
 from app.languages import FimClass
-from app.llm.options import SamplingParams
+from app.protocol.options import SamplingParams
 
 if TYPE_CHECKING:  # the client brings httpx (a sixth of a second): imported when a completion runs
     from app.llm.client import OpenAIClient

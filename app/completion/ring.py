@@ -23,7 +23,7 @@ import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.completion.context import display_paths, path_comment
+from app.completion.fim_window import display_paths, path_comment
 from app.editor import textfile
 from app.utils.tokens import approx_tokens
 
@@ -135,18 +135,21 @@ class RingBuffer:
 
 
 @dataclass(frozen=True)
-class RepositoryContext:
+class RingPrefix:
+    """The start of a FIM prompt made from the ring buffer: other files' chunks in the
+    repository format (each after a comment line with its path)."""
+
     text: str  # the chunks in the repository format, to go before the current file
     paths: tuple[str, ...]  # the chunks' file paths, in order
     shown: tuple[str, ...]  # the same as the prompt shows them
 
 
-def repository_context(
+def ring_prefix(
     chunks: Sequence[RingChunk],
     current_path: str,
     budget_tokens: int = RING_CAPACITY_TOKENS,
     count_tokens: TokenCounter = approx_tokens,
-) -> RepositoryContext:
+) -> RingPrefix:
     """The ring's chunks (but the current file's) as repository-format text within budget:
     the newest that fit, shown oldest first so the start stays the same as chunks arrive."""
     others = [c for c in chunks if not current_path or c.path != current_path]
@@ -163,13 +166,13 @@ def repository_context(
     for chunk, name in zip(chosen, shown, strict=True):
         body = chunk.text if chunk.text.endswith("\n") else chunk.text + "\n"
         parts.append(f"{path_comment(name, chunk.language)}\n{body}\n")
-    return RepositoryContext("".join(parts), tuple(c.path for c in chosen), tuple(shown))
+    return RingPrefix("".join(parts), tuple(c.path for c in chosen), tuple(shown))
 
 
-def with_repository(prefix: str, context: RepositoryContext, current_path: str, language: str) -> str:
+def with_repository(prefix: str, ring_part: RingPrefix, current_path: str, language: str) -> str:
     """`prefix` after the chunks and the current file's path line, as build_completion_prompt
     lays them out (for `dscoder complete --context-file`, which sends a prefix as it is)."""
-    if not context.text:
+    if not ring_part.text:
         return prefix
-    current_shown, _ = display_paths(current_path, list(context.paths))
-    return f"{context.text}{path_comment(current_shown, language)}\n{prefix}"
+    current_shown, _ = display_paths(current_path, list(ring_part.paths))
+    return f"{ring_part.text}{path_comment(current_shown, language)}\n{prefix}"

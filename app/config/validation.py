@@ -14,13 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.config.remotes import RemoteEngine, check_url, validate_remote
+from app.config.setting_spec import SettingSpec, restart_labels, specs_of
 from app.config.settings import KV_CACHE_TYPES, Settings
-
-THEMES = ("system", "light", "dark")
-MAX_CONTEXT = 1 << 20  # DeepSeek-Coder-V2 has 128K; leave room for longer models
-MAX_PORT = 65535
-MAX_CACHE_MIB = 1 << 20  # 1 TiB: anything larger is a typo
-MIN_CONTEXT_TOKENS, MAX_CONTEXT_TOKENS = 200, 65536  # what a question may carry from the editor
 
 
 @dataclass(frozen=True)
@@ -32,26 +27,9 @@ class SettingsProblem:
         return self.message
 
 
-# Fields whose change only takes effect when the engine starts again, with their labels.
-RESTART_FIELDS: dict[str, str] = {
-    "models_dir": "Models folder",
-    "n_ctx": "Context size",
-    "n_gpu_layers": "GPU layers",
-    "n_threads": "Threads",
-    "n_threads_batch": "Prompt threads",
-    "prompt_cache_bytes": "Prompt cache in RAM",
-    "prompt_cache_disk_mib": "Prompt cache on disk",
-    "prompt_lookup": "Prompt-lookup drafting",
-    "draft_model_path": "Draft model",
-    "n_batch": "Batch size",
-    "n_ubatch": "Micro-batch size",
-    "flash_attn": "Flash attention",
-    "kv_cache_type": "KV cache type",
-    "use_mmap": "Memory-mapped loading",
-    "active_engine": "Engine used for chat",
-    "local_server_enabled": "Serve the loaded model",
-    "local_server_port": "Local server port",
-}
+# Fields whose change only takes effect when the engine starts again, with their labels
+# (declared by `restart=True` on the field).
+RESTART_FIELDS: dict[str, str] = restart_labels(Settings)
 
 
 def _is_int(value: Any) -> bool:
@@ -62,53 +40,46 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _int_in(problems: list[SettingsProblem], name: str, value: Any, low: int, high: int, what: str) -> None:
-    if not _is_int(value) or not low <= value <= high:
-        problems.append(SettingsProblem(name, f"{what} must be a whole number from {low} to {high}, not {value!r}"))
+def _number_text(value: float, whole: bool) -> str:
+    return str(int(value)) if whole else f"{value:g}"
 
 
-def _float_in(problems: list[SettingsProblem], name: str, value: Any, low: float, high: float, what: str) -> None:
-    if not _is_number(value) or not low <= value <= high:
-        problems.append(SettingsProblem(name, f"{what} must be a number from {low:g} to {high:g}, not {value!r}"))
-
-
-# Whole-number and decimal settings with a plain range: (name, low, high, what the message calls it).
-_INT_RANGES: tuple[tuple[str, int, int, str], ...] = (
-    ("n_gpu_layers", -1, 1000, "GPU layers (-1 for automatic)"),
-    ("n_threads", 0, 1024, "Threads (0 for automatic)"),
-    ("n_threads_batch", 0, 1024, "Prompt threads (0 for automatic)"),
-    ("prompt_cache_disk_mib", 0, MAX_CACHE_MIB, "Prompt cache on disk (MiB)"),
-    ("n_batch", 1, 65536, "Batch size"),
-    ("n_ubatch", 1, 65536, "Micro-batch size"),
-    ("top_k", 0, 1000, "Top-k (0 to turn it off)"),
-    ("max_tokens", 1, 131072, "Max tokens"),
-    ("seed", -1, 2**31 - 1, "Seed (-1 for random)"),
-    ("editor_font_size", 6, 72, "Editor font size"),
-    ("completion_delay_ms", 0, 5000, "Completion delay (ms)"),
-    ("chat_file_tokens", MIN_CONTEXT_TOKENS, MAX_CONTEXT_TOKENS, "Tokens for the current file"),
-    ("chat_project_map_tokens", MIN_CONTEXT_TOKENS, MAX_CONTEXT_TOKENS, "Tokens for the project map"),
-)
-_FLOAT_RANGES: tuple[tuple[str, float, float, str], ...] = (
-    ("temperature", 0.0, 2.0, "Temperature"),
-    ("top_p", 0.0, 1.0, "Top-p"),
-    ("min_p", 0.0, 1.0, "Min-p"),
-    ("repeat_penalty", 0.5, 2.0, "Repeat penalty"),
-)
+def check_spec(name: str, spec: SettingSpec, value: Any, default: Any) -> SettingsProblem | None:
+    """The problem with `value` by its spec (its choices, its range), or None."""
+    if spec.choices:
+        if value in spec.choice_values:
+            return None
+        return SettingsProblem(name, f"{spec.named} must be one of {', '.join(spec.choice_values)}, not {value!r}")
+    if spec.low is None or spec.high is None:
+        return None
+    whole = _is_int(default)
+    fits = _is_int(value) if whole else _is_number(value)
+    if fits and (spec.low <= value <= spec.high or value == spec.special):
+        return None
+    kind = "a whole number" if whole else "a number"
+    span = f"from {_number_text(spec.low, whole)} to {_number_text(spec.high, whole)}"
+    if spec.special is None:
+        rule = f"{kind} {span}"
+    elif spec.low <= spec.special <= spec.high:
+        rule = f"{kind} {span} ({spec.special} {spec.special_means})"
+    else:
+        rule = f"{spec.special} ({spec.special_means}) or {kind} {span}"
+    return SettingsProblem(name, f"{spec.named} must be {rule}, not {value!r}")
 
 
 def validate_settings(settings: Settings) -> list[SettingsProblem]:
     """Every problem with the values in `settings`; an empty list means they are all fine."""
     s = settings
+    defaults = type(s)()
     problems: list[SettingsProblem] = []
-    for name, low, high, what in _INT_RANGES:
-        _int_in(problems, name, getattr(s, name), low, high, what)
-    for name, flow, fhigh, what in _FLOAT_RANGES:
-        _float_in(problems, name, getattr(s, name), flow, fhigh, what)
+    for name, spec in specs_of(type(s)).items():
+        problem = check_spec(name, spec, getattr(s, name), getattr(defaults, name))
+        if problem is not None:
+            problems.append(problem)
     problems += _check_folders_and_addresses(s)
     problems += _check_engine(s)
     problems += _check_draft_model(s)
     problems += _check_looks(s)
-    problems += _check_planner(s)
     problems += _check_presets(s)
     problems += _check_remotes(s)
     return problems
@@ -126,35 +97,15 @@ def _check_folders_and_addresses(s: Settings) -> list[SettingsProblem]:
         )
     if s.hub_endpoint and (message := check_url(s.hub_endpoint, "Hub endpoint")):
         problems.append(SettingsProblem("hub_endpoint", message))
-    if not (_is_int(s.local_server_port) and (s.local_server_port == 0 or 1024 <= s.local_server_port <= MAX_PORT)):
-        problems.append(
-            SettingsProblem(
-                "local_server_port",
-                f"Local server port must be 0 (any free port) or from 1024 to {MAX_PORT}, not {s.local_server_port!r}",
-            )
-        )
     return problems
 
 
 def _check_engine(s: Settings) -> list[SettingsProblem]:
-    """The checks that tie engine settings together (context, batches, KV cache type)."""
+    """The checks that tie engine settings together (batches, KV cache type and flash attention)."""
     problems: list[SettingsProblem] = []
-    if not (_is_int(s.n_ctx) and (s.n_ctx == 0 or 256 <= s.n_ctx <= MAX_CONTEXT)):
-        problems.append(
-            SettingsProblem(
-                "n_ctx",
-                f"Context size must be 0 (chosen from free memory) or from 256 to {MAX_CONTEXT} tokens, not {s.n_ctx!r}",
-            )
-        )
     if _is_int(s.n_batch) and _is_int(s.n_ubatch) and s.n_ubatch > s.n_batch:
         problems.append(SettingsProblem("n_ubatch", "Micro-batch size must not be larger than the batch size"))
-    if s.kv_cache_type not in KV_CACHE_TYPES:
-        problems.append(
-            SettingsProblem(
-                "kv_cache_type", f"KV cache type must be one of {', '.join(KV_CACHE_TYPES)}, not {s.kv_cache_type!r}"
-            )
-        )
-    elif s.kv_cache_type != "f16" and not s.flash_attn:
+    if s.kv_cache_type in KV_CACHE_TYPES and s.kv_cache_type != "f16" and not s.flash_attn:
         problems.append(
             SettingsProblem(
                 "kv_cache_type",
@@ -167,8 +118,6 @@ def _check_engine(s: Settings) -> list[SettingsProblem]:
 
 def _check_looks(s: Settings) -> list[SettingsProblem]:
     problems: list[SettingsProblem] = []
-    if s.theme not in THEMES:
-        problems.append(SettingsProblem("theme", f"Theme must be one of {', '.join(THEMES)}, not {s.theme!r}"))
     if not isinstance(s.editor_font_family, str) or not s.editor_font_family.strip():
         problems.append(SettingsProblem("editor_font_family", "Editor font needs a font family name"))
     return problems
@@ -189,24 +138,6 @@ def _check_draft_model(s: Settings) -> list[SettingsProblem]:
             )
         ]
     return []
-
-
-def _check_planner(s: Settings) -> list[SettingsProblem]:
-    """The planner's speed floors and the RAM it keeps free."""
-    problems: list[SettingsProblem] = []
-    _float_in(
-        problems, "plan_min_tokens_per_s", s.plan_min_tokens_per_s, 0.5, 1000.0, "Minimum answer speed (tokens/s)"
-    )
-    _float_in(
-        problems, "plan_max_question_s", s.plan_max_question_s, 1.0, 600.0, "Longest wait for a 2K-token question (s)"
-    )
-    _float_in(problems, "plan_max_completion_s", s.plan_max_completion_s, 0.05, 30.0, "Longest wait for ghost text (s)")
-    _float_in(problems, "plan_headroom_percent", s.plan_headroom_percent, 0.0, 90.0, "RAM kept free (% of RAM)")
-    _float_in(problems, "plan_headroom_max_gb", s.plan_headroom_max_gb, 0.0, 1024.0, "RAM kept free, at most (GB)")
-    _int_in(
-        problems, "prompt_cache_bytes", s.prompt_cache_bytes, 0, 1 << 40, "Prompt cache size (bytes, 0 for automatic)"
-    )
-    return problems
 
 
 def _check_presets(s: Settings) -> list[SettingsProblem]:
@@ -271,7 +202,7 @@ def sanitized(settings: Settings) -> tuple[Settings, list[SettingsProblem]]:
     """
 
     problems = validate_settings(settings)
-    defaults = Settings()
+    defaults = type(settings)()
     fixed = settings
     for _ in range(3):  # a default can clash with another value (micro-batch > batch)
         current = validate_settings(fixed)
@@ -295,7 +226,8 @@ def sanitized(settings: Settings) -> tuple[Settings, list[SettingsProblem]]:
 
 def restart_needed(old: Settings, new: Settings) -> list[str]:
     """Labels of the changed settings that only take effect when the engine restarts."""
-    labels = [label for name, label in RESTART_FIELDS.items() if getattr(old, name) != getattr(new, name)]
+    restart_fields = RESTART_FIELDS if type(new) is Settings else restart_labels(type(new))
+    labels = [label for name, label in restart_fields.items() if getattr(old, name) != getattr(new, name)]
     if new.active_engine and new.active_engine == old.active_engine:
 
         def active(s: Settings) -> Any:

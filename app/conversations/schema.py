@@ -3,9 +3,12 @@
 FTS5 indexes are "external content" tables over `messages.content` and
 `conversations.title`; the triggers below update them in the same transaction as
 every insert, update and delete, so the index can never disagree with the rows.
+
+This is version 1, as users' files have it: never edit it. A change to the schema is a new
+step in conversations/migrations.py.
 """
 
-SCHEMA = """
+SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS conversations (
     id INTEGER PRIMARY KEY,
     title TEXT NOT NULL,

@@ -11,8 +11,11 @@ streaming goes through a `StreamingMessageWriter`, which inserts the row at once
 `flush()` (its owner's timer, `interval` after the last delta), so a crash loses less
 than a second of it.
 
-FTS5 indexes message texts and conversation titles; triggers (conversation_schema.py)
-keep the indexes in step with the tables, so nothing here has to update them.
+FTS5 indexes message texts and conversation titles; triggers (schema.py) keep the
+indexes in step with the tables, so nothing here has to update them.
+
+Opening a file applies the migrations it lacks (migrations.py). A file from a newer
+release is opened read-only: `read_only_reason` says so, and every write raises it.
 
 Threads: the store holds one connection (`check_same_thread=False`) behind a lock.
 Every query here is a few milliseconds on a personal history, and the streaming
@@ -35,8 +38,14 @@ from pathlib import Path
 from typing import Any
 
 from app.conversations.export import conversation_markdown
+from app.conversations.migrations import (
+    LATEST_VERSION,
+    NEWER_VERSION_TODO,
+    migrate,
+    newer_version_message,
+    schema_version,
+)
 from app.conversations.records import ConversationInfo, SearchHit, StoredMessage
-from app.conversations.schema import SCHEMA
 from app.conversations.streaming import StreamingMessageWriter
 from app.utils import paths
 from app.utils.errors import DscoderError
@@ -46,7 +55,6 @@ log = logging.getLogger(__name__)
 DB_FILE = "conversations.sqlite3"
 DEFAULT_TITLE = "New conversation"
 ROLES = ("system", "user", "assistant")
-SCHEMA_VERSION = 1
 TITLE_LENGTH = 60
 
 
@@ -80,6 +88,8 @@ class ConversationStore:
         self._lock = threading.RLock()
         # The file that was moved aside because SQLite could not read it (shown to the user).
         self.recovered_from: Path | None = None
+        # Why writes are refused (a file from a newer release); None while the store is writable.
+        self._read_only: DscoderError | None = None
         try:
             self._conn = self._open()
         except sqlite3.DatabaseError as exc:
@@ -90,16 +100,27 @@ class ConversationStore:
         conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
         try:
             conn.row_factory = sqlite3.Row
+            found = schema_version(conn)
+            if found > LATEST_VERSION:
+                conn.close()
+                return self._open_read_only(found)
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 log.warning("SQLite refused WAL mode for %s (got %s)", self.path, mode)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.executescript(SCHEMA)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            migrate(conn)
         except BaseException:
             conn.close()
             raise
+        return conn
+
+    def _open_read_only(self, found: int) -> sqlite3.Connection:
+        self._read_only = DscoderError(newer_version_message(found), NEWER_VERSION_TODO)
+        log.warning("%s: %s", self.path, self._read_only)
+        uri = f"{self.path.as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
         return conn
 
     def _move_aside(self, exc: sqlite3.DatabaseError) -> Path:
@@ -112,6 +133,11 @@ class ConversationStore:
             if side.exists():
                 side.replace(target.with_name(target.name + extra))
         return target
+
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why the history cannot be added to (shown to the user), or None when it can."""
+        return None if self._read_only is None else str(self._read_only)
 
     def close(self) -> None:
         with self._lock:
@@ -127,6 +153,8 @@ class ConversationStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One short write transaction; SQLite failures become a message for the user."""
+        if self._read_only is not None:
+            raise DscoderError(self._read_only.what, self._read_only.todo)
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")

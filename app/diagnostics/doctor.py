@@ -25,10 +25,10 @@ from app.diagnostics.ui.display import gui_start_problem, read_distribution
 from app.hardware.gpus import discover_gpus_isolated
 from app.models.catalog import load_catalog
 from app.models.library import scan_models
-from app.models.verify import format_bytes
 from app.utils import paths
 from app.utils.errors import DscoderError
 from app.utils.resources import resource
+from app.utils.units import file_size
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 QT_CHILD_TIMEOUT_S = 60.0
@@ -136,7 +136,7 @@ def _gpu_finding(gpus: tuple, gpu_offload: bool, notes: tuple[str, ...]) -> Find
     if not gpus:
         detail = "none found: models run on the CPU" + (f" ({'; '.join(notes)})" if notes else "")
         return Finding("GPU", OK, detail)
-    names = ", ".join(f"{g.name} ({format_bytes(g.vram_total_bytes)})" for g in gpus)
+    names = ", ".join(f"{g.name} ({file_size(g.vram_total_bytes)})" for g in gpus)
     unusable = [g.name for g in gpus if not g.backend_usable]
     if unusable and not gpu_offload:
         fix = (
@@ -153,7 +153,7 @@ def check_models_dir(settings: Settings) -> Finding:
         return Finding("Models folder", FAIL, f"{folder} is not a writable folder", _models_dir_fix())
     free = shutil.disk_usage(folder).free
     models = scan_models(folder, read_metadata=False)
-    detail = f"{folder}: {len(models)} model(s), {format_bytes(free)} free"
+    detail = f"{folder}: {len(models)} model(s), {file_size(free)} free"
     if free < LOW_DISK_BYTES:
         return Finding("Models folder", WARN, detail, "Free disk space, or " + _models_dir_fix())
     if not models:

@@ -25,7 +25,7 @@ from app.engine.abort import GenerationCancelled
 from app.engine.drafting import DraftChain
 from app.engine.slots import KvSlot
 from app.engine.vocab import Vocabulary
-from app.llm.options import SamplingParams
+from app.protocol.options import SamplingParams
 
 
 @dataclass

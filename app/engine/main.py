@@ -25,8 +25,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from app.llm.options import KV_CACHE_TYPES, LoadOptions
-from app.llm.protocol import FAILED_MARK, READY_MARK
+from app.protocol.options import KV_CACHE_TYPES, LoadOptions
+from app.protocol.startup_marks import FAILED_MARK, READY_MARK
 from app.utils.errors import DscoderError, EngineError
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFReader
 
 from app.utils.errors import DscoderError, EngineError, ModelFileError
+from app.utils.units import exact_file_size
 
 VERIFY_HINT = "Download it again, or verify it (Model Manager, or `dscoder models verify`)"
 
@@ -34,17 +35,6 @@ class _TensorTableReader(GGUFReader):
             n_bytes = int(np.prod(dims, dtype=np.uint64)) * type_size // block
             end = max(end, start_offs + int(offset[0]) + n_bytes)
         self.data_end = end
-
-
-def sized(n_bytes: int) -> str:
-    """'600 bytes', '245,000,000 bytes (245 MB)' (decimal units, like the hub shows file sizes)."""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n_bytes >= scale:
-            value = n_bytes / scale
-            return (
-                f"{n_bytes:,} bytes ({value:.1f} {unit})" if value < 100 else f"{n_bytes:,} bytes ({value:.0f} {unit})"
-            )
-    return f"{n_bytes:,} bytes"
 
 
 def expected_size(path: str) -> int | None:
@@ -75,14 +65,14 @@ def load_failure(path: str, cause: Exception) -> DscoderError:
     implied = expected_size(path)
     if implied is None:
         return ModelFileError(
-            f"The model file {name} is truncated or damaged: it ends after {sized(on_disk)}, inside its header, "
+            f"The model file {name} is truncated or damaged: it ends after {exact_file_size(on_disk)}, inside its header, "
             "so even the size it should have cannot be read",
             VERIFY_HINT,
         )
     if implied > on_disk:
         return ModelFileError(
-            f"The model file {name} is truncated: its header describes {sized(implied)} "
-            f"but the file on disk has {sized(on_disk)}, {on_disk / implied:.0%} of it",
+            f"The model file {name} is truncated: its header describes {exact_file_size(implied)} "
+            f"but the file on disk has {exact_file_size(on_disk)}, {on_disk / implied:.0%} of it",
             VERIFY_HINT,
         )
     return EngineError(f"llama.cpp could not load {name}: {cause}", "The engine's log has details")

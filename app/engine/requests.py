@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.config import sampling
-from app.llm.options import SamplingParams
-from app.llm.prompts import Message
+from app.engine.prompts import Message
+from app.protocol.options import SamplingParams
 from app.utils.errors import PromptError
 
 MAX_STOP_STRINGS = 16  # OpenAI allows 4; tools that send more than a few use a handful

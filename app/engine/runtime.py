@@ -26,20 +26,20 @@ from pathlib import Path
 
 import llama_cpp
 import psutil
-from llama_cpp import _internals
 
+from app.engine import llama_private as _internals  # llama-cpp-python's private API, through one door
 from app.engine.abort import AbortFlag, GenerationCancelled
 from app.engine.backends import ensure_backends_loaded, model_params_for_this_cpu
 from app.engine.drafting import DraftChain, DraftTotals, ModelDrafter, PromptLookup
 from app.engine.generation import Generation, GenerationEvent, Usage, run_generation
 from app.engine.model_file import load_failure
+from app.engine.prompts import ChatFormat, FittedChat, Message, choose_chat_format, fit_chat
 from app.engine.scheduler import Scheduler, SlotQueue
 from app.engine.slots import KvSlot, SlotParams, Turnstile
 from app.engine.state_cache import PromptStateCache, common_prefix, spill_folder
 from app.engine.threads import plan_threads
 from app.engine.vocab import Vocabulary
-from app.llm.options import LoadOptions, SamplingParams, prompt_cache_budget
-from app.llm.prompts import ChatFormat, FittedChat, Message, choose_chat_format, fit_chat
+from app.protocol.options import LoadOptions, SamplingParams, prompt_cache_budget
 from app.utils import paths
 from app.utils.errors import EngineError, ModelFileError, PromptError
 

@@ -36,7 +36,7 @@ from app.engine.abort import AbortFlag
 from app.engine.requests import chat_messages, sampling_from
 from app.engine.runtime import CHAT, EngineModel
 from app.engine.scheduler import EngineBusy
-from app.llm.options import SamplingParams
+from app.protocol.options import SamplingParams
 from app.utils.errors import DscoderError, PromptError
 
 log = logging.getLogger(__name__)

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import llama_cpp
-from llama_cpp import _internals
 
+from app.engine import llama_private as _internals  # llama-cpp-python's private API, through one door
 from app.engine.abort import AbortFlag, GenerationCancelled, install_abort_byte
 from app.engine.state_cache import common_prefix
 from app.utils.errors import EngineError

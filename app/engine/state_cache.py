@@ -7,7 +7,7 @@ the longest prefix with the new prompt and evaluates only the rest; llama.cpp's 
 does the same with `--cache-ram`.
 
 - Entries are kept least-recently-used first and evicted oldest first once their bytes
-  pass the budget (default 10% of RAM, at most 2 GiB: see app.llm.options). The budget
+  pass the budget (default 10% of RAM, at most 2 GiB: see app.protocol.options). The budget
   is counted by the memory estimator, so it is never hidden RAM.
 - An entry whose tokens are a prefix of a newer one is dropped: the newer state holds
   those cells too. A newer prompt that is a prefix of an entry is not stored again.

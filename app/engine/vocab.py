@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import llama_cpp
-from llama_cpp import _internals
 
+from app.engine import llama_private as _internals  # llama-cpp-python's private API, through one door
 from app.utils.errors import PromptError
 
 FIM_MISSING = PromptError(

@@ -29,7 +29,7 @@ from app.hardware.gpus import (
     discover_gpus_isolated,
     read_drm_sysfs,
 )
-from app.hardware.speed import MachineSpeed, hardware_key, load_cached_speed
+from app.hardware.machine_speed import MachineSpeed, hardware_key, load_cached_speed
 
 SIMD_FLAGS = (
     "sse4_2",
@@ -84,7 +84,7 @@ class MachineProfile:
         return tuple(g for g in self.gpus if g.backend_usable and g.vram_total_bytes > 0)
 
     def hardware_key(self, n_threads: int = 0) -> str:
-        """What the machine's speed depends on (see app/hardware/speed.py)."""
+        """What the machine's speed depends on (see app/hardware/machine_speed.py)."""
         cpu = self.cpu
         return hardware_key(
             cpu.name, cpu.physical_cores, cpu.logical_cores, self.memory.ram_total_bytes, self.gpus, n_threads

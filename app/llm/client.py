@@ -23,8 +23,8 @@ import httpx
 from httpx_sse import EventSource, SSEError
 
 from app.config.sampling import COMPLETION_MAX_TOKENS
-from app.llm.options import SamplingParams
 from app.llm.stream import CancelToken, StreamEvent, StreamStats
+from app.protocol.options import SamplingParams
 from app.utils.errors import ClientError
 
 

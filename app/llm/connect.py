@@ -7,8 +7,8 @@ import threading
 from collections.abc import Iterator
 
 from app.llm.client import OpenAIClient
-from app.llm.options import LoadOptions
 from app.llm.supervisor import EngineSupervisor
+from app.protocol.options import LoadOptions
 from app.utils.errors import DscoderError
 
 

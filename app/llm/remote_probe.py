@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.config.remotes import RemoteEngine, normalize_base_url, validate_remote
-from app.llm.deepseek import DS_FIM_BEGIN, DS_FIM_END, DS_FIM_HOLE
+from app.protocol.deepseek import DS_FIM_BEGIN, DS_FIM_END, DS_FIM_HOLE
 from app.utils.errors import ClientError
 
 FIM_SUFFIX, FIM_RAW, FIM_OFF = "suffix", "raw", "off"
@@ -71,14 +71,14 @@ def client_for(remote: RemoteEngine, api_key: str | None, *, read_timeout: float
 
 
 def _one_token(client: Any, prompt: str, suffix: str | None) -> None:
-    from app.llm.options import SamplingParams
+    from app.protocol.options import SamplingParams
 
     for _event in client.stream_completion(prompt, suffix, SamplingParams(max_tokens=1)):
         pass
 
 
 def _one_token_chat(client: Any) -> None:
-    from app.llm.options import SamplingParams
+    from app.protocol.options import SamplingParams
 
     for _event in client.stream_chat([{"role": "user", "content": "Say OK."}], SamplingParams(max_tokens=1)):
         pass

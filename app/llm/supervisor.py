@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.llm.options import LoadOptions
-from app.llm.protocol import FAILED_MARK, READY_MARK
+from app.protocol.options import LoadOptions
+from app.protocol.startup_marks import FAILED_MARK, READY_MARK
 from app.utils import paths
 from app.utils.errors import CancelledError, EngineError, ModelFileError
 

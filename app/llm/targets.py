@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from app.config.remotes import RemoteEngine, api_key_for, find_remote
 from app.config.settings import Settings
 from app.llm.info import FIM_OFF, FIM_RAW, EngineAccess, EngineInfo
-from app.llm.options import AUTO_GPU_LAYERS, LoadOptions
 from app.llm.remote_probe import deepseek_fim_prompt
 from app.llm.supervisor import EngineSupervisor
+from app.protocol.options import AUTO_GPU_LAYERS, LoadOptions
 
 if TYPE_CHECKING:
     from app.llm.client import OpenAIClient

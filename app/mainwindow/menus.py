@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from app import APP_NAME
+from app.config.settings import THEME_CHOICES
 from app.config.ui.store import SettingsStore
 from app.editor.ui.file_tree import FileTree
 from app.editor.ui.recent_menu import RecentFilesMenu
@@ -22,8 +23,6 @@ from app.llm.info import EngineState
 from app.llm.ui.session import EngineSession
 from app.mainwindow.engine_menu import EngineMenu
 from app.mainwindow.launchers import CodeActions, ModelManagerLauncher, SettingsEditor
-
-THEMES = (("system", "&System"), ("light", "&Light"), ("dark", "&Dark"))
 
 
 @dataclass(frozen=True)
@@ -50,13 +49,14 @@ class WindowMenus:
         models: ModelManagerLauncher,
         settings_editor: SettingsEditor,
         code_actions: CodeActions,
+        undo_change: QAction,
         commands: WindowCommands,
     ) -> None:
         self._window = window
         self._engine = engine
         self._editor = tabs.editor_actions
         self._build_file_menu(tabs, file_tree)
-        self._build_edit_menu(code_actions, settings_editor)
+        self._build_edit_menu(code_actions, settings_editor, undo_change)
         self._build_view_menu(sidebar_dock, commands)
         self._build_model_menu(store, engine, models, commands)
         self._build_help_menu(commands)
@@ -80,8 +80,12 @@ class WindowMenus:
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         menu.addAction(quit_action)
 
-    def _build_edit_menu(self, code_actions: CodeActions, settings_editor: SettingsEditor) -> None:
+    def _build_edit_menu(
+        self, code_actions: CodeActions, settings_editor: SettingsEditor, undo_change: QAction
+    ) -> None:
         menu = self._window.menuBar().addMenu("&Edit")
+        menu.addAction(undo_change)  # an accepted Edit Files change, all its files at once
+        menu.addSeparator()
         for name in ("find", "replace", "find_next", "find_previous"):
             menu.addAction(self._editor[name])
         menu.addSeparator()
@@ -104,8 +108,8 @@ class WindowMenus:
         menu.addSeparator()
         theme_menu = menu.addMenu("&Theme")
         self.themes = QActionGroup(self._window)
-        for choice, label in THEMES:
-            action = theme_menu.addAction(label)
+        for choice, label in THEME_CHOICES:
+            action = theme_menu.addAction("&" + label)
             action.setCheckable(True)
             action.setData(choice)
             action.triggered.connect(lambda _=False, c=choice: commands.apply_theme(c))

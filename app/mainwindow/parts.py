@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.chat.code_prompts import CodeContext
-from app.chat.context import EditorSnapshot
-from app.editor import textfile
+from app.chat.editor_access import EditorSnapshot
 from app.editor.ui.code_editor import CodeEditor
 from app.editor.ui.tabs import EditorTabs
 
 
 class TabsEditorAccess:
-    """The chat's view of the editor tabs: for the controller (EditorAccess) and for the
-    chat's context (EditorSource)."""
+    """The chat's view of the editor tabs (app.chat.editor_access.EditorAccess), for the
+    controller and for the next question's attachments."""
 
     def __init__(self, tabs: EditorTabs) -> None:
         self.tabs = tabs
@@ -37,13 +35,6 @@ class TabsEditorAccess:
     def open_text(self, path: str) -> str | None:
         editor = self.tabs.editor_for_path(path)
         return editor.text() if editor is not None and not editor.is_loading() else None
-
-    def current_code(self) -> CodeContext | None:
-        editor = self.tabs.current_editor()
-        if editor is None or editor.is_loading():
-            return None
-        lang = textfile.language(editor.language)
-        return CodeContext(self.tabs.display_name(editor), lang.id, lang.name, lang.fence, editor.text())
 
     def _target(self) -> CodeEditor | None:
         editor = self.tabs.current_editor() or self.tabs.new_file()

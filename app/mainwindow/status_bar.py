@@ -8,7 +8,8 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
 from app.llm.info import EngineInfo
-from app.llm.options import ALL_GPU_LAYERS
+from app.protocol.options import ALL_GPU_LAYERS
+from app.utils.units import memory_size
 
 
 def device_text(info: EngineInfo) -> str:
@@ -28,7 +29,7 @@ def device_tooltip(info: EngineInfo) -> str:
     if info.decode_threads:
         lines.append(f"{info.decode_threads} threads decode, {info.batch_threads} evaluate prompts")
     if info.prompt_cache_bytes:
-        lines.append(f"Prompt cache: up to {info.prompt_cache_bytes / 2**30:.1f} GiB of RAM keeps recent prompts warm")
+        lines.append(f"Prompt cache: up to {memory_size(info.prompt_cache_bytes)} of RAM keeps recent prompts warm")
     return "\n".join(lines)
 
 

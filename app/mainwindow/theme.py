@@ -6,8 +6,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
-THEME_CHOICES = ("system", "light", "dark")
-
 
 def system_prefers_dark() -> bool:
     hints = QGuiApplication.styleHints()

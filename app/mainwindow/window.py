@@ -4,7 +4,7 @@ The window is layout and menus. It composes the owners and decides nothing itsel
 - `SettingsStore` (settings_store): the one Settings object, saved and announced on change;
 - `EngineSession` (engine): the engine's state, info, loading and the local server;
 - `ChatController` (controller): the conversation; `ConversationBinding`: its storage;
-- `ChatContext` (chat_context): what the next question carries (the chips), from the tabs
+- `QuestionAttachments` (question_attachments): what the next question carries (the chips), from the tabs
   and `ProjectMapService` (project_map), the opened folder's map, built in the background;
 - `CompletionService` (completion): inline completion, following the engine and settings;
 - `ModelManagerLauncher`, `SettingsEditor`, `CodeActions` (launchers.py): the dialogs' glue.
@@ -24,12 +24,12 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from app import APP_NAME, __version__
 from app.chat.ui import ChatPanel
-from app.chat.ui.context import ChatContext
 from app.chat.ui.controller import ChatController
 from app.chat.ui.prefill import IdlePrefill
+from app.chat.ui.question_attachments import QuestionAttachments
 from app.chat.ui.warmup import HighlightingWarmup
 from app.completion.ui.service import CompletionService
-from app.config.settings import Settings, load_settings
+from app.config.settings import THEME_CHOICES, Settings, load_settings
 from app.config.ui.store import SettingsStore
 from app.config.validation import SettingsProblem, sanitized
 from app.conversations.store import ConversationStore
@@ -38,16 +38,17 @@ from app.conversations.ui.sidebar import ConversationSidebar
 from app.editor.ui.file_tree import FileTree
 from app.editor.ui.tabs import EditorTabs, SaveChoice
 from app.llm.info import EngineState
-from app.llm.options import LoadOptions
 from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import EngineWorker
+from app.mainwindow.edit_files import EditFiles
 from app.mainwindow.launchers import MACHINE_TAB, CodeActions, ModelManagerLauncher, SettingsEditor
 from app.mainwindow.measurements import LoadMeasurements
 from app.mainwindow.menus import WindowCommands, WindowMenus
 from app.mainwindow.parts import NoModelBanner, TabsEditorAccess
 from app.mainwindow.status_bar import EngineStatusBar
-from app.mainwindow.theme import THEME_CHOICES, apply_application_palette, effective_theme
+from app.mainwindow.theme import apply_application_palette, effective_theme
 from app.project.ui.service import ProjectMapService
+from app.protocol.options import LoadOptions
 from app.utils import paths
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class MainWindow(QMainWindow):
 
     def apply_theme(self, choice: str) -> None:
         """ "system", "light" or "dark"; the choice is saved, system follows the desktop."""
-        if choice not in THEME_CHOICES:
+        if choice not in dict(THEME_CHOICES):
             choice = "system"
         if not self.settings_store.update(theme=choice):
             self._show_theme()  # the same choice: "system" may mean another scheme now
@@ -177,10 +178,10 @@ class MainWindow(QMainWindow):
         self.measurements = LoadMeasurements(self.engine, self)
         access = TabsEditorAccess(self.tabs)
         self.project_map = ProjectMapService(self)
-        self.chat_context = ChatContext(self.chat, access, self.settings, self.project_map, self)
-        self.controller = ChatController(self.chat, access, self.settings, self.engine, self, self.chat_context)
+        self.question_attachments = QuestionAttachments(self.chat, access, self.settings, self.project_map, self)
+        self.controller = ChatController(self.chat, access, self.settings, self.engine, self, self.question_attachments)
         self.prefill = IdlePrefill(
-            self.engine, self.chat_context, self.controller.next_request_prefix, self.settings, self
+            self.engine, self.question_attachments, self.controller.next_request_prefix, self.settings, self
         )
         self.conversations = ConversationBinding(self.store, self.controller, self.sidebar, self.engine, self)
         self.completion = CompletionService(self.engine.completion_client, self.settings_store, self)
@@ -189,6 +190,9 @@ class MainWindow(QMainWindow):
         self.models = ModelManagerLauncher(self.settings_store, self.engine, self.status, self)
         self.settings_editor = SettingsEditor(self.settings_store, self.engine, self)
         self.code_actions = CodeActions(self.tabs, self.file_tree, self.controller, self.status, self)
+        self.edit_files = EditFiles(
+            self.tabs, self.file_tree, self.controller, self.question_attachments, self.status, self
+        )
 
     def _build_menus(self) -> None:
         commands = WindowCommands(
@@ -208,6 +212,7 @@ class MainWindow(QMainWindow):
             models=self.models,
             settings_editor=self.settings_editor,
             code_actions=self.code_actions,
+            undo_change=self.edit_files.undo_action,
             commands=commands,
         )
 
@@ -219,7 +224,7 @@ class MainWindow(QMainWindow):
         tabs.cursorPositionChanged.connect(status.set_cursor)
         tabs.askAboutSelection.connect(c.ask_about_selection)
         self.file_tree.rootChanged.connect(lambda _root: self._show_file_tree())
-        self._connect_context()
+        self._connect_attachments()
         self.no_model_banner.open_button.clicked.connect(self.open_model_file)
         self.no_model_banner.download_button.clicked.connect(lambda: self.models.show(MACHINE_TAB))
         self.conversations.conversationChanged.connect(lambda _cid: self._show_sidebar_once())
@@ -238,16 +243,18 @@ class MainWindow(QMainWindow):
         if hints is not None:
             hints.colorSchemeChanged.connect(self._on_system_scheme_changed)
 
-    def _connect_context(self) -> None:
-        """The chat's context follows the tabs, the cursor, the opened folder and its settings."""
-        tabs, context, project = self.tabs, self.chat_context, self.project_map
+    def _connect_attachments(self) -> None:
+        """The next question's attachments follow the tabs, the cursor, the opened folder and its settings."""
+        tabs, attachments, project = self.tabs, self.question_attachments, self.project_map
         self.file_tree.rootChanged.connect(project.open_folder)
-        self.file_tree.rootChanged.connect(lambda _root: context.files_changed())
+        self.file_tree.rootChanged.connect(lambda _root: attachments.files_changed())
         tabs.fileSaved.connect(project.file_saved)
         for files_changed in (tabs.currentEditorChanged, tabs.fileOpened, tabs.fileSaved):
-            files_changed.connect(lambda *_args: context.files_changed())
-        tabs.cursorPositionChanged.connect(lambda _line, _column: context.schedule())
-        self.settings_store.changed.connect(lambda names: context.schedule() if _chat_context(names) else None)
+            files_changed.connect(lambda *_args: attachments.files_changed())
+        tabs.cursorPositionChanged.connect(lambda _line, _column: attachments.schedule())
+        self.settings_store.changed.connect(
+            lambda names: attachments.schedule() if _changes_chat_settings(names) else None
+        )
 
     # -- reactions -----------------------------------------------------------------------------
     def _on_current_file(self) -> None:
@@ -375,7 +382,7 @@ class MainWindow(QMainWindow):
         if not self._shut_down:
             self._shut_down = True
             self.controller.stop()
-            self.chat_context.shutdown()
+            self.question_attachments.shutdown()
             self.project_map.shutdown()
             self.completion.shutdown()  # first: its thread may be using the engine's client
             self.engine.shutdown()
@@ -386,7 +393,7 @@ class MainWindow(QMainWindow):
             self.store.close()
 
 
-def _chat_context(names: frozenset[str]) -> bool:
+def _changes_chat_settings(names: frozenset[str]) -> bool:
     return any(name.startswith("chat_") for name in names)
 
 

@@ -334,9 +334,4 @@ def _lookup(token_ids: Mapping[str, int], texts: tuple[str, ...]) -> int | None:
     return None
 
 
-def describe_size(n_bytes: int) -> str:
-    """'4.1 GB' (decimal, like the hub shows file sizes)."""
-    return f"{n_bytes / 1e9:.1f} GB"
-
-
-__all__ = ["GgufInfo", "read_gguf_info", "quant_label", "describe_size"]
+__all__ = ["GgufInfo", "read_gguf_info", "quant_label"]

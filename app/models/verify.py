@@ -13,6 +13,7 @@ from pathlib import Path
 
 from app.utils.errors import DscoderError
 from app.utils.jobs import JobControl, Progress
+from app.utils.units import file_size
 
 HASH_BLOCK = 4 * 1024 * 1024  # large reads keep hashlib (which releases the GIL) busy
 
@@ -57,20 +58,11 @@ def require_free_space(folder: Path, needed: int, what: str) -> None:
     if free < needed:
         missing = needed - free
         raise DscoderError(
-            f"Not enough free disk space for {what}: it needs {format_bytes(needed)} in {folder}, "
-            f"{format_bytes(free)} is free, {format_bytes(missing)} is missing",
-            f"Free at least {format_bytes(missing)} there, or choose another models folder in Settings "
+            f"Not enough free disk space for {what}: it needs {file_size(needed)} in {folder}, "
+            f"{file_size(free)} is free, {file_size(missing)} is missing",
+            f"Free at least {file_size(missing)} there, or choose another models folder in Settings "
             "(or set DSCODER_MODELS_DIR)",
         )
-
-
-def format_bytes(count: float) -> str:
-    value = float(count)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"
 
 
 def copy_with_progress(

@@ -3,5 +3,5 @@
 statements, and the syntax errors in it.
 
 Qt-free. Used by apply-by-syntax (app.chat), the project map (app.project) and the
-chat's context (the definition around a selection).
+chat's attachments (the definition around a selection).
 """

@@ -22,7 +22,8 @@ def fill_prompt(model: str, n_tokens: int, variant: int = 0) -> str:
     """Code that tokenizes to about n_tokens tokens with this model's vocabulary; each
     variant starts differently, so no two share a cached prefix."""
     import llama_cpp
-    from llama_cpp import _internals
+
+    from app.engine import llama_private as _internals
 
     # The vocabulary alone, no context: a context on a vocab-only load warns that its
     # n_ctx exceeds the (unread) training context of 0.

@@ -32,10 +32,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 import psutil  # noqa: E402
 
 from app.llm.client import OpenAIClient  # noqa: E402
-from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
 from app.models.gguf import read_gguf_info  # noqa: E402
 from app.models.planning.estimator import estimate_memory  # noqa: E402
+from app.protocol.options import LoadOptions, SamplingParams  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402
 
 MIB = 2**20

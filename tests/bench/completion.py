@@ -5,7 +5,7 @@ ghost character, and the pass rate of the editor's prompts on the FIM cases.
 Usage: python tests/bench/completion.py [MODEL.gguf] [--runs N] [--no-cases]
 
 Each measured request is what the editor sends after a pause: the prompt built by
-app.completion.context for the text and cursor, streamed through the engine with
+app.completion.fim_window for the text and cursor, streamed through the engine with
 the FIM stop rules (app.completion.fim.complete_middle), which cancels the stream as
 soon as the middle ends. "With reuse" types one character before each request, so the
 engine can keep what it evaluated for the previous one; "without reuse" sends an
@@ -25,12 +25,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from app.completion.context import CompletionPrompt, build_completion_prompt, max_tokens_for  # noqa: E402
 from app.completion.fim import complete_middle  # noqa: E402
+from app.completion.fim_window import CompletionPrompt, build_completion_prompt, max_tokens_for  # noqa: E402
 from app.llm.client import OpenAIClient
-from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.stream import StreamStats
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
+from app.protocol.options import LoadOptions, SamplingParams  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402
 from tests.fim.cases import CASES, available, check  # noqa: E402
 

@@ -25,9 +25,9 @@ import llama_cpp  # noqa: E402
 
 from app.engine.backends import model_params_for_this_cpu  # noqa: E402
 from app.llm.client import OpenAIClient
-from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.stream import CancelToken
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
+from app.protocol.options import LoadOptions, SamplingParams  # noqa: E402
 from tests.bench._util import median, table, test_model_path  # noqa: E402
 
 CODE_LINE = "def handler_{i}(request):\n    return process(request.data, retries={i})\n\n"

@@ -22,11 +22,11 @@ from app.completion.fim import (
     SPECIAL_TOKEN_RE,  # noqa: E402
     complete_middle,  # noqa: E402
 )
-from app.completion.ring import RingBuffer, repository_context, with_repository  # noqa: E402
+from app.completion.ring import RingBuffer, ring_prefix, with_repository  # noqa: E402
 from app.engine.backends import model_params_for_this_cpu
 from app.llm.client import OpenAIClient  # noqa: E402
-from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
+from app.protocol.options import LoadOptions, SamplingParams  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402
 from tests.fim.cases import CASES, available, check  # noqa: E402
 from tests.fim.cross_file import CROSS_FILE_CASES, check_cross_file  # noqa: E402
@@ -48,8 +48,8 @@ def cross_file(client: OpenAIClient) -> None:
                 for name, text in case.context.items():
                     ring.add_file(f"/project/{name}", text, case.language)
                 ring.commit()
-                context = repository_context(ring.chunks(), f"/project/{case.path}")
-                prefix = with_repository(prefix, context, f"/project/{case.path}", case.language)
+                ring_part = ring_prefix(ring.chunks(), f"/project/{case.path}")
+                prefix = with_repository(prefix, ring_part, f"/project/{case.path}", case.language)
             middle, _ = complete_middle(client, prefix, case.suffix, case.language, params)
             ok = check_cross_file(case, middle)
             passed[with_ring] += ok

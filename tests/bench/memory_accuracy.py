@@ -21,12 +21,12 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from app.llm.client import OpenAIClient  # noqa: E402
-from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
 from app.models.gguf import read_gguf_info  # noqa: E402
 from app.models.planning.estimator import estimate_memory  # noqa: E402
 from app.models.planning.load_recorder import process_memory  # noqa: E402
 from app.models.synthetic.tiny import TinyModelSpec, write_tiny_gguf  # noqa: E402
+from app.protocol.options import LoadOptions, SamplingParams  # noqa: E402
 from tests.bench._util import fill_prompt, table, test_model_path  # noqa: E402
 
 MIB = 1024 * 1024

@@ -25,9 +25,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 import psutil  # noqa: E402
 
 from app.llm.client import OpenAIClient
-from app.llm.options import LoadOptions, SamplingParams  # noqa: E402
 from app.llm.stream import CancelToken
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
+from app.protocol.options import LoadOptions, SamplingParams  # noqa: E402
 from app.utils.errors import DscoderError  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402
 

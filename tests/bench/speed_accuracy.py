@@ -35,16 +35,16 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from app.config.settings import Settings  # noqa: E402
+from app.hardware.machine_speed_benchmark import measure_machine_speed  # noqa: E402
 from app.hardware.probe import MachineProfile, probe_machine  # noqa: E402
-from app.hardware.speed_benchmark import measure_machine_speed  # noqa: E402
 from app.llm.client import OpenAIClient  # noqa: E402
-from app.llm.options import LoadOptions, SamplingParams, load_options_for  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
 from app.models.gguf import read_gguf_info  # noqa: E402
 from app.models.planning.file_estimate import memory_for, rates_for  # noqa: E402
 from app.models.planning.gpu_layers import resolve_auto_gpu_layers  # noqa: E402
 from app.models.planning.shape import model_shape  # noqa: E402
-from app.models.planning.speed import decode_seconds, prompt_seconds  # noqa: E402
+from app.models.planning.speed_prediction import decode_seconds, prompt_seconds  # noqa: E402
+from app.protocol.options import LoadOptions, SamplingParams, load_options_for  # noqa: E402
 from tests.bench._util import fill_prompt, table, test_model_path  # noqa: E402
 
 DECODE_TARGET = 0.25

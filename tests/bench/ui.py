@@ -46,28 +46,11 @@ PROMPT = (
 )
 
 FIRST_PAINT_CHILD = r"""
-import os, sys
-from PySide6.QtCore import QEvent
-from PySide6.QtCore import QObject
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QWidget
-from app.mainwindow.app import create_application
+import sys
+from tests.helpers.first_paint import leave_at_first_paint
 from app.mainwindow.app import run_gui
 
-class FirstPaint(QObject):
-    seen = False
-    def eventFilter(self, watched, event):
-        if not self.seen and event.type() == QEvent.Type.Paint and isinstance(watched, QWidget):
-            self.seen = True
-            QTimer.singleShot(0, self.done)  # once this frame is painted
-        return False
-    def done(self):
-        print("FIRST_PAINT", flush=True)
-        os._exit(0)
-
-app = create_application()
-watcher = FirstPaint()
-app.installEventFilter(watcher)
+watcher = leave_at_first_paint(lambda: print("FIRST_PAINT", flush=True))
 sys.exit(run_gui([]))
 """
 

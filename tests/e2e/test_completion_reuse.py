@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.completion.context import build_completion_prompt
+from app.completion.fim_window import build_completion_prompt
 from app.llm.client import OpenAIClient
-from app.llm.options import LoadOptions, SamplingParams
 from app.llm.supervisor import EngineSupervisor
+from app.protocol.options import LoadOptions, SamplingParams
 
 pytestmark = pytest.mark.realmodel
 

@@ -15,11 +15,12 @@ import psutil
 import pytest
 
 from app.llm.client import OpenAIClient
-from app.llm.options import LoadOptions, SamplingParams
 from app.llm.stream import CancelToken
 from app.llm.supervisor import EngineSupervisor
+from app.protocol.options import LoadOptions, SamplingParams
 from app.utils.errors import ClientError, EngineError, ModelFileError
 from tests.helpers.engine import collect
+from tests.helpers.waiting import wait_until
 
 USER = [{"role": "user", "content": "Write a function."}]
 
@@ -42,13 +43,12 @@ def _close_clients():
 
 
 def wait_for_last_generation(client: OpenAIClient, timeout: float = 10.0) -> dict:
-    """The engine's record of its last generation, once that generation has ended."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        last = client.engine_info()["last_generation"]
-        if last.get("finish_reason") == "cancelled":
-            return last
-        time.sleep(0.02)
+    """The engine's record of its last generation, once that generation was cancelled."""
+    wait_until(
+        lambda: client.engine_info()["last_generation"].get("finish_reason") == "cancelled",
+        timeout=timeout,
+        what="the engine recording the cancelled generation",
+    )
     return client.engine_info()["last_generation"]
 
 
@@ -297,7 +297,7 @@ def test_fim_uses_vocabulary_tokens_and_refuses_without_them(tiny_engine, tiny_m
 def test_no_orphan_engine_when_the_parent_is_killed(tiny_models, tmp_path):
     script = (
         "import sys, time\n"
-        "from app.llm.options import LoadOptions\n"
+        "from app.protocol.options import LoadOptions\n"
         "from app.llm.supervisor import EngineSupervisor\n"
         f"s = EngineSupervisor(LoadOptions(model_path={str(tiny_models['v1'])!r}, n_ctx=512))\n"
         "ep = s.start()\n"
@@ -315,13 +315,14 @@ def test_no_orphan_engine_when_the_parent_is_killed(tiny_models, tmp_path):
     parent.kill()
     parent.wait()
     parent.stdout.close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if not psutil.pid_exists(engine_pid) or psutil.Process(engine_pid).status() == psutil.STATUS_ZOMBIE:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the engine outlived its parent")
+
+    def engine_gone() -> bool:
+        try:
+            return psutil.Process(engine_pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    wait_until(engine_gone, timeout=10, what="the engine ending with its parent")
 
 
 def test_complete_middle_reports_a_cancel_by_the_caller(tiny_engine):

@@ -9,10 +9,11 @@ import threading
 import pytest
 
 from app.llm.client import OpenAIClient
-from app.llm.options import LoadOptions, SamplingParams
 from app.llm.stream import CancelToken
 from app.llm.supervisor import EngineSupervisor
-from tests.helpers.engine import collect, usage_of, wait_until
+from app.protocol.options import LoadOptions, SamplingParams
+from tests.helpers.engine import collect, usage_of
+from tests.helpers.waiting import wait_until
 
 CODE = "".join(f"def f_{i}(x):\n    return x * {i}\n\n" for i in range(40))
 

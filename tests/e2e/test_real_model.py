@@ -7,8 +7,8 @@ import pytest
 from app.completion.fim import SPECIAL_TOKEN_RE, complete_middle
 from app.engine.backends import model_params_for_this_cpu
 from app.llm.client import OpenAIClient
-from app.llm.options import LoadOptions, SamplingParams
 from app.llm.supervisor import EngineSupervisor
+from app.protocol.options import LoadOptions, SamplingParams
 from tests.fim.cases import CASES, available, check
 
 pytestmark = pytest.mark.realmodel

@@ -9,8 +9,10 @@ from __future__ import annotations
 import pytest
 
 from app import languages
-from app.chat.attachments import Attachment
-from app.chat.code_prompts import CodeContext, attachments_prompt, selection_prompt
+from app.chat.attachments.excerpts import Attachment
+from app.chat.attachments.prompt import attachments_prompt
+from app.chat.code_prompts import selection_prompt
+from app.chat.editor_access import EditorSnapshot
 from app.chat.markdown.highlight import highlight_runs
 from app.chat.ui.warmup import warm_highlighting
 from app.completion.fim import filter_middle, fim_class
@@ -66,8 +68,9 @@ def test_a_registered_language_reaches_every_feature(qtbot, kotlin):
     # The chat's code prompts: its fence and test framework.
     attachment = Attachment("file", "Main.kt", "kotlin", "fun main() {}\n")
     assert "`Main.kt` (Kotlin):\n\n```kotlin\nfun main() {}\n```" in attachments_prompt("Why?", [attachment])
-    context = CodeContext("Main.kt", "kotlin", "Kotlin", kotlin.fence, "fun f() = 1\n")
-    assert "with kotlin.test" in selection_prompt("Write tests", context)
+    snapshot = EditorSnapshot("Main.kt", "/p/Main.kt", "kotlin", "fun f() = 1\n")
+    prompt = selection_prompt("Write tests", "fun f() = 1\n", snapshot)
+    assert "with kotlin.test" in prompt and "```kotlin\nfun f() = 1\n```" in prompt
 
     # Fill-in-the-middle stops where braces close past the hole's level.
     assert fim_class("kotlin") == "brace"

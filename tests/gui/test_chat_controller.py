@@ -7,16 +7,16 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.chat import attachments
-from app.chat.code_prompts import CodeContext
+from app.chat.attachments import excerpts
+from app.chat.editor_access import EditorSnapshot
 from app.chat.ui import ChatPanel
 from app.chat.ui.controller import ChatController
 from app.chat.ui.message_widgets import AssistantMessageWidget, ErrorCard
 from app.config.settings import Settings
 from app.config.ui.store import SettingsStore
 from app.llm.info import EngineState
-from app.llm.options import LoadOptions
 from app.llm.ui.session import EngineSession
+from app.protocol.options import LoadOptions
 from tests.helpers.chat import ConversationRecorder, click_label_link
 from tests.helpers.fake_engine import ScriptedAnswer, ScriptedEngineWorker, ScriptedLoad
 
@@ -29,8 +29,14 @@ class NoEditor:
     def __init__(self) -> None:
         self.inserted: list[str] = []
 
-    def current_code(self) -> CodeContext | None:
-        return CodeContext("calc.py", "python", "Python", "python", "x = 1\n")
+    def snapshot(self) -> EditorSnapshot | None:
+        return EditorSnapshot("calc.py", "", "python", "x = 1\n")
+
+    def open_files(self) -> list[str]:
+        return []
+
+    def open_text(self, path: str) -> str | None:
+        return None
 
     def insert_at_cursor(self, code: str) -> bool:
         self.inserted.append(code)
@@ -97,7 +103,7 @@ def test_a_question_streams_its_answer_into_the_conversation_and_the_view(chat) 
 
 def test_the_current_file_goes_with_the_question_and_edit_puts_back_what_was_typed(chat) -> None:
     chat.load()
-    current = attachments.current_file("calc.py", "python", "x = 1\n", 0)
+    current = excerpts.current_file("calc.py", "python", "x = 1\n", 0)
     chat.controller.send("Is this right?", [current])
     chat.wait_idle()
     question = chat.controller.conversation.turns[0]

@@ -397,7 +397,7 @@ def test_a_10_mb_paste_is_cut_to_the_cap_with_a_notice_and_typing_goes_on(qtbot,
     assert "10,485" in panel.input.paste_notice.text()
 
 
-def test_context_meter_warns_before_the_context_overflows(panel) -> None:
+def test_context_window_meter_warns_before_the_context_overflows(panel) -> None:
     meter = panel.meter
     panel.set_context_usage(1_000, 16_384)
     assert not meter.is_warning()

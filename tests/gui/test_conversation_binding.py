@@ -9,10 +9,12 @@ import pytest
 
 from app.chat.ui.message_widgets import AssistantMessageWidget
 from app.config.settings import Settings
-from app.conversations.store import ConversationStore
+from app.conversations.store import ConversationStore, default_db_path
+from app.conversations.ui.sidebar import ID_ROLE
 from app.llm.info import EngineInfo, EngineState
 from app.mainwindow.window import MainWindow
 from tests.helpers.fake_engine import ScriptedAnswer, ScriptedEngineWorker, ScriptedLoad
+from tests.helpers.history import write_newer_database
 from tests.helpers.window import open_window
 
 WAIT_MS = 5_000
@@ -158,3 +160,14 @@ def test_answers_saved_without_a_model_name_take_the_conversations_model(tmp_pat
     turns = [saved_turn(m, info.model) for m in store.messages(conversation)]
     assert turns[1] is not None and turns[1].model == "deepseek-coder-6.7b-instruct.Q4_K_M"
     store.close()
+
+
+def test_a_history_from_a_newer_release_is_shown_read_only_with_the_reason(qtbot) -> None:
+    write_newer_database(default_db_path())
+    window = open_window(qtbot, Settings(), ScriptedEngineWorker())
+    assert window.store.read_only_reason is not None
+    assert not window.sidebar.status.isHidden()
+    assert window.sidebar.status.text() == window.store.read_only_reason
+    assert "newer version" in window.sidebar.status.text()
+    listed = [window.sidebar.list.item(i).data(ID_ROLE) for i in range(window.sidebar.list.count())]
+    assert 7 in listed  # its conversation is listed, readable

@@ -12,9 +12,9 @@ from app.config.remotes import RemoteEngine
 from app.config.settings import Settings, load_settings
 from app.config.ui.store import SettingsStore
 from app.llm.info import EngineAccess, EngineState
-from app.llm.options import AUTO_GPU_LAYERS, LoadOptions, SamplingParams
 from app.llm.targets import RemoteTarget
 from app.llm.ui.session import REMOTE_GONE_MESSAGE, EngineSession
+from app.protocol.options import AUTO_GPU_LAYERS, LoadOptions, SamplingParams
 from tests.helpers.fake_engine import TINY_INFO, ScriptedAnswer, ScriptedEngineWorker, ScriptedLoad
 
 WAIT_MS = 5_000

@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QUrl
 
 from app.utils import paths
@@ -41,6 +42,7 @@ APP_RUN = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_exceptions_in_slots_and_threads_and_qt_warnings_go_to_the_log(tmp_path: Path) -> None:
     env = {**os.environ, "DSCODER_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run([sys.executable, "-c", APP_RUN], env=env, capture_output=True, text=True, timeout=60)

@@ -15,8 +15,8 @@ from app.config.settings import Settings
 from app.config.ui.store import SettingsStore
 from app.editor.ui.code_editor import CodeEditor
 from app.llm.client import OpenAIClient
-from app.llm.options import LoadOptions
 from app.llm.supervisor import EngineSupervisor
+from app.protocol.options import LoadOptions
 
 WAIT_MS = 20_000
 # Longer than the longest debounce: when no request was sent by then, none is coming.
@@ -247,6 +247,7 @@ def test_switched_off_globally_or_for_the_language(qtbot, client, editor):
         service.shutdown()
 
 
+@pytest.mark.slow
 def test_a_model_without_fim_greys_the_feature_out_and_says_why(qtbot, tiny_models, tmp_path, editor):
     options = LoadOptions(model_path=str(tiny_models["no_fim"]), n_ctx=512)
     with EngineSupervisor(options, log_path=tmp_path / "engine.log") as supervisor:
@@ -329,7 +330,7 @@ def test_programmatic_edits_do_not_ask_for_a_completion(qtbot, service, editor):
 
 
 def test_tabs_each_get_completion_and_other_tabs_are_repository_context(qtbot, client, tmp_path):
-    from app.completion.context import build_completion_prompt
+    from app.completion.fim_window import build_completion_prompt
     from app.editor.ui.tabs import EditorTabs
 
     (tmp_path / "util.py").write_text("def helper():\n    return 1\n")

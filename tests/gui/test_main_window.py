@@ -59,6 +59,7 @@ def loaded_window(make_window, qtbot, tiny_models):
     return make
 
 
+@pytest.mark.slow
 def test_a_prompt_streams_into_the_chat_painted_in_batches(qtbot, loaded_window) -> None:
     # Plain decoding: with drafting the tiny model's looping answer arrives 16 tokens at a
     # time and can end within two paint intervals.
@@ -93,6 +94,7 @@ def test_a_prompt_streams_into_the_chat_painted_in_batches(qtbot, loaded_window)
     assert not window.chat.input.is_busy()
 
 
+@pytest.mark.slow
 def test_stop_mid_stream_shows_stopped_at_once_and_the_next_prompt_works(qtbot, loaded_window) -> None:
     window = loaded_window(max_tokens=4000)
     type_and_send(qtbot, window, "Write a long story.")
@@ -122,6 +124,7 @@ def test_stop_mid_stream_shows_stopped_at_once_and_the_next_prompt_works(qtbot, 
     assert last_answer(window).stats_text.startswith("40 tokens")
 
 
+@pytest.mark.slow
 def test_regenerate_and_edit_and_resend(qtbot, loaded_window) -> None:
     window = loaded_window(max_tokens=30)
     type_and_send(qtbot, window, "first question")
@@ -198,6 +201,7 @@ def test_code_from_the_editor_goes_into_prompts_and_answers_go_into_the_editor(q
     assert source.read_bytes() == b"def add(a, b):\n    return a + b\n"
 
 
+@pytest.mark.slow
 def test_the_engine_killed_mid_stream_shows_restart_and_keeps_the_editor_text(qtbot, loaded_window) -> None:
     window = loaded_window(max_tokens=4000)
     editor = window.tabs.current_editor()
@@ -237,6 +241,7 @@ def test_the_engine_killed_mid_stream_shows_restart_and_keeps_the_editor_text(qt
     assert [b.text() for b in idle_error.buttons] == ["Restart engine"]
 
 
+@pytest.mark.slow
 def test_first_run_without_a_model_says_so_and_offers_to_open_one(qtbot, make_window, tiny_models) -> None:
     window = make_window()
     banner = window.no_model_banner
@@ -261,6 +266,7 @@ def test_first_run_without_a_model_says_so_and_offers_to_open_one(qtbot, make_wi
     assert window.settings.chat_model_path == str(tiny_models["v1"])
 
 
+@pytest.mark.slow
 def test_loading_can_be_cancelled(qtbot, make_window, tiny_models) -> None:
     window = make_window()
     window.engine.load_model(str(tiny_models["v1"]))
@@ -271,6 +277,7 @@ def test_loading_can_be_cancelled(qtbot, make_window, tiny_models) -> None:
     assert window.menus.restart.isEnabled()
 
 
+@pytest.mark.slow
 def test_a_bad_model_file_fails_to_load_with_a_readable_error(qtbot, make_window, tiny_models) -> None:
     window = make_window()
     window.engine.load_model(str(tiny_models["not_gguf"]))
@@ -280,6 +287,7 @@ def test_a_bad_model_file_fails_to_load_with_a_readable_error(qtbot, make_window
     assert [b.text() for b in error.buttons] == ["Open model file…", "Try again"]
 
 
+@pytest.mark.slow
 def test_the_window_stays_responsive_while_an_answer_streams(qtbot, loaded_window) -> None:
     """Keys typed meanwhile go through the event loop and land, and the answer grows on
     screen step by step (how long the loop ever pauses is measured by tests/bench/ui.py)."""
@@ -341,7 +349,8 @@ def test_closing_asks_about_unsaved_files_and_can_be_cancelled(qtbot, make_windo
     assert engine_thread.isFinished()  # the worker thread was ended
 
 
-def test_the_context_meter_warns_before_the_context_overflows_and_dropped_turns_are_noted(
+@pytest.mark.slow
+def test_the_context_window_meter_warns_before_the_context_overflows_and_dropped_turns_are_noted(
     qtbot, make_window, tiny_models
 ) -> None:
     window = make_window(n_ctx=768, max_tokens=360)  # llama.cpp rounds contexts to 256s

@@ -6,6 +6,8 @@ import dataclasses
 import threading
 from pathlib import Path
 
+import pytest
+
 from app.hardware.probe import MachineProfile
 from app.models.catalog import load_catalog
 from app.models.synthetic import tiny
@@ -75,6 +77,7 @@ def test_every_catalog_row_shows_its_speed_on_this_machine(qtbot, make_dialog) -
     assert dialog.plan.alternative_reason and dialog.plan.alternative_reason in label  # the bigger, slower one
 
 
+@pytest.mark.slow
 def test_an_unmeasured_machine_is_measured_once_and_planned_again(qtbot, make_dialog) -> None:  # type: ignore[no-untyped-def]
     unmeasured = lambda models_dir: dataclasses.replace(machine("laptop_16gb")(models_dir), machine_speed=None)  # noqa: E731
     entry = load_catalog().get("deepseek-coder-1.3b-instruct:Q4_K_M")

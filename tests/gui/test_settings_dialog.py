@@ -226,9 +226,9 @@ def test_the_planner_page_edits_the_floors_and_the_headroom(qtbot, secrets):
     assert again.new_settings.prompt_cache_bytes == 512 * 1024 * 1024
 
 
-def test_the_chat_context_page_turns_the_current_file_off_and_sets_the_budgets(qtbot, secrets):
+def test_the_attachments_page_turns_the_current_file_off_and_sets_the_budgets(qtbot, secrets):
     dialog = make_dialog(qtbot, secrets=secrets)
-    page = dialog.context_page
+    page = dialog.attachments_page
     assert page.attach_file.isChecked() and page.attach_map.isChecked()  # on by default
     assert page.file_tokens.value() == 3000 and page.map_tokens.value() == 1500
     page.attach_file.setChecked(False)

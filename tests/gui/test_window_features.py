@@ -34,6 +34,7 @@ def make_window(qtbot):
     return make
 
 
+@pytest.mark.slow
 def test_model_manager_opens_from_the_menu_and_its_choice_loads_the_chat_model(qtbot, make_window, tiny_models):
     window = make_window()
     assert window.no_model_banner.download_button.isVisible()
@@ -50,6 +51,7 @@ def test_model_manager_opens_from_the_menu_and_its_choice_loads_the_chat_model(q
     dialog.close()
 
 
+@pytest.mark.slow
 def test_settings_apply_the_theme_at_once_and_restart_the_engine_when_needed(qtbot, make_window, tiny_models):
     window = make_window(Settings(max_tokens=20, chat_model_path=str(tiny_models["v1"]), theme="light"))
     window.engine.load_from_settings()
@@ -75,6 +77,7 @@ def test_settings_apply_the_theme_at_once_and_restart_the_engine_when_needed(qtb
     assert window.settings.n_ctx == 1024
 
 
+@pytest.mark.slow
 def test_a_conversation_is_saved_and_reopens_in_a_new_window(qtbot, make_window, tiny_models):
     window = make_window()
     window.engine.load_model(str(tiny_models["v1"]))
@@ -109,6 +112,7 @@ def test_a_conversation_is_saved_and_reopens_in_a_new_window(qtbot, make_window,
     assert again.controller.turns[0].content == "first question"
 
 
+@pytest.mark.slow
 def test_completion_attaches_to_new_tabs_and_shows_its_indicator(qtbot, make_window, tiny_models):
     window = make_window()
     assert window.completion.indicator.isVisible()
@@ -155,6 +159,7 @@ def test_fix_this_error_sends_the_code_the_error_points_to(qtbot, make_window, t
     QApplication.processEvents()
 
 
+@pytest.mark.slow
 def test_a_local_load_and_its_answers_are_recorded_as_measurements(qtbot, make_window, tiny_models):
     from app.models.planning.measured import MeasuredLoads, ModelFileId
 
@@ -171,6 +176,7 @@ def test_a_local_load_and_its_answers_are_recorded_as_measurements(qtbot, make_w
     assert records and records[0].rss_at_load > 0 and records[0].buffers.get("model")
 
 
+@pytest.mark.slow
 def test_idle_prefill_evaluates_the_attached_file_so_the_question_reuses_it(qtbot, make_window, tiny_models, tmp_path):
     source = tmp_path / "sample.py"
     source.write_text("".join(f"def helper_{n}(x):\n    return x + {n}\n\n" for n in range(40)))

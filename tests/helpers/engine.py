@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -24,13 +23,3 @@ def usage_of(events: Iterable[Any]) -> dict:
     stats = collect(events)[2]
     assert stats is not None and stats.finish_reason in ("length", "stop"), stats
     return dict(stats.usage)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0, step: float = 0.05) -> None:
-    """Poll `condition` until it holds; fail the test when it never does."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(step)
-    raise AssertionError(f"condition not met within {timeout} s")

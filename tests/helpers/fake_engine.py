@@ -1,6 +1,7 @@
 """A scripted stand-in for the engine worker, like simonw/llm's MockModel.
 
-`ScriptedEngineWorker` has the real EngineWorker's signals, slots and direct calls, and
+`ScriptedEngineWorker` inherits the real EngineWorker's signals (EngineWorkerSignals), has
+its slots and direct calls (tests/gui/test_scripted_worker_conformance.py checks both), and
 lives on the GUI thread. A test scripts what the engine does: how loads end
 (`script_load`), what each chat request streams (`script_answer`: deltas, notes, then
 finished, a failure or the engine's death, or holding the stream open until Stop), and an
@@ -15,12 +16,13 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QTimer, Slot
 
 from app.llm.info import EngineAccess, EngineInfo
-from app.llm.options import SamplingParams
 from app.llm.stream import StreamStats
 from app.llm.targets import EngineTarget
+from app.llm.ui.worker import EngineWorkerSignals
+from app.protocol.options import SamplingParams
 
 TINY_INFO = EngineInfo(model_name="scripted-model", model_path="/models/scripted.gguf", n_ctx=4096, pid=4242)
 
@@ -53,18 +55,7 @@ class ChatRequest:
     cancelled: bool = False
 
 
-class ScriptedEngineWorker(QObject):
-    loaded = Signal(int, object, object)  # load id, EngineInfo, EngineAccess
-    loadFailed = Signal(int, str, str)
-    loadCancelled = Signal(int)
-    delta = Signal(int, str)
-    note = Signal(int, str)
-    waiting = Signal(int, int)
-    finished = Signal(int, object)
-    failed = Signal(int, str, bool)
-    tokensCounted = Signal(int, int, int)
-    engineDied = Signal(str, str)
-
+class ScriptedEngineWorker(EngineWorkerSignals):
     def __init__(self) -> None:
         super().__init__()
         self.loads: deque[ScriptedLoad] = deque()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.hardware.machine_speed import GpuSpeed
 from app.hardware.probe import (
     BackendInfo,
     CpuInfo,
@@ -26,7 +27,6 @@ from app.hardware.probe import (
     collect_gpus,
     read_drm_sysfs,
 )
-from app.hardware.speed import GpuSpeed
 
 GIB = 1024**3
 MIB = 1024**2

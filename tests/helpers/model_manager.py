@@ -20,7 +20,7 @@ from app.models.download.transfer import RetryPolicy
 from app.models.ui.manager import ModelManagerDialog
 from tests.helpers.fake_hub import COMMIT, FakeHub
 from tests.helpers.hardware_profiles import PROFILES, readers_for
-from tests.helpers.speed import small_measurement
+from tests.helpers.machine_speed import small_measurement
 
 REPO = "TheBloke/tiny-coder-GGUF"
 FAST = DownloadOptions(

@@ -22,21 +22,13 @@ from app.conversations.store import (
 )
 from app.utils import paths
 from app.utils.errors import DscoderError
+from tests.helpers.waiting import wait_until
 
 
 @pytest.fixture
 def store():
     with ConversationStore() as s:
         yield s
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    """Poll for a condition (a bound on waiting, not a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 # -- storage basics -------------------------------------------------------------------------
@@ -265,6 +257,7 @@ def expected_answer(tag: str, k: int, n: int = 40) -> str:
     return "".join(f"{tag}.{k}.{j} " for j in range(n))
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_never_corrupts_or_loses_more_than_a_second(tmp_path):
     db = tmp_path / "conversations.sqlite3"
     root = Path(__file__).resolve().parents[2]

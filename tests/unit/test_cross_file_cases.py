@@ -6,6 +6,8 @@ import pytest
 
 from tests.fim.cross_file import CROSS_FILE_CASES, check_cross_file
 
+pytestmark = pytest.mark.slow  # every case runs its code in a Python child
+
 RIGHT = {
     "helper-argument-order": "2, p",
     "module-constant": "RETRY_LIMIT_FOR_UPLOADS",

@@ -101,6 +101,7 @@ def plugin_missing_a_library(tmp_path: Path) -> Path:
     return platforms
 
 
+@pytest.mark.slow
 def test_a_missing_library_is_named_with_the_install_command(plugin_missing_a_library: Path) -> None:
     env = {"DISPLAY": ":99", "QT_QPA_PLATFORM_PLUGIN_PATH": str(plugin_missing_a_library)}
 
@@ -112,6 +113,7 @@ def test_a_missing_library_is_named_with_the_install_command(plugin_missing_a_li
     assert f"apt-get install -y {' '.join(DEBIAN_GUI_PACKAGES)}`" in problem.todo
 
 
+@pytest.mark.slow
 def test_without_ldd_the_loader_error_still_names_the_library(
     plugin_missing_a_library: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -132,12 +134,14 @@ def test_known_libraries_map_to_this_distributions_packages() -> None:
     assert "provide libxcb-icccm.so.4, libxcb-keysyms.so.1 (see the README)" in unknown.todo
 
 
+@pytest.mark.slow
 def test_qt_starts_when_any_of_its_candidate_platforms_can(plugin_missing_a_library: Path) -> None:
     env = {"DISPLAY": ":99", "QT_QPA_PLATFORM_PLUGIN_PATH": str(plugin_missing_a_library)}
     problem = gui_start_problem({**env, "QT_QPA_PLATFORM": "offscreen;xcb"}, DEBIAN)
     assert problem is None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="displays are checked on Linux only")
 def test_dscoder_without_a_display_says_why_in_one_line_without_qt(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}

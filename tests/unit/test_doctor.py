@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from app.config.settings import Settings, settings_path
 from app.diagnostics.doctor import OK, WARN, check_models_dir, check_settings
 
 
+@pytest.mark.slow
 def test_doctor_reports_every_part_of_the_installation(tmp_path: Path) -> None:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     proc = subprocess.run(
@@ -38,6 +41,7 @@ def test_doctor_reports_every_part_of_the_installation(tmp_path: Path) -> None:
     assert findings["Models folder"]["status"] == WARN and "dscoder models download" in findings["Models folder"]["fix"]
 
 
+@pytest.mark.slow
 def test_doctor_text_output_shows_the_fix_under_a_problem(tmp_path: Path) -> None:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     settings_path().write_text("{ not json")

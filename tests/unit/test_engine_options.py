@@ -9,7 +9,8 @@ import pytest
 
 from app.config import sampling
 from app.config.settings import Settings
-from app.llm.options import (
+from app.llm.targets import supervisor_factory
+from app.protocol.options import (
     ALL_GPU_LAYERS,
     AUTO_GPU_LAYERS,
     LoadOptions,
@@ -18,7 +19,6 @@ from app.llm.options import (
     load_options_for,
     sampling_for,
 )
-from app.llm.targets import supervisor_factory
 
 
 @pytest.mark.parametrize(

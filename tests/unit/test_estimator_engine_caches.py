@@ -3,10 +3,10 @@ prompt-state cache budget (the weights themselves are shared, so they count once
 
 from __future__ import annotations
 
-from app.llm.options import ALL_GPU_LAYERS, GIB, MIB, prompt_cache_budget
 from app.models.catalog import load_catalog
 from app.models.planning.estimator import estimate_memory, kv_cache_bytes
 from app.models.planning.shape import model_shape
+from app.protocol.options import ALL_GPU_LAYERS, GIB, MIB, prompt_cache_budget
 
 ENTRY = "deepseek-coder-6.7b-instruct:Q4_K_M"
 

@@ -19,9 +19,9 @@ from app.hardware.gpus import (
     read_drm_sysfs,
     read_nvidia,
 )
+from app.hardware.machine_speed import MachineSpeed, load_cached_speed, save_speed
+from app.hardware.machine_speed_benchmark import measure_machine_speed, with_machine_speed
 from app.hardware.probe import MachineProfile, ProbeReaders, _cpuinfo_name_and_flags, probe_machine, read_disk_free
-from app.hardware.speed import MachineSpeed, load_cached_speed, save_speed
-from app.hardware.speed_benchmark import measure_machine_speed, with_machine_speed
 from app.models.gguf import read_gguf_info
 from app.models.synthetic.bench import write_bench_gguf
 from app.utils.errors import CancelledError, DscoderError
@@ -35,9 +35,10 @@ from tests.helpers.hardware_profiles import (
     readers_for,
     write_fake_sysfs,
 )
-from tests.helpers.speed import SMALL_BENCHMARK_BYTES, small_measurement
+from tests.helpers.machine_speed import SMALL_BENCHMARK_BYTES, small_measurement
 
 
+@pytest.mark.slow
 def test_probe_of_this_machine_is_sane(tmp_path: Path) -> None:
     machine = probe_machine(tmp_path)  # real readers, real discovery child
     assert machine.memory.ram_total_bytes > 512 * MIB
@@ -50,12 +51,14 @@ def test_probe_of_this_machine_is_sane(tmp_path: Path) -> None:
         assert gpu.backend_usable or gpu.unusable_reason
 
 
+@pytest.mark.slow
 def test_discovery_child_that_hangs_is_stopped() -> None:
     result = discover_gpus_isolated([sys.executable, "-c", "import time; time.sleep(60)"], timeout=1)
     assert result.gpus == ()
     assert "longer than" in result.notes[0]
 
 
+@pytest.mark.slow
 def test_discovery_child_that_crashes_is_reported() -> None:
     # Killed by a signal, as a driver fault would (SIGKILL leaves no core file behind).
     result = discover_gpus_isolated(
@@ -65,6 +68,7 @@ def test_discovery_child_that_crashes_is_reported() -> None:
     assert "crashed" in result.notes[0]
 
 
+@pytest.mark.slow
 def test_discovery_child_with_garbage_output() -> None:
     result = discover_gpus_isolated([sys.executable, "-c", "print('hello')"], timeout=30)
     assert "unreadable" in result.notes[0]
@@ -182,6 +186,7 @@ def test_the_benchmark_model_is_a_real_q4_k_gguf_past_the_caches(tmp_path: Path)
     assert small.n_layer == 1
 
 
+@pytest.mark.slow
 def test_the_benchmark_measures_this_machine_in_a_child_and_caches_it(tmp_path: Path) -> None:
     machine = probe_machine(tmp_path)
     steps: list[tuple[float, str]] = []
@@ -226,6 +231,7 @@ def test_a_new_gpu_or_driver_means_a_new_measurement(tmp_path: Path) -> None:
     assert measured == [True, True]  # "Measure again"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("script", "words"),
     [
@@ -243,6 +249,7 @@ def test_a_benchmark_child_that_hangs_fails_or_dies_is_an_error_that_says_so(
     assert words in str(caught.value) and "Measure again" in str(caught.value)
 
 
+@pytest.mark.slow
 def test_a_benchmark_can_be_cancelled(tmp_path: Path) -> None:
     control = JobControl()
     control.cancel()

@@ -104,9 +104,28 @@ def test_a_finished_answer_that_ended_inside_a_fence_still_gets_links() -> None:
     assert action_url("insert", 0) in rendered.html
 
 
-def test_partial_fence_marker_while_streaming_does_not_fail() -> None:
-    for cut in ["```", "```py", "```python\n", "text\n``", "text\n```python\nx\n``"]:
-        render_markdown(cut, streaming=True)
+@pytest.mark.parametrize(
+    ("cut", "open_block"),
+    [
+        ("```", ("", "")),
+        ("```py", ("py", "")),
+        ("```python\n", ("python", "")),
+        ("text\n``", None),  # not a fence yet: plain text
+        ("text\n```python\nx\n``", ("python", "x")),  # the closing fence is still arriving
+    ],
+)
+def test_a_partial_fence_while_streaming_is_an_open_block_without_links(
+    cut: str, open_block: tuple[str, str] | None
+) -> None:
+    rendered = render_markdown(cut, streaming=True)
+    if open_block is None:
+        assert rendered.code_blocks == []
+        assert "text" in rendered.html
+    else:
+        [block] = rendered.code_blocks
+        assert (block.language, block.complete) == (open_block[0], False)
+        assert block.code.startswith(open_block[1])
+    assert action_url("copy", 0) not in rendered.html  # no actions on an unfinished block
 
 
 def test_html_in_model_output_is_escaped_as_text() -> None:

@@ -14,7 +14,6 @@ from app import cli
 from app.hardware.probe import probe_machine
 from app.llm.client import OpenAIClient
 from app.llm.info import local_engine_info
-from app.llm.options import LoadOptions, SamplingParams
 from app.llm.supervisor import EngineSupervisor
 from app.models.catalog import load_catalog
 from app.models.gguf import read_gguf_info
@@ -22,11 +21,12 @@ from app.models.planning.estimator import estimate_memory
 from app.models.planning.load_recorder import parse_buffer_sizes, record_engine_load, record_engine_request
 from app.models.planning.measured import LoadRecord, LoadSettings, MeasuredLoads, ModelFileId, SpeedSample
 from app.models.planning.planner import PlanOptions, plan_for_machine
-from app.models.planning.speed import CALIBRATED, MEASURED, PREDICTED
+from app.models.planning.speed_prediction import CALIBRATED, MEASURED, PREDICTED
 from app.models.synthetic.shapes import SHAPE_6_7B, write_synthetic_gguf
 from app.models.synthetic.tiny import TINY, write_tiny_gguf
+from app.protocol.options import LoadOptions, SamplingParams
 from tests.helpers.hardware_profiles import PROFILES, readers_for
-from tests.helpers.speed import cache_speed_for_this_machine
+from tests.helpers.machine_speed import cache_speed_for_this_machine
 
 MIB = 1024 * 1024
 PROMPT = "def add(a, b):\n    return a + b\n\n" * 20  # about 200 tokens of the tiny vocabulary
@@ -60,6 +60,7 @@ def recorded_tiny(tmp_path: Path) -> tuple[Path, LoadRecord]:
     return model, record
 
 
+@pytest.mark.slow
 def test_a_load_records_what_llama_cpp_allocated(recorded_tiny: tuple[Path, LoadRecord]) -> None:
     model, record = recorded_tiny
     info = read_gguf_info(model)
@@ -76,6 +77,7 @@ def test_a_load_records_what_llama_cpp_allocated(recorded_tiny: tuple[Path, Load
     assert MeasuredLoads().get(record.file, record.settings) == record  # kept in the data folder
 
 
+@pytest.mark.slow
 def test_the_next_estimate_for_that_file_and_settings_is_measured(
     recorded_tiny: tuple[Path, LoadRecord], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -99,6 +101,7 @@ def test_the_next_estimate_for_that_file_and_settings_is_measured(
     assert estimate_json(capsys, model, "--ctx", "2048")["measured"] is False
 
 
+@pytest.mark.slow
 def test_other_loads_on_this_machine_calibrate_a_files_speed(
     recorded_tiny: tuple[Path, LoadRecord], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -53,3 +53,60 @@ def test_no_module_finds_resources_relative_to_its_own_file() -> None:
         and "make_icons" not in path.name
     ]
     assert offenders == []
+
+
+# Imported under a name of their own but installed with a declared distribution.
+COMES_WITH = {"shiboken6": "PySide6-Essentials (it pins its own shiboken6)"}
+
+
+def _distribution(requirement: str) -> str:
+    name = re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _third_party_imports() -> dict[str, str]:
+    """{top-level module: a file importing it} for every import under app/ outside the standard library."""
+    import ast
+    import sys
+
+    found: dict[str, str] = {}
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in ("app", "__future__"):
+                    found.setdefault(top, str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_imported_package_is_a_declared_dependency() -> None:
+    from importlib.metadata import packages_distributions
+
+    declared = {_distribution(r) for r in PYPROJECT["project"]["dependencies"]}
+    installed_by = packages_distributions()
+    undeclared = [
+        f"{module} (imported by {where}; installed by {', '.join(installed_by.get(module, ['nothing']))})"
+        for module, where in _third_party_imports().items()
+        if module not in COMES_WITH and not declared & {_distribution(d) for d in installed_by.get(module, [])}
+    ]
+    assert undeclared == [], "declare these in pyproject.toml's dependencies: " + "; ".join(undeclared)
+
+
+def test_llama_cpp_python_comes_without_its_server_extra() -> None:
+    """The app never imports llama_cpp.server: its extra would only add packages nobody uses."""
+    requirements = PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["test"]
+    llama = [r for r in requirements if _distribution(r) == "llama-cpp-python"]
+    assert llama == ["llama-cpp-python==0.3.36"]
+    server_users = [
+        str(path.relative_to(ROOT))
+        for folder in ("app", "tests")
+        for path in (ROOT / folder).rglob("*.py")
+        if re.search(r"^\s*(from|import) llama_cpp(\.server| import server)", path.read_text(encoding="utf-8"), re.M)
+    ]
+    assert server_users == []

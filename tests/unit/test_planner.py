@@ -28,7 +28,7 @@ from app.models.planning.planner import (
     plan_for_machine,
     plan_options,
 )
-from app.models.planning.speed import ASSUMED, PREDICTED
+from app.models.planning.speed_prediction import ASSUMED, PREDICTED
 from tests.helpers.hardware_profiles import GIB, PROFILES, readers_for
 
 # profile -> (recommended chat entry, fit, words the reason must contain)
@@ -58,7 +58,7 @@ EXPECTED_CHAT = {
         ["2 × NVIDIA A100-SXM4-80GB", "16K context"],
     ),
     # Unified memory: 9.5 GB available less 4 GB of headroom and 1.6 GB of prompt cache, and the
-    # completion context beside the chat's: Q6_K keeps a 10K chat context where Q8_0 would not.
+    # completion KV context beside the chat's: Q6_K keeps a 10K chat KV context where Q8_0 would not.
     "macbook_m2_16gb": ("deepseek-coder-1.3b-instruct:Q6_K", FIT_FULL_GPU, ["all layers on the Apple M2 GPU"]),
     "rx7900xtx_32gb": ("deepseek-coder-v2-lite-instruct:Q8_0", FIT_FULL_GPU, ["AMD Radeon RX 7900 XTX (24.0 GB)"]),
     # V2-Lite fits on the CPU but reads a 2K-token question too slowly: the 1.3B it is.

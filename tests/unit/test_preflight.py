@@ -8,10 +8,12 @@ import pytest
 
 from app.hardware.gpus import BackendInfo, GpuDiscovery, GpuInfo
 from app.hardware.probe import MemoryInfo
-from app.llm.options import ALL_GPU_LAYERS, AUTO_GPU_LAYERS, LoadOptions
 from app.models.planning.preflight import check_load, plan_and_check_load, require_fits_now
 from app.models.synthetic.shapes import SHAPE_6_7B, write_synthetic_gguf
+from app.protocol.options import ALL_GPU_LAYERS, AUTO_GPU_LAYERS, LoadOptions
 from app.utils.errors import DscoderError
+
+pytestmark = pytest.mark.slow  # check_load finds the GPUs in a child process (discover_gpus_isolated)
 
 GIB = 1024**3
 

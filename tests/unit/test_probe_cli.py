@@ -11,12 +11,12 @@ import pytest
 
 from app import cli
 from app.commands import probe as probe_command
-from app.hardware import speed_benchmark
+from app.hardware import machine_speed_benchmark
+from app.hardware.machine_speed import TypeFactor
 from app.hardware.probe import probe_machine
-from app.hardware.speed import TypeFactor
 from app.models.synthetic.shapes import SHAPE_6_7B, write_synthetic_gguf
 from tests.helpers.hardware_profiles import PROFILES, readers_for
-from tests.helpers.speed import cache_speed_for_this_machine
+from tests.helpers.machine_speed import cache_speed_for_this_machine
 
 SPEED_KEYS = {"decode_tokens_per_s", "prompt_tokens_per_s", "first_token_s_at_2k"}
 ESTIMATE_KEYS = {"weights_bytes", "kv_bytes", "compute_bytes", "ram_bytes", "vram_bytes", "measured"} | SPEED_KEYS
@@ -34,6 +34,7 @@ PROBE_KEYS = {
 RECOMMENDATION_KEYS = {"variant", "quant", "repo", "file", "gpu_layers", "ctx", "ram_bytes", "vram_bytes", "reason"}
 
 
+@pytest.mark.slow
 def test_probe_json_keys_on_this_machine(capsys: pytest.CaptureFixture[str]) -> None:
     speed = cache_speed_for_this_machine()  # measured before: no benchmark now
     assert cli.main(["probe", "--json"]) == 0
@@ -46,11 +47,12 @@ def test_probe_json_keys_on_this_machine(capsys: pytest.CaptureFixture[str]) -> 
     assert set(data["machine_speed"]) == issue_keys | {"cpu_type_factors"}  # no attention rate measured
 
 
+@pytest.mark.slow
 def test_probe_says_when_the_benchmark_fails_and_plans_with_typical_speeds(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     broken = [sys.executable, "-c", "import os; os._exit(3)"]  # a llama.cpp build that dies on load
-    monkeypatch.setattr(speed_benchmark, "speed_child_command", lambda: broken)
+    monkeypatch.setattr(machine_speed_benchmark, "speed_child_command", lambda: broken)
     assert cli.main(["probe", "--json"]) == 0
     captured = capsys.readouterr()
     assert "Could not measure this machine's speed" in captured.err and "exit code 3" in captured.err
@@ -110,13 +112,14 @@ def test_probe_text_shows_the_attention_rate_and_the_weight_types(
     assert line.endswith("CPU decode/prompt speed against Q4_K: Q8_0 1.5/0.5")  # Q4_K itself goes without saying
 
 
+@pytest.mark.slow
 def test_estimate_json_for_a_file_and_a_catalog_id(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     cache_speed_for_this_machine()
     path = write_synthetic_gguf(tmp_path / "m.gguf", SHAPE_6_7B)
     assert cli.main(["estimate", "--model", str(path), "--ctx", "4096", "--gpu-layers", "all", "--json"]) == 0
     from_file = json.loads(capsys.readouterr().out)
     assert set(from_file) == ESTIMATE_KEYS
-    # The chat context and the engine's completion context (2K tokens) both hold a KV cache.
+    # The chat KV context and the engine's completion KV context (2K tokens) both hold a KV cache.
     assert from_file["kv_bytes"] == 524_288 * (4096 + 2048) and from_file["vram_bytes"] > from_file["ram_bytes"]
     assert cli.main(["estimate", "--model", "deepseek-coder-6.7b-instruct:Q4_K_M", "--kv-type", "q8_0", "--json"]) == 0
     from_catalog = json.loads(capsys.readouterr().out)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.llm.deepseek import DEEPSEEK_V1_SYSTEM_PROMPT, DS_BOS, DS_EOS, DS_EOT
-from app.llm.prompts import ChatFormat, choose_chat_format, family_template, fit_chat, render_template
+from app.engine.prompts import ChatFormat, choose_chat_format, family_template, fit_chat, render_template
+from app.protocol.deepseek import DEEPSEEK_V1_SYSTEM_PROMPT, DS_BOS, DS_EOS, DS_EOT
 from app.utils.errors import PromptError
 
 V1 = ChatFormat(family_template("deepseek-v1"), "deepseek-v1", DS_BOS, DS_EOT, (DS_EOT, DS_EOS))

@@ -7,6 +7,8 @@ import json
 import threading
 import time
 
+import pytest
+
 from app.cli import main
 from app.llm.client import OpenAIClient
 from app.models.quality.check import CheckRun
@@ -15,6 +17,8 @@ from app.models.quality.results import QualityResults
 from app.models.quality.sandbox import TestLimits, network_namespace_available, run_test
 from tests.helpers.fake_openai import RecordingOpenAIServer
 from tests.helpers.scripted_coder import CanonicalCoder, endless, garbage
+
+pytestmark = pytest.mark.slow  # the sandbox runs every answer's test in a child process
 
 
 def _check(server: RecordingOpenAIServer, **options) -> CheckRun:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from app.config import sampling
 from app.models.catalog import load_catalog
 from app.models.planning.estimator import estimate_memory
 from app.models.planning.shape import model_shape
-from app.models.planning.speed import decode_seconds, device_rates, prompt_seconds
+from app.models.planning.speed_prediction import decode_seconds, device_rates, prompt_seconds
 from app.models.quality.extract import program_from_answer
 from app.models.quality.holes import multi_line_hole, single_line_hole
 from app.models.quality.problems import QUICK_STEP, Problem, load_problems, runnable_program, suite_problems

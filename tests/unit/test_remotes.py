@@ -21,12 +21,13 @@ from keyring.backends import fail
 
 from app.config.remotes import RemoteEngine, api_key_for, normalize_base_url, save_api_key, validate_remote
 from app.llm.client import OpenAIClient
-from app.llm.options import SamplingParams
 from app.llm.remote_probe import FIM_OFF, FIM_RAW, FIM_SUFFIX, client_for, deepseek_fim_prompt, probe_remote
 from app.llm.stream import CancelToken
+from app.protocol.options import SamplingParams
 from app.utils import paths
 from app.utils.errors import ClientError
 from app.utils.secrets import SecretStore, default_secret_store, system_keyring
+from tests.helpers.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 REMOTE_KEY = "remote-secret-key"
@@ -36,14 +37,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 # -- a second local `dscoder serve`: the remote --------------------------------------------
@@ -98,6 +91,7 @@ def remote_url(tiny_models):
             proc.stdout.close()
 
 
+@pytest.mark.slow
 def test_chat_streams_from_the_remote_like_the_local_engine(remote_url):
     remote = RemoteEngine("Second machine", remote_url, kind="llama-server")
     save_api_key(remote, REMOTE_KEY)
@@ -113,6 +107,7 @@ def test_chat_streams_from_the_remote_like_the_local_engine(remote_url):
     assert stats is not None and stats.finish_reason in ("stop", "length") and stats.completion_tokens >= 1
 
 
+@pytest.mark.slow
 def test_probe_lists_models_and_finds_fim_with_suffix(remote_url):
     result = probe_remote(RemoteEngine("Second machine", remote_url), REMOTE_KEY)
     assert result.ok, result.message
@@ -120,12 +115,14 @@ def test_probe_lists_models_and_finds_fim_with_suffix(remote_url):
     assert result.fim is not None and result.fim.mode == FIM_SUFFIX and result.fim.enabled
 
 
+@pytest.mark.slow
 def test_probe_with_a_wrong_key_says_so(remote_url):
     result = probe_remote(RemoteEngine("Second machine", remote_url), "wrong-key")
     assert not result.ok
     assert "refused the API key" in result.message and "Check the API key" in result.message
 
 
+@pytest.mark.slow
 def test_probe_names_a_missing_model(remote_url):
     result = probe_remote(RemoteEngine("Second machine", remote_url, model="deepseek-coder-33b"), REMOTE_KEY)
     assert not result.ok
@@ -354,10 +351,11 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
 
 
 @pytest.fixture
-def keyring_backend():
-    original = keyring.get_keyring()
-    yield keyring.set_keyring
-    keyring.set_keyring(original)
+def keyring_backend(monkeypatch):
+    # Restores keyring's chosen backend without asking for it: choosing one imports every
+    # backend, and the macOS one runs `ld` to look for a library (a process, on first use).
+    monkeypatch.setattr(keyring.core, "_keyring_backend", keyring.core._keyring_backend)
+    return keyring.set_keyring
 
 
 def test_keys_fall_back_to_a_private_file_when_keyring_has_no_backend(keyring_backend, monkeypatch):

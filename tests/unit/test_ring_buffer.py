@@ -5,8 +5,8 @@ giving exactly the prompt the editor would."""
 from __future__ import annotations
 
 from app.cli import main
-from app.completion.context import build_completion_prompt
-from app.completion.ring import RingBuffer, RingChunk, repository_context
+from app.completion.fim_window import build_completion_prompt
+from app.completion.ring import RingBuffer, RingChunk, ring_prefix
 
 HELPERS = "def clamp(value, low, high):\n    return max(low, min(high, value))\n"
 CONFIG = "MAX_RETRIES = 5\nTIMEOUT_S = 2.5\n"
@@ -21,19 +21,19 @@ def test_chunks_join_the_ring_only_when_committed_and_render_in_repository_forma
     ring.add_file(str(tmp_path / "config.py"), CONFIG, "python")
     assert not ring.commit_if_due(101.0)  # too soon: the prompt's start stays as it is
     assert ring.commit_if_due(103.5)
-    context = repository_context(ring.chunks(), str(tmp_path / "main.py"))
-    assert context.text == f"# util/helpers.py\n{HELPERS}\n# config.py\n{CONFIG}\n"
+    ring_part = ring_prefix(ring.chunks(), str(tmp_path / "main.py"))
+    assert ring_part.text == f"# util/helpers.py\n{HELPERS}\n# config.py\n{CONFIG}\n"
 
 
 def test_new_chunks_go_at_the_end_so_the_start_stays_the_same():
     ring = RingBuffer()
     ring.add_file("/p/a.py", "A = 1\n", "python")
     ring.commit()
-    before = repository_context(ring.chunks(), "/p/main.py").text
+    before = ring_prefix(ring.chunks(), "/p/main.py").text
     ring.add_file("/p/b.py", "B = 2\n", "python")
     ring.add_file("/p/a.py", "A = 1\n", "python")  # already there: keeps its place
     ring.commit()
-    after = repository_context(ring.chunks(), "/p/main.py").text
+    after = ring_prefix(ring.chunks(), "/p/main.py").text
     assert after.startswith(before) and after.endswith("# b.py\nB = 2\n\n")
 
 
@@ -56,23 +56,23 @@ def test_an_edited_chunk_replaces_its_older_self_and_the_oldest_leave_first():
 
 def test_the_current_file_is_left_out_and_the_budget_keeps_the_newest():
     chunks = [RingChunk(f"/p/{n}.py", f"{n} = 1\n" * 10, "python") for n in ("old", "mid", "new")]
-    context = repository_context([*chunks, RingChunk("/p/main.py", "x = 1\n", "python")], "/p/main.py", 70)
-    assert context.paths == ("/p/mid.py", "/p/new.py")
+    ring_part = ring_prefix([*chunks, RingChunk("/p/main.py", "x = 1\n", "python")], "/p/main.py", 70)
+    assert ring_part.paths == ("/p/mid.py", "/p/new.py")
 
 
 def test_the_prompt_puts_the_chunks_before_the_current_file():
     ring = RingBuffer()
     ring.add_file("/p/helpers.py", HELPERS, "python")
     ring.commit()
-    context = repository_context(ring.chunks(), "/p/main.py")
+    ring_part = ring_prefix(ring.chunks(), "/p/main.py")
     text = "from helpers import clamp\n\nx = clamp("
     prompt = build_completion_prompt(
         text,
         len(text),
         path="/p/main.py",
         language="python",
-        repository_prefix=context.text,
-        repository_paths=context.paths,
+        repository_prefix=ring_part.text,
+        repository_paths=ring_part.paths,
     )
     assert prompt.prefix == f"# helpers.py\n{HELPERS}\n# main.py\n{text}"
 
@@ -92,13 +92,13 @@ def test_complete_context_file_gives_the_editors_prompt(tmp_path, capsys):
     ring.add_file(str(tmp_path / "helpers.py"), HELPERS, "python")
     ring.add_file(str(tmp_path / "config.py"), CONFIG, "python")
     ring.commit()
-    context = repository_context(ring.chunks(), str(tmp_path / "main.py"))
+    ring_part = ring_prefix(ring.chunks(), str(tmp_path / "main.py"))
     editor = build_completion_prompt(
         prefix + suffix,
         len(prefix),
         path=str(tmp_path / "main.py"),
         language="python",
-        repository_prefix=context.text,
-        repository_paths=context.paths,
+        repository_prefix=ring_part.text,
+        repository_paths=ring_part.paths,
     )
     assert shown == editor.prefix == f"# helpers.py\n{HELPERS}\n# config.py\n{CONFIG}\n# main.py\n{prefix}"

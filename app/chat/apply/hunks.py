@@ -17,46 +17,31 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from app.chat.apply.indentation import common_indent
-from app.editor.textfile import detect_line_endings
+from app.edits.hunks import Hunk, apply_hunks, changed_span, line_hunks, split_lines
+from app.edits.indentation import common_indent
+
+# The hunk primitives live in app.edits.hunks, shared with multi-file edits; Apply's
+# callers keep importing them from here.
+__all__ = [
+    "ApplyPlan",
+    "Hunk",
+    "apply_hunks",
+    "changed_span",
+    "line_hunks",
+    "locate_region",
+    "plan_apply",
+    "split_lines",
+]
 
 Kind = Literal["whole", "region", "insert", "syntax"]
 
 WHOLE_FILE_COVERAGE = 0.7  # a block matching this much of the file replaces all of it
 MIN_REGION_SCORE = 0.45  # below this, a fragment is not taken to be any region of the file
 FUZZY_LINE = 0.6
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
-@dataclass(frozen=True)
-class Hunk:
-    """Replace file lines [start, end) (0-based) with `new_lines`; end == start inserts.
-
-    `what` and `why` say, for the dialog, what the change does ("Replaces function
-    area") and why it goes there ("the file defines area at line 4"); `selected` is
-    whether the dialog ticks it at first."""
-
-    start: int
-    end: int
-    old_lines: tuple[str, ...]
-    new_lines: tuple[str, ...]
-    what: str = ""
-    why: str = ""
-    selected: bool = True
-
-    @property
-    def header(self) -> str:
-        return f"@@ -{self.start + 1},{self.end - self.start} +{self.start + 1},{len(self.new_lines)} @@"
-
-    def unified(self) -> str:
-        """The hunk as unified-diff lines (for display)."""
-        return "\n".join(
-            [self.header, *("-" + line for line in self.old_lines), *("+" + line for line in self.new_lines)]
-        )
 
 
 @dataclass(frozen=True)
@@ -73,14 +58,6 @@ class ApplyPlan:
     @property
     def unchanged(self) -> bool:
         return not self.hunks
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines without their endings; a final line break adds no empty line."""
-    lines = _LINE_BREAK.split(text)
-    if lines and lines[-1] == "" and len(lines) > 1:
-        lines.pop()
-    return [] if text == "" else lines
 
 
 def _significant(line: str) -> bool:
@@ -160,23 +137,6 @@ def locate_region(file_lines: Sequence[str], block: Sequence[str]) -> tuple[int,
     return best
 
 
-def line_hunks(old: Sequence[str], new: Sequence[str], offset: int) -> list[Hunk]:
-    matcher = difflib.SequenceMatcher(None, list(old), list(new), autojunk=False)
-    hunks: list[Hunk] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        hunk = Hunk(offset + i1, offset + i2, tuple(old[i1:i2]), tuple(new[j1:j2]))
-        previous = hunks[-1] if hunks else None
-        if previous is not None and previous.end == hunk.start:  # adjacent: one change
-            hunks[-1] = Hunk(
-                previous.start, hunk.end, previous.old_lines + hunk.old_lines, previous.new_lines + hunk.new_lines
-            )
-        else:
-            hunks.append(hunk)
-    return hunks
-
-
 def plan_apply(current: str, block: str, cursor_line: int | None = None) -> ApplyPlan:
     """How `block` applies to `current` by matching lines: whole file, a matched region,
     or an insertion, at the cursor when the user placed it in this file (`cursor_line`),
@@ -207,32 +167,3 @@ def plan_apply(current: str, block: str, cursor_line: int | None = None) -> Appl
     region = file_lines[start:end]
     block_lines = _reindent(block_lines, common_indent(region))
     return ApplyPlan("region", (start, end), tuple(line_hunks(region, block_lines, start)), score)
-
-
-def apply_hunks(current: str, hunks: Iterable[Hunk]) -> str:
-    """`current` with `hunks` applied (any subset of one plan's hunks), keeping its line ending."""
-    eol, _ = detect_line_endings(current)
-    lines = split_lines(current)
-    ends_with_break = current.endswith(("\n", "\r"))
-    # Bottom up, so earlier hunks keep their line numbers; hunks inserting at the same
-    # line go in reverse of their order, which leaves them in order.
-    ordered = sorted(enumerate(hunks), key=lambda item: (item[1].start, item[1].end, item[0]), reverse=True)
-    for _, hunk in ordered:
-        lines[hunk.start : hunk.end] = list(hunk.new_lines)
-    if not lines:
-        return ""
-    return eol.join(lines) + (eol if ends_with_break or not current else "")
-
-
-def changed_span(old: str, new: str) -> tuple[int, int, str]:
-    """(start, end, replacement): the smallest slice of `old` to replace to get `new`,
-    so an editor can apply the change as one edit without touching the rest."""
-    limit = min(len(old), len(new))
-    start = 0
-    while start < limit and old[start] == new[start]:
-        start += 1
-    end_old, end_new = len(old), len(new)
-    while end_old > start and end_new > start and old[end_old - 1] == new[end_new - 1]:
-        end_old -= 1
-        end_new -= 1
-    return start, end_old, new[start:end_new]

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from app.chat.apply.block import BlockCode
 from app.chat.apply.hunks import Hunk, line_hunks
-from app.chat.apply.indentation import already_in, indent_of, indent_unit, shift_to
+from app.edits.indentation import already_in, indent_of, indent_unit, shift_to
 from app.syntax.definitions import Definition, flatten, outline
 from app.syntax.imports import merge_imports
 from app.syntax.languages import Source

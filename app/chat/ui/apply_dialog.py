@@ -11,7 +11,6 @@ them), inside one undo action, so a single Undo puts the file back exactly.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from PySide6.QtGui import QFont
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -31,9 +29,7 @@ from PySide6.QtWidgets import (
 from app.chat.apply.hunks import ApplyPlan, Hunk, apply_hunks, changed_span
 from app.chat.apply.plan import describe_hunk, plan_code_block, result_problems
 from app.editor.ui.code_editor import CodeEditor
-
-_REMOVED_BACK = "rgba(255, 80, 80, 0.18)"
-_ADDED_BACK = "rgba(60, 180, 75, 0.20)"
+from app.edits.ui.hunk_view import hunk_view
 
 
 def apply_to_editor(editor: CodeEditor, hunks: list[Hunk] | tuple[Hunk, ...]) -> bool:
@@ -85,15 +81,6 @@ def cursor_line_if_placed(editor: CodeEditor) -> int | None:
     return editor.sci.lineFromPosition(position) if position > 0 else None
 
 
-def _diff_html(hunk: Hunk) -> str:
-    rows = [f'<div style="color: palette(mid);">{html.escape(hunk.header)}</div>']
-    for line in hunk.old_lines:
-        rows.append(f'<div style="background: {_REMOVED_BACK}; white-space: pre;">- {html.escape(line)}</div>')
-    for line in hunk.new_lines:
-        rows.append(f'<div style="background: {_ADDED_BACK}; white-space: pre;">+ {html.escape(line)}</div>')
-    return "".join(rows)
-
-
 class ApplyDialog(QDialog):
     """Shows how a code block changes the editor's file; applies the changes left ticked."""
 
@@ -125,11 +112,7 @@ class ApplyDialog(QDialog):
             check = QCheckBox(f"Change {n} of {len(self.plan.hunks)}: {describe_hunk(hunk)}")
             check.setChecked(hunk.selected)
             check.toggled.connect(self._update_buttons)
-            view = QTextBrowser()
-            view.setFont(mono)
-            view.setHtml(_diff_html(hunk))
-            lines = len(hunk.old_lines) + len(hunk.new_lines) + 1
-            view.setFixedHeight(min(320, 12 + lines * view.fontMetrics().lineSpacing()))
+            view = hunk_view(hunk, mono)
             rows.addWidget(check)
             rows.addWidget(view)
             self.checks.append(check)

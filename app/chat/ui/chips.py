@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.chat.context import Chip, token_text
+from app.chat.attachments.rules import Chip
+from app.utils.units import token_count
 
 
 class FlowLayout(QLayout):
@@ -98,7 +99,7 @@ class ChipWidget(QFrame):
         self.label.setObjectName("ChipLabel")
         self.label.setMinimumWidth(40)
         self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.tokens = QLabel(token_text(chip.tokens))
+        self.tokens = QLabel(token_count(chip.tokens))
         self.tokens.setObjectName("ChipTokens")
         self.remove_button = QToolButton()
         self.remove_button.setObjectName("ChipRemove")

@@ -6,7 +6,7 @@ saves it by observing it. The controller drops signals from requests it has move
 (a stopped answer). The engine is not its own: the EngineSession owns the engine's
 state, its info, loading and the worker; the controller streams through it and reacts
 to what it reports (ready, failed, died). It talks to the chat panel only through the
-panel's own methods, for what is not a turn: notes, errors, busy, the context meter.
+panel's own methods, for what is not a turn: notes, errors, busy, the context-window meter.
 
 Stop is shown at once: the answer is marked stopped and the panel is idle again before
 the worker has even seen the cancel, which is a direct call that closes the stream.
@@ -16,25 +16,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from app.chat.attachments import Attachment
-from app.chat.code_prompts import CodeContext, attachments_line, attachments_prompt, selection_prompt
-from app.chat.context import question_text, request_prefix
+from app.chat.attachments.excerpts import Attachment
+from app.chat.attachments.prompt import attachments_line, attachments_prompt
+from app.chat.attachments.rules import question_text, request_prefix
+from app.chat.code_prompts import selection_prompt
 from app.chat.conversation import ASSISTANT, USER, Conversation, SavedTurn, Turn
+from app.chat.editor_access import EditorAccess
 from app.chat.footer import stats_text
 from app.chat.ui.panel import ConversationDisplay
 from app.config.settings import Settings
 from app.llm.info import EngineInfo, EngineState
-from app.llm.options import sampling_for
 from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import engine_log_path
+from app.protocol.options import sampling_for
 
 if TYPE_CHECKING:
-    from app.chat.ui.context import ChatContext
     from app.chat.ui.panel import ChatPanel
+    from app.chat.ui.question_attachments import QuestionAttachments
     from app.llm.stream import StreamStats
 
 log = logging.getLogger(__name__)
@@ -42,16 +44,6 @@ log = logging.getLogger(__name__)
 CONTEXT_WARNING_FRACTION = 0.85  # the same point where the meter turns to the warning colour
 DETAIL_LINES = 4  # lines of the engine log shown under an error
 DETAIL_LINE_CHARS = 160  # llama.cpp logs whole metadata dicts on one line
-
-
-class EditorAccess(Protocol):
-    """What the chat needs from the editor; the main window adapts its tabs to this."""
-
-    def current_code(self) -> CodeContext | None: ...
-
-    def insert_at_cursor(self, code: str) -> bool: ...
-
-    def replace_selection(self, code: str) -> bool: ...
 
 
 def _log_excerpt(detail: str) -> str:
@@ -76,14 +68,14 @@ class ChatController(QObject):
         settings: Settings,
         engine: EngineSession,
         parent: QObject | None = None,
-        context: ChatContext | None = None,
+        attachments: QuestionAttachments | None = None,
     ) -> None:
         super().__init__(parent)
         self.panel = panel
         self.editor = editor
         self.settings = settings
         self.engine = engine
-        self.context = context  # what the next question carries; None: nothing but the text
+        self.attachments = attachments  # what the next question carries; None: nothing but the text
         self.conversation = Conversation()
         self.conversation.subscribe(ConversationDisplay(panel))
         self.last_stats: StreamStats | None = None
@@ -115,8 +107,8 @@ class ChatController(QObject):
         panel.editCancelled.connect(self._on_edit_cancelled)
         panel.insertRequested.connect(self.insert_code)
         panel.replaceRequested.connect(self.replace_code)
-        if context is not None:
-            context.changed.connect(self._update_context)
+        if attachments is not None:
+            attachments.changed.connect(self._update_context_usage)
 
     # -- conversation ----------------------------------------------------------------------
     @property
@@ -133,7 +125,7 @@ class ChatController(QObject):
         """The messages the next question's request will start with: the conversation so far,
         then the start of the question's message, its attachments in the prompt's exact form
         (what an engine can evaluate ahead, while the user types)."""
-        attached = self.context.attachments() if self.context is not None else []
+        attached = self.attachments.attachments() if self.attachments is not None else []
         return request_prefix(self.model_messages(), attached)
 
     def send(self, text: str, attachments: Sequence[Attachment] = ()) -> None:
@@ -145,30 +137,28 @@ class ChatController(QObject):
             content = attachments_prompt(question_text(text), attachments)
             shown = f"{text}\n\n{attachments_line(attachments)}"
         self._submit(content, shown, text)
-        if self.context is not None:
-            self.context.message_sent()
+        if self.attachments is not None:
+            self.attachments.message_sent()
 
     def _on_send_requested(self, text: str) -> None:
-        """The input's Send: with the attachments the chat's context has for it."""
-        if self.context is None:
+        """The input's Send: with the attachments prepared for it."""
+        if self.attachments is None:
             self.send(text)
         else:
-            self.context.prepare(text, lambda attached: self.send(text, attached))
+            self.attachments.prepare(text, lambda attached: self.send(text, attached))
 
-    def ask(self, prompt: str) -> None:
-        """A prompt the app built (Fix This Error): sent as it is, ending an edit in progress."""
+    def ask(self, prompt: str, shown: str = "") -> None:
+        """A prompt the app built (Fix This Error, Edit files): sent as it is, ending an edit
+        in progress; the conversation shows `shown` instead when given."""
         self.panel.cancel_edit()
-        self.send(prompt)
+        if shown:
+            self._submit(prompt, shown, shown)
+        else:
+            self.send(prompt)
 
     def ask_about_selection(self, action: str, code: str) -> None:
         """An editor action (Explain, Find bugs...) on selected code."""
-        current = self.editor.current_code()
-        name, lang_id, lang_name, fence = (
-            ("selection", "text", "Plain text", "text")
-            if current is None
-            else (current.name, current.language_id, current.language_name, current.fence)
-        )
-        prompt = selection_prompt(action, CodeContext(name, lang_id, lang_name, fence, code))
+        prompt = selection_prompt(action, code, self.editor.snapshot())
         self.panel.cancel_edit()
         self._submit(prompt, prompt, prompt)
 
@@ -180,7 +170,7 @@ class ChatController(QObject):
         self.engine.cancel_chat(rid)  # direct: closes the stream while the worker reads it
         self._answer_notes.clear()  # about an answer the user cut short: noise now
         self._end_answer("Stopped")
-        self._update_context()
+        self._update_context_usage()
 
     def regenerate(self) -> None:
         """Ask again for the answer to the last question."""
@@ -203,13 +193,13 @@ class ChatController(QObject):
     def new_chat(self) -> None:
         self._reset()
         self.conversation.clear()
-        self._update_context()
+        self._update_context_usage()
 
     def restore(self, turns: Sequence[SavedTurn]) -> None:
         """Show a saved conversation; it continues from there."""
         self._reset()
         self.conversation.load(turns)
-        self._update_context()
+        self._update_context_usage()
 
     def insert_code(self, code: str) -> None:
         if not self.editor.insert_at_cursor(code):
@@ -297,8 +287,8 @@ class ChatController(QObject):
         n_ctx = self.engine.info.n_ctx if self.engine.info is not None else 0
         if stats.prompt_tokens and n_ctx:  # the conversation's own figure (it may warn)
             self._show_context_usage(stats.prompt_tokens + stats.completion_tokens, n_ctx)
-        if not (stats.prompt_tokens and n_ctx) or (self.context is not None and self.context.draft_messages()):
-            self._update_context()  # and with what the next question carries, counted
+        if not (stats.prompt_tokens and n_ctx) or (self.attachments is not None and self.attachments.draft_messages()):
+            self._update_context_usage()  # and with what the next question carries, counted
 
     def _on_failed(self, rid: int, message: str, engine_dead: bool) -> None:
         if rid != self._active:
@@ -317,7 +307,7 @@ class ChatController(QObject):
         self.stop()  # an answer streams only from a ready engine
         if state is EngineState.NONE:  # unloaded: the next model starts a fresh page
             self._model_seen = ""
-            self._update_context()
+            self._update_context_usage()
 
     def _on_engine_died(self, message: str, detail: str) -> None:
         self._show_error(message, [("Restart engine", self.restart_engine)], _log_excerpt(detail))
@@ -325,8 +315,8 @@ class ChatController(QObject):
     def _on_loaded(self, info: EngineInfo) -> None:
         previous_model, self._model_seen = self._model_seen, info.model_path
         self.panel.set_assistant_name(info.model_name or "Assistant")
-        if self.context is not None:
-            self.context.set_context_size(info.n_ctx)
+        if self.attachments is not None:
+            self.attachments.set_context_window(info.n_ctx)
         last = self.conversation.last()
         if previous_model and last is not None:
             self._show_note(
@@ -337,7 +327,7 @@ class ChatController(QObject):
         if self._waiting_for_model and last is not None and last.role == USER:
             self._start_answer()
         else:
-            self._update_context()
+            self._update_context_usage()
 
     def _on_load_failed(self, message: str, detail: str) -> None:
         self._show_error(
@@ -346,8 +336,8 @@ class ChatController(QObject):
             _log_excerpt(detail),
         )
 
-    # -- context meter ------------------------------------------------------------------------
-    def _update_context(self) -> None:
+    # -- context-window meter -----------------------------------------------------------------
+    def _update_context_usage(self) -> None:
         """Count what the next request would hold: the conversation and the question being
         typed with its attachments."""
         info = self.engine.info
@@ -356,7 +346,7 @@ class ChatController(QObject):
             return
         if self.is_busy():
             return  # the answer's own figures come when it finishes
-        draft = self.context.draft_messages() if self.context is not None else []
+        draft = self.attachments.draft_messages() if self.attachments is not None else []
         if not len(self.conversation) and not draft:
             self._show_context_usage(0, info.n_ctx)
             return

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from PySide6.QtWidgets import QInputDialog, QWidget
 
-from app.chat.error_context import FixPrompt, build_fix_prompt, disk_reader
+from app.chat.fix_error_prompt import FixPrompt, build_fix_prompt, disk_reader
 from app.editor.ui.code_editor import CodeEditor
 
 

@@ -2,7 +2,7 @@
 
 Above the text, the chips of what goes with the message (app/chat/ui/chips.py); `@` opens
 a completer over files to attach (app/chat/ui/mentions.py). The input shows and forwards:
-what is attached is decided by the chat's context (app/chat/ui/context.py).
+what is attached is decided by the question's attachments owner (app/chat/ui/question_attachments.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.chat.context import Chip
+from app.chat.attachments.rules import Chip
 from app.chat.ui.chips import ChipBar
 from app.chat.ui.mentions import MentionCompleter
 from app.chat.ui.style import ChatPalette, link_html
@@ -93,9 +93,10 @@ class ChatInput(QWidget):
     """The chips of what is attached, the input box, Send and Stop."""
 
     sendRequested = Signal(str)
+    editFilesRequested = Signal(str)  # "Edit files": ask for changes to the attached files
     stopRequested = Signal()
     editCancelled = Signal()
-    draftChanged = Signal()  # the text changed (the chat's context follows its @ mentions, debounced)
+    draftChanged = Signal()  # the text changed (the attachments follow its @ mentions, debounced)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -130,6 +131,10 @@ class ChatInput(QWidget):
         self.send_button.setObjectName("SendButton")
         self.send_button.setToolTip("Send (Ctrl+Enter)")
         self.send_button.clicked.connect(self.send)
+        self.edit_files_button = QPushButton("Edit Files")
+        self.edit_files_button.setObjectName("EditFilesButton")
+        self.edit_files_button.setToolTip("Ask for changes to the attached files, reviewed before they are written")
+        self.edit_files_button.clicked.connect(self.send_edit_request)
 
         frame = QFrame()
         frame.setObjectName("InputFrame")
@@ -143,6 +148,7 @@ class ChatInput(QWidget):
         row.addStretch(1)
         row.addWidget(hint)
         row.addWidget(self.stop_button)
+        row.addWidget(self.edit_files_button)
         row.addWidget(self.send_button)
         frame_layout.addLayout(row)
 
@@ -215,14 +221,25 @@ class ChatInput(QWidget):
         )
 
     def send(self) -> None:
+        text = self._take_text()
+        if text:
+            self.sendRequested.emit(text)
+
+    def send_edit_request(self) -> None:
+        text = self._take_text()
+        if text:
+            self.editFilesRequested.emit(text)
+
+    def _take_text(self) -> str:
+        """The typed text, cleared from the box; "" when there is nothing to send now."""
         text = self.text()
         if self._busy or not text.strip():
-            return
+            return ""
         self._editing = False
         self.edit_banner.hide()
         self.paste_notice.hide()
         self.editor.clear()
-        self.sendRequested.emit(text)
+        return text
 
     # -- internals --------------------------------------------------------------------
 
@@ -230,6 +247,7 @@ class ChatInput(QWidget):
         self.stop_button.setEnabled(self._busy)
         has_text = self.editor.document().characterCount() > 1  # O(1), unlike toPlainText
         self.send_button.setEnabled(not self._busy and has_text)
+        self.edit_files_button.setEnabled(not self._busy and has_text)
 
     def _on_paste_truncated(self, pasted: int, kept: int) -> None:
         self.paste_notice.setText(

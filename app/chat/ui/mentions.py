@@ -1,5 +1,5 @@
 """`@` in the chat input: a completer over the open tabs, the opened folder's files and
-`project`. Choosing one writes "@name " into the text, where the chat's context finds it.
+`project`. Choosing one writes "@name " into the text, where the question's attachments find it.
 
 QCompleter completes a QLineEdit by itself; for the multi-line input it is driven here,
 as in Qt's "Custom Completer" example: the popup follows the word under the cursor when

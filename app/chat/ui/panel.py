@@ -1,10 +1,10 @@
-"""The chat pane: conversation, context meter, New chat and the input, as one widget.
+"""The chat pane: conversation, context-window meter, New chat and the input, as one widget.
 
 It forwards intent as signals and shows what it is told, through its own methods only:
 the controller never reaches into the view or the input. Turns of the conversation
 (app/chat/conversation.py) are shown by `ConversationDisplay`, which observes the
 conversation and calls the turn methods here; notes, errors, the busy state and the
-context meter come from the controller. The controller owns the conversation and what
+context-window meter come from the controller. The controller owns the conversation and what
 each request means; the engine session owns the engine.
 """
 
@@ -16,9 +16,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.chat.context import Chip
+from app.chat.attachments.rules import Chip
 from app.chat.conversation import ASSISTANT, Turn
-from app.chat.ui.context_meter import ContextMeter
+from app.chat.ui.context_window_meter import ContextWindowMeter
 from app.chat.ui.input import ChatInput
 from app.chat.ui.style import ChatPalette, chat_style_sheet, palette_for
 from app.chat.ui.view import ChatView
@@ -26,6 +26,7 @@ from app.chat.ui.view import ChatView
 
 class ChatPanel(QWidget):
     sendRequested = Signal(str)  # what the user typed
+    editFilesRequested = Signal(str)  # what the user typed, to be asked as an edit of the attached files
     draftChanged = Signal()  # the typed text changed
     attachmentRemoved = Signal(str)  # a chip's key: leave it out of this message
     attachmentAdded = Signal(str)  # a suggestion chip's key: attach it
@@ -43,7 +44,7 @@ class ChatPanel(QWidget):
         self.setObjectName("ChatPanel")
         self.view = ChatView()
         self.input = ChatInput()
-        self.meter = ContextMeter()
+        self.meter = ContextWindowMeter()
         self.new_chat_button = QPushButton("New chat")
         self.new_chat_button.setObjectName("NewChatButton")
         self.new_chat_button.setToolTip("Start an empty conversation")
@@ -69,6 +70,7 @@ class ChatPanel(QWidget):
         layout.addWidget(self.input)
 
         self.input.sendRequested.connect(self.sendRequested)
+        self.input.editFilesRequested.connect(self.editFilesRequested)
         self.input.stopRequested.connect(self.stopRequested)
         self.input.editCancelled.connect(self.editCancelled)
         self.input.draftChanged.connect(self.draftChanged)

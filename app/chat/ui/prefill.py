@@ -4,7 +4,7 @@ prompt's form), so that the question, when it is sent, only costs its own tokens
 
 The engine does the work only while it is idle and drops it the moment a real request
 arrives, so a prefill never delays a question or a completion; here we only decide when
-to ask: a short pause after the next question's context last changed, after an answer
+to ask: a short pause after the next question's attachments last changed, after an answer
 ends, and after a model loads; never twice for the same prefix.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
 
-from app.chat.ui.context import ChatContext
+from app.chat.ui.question_attachments import QuestionAttachments
 from app.config.settings import Settings
 from app.llm.ui.session import EngineSession
 
@@ -25,7 +25,7 @@ class IdlePrefill(QObject):
     def __init__(
         self,
         session: EngineSession,
-        context: ChatContext,
+        attachments: QuestionAttachments,
         next_prefix: Callable[[], list[dict[str, str]]],
         settings: Settings,
         parent: QObject | None = None,
@@ -40,7 +40,7 @@ class IdlePrefill(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(IDLE_PREFILL_DELAY_MS)
         self._timer.timeout.connect(self._prefill)
-        context.changed.connect(self._timer.start)
+        attachments.changed.connect(self._timer.start)
         session.loaded.connect(self._on_loaded)
         session.chatBusyChanged.connect(lambda busy: None if busy else self._timer.start())
 

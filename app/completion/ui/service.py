@@ -24,9 +24,9 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QGuiApplication
 
-from app.completion.context import OpenFile, build_completion_prompt, max_tokens_for
 from app.completion.debounce import AdaptiveDebounce
-from app.completion.ring import RingBuffer, repository_context
+from app.completion.fim_window import OpenFile, build_completion_prompt, max_tokens_for
+from app.completion.ring import RingBuffer, ring_prefix
 from app.completion.support import NO_MODEL, CompletionSupport, language_enabled
 from app.completion.ui.inline import InlineCompletion, clean_suggestion
 from app.completion.ui.status import CompletionState, CompletionStatus
@@ -35,8 +35,8 @@ from app.config.ui.store import SettingsStore
 from app.editor.ui.code_editor import CodeEditor
 from app.editor.ui.tabs import EditorTabs
 from app.llm.info import FIM_OFF, EngineState
-from app.llm.options import SamplingParams
 from app.llm.ui.session import EngineSession
+from app.protocol.options import SamplingParams
 
 if TYPE_CHECKING:  # httpx comes with the client: the engine session makes it when a model is ready
     from app.llm.client import OpenAIClient
@@ -278,7 +278,7 @@ class CompletionService(QObject):
             self._support_client, self.support = client, None
         editor = controller.editor
         self.ring.commit_if_due(time.monotonic())
-        repository = repository_context(self.ring.chunks(), editor.path or "")
+        repository = ring_prefix(self.ring.chunks(), editor.path or "")
         prompt = build_completion_prompt(
             editor.text(),
             editor.cursor_offset(),

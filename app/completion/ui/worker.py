@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.completion.context import CompletionPrompt
 from app.completion.fim import complete_middle
+from app.completion.fim_window import CompletionPrompt
 from app.completion.support import CompletionSupport, completion_support
 from app.config.sampling import INLINE_LINE_MAX_TOKENS
-from app.llm.options import SamplingParams
 from app.llm.stream import CancelToken, StreamStats
+from app.protocol.options import SamplingParams
 
 if TYPE_CHECKING:  # the client brings httpx; the worker only holds what it is given
     from app.llm.client import OpenAIClient

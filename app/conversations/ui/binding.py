@@ -104,6 +104,8 @@ class ConversationBinding(QObject):
         sidebar.conversationSelected.connect(self.open)
         sidebar.newConversationRequested.connect(self.new_conversation)
         sidebar.conversationDeleted.connect(self._on_deleted)
+        if store.read_only_reason is not None:  # a history from a newer release: readable, never changed
+            sidebar.show_message(store.read_only_reason)
 
     # -- what the window calls -----------------------------------------------------------
     def open(self, conversation_id: int) -> None:

@@ -31,10 +31,10 @@ from PySide6.QtCore import QObject, Signal
 from app.config.ui.store import SettingsStore
 from app.config.validation import RESTART_FIELDS
 from app.llm.info import EngineAccess, EngineInfo, EngineState
-from app.llm.options import LoadOptions, SamplingParams, load_options_for
 from app.llm.targets import EngineTarget, GpuLayerPlanner, RemoteTarget, completion_client, remote_target
 from app.llm.targets import supervisor_factory as make_supervisor_factory
 from app.llm.ui.worker import EngineWorker, engine_log_path
+from app.protocol.options import LoadOptions, SamplingParams, load_options_for
 
 if TYPE_CHECKING:
     from app.llm.client import OpenAIClient

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QCoreApplication, QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from app.llm.info import EngineAccess, local_engine_info, remote_engine_info
-from app.llm.options import LoadOptions, SamplingParams
 from app.llm.supervisor import EngineSupervisor
 from app.llm.targets import EngineTarget, RemoteTarget
+from app.protocol.options import LoadOptions, SamplingParams
 from app.utils import paths
 from app.utils.errors import CancelledError, ClientError, DscoderError, EngineError
 from app.utils.ui.worker_thread import start_worker_thread, stop_worker_thread
@@ -64,8 +64,10 @@ def _default_supervisor(options: LoadOptions) -> EngineSupervisor:
     return EngineSupervisor(options, log_path=engine_log_path())
 
 
-class EngineWorker(QObject):
-    """Loads a model in an engine child process and streams chats from it."""
+class EngineWorkerSignals(QObject):
+    """What an engine worker tells the GUI thread, declared once: EngineWorker emits these from
+    its thread, and the tests' scripted worker (tests/helpers/fake_engine.py) inherits them too,
+    so the two cannot drift apart."""
 
     loaded = Signal(int, object, object)  # load id, EngineInfo, EngineAccess (for the session only)
     loadFailed = Signal(int, str, str)  # load id, message, detail (the engine log's tail)
@@ -77,6 +79,10 @@ class EngineWorker(QObject):
     failed = Signal(int, str, bool)  # request id, message, the engine died
     tokensCounted = Signal(int, int, int)  # count id, prompt tokens, context size
     engineDied = Signal(str, str)  # message, detail; noticed while idle
+
+
+class EngineWorker(EngineWorkerSignals):
+    """Loads a model in an engine child process and streams chats from it."""
 
     def __init__(self, supervisor_factory: SupervisorFactory = _default_supervisor) -> None:
         super().__init__()
@@ -148,7 +154,7 @@ class EngineWorker(QObject):
 
     # -- slots (worker thread) --------------------------------------------------------------
     @Slot(int, object)
-    def load_model(self, load_id: int, options: EngineTarget) -> None:
+    def load_model(self, load_id: int, target: EngineTarget) -> None:
         self._stop_engine()
         if self._closing:
             return
@@ -159,14 +165,14 @@ class EngineWorker(QObject):
         if cancelled_already:  # cancelled while it waited in the queue
             self.loadCancelled.emit(load_id)
             return
-        if isinstance(options, RemoteTarget):
-            self._connect_remote(load_id, options, cancel)
+        if isinstance(target, RemoteTarget):
+            self._connect_remote(load_id, target, cancel)
             return
         supervisor: EngineSupervisor | None = None
         try:
             # Making the supervisor plans GPU layers and checks the load against the memory
             # free now: a load that would not fit is refused here, with the loads that would.
-            supervisor = self._make_supervisor(options)
+            supervisor = self._make_supervisor(target)
             endpoint = supervisor.start(cancel)
         except CancelledError:
             self.loadCancelled.emit(load_id)
@@ -175,7 +181,7 @@ class EngineWorker(QObject):
             self.loadFailed.emit(load_id, str(error), error.detail)
             return
         except Exception as exc:  # a bug, not a user error: say so instead of hanging
-            log.exception("loading %s failed", options.model_path)
+            log.exception("loading %s failed", target.model_path)
             if supervisor is not None:
                 supervisor.stop()
             self.loadFailed.emit(load_id, f"Loading the model failed unexpectedly ({exc}). Try again.", "")

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.llm.options import LoadOptions
 from app.models.catalog import CatalogEntry
 from app.models.gguf import GgufInfo
 from app.models.planning.shape import ModelMemoryShape, model_shape
+from app.protocol.options import LoadOptions
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -189,8 +189,8 @@ def estimate_memory(
     the output. n_gpus: how many GPUs share the offloaded layers (each gets a runtime
     context and a compute buffer). unified_memory: Apple Silicon, where the GPU uses
     system RAM (Metal has no separate runtime context to count). completion_ctx: the
-    engine's second context, for inline completion (0: not counted; None: the engine's
-    default size, LoadOptions.completion_context); its KV cache and compute buffer sit where the chat context's
+    engine's second KV context, for inline completion (0: not counted; None: the engine's
+    default size, LoadOptions.completion_context); its KV cache and compute buffer sit where the chat KV context's
     do and are included in the kv_* and compute_* figures. prompt_cache_bytes: the
     prompt-state cache's budget, always in host RAM (the planner keeps it free instead).
     """

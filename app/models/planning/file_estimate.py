@@ -14,9 +14,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.hardware.machine_speed import load_cached_speed
 from app.hardware.probe import MachineProfile, ProbeReaders, probe_machine
-from app.hardware.speed import load_cached_speed
-from app.llm.options import LoadOptions
 from app.models.gguf import GgufInfo, read_gguf_info
 from app.models.planning.estimator import MemoryEstimate, estimate_load
 from app.models.planning.gpu_layers import discover_once
@@ -29,7 +28,7 @@ from app.models.planning.measured import (
     placement_of,
 )
 from app.models.planning.shape import ModelMemoryShape, model_shape
-from app.models.planning.speed import (
+from app.models.planning.speed_prediction import (
     CALIBRATED,
     MEASURED,
     DeviceRates,
@@ -38,6 +37,7 @@ from app.models.planning.speed import (
     predict_speed,
     streamed_bytes_per_token,
 )
+from app.protocol.options import LoadOptions
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ For every catalog entry the planner (app/models/planning/planner.py) asks `fit_e
 layers, or CPU only) and the largest context that fits after the weights, keeping
 headroom for the rest of the system (min(25% of RAM, 4 GB) by default) and the
 prompt-state cache's budget free, and predicts how fast it will feel with this
-machine's measured speed (app/models/planning/speed.py), measured values replacing the
+machine's measured speed (app/models/planning/speed_prediction.py), measured values replacing the
 estimates for an installed file that was loaded just so. Whether it is fast enough
 is judged against the interactive floors (`SpeedFloors`, adjustable in Settings).
 """
@@ -17,12 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from app.hardware.probe import MachineProfile
-from app.llm.options import prompt_cache_budget
 from app.models.catalog import CatalogEntry
 from app.models.planning.estimator import GIB, MemoryEstimate, estimate_memory, pad_ctx
 from app.models.planning.measured import LoadSettings, MeasuredLoads, ModelFileId, measured_memory, placement_of
 from app.models.planning.shape import model_shape
-from app.models.planning.speed import (
+from app.models.planning.speed_prediction import (
     CALIBRATED,
     MEASURED,
     SpeedEstimate,
@@ -32,8 +31,9 @@ from app.models.planning.speed import (
 )
 from app.models.quality.quant_loss import EXPECTED_LOSS_POINTS
 from app.models.quality.results import QualityRecord
+from app.protocol.options import prompt_cache_budget
+from app.utils.units import file_size, memory_size
 
-PURPOSES = ("chat", "completion", "both")
 VRAM_HEADROOM_BYTES = 512 * 1024 * 1024  # per GPU: the desktop and driver growth
 VRAM_HEADROOM_FRACTION = 0.05  # of each GPU's total
 MIN_CTX = {"chat": 2048, "completion": 2048, "both": 2048}  # smallest useful context (capped by the model's)
@@ -130,11 +130,6 @@ def fit_dict(fit: QuantFit) -> dict[str, object]:
         **speed,
         "speed_source": fit.speed.source if fit.speed else "",
     }
-
-
-def gb(n_bytes: float) -> str:
-    """Memory as people read it on spec sheets (a 24 GB card): binary GB, one decimal."""
-    return f"{n_bytes / GIB:.1f} GB"
 
 
 def ctx_label(ctx: int) -> str:
@@ -304,19 +299,17 @@ def fit_entry(
     budget = budget or Budget(machine, opts.headroom)
     quality = purpose_quality(entry, opts.purpose)
     if entry.remote_only:
-        why = f"{entry.size / 1e9:.0f} GB of weights: run it on a server and connect as a remote engine"
+        why = f"{file_size(entry.size)} of weights: run it on a server and connect as a remote engine"
         return QuantFit(entry, FIT_REMOTE, why=why)
     found = _placement(entry, opts, budget)
     n_layer = entry.hyperparameters.n_layer
     if found is None:
         lowest = min(pad_ctx(MIN_CTX[opts.purpose]), entry.context_length)
         need = _estimate(entry, 0, lowest, opts, budget)
-        why = (
-            f"needs {gb(need.ram_bytes)} of RAM at {ctx_label(lowest)} context; {gb(max(0, budget.ram))} is free to use"
-        )
+        why = f"needs {memory_size(need.ram_bytes)} of RAM at {ctx_label(lowest)} context; {memory_size(max(0, budget.ram))} is free to use"
         if budget.gpus:
             full = _estimate(entry, n_layer + 1, lowest, opts, budget)
-            why += f", and {gb(full.vram_bytes)} of VRAM on the GPU ({gb(max(0, budget.vram))} free to use)"
+            why += f", and {memory_size(full.vram_bytes)} of VRAM on the GPU ({memory_size(max(0, budget.vram))} free to use)"
         return QuantFit(entry, FIT_NONE, suitable=quality is not None, why=why)
 
     fit, layers, ctx = found
@@ -335,6 +328,6 @@ def fit_entry(
         )
     if entry.size > budget.disk:
         suitable = False
-        why += f"; the download needs {entry.size / 1e9:.1f} GB of disk, {budget.disk / 1e9:.1f} GB free"
+        why += f"; the download needs {file_size(entry.size)} of disk, {file_size(budget.disk)} free"
     fast = meets_floors(speed, opts.floors, opts.purpose)
     return QuantFit(entry, fit, layers, ctx, est, speed, suitable, fast, score, why)

@@ -13,8 +13,8 @@ import logging
 from collections.abc import Callable
 
 from app.hardware.gpus import GpuDiscovery, discover_gpus_isolated
-from app.llm.options import AUTO_GPU_LAYERS, LoadOptions
 from app.models.planning.estimator import estimate_load, estimate_memory
+from app.protocol.options import AUTO_GPU_LAYERS, LoadOptions
 
 log = logging.getLogger(__name__)
 

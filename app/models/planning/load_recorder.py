@@ -26,11 +26,11 @@ from typing import Any
 
 import psutil
 
-from app.llm.options import LoadOptions
 from app.models.planning.file_estimate import file_header, log_if_off, memory_for, rates_for, this_machine
 from app.models.planning.measured import LoadRecord, LoadSettings, MeasuredLoads, ModelFileId, SpeedSample, placement_of
 from app.models.planning.shape import model_shape
-from app.models.planning.speed import decode_seconds, prompt_seconds, streamed_bytes_per_token
+from app.models.planning.speed_prediction import decode_seconds, prompt_seconds, streamed_bytes_per_token
+from app.protocol.options import LoadOptions
 
 log = logging.getLogger(__name__)
 

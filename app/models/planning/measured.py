@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from app.llm.options import LoadOptions
 from app.models.planning.estimator import MemoryEstimate, pad_ctx
+from app.protocol.options import LoadOptions
 from app.utils import paths
 from app.utils.atomic import atomic_write_text
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from app.hardware.probe import GpuInfo, MachineProfile
 from app.models.catalog import CatalogEntry
-from app.models.planning.fitting import FIT_FULL_GPU, FIT_PARTIAL_GPU, Budget, QuantFit, SpeedFloors, ctx_label, gb
-from app.models.planning.speed import ASSUMED, CALIBRATED, MEASURED, SpeedEstimate
+from app.models.planning.fitting import FIT_FULL_GPU, FIT_PARTIAL_GPU, Budget, QuantFit, SpeedFloors, ctx_label
+from app.models.planning.speed_prediction import ASSUMED, CALIBRATED, MEASURED, SpeedEstimate
+from app.utils.units import duration, memory_size, token_rate
 
 FAMILY_LABEL = {
     "1.3b": "1.3B",
@@ -36,29 +37,15 @@ def fit_label(fit: QuantFit) -> str:
     return f"{entry_label(fit.entry)} {fit.entry.quant}"
 
 
-def rate_text(tokens_per_s: float) -> str:
-    return f"{tokens_per_s:.0f}" if tokens_per_s >= 10 else f"{tokens_per_s:.1f}"
-
-
-def seconds_text(seconds: float) -> str:
-    if seconds < 0.1:
-        return "under 0.1 s"
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min"
-
-
 def speed_text(speed: SpeedEstimate, purpose: str) -> str:
     """ "9 tokens/s, a 2K-token question in 12 s" and/or "first ghost text in 0.3 s"."""
     parts = []
     if purpose in ("chat", "both"):
         parts.append(
-            f"{rate_text(speed.decode_tokens_per_s)} tokens/s, a 2K-token question in {seconds_text(speed.first_token_s)}"
+            f"{token_rate(speed.decode_tokens_per_s)} tokens/s, a 2K-token question in {duration(speed.first_token_s)}"
         )
     if purpose in ("completion", "both"):
-        parts.append(f"first ghost text in {seconds_text(speed.completion_s)}")
+        parts.append(f"first ghost text in {duration(speed.completion_s)}")
     return ", ".join(parts) + SOURCE_NOTE.get(speed.source, "")
 
 
@@ -67,11 +54,11 @@ def slow_text(speed: SpeedEstimate, purpose: str) -> str:
     parts = []
     if purpose in ("chat", "both"):
         parts.append(
-            f"answers at {rate_text(speed.decode_tokens_per_s)} tokens/s and takes "
-            f"{seconds_text(speed.first_token_s)} to read a 2K-token question"
+            f"answers at {token_rate(speed.decode_tokens_per_s)} tokens/s and takes "
+            f"{duration(speed.first_token_s)} to read a 2K-token question"
         )
     if purpose in ("completion", "both"):
-        parts.append(f"its first ghost text takes {seconds_text(speed.completion_s)}")
+        parts.append(f"its first ghost text takes {duration(speed.completion_s)}")
     return " and ".join(parts)
 
 
@@ -79,21 +66,21 @@ def floors_text(floors: SpeedFloors, purpose: str) -> str:
     parts = []
     if purpose in ("chat", "both"):
         parts += [
-            f"{rate_text(floors.decode_tokens_per_s)} tokens/s",
-            f"a 2K-token question in {seconds_text(floors.question_s)}",
+            f"{token_rate(floors.decode_tokens_per_s)} tokens/s",
+            f"a 2K-token question in {duration(floors.question_s)}",
         ]
     if purpose in ("completion", "both"):
-        parts.append(f"ghost text in {seconds_text(floors.completion_s)}")
+        parts.append(f"ghost text in {duration(floors.completion_s)}")
     return ", ".join(parts)
 
 
 def _gpu_words(gpus: tuple[GpuInfo, ...]) -> str:
     if len(gpus) == 1:
-        return f"the {gpus[0].name} ({gb(gpus[0].vram_total_bytes)})"
+        return f"the {gpus[0].name} ({memory_size(gpus[0].vram_total_bytes)})"
     total = sum(g.vram_total_bytes for g in gpus)
     names = list(dict.fromkeys(g.name for g in gpus))
     what = f"{len(gpus)} × {names[0]}" if len(names) == 1 else " + ".join(g.name for g in gpus)
-    return f"{what} ({gb(total)} in all)"
+    return f"{what} ({memory_size(total)} in all)"
 
 
 def placement_text(fit: QuantFit, budget: Budget, machine: MachineProfile) -> tuple[str, str]:
@@ -102,18 +89,18 @@ def placement_text(fit: QuantFit, budget: Budget, machine: MachineProfile) -> tu
     assert est is not None
     ctx = ctx_label(fit.ctx)
     if fit.fit == FIT_FULL_GPU:
-        return f", all layers on {_gpu_words(budget.gpus)}", f"{gb(est.vram_bytes)} of VRAM at {ctx} context"
+        return f", all layers on {_gpu_words(budget.gpus)}", f"{memory_size(est.vram_bytes)} of VRAM at {ctx} context"
     if fit.fit == FIT_PARTIAL_GPU:
         return (
             f", {fit.gpu_layers} of {est.n_layer + 1} layers on {_gpu_words(budget.gpus)}",
-            f"{gb(est.vram_bytes)} of VRAM and {gb(est.ram_bytes)} of RAM at {ctx} context",
+            f"{memory_size(est.vram_bytes)} of VRAM and {memory_size(est.ram_bytes)} of RAM at {ctx} context",
         )
     unusable = [g for g in machine.gpus if not g.backend_usable]
     if unusable:
         why_cpu = f" (this llama.cpp build cannot use the {unusable[0].name})"
     else:
         why_cpu = " (the GPU is too small for it)" if budget.gpus else ""
-    return f" on the CPU{why_cpu}", f"{gb(est.ram_bytes)} of RAM at {ctx} context"
+    return f" on the CPU{why_cpu}", f"{memory_size(est.ram_bytes)} of RAM at {ctx} context"
 
 
 def recommendation_text(fit: QuantFit, purpose: str, budget: Budget, machine: MachineProfile) -> str:
@@ -151,7 +138,7 @@ def pair_text(
         why = "no one model meets both floors here"
     return (
         f"{fit_label(chat)} for chat{where} ({speed_text(chat.speed, 'chat')}) and {fit_label(completion)} "
-        f"for completion ({speed_text(completion.speed, 'completion')}): {why}; {gb(ram)} of RAM for the two."
+        f"for completion ({speed_text(completion.speed, 'completion')}): {why}; {memory_size(ram)} of RAM for the two."
     )
 
 

@@ -28,7 +28,6 @@ from app.models.planning.fitting import (
     GIB,
     MIN_CTX,
     NEAR_SHORTFALL,
-    PURPOSES,
     UNOFFICIAL_FIM_PENALTY,
     Budget,
     Headroom,
@@ -39,7 +38,6 @@ from app.models.planning.fitting import (
     fit_dict,
     fit_entry,
     floors_met,
-    gb,
     purpose_quality,
     shortfall,
 )
@@ -52,8 +50,10 @@ from app.models.planning.plan_words import (
     recommendation_text,
     too_slow_text,
 )
+from app.models.planning.purposes import PURPOSES
 from app.models.planning.quant_quality import prefer_by_quality, quality_warnings
 from app.models.quality.results import QualityRecord
+from app.utils.units import file_size
 
 # Two models for "both" even when one meets the floors: when the chat model is this much
 # better (a bigger family, not a quant step) than the one model that does both.
@@ -74,7 +74,6 @@ __all__ = [
     "ctx_label",
     "entry_label",
     "fit_dict",
-    "gb",
     "plan_for_machine",
     "plan_options",
 ]
@@ -209,7 +208,7 @@ def _notes(machine: MachineProfile, fits: Sequence[QuantFit], purpose: str) -> t
     remote = next((f for f in fits if f.fit == FIT_REMOTE and purpose_quality(f.entry, purpose) is not None), None)
     if remote is not None:
         notes.append(
-            f"The {entry_label(remote.entry)} is too large for a desktop ({remote.entry.size / 1e9:.0f} GB of weights at "
+            f"The {entry_label(remote.entry)} is too large for a desktop ({file_size(remote.entry.size)} of weights at "
             f"{remote.entry.quant}); run it on a multi-GPU server (vLLM, SGLang or llama.cpp's server) and add it as a remote engine."
         )
     return tuple(notes)

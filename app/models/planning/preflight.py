@@ -17,13 +17,14 @@ from dataclasses import dataclass
 
 from app.hardware.gpus import GpuDiscovery, discover_gpus_isolated
 from app.hardware.probe import MachineProfile, MemoryInfo, read_memory
-from app.llm.options import LoadOptions
 from app.models.planning.estimator import MemoryEstimate
 from app.models.planning.file_estimate import estimate_file, file_header, this_machine
 from app.models.planning.gpu_layers import resolve_auto_gpu_layers
 from app.models.planning.measured import MeasuredLoads
-from app.models.planning.planner import ctx_label, gb
+from app.models.planning.planner import ctx_label
+from app.protocol.options import LoadOptions
 from app.utils.errors import DscoderError, ModelFileError
+from app.utils.units import memory_size
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,13 @@ class LoadCheck:
         est, where = self.estimate, f" at {ctx_label(self.estimate.n_ctx)} context"
         short = []
         if est.ram_bytes > self.ram_free:
-            short.append(f"{gb(est.ram_bytes)} of RAM{where}, but {gb(max(0, self.ram_free))} is free right now")
+            short.append(
+                f"{memory_size(est.ram_bytes)} of RAM{where}, but {memory_size(max(0, self.ram_free))} is free right now"
+            )
         if est.vram_bytes > self.vram_free:
-            short.append(f"{gb(est.vram_bytes)} of VRAM, but {gb(max(0, self.vram_free))} is free right now")
+            short.append(
+                f"{memory_size(est.vram_bytes)} of VRAM, but {memory_size(max(0, self.vram_free))} is free right now"
+            )
         return "; ".join(short)
 
     def offers(self) -> list[str]:

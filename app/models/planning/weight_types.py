@@ -3,7 +3,7 @@
 llama.cpp's CPU kernels are often compute-bound, so a byte of Q8_0 weights decodes
 faster than a byte of Q4_K and a Q5_0 matrix multiplies slower per parameter: the
 benchmark measures each type's decode and prompt rate as a factor of Q4_K's
-(app/hardware/speed.py `TypeFactor`). A model read from its GGUF header knows the bytes
+(app/hardware/machine_speed.py `TypeFactor`). A model read from its GGUF header knows the bytes
 of each type in its repeating layers and the type of its output matrix; a catalog entry
 derives them from its quantization's name as llama.cpp's quantizer mixes the types
 (src/llama-quant.cpp, llama_tensor_get_type).
@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from app.hardware.speed import TypeFactor
+from app.hardware.machine_speed import TypeFactor
 
 REFERENCE_TYPE = "Q4_K"  # the type the machine's main rates are measured with
 TypeBytes = tuple[tuple[str, int], ...]  # (ggml type name, bytes), a model's repeating layers

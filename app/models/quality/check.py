@@ -27,15 +27,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from app.completion.context import build_completion_prompt, max_tokens_for
 from app.completion.fim import complete_middle
+from app.completion.fim_window import build_completion_prompt, max_tokens_for
 from app.completion.support import completion_support
-from app.llm.options import SamplingParams
 from app.llm.stream import CancelToken
 from app.models.quality.extract import program_from_answer
 from app.models.quality.holes import Hole, multi_line_hole, single_line_hole
 from app.models.quality.problems import Problem, runnable_program, suite_problems
 from app.models.quality.sandbox import TestLimits, network_namespace_available, run_test
+from app.protocol.options import SamplingParams
 from app.utils.errors import DscoderError
 
 if TYPE_CHECKING:

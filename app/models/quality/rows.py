@@ -16,6 +16,7 @@ from datetime import datetime
 from app.models.catalog import Catalog
 from app.models.quality.report import WARN_BELOW_POINTS, chat_gap_points, reading
 from app.models.quality.results import QualityRecord
+from app.utils.units import time_left
 
 
 @dataclass(frozen=True)
@@ -33,16 +34,6 @@ class BenchmarkRow:
 class BenchmarkGroup:
     title: str  # the variant or the model
     rows: tuple[BenchmarkRow, ...]
-
-
-def duration_text(seconds: float) -> str:
-    """ "48 s", "9 min 12 s", "1 h 6 min"."""
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def _percent(value: float | None) -> str:
@@ -72,7 +63,7 @@ def measured_row(record: QualityRecord, catalog: Catalog | None = None) -> Bench
         detail,
         measured=True,
         date=_date_text(record.measured_at),
-        time_taken=duration_text(record.seconds),
+        time_taken=time_left(record.seconds),
         warning=gap is not None and gap < -WARN_BELOW_POINTS,
     )
 

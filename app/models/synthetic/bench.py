@@ -19,7 +19,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from app.hardware.speed import CPU_BENCH_TYPES, DEFAULT_WEIGHTS_BYTES
+from app.hardware.machine_speed import CPU_BENCH_TYPES, DEFAULT_WEIGHTS_BYTES
 from app.models.synthetic.writer import LlamaHeader, add_spm_vocabulary, byte_tokens, llama_writer
 
 QuantType = gguf.GGMLQuantizationType

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter, LlamaFileType
 
-from app.llm.deepseek import DS_BOS, DS_EOS, DS_EOT, DS_FIM_BEGIN, DS_FIM_END, DS_FIM_HOLE
+from app.protocol.deepseek import DS_BOS, DS_EOS, DS_EOT, DS_FIM_BEGIN, DS_FIM_END, DS_FIM_HOLE
 
 Q = GGMLQuantizationType
 

@@ -20,14 +20,14 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from app.llm.deepseek import DS_BOS as BOS
-from app.llm.deepseek import DS_EOS as EOS
-from app.llm.deepseek import DS_EOT as EOT
-from app.llm.deepseek import DS_FIM_BEGIN as FIM_BEGIN
-from app.llm.deepseek import DS_FIM_END as FIM_END
-from app.llm.deepseek import DS_FIM_HOLE as FIM_HOLE
-from app.llm.deepseek import TEMPLATES_DIR as TEMPLATES
 from app.models.synthetic.writer import LlamaHeader, add_spm_vocabulary, byte_tokens, llama_writer
+from app.protocol.deepseek import DS_BOS as BOS
+from app.protocol.deepseek import DS_EOS as EOS
+from app.protocol.deepseek import DS_EOT as EOT
+from app.protocol.deepseek import DS_FIM_BEGIN as FIM_BEGIN
+from app.protocol.deepseek import DS_FIM_END as FIM_END
+from app.protocol.deepseek import DS_FIM_HOLE as FIM_HOLE
+from app.protocol.deepseek import TEMPLATES_DIR as TEMPLATES
 
 PAD = "<pad>"
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -40,10 +40,11 @@ from app.models.quality.problems import SUITES, Problem
 from app.models.quality.published import identify_model
 from app.models.quality.report import record_of
 from app.models.quality.results import CheckedModel, QualityRecord, QualityResults
-from app.models.quality.rows import benchmark_groups, duration_text
+from app.models.quality.rows import benchmark_groups
 from app.models.quality.sandbox import isolation_text
 from app.utils.jobs import JobControl
 from app.utils.ui.tasks import BackgroundTasks
+from app.utils.units import time_left
 
 if TYPE_CHECKING:
     from app.llm.client import OpenAIClient
@@ -62,8 +63,8 @@ WARNING_COLOR = "#b02a37"
 def _local_engine(settings: Settings, path: str, cancel: threading.Event) -> Iterator[OpenAIClient]:
     """A fresh engine child for `path`, loaded with the user's settings (as the window loads)."""
     from app.llm.connect import open_client
-    from app.llm.options import load_options_for
     from app.models.planning.preflight import plan_and_check_load
+    from app.protocol.options import load_options_for
 
     options = plan_and_check_load(load_options_for(settings, path))
     with open_client(options, cancel=cancel) as client:
@@ -102,8 +103,13 @@ class BenchmarksPage(QWidget):
         *,
         catalog: Catalog | None = None,
         results: QualityResults | None = None,
+        sandbox_isolation: Callable[[], str] = isolation_text,
     ) -> None:
+        """`sandbox_isolation` says how the answers' code is isolated; it tries the OS's
+        namespaces (a short child process), so it runs off the GUI thread when the tab is first shown."""
         super().__init__(parent)
+        self.sandbox_isolation = sandbox_isolation
+        self._isolation_asked = False
         self.settings = settings
         self.catalog = catalog or load_catalog()
         self.results = results or QualityResults()
@@ -121,7 +127,7 @@ class BenchmarksPage(QWidget):
 
     # -- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.notes_label = QLabel(f"{FIM_NOTE}\n\n{isolation_text()}")
+        self.notes_label = QLabel(FIM_NOTE)
         self.notes_label.setWordWrap(True)
         self.notes_label.setObjectName("benchmarkNotes")
         self.tree = QTreeWidget()
@@ -160,6 +166,16 @@ class BenchmarksPage(QWidget):
         layout.addWidget(self.status_label)
         layout.addWidget(self.tree, 1)
         self._set_running(False)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if not self._isolation_asked:
+            self._isolation_asked = True
+            isolation = self.sandbox_isolation
+            self._tasks.start(lambda _progress, _control: isolation(), self._show_isolation)
+
+    def _show_isolation(self, text: object) -> None:
+        self.notes_label.setText(f"{FIM_NOTE}\n\n{text}")
 
     def _set_running(self, running: bool) -> None:
         self.check_button.setEnabled(not running and self.file_combo.count() > 0)
@@ -263,7 +279,7 @@ class BenchmarksPage(QWidget):
         self.progress_bar.setRange(0, total)
         self.progress_bar.setValue(done)
         left = CheckProgress(done, total, time.monotonic() - self._started).time_left_s
-        self.time_left_label.setText("" if left is None else f"about {duration_text(left)} left")
+        self.time_left_label.setText("" if left is None else f"about {time_left(left)} left")
 
     def _on_done(self, result: object) -> None:
         self._finish()
@@ -271,7 +287,7 @@ class BenchmarksPage(QWidget):
             self.status_label.setText("The check was cancelled; nothing was kept.")
             return
         self.results.put(result)
-        self.status_label.setText(f"Checked {result.model.name} in {duration_text(result.seconds)}.")
+        self.status_label.setText(f"Checked {result.model.name} in {time_left(result.seconds)}.")
         self.show_results()
         self.checkFinished.emit(result)
 

@@ -19,8 +19,9 @@ from app.models.download.job import DownloadJob, DownloadOptions, DownloadProgre
 from app.models.ui.download_worker import DownloadWorker
 from app.models.ui.downloads_view import DownloadsView
 from app.models.ui.manager_data import live_status_text
-from app.models.verify import format_bytes, require_free_space
+from app.models.verify import require_free_space
 from app.utils.errors import DscoderError
+from app.utils.units import file_size
 
 ACTIVE_JOB_STATES = ("queued", "running", "paused")
 
@@ -143,7 +144,7 @@ class DownloadJobs(QObject):
             self.view.add_row(job_id, self.label(job_id))
         if state == "paused" and text is None and job_id in self._progress:
             p = self._progress[job_id]
-            text = f"Paused at {format_bytes(p.done_bytes)} of {format_bytes(p.total_bytes)}; the partial file is kept."
+            text = f"Paused at {file_size(p.done_bytes)} of {file_size(p.total_bytes)}; the partial file is kept."
         self.view.row(job_id).set_state(state, text)
         if entry_id := self._entries.get(job_id):
             self.entryChanged.emit(entry_id)

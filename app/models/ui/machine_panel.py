@@ -22,9 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.hardware.machine_speed import NOT_MEASURED, describe_machine_speed
 from app.hardware.probe import MachineProfile
-from app.hardware.speed import MachineSpeed
-from app.models.planning.plan_words import rate_text, seconds_text
 from app.models.planning.planner import (
     FIT_CPU_ONLY,
     FIT_FULL_GPU,
@@ -33,9 +32,9 @@ from app.models.planning.planner import (
     FIT_REMOTE,
     Plan,
     QuantFit,
-    gb,
 )
 from app.models.ui.manager_data import SPEED_MARK
+from app.utils.units import duration, file_size, memory_size, token_rate
 
 FIT_TEXT = {
     FIT_FULL_GPU: "Full GPU",
@@ -76,7 +75,7 @@ class MachinePanel(QWidget):
 
         self.status_label = QLabel("Reading this machine…")
         self.readings = QFormLayout()
-        self.speed_label = QLabel("Speed: not measured yet")
+        self.speed_label = QLabel(f"Speed: {NOT_MEASURED}")
         self.speed_label.setObjectName("machineSpeed")
         self.speed_label.setWordWrap(True)
         self.speed_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -131,7 +130,7 @@ class MachinePanel(QWidget):
         self.status_label.hide()
         self._fill_readings(machine)
         if not measuring:
-            self.speed_label.setText(speed_reading_text(machine.machine_speed))
+            self.speed_label.setText(f"Speed: {describe_machine_speed(machine.machine_speed)}")
             self.measure_button.setEnabled(True)
         text = f"<b>Recommended:</b> {_escape(plan.reason)}"
         if plan.alternative_reason:
@@ -164,8 +163,8 @@ class MachinePanel(QWidget):
         )
         self._add_reading(
             "RAM",
-            f"{gb(mem.ram_total_bytes)} total, {gb(mem.ram_available_bytes)} available"
-            + (f"; swap {gb(mem.swap_total_bytes)}" if mem.swap_total_bytes else ""),
+            f"{memory_size(mem.ram_total_bytes)} total, {memory_size(mem.ram_available_bytes)} available"
+            + (f"; swap {memory_size(mem.swap_total_bytes)}" if mem.swap_total_bytes else ""),
         )
         if not machine.gpus:
             self._add_reading("GPU", "None found")
@@ -175,9 +174,10 @@ class MachinePanel(QWidget):
                 state = "usable"
             memory = "unified memory, " if gpu.unified_memory else ""
             self._add_reading(
-                "GPU", f"{gpu.name} — {memory}{gb(gpu.vram_total_bytes)} total, {gb(gpu.vram_free_bytes)} free; {state}"
+                "GPU",
+                f"{gpu.name} — {memory}{memory_size(gpu.vram_total_bytes)} total, {memory_size(gpu.vram_free_bytes)} free; {state}",
             )
-        self._add_reading("Disk", f"{machine.disk_free_bytes / 1e9:.1f} GB free for models")
+        self._add_reading("Disk", f"{file_size(machine.disk_free_bytes)} free for models")
 
     def _add_reading(self, label: str, value: str) -> None:
         field = QLabel(value)
@@ -202,19 +202,6 @@ class MachinePanel(QWidget):
                 self.fit_table.scrollToItem(first_cell)
 
 
-def speed_reading_text(speed: MachineSpeed | None) -> str:
-    """ "Speed: CPU 11.5 GB/s decode, 66 GFLOP/s prompt; measured 2026-05-01 in 6.1 s"."""
-    if speed is None:
-        return "Speed: not measured yet; the estimates assume a typical machine"
-    parts = [
-        f"CPU {speed.cpu_decode_bytes_per_s / 1e9:.1f} GB/s decode, {speed.cpu_prompt_flops / 1e9:.0f} GFLOP/s prompt"
-    ]
-    parts += [
-        f"{g.name} {g.decode_bytes_per_s / 1e9:.0f} GB/s, {g.prompt_flops / 1e12:.1f} TFLOP/s" for g in speed.gpus
-    ]
-    return f"Speed: {'; '.join(parts)} ({speed.when()})"
-
-
 def _row_texts(fit: QuantFit) -> tuple[str, ...]:
     entry, est, speed = fit.entry, fit.estimate, fit.speed
     layers = f"{fit.gpu_layers}/{entry.hyperparameters.n_layer + 1}" if fit.fits else "–"
@@ -222,15 +209,15 @@ def _row_texts(fit: QuantFit) -> tuple[str, ...]:
     return (
         entry.variant,
         entry.quant,
-        f"{entry.size / 1e9:.1f} GB",
+        file_size(entry.size),
         FIT_TEXT.get(fit.fit, fit.fit),
         layers,
         str(fit.ctx) if fit.fits else "–",
-        gb(est.ram_bytes) + (" (measured)" if est.measured else "") if est else "–",
-        gb(est.vram_bytes) if est and est.vram_bytes else "–",
-        f"{rate_text(speed.decode_tokens_per_s)} tok/s{mark}" if speed else "–",
-        seconds_text(speed.first_token_s) if speed else "–",
-        seconds_text(speed.completion_s) if speed else "–",
+        memory_size(est.ram_bytes) + (" (measured)" if est.measured else "") if est else "–",
+        memory_size(est.vram_bytes) if est and est.vram_bytes else "–",
+        f"{token_rate(speed.decode_tokens_per_s)} tok/s{mark}" if speed else "–",
+        duration(speed.first_token_s) if speed else "–",
+        duration(speed.completion_s) if speed else "–",
         fit.why,
     )
 

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from PySide6.QtCore import QObject, Signal
 
 from app.config.settings import Settings
+from app.hardware.machine_speed import MachineSpeed
+from app.hardware.machine_speed_benchmark import measure_machine_speed, with_machine_speed
 from app.hardware.probe import MachineProfile
-from app.hardware.speed import MachineSpeed
-from app.hardware.speed_benchmark import measure_machine_speed, with_machine_speed
 from app.models.catalog import CatalogEntry
 from app.models.planning.planner import Plan, plan_options
 from app.models.ui.manager_data import MachineProber, probe_and_plan

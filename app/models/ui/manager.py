@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.config.settings import Settings, save_settings
-from app.hardware.speed_benchmark import measure_machine_speed
+from app.hardware.machine_speed_benchmark import measure_machine_speed
 from app.models.catalog import CatalogEntry, load_catalog
 from app.models.download.job import DownloadOptions
 from app.models.library import InstalledModel, installed_paths, search_hub

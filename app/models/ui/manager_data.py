@@ -17,7 +17,6 @@ from app.models.catalog import Catalog, CatalogEntry
 from app.models.download.job import DownloadProgress
 from app.models.library import InstalledModel, catalog_status, scan_models
 from app.models.planning.measured import MeasuredLoads
-from app.models.planning.plan_words import rate_text, seconds_text
 from app.models.planning.planner import (
     FIT_CPU_ONLY,
     FIT_FULL_GPU,
@@ -31,8 +30,8 @@ from app.models.planning.planner import (
     plan_for_machine,
 )
 from app.models.quality.results import QualityResults
-from app.models.verify import format_bytes
 from app.utils.errors import DscoderError
+from app.utils.units import duration, file_size, time_left, token_rate, transfer_rate
 
 MachineProber = Callable[[Path], MachineProfile]
 
@@ -129,14 +128,14 @@ def speed_cell(fit: QuantFit | None) -> tuple[str, str]:
     speed = fit.speed
     mark = SPEED_MARK.get(speed.source, "")
     if fit.entry.serves_chat:
-        text = f"{rate_text(speed.decode_tokens_per_s)} tok/s · 2K question {seconds_text(speed.first_token_s)}"
+        text = f"{token_rate(speed.decode_tokens_per_s)} tok/s · 2K question {duration(speed.first_token_s)}"
     else:
-        text = f"ghost text {seconds_text(speed.completion_s)}"
+        text = f"ghost text {duration(speed.completion_s)}"
     tip = (
-        f"Answers at {rate_text(speed.decode_tokens_per_s)} tokens/s; reads a prompt at "
-        f"{rate_text(speed.prompt_tokens_per_s)} tokens/s: a 2K-token question's first token in "
-        f"{seconds_text(speed.first_token_s)}; inline completion's first ghost text in "
-        f"{seconds_text(speed.completion_s)} ({speed.source})"
+        f"Answers at {token_rate(speed.decode_tokens_per_s)} tokens/s; reads a prompt at "
+        f"{token_rate(speed.prompt_tokens_per_s)} tokens/s: a 2K-token question's first token in "
+        f"{duration(speed.first_token_s)}; inline completion's first ghost text in "
+        f"{duration(speed.completion_s)} ({speed.source})"
     )
     return text + mark, tip
 
@@ -146,7 +145,7 @@ def status_text(state: str) -> str:
 
 
 def size_text(entry: CatalogEntry) -> str:
-    return ("" if entry.size_exact else "≈ ") + format_bytes(entry.size)
+    return ("" if entry.size_exact else "≈ ") + file_size(entry.size)
 
 
 def live_status_text(progress: DownloadProgress | None, paused: bool = False) -> str:
@@ -159,27 +158,16 @@ def live_status_text(progress: DownloadProgress | None, paused: bool = False) ->
     return PHASE_TEXT.get(progress.phase, progress.phase) + percent
 
 
-def eta_text(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(seconds + 0.5)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-
-
 def progress_detail(progress: DownloadProgress) -> str:
     """A download row's detail: "412.3 MB of 3.8 GB · 12.4 MB/s · 4 min 10 s left"."""
     if progress.phase == "checking":
         return "Asking the hub for the file's size and sha256…"
-    parts = [f"{format_bytes(progress.done_bytes)} of {format_bytes(progress.total_bytes)}"]
+    parts = [f"{file_size(progress.done_bytes)} of {file_size(progress.total_bytes)}"]
     if progress.phase == "downloading":
         if progress.speed_bps:
-            parts.append(f"{format_bytes(progress.speed_bps)}/s")
+            parts.append(transfer_rate(progress.speed_bps))
         if progress.eta_seconds is not None:
-            parts.append(f"{eta_text(progress.eta_seconds)} left")
+            parts.append(f"{time_left(progress.eta_seconds)} left")
     elif progress.phase == "verifying":
         parts.insert(0, "checking sha256")
     elif progress.phase == "installing":
@@ -205,7 +193,7 @@ def model_columns(model: InstalledModel) -> tuple[str, ...]:
     info = model.info
     if info is None:
         unreadable = "unreadable" if model.info_error else "–"
-        return (model.name, unreadable, "–", "–", "–", "–", "–", format_bytes(model.size), model.state)
+        return (model.name, unreadable, "–", "–", "–", "–", "–", file_size(model.size), model.state)
     return (
         model.name,
         info.architecture,
@@ -214,6 +202,6 @@ def model_columns(model: InstalledModel) -> tuple[str, ...]:
         str(info.context_length) if info.context_length else "–",
         yes_no(bool(info.chat_template)),
         yes_no(info.has_fim),
-        format_bytes(model.size),
+        file_size(model.size),
         model.state,
     )

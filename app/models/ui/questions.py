@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app.models.library import InstalledModel
-from app.models.verify import format_bytes
+from app.utils.units import file_size
 
 
 def ask_keep_partial(parent: QWidget, label: str) -> bool | None:
@@ -36,7 +36,7 @@ def confirm_delete(parent: QWidget, model: InstalledModel) -> bool:
         detail = f"The file stays where it is: {model.path}"
     else:
         text = f"Delete {model.name}?"
-        detail = f"{format_bytes(model.size)} will be deleted from {model.path.parent}. This cannot be undone."
+        detail = f"{file_size(model.size)} will be deleted from {model.path.parent}. This cannot be undone."
     answer = QMessageBox.question(
         parent,
         "Delete model",

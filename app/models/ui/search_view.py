@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.models.download.hub import HubRepo
 from app.models.download.spec import shard_set_names
-from app.models.verify import format_bytes
+from app.utils.units import file_size
 
 FILE_ROLE = Qt.ItemDataRole.UserRole
 
@@ -91,7 +91,7 @@ class HubSearchView(QWidget):
                     continue  # a set is listed once, by its first piece
                 total = sum(sizes.get(name, 0) for name in names)
                 label = remote.name + (f"  (+{len(names) - 1} more pieces)" if join else "")
-                item = QTreeWidgetItem([label, format_bytes(total), ""])
+                item = QTreeWidgetItem([label, file_size(total), ""])
                 item.setData(0, FILE_ROLE, (repo.repo_id, remote.name))
                 self._sizes[(repo.repo_id, remote.name)] = total
                 parent.addChild(item)

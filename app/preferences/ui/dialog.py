@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from app.config.settings import Settings
 from app.config.validation import restart_needed, validate_settings
 from app.llm.remote_probe import probe_remote
-from app.preferences.ui.context_page import ChatContextPage
+from app.preferences.ui.attachments_page import AttachmentsPage
 from app.preferences.ui.pages import (
     AppearancePage,
     CompletionPage,
@@ -51,7 +51,7 @@ from app.preferences.ui.pages import (
 from app.preferences.ui.planner_page import PlannerPage
 from app.preferences.ui.prompts_page import AskText, PromptsPage, ask_text
 from app.preferences.ui.remotes_page import EditRemote, Probe, RemotesPage, edit_remote_dialog
-from app.preferences.ui.speed_page import SpeedPage
+from app.preferences.ui.speed_and_memory_page import SpeedAndMemoryPage
 from app.utils.errors import DscoderError
 from app.utils.secrets import SecretStore, default_secret_store
 
@@ -89,22 +89,22 @@ class SettingsDialog(QDialog):
         self.restart: list[str] = []
         self.secrets = secrets or default_secret_store()
         self.engine_page = EnginePage(choose_folder)
-        self.speed_page = SpeedPage()
+        self.speed_and_memory_page = SpeedAndMemoryPage()
         self.sampling_page = SamplingPage()
         self.prompts_page = PromptsPage(ask)
         self.appearance_page = AppearancePage()
         self.completion_page = CompletionPage()
-        self.context_page = ChatContextPage()
+        self.attachments_page = AttachmentsPage()
         self.planner_page = PlannerPage()
         self.hub_page = HubPage(self.secrets)
         self.remotes_page = RemotesPage(self.secrets, probe, edit_remote)
         self.local_server_page = LocalServerPage(self.secrets, local_server_url)
         self.pages: list[SettingsPage] = [
             self.engine_page,
-            self.speed_page,
+            self.speed_and_memory_page,
             self.sampling_page,
             self.prompts_page,
-            self.context_page,
+            self.attachments_page,
             self.appearance_page,
             self.completion_page,
             self.planner_page,

@@ -28,12 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config.settings import KV_CACHE_TYPES, Settings
-from app.config.validation import MAX_CONTEXT
+from app.config.setting_spec import specs_of
+from app.config.settings import Settings
 from app.utils import paths
 from app.utils.secrets import HUB_TOKEN, LOCAL_SERVER_KEY, SecretStore, new_api_key
 
-THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+SPECS = specs_of(Settings)  # each field's range, choices, label and help, declared on Settings
 
 
 def hint(text: str) -> QLabel:
@@ -61,6 +61,41 @@ def real_spin(low: float, high: float, step: float, decimals: int = 2) -> QDoubl
     box.setSingleStep(step)
     box.setDecimals(decimals)
     return box
+
+
+def setting_spin(name: str, special: str = "", suffix: str = "", step: int = 1) -> QSpinBox:
+    """A spin box for a whole-number setting, over its declared range; `special` names the
+    setting's special value (its "automatic" or "off"), shown at the bottom of the range."""
+    spec = SPECS[name]
+    assert spec.low is not None and spec.high is not None, f"{name} declares no range"
+    low = spec.low if spec.special is None else min(spec.low, spec.special)
+    box = spin(int(low), int(spec.high), special, suffix, step)
+    box.setToolTip(spec.help)
+    return box
+
+
+def setting_real_spin(name: str, step: float, decimals: int = 2, suffix: str = "") -> QDoubleSpinBox:
+    """A spin box for a decimal setting, over its declared range."""
+    spec = SPECS[name]
+    assert spec.low is not None and spec.high is not None, f"{name} declares no range"
+    box = real_spin(spec.low, spec.high, step, decimals)
+    box.setToolTip(spec.help)
+    if suffix:
+        box.setSuffix(suffix)
+    return box
+
+
+def setting_choices(name: str) -> QComboBox:
+    """A combo box of a setting's declared choices: their labels shown, their values as data."""
+    box = QComboBox()
+    for value, label in SPECS[name].choices:
+        box.addItem(label, value)
+    box.setToolTip(SPECS[name].help)
+    return box
+
+
+def form_label(name: str) -> str:
+    return SPECS[name].label + ":"
 
 
 class SettingsPage(QWidget):
@@ -108,14 +143,14 @@ class EnginePage(SettingsPage):
         row.addWidget(self.models_dir, 1)
         row.addWidget(browse)
         self.form.addRow("Models folder:", row)
-        self.context = spin(0, MAX_CONTEXT, "Automatic (from free memory)", " tokens", 1024)
-        self.form.addRow("Context size:", self.context)
+        self.context = setting_spin("n_ctx", "Automatic (from free memory)", " tokens", 1024)
+        self.form.addRow(form_label("n_ctx"), self.context)
         self.gpu_auto = QRadioButton("Automatic (the planner decides)")
         self.gpu_manual = QRadioButton("Manual:")
         group = QButtonGroup(self)
         group.addButton(self.gpu_auto)
         group.addButton(self.gpu_manual)
-        self.gpu_layers = spin(0, 1000, "", " layers")
+        self.gpu_layers = spin(0, int(SPECS["n_gpu_layers"].high or 0), "", " layers")
         self.gpu_layers.setToolTip("0 runs everything on the CPU")
         self.gpu_manual.toggled.connect(self.gpu_layers.setEnabled)
         gpu_row = QHBoxLayout()
@@ -123,10 +158,9 @@ class EnginePage(SettingsPage):
         gpu_row.addWidget(self.gpu_manual)
         gpu_row.addWidget(self.gpu_layers)
         gpu_row.addStretch(1)
-        self.form.addRow("GPU layers:", gpu_row)
-        self.kv_cache = QComboBox()
-        self.kv_cache.addItems(KV_CACHE_TYPES)
-        self.form.addRow("KV cache type:", self.kv_cache)
+        self.form.addRow(form_label("n_gpu_layers"), gpu_row)
+        self.kv_cache = setting_choices("kv_cache_type")
+        self.form.addRow(form_label("kv_cache_type"), self.kv_cache)
         self.flash_attn = QCheckBox("Use flash attention (needed for a q8_0 or q4_0 KV cache)")
         self.form.addRow("", self.flash_attn)
         self.form.addRow(
@@ -164,23 +198,19 @@ class SamplingPage(SettingsPage):
 
     def __init__(self) -> None:
         super().__init__()
-        self.temperature = real_spin(0.0, 2.0, 0.05)
-        self.top_p = real_spin(0.0, 1.0, 0.01)
-        self.top_k = spin(0, 1000, "Off")
-        self.min_p = real_spin(0.0, 1.0, 0.01)
-        self.repeat_penalty = real_spin(0.5, 2.0, 0.01)
-        self.max_tokens = spin(1, 131072, "", " tokens", 128)
-        self.seed = spin(-1, 2**31 - 1, "Random")
-        for label, box in [
-            ("Temperature:", self.temperature),
-            ("Top-p:", self.top_p),
-            ("Top-k:", self.top_k),
-            ("Min-p:", self.min_p),
-            ("Repeat penalty:", self.repeat_penalty),
-            ("Max tokens:", self.max_tokens),
-            ("Seed:", self.seed),
-        ]:
-            self.form.addRow(label, box)
+        self.temperature = setting_real_spin("temperature", 0.05)
+        self.top_p = setting_real_spin("top_p", 0.01)
+        self.top_k = setting_spin("top_k", "Off")
+        self.min_p = setting_real_spin("min_p", 0.01)
+        self.repeat_penalty = setting_real_spin("repeat_penalty", 0.01)
+        self.max_tokens = setting_spin("max_tokens", "", " tokens", 128)
+        self.seed = setting_spin("seed", "Random")
+        for name, box in zip(
+            self.fields,
+            (self.temperature, self.top_p, self.top_k, self.min_p, self.repeat_penalty, self.max_tokens, self.seed),
+            strict=True,
+        ):
+            self.form.addRow(form_label(name), box)
         self.form.addRow(
             "",
             hint(
@@ -214,14 +244,12 @@ class AppearancePage(SettingsPage):
 
     def __init__(self) -> None:
         super().__init__()
-        self.theme = QComboBox()
-        for name, label in THEME_LABELS.items():
-            self.theme.addItem(label, name)
-        self.form.addRow("Theme:", self.theme)
+        self.theme = setting_choices("theme")
+        self.form.addRow(form_label("theme"), self.theme)
         self.font_family = QFontComboBox()
         self.font_family.setFontFilters(QFontComboBox.FontFilter.MonospacedFonts)
         self.form.addRow("Editor font:", self.font_family)
-        self.font_size = spin(6, 72, "", " pt")
+        self.font_size = setting_spin("editor_font_size", "", " pt")
         self.form.addRow("Font size:", self.font_size)
         self._loaded_family = ""
         self._shown_family = ""
@@ -249,7 +277,7 @@ class CompletionPage(SettingsPage):
         super().__init__()
         self.enabled = QCheckBox("Suggest code inline while typing")
         self.form.addRow("", self.enabled)
-        self.delay = spin(0, 5000, "", " ms", 50)
+        self.delay = setting_spin("completion_delay_ms", "", " ms", 50)
         self.enabled.toggled.connect(self.delay.setEnabled)
         self.form.addRow("Delay after typing:", self.delay)
         self.form.addRow(
@@ -322,7 +350,7 @@ class LocalServerPage(SettingsPage):
         self.enabled = QCheckBox("Serve the loaded model to other programs on this computer")
         self.form.addRow("", self.enabled)
         self.form.addRow("Address:", QLabel("127.0.0.1 (this computer only)"))
-        self.port = spin(0, 65535, "Any free port")
+        self.port = setting_spin("local_server_port", "Any free port")
         self.form.addRow("Port:", self.port)
         self.api_key = QLineEdit()
         self.api_key.setReadOnly(True)

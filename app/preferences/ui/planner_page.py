@@ -7,7 +7,7 @@ and meets these floors; changing them changes the next plan, never a loaded mode
 from __future__ import annotations
 
 from app.config.settings import Settings
-from app.preferences.ui.pages import SettingsPage, hint, real_spin, spin
+from app.preferences.ui.pages import SPECS, SettingsPage, hint, setting_real_spin, spin
 
 MIB = 1024 * 1024
 
@@ -26,22 +26,18 @@ class PlannerPage(SettingsPage):
     def __init__(self) -> None:
         super().__init__()
         self._loaded_cache_bytes = 0
-        self.min_tokens_per_s = real_spin(0.5, 1000.0, 1.0, 1)
-        self.min_tokens_per_s.setSuffix(" tokens/s")
+        self.min_tokens_per_s = setting_real_spin("plan_min_tokens_per_s", 1.0, 1, " tokens/s")
         self.form.addRow("Answers at least:", self.min_tokens_per_s)
-        self.max_question_s = real_spin(1.0, 600.0, 1.0, 0)
-        self.max_question_s.setSuffix(" s")
+        self.max_question_s = setting_real_spin("plan_max_question_s", 1.0, 0, " s")
         self.form.addRow("A 2K-token question read within:", self.max_question_s)
-        self.max_completion_s = real_spin(0.05, 30.0, 0.1, 2)
-        self.max_completion_s.setSuffix(" s")
+        self.max_completion_s = setting_real_spin("plan_max_completion_s", 0.1, 2, " s")
         self.form.addRow("Ghost text within:", self.max_completion_s)
-        self.headroom_percent = real_spin(0.0, 90.0, 5.0, 0)
-        self.headroom_percent.setSuffix(" % of RAM")
+        self.headroom_percent = setting_real_spin("plan_headroom_percent", 5.0, 0, " % of RAM")
         self.form.addRow("Keep free for other programs:", self.headroom_percent)
-        self.headroom_max_gb = real_spin(0.0, 1024.0, 0.5, 1)
-        self.headroom_max_gb.setSuffix(" GB")
+        self.headroom_max_gb = setting_real_spin("plan_headroom_max_gb", 0.5, 1, " GB")
         self.form.addRow("… but never more than:", self.headroom_max_gb)
-        self.prompt_cache_mib = spin(0, 1 << 20, "Automatic (10% of RAM, at most 2 GB)", " MB", 256)
+        cache_mib_max = int(SPECS["prompt_cache_bytes"].high or 0) // MIB
+        self.prompt_cache_mib = spin(0, cache_mib_max, "Automatic (10% of RAM, at most 2 GB)", " MB", 256)
         self.form.addRow("Prompt cache:", self.prompt_cache_mib)
         self.form.addRow(
             "",

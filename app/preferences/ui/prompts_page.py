@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.config.settings import Settings
-from app.llm.deepseek import DEEPSEEK_V1_SYSTEM_PROMPT
 from app.preferences.ui.pages import SettingsPage, hint
+from app.protocol.deepseek import DEEPSEEK_V1_SYSTEM_PROMPT
 
 DEFAULT_PRESET_LABEL = "DeepSeek default"
 # (parent, title, label, initial text) -> the text entered, or None when cancelled.

@@ -1,0 +1,1 @@
+"""The multi-file review dialog and the window glue of edits (Accept, editors reloaded, Undo)."""

@@ -1,0 +1,211 @@
+"""This machine's measured llama.cpp speed, and where it is kept.
+
+`MachineSpeed` is what the benchmark (app/hardware/machine_speed_benchmark.py, running
+app/engine/machine_speed_child.py) measured: how many weight bytes per second a decoded
+token streams, and how many floating-point operations per second prompt processing
+reaches, on the CPU and on each GPU, with a Q4_K model; on the CPU also how much
+faster or slower each other weight type runs (llama.cpp's CPU kernels are often
+compute-bound, and their speed per byte differs per type) and the rate of attention
+over a long context. The planner turns these into tokens per second for every model. The result is cached in the data folder, keyed by the hardware
+(CPU model and cores, RAM, GPU names and drivers, the thread setting): a change of
+any of them means a new measurement.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from app.hardware.gpus import GpuInfo
+from app.utils import paths
+from app.utils.atomic import atomic_write_text
+from app.utils.units import bandwidth, compute_rate
+
+log = logging.getLogger(__name__)
+
+SPEED_FILE = "machine_speed.json"
+# The benchmark model's weights: larger than any CPU's last-level cache, so every decoded
+# token streams them from RAM as a real model's do.
+DEFAULT_WEIGHTS_BYTES = 256 * 1024 * 1024
+PROGRESS_MARK = "DSCODER_SPEED_PROGRESS"
+RESULT_MARK = "DSCODER_SPEED_RESULT"
+FAILED_MARK = "DSCODER_SPEED_FAILED"
+GIB = 1024**3
+# The weight types whose CPU speed the benchmark compares with Q4_K's.
+CPU_BENCH_TYPES = ("Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_0", "Q4_0", "Q5_0")
+
+
+@dataclass(frozen=True)
+class TypeFactor:
+    """How fast the CPU runs one ggml weight type, as a multiple of Q4_K's rates."""
+
+    type_name: str  # a ggml type name: "Q8_0", "Q6_K", ...
+    decode: float  # decode bytes per second of this type / of Q4_K
+    prompt: float  # prompt FLOP per second of this type / of Q4_K
+
+
+@dataclass(frozen=True)
+class GpuSpeed:
+    name: str
+    decode_bytes_per_s: float
+    prompt_flops: float
+
+
+@dataclass(frozen=True)
+class MachineSpeed:
+    cpu_decode_bytes_per_s: float
+    cpu_prompt_flops: float
+    gpus: tuple[GpuSpeed, ...] = ()
+    measured_at: str = ""  # ISO 8601 in UTC; empty for a recorded or assumed profile
+    run_s: float = 0.0  # how long the benchmark took, start of the child to its result
+    hardware: str = ""  # the hardware key it was measured on
+    # Per weight type against Q4_K, on the CPU; a type not here runs at Q4_K's rates. GPUs
+    # have none: their decode streams the weights from VRAM, bandwidth-bound for every
+    # type, and their prompt kernels dequantize to the same tensor-core matmuls.
+    cpu_type_factors: tuple[TypeFactor, ...] = ()
+    cpu_attention_flops: float = 0.0  # attention over a long context; 0: not measured (the prompt rate)
+
+    def when(self) -> str:
+        """ "measured 2026-05-01 10:58 UTC in 6.1 s", or "recorded" for a speed not measured here."""
+        if not self.measured_at:
+            return "recorded"
+        return f"measured {self.measured_at[:16].replace('T', ' ')} UTC in {self.run_s:.1f} s"
+
+    def describe(self) -> str:
+        """The sentence the window and `dscoder probe` both show: "CPU 11.5 GB/s decode,
+        66 GFLOP/s prompt, 34 GFLOP/s attention; NVIDIA GeForce RTX 3060 230 GB/s, 30.0 TFLOP/s
+        (measured 2026-05-01 10:58 UTC in 6.1 s)"."""
+        cpu = f"CPU {bandwidth(self.cpu_decode_bytes_per_s)} decode, {compute_rate(self.cpu_prompt_flops)} prompt"
+        if self.cpu_attention_flops:
+            cpu += f", {compute_rate(self.cpu_attention_flops)} attention"
+        gpus = [f"{g.name} {bandwidth(g.decode_bytes_per_s)}, {compute_rate(g.prompt_flops)}" for g in self.gpus]
+        return f"{'; '.join([cpu, *gpus])} ({self.when()})"
+
+    def gpu(self, name: str) -> GpuSpeed | None:
+        return next((g for g in self.gpus if g.name == name), None)
+
+    @property
+    def cpu_attention_rate(self) -> float:
+        """FLOP/s of attention on the CPU: measured, or the prompt rate when it was not."""
+        return self.cpu_attention_flops or self.cpu_prompt_flops
+
+    def to_json(self) -> dict[str, Any]:
+        """The `machine_speed` object of `dscoder probe --json` (and of the cache file)."""
+        data: dict[str, Any] = {
+            "cpu_decode_bytes_per_s": self.cpu_decode_bytes_per_s,
+            "cpu_prompt_flops": self.cpu_prompt_flops,
+            "cpu_type_factors": type_factors_json(self.cpu_type_factors),
+            "gpus": [asdict(g) for g in self.gpus],
+            "measured_at": self.measured_at,
+        }
+        if self.cpu_attention_flops > 0:
+            data["cpu_attention_flops"] = self.cpu_attention_flops
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], hardware: str = "") -> MachineSpeed:
+        return cls(
+            cpu_decode_bytes_per_s=float(data["cpu_decode_bytes_per_s"]),
+            cpu_prompt_flops=float(data["cpu_prompt_flops"]),
+            gpus=tuple(
+                GpuSpeed(str(g["name"]), float(g["decode_bytes_per_s"]), float(g["prompt_flops"]))
+                for g in data.get("gpus", [])
+            ),
+            measured_at=str(data.get("measured_at", "")),
+            run_s=float(data.get("run_s", 0.0)),
+            hardware=hardware or str(data.get("hardware", "")),
+            cpu_type_factors=type_factors_from_json(data.get("cpu_type_factors") or {}),
+            cpu_attention_flops=float(data.get("cpu_attention_flops") or 0.0),
+        )
+
+
+NOT_MEASURED = "not measured yet; the estimates assume a typical machine"
+
+
+def describe_machine_speed(speed: MachineSpeed | None) -> str:
+    """`MachineSpeed.describe`, or that the machine is not measured (the same words everywhere)."""
+    return speed.describe() if speed is not None else NOT_MEASURED
+
+
+def type_factors_json(factors: Sequence[TypeFactor]) -> dict[str, dict[str, float]]:
+    """{"Q8_0": {"decode": 1.4, "prompt": 0.5}, ...}"""
+    return {f.type_name: {"decode": f.decode, "prompt": f.prompt} for f in factors}
+
+
+def type_factors_from_json(data: dict[str, Any]) -> tuple[TypeFactor, ...]:
+    factors = tuple(
+        TypeFactor(str(name), float(rates["decode"]), float(rates["prompt"])) for name, rates in sorted(data.items())
+    )
+    if not all(0 < f.decode < math.inf and 0 < f.prompt < math.inf for f in factors):
+        raise ValueError("a weight type's speed factor is not a positive number")
+    return factors
+
+
+def attention_flops(n_layer: int, attention_width: int, n_tokens: int) -> float:
+    """Floating-point operations of attention over a prompt of n_tokens, all layers.
+
+    Token i attends to i + 1 positions: a dot product per position for the scores
+    and a weighted sum for the values, each 2 * width operations; summed over the
+    prompt that is about 2 * width * n_tokens^2 per layer.
+    """
+    return 2.0 * n_layer * attention_width * n_tokens * (n_tokens + 1)
+
+
+# Part of the key: a measurement made by an earlier benchmark is measured again (2: with the
+# engine's own thread plan, where 1 used llama-cpp-python's default of half the CPUs; 3: with
+# the CPU's per-type factors and attention rate).
+BENCHMARK_VERSION = 3
+
+
+def hardware_key(
+    cpu_name: str, cores: int, hw_threads: int, ram_total_bytes: int, gpus: Sequence[GpuInfo], n_threads: int = 0
+) -> str:
+    """What the speed depends on, as one string: a new key means a new measurement."""
+    ram_gib = round(ram_total_bytes / GIB * 2) / 2  # MemTotal moves a little between kernels
+    parts = [f"{cpu_name} ({cores}c/{hw_threads}t)", f"{ram_gib:g} GiB", f"benchmark {BENCHMARK_VERSION}"]
+    parts += [f"{g.name} [{g.driver or g.backend or g.vendor}]" for g in gpus if g.backend_usable]
+    if n_threads > 0:
+        parts.append(f"{n_threads} threads")
+    return " | ".join(parts)
+
+
+def speed_path() -> Path:
+    return paths.data_dir() / SPEED_FILE
+
+
+def _read_all(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.warning("the machine speed file %s is unreadable (%s); measuring again", path, exc)
+        return {}
+    entries = data.get("machines") if isinstance(data, dict) else None
+    return entries if isinstance(entries, dict) else {}
+
+
+def load_cached_speed(key: str, path: Path | None = None) -> MachineSpeed | None:
+    """The speed measured on hardware `key`, or None when it was never measured there."""
+    raw = _read_all(path or speed_path()).get(key)
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return MachineSpeed.from_json(raw, hardware=key)
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("the cached machine speed for %s is damaged (%s); measuring again", key, exc)
+        return None
+
+
+def save_speed(speed: MachineSpeed, path: Path | None = None) -> None:
+    """Keep the measurement (one per hardware key: a laptop with and without its eGPU keeps both)."""
+    path = path or speed_path()
+    entries = _read_all(path)
+    entries[speed.hardware] = {**speed.to_json(), "run_s": speed.run_s}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps({"schema": 1, "machines": entries}, indent=2, sort_keys=True))

@@ -1,0 +1,66 @@
+"""The Settings dialog's "Speed and memory" page: threads, prompt cache, prefill, drafting."""
+
+from __future__ import annotations
+
+from app.config.settings import Settings
+from app.config.validation import validate_settings
+from app.preferences.ui.dialog import SettingsDialog
+from app.protocol.options import MIB, load_options_for
+from app.utils.secrets import SecretStore
+
+
+def make_dialog(qtbot, tmp_path, settings=None) -> SettingsDialog:
+    dialog = SettingsDialog(settings or Settings(), secrets=SecretStore(None, tmp_path / "secrets.json"))
+    qtbot.addWidget(dialog)
+    return dialog
+
+
+def test_defaults_show_as_automatic_and_edits_need_a_restart(qtbot, tmp_path):
+    dialog = make_dialog(qtbot, tmp_path)
+    page = dialog.speed_and_memory_page
+    assert page.threads.text() == "Automatic (the physical performance cores)"
+    assert page.disk_cache.text() == "Off" and page.prompt_lookup.isChecked() and page.idle_prefill.isChecked()
+    draft = tmp_path / "small.gguf"
+    draft.write_bytes(b"GGUF")
+    page.threads.setValue(3)
+    page.batch_threads.setValue(4)
+    page.disk_cache.setValue(4096)
+    page.prompt_lookup.setChecked(False)
+    page.idle_prefill.setChecked(False)
+    page.draft_model.setText(str(draft))
+    dialog.accept()
+    new = dialog.new_settings
+    assert new is not None
+    assert (new.n_threads, new.n_threads_batch, new.prompt_cache_disk_mib) == (3, 4, 4096)
+    assert (new.prompt_lookup, new.idle_prefill, new.draft_model_path) == (False, False, str(draft))
+    assert dialog.restart == [
+        "Threads",
+        "Prompt threads",
+        "Prompt cache on disk",
+        "Prompt-lookup drafting",
+        "Draft model",
+    ]
+    options = load_options_for(new, "/m.gguf")
+    assert (options.n_threads, options.n_threads_batch, options.prompt_cache_bytes) == (3, 4, -1)
+    assert (options.prompt_cache_spill_bytes, options.prompt_lookup, options.draft_model_path) == (
+        4096 * MIB,
+        False,
+        str(draft),
+    )
+
+
+def test_a_missing_draft_model_is_refused_on_this_page(qtbot, tmp_path):
+    dialog = make_dialog(qtbot, tmp_path)
+    dialog.show_page("Hub")
+    dialog.speed_and_memory_page.draft_model.setText(str(tmp_path / "gone.gguf"))
+    dialog.accept()
+    assert dialog.new_settings is None
+    assert dialog.stack.currentIndex() == dialog.pages.index(dialog.speed_and_memory_page)
+    assert "draft model" in dialog.message.text() and "does not exist" in dialog.message.text()
+
+
+def test_the_planners_cache_size_reaches_the_engine_and_bad_values_are_problems():
+    assert load_options_for(Settings(), "/m.gguf").prompt_cache_bytes == -1  # automatic
+    assert load_options_for(Settings(prompt_cache_bytes=512 * MIB), "/m.gguf").prompt_cache_bytes == 512 * MIB
+    problems = validate_settings(Settings(prompt_cache_disk_mib=-1, n_threads_batch=-1))
+    assert {p.field for p in problems} == {"prompt_cache_disk_mib", "n_threads_batch"}
