@@ -13,24 +13,20 @@ from app.models.quality.problems import load_problems
 from app.models.quality.results import CheckedModel, QualityRecord, QualityResults
 from app.models.ui.benchmarks import FIM_NOTE, WARNING_COLOR, BenchmarksPage
 from tests.helpers.fake_openai import RecordingOpenAIServer
+from tests.helpers.quality_records import quality_record
 from tests.helpers.scripted_coder import CanonicalCoder, endless
 
 
 def _q3_record() -> QualityRecord:
-    return QualityRecord(
+    return quality_record(
+        "Q3_K_M",
+        0.62,
+        164,
         model=CheckedModel("deepseek-coder-6.7b-instruct.Q3_K_M.gguf", 3299877088, "ab" * 32),
-        settings={"n_ctx": 4096, "kv_cache_type": "f16", "flash_attn": False},
-        suite="full",
-        problems=164,
-        chat_pass_at_1=0.62,
         fim_pass_at_1=0.71,
         fim_multi_line_pass_at_1=0.48,
         seconds=2412.0,
         measured_at="2026-12-06T12:40:00+00:00",
-        variant="deepseek-coder-6.7b-instruct",
-        quant="Q3_K_M",
-        label="deepseek-coder-6.7b-instruct",
-        published={"humaneval_python": 0.789, "mbpp": 0.654},
     )
 
 

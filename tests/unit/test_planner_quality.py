@@ -10,8 +10,9 @@ from app.hardware.probe import MachineProfile, probe_machine
 from app.models.catalog import load_catalog
 from app.models.planning.planner import PlanOptions, plan_for_machine
 from app.models.planning.quant_quality import quant_qualities
-from app.models.quality.results import CheckedModel, QualityRecord
+from app.models.quality.results import QualityRecord
 from tests.helpers.hardware_profiles import PROFILES, readers_for
+from tests.helpers.quality_records import quality_record
 
 VARIANT = "deepseek-coder-1.3b-instruct"
 
@@ -21,21 +22,7 @@ def _laptop(tmp_path: Path) -> MachineProfile:
 
 
 def _measured(quant: str, chat: float, problems: int) -> QualityRecord:
-    return QualityRecord(
-        model=CheckedModel(f"{VARIANT}.{quant}.gguf", 1, quant),
-        settings={},
-        suite="quick" if problems == 24 else "full",
-        problems=problems,
-        chat_pass_at_1=chat,
-        fim_pass_at_1=None,
-        fim_multi_line_pass_at_1=None,
-        seconds=500.0,
-        measured_at="2026-12-06T12:00:00+00:00",
-        variant=VARIANT,
-        quant=quant,
-        label=VARIANT,
-        published={"humaneval_python": 0.652, "mbpp": 0.494},
-    )
+    return quality_record(quant, chat, problems, variant=VARIANT, published={"humaneval_python": 0.652, "mbpp": 0.494})
 
 
 def _plan(tmp_path: Path, *records: QualityRecord):  # type: ignore[no-untyped-def]

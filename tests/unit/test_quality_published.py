@@ -7,6 +7,7 @@ from app.models.catalog import load_catalog
 from app.models.quality.published import identify_model
 from app.models.quality.report import next_quant_up, reading
 from app.models.quality.results import CheckedModel, QualityRecord, QualityResults
+from tests.helpers.quality_records import quality_record
 
 
 def test_every_published_score_has_a_source_and_a_label():
@@ -44,21 +45,7 @@ def test_files_are_recognised_by_catalog_name_gguf_name_or_the_known_models(tmp_
 
 
 def _record(chat: float, quant: str = "Q3_K_M", problems: int = 164) -> QualityRecord:
-    return QualityRecord(
-        model=CheckedModel("f.gguf", 1, "ab"),
-        settings={},
-        suite="full",
-        problems=problems,
-        chat_pass_at_1=chat,
-        fim_pass_at_1=None,
-        fim_multi_line_pass_at_1=None,
-        seconds=1.0,
-        measured_at="2026-12-06T12:00:00+00:00",
-        variant="deepseek-coder-6.7b-instruct",
-        quant=quant,
-        label="deepseek-coder-6.7b-instruct",
-        published={"humaneval_python": 0.789},
-    )
+    return quality_record(quant, chat, problems, suite="full")
 
 
 def test_the_reading_names_the_gap_and_the_next_quant_up():

@@ -14,7 +14,6 @@ load_recorder.py writes these). Estimates then use them:
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -25,7 +24,7 @@ from typing import Any
 from app.models.planning.estimator import MemoryEstimate, pad_ctx
 from app.protocol.options import LoadOptions
 from app.utils import paths
-from app.utils.atomic import atomic_write_text
+from app.utils.json_file import read_json_file, write_json_file
 
 log = logging.getLogger(__name__)
 
@@ -180,13 +179,7 @@ class MeasuredLoads:
         self._read()
 
     def _read(self) -> None:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            log.warning("the measured-loads file %s is unreadable (%s); starting afresh", self.path, exc)
-            return
+        data = read_json_file(self.path, "measured-loads")
         for key, raw in (data.get("loads") or {}).items() if isinstance(data, dict) else ():
             try:
                 self._records[key] = LoadRecord.from_json(raw)
@@ -194,9 +187,8 @@ class MeasuredLoads:
                 log.warning("a measured load in %s is damaged (%s); it is dropped", self.path, exc)
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         loads = {key: record.to_json() for key, record in self._records.items()}
-        atomic_write_text(self.path, json.dumps({"schema": 1, "loads": loads}, indent=1, sort_keys=True))
+        write_json_file(self.path, {"schema": 1, "loads": loads})
 
     def get(self, file: ModelFileId, settings: LoadSettings) -> LoadRecord | None:
         return self._records.get(record_key(file, settings))

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app.utils import paths
-from app.utils.atomic import atomic_write_text
+from app.utils.json_file import read_json_file, write_json_file
 
 log = logging.getLogger(__name__)
 RESULTS_FILE = "quality-checks.json"
@@ -100,13 +100,7 @@ class QualityResults:
         self._read()
 
     def _read(self) -> None:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            log.warning("the quality results file %s is unreadable (%s); starting afresh", self.path, exc)
-            return
+        data = read_json_file(self.path, "quality results")
         for raw in data.get("checks", []) if isinstance(data, dict) else ():
             try:
                 record = QualityRecord.from_json(raw)
@@ -116,8 +110,7 @@ class QualityResults:
             self._records[record.key()] = record
 
     def save(self) -> None:
-        checks = [record.to_json() for record in self.records()]
-        atomic_write_text(self.path, json.dumps({"schema": 1, "checks": checks}, indent=1, sort_keys=True))
+        write_json_file(self.path, {"schema": 1, "checks": [record.to_json() for record in self.records()]})
 
     def put(self, record: QualityRecord) -> None:
         self._records[record.key()] = record
