@@ -53,7 +53,7 @@ def test_the_page_shows_published_scores_with_sources_and_a_measured_row(qtbot, 
     assert rows[0].text(1) == "78.9%" and "arXiv:2401.14196" in rows[0].text(2)
     [measured] = page.measured_items()
     assert measured.text(0) == "Q3_K_M, measured here (full suite, 164 problems)"
-    assert measured.text(1).startswith("chat 62.0%")
+    assert measured.text(1) == "chat 62.0% · FIM 71.0% / 48.0%"
     assert "17 points below this variant's published HumanEval: prefer Q4_K_M if it fits" in measured.text(2)
     assert measured.text(3) == "2026-12-06 12:40" and measured.text(4) == "40 min 12 s"
     assert measured.foreground(0).color().name() == WARNING_COLOR

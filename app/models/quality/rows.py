@@ -22,7 +22,7 @@ from app.utils.units import time_left
 @dataclass(frozen=True)
 class BenchmarkRow:
     name: str  # "HumanEval (Python)", or "Q4_K_M, measured here (quick suite, 24 problems)"
-    score: str  # "78.9%", or "chat 72.0% · completion 60.0% / 45.0%"
+    score: str  # "78.9%", or "chat 72.0% · FIM 60.0% / 45.0%" (single-line / multi-line holes)
     detail: str  # the source, or the reading
     measured: bool = False
     date: str = ""
@@ -49,9 +49,10 @@ def _date_text(iso: str) -> str:
 
 def measured_row(record: QualityRecord, catalog: Catalog | None = None) -> BenchmarkRow:
     name = f"{record.quant or record.model.name}, measured here ({record.suite} suite, {record.problems} problems)"
+    # FIM: the single-line holes' pass@1, then the multi-line holes' (the page's tooltip says so).
     score = (
-        f"chat {_percent(record.chat_pass_at_1)} · completion one line {_percent(record.fim_pass_at_1)}, "
-        f"several lines {_percent(record.fim_multi_line_pass_at_1)}"
+        f"chat {_percent(record.chat_pass_at_1)} · FIM {_percent(record.fim_pass_at_1)}"
+        f" / {_percent(record.fim_multi_line_pass_at_1)}"
     )
     gap = chat_gap_points(record)
     detail = reading(record, catalog)

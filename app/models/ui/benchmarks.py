@@ -57,6 +57,11 @@ FIM_NOTE = (
     "and models checked here, not with the paper's HumanEval-FIM."
 )
 WARNING_COLOR = "#b02a37"
+MEASURED_SCORE_TIP = (
+    "pass@1 measured here: chat (HumanEval's problems asked in the chat), then FIM: the single-line holes / "
+    "the multi-line holes filled through the editor's completion"
+)
+COLUMN_WIDTHS = (360, 250, 420, 130)  # the last column (time taken) takes the rest
 
 
 @contextlib.contextmanager
@@ -208,13 +213,15 @@ class BenchmarksPage(QWidget):
             for row in group.rows:
                 item = QTreeWidgetItem([row.name, row.score, row.detail, row.date, row.time_taken])
                 item.setToolTip(2, row.detail)
+                if row.measured:
+                    item.setToolTip(1, MEASURED_SCORE_TIP)
                 if row.warning:
                     for column in range(len(COLUMNS)):
                         item.setForeground(column, QBrush(QColor(WARNING_COLOR)))
                 top.addChild(item)
             top.setExpanded(bool(group.rows))
-        for column in (0, 1):
-            self.tree.resizeColumnToContents(column)
+        for column, width in enumerate(COLUMN_WIDTHS):
+            self.tree.setColumnWidth(column, width)
 
     def measured_items(self) -> list[QTreeWidgetItem]:
         """The rows of files measured here (for tests and accessibility)."""
