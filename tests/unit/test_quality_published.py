@@ -7,6 +7,7 @@ from app.models.catalog import load_catalog
 from app.models.quality.published import identify_model
 from app.models.quality.report import next_quant_up, reading
 from app.models.quality.results import CheckedModel, QualityRecord, QualityResults
+from app.models.quality.rows import quality_tip
 from tests.helpers.quality_records import quality_record
 
 
@@ -77,3 +78,13 @@ def test_a_file_is_known_by_its_size_and_head_hash_not_its_name(tmp_path):
     assert CheckedModel.of_file(first).key() == CheckedModel.of_file(renamed).key()
     renamed.write_bytes(b"GGUF" + b"y" * 100)
     assert CheckedModel.of_file(first).key() != CheckedModel.of_file(renamed).key()
+
+
+def test_a_catalog_rows_tip_has_the_published_figures_and_this_quant_measured_here():
+    catalog = load_catalog()
+    entry = catalog.get("deepseek-coder-6.7b-instruct:Q3_K_M")
+    tip = quality_tip(entry, catalog, [_record(0.689), _record(0.9, quant="Q8_0")])
+    lines = tip.splitlines()
+    assert lines[:2] == ["Published: HumanEval (Python) 78.9%", "Published: MBPP 65.4%"]
+    assert lines[2].startswith("Measured here (2026-12-06 12:00, full suite): chat 68.9%")
+    assert "prefer Q4_K_M if it fits" in lines[2] and len(lines) == 3  # the Q8_0 record is another row's

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.models.catalog import Catalog
+from app.models.catalog import Catalog, CatalogEntry
 from app.models.quality.report import WARN_BELOW_POINTS, chat_gap_points, reading
 from app.models.quality.results import QualityRecord
 from app.utils.units import time_left
@@ -90,3 +90,13 @@ def benchmark_groups(catalog: Catalog, records: Sequence[QualityRecord]) -> list
         ]
         groups.append(BenchmarkGroup(title, tuple(published + [measured_row(r, catalog) for r in found])))
     return groups
+
+
+def quality_tip(entry: CatalogEntry, catalog: Catalog, records: Sequence[QualityRecord]) -> str:
+    """The catalog row's quality in a few lines: published figures, then this quant measured here."""
+    lines = [f"Published: {s.label} {s.percent:.1f}%" for s in catalog.published_for_variant(entry.variant)]
+    for record in records:
+        if record.variant == entry.variant and record.quant == entry.quant:
+            row = measured_row(record, catalog)
+            lines.append(f"Measured here ({row.date}, {record.suite} suite): {row.score}. {row.detail}")
+    return "\n".join(lines) or "No published scores for this model"

@@ -40,6 +40,7 @@ from app.models.catalog import CatalogEntry, load_catalog
 from app.models.download.job import DownloadOptions
 from app.models.library import InstalledModel, installed_paths, search_hub
 from app.models.planning.planner import Plan, QuantFit
+from app.models.quality.rows import quality_tip
 from app.models.ui.benchmarks import BenchmarksPage
 from app.models.ui.download_jobs import DownloadJobs
 from app.models.ui.download_worker import DownloadWorker
@@ -116,6 +117,7 @@ class ModelManagerDialog(QDialog):
             self.show_error(str(exc))
         self._entries = {entry.id: entry for entry in entries}
         self.catalog_view.set_entries(entries)
+        self._show_quality()
         for entry_id in self._entries:  # a shared worker may already hold downloads
             if self.downloads.active_job(entry_id) is not None:
                 self._update_entry_status(entry_id)
@@ -196,6 +198,7 @@ class ModelManagerDialog(QDialog):
         self.downloads.ended.connect(self.refresh)
         self.downloads.error.connect(self.show_error)
         self.library.refreshed.connect(self._on_library)
+        self.benchmarks_view.checkFinished.connect(self._on_quality_checked)
         self.library.modelChosen.connect(self.modelChosen)
         self.library.modelRemoved.connect(self.modelRemoved)
         self.library.error.connect(self.show_error)
@@ -317,6 +320,18 @@ class ModelManagerDialog(QDialog):
         else:
             self.machine.installed = installed
         self.libraryRefreshed.emit()
+
+    def _show_quality(self) -> None:
+        page = self.benchmarks_view
+        records = page.results.records()
+        for entry in self._entries.values():
+            self.catalog_view.set_quality(entry.id, quality_tip(entry, page.catalog, records))
+
+    def _on_quality_checked(self, _record: object) -> None:
+        """A check finished: the catalog's rows and the plan's reasons use it."""
+        self._show_quality()
+        if self.machine.machine is not None:
+            self.probe(reuse_machine=True)
 
     def delete(self, path: str) -> None:
         model = self.library.model(path)
