@@ -72,6 +72,11 @@ def test_code_that_runs_forever_is_killed_at_the_test_timeout():
     assert run.outcome == "timed out" and not run.passed
 
 
+def test_code_that_allocates_everything_is_stopped_by_the_memory_limit():
+    run = run_test("block = bytearray(4 * 1024**3)\n", TestLimits(memory_bytes=512 * 1024**2))
+    assert run.outcome == "failed" and "MemoryError" in run.output
+
+
 def test_code_cannot_reach_the_network_where_a_namespace_is_allowed():
     if not network_namespace_available():
         return  # the page and the CLI say the network is not cut; nothing to try here
