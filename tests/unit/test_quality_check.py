@@ -4,8 +4,13 @@ a perfect model scores 1.0, a broken one 0, a stuck one is cut by the timeout; a
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +112,19 @@ def test_dscoder_check_json_ends_with_the_figures_as_fractions_and_keeps_them(ca
     assert "above this variant's published HumanEval" in figures["reading"]
     kept = QualityResults().records()
     assert len(kept) == 1 and kept[0].chat_pass_at_1 == 1.0 and kept[0].variant == "deepseek-coder-6.7b-instruct"
+
+
+def test_ctrl_c_cancels_dscoder_check_cleanly_and_keeps_nothing(tmp_path):
+    repository = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DSCODER_HOME": str(tmp_path), "PYTHONPATH": str(repository)}
+    with RecordingOpenAIServer(respond=endless, piece_delay_s=0.05) as server:
+        argv = [sys.executable, "-m", "app", "check", "--endpoint", server.url, "--model", "m", "--json"]
+        child = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not server.bodies("/chat/completions") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=30)
+    assert child.returncode == 130
+    assert "check cancelled; nothing was kept" in err and out == ""
+    assert not (tmp_path / "data" / "quality-checks.json").exists()
