@@ -135,8 +135,10 @@ def run_test(program: str, limits: TestLimits | None = None, stop: threading.Eve
                 start_new_session=True,
                 preexec_fn=functools.partial(_limit_child, limits),
             )
-            outcome = _wait(process, limits.timeout_s, stop)
-            _kill_group(process)  # whatever it left running
+            try:
+                outcome = _wait(process, limits.timeout_s, stop)
+            finally:
+                _kill_group(process)  # whatever it left running, also when Ctrl+C ends the wait
             output_file.seek(max(0, os.fstat(output_file.fileno()).st_size - 2000))
             tail = output_file.read().decode("utf-8", "replace")
         if outcome is None:
