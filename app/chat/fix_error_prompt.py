@@ -1,7 +1,7 @@
 """ "Fix this error": find the file:line references in a pasted error and build a chat
 prompt that shows the code lines they point to.
 
-Understood formats: Python tracebacks (`File "x.py", line 12, in f`), gcc/clang and
+The references are read by app.run.locations (the Run panel's links use it too): Python tracebacks (`File "x.py", line 12, in f`), gcc/clang and
 most compilers and linters (`x.c:12:5: error: ...`), rustc (`--> src/main.rs:12:5`),
 Node.js stacks (`at f (/app/x.js:12:5)`, `file:///app/x.mjs:3:7`), TypeScript's
 `x.ts(12,5): error TS...`. Frames in installed libraries (site-packages,
@@ -15,12 +15,12 @@ editor's unsaved text first, then the disk).
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.chat.code_prompts import fenced
-from app.editor.textfile import language, language_for_path
+from app.editor.textfile import language, language_id_for_path
+from app.run.locations import parse_locations
 
 TextReader = Callable[[str], "str | None"]
 
@@ -28,26 +28,6 @@ MAX_REFERENCES = 4
 LINES_AROUND = 4  # lines shown each side of the line an error points to
 MAX_ERROR_CHARS = 6000
 
-_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("python", re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<where>.+))?')),
-    ("rustc", re.compile(r"-->\s+(?P<path>[^\s:]+(?:\.\w+)):(?P<line>\d+):(?P<col>\d+)")),
-    (
-        "node",
-        re.compile(
-            r"at (?:(?P<where>[^\s(]+(?: \[as \w+\])?) \()?(?:file://)?(?P<path>/?[^\s():]+"
-            r"\.[cm]?[jt]sx?):(?P<line>\d+):(?P<col>\d+)\)?"
-        ),
-    ),
-    ("tsc", re.compile(r"^(?P<path>[^\s()]+\.[cm]?tsx?)\((?P<line>\d+),(?P<col>\d+)\)", re.MULTILINE)),
-    (
-        "compiler",
-        re.compile(
-            r"^(?:In file included from )?(?P<path>(?:[A-Za-z]:)?[^\s:()\"']+\.[A-Za-z0-9+]+)"
-            r":(?P<line>\d+)(?::(?P<col>\d+))?(?::|,|\s|$)",
-            re.MULTILINE,
-        ),
-    ),
-)
 _LIBRARY_MARKERS = (
     "site-packages",
     "dist-packages",
@@ -76,36 +56,15 @@ class ErrorLocation:
 
 
 def parse_error_locations(error_text: str) -> list[ErrorLocation]:
-    """Every file:line reference in `error_text`, in the order they appear, without repeats."""
-    found: list[tuple[int, ErrorLocation]] = []
-    taken: list[tuple[int, int]] = []
-    for kind, pattern in _PATTERNS:
-        for match in pattern.finditer(error_text):
-            span = match.span()
-            if any(s < span[1] and span[0] < e for s, e in taken):
-                continue  # a more specific format already read this text
-            groups = match.groupdict()
-            column = groups.get("col")
-            found.append(
-                (
-                    span[0],
-                    ErrorLocation(
-                        path=groups["path"],
-                        line=int(groups["line"]),
-                        column=int(column) if column else None,
-                        kind=kind,
-                        where=(groups.get("where") or "").strip(),
-                    ),
-                )
-            )
-            taken.append(span)
+    """Every file:line reference in `error_text`, in the order they appear, without repeats
+    (read by the Run panel's parser, app.run.locations)."""
     seen: set[tuple[str, int]] = set()
     result: list[ErrorLocation] = []
-    for _, location in sorted(found, key=lambda item: item[0]):
-        key = (location.path, location.line)
-        if key not in seen:
-            seen.add(key)
-            result.append(location)
+    for printed in parse_locations(error_text):
+        if printed.line is None or (printed.path, printed.line) in seen:
+            continue  # a pytest id names a test, not a line
+        seen.add((printed.path, printed.line))
+        result.append(ErrorLocation(printed.path, printed.line, printed.column, printed.kind, printed.where))
     return result
 
 
@@ -161,7 +120,7 @@ def _excerpts(
                 windows[-1].append(line)
             else:
                 windows.append([lo, hi, line])
-        lang = language_for_path(path, lines[0] if lines else "")
+        lang = language_id_for_path(path, lines[0] if lines else "")
         for lo, hi, *marked in windows:
             excerpts.append(CodeExcerpt(path, lo, tuple(lines[lo - 1 : hi]), frozenset(marked), lang))
     return excerpts, missing

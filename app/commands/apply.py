@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     current, block = _read(args.file), _read(args.block)
     first_line = current.split("\n", 1)[0]
-    language = args.language or textfile.language_for_path(args.file, first_line)
+    language = args.language or textfile.language_id_for_path(args.file, first_line)
     cursor = args.line - 1 if args.line is not None else None
     plan = plan_code_block(current, block, language_id=language, path=args.file, cursor_line=cursor)
     chosen = [hunk for hunk in plan.hunks if hunk.selected]

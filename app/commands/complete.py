@@ -26,10 +26,10 @@ def _read(path: str) -> str:
 
 def guess_language(path: str) -> str | None:
     try:
-        from app.editor.textfile import language_for_path
+        from app.editor.textfile import language_id_for_path
     except ImportError:
         return None
-    return language_for_path(path)
+    return language_id_for_path(path)
 
 
 def repository_prefix(prefix: str, current_path: str, language: str, other_files: list[str]) -> str:

@@ -22,6 +22,7 @@ from app.config.migrations import LATEST_VERSION, VERSION_KEY, migrate_settings
 from app.config.setting_spec import setting
 from app.utils import paths
 from app.utils.atomic import atomic_write_text
+from app.utils.json_files import read_json_object
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,15 @@ class Settings:
     completion_enabled: bool = True
     completion_delay_ms: int = setting(250, label="Completion delay", unit="ms", low=0, high=5000)
     completion_disabled_languages: list[str] = field(default_factory=list)
+    # Run panel: a run (the current file, the tests) is stopped after this many seconds
+    run_timeout_s: int = setting(
+        600,
+        label="Run timeout",
+        unit="s",
+        low=1,
+        high=86400,
+        help="A run (the current file, the tests) is stopped after this long",
+    )
     # Hub
     hub_endpoint: str = setting("", label="Hub endpoint", help="Empty: HF_ENDPOINT or the public hub")
     hub_offline: bool = False
@@ -289,15 +299,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
 
 def _read_raw(path: Path, log_unreadable: bool = True) -> dict[str, Any] | None:
     """The file's JSON object; None when it is missing or unreadable (logged when loading)."""
-    try:
-        raw: Any = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        if log_unreadable:
-            log.warning("settings file %s is unreadable (%s); using defaults", path, exc)
-        return None
-    return raw if isinstance(raw, dict) else None
+    return read_json_object(path, "settings file", "using defaults", log if log_unreadable else None)
 
 
 def _write_raw(path: Path, data: dict[str, Any]) -> None:

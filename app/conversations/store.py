@@ -26,6 +26,7 @@ connection per thread and serialises writers, which SQLite does anyway.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import logging
 import re
@@ -35,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app.conversations.export import conversation_markdown
 from app.conversations.migrations import (
@@ -51,6 +52,7 @@ from app.utils import paths
 from app.utils.errors import DscoderError
 
 log = logging.getLogger(__name__)
+RecordT = TypeVar("RecordT", ConversationInfo, StoredMessage)  # the records read from rows
 
 DB_FILE = "conversations.sqlite3"
 DEFAULT_TITLE = "New conversation"
@@ -353,16 +355,15 @@ class ConversationStore:
         return conversation_markdown(self.get(conversation_id), self.messages(conversation_id))
 
 
+def _record(record_type: type[RecordT], row: sqlite3.Row, **converted: Any) -> RecordT:
+    """A record from a row whose columns are named as its fields; `converted` gives the
+    fields whose column needs more than reading (an INTEGER flag, a JSON text)."""
+    read = {f.name: row[f.name] for f in dataclasses.fields(record_type) if f.name not in converted}
+    return record_type(**read, **converted)
+
+
 def _conversation(row: sqlite3.Row) -> ConversationInfo:
-    return ConversationInfo(
-        id=row["id"],
-        title=row["title"],
-        created=row["created"],
-        updated=row["updated"],
-        pinned=bool(row["pinned"]),
-        model=row["model"],
-        system_prompt=row["system_prompt"],
-    )
+    return _record(ConversationInfo, row, pinned=bool(row["pinned"]))
 
 
 def _message(row: sqlite3.Row) -> StoredMessage:
@@ -370,12 +371,4 @@ def _message(row: sqlite3.Row) -> StoredMessage:
         stats = json.loads(row["stats"] or "{}")
     except ValueError:
         stats = {}
-    return StoredMessage(
-        id=row["id"],
-        conversation_id=row["conversation_id"],
-        role=row["role"],
-        content=row["content"],
-        complete=bool(row["complete"]),
-        created=row["created"],
-        stats=stats if isinstance(stats, dict) else {},
-    )
+    return _record(StoredMessage, row, complete=bool(row["complete"]), stats=stats if isinstance(stats, dict) else {})

@@ -7,7 +7,7 @@ saving it back gives the same bytes. Only the BOM lives outside the text, in the
 to convert it, rather than opened with a guessed encoding and silently rewritten.
 
 A file's language comes from the registry in app.languages (by extension, well-known
-name or shebang line); `language_for_path` here gives its id.
+name or shebang line); `language_id_for_path` here gives its id.
 """
 
 from __future__ import annotations
@@ -173,6 +173,4 @@ def write_text_file(path: str | os.PathLike[str], text: str, has_bom: bool = Fal
 language = languages.language
 
 
-def language_for_path(path: str | os.PathLike[str] | None, first_line: str = "") -> str:
-    """The language id for a file (see app.languages.language_for_path); plain text when unknown."""
-    return languages.language_id_for_path(path, first_line)
+language_id_for_path = languages.language_id_for_path

@@ -5,24 +5,37 @@ from __future__ import annotations
 from typing import Any
 
 from app.config import sampling
+from app.config.setting_spec import SettingSpec, specs_of
+from app.config.settings import Settings
 from app.engine.prompts import Message
 from app.protocol.options import SamplingParams
 from app.utils.errors import PromptError
 
 MAX_STOP_STRINGS = 16  # OpenAI allows 4; tools that send more than a few use a handful
 MAX_STOP_CHARS = 500
+# The ranges a request's sampling fields must fall in are the Settings' ones, keyed by the
+# SamplingParams field each setting feeds, so the dialog and the API accept the same values.
+SAMPLING_SPECS: dict[str, SettingSpec] = {spec.sampling: spec for spec in specs_of(Settings).values() if spec.sampling}
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _number(body: dict[str, Any], key: str, default: float, low: float, high: float) -> float:
+def _sampling_range(key: str) -> tuple[float, float]:
+    spec = SAMPLING_SPECS[key]
+    if spec.low is None or spec.high is None:
+        raise AssertionError(f"the setting that feeds {key!r} declares no range")
+    return spec.low, spec.high
+
+
+def _number(body: dict[str, Any], key: str, default: float) -> float:
     value = body.get(key)
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise PromptError(f"'{key}' must be a number, not {value!r}")
+    low, high = _sampling_range(key)
     if not low <= value <= high:
         raise PromptError(f"'{key}' must be from {low:g} to {high:g}, not {value!r}")
     return float(value)
@@ -37,6 +50,14 @@ def _whole(body: dict[str, Any], key: str, default: int, low: int, what: str = "
     if value < low:
         raise PromptError(f"'{key}' must be at least {low}{what}, not {value!r}")
     return int(value)
+
+
+def _top_k(body: dict[str, Any]) -> int:
+    low, high = _sampling_range("top_k")
+    top_k = _whole(body, "top_k", sampling.TOP_K, int(low))
+    if top_k > high:
+        raise PromptError(f"'top_k' must be from {low:g} to {high:g}, not {top_k!r}")
+    return top_k
 
 
 def stop_strings(body: dict[str, Any]) -> tuple[str, ...]:
@@ -67,11 +88,11 @@ def sampling_from(body: dict[str, Any], default_max: int) -> SamplingParams:
     if speculative is not None and not isinstance(speculative, bool):
         raise PromptError(f"'speculative' must be true or false, not {speculative!r}")
     return SamplingParams(
-        temperature=_number(body, "temperature", sampling.TEMPERATURE, 0.0, 2.0),
-        top_p=_number(body, "top_p", sampling.TOP_P, 0.0, 1.0),
-        top_k=_whole(body, "top_k", sampling.TOP_K, 0),
-        min_p=_number(body, "min_p", sampling.MIN_P, 0.0, 1.0),
-        repeat_penalty=_number(body, "repeat_penalty", sampling.REPEAT_PENALTY, 0.01, 10.0),
+        temperature=_number(body, "temperature", sampling.TEMPERATURE),
+        top_p=_number(body, "top_p", sampling.TOP_P),
+        top_k=_top_k(body),
+        min_p=_number(body, "min_p", sampling.MIN_P),
+        repeat_penalty=_number(body, "repeat_penalty", sampling.REPEAT_PENALTY),
         max_tokens=_whole(body, key, default_max, 1, " (the answer needs room for one token)"),
         seed=int(seed) if seed is not None else -1,
         stop=stop_strings(body),

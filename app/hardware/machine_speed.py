@@ -24,7 +24,7 @@ from typing import Any
 from app.hardware.gpus import GpuInfo
 from app.utils import paths
 from app.utils.atomic import atomic_write_text
-from app.utils.units import bandwidth, compute_rate
+from app.utils.units import GIB, bandwidth, compute_rate
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ DEFAULT_WEIGHTS_BYTES = 256 * 1024 * 1024
 PROGRESS_MARK = "DSCODER_SPEED_PROGRESS"
 RESULT_MARK = "DSCODER_SPEED_RESULT"
 FAILED_MARK = "DSCODER_SPEED_FAILED"
-GIB = 1024**3
 # The weight types whose CPU speed the benchmark compares with Q4_K's.
 CPU_BENCH_TYPES = ("Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_0", "Q4_0", "Q5_0")
 

@@ -5,7 +5,7 @@
 - `SettingsEditor`: Edit ▸ Settings…; the dialog's outcome goes into the settings store,
   whose `changed` signal lets each part react (theme, fonts, completion, engine menu), and
   the engine session restarts once for everything that needs it.
-- `CodeActions`: a chat code block's Apply, and Edit ▸ Fix This Error.
+- `CodeActions`: a chat code block's Apply, Edit ▸ Fix This Error, and the Run panel's Fix with AI.
 
 The dialogs they show are attributes holding callables, replaceable in tests.
 """
@@ -143,10 +143,15 @@ class CodeActions(QObject):
             return
         apply_code_block(editor, code, self._parent)
 
+    def project_folder(self) -> str | None:
+        return self._file_tree.root() or self._tabs.settings.last_folder or None
+
     def fix_error(self) -> None:
         text = self.ask_error_text(self._parent)
-        if not text:
-            return
-        project_dir = self._file_tree.root() or self._tabs.settings.last_folder or None
-        fix = fix_error_prompt(text, self._tabs.editors(), project_dir)
+        if text:
+            self.fix_output(text, self.project_folder())
+
+    def fix_output(self, text: str, folder: str | None) -> None:
+        """A pasted error or a failed run's output, with the code it points to, to the chat."""
+        fix = fix_error_prompt(text, self._tabs.editors(), folder)
         self._controller.ask(fix.prompt)

@@ -1,4 +1,4 @@
-"""The window's menu bar: File, Edit, View, Model (with the engine menu) and Help.
+"""The window's menu bar: File, Edit, View, Run, Model (with the engine menu) and Help.
 
 `WindowMenus` builds the menus from the parts the window composed and keeps the actions
 whose state follows the engine (Restart, Cancel Loading, Unload). Each action forwards
@@ -23,6 +23,7 @@ from app.llm.info import EngineState
 from app.llm.ui.session import EngineSession
 from app.mainwindow.engine_menu import EngineMenu
 from app.mainwindow.launchers import CodeActions, ModelManagerLauncher, SettingsEditor
+from app.run.ui.dock import RunDock
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class WindowMenus:
         tabs: EditorTabs,
         file_tree: FileTree,
         sidebar_dock: QDockWidget,
+        run: RunDock,
         store: SettingsStore,
         engine: EngineSession,
         models: ModelManagerLauncher,
@@ -58,6 +60,7 @@ class WindowMenus:
         self._build_file_menu(tabs, file_tree)
         self._build_edit_menu(code_actions, settings_editor, undo_change)
         self._build_view_menu(sidebar_dock, commands)
+        self._build_run_menu(run)
         self._build_model_menu(store, engine, models, commands)
         self._build_help_menu(commands)
 
@@ -117,6 +120,19 @@ class WindowMenus:
         menu.addSeparator()
         for name in ("zoom_in", "zoom_out", "zoom_reset"):
             menu.addAction(self._editor[name])
+
+    def _build_run_menu(self, run: RunDock) -> None:
+        menu = self._window.menuBar().addMenu("&Run")
+        self.run_file = self._action("Run &File", run.run_file, "F5")
+        self.run_tests = self._action("Run &Tests", run.run_tests, "Ctrl+F5")
+        self.stop_run = self._action("&Stop", run.stop, "Shift+F5")
+        for action in (self.run_file, self.run_tests, self.stop_run):
+            menu.addAction(action)
+        menu.addSeparator()
+        self.run_panel = run.dock_widget.toggleViewAction()
+        self.run_panel.setText("Run &Panel")
+        self.run_panel.setShortcut(QKeySequence("Ctrl+J"))
+        menu.addAction(self.run_panel)
 
     def _build_model_menu(
         self, store: SettingsStore, engine: EngineSession, models: ModelManagerLauncher, commands: WindowCommands

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWi
 
 from app.llm.info import EngineInfo
 from app.protocol.options import ALL_GPU_LAYERS
-from app.utils.units import memory_size
+from app.utils.units import memory_size, token_rate
 
 
 def device_text(info: EngineInfo) -> str:
@@ -129,7 +129,7 @@ class EngineStatusBar(QStatusBar):
         if not tokens_per_s:
             self.speed_label.hide()
             return
-        self.speed_label.setText(f"{tokens_per_s:.1f} tokens/s")
+        self.speed_label.setText(f"{token_rate(tokens_per_s)} tokens/s")
         self.speed_label.setToolTip("Generation speed of the last answer")
         self.speed_label.show()
 

@@ -49,6 +49,7 @@ from app.mainwindow.status_bar import EngineStatusBar
 from app.mainwindow.theme import apply_application_palette, effective_theme
 from app.project.ui.service import ProjectMapService
 from app.protocol.options import LoadOptions
+from app.run.ui.dock import RunDock
 from app.utils import paths
 
 log = logging.getLogger(__name__)
@@ -193,6 +194,9 @@ class MainWindow(QMainWindow):
         self.edit_files = EditFiles(
             self.tabs, self.file_tree, self.controller, self.question_attachments, self.status, self
         )
+        self.run = RunDock(self.tabs, self.settings_store, self.code_actions.project_folder, self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.run.dock_widget)
+        self.run.fixRequested.connect(self.code_actions.fix_output)
 
     def _build_menus(self) -> None:
         commands = WindowCommands(
@@ -207,6 +211,7 @@ class MainWindow(QMainWindow):
             tabs=self.tabs,
             file_tree=self.file_tree,
             sidebar_dock=self.sidebar_dock,
+            run=self.run,
             store=self.settings_store,
             engine=self.engine,
             models=self.models,
@@ -382,6 +387,7 @@ class MainWindow(QMainWindow):
         if not self._shut_down:
             self._shut_down = True
             self.controller.stop()
+            self.run.shutdown()  # the runs' processes die with the window
             self.question_attachments.shutdown()
             self.project_map.shutdown()
             self.completion.shutdown()  # first: its thread may be using the engine's client

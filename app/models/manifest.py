@@ -19,6 +19,7 @@ from typing import Any
 from filelock import FileLock
 
 from app.utils.atomic import atomic_write_text
+from app.utils.json_files import read_json_object
 
 log = logging.getLogger(__name__)
 
@@ -106,16 +107,10 @@ class Manifest:
                 self._write(records)
 
     def _read(self) -> dict[str, ModelRecord]:
-        try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            log.warning("model manifest %s is unreadable (%s); starting a new one", self.path, exc)
-            return {}
+        raw = read_json_object(self.path, "model manifest", "starting a new one", log) or {}
         known = {f.name for f in dataclasses.fields(ModelRecord)}
         records: dict[str, ModelRecord] = {}
-        for key, value in (raw.get("models") or {}).items() if isinstance(raw, dict) else ():
+        for key, value in (raw.get("models") or {}).items():
             if isinstance(value, dict) and "size" in value and "mtime_ns" in value:
                 records[key] = ModelRecord(**{k: v for k, v in value.items() if k in known})
         return records

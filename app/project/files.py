@@ -70,7 +70,7 @@ def has_grammar(name: str) -> bool:
 
 def is_text_name(name: str) -> bool:
     """Whether a file is text the editor shows (by its name): what `@file` offers."""
-    return textfile.language_for_path(name) != "text" or name.lower().endswith(".txt") or name.lower() in TEXT_NAMES
+    return textfile.language_id_for_path(name) != "text" or name.lower().endswith(".txt") or name.lower() in TEXT_NAMES
 
 
 def source_files(

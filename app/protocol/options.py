@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields
 from app.config import sampling
 from app.config.setting_spec import mapped_values
 from app.config.settings import ALL_GPU_LAYERS, AUTO_GPU_LAYERS, KV_CACHE_TYPES, Settings
+from app.utils.units import GIB, MIB
 
 __all__ = [
     "ALL_GPU_LAYERS",
@@ -30,8 +31,6 @@ __all__ = [
     "sampling_for",
 ]
 
-MIB = 1024 * 1024
-GIB = 1024 * MIB
 PROMPT_CACHE_SHARE = 0.10  # of the machine's RAM, by default
 PROMPT_CACHE_MAX = 2 * GIB  # ... but at most this
 COMPLETION_CONTEXT = 2048  # the completion context: its 1,500-token window, the answer and room

@@ -8,6 +8,7 @@ what the tests use; `DSCODER_MODELS_DIR` moves only the models folder.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
@@ -25,25 +26,27 @@ def _ensure(path: Path) -> Path:
     return path
 
 
-def config_dir() -> Path:
+def _user_dir(home_folder: str, platform_dir: Callable[[str], str]) -> Path:
+    """`DSCODER_HOME`/`home_folder` when that is set, else the platform's folder; made if missing."""
     home = _home()
-    return _ensure(home / "config" if home else Path(platformdirs.user_config_dir(_APP)))
+    return _ensure(home / home_folder if home else Path(platform_dir(_APP)))
+
+
+def config_dir() -> Path:
+    return _user_dir("config", platformdirs.user_config_dir)
 
 
 def data_dir() -> Path:
-    home = _home()
-    return _ensure(home / "data" if home else Path(platformdirs.user_data_dir(_APP)))
+    return _user_dir("data", platformdirs.user_data_dir)
 
 
 def cache_dir() -> Path:
     """Files the app can rebuild: the engine's spilled prompt states."""
-    home = _home()
-    return _ensure(home / "cache" if home else Path(platformdirs.user_cache_dir(_APP)))
+    return _user_dir("cache", platformdirs.user_cache_dir)
 
 
 def log_dir() -> Path:
-    home = _home()
-    return _ensure(home / "logs" if home else Path(platformdirs.user_log_dir(_APP)))
+    return _user_dir("logs", platformdirs.user_log_dir)
 
 
 def default_models_dir() -> Path:

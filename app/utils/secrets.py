@@ -23,6 +23,7 @@ from typing import Any
 from app.utils import paths
 from app.utils.atomic import atomic_write_text
 from app.utils.errors import DscoderError
+from app.utils.json_files import read_json_object
 
 log = logging.getLogger(__name__)
 
@@ -117,13 +118,13 @@ class SecretStore:
             mode = self.file_path.stat().st_mode
             if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
                 os.chmod(self.file_path, 0o600)  # someone loosened it: tighten again
-            raw = json.loads(self.file_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError) as exc:
-            log.warning("secrets file %s is unreadable: %s", self.file_path, exc)
+        except OSError as exc:
+            log.warning("secrets file %s is unreadable (%s); its keys are not used", self.file_path, exc)
             return {}
-        return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+        raw = read_json_object(self.file_path, "secrets file", "its keys are not used", log) or {}
+        return {str(k): str(v) for k, v in raw.items()}
 
     def _write_file(self, data: dict[str, str]) -> None:
         self.file_path.parent.mkdir(parents=True, exist_ok=True)

@@ -47,7 +47,7 @@ def kotlin():
 
 def test_a_registered_language_reaches_every_feature(qtbot, kotlin):
     # File type detection, and the project's list of text files.
-    assert textfile.language_for_path("src/Main.kt") == "kotlin"
+    assert textfile.language_id_for_path("src/Main.kt") == "kotlin"
     assert languages.language_for_path("build.gradle.kts") is kotlin
     assert is_text_name("Main.kt") and has_grammar("Main.kt")
 
@@ -88,7 +88,7 @@ def test_a_registered_language_reaches_every_feature(qtbot, kotlin):
 
 def test_unregistering_removes_it_again(kotlin):
     languages.unregister("kotlin")
-    assert textfile.language_for_path("Main.kt") == textfile.PLAIN_TEXT
+    assert textfile.language_id_for_path("Main.kt") == textfile.PLAIN_TEXT
     assert fim_class("kotlin") is None
     assert grammar_for_path("Main.kt") is None
     languages.register(kotlin)  # the fixture removes it

@@ -479,3 +479,11 @@ def test_a_code_block_redrawn_while_on_screen_stays_whole(qtbot) -> None:
     assert browser.height() < tall and "python\nx = 1\n" in browser.toPlainText()
     browser.show_segments([""], [CodeBlock(1, "rust", "fn main() {}\n" * 50, True)])
     assert browser.height() > tall and "fn main() {}" in browser.toPlainText()
+
+
+def test_a_palette_carries_its_render_theme_with_the_system_code_font(qapp):
+    dark = palette_for("dark")
+    assert (dark.name, dark.render.name, dark.render.text) == ("dark", "dark", dark.text)
+    assert dark.render.code_font_family.endswith("monospace")
+    with pytest.raises(ValueError, match="unknown theme 'solarized'"):
+        palette_for("solarized")

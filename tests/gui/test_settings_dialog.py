@@ -6,13 +6,16 @@ import dataclasses
 import json
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QPushButton
 
 from app.config.remotes import RemoteEngine, api_key_for
 from app.config.settings import Settings, load_settings, save_settings, settings_path
 from app.preferences.ui.dialog import SettingsDialog
 from app.preferences.ui.remotes_page import RemoteEngineEditor
 from app.utils.secrets import HUB_TOKEN, LOCAL_SERVER_KEY, SecretStore
+from tests.helpers.settings import full_settings
 
 
 @pytest.fixture
@@ -41,6 +44,28 @@ def test_ok_without_changes_keeps_the_settings(qtbot, secrets):
     dialog.accept()
     assert dialog.result() == SettingsDialog.DialogCode.Accepted
     assert dialog.new_settings == original and dialog.restart == []
+
+
+def test_every_bound_setting_comes_back_as_it_was_shown(qtbot, secrets, tmp_path):
+    """A page binds a widget per setting it shows as it is; each is one of the page's fields,
+    and a value off its default survives load and write."""
+    changed = dataclasses.replace(
+        full_settings(tmp_path),
+        chat_file_tokens=3000,
+        chat_attach_project_map=False,
+        n_threads_batch=3,
+        draft_model_path="/models/draft.gguf",
+        plan_headroom_max_gb=3.5,
+        plan_max_question_s=20.0,
+    )
+    dialog = make_dialog(qtbot, changed, secrets=secrets)
+    for page in dialog.pages:
+        assert set(page.bound) <= set(page.fields), page.title
+    written = Settings()
+    for page in dialog.pages:
+        page.write(written)
+    bound = {name for page in dialog.pages for name in page.bound}
+    assert {name: getattr(written, name) for name in bound} == {name: getattr(changed, name) for name in bound}
 
 
 def test_edited_values_come_back_with_the_restart_list(qtbot, secrets, tmp_path):
@@ -239,3 +264,19 @@ def test_the_attachments_page_turns_the_current_file_off_and_sets_the_budgets(qt
     assert not new.chat_attach_current_file and new.chat_attach_project_map
     assert (new.chat_file_tokens, new.chat_project_map_tokens) == (1200, 800)
     assert dialog.restart == []  # the next question, not the engine
+
+
+def test_browse_starts_where_the_path_field_points_and_shows_the_choice(qtbot, secrets, tmp_path):
+    asked: list[str] = []
+
+    def choose(_parent, start: str) -> str:
+        asked.append(start)
+        return "" if len(asked) == 2 else str(tmp_path / f"choice{len(asked)}")
+
+    dialog = make_dialog(qtbot, secrets=secrets, choose_folder=choose)
+    page = dialog.engine_page
+    browse = next(b for b in page.findChildren(QPushButton) if b.text() == "Browse…")
+    qtbot.mouseClick(browse, Qt.MouseButton.LeftButton)  # empty field: the default models folder
+    qtbot.mouseClick(browse, Qt.MouseButton.LeftButton)  # cancelled: the field keeps the first choice
+    assert asked == [page.models_dir.placeholderText(), str(tmp_path / "choice1")]
+    assert page.models_dir.text() == str(tmp_path / "choice1")

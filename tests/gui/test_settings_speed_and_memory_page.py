@@ -5,8 +5,9 @@ from __future__ import annotations
 from app.config.settings import Settings
 from app.config.validation import validate_settings
 from app.preferences.ui.dialog import SettingsDialog
-from app.protocol.options import MIB, load_options_for
+from app.protocol.options import load_options_for
 from app.utils.secrets import SecretStore
+from app.utils.units import MIB
 
 
 def make_dialog(qtbot, tmp_path, settings=None) -> SettingsDialog:

@@ -27,9 +27,7 @@ from app.hardware.probe import (
     collect_gpus,
     read_drm_sysfs,
 )
-
-GIB = 1024**3
-MIB = 1024**2
+from app.utils.units import GIB, MIB
 
 CPU_ONLY_BUILD = BackendInfo(False, ("CPU",), ("CPU: x86",))
 CUDA_BUILD = BackendInfo(True, ("CUDA", "CPU"), ("CUDA0: NVIDIA", "CPU: x86"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.config.setting_spec import specs_of
+from app.config.settings import Settings
 from app.engine.requests import MAX_STOP_STRINGS, chat_messages, sampling_from
 from app.utils.errors import PromptError
 
@@ -26,6 +28,8 @@ def test_defaults_and_values():
         {"top_k": -1},
         {"min_p": 2},
         {"repeat_penalty": 0},
+        {"repeat_penalty": 2.5},  # past the Settings' range
+        {"top_k": 1001},
     ],
 )
 def test_bad_values_are_refused(body):
@@ -45,3 +49,12 @@ def test_speculative_is_a_boolean_or_absent():
     assert sampling_from({"speculative": False}, default_max=8).speculative is False
     with pytest.raises(PromptError, match="'speculative' must be true or false"):
         sampling_from({"speculative": "no"}, default_max=8)
+
+
+def test_sampling_ranges_are_the_settings_ones():
+    specs = specs_of(Settings)
+    high = specs["repeat_penalty"].high
+    assert high is not None
+    assert sampling_from({"repeat_penalty": high}, default_max=8).repeat_penalty == high
+    with pytest.raises(PromptError, match=f"'temperature' must be from 0 to {specs['temperature'].high:g}"):
+        sampling_from({"temperature": 9}, default_max=8)

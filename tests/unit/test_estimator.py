@@ -8,7 +8,7 @@ import pytest
 
 from app.models.catalog import load_catalog
 from app.models.gguf import GgufInfo, read_gguf_info
-from app.models.planning.estimator import GIB, estimate_memory, kv_cache_bytes, pad_ctx
+from app.models.planning.estimator import estimate_memory, kv_cache_bytes, pad_ctx
 from app.models.planning.shape import model_shape
 from app.models.synthetic.shapes import (
     SHAPE_1_3B,
@@ -20,6 +20,7 @@ from app.models.synthetic.shapes import (
     ModelShape,
     write_synthetic_gguf,
 )
+from app.utils.units import GIB
 
 SHAPES: dict[str, ModelShape] = {
     "1.3b": SHAPE_1_3B,

@@ -6,7 +6,8 @@ from __future__ import annotations
 from app.models.catalog import load_catalog
 from app.models.planning.estimator import estimate_memory, kv_cache_bytes
 from app.models.planning.shape import model_shape
-from app.protocol.options import ALL_GPU_LAYERS, GIB, MIB, prompt_cache_budget
+from app.protocol.options import ALL_GPU_LAYERS, prompt_cache_budget
+from app.utils.units import GIB, MIB
 
 ENTRY = "deepseek-coder-6.7b-instruct:Q4_K_M"
 

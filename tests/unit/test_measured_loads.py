@@ -25,10 +25,10 @@ from app.models.planning.speed_prediction import CALIBRATED, MEASURED, PREDICTED
 from app.models.synthetic.shapes import SHAPE_6_7B, write_synthetic_gguf
 from app.models.synthetic.tiny import TINY, write_tiny_gguf
 from app.protocol.options import LoadOptions, SamplingParams
+from app.utils.units import MIB
 from tests.helpers.hardware_profiles import PROFILES, readers_for
 from tests.helpers.machine_speed import cache_speed_for_this_machine
 
-MIB = 1024 * 1024
 PROMPT = "def add(a, b):\n    return a + b\n\n" * 20  # about 200 tokens of the tiny vocabulary
 
 

@@ -12,10 +12,9 @@ from app.models.planning.preflight import check_load, plan_and_check_load, requi
 from app.models.synthetic.shapes import SHAPE_6_7B, write_synthetic_gguf
 from app.protocol.options import ALL_GPU_LAYERS, AUTO_GPU_LAYERS, LoadOptions
 from app.utils.errors import DscoderError
+from app.utils.units import GIB
 
 pytestmark = pytest.mark.slow  # check_load finds the GPUs in a child process (discover_gpus_isolated)
-
-GIB = 1024**3
 
 
 def free_ram(gib: float) -> MemoryInfo:

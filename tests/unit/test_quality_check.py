@@ -82,6 +82,14 @@ def test_code_that_allocates_everything_is_stopped_by_the_memory_limit():
     assert run.outcome == "failed" and "MemoryError" in run.output
 
 
+def test_code_cannot_write_outside_its_folder_where_namespaces_are_allowed(tmp_path):
+    if not network_namespace_available():
+        return  # the page says writes elsewhere are stopped only by the user's permissions
+    target = tmp_path / "outside.txt"
+    run = run_test(f"open({str(target)!r}, 'w').write('x')\n")
+    assert not run.passed and "Read-only file system" in run.output and not target.exists()
+
+
 def test_code_cannot_reach_the_network_where_a_namespace_is_allowed():
     if not network_namespace_available():
         return  # the page and the CLI say the network is not cut; nothing to try here

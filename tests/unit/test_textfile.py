@@ -16,7 +16,7 @@ from app.editor.textfile import (
     decode_text,
     encode_text,
     language,
-    language_for_path,
+    language_id_for_path,
     read_text_file,
     write_text_file,
 )
@@ -146,13 +146,13 @@ EXPECTED_LANGUAGES = {
 
 @pytest.mark.parametrize(("filename", "expected"), sorted(EXPECTED_LANGUAGES.items()))
 def test_language_by_extension(filename, expected):
-    assert language_for_path(filename) == expected
+    assert language_id_for_path(filename) == expected
 
 
 def test_every_language_is_reachable_by_an_extension():
     for lang in LANGUAGES.values():
         assert lang.extensions, lang.id
-        assert language_for_path("file" + lang.extensions[0]) == lang.id
+        assert language_id_for_path("file" + lang.extensions[0]) == lang.id
 
 
 @pytest.mark.parametrize(
@@ -167,11 +167,11 @@ def test_every_language_is_reachable_by_an_extension():
     ],
 )
 def test_language_by_shebang_when_the_name_says_nothing(first_line, expected):
-    assert language_for_path("script", first_line) == expected
+    assert language_id_for_path("script", first_line) == expected
 
 
 def test_an_extension_beats_a_shebang():
-    assert language_for_path("tool.rb", "#!/usr/bin/env python") == "ruby"
+    assert language_id_for_path("tool.rb", "#!/usr/bin/env python") == "ruby"
 
 
 def test_comment_syntax_and_fence_names():

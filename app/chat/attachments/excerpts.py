@@ -118,7 +118,7 @@ def selection(name: str, language_id: str, text: str, start_offset: int, end_off
 
 def other_file(display_path: str, text: str, budget_tokens: int = DEFAULT_FILE_BUDGET) -> Attachment:
     """A file named with `@file`: whole when it fits, else its beginning (the chip says which lines)."""
-    language_id = textfile.language_for_path(display_path, text.split("\n", 1)[0])
+    language_id = textfile.language_id_for_path(display_path, text.split("\n", 1)[0])
     return current_file(display_path, language_id, text, 0, budget_tokens)
 
 

@@ -104,7 +104,7 @@ def theme_for(name: str) -> RenderTheme:
 
 @dataclass(frozen=True)
 class RenderedMessage:
-    html: str  # the whole message, in a div carrying the theme's text colour
+    text_colour: str  # the theme's text colour, which the whole message's div carries
     code_blocks: list[CodeBlock]
     # The HTML of each top-level block, in order. While an answer streams only the last
     # ones change, so a view can keep the laid-out start and replace just the tail.
@@ -114,6 +114,12 @@ class RenderedMessage:
     # Per segment, the code block it consists of when it is exactly one top-level code
     # block (a view may lay those out itself, line by line), else None.
     segment_code: list[CodeBlock | None]
+
+    @property
+    def html(self) -> str:
+        """The whole message: its segments in one div carrying the theme's text colour."""
+        body = "\n".join(self.segments)
+        return f'<div style="color: {self.text_colour};">{body}</div>'
 
 
 def action_url(action: str, index: int) -> str:
@@ -360,9 +366,8 @@ def render_markdown(
             run = []
     if run:
         add_segment(run)
-    body = "\n".join(segments)
     return RenderedMessage(
-        html=f'<div style="color: {theme.text};">{body}</div>',
+        text_colour=theme.text,
         code_blocks=blocks,
         segments=segments,
         segment_lines=segment_lines,

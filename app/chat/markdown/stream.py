@@ -85,9 +85,8 @@ class StreamingRenderer:
             self._stable_first_blocks = first_blocks[:-1]
             self._stable_code = segment_code[:-1]
             self._stable_blocks = [b for b in blocks if b.index < first_blocks[-1]]
-        body = "\n".join(segments)
         return RenderedMessage(
-            html=f'<div style="color: {self._theme.text};">{body}</div>',
+            text_colour=self._theme.text,
             code_blocks=blocks,
             segments=segments,
             segment_lines=segment_lines,

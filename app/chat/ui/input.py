@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
-    QPushButton,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -24,6 +23,7 @@ from app.chat.attachments.rules import Chip
 from app.chat.ui.chips import ChipBar
 from app.chat.ui.mentions import MentionCompleter
 from app.chat.ui.style import ChatPalette, link_html
+from app.utils.ui.buttons import push_button
 
 # A token is ~4 characters of code, so 128K characters fill a 32K-token context, more
 # than a local model usually runs with. Keeping only the start of a larger paste keeps
@@ -123,18 +123,16 @@ class ChatInput(QWidget):
         self.chips = ChipBar()
         hint = QLabel("Ctrl+Enter to send")
         hint.setObjectName("InputHint")
-        self.stop_button = QPushButton("■ Stop")
-        self.stop_button.setObjectName("StopButton")
-        self.stop_button.setToolTip("Stop the answer (Esc)")
-        self.stop_button.clicked.connect(self.stopRequested)
-        self.send_button = QPushButton("Send")
-        self.send_button.setObjectName("SendButton")
-        self.send_button.setToolTip("Send (Ctrl+Enter)")
-        self.send_button.clicked.connect(self.send)
-        self.edit_files_button = QPushButton("Edit Files")
-        self.edit_files_button.setObjectName("EditFilesButton")
-        self.edit_files_button.setToolTip("Ask for changes to the attached files, reviewed before they are written")
-        self.edit_files_button.clicked.connect(self.send_edit_request)
+        self.stop_button = push_button(
+            "■ Stop", self.stopRequested, object_name="StopButton", tooltip="Stop the answer (Esc)"
+        )
+        self.send_button = push_button("Send", self.send, object_name="SendButton", tooltip="Send (Ctrl+Enter)")
+        self.edit_files_button = push_button(
+            "Edit Files",
+            self.send_edit_request,
+            object_name="EditFilesButton",
+            tooltip="Ask for changes to the attached files, reviewed before they are written",
+        )
 
         frame = QFrame()
         frame.setObjectName("InputFrame")

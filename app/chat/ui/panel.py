@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.chat.attachments.rules import Chip
 from app.chat.conversation import ASSISTANT, Turn
@@ -22,6 +22,7 @@ from app.chat.ui.context_window_meter import ContextWindowMeter
 from app.chat.ui.input import ChatInput
 from app.chat.ui.style import ChatPalette, chat_style_sheet, palette_for
 from app.chat.ui.view import ChatView
+from app.utils.ui.buttons import push_button
 
 
 class ChatPanel(QWidget):
@@ -45,10 +46,9 @@ class ChatPanel(QWidget):
         self.view = ChatView()
         self.input = ChatInput()
         self.meter = ContextWindowMeter()
-        self.new_chat_button = QPushButton("New chat")
-        self.new_chat_button.setObjectName("NewChatButton")
-        self.new_chat_button.setToolTip("Start an empty conversation")
-        self.new_chat_button.clicked.connect(self.newChatRequested)
+        self.new_chat_button = push_button(
+            "New chat", self.newChatRequested, object_name="NewChatButton", tooltip="Start an empty conversation"
+        )
 
         header = QFrame()
         header.setObjectName("ChatHeader")

@@ -7,11 +7,12 @@ follow one `set_theme` call.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from PySide6.QtGui import QFontDatabase
 
-from app.chat.markdown.render import DARK_THEME, LIGHT_THEME, RenderTheme
+from app.chat.markdown.render import DARK_THEME, LIGHT_THEME, RenderTheme, theme_for
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,11 @@ DARK_PALETTE = ChatPalette(
 def palette_for(name: str) -> ChatPalette:
     """The palette called `name` ("light" or "dark"); the render theme gets the system's
     fixed-width font so code in messages matches the editor's font family."""
-    if name not in ("light", "dark"):
-        raise ValueError(f"unknown theme {name!r}; expected 'light' or 'dark'")
-    base = DARK_PALETTE if name == "dark" else LIGHT_PALETTE
+    render = theme_for(name)  # refuses a name that is neither
+    base = DARK_PALETTE if render is DARK_THEME else LIGHT_PALETTE
     family = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
     font_family = f"'{family}', monospace" if family else "monospace"
-    render = RenderTheme(**{**base.render.__dict__, "code_font_family": font_family})
-    return ChatPalette(**{**base.__dict__, "render": render})
+    return dataclasses.replace(base, render=dataclasses.replace(render, code_font_family=font_family))
 
 
 def link_html(href: str, title: str, palette: ChatPalette) -> str:

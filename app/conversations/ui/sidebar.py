@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMenu,
-    QMessageBox,
     QPushButton,
     QStyle,
     QStyledItemDelegate,
@@ -36,6 +35,7 @@ from PySide6.QtWidgets import (
 from app.conversations.records import ConversationInfo, SearchHit
 from app.conversations.store import ConversationStore
 from app.utils.errors import DscoderError
+from app.utils.ui.dialogs import confirm_destructive
 
 SEARCH_DELAY_MS = 150
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -43,14 +43,9 @@ DETAIL_ROLE = Qt.ItemDataRole.UserRole + 1  # the grey second line: a date or a 
 
 
 def confirm_delete(parent: QWidget, title: str) -> bool:
-    answer = QMessageBox.question(
-        parent,
-        "Delete conversation",
-        f"Delete “{title}” and all its messages?\n\nThis cannot be undone.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.No,
+    return confirm_destructive(
+        parent, "Delete conversation", f"Delete “{title}” and all its messages?\n\nThis cannot be undone."
     )
-    return answer == QMessageBox.StandardButton.Yes
 
 
 def ask_title(parent: QWidget, current: str) -> str | None:

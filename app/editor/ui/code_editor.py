@@ -65,7 +65,7 @@ class CodeEditor(QWidget):
         self.setFocusProxy(self.sci)
 
         self._path: str | None = path
-        self._language = textfile.language_for_path(path)
+        self._language = textfile.language_id_for_path(path)
         self._theme: EditorTheme = theme(theme_name)
         self._font_family = font_family
         self._font_size = font_size
@@ -150,7 +150,7 @@ class CodeEditor(QWidget):
         """Name the document's file; the language follows the new name."""
         self._path = path
         first_line = editing.line_text(self.sci, 0) if self.sci.lineCount() else ""
-        self.set_language(textfile.language_for_path(path, first_line))
+        self.set_language(textfile.language_id_for_path(path, first_line))
 
     @property
     def language(self) -> str:

@@ -19,9 +19,7 @@ from app.models.catalog import CatalogEntry
 from app.models.gguf import GgufInfo
 from app.models.planning.shape import ModelMemoryShape, model_shape
 from app.protocol.options import LoadOptions
-
-MIB = 1024 * 1024
-GIB = 1024 * MIB
+from app.utils.units import MIB
 
 KV_TYPES = ("f16", "q8_0", "q4_0")
 # Bytes per cached element: f16 is 2; q8_0 and q4_0 are ggml blocks of 32 values in

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from app.hardware.probe import MachineProfile
 from app.models.catalog import CatalogEntry
-from app.models.planning.estimator import GIB, MemoryEstimate, estimate_memory, pad_ctx
+from app.models.planning.estimator import MemoryEstimate, estimate_memory, pad_ctx
 from app.models.planning.measured import LoadSettings, MeasuredLoads, ModelFileId, measured_memory, placement_of
 from app.models.planning.shape import model_shape
 from app.models.planning.speed_prediction import (
@@ -32,7 +32,7 @@ from app.models.planning.speed_prediction import (
 from app.models.quality.quant_loss import EXPECTED_LOSS_POINTS
 from app.models.quality.results import QualityRecord
 from app.protocol.options import prompt_cache_budget
-from app.utils.units import file_size, memory_size
+from app.utils.units import GIB, file_size, memory_size
 
 VRAM_HEADROOM_BYTES = 512 * 1024 * 1024  # per GPU: the desktop and driver growth
 VRAM_HEADROOM_FRACTION = 0.05  # of each GPU's total

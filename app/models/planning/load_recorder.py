@@ -31,10 +31,10 @@ from app.models.planning.measured import LoadRecord, LoadSettings, MeasuredLoads
 from app.models.planning.shape import model_shape
 from app.models.planning.speed_prediction import decode_seconds, prompt_seconds, streamed_bytes_per_token
 from app.protocol.options import LoadOptions
+from app.utils.units import MIB
 
 log = logging.getLogger(__name__)
 
-MIB = 1024 * 1024
 LOG_READ_LIMIT = 4 * MIB  # the load's lines come first; a long-running engine's log can grow
 # "load_tensors:   CPU_Mapped model buffer size =   462.96 MiB", "llama_kv_cache:   CUDA0 KV buffer
 # size = ...", "sched_reserve:   CPU compute buffer size = ...", "llama_context:   CPU  output buffer

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter, LlamaFileType
 
+from app.models.synthetic.writer import LlamaHeader, add_size_keys
 from app.protocol.deepseek import DS_BOS, DS_EOS, DS_EOT, DS_FIM_BEGIN, DS_FIM_END, DS_FIM_HOLE
 
 Q = GGMLQuantizationType
@@ -191,13 +192,10 @@ def write_synthetic_gguf(
     """
     path = Path(path)
     writer = GGUFWriter(path, shape.arch)
-    writer.add_name(name)
-    writer.add_file_type(int(file_type))
-    writer.add_context_length(shape.n_ctx_train)
-    writer.add_block_count(shape.n_layer)
-    writer.add_embedding_length(shape.n_embd)
-    writer.add_feed_forward_length(shape.n_ff)
-    writer.add_head_count(shape.n_head)
+    header = LlamaHeader(
+        name, shape.n_ctx_train, shape.n_embd, shape.n_layer, shape.n_ff, shape.n_head, shape.n_head_kv, file_type
+    )
+    add_size_keys(writer, header)
     writer.add_vocab_size(shape.vocab)
     if shape.arch == "llama":
         writer.add_head_count_kv(shape.n_head_kv)

@@ -11,7 +11,8 @@ import gguf
 
 @dataclass(frozen=True)
 class LlamaHeader:
-    """The hyper-parameters llama.cpp reads for a llama-architecture model."""
+    """The hyper-parameters llama.cpp reads for a llama-architecture model (a deepseek2
+    file shares those `add_size_keys` writes)."""
 
     name: str
     context_length: int
@@ -24,21 +25,27 @@ class LlamaHeader:
     rope_freq_base: float | None = None  # None: llama.cpp's default
 
 
+def add_size_keys(writer: gguf.GGUFWriter, header: LlamaHeader) -> None:
+    """The keys every architecture's file has: name, file type, trained context, layers,
+    widths and query heads (the KV heads and rope differ between llama and deepseek2)."""
+    writer.add_name(header.name)
+    writer.add_file_type(int(header.file_type))
+    writer.add_context_length(header.context_length)
+    writer.add_block_count(header.n_layer)
+    writer.add_embedding_length(header.n_embd)
+    writer.add_feed_forward_length(header.n_ff)
+    writer.add_head_count(header.n_head)
+
+
 def llama_writer(path: Path | str, header: LlamaHeader) -> gguf.GGUFWriter:
     """A GGUFWriter for `path` with the llama keys of `header` added (vocabulary and tensors follow)."""
     writer = gguf.GGUFWriter(str(path), "llama")
-    writer.add_name(header.name)
-    writer.add_context_length(header.context_length)
-    writer.add_embedding_length(header.n_embd)
-    writer.add_block_count(header.n_layer)
-    writer.add_feed_forward_length(header.n_ff)
-    writer.add_head_count(header.n_head)
+    add_size_keys(writer, header)
     writer.add_head_count_kv(header.n_head_kv)
     writer.add_layer_norm_rms_eps(1e-5)
     writer.add_rope_dimension_count(header.n_embd // header.n_head)
     if header.rope_freq_base is not None:
         writer.add_rope_freq_base(header.rope_freq_base)
-    writer.add_file_type(int(header.file_type))
     return writer
 
 

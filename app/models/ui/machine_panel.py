@@ -24,25 +24,10 @@ from PySide6.QtWidgets import (
 
 from app.hardware.machine_speed import NOT_MEASURED, describe_machine_speed
 from app.hardware.probe import MachineProfile
-from app.models.planning.planner import (
-    FIT_CPU_ONLY,
-    FIT_FULL_GPU,
-    FIT_NONE,
-    FIT_PARTIAL_GPU,
-    FIT_REMOTE,
-    Plan,
-    QuantFit,
-)
-from app.models.ui.manager_data import SPEED_MARK
+from app.models.planning.planner import Plan, QuantFit
+from app.models.ui.manager_data import FIT_SHORT_TEXT, SPEED_MARK
 from app.utils.units import duration, file_size, memory_size, token_rate
 
-FIT_TEXT = {
-    FIT_FULL_GPU: "Full GPU",
-    FIT_PARTIAL_GPU: "Partial GPU",
-    FIT_CPU_ONLY: "CPU only",
-    FIT_NONE: "Does not fit",
-    FIT_REMOTE: "Remote only",
-}
 COLUMNS = (
     "Model",
     "Quant",
@@ -210,7 +195,7 @@ def _row_texts(fit: QuantFit) -> tuple[str, ...]:
         entry.variant,
         entry.quant,
         file_size(entry.size),
-        FIT_TEXT.get(fit.fit, fit.fit),
+        FIT_SHORT_TEXT.get(fit.fit, fit.fit),
         layers,
         str(fit.ctx) if fit.fits else "–",
         memory_size(est.ram_bytes) + (" (measured)" if est.measured else "") if est else "–",

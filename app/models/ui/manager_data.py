@@ -99,6 +99,16 @@ def save_settings_message(save: Callable[[Settings], None], settings: Settings) 
     return None
 
 
+# The Fit column of the machine panel's table, where the row's other columns say the rest.
+FIT_SHORT_TEXT = {
+    FIT_FULL_GPU: "Full GPU",
+    FIT_PARTIAL_GPU: "Partial GPU",
+    FIT_CPU_ONLY: "CPU only",
+    FIT_NONE: "Does not fit",
+    FIT_REMOTE: "Remote only",
+}
+
+
 def fit_text(fit: QuantFit | None) -> str:
     """The Fit column: "full GPU, 16K context", "partial GPU: 20 of 33 layers, 8K context", "does not fit: needs …"."""
     if fit is None:

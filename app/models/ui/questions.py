@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app.models.library import InstalledModel
+from app.utils.ui.dialogs import confirm_destructive
 from app.utils.units import file_size
 
 
@@ -37,14 +38,7 @@ def confirm_delete(parent: QWidget, model: InstalledModel) -> bool:
     else:
         text = f"Delete {model.name}?"
         detail = f"{file_size(model.size)} will be deleted from {model.path.parent}. This cannot be undone."
-    answer = QMessageBox.question(
-        parent,
-        "Delete model",
-        f"{text}\n\n{detail}",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.No,
-    )
-    return answer == QMessageBox.StandardButton.Yes
+    return confirm_destructive(parent, "Delete model", f"{text}\n\n{detail}")
 
 
 def choose_import(parent: QWidget, start: Path) -> tuple[Path, bool] | None:

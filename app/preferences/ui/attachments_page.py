@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox
 
-from app.config.settings import Settings
-from app.preferences.ui.pages import SettingsPage, hint, setting_spin
+from app.preferences.ui.page_base import SettingsPage, hint, setting_spin
 
 
 class AttachmentsPage(SettingsPage):
@@ -14,13 +13,19 @@ class AttachmentsPage(SettingsPage):
 
     def __init__(self) -> None:
         super().__init__()
-        self.attach_file = QCheckBox("Attach the current file (or the selection) to each question")
+        self.attach_file = self.bind(
+            "chat_attach_current_file", QCheckBox("Attach the current file (or the selection) to each question")
+        )
         self.form.addRow("", self.attach_file)
-        self.file_tokens = setting_spin("chat_file_tokens", "", " tokens", 500)
+        self.file_tokens = self.bind("chat_file_tokens", setting_spin("chat_file_tokens", "", " tokens", 500))
         self.form.addRow("Whole file up to:", self.file_tokens)
-        self.attach_map = QCheckBox("Attach the project map to questions about the project")
+        self.attach_map = self.bind(
+            "chat_attach_project_map", QCheckBox("Attach the project map to questions about the project")
+        )
         self.form.addRow("", self.attach_map)
-        self.map_tokens = setting_spin("chat_project_map_tokens", "", " tokens", 250)
+        self.map_tokens = self.bind(
+            "chat_project_map_tokens", setting_spin("chat_project_map_tokens", "", " tokens", 250)
+        )
         self.form.addRow("Project map up to:", self.map_tokens)
         self.form.addRow(
             "",
@@ -30,15 +35,3 @@ class AttachmentsPage(SettingsPage):
                 "or @project for the map of the opened folder. Both budgets shrink to fit a small context."
             ),
         )
-
-    def load(self, settings: Settings) -> None:
-        self.attach_file.setChecked(settings.chat_attach_current_file)
-        self.file_tokens.setValue(settings.chat_file_tokens)
-        self.attach_map.setChecked(settings.chat_attach_project_map)
-        self.map_tokens.setValue(settings.chat_project_map_tokens)
-
-    def write(self, settings: Settings) -> None:
-        settings.chat_attach_current_file = self.attach_file.isChecked()
-        settings.chat_file_tokens = self.file_tokens.value()
-        settings.chat_attach_project_map = self.attach_map.isChecked()
-        settings.chat_project_map_tokens = self.map_tokens.value()

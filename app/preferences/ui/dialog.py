@@ -39,6 +39,7 @@ from app.config.settings import Settings
 from app.config.validation import restart_needed, validate_settings
 from app.llm.remote_probe import probe_remote
 from app.preferences.ui.attachments_page import AttachmentsPage
+from app.preferences.ui.page_base import SettingsPage
 from app.preferences.ui.pages import (
     AppearancePage,
     CompletionPage,
@@ -46,11 +47,11 @@ from app.preferences.ui.pages import (
     HubPage,
     LocalServerPage,
     SamplingPage,
-    SettingsPage,
 )
 from app.preferences.ui.planner_page import PlannerPage
 from app.preferences.ui.prompts_page import AskText, PromptsPage, ask_text
 from app.preferences.ui.remotes_page import EditRemote, Probe, RemotesPage, edit_remote_dialog
+from app.preferences.ui.run_page import RunPage
 from app.preferences.ui.speed_and_memory_page import SpeedAndMemoryPage
 from app.utils.errors import DscoderError
 from app.utils.secrets import SecretStore, default_secret_store
@@ -95,6 +96,7 @@ class SettingsDialog(QDialog):
         self.appearance_page = AppearancePage()
         self.completion_page = CompletionPage()
         self.attachments_page = AttachmentsPage()
+        self.run_page = RunPage()
         self.planner_page = PlannerPage()
         self.hub_page = HubPage(self.secrets)
         self.remotes_page = RemotesPage(self.secrets, probe, edit_remote)
@@ -107,6 +109,7 @@ class SettingsDialog(QDialog):
             self.attachments_page,
             self.appearance_page,
             self.completion_page,
+            self.run_page,
             self.planner_page,
             self.hub_page,
             self.remotes_page,

@@ -7,9 +7,8 @@ and meets these floors; changing them changes the next plan, never a loaded mode
 from __future__ import annotations
 
 from app.config.settings import Settings
-from app.preferences.ui.pages import SPECS, SettingsPage, hint, setting_real_spin, spin
-
-MIB = 1024 * 1024
+from app.preferences.ui.page_base import SPECS, SettingsPage, hint, setting_real_spin, spin
+from app.utils.units import MIB
 
 
 class PlannerPage(SettingsPage):
@@ -26,15 +25,23 @@ class PlannerPage(SettingsPage):
     def __init__(self) -> None:
         super().__init__()
         self._loaded_cache_bytes = 0
-        self.min_tokens_per_s = setting_real_spin("plan_min_tokens_per_s", 1.0, 1, " tokens/s")
+        self.min_tokens_per_s = self.bind(
+            "plan_min_tokens_per_s", setting_real_spin("plan_min_tokens_per_s", 1.0, 1, " tokens/s")
+        )
         self.form.addRow("Answers at least:", self.min_tokens_per_s)
-        self.max_question_s = setting_real_spin("plan_max_question_s", 1.0, 0, " s")
+        self.max_question_s = self.bind("plan_max_question_s", setting_real_spin("plan_max_question_s", 1.0, 0, " s"))
         self.form.addRow("A 2K-token question read within:", self.max_question_s)
-        self.max_completion_s = setting_real_spin("plan_max_completion_s", 0.1, 2, " s")
+        self.max_completion_s = self.bind(
+            "plan_max_completion_s", setting_real_spin("plan_max_completion_s", 0.1, 2, " s")
+        )
         self.form.addRow("Ghost text within:", self.max_completion_s)
-        self.headroom_percent = setting_real_spin("plan_headroom_percent", 5.0, 0, " % of RAM")
+        self.headroom_percent = self.bind(
+            "plan_headroom_percent", setting_real_spin("plan_headroom_percent", 5.0, 0, " % of RAM")
+        )
         self.form.addRow("Keep free for other programs:", self.headroom_percent)
-        self.headroom_max_gb = setting_real_spin("plan_headroom_max_gb", 0.5, 1, " GB")
+        self.headroom_max_gb = self.bind(
+            "plan_headroom_max_gb", setting_real_spin("plan_headroom_max_gb", 0.5, 1, " GB")
+        )
         self.form.addRow("… but never more than:", self.headroom_max_gb)
         cache_mib_max = int(SPECS["prompt_cache_bytes"].high or 0) // MIB
         self.prompt_cache_mib = spin(0, cache_mib_max, "Automatic (10% of RAM, at most 2 GB)", " MB", 256)
@@ -49,19 +56,11 @@ class PlannerPage(SettingsPage):
         )
 
     def load(self, settings: Settings) -> None:
-        self.min_tokens_per_s.setValue(settings.plan_min_tokens_per_s)
-        self.max_question_s.setValue(settings.plan_max_question_s)
-        self.max_completion_s.setValue(settings.plan_max_completion_s)
-        self.headroom_percent.setValue(settings.plan_headroom_percent)
-        self.headroom_max_gb.setValue(settings.plan_headroom_max_gb)
+        super().load(settings)
         self._loaded_cache_bytes = settings.prompt_cache_bytes
         self.prompt_cache_mib.setValue(settings.prompt_cache_bytes // MIB)
 
     def write(self, settings: Settings) -> None:
-        settings.plan_min_tokens_per_s = self.min_tokens_per_s.value()
-        settings.plan_max_question_s = self.max_question_s.value()
-        settings.plan_max_completion_s = self.max_completion_s.value()
-        settings.plan_headroom_percent = self.headroom_percent.value()
-        settings.plan_headroom_max_gb = self.headroom_max_gb.value()
+        super().write(settings)
         if self.prompt_cache_mib.value() != self._loaded_cache_bytes // MIB:  # untouched: keep the exact bytes
             settings.prompt_cache_bytes = self.prompt_cache_mib.value() * MIB

@@ -6,19 +6,18 @@ from collections.abc import Callable
 
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
-    QPushButton,
     QWidget,
 )
 
 from app.config.settings import Settings
-from app.preferences.ui.pages import SettingsPage, hint
+from app.preferences.ui.page_base import SettingsPage, hint
 from app.protocol.deepseek import DEEPSEEK_V1_SYSTEM_PROMPT
+from app.utils.ui.buttons import button_row, push_button
 
 DEFAULT_PRESET_LABEL = "DeepSeek default"
 # (parent, title, label, initial text) -> the text entered, or None when cancelled.
@@ -43,21 +42,11 @@ class PromptsPage(SettingsPage):
         self.list.setMaximumHeight(110)
         self.list.currentRowChanged.connect(self._show_current)
         self.form.addRow("Presets:", self.list)
-        buttons = QHBoxLayout()
-        self.add_button = QPushButton("Add…")
-        self.rename_button = QPushButton("Rename…")
-        self.delete_button = QPushButton("Delete")
-        self.use_button = QPushButton("Use for new chats")
-        for button, slot in [
-            (self.add_button, self.add_preset),
-            (self.rename_button, self.rename_preset),
-            (self.delete_button, self.delete_preset),
-            (self.use_button, self.use_preset),
-        ]:
-            button.clicked.connect(slot)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        self.form.addRow("", buttons)
+        self.add_button = push_button("Add…", self.add_preset)
+        self.rename_button = push_button("Rename…", self.rename_preset)
+        self.delete_button = push_button("Delete", self.delete_preset)
+        self.use_button = push_button("Use for new chats", self.use_preset)
+        self.form.addRow("", button_row(self.add_button, self.rename_button, self.delete_button, self.use_button))
         self.text = QPlainTextEdit()
         self.text.setPlaceholderText("The system prompt: what the assistant should know or how it should answer")
         self.text.setMaximumHeight(170)

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -37,8 +36,9 @@ from app.config.remotes import (
 )
 from app.config.settings import Settings
 from app.llm.remote_probe import ProbeResult, probe_remote
-from app.preferences.ui.pages import SettingsPage, hint
+from app.preferences.ui.page_base import SettingsPage, hint
 from app.utils.secrets import SecretStore
+from app.utils.ui.buttons import button_row, push_button
 from app.utils.ui.tasks import BackgroundTasks
 
 LOCAL_ENGINE_LABEL = "This computer (local engine)"
@@ -147,21 +147,11 @@ class RemotesPage(SettingsPage):
         self.list.itemDoubleClicked.connect(lambda _item: self.edit_selected())
         self.list.currentRowChanged.connect(lambda _row: self._update_buttons())
         self.form.addRow("Servers:", self.list)
-        buttons = QHBoxLayout()
-        self.add_button = QPushButton("Add…")
-        self.edit_button = QPushButton("Edit…")
-        self.remove_button = QPushButton("Remove")
-        self.test_button = QPushButton("Test connection")
-        for button, slot in [
-            (self.add_button, self.add_remote),
-            (self.edit_button, self.edit_selected),
-            (self.remove_button, self.remove_selected),
-            (self.test_button, self.test_selected),
-        ]:
-            button.clicked.connect(slot)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        self.form.addRow("", buttons)
+        self.add_button = push_button("Add…", self.add_remote)
+        self.edit_button = push_button("Edit…", self.edit_selected)
+        self.remove_button = push_button("Remove", self.remove_selected)
+        self.test_button = push_button("Test connection", self.test_selected)
+        self.form.addRow("", button_row(self.add_button, self.edit_button, self.remove_button, self.test_button))
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
