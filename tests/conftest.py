@@ -8,6 +8,8 @@ import pytest
 
 from tests.helpers.process_guard import guard_process_starts, mark_slow_tier
 
+pytest_plugins = ["tests.helpers.full_disk"]  # the small_disk fixture
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Tests never reach the hub; a test that wants the fake hub sets HF_ENDPOINT itself.
 os.environ["HF_HUB_OFFLINE"] = "1"

@@ -100,6 +100,20 @@ def serve(parser: Parser) -> None:
     )
     parser.add_argument("--threads", type=int, default=0, metavar="N")
     parser.add_argument("--kv-cache-type", choices=KV_CACHE_TYPES, default="f16")
+    parser.add_argument(
+        "--prompt-cache-mib",
+        type=int,
+        default=None,
+        metavar="N",
+        help="RAM for recent prompts' states (default: the settings file's; 0 there: 10%% of RAM, at most 2 GiB)",
+    )
+    parser.add_argument(
+        "--prompt-cache-disk-mib",
+        type=int,
+        default=None,
+        metavar="N",
+        help="disk for prompt states kept across restarts, all models together (default: the settings file's; 0: off)",
+    )
 
 
 def probe(parser: Parser) -> None:

@@ -6,9 +6,10 @@ import argparse
 import secrets
 import sys
 
+from app.config.settings import load_settings
 from app.llm.supervisor import check_model_file
 from app.models.planning.preflight import plan_and_check_load
-from app.protocol.options import LoadOptions
+from app.protocol.options import MIB, LoadOptions
 
 
 def run(args: argparse.Namespace) -> int:
@@ -17,6 +18,9 @@ def run(args: argparse.Namespace) -> int:
 
     check_model_file(args.model)
     api_key = args.api_key or secrets.token_urlsafe(24)
+    settings = load_settings()
+    ram_mib = args.prompt_cache_mib if args.prompt_cache_mib is not None else settings.prompt_cache_bytes // MIB
+    disk_mib = args.prompt_cache_disk_mib if args.prompt_cache_disk_mib is not None else settings.prompt_cache_disk_mib
     options = plan_and_check_load(
         LoadOptions(
             model_path=args.model,
@@ -24,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
             n_gpu_layers=args.gpu_layers,
             n_threads=args.threads,
             kv_cache_type=args.kv_cache_type,
+            prompt_cache_bytes=ram_mib * MIB if ram_mib > 0 else -1,  # 0: automatic, as in the settings
+            prompt_cache_spill_bytes=max(0, disk_mib) * MIB,
         )
     )
     if args.host not in ("127.0.0.1", "localhost", "::1"):

@@ -31,7 +31,20 @@ def _stamp_version(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-STEPS: tuple[Step, ...] = (_stamp_version,)
+PERSISTED_PROMPT_CACHE_MIB = 4096  # the default of Settings.prompt_cache_disk_mib since step 2
+
+
+def _persist_prompt_states(raw: dict[str, Any]) -> dict[str, Any]:
+    """1 → 2: prompt states persist on disk by default (issue 20). Every file before held the
+    old default 0 ("RAM only") with no sign of a choice, so 0 becomes the new default cap.
+    (An older release that writes the file again makes this step run again: a 0 chosen in
+    this release then comes back as the default; turn it off again in Settings.)"""
+    if raw.get("prompt_cache_disk_mib") == 0:
+        raw = {**raw, "prompt_cache_disk_mib": PERSISTED_PROMPT_CACHE_MIB}
+    return raw
+
+
+STEPS: tuple[Step, ...] = (_stamp_version, _persist_prompt_states)
 LATEST_VERSION = len(STEPS)
 
 

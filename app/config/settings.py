@@ -106,10 +106,13 @@ class Settings:
     )
     use_mmap: bool = setting(True, label="Memory-mapped loading", restart=True, load_option="use_mmap")
     # Caches and speed-ups (see README, "Caches"); the prompt cache's RAM is prompt_cache_bytes below
+    # Prompt states kept on disk across engine and app restarts (evicted ones, and the live
+    # ones at quit), up to this for all models together. Settings files from before this
+    # default get it by a migration (app/config/migrations.py, step 2).
     prompt_cache_disk_mib: int = setting(
-        0,
+        4096,
         label="Prompt cache on disk",
-        help="Evicted prompt states spill to the cache folder, up to this; 0: off",
+        help="Prompt states kept on disk across restarts (all models together), up to this; 0: off",
         unit="MiB",
         low=0,
         high=MAX_CACHE_MIB,

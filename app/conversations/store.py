@@ -49,6 +49,7 @@ from app.conversations.migrations import (
 from app.conversations.records import ConversationInfo, SearchHit, StoredMessage
 from app.conversations.streaming import StreamingMessageWriter
 from app.utils import paths
+from app.utils.atomic import WriteFailures
 from app.utils.errors import DscoderError
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,16 @@ def title_from(text: str) -> str:
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
 
 
+class StoreWriteError(DscoderError):
+    """A write the store could not make (a full disk); nothing saved before is lost, since
+    each write is one transaction. `repeated`: a failure already reported since the last
+    write that worked (an answer saves many times while it streams: say it once)."""
+
+    def __init__(self, what: str, todo: str, *, repeated: bool) -> None:
+        super().__init__(what, todo)
+        self.repeated = repeated
+
+
 class ConversationStore:
     """All conversations of this user. Safe to share between threads."""
 
@@ -88,6 +99,7 @@ class ConversationStore:
         self.path = path or default_db_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self.write_failures = WriteFailures("the conversation")
         # The file that was moved aside because SQLite could not read it (shown to the user).
         self.recovered_from: Path | None = None
         # Why writes are refused (a file from a newer release); None while the store is writable.
@@ -171,10 +183,13 @@ class ConversationStore:
                     "That conversation no longer exists", "It was deleted (perhaps in another window); start a new one"
                 ) from exc
             except sqlite3.Error as exc:
-                raise DscoderError(
+                first = self.write_failures.failed(self.path, exc) is not None
+                raise StoreWriteError(
                     f"Could not save the conversation history: {exc}",
                     f"Check free disk space and that {self.path.parent} is writable",
+                    repeated=not first,
                 ) from exc
+            self.write_failures.succeeded()
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:

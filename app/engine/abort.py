@@ -15,6 +15,7 @@ import ctypes
 import ctypes.util
 import os
 import threading
+import time
 from typing import Any
 
 import llama_cpp
@@ -45,6 +46,7 @@ class AbortFlag(threading.Event):
         super().__init__()
         self._c_byte: Any = None
         self._bind_lock = threading.Lock()
+        self.set_at: float | None = None  # time.perf_counter() of the first set, to time how fast work gave way
 
     def bind(self, c_byte: Any) -> None:
         with self._bind_lock:
@@ -53,6 +55,8 @@ class AbortFlag(threading.Event):
                 c_byte[0] = b"\x01" if self.is_set() else b"\x00"
 
     def set(self) -> None:
+        if self.set_at is None:
+            self.set_at = time.perf_counter()
         super().set()
         with self._bind_lock:
             if self._c_byte is not None:

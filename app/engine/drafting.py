@@ -17,18 +17,27 @@ token. A request sends `"speculative": false` for plain decoding.
   so it is on by default; its draft length adapts to how much of it was accepted.
 - `ModelDrafter` asks a small model of the same vocabulary (DeepSeek-Coder 1.3B for
   6.7B or 33B) for the next tokens, when no lookup matched.
+- A draft batch costs more than one token; `DraftChain` drafts only while it pays for
+  this model on this machine (app/engine/draft_policy.py), so an answer that does not
+  repeat its input decodes as fast as without drafting.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import llama_cpp
 
+from app.engine.draft_policy import DraftCost, DraftPolicy, measure_draft_cost
 from app.engine.slots import KvSlot
+from app.utils.errors import EngineError
+
+log = logging.getLogger(__name__)
 
 NGRAM_MIN = 2
 NGRAM_MAX = 4
@@ -98,14 +107,33 @@ class ModelDrafter:
         return drafts
 
 
-class DraftChain:
-    """Prompt lookup first, then the draft model; the draft length adapts to acceptance."""
+def measure_slot_draft_cost(slot: KvSlot, token: int) -> DraftCost:
+    """What a batch of drafts costs against one token on `slot` (left empty), for this model
+    on this machine; free (drafting not held back) if it can't be measured."""
+    try:
+        cost = measure_draft_cost(
+            lambda tokens, logits: slot.decode(tokens, all_logits=logits), slot.truncate, max(token, 0)
+        )
+    except EngineError as exc:
+        log.warning("could not measure what drafts cost (%s); drafting is not held back", exc)
+        return DraftCost.free()
+    finally:
+        slot.clear()
+    log.info("draft cost on this machine: %s", cost.as_dict())
+    return cost
 
-    def __init__(self, drafters: Sequence[Any]) -> None:
+
+class DraftChain:
+    """Prompt lookup first, then the draft model; the draft length adapts to acceptance,
+    and drafting pauses while it does not pay (`DraftPolicy`)."""
+
+    def __init__(self, drafters: Sequence[Any], cost: DraftCost | None = None) -> None:
         self.drafters = list(drafters)
+        self.policy = DraftPolicy(cost or DraftCost.free())
         self.length = DRAFT_START
         self.proposed = 0
         self.accepted = 0
+        self._propose_seconds = 0.0
 
     def extend(self, tokens: Sequence[int]) -> None:
         for drafter in self.drafters:
@@ -113,15 +141,20 @@ class DraftChain:
 
     def propose(self, room: int, cancel: threading.Event | None = None) -> list[int]:
         limit = min(self.length, room)
-        if limit <= 0:
+        if limit <= 0 or not self.policy.should_draft():
             return []
-        for drafter in self.drafters:
-            drafts = drafter.propose(limit, cancel)
-            if drafts:
-                return drafts
-        return []
+        began = time.perf_counter()
+        try:
+            for drafter in self.drafters:
+                drafts = drafter.propose(limit, cancel)
+                if drafts:
+                    return drafts
+            return []
+        finally:
+            self._propose_seconds = time.perf_counter() - began
 
     def feedback(self, proposed: int, accepted: int) -> None:
+        self.policy.feedback(proposed, accepted, self._propose_seconds)
         self.proposed += proposed
         self.accepted += accepted
         if accepted == proposed:
@@ -143,13 +176,15 @@ class DraftTotals:
     proposed: int = 0
     accepted: int = 0
     requests: int = 0
+    pauses: int = 0  # times drafting stopped because it did not pay
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, proposed: int, accepted: int) -> None:
+    def add(self, proposed: int, accepted: int, pauses: int = 0) -> None:
         with self._lock:
             self.proposed += proposed
             self.accepted += accepted
             self.requests += 1 if proposed else 0
+            self.pauses += pauses
 
     def as_dict(self) -> dict[str, object]:
         with self._lock:
@@ -158,4 +193,5 @@ class DraftTotals:
                 "proposed": self.proposed,
                 "accepted": self.accepted,
                 "acceptance_rate": round(rate, 3) if rate is not None else None,
+                "pauses": self.pauses,
             }

@@ -37,6 +37,7 @@ class Usage:
     decode_ms: float = 0.0
     draft_tokens: int = 0
     draft_accepted: int = 0
+    draft_pauses: int = 0  # times drafting stopped in this answer because it did not pay
     cache_restored: bool = False  # the prompt started from the prompt-state cache
 
     def as_dict(self) -> dict[str, object]:
@@ -51,6 +52,7 @@ class Usage:
             "draft_tokens": self.draft_tokens,
             "draft_accepted": self.draft_accepted,
             "draft_acceptance": round(rate, 3) if rate is not None else None,
+            "draft_pauses": self.draft_pauses,
             "cache_restored": self.cache_restored,
         }
 
@@ -185,6 +187,8 @@ class Generation:
             self.drafts.extend([token])
             drafts = self.drafts.propose(room, cancel) if room > 0 else []
         slot.decode([token, *drafts], cancel, all_logits=bool(drafts))
+        if self.drafts is not None:
+            self.drafts.policy.cost.observe(1 + len(drafts), slot.last_decode_s)
         accepted = 0
         ended = False
         next_token = slot.sample(sampler, 0)

@@ -56,6 +56,15 @@ def options_from_args(args: argparse.Namespace) -> LoadOptions:
     return LoadOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(LoadOptions)})
 
 
+QUIT_SAVE_S = 4.0  # at quit, the prompt states are written for this long at most (the app waits 5 s)
+
+
+class _Running:
+    """The model being served, for the stdin watcher to close at quit."""
+
+    model: Any = None
+
+
 def _exit_when_stdin_closes() -> None:
     def watch() -> None:
         try:
@@ -63,7 +72,15 @@ def _exit_when_stdin_closes() -> None:
                 pass
         except (OSError, ValueError):
             pass
-        os._exit(0)  # the parent is gone: leave at once, no orphan engine
+        # The app quit (or died): stop the generations, keep the prompt states for the next
+        # start, and leave; no orphan engine. A crash in the save must not keep it alive.
+        model = _Running.model
+        if model is not None:
+            try:
+                model.close(save_timeout=QUIT_SAVE_S)
+            except Exception:  # noqa: BLE001 - leaving matters more than the save
+                logging.getLogger(__name__).exception("closing the model at quit failed")
+        os._exit(0)
 
     threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
 
@@ -84,10 +101,11 @@ def serve(
     from app.engine.runtime import EngineModel
 
     model = EngineModel(options)
+    _Running.model = model
     try:
         _serve_model(model, host, port, api_key, on_ready)
     finally:
-        model.close()
+        model.close()  # saves the prompt states (`dscoder serve` stopped with Ctrl+C)
 
 
 def _serve_model(

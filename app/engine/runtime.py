@@ -29,42 +29,27 @@ import psutil
 
 from app.engine import llama_private as _internals  # llama-cpp-python's private API, through one door
 from app.engine.abort import AbortFlag, GenerationCancelled
-from app.engine.backends import ensure_backends_loaded, model_params_for_this_cpu
-from app.engine.drafting import DraftChain, DraftTotals, ModelDrafter, PromptLookup
+from app.engine.draft_policy import DraftCost
+from app.engine.drafting import DraftChain, DraftTotals, ModelDrafter, PromptLookup, measure_slot_draft_cost
 from app.engine.generation import Generation, GenerationEvent, Usage, run_generation
-from app.engine.model_file import load_failure
+from app.engine.loading import load_draft, load_model
+from app.engine.prompt_states import PromptStates, open_state_cache
 from app.engine.prompts import ChatFormat, FittedChat, Message, choose_chat_format, fit_chat
-from app.engine.scheduler import Scheduler, SlotQueue
+from app.engine.scheduler import Reservation, Scheduler, SlotQueue
 from app.engine.slots import KvSlot, SlotParams, Turnstile
-from app.engine.state_cache import PromptStateCache, common_prefix, spill_folder
+from app.engine.state_cache import common_prefix
+from app.engine.state_files import model_key
 from app.engine.threads import plan_threads
 from app.engine.vocab import Vocabulary
-from app.protocol.options import LoadOptions, SamplingParams, prompt_cache_budget
+from app.protocol.options import LoadOptions, SamplingParams
 from app.utils import paths
-from app.utils.errors import EngineError, ModelFileError, PromptError
+from app.utils.errors import EngineError, PromptError
 
 log = logging.getLogger(__name__)
 
 CHAT, COMPLETION = "chat", "completion"
-MIN_STATE_TOKENS = 64  # shorter prompts are cheaper to evaluate again than to keep
-MIN_RESTORE_GAIN = 32  # load a cached state only when it saves at least this many tokens
+SHUTDOWN_WAIT_S = 30.0  # generations stop within a graph node once cancelled; this is far past that
 PREFILL_CHUNK = 128  # idle prefill evaluates in batches this small, so a preempted one keeps its progress
-
-
-def load_model(path: str, n_gpu_layers: int, use_mmap: bool) -> _internals.LlamaModel:
-    """Load weights once (with the CPU buffer types this machine should use)."""
-    if not os.path.isfile(path):
-        raise ModelFileError(f"No model file at {path}", "Check the path")
-    ensure_backends_loaded()
-    llama_cpp.llama_backend_init()
-    with model_params_for_this_cpu():
-        params = llama_cpp.llama_cpp.llama_model_default_params()
-    params.n_gpu_layers = 0x7FFFFFFF if n_gpu_layers < 0 else n_gpu_layers
-    params.load_mode = llama_cpp.LLAMA_LOAD_MODE_MMAP if use_mmap else llama_cpp.LLAMA_LOAD_MODE_NONE
-    try:
-        return _internals.LlamaModel(path_model=path, params=params, verbose=True)
-    except ValueError as exc:
-        raise load_failure(path, exc) from exc
 
 
 class EngineModel:
@@ -105,22 +90,30 @@ class EngineModel:
         self.stop_ids = self.vocab.stop_ids(self.chat_format.stop_token_texts if self.chat_format else ())
         self.threads = plan_threads(options.n_threads, options.n_threads_batch)
         self.turnstile = Turnstile()
+        self.model_key = model_key(options.model_path)
         base = self._slot_params()
         self._open_slots(n_ctx, base)
         self.n_ctx = self.slots[CHAT].n_ctx
-        spill = spill_folder(paths.cache_dir()) if options.prompt_cache_spill_bytes > 0 else None
-        self.state_cache = PromptStateCache(
-            prompt_cache_budget(options.prompt_cache_bytes, psutil.virtual_memory().total),
-            spill,
-            options.prompt_cache_spill_bytes,
-        )
+        self.state_cache = open_state_cache(options, list(self.slots.values()), paths.cache_dir())
+        self.prompt_states = PromptStates(self.state_cache)
+        # Every request that is generating (or waiting to), by its cancel flag: close() stops them all.
+        self._generating: set[threading.Event] = set()
+        self._generating_cond = threading.Condition()
+        self._closing = False
         self.draft: tuple[_internals.LlamaModel, KvSlot] | None = None
         self.draft_error: str | None = None
         if options.draft_model_path:
-            self._load_draft(options.draft_model_path, n_ctx, base)
+            self.draft, self.draft_error = load_draft(options, n_ctx, self.vocab, base, self.turnstile)
         self.draft_totals = DraftTotals()
+        drafting = options.prompt_lookup or self.draft is not None
+        self.draft_cost = measure_slot_draft_cost(self.slots[CHAT], self.vocab.bos) if drafting else DraftCost.free()
         self.scheduler = Scheduler({name: SlotQueue(name) for name in self.slots})
-        self.prefill_status: dict[str, object] = {"pending": False, "ready_tokens": 0, "completed": 0}
+        self.prefill_status: dict[str, object] = {
+            "pending": False,
+            "ready_tokens": 0,
+            "completed": 0,
+            "abandoned_saves": 0,  # saves of the context's state that gave way to a request
+        }
         # How the last generation ended: tests and the benchmark read it to see that a
         # cancelled request really stopped in the engine, not only in the client.
         self.last_generation: dict[str, object] = {}
@@ -138,7 +131,8 @@ class EngineModel:
 
     def _open_slots(self, n_ctx: int, base: dict[str, object]) -> None:
         """The chat context, and the completion context unless the options leave it out."""
-        self.slots = {CHAT: KvSlot(CHAT, self.model, SlotParams(n_ctx=n_ctx, **base), self.turnstile)}  # type: ignore[arg-type]
+        params = SlotParams(n_ctx=n_ctx, **base)  # type: ignore[arg-type]
+        self.slots = {CHAT: KvSlot(CHAT, self.model, params, self.turnstile, self.model_key)}
         self.fim_slot = CHAT  # fill-in-the-middle goes to the completion context when there is one
         if self.options.completion_ctx >= 0:
             self.fim_slot = COMPLETION
@@ -147,30 +141,30 @@ class EngineModel:
                 self.model,
                 SlotParams(n_ctx=self.options.completion_context(n_ctx), shift_reuse=True, **base),  # type: ignore[arg-type]
                 self.turnstile,
+                self.model_key,
             )
 
-    def _load_draft(self, path: str, n_ctx: int, base: dict[str, object]) -> None:
-        try:
-            model = load_model(path, self.options.n_gpu_layers, self.options.use_mmap)
-        except (EngineError, ModelFileError) as exc:
-            self.draft_error = f"The draft model was not loaded: {exc}"
-            log.warning("%s", self.draft_error)
-            return
-        n_vocab = llama_cpp.llama_vocab_n_tokens(model.vocab)
-        if n_vocab != self.vocab.n_vocab or llama_cpp.llama_vocab_eos(model.vocab) != self.vocab.eos:
-            model.close()
-            self.draft_error = (
-                f"The draft model {os.path.basename(path)} has another vocabulary ({n_vocab} tokens, not "
-                f"{self.vocab.n_vocab}); choose a smaller model of the same family"
+    def close(self, save_timeout: float = SHUTDOWN_WAIT_S) -> None:
+        """Stop every generation and idle work, wait for their threads to leave the
+        contexts, keep the live states (on disk when the cache has a folder, writing for
+        `save_timeout` at most), then free. Closing twice does nothing more."""
+        with self._generating_cond:
+            if self._closing:
+                return
+            self._closing = True
+            for cancel in self._generating:
+                cancel.set()
+            stopped = self._generating_cond.wait_for(lambda: not self._generating, SHUTDOWN_WAIT_S)
+        stopped = self.scheduler.stop(SHUTDOWN_WAIT_S) and stopped
+        if not stopped:
+            # Freeing a context that a thread still decodes on would crash the process.
+            log.error(
+                "generations still running after %.0f s; the contexts are left to the process exit", SHUTDOWN_WAIT_S
             )
-            log.warning("%s", self.draft_error)
+            self.state_cache.close(timeout=0.5)
             return
-        slot = KvSlot("draft", model, SlotParams(n_ctx=n_ctx, **base), self.turnstile)  # type: ignore[arg-type]
-        self.draft = (model, slot)
-
-    def close(self) -> None:
-        self.scheduler.stop()
-        self.state_cache.close()
+        self.prompt_states.save_at_quit(list(self.slots.values()), save_timeout)
+        self.state_cache.close(timeout=0.5)
         for slot in self.slots.values():
             slot.close()
         if self.draft is not None:
@@ -218,21 +212,36 @@ class EngineModel:
         params: SamplingParams,
         cancel: threading.Event,
         on_wait: Callable[[int], None] | None = None,
+        reservation: Reservation | None = None,
     ) -> Iterator[GenerationEvent]:
-        """Queue for `slot_name`, evaluate `tokens` there and stream the answer."""
-        slot = self.slots[slot_name]
-        if len(tokens) + 1 > slot.n_ctx:
-            raise PromptError(
-                f"The prompt is {len(tokens)} tokens but the {slot_name} context holds {slot.n_ctx}",
-                "Shorten the prompt, or load the model with a larger context",
-            )
-        with self.scheduler.admitted(slot_name, cancel, on_wait) as admitted:
-            if not admitted:
-                self._record("cancelled", Usage(prompt_tokens=len(tokens)))
-                yield GenerationEvent(finish_reason="cancelled", usage=Usage(prompt_tokens=len(tokens)))
-                return
-            with slot.bound(cancel):
-                yield from self._generate(slot, tokens, params, cancel)
+        """Queue for `slot_name` (in the place `reservation` took, if given), evaluate
+        `tokens` there and stream the answer."""
+        try:
+            slot = self.slots[slot_name]
+            if len(tokens) + 1 > slot.n_ctx:
+                raise PromptError(
+                    f"The prompt is {len(tokens)} tokens but the {slot_name} context holds {slot.n_ctx}",
+                    "Shorten the prompt, or load the model with a larger context",
+                )
+            with self._generating_cond:
+                if self._closing:
+                    raise EngineError("The engine is shutting down", "Send the request again once it has restarted")
+                self._generating.add(cancel)
+            try:
+                with self.scheduler.admitted(slot_name, cancel, on_wait, reservation) as admitted:
+                    if not admitted:
+                        self._record("cancelled", Usage(prompt_tokens=len(tokens)))
+                        yield GenerationEvent(finish_reason="cancelled", usage=Usage(prompt_tokens=len(tokens)))
+                        return
+                    with slot.bound(cancel):
+                        yield from self._generate(slot, tokens, params, cancel)
+            finally:
+                with self._generating_cond:
+                    self._generating.discard(cancel)
+                    self._generating_cond.notify_all()
+        finally:
+            if reservation is not None:
+                reservation.release()  # a request that never got to wait gives its place back
 
     def _generate(
         self, slot: KvSlot, tokens: list[int], params: SamplingParams, cancel: threading.Event
@@ -264,7 +273,8 @@ class EngineModel:
         finally:
             if drafts is not None:
                 drafts.close()
-                self.draft_totals.add(drafts.proposed, drafts.accepted)
+                usage.draft_pauses = drafts.policy.pauses
+                self.draft_totals.add(drafts.proposed, drafts.accepted, drafts.policy.pauses)
 
     def _drafts_for(self, slot: KvSlot, tokens: list[int]) -> DraftChain | None:
         if slot.name != CHAT and not self.options.prompt_lookup:
@@ -274,47 +284,27 @@ class EngineModel:
             drafters.append(PromptLookup(tokens))
         if self.draft is not None and slot.name == CHAT:
             drafters.append(ModelDrafter(self.draft[1], tokens))
-        return DraftChain(drafters) if drafters else None
+        return DraftChain(drafters, self.draft_cost) if drafters else None
 
     def _evaluate_prompt(
         self, slot: KvSlot, tokens: list[int], cancel: threading.Event, usage: Usage, chunk: int = 0
     ) -> None:
-        """Bring `slot` to hold `tokens`, reusing what it (or the state cache) has."""
-        if slot.name == CHAT:
-            usage.cache_restored = self._warm_start(slot, tokens)
+        """Bring `slot` to hold `tokens`, reusing what it (or the state cache) has.
+
+        The chat context switches between conversations through the cache; the completion
+        context keeps one window, moved after edits, and takes a cached state only when it
+        is empty (after a restart). A state only ever loads into the context it came from."""
+        if not slot.params.shift_reuse:
+            usage.cache_restored = self.prompt_states.warm_start(slot, tokens, cancel)
             cached = slot.reuse_prefix(tokens)
         else:
+            if not slot.tokens:
+                usage.cache_restored = self.prompt_states.warm_start(slot, tokens, cancel)
             held, evaluated = slot.reuse_shifted(tokens, cancel)
             cached = held - evaluated
         usage.cached_tokens = cached
         slot.decode(tokens[len(slot.tokens) :], cancel, chunk=chunk)
         slot.prompt_len = len(tokens)
-
-    def _warm_start(self, slot: KvSlot, tokens: list[int]) -> bool:
-        """Load the cached state that shares the most with `tokens` when it beats what the
-        slot holds; keep the slot's own state in the cache before it is overwritten."""
-        cache = self.state_cache
-        if not cache.enabled:
-            return False
-        live = common_prefix(slot.tokens, tokens)
-        match = cache.best_match(tokens, slot.n_ctx)
-        restore = match is not None and match.shared - live >= MIN_RESTORE_GAIN
-        # Read the entry first: keeping the slot's own state may evict older entries.
-        blob = cache.load(match) if restore and match is not None else None
-        if restore or len(slot.tokens) - live >= MIN_STATE_TOKENS:
-            self._remember(slot)
-        if restore and match is not None:
-            if blob is not None and slot.load_state(blob, [int(t) for t in match.entry.tokens]):
-                return True
-            cache.discard(match.entry)
-            slot.clear()
-        if live < len(tokens) // 2:
-            cache.record_miss()
-        return False
-
-    def _remember(self, slot: KvSlot) -> None:
-        if len(slot.tokens) >= MIN_STATE_TOKENS and not self.state_cache.holds(slot.tokens):
-            self.state_cache.store(list(slot.tokens), slot.save_state())
 
     def _record(self, finish: str, usage: Usage) -> None:
         self.last_generation = {"finish_reason": finish, "ended_at": time.time(), **usage.as_dict()}
@@ -330,11 +320,13 @@ class EngineModel:
         def work(cancel: AbortFlag) -> bool:
             slot = self.slots[CHAT]
             # Already there (in the context, or in the cache for the next request to load): nothing to do.
-            if common_prefix(slot.tokens, tokens) < len(tokens) and not self.state_cache.holds(tokens):
+            held = common_prefix(slot.tokens, tokens) == len(tokens)
+            if not held and not self.state_cache.holds(tokens, slot.context_tag):
                 with slot.bound(cancel):
                     try:
                         self._evaluate_prompt(slot, tokens, cancel, Usage(), chunk=PREFILL_CHUNK)
                     except GenerationCancelled:
+                        self.prefill_status["abandoned_saves"] = self.prompt_states.abandoned_saves
                         return False
             self.prefill_status.update(
                 pending=False,
@@ -347,6 +339,13 @@ class EngineModel:
         return len(tokens)
 
     # -- info ----------------------------------------------------------------------------
+    def _memory(self) -> dict[str, int]:
+        """The process's resident memory, and what is left of it without the prompt cache's
+        states in RAM (that part grows by design, up to its budget; the rest should stay flat)."""
+        rss = psutil.Process().memory_info().rss
+        cached = self.state_cache.ram_bytes
+        return {"rss_bytes": rss, "prompt_cache_bytes": cached, "rss_less_prompt_cache_bytes": rss - cached}
+
     def info(self) -> dict[str, object]:
         """What the client shows: what is loaded, what it can do, and how the engine runs."""
         model = self.model.model
@@ -355,6 +354,7 @@ class EngineModel:
             "draft_model": os.path.basename(self.options.draft_model_path) if self.draft is not None else None,
             "draft_error": self.draft_error,
             **self.draft_totals.as_dict(),
+            **self.draft_cost.as_dict(),
         }
         return {
             "model_path": self.options.model_path,
@@ -377,7 +377,12 @@ class EngineModel:
             "contexts": {name: slot.info() for name, slot in self.slots.items()},
             "queues": {name: queue.status() for name, queue in self.scheduler.queues.items()},
             "prompt_cache": self.state_cache.stats(),
-            "prefill": {**self.prefill_status, "preemptions": self.scheduler.preemptions},
+            "prefill": {
+                **self.prefill_status,
+                "preemptions": self.scheduler.preemptions,
+                "gave_way_ms": self.scheduler.gave_way_ms,
+            },
+            "memory": self._memory(),
             "drafting": drafting,
             "last_generation": self.last_generation,
         }

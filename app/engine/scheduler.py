@@ -41,13 +41,43 @@ class SlotQueue:
         self._cond = threading.Condition()
         self._waiting: list[object] = []
         self._held = False
+        self._reserved = 0  # places taken by requests whose stream has not started waiting yet
         self.served = 0
 
-    def acquire(self, cancel: threading.Event, on_wait: Callable[[int], None] | None = None) -> bool:
-        """Wait for the turn; False when `cancel` was set first (the place is freed)."""
+    def reserve(self) -> Reservation:
+        """Take a place in the queue now, or raise EngineBusy (503) when it is full.
+
+        The check and the taking are one step under the queue's lock, so a server can
+        answer 503 before it starts a stream: two requests racing for the last place
+        can't both pass the check."""
+        with self._cond:
+            if len(self._waiting) + self._reserved >= self.limit:
+                raise EngineBusy(
+                    f"The engine is busy: {len(self._waiting) + self._reserved} requests are already waiting "
+                    f"for the {self.name} context",
+                    "Try again in a moment",
+                )
+            self._reserved += 1
+            return Reservation(self)
+
+    def _unreserve(self) -> None:
+        with self._cond:
+            self._reserved -= 1
+            self._cond.notify_all()
+
+    def acquire(
+        self,
+        cancel: threading.Event,
+        on_wait: Callable[[int], None] | None = None,
+        reservation: Reservation | None = None,
+    ) -> bool:
+        """Wait for the turn (in the place `reservation` holds, else a new one, which
+        raises EngineBusy when the queue is full); False when `cancel` was set first."""
         ticket = object()
         with self._cond:
-            if len(self._waiting) >= self.limit:
+            if reservation is not None and reservation.take():
+                self._reserved -= 1
+            elif len(self._waiting) + self._reserved >= self.limit:
                 raise EngineBusy(
                     f"The engine is busy: {len(self._waiting)} requests are already waiting for the {self.name} context",
                     "Try again in a moment",
@@ -84,13 +114,36 @@ class SlotQueue:
             self._cond.notify_all()
 
     @property
-    def full(self) -> bool:
-        with self._cond:
-            return len(self._waiting) >= self.limit
+    def reserved(self) -> int:
+        return self._reserved  # an int read: atomic, and a stale value only delays idle work by a poll
 
     def status(self) -> dict[str, object]:
         with self._cond:
-            return {"busy": self._held, "waiting": len(self._waiting), "served": self.served}
+            return {"busy": self._held, "waiting": len(self._waiting) + self._reserved, "served": self.served}
+
+
+class Reservation:
+    """A place in a SlotQueue taken before the request's stream starts; `release` gives
+    it back if the request never gets to wait (it is idempotent)."""
+
+    def __init__(self, queue: SlotQueue) -> None:
+        self.queue = queue
+        self._open = True
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Mark the place used (by SlotQueue.acquire, under the queue's lock); False if it was already."""
+        with self._lock:
+            was_open, self._open = self._open, False
+            return was_open
+
+    def release(self) -> None:
+        if self.take():
+            self.queue._unreserve()
+
+    def __del__(self) -> None:
+        # A request dropped before its stream ran (the client left first) must not keep the place.
+        self.release()
 
 
 IdleWork = Callable[[AbortFlag], bool]  # returns True when the work is complete
@@ -108,22 +161,25 @@ class Scheduler:
         self._running_flag: AbortFlag | None = None
         self._stopped = False
         self.preemptions = 0
+        self.gave_way_ms: float | None = None  # how long the last preempted idle work took to stop
         self._thread = threading.Thread(target=self._idle_loop, name="idle-work", daemon=True)
         self._thread.start()
 
     @contextlib.contextmanager
     def admitted(
-        self, slot: str, cancel: threading.Event, on_wait: Callable[[int], None] | None = None
+        self,
+        slot: str,
+        cancel: threading.Event,
+        on_wait: Callable[[int], None] | None = None,
+        reservation: Reservation | None = None,
     ) -> Iterator[bool]:
         """Inside: True when the request holds `slot`, False when it was cancelled while waiting."""
         with self._cond:
             self._active += 1
-            if self._running_flag is not None:
-                self._running_flag.set()  # a real request: stop idle work now
-                self.preemptions += 1
+            self._preempt_idle_work()
         queue = self.queues[slot]
         try:
-            got = queue.acquire(cancel, on_wait)
+            got = queue.acquire(cancel, on_wait, reservation)
             try:
                 yield got
             finally:
@@ -134,6 +190,20 @@ class Scheduler:
                 self._active -= 1
                 self._last_activity = time.monotonic()
                 self._cond.notify_all()
+
+    def reserve(self, slot: str) -> Reservation:
+        """A place in `slot`'s queue, taken now (EngineBusy when it is full); idle work stops at once."""
+        reservation = self.queues[slot].reserve()
+        with self._cond:
+            self._last_activity = time.monotonic()
+            self._preempt_idle_work()
+        return reservation
+
+    def _preempt_idle_work(self) -> None:
+        """A real request came: stop idle work now (called under `_cond`)."""
+        if self._running_flag is not None and not self._running_flag.is_set():
+            self._running_flag.set()
+            self.preemptions += 1
 
     def set_idle_work(self, slot: str, work: IdleWork | None) -> None:
         """Replace the pending idle work (None: drop it); a running one is aborted."""
@@ -147,19 +217,22 @@ class Scheduler:
         with self._cond:
             return self._work is not None
 
-    def stop(self) -> None:
+    def stop(self, timeout: float) -> bool:
+        """Stop idle work and join its thread; False if it is still running after `timeout`."""
         with self._cond:
             self._stopped = True
             if self._running_flag is not None:
                 self._running_flag.set()
             self._cond.notify_all()
-        self._thread.join(timeout=2)
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def _next_work(self) -> tuple[str, IdleWork, AbortFlag] | None:
         with self._cond:
             while not self._stopped:
                 quiet = time.monotonic() - self._last_activity
-                if self._work is not None and self._active == 0 and quiet >= IDLE_AFTER_S:
+                reserved = any(queue.reserved for queue in self.queues.values())
+                if self._work is not None and self._active == 0 and not reserved and quiet >= IDLE_AFTER_S:
                     flag = AbortFlag()
                     self._running_flag = flag
                     slot, work = self._work
@@ -180,6 +253,9 @@ class Scheduler:
                     done = True
                 finally:
                     queue.release()
+            if flag.set_at is not None:
+                self.gave_way_ms = (time.perf_counter() - flag.set_at) * 1000
+                log.info("idle work on %s gave way in %.1f ms", slot, self.gave_way_ms)
             with self._cond:
                 self._running_flag = None
                 if done and self._work is not None and self._work[1] is work:

@@ -181,9 +181,10 @@ class _Replies:
         self.model_id = os.path.splitext(os.path.basename(model.options.model_path))[0]
 
     def events_for(self, slot: str, tokens: list[int], params: SamplingParams) -> Events:
-        if self.model.scheduler.queues[slot].full:
-            raise EngineBusy(f"The engine is busy: too many requests are waiting for the {slot} context", "Try again")
-        return lambda cancel, on_wait: self.model.stream(slot, tokens, params, cancel, on_wait)
+        """The request's events, with its place in the queue taken now: a full queue raises
+        EngineBusy here, so the client gets a 503 before any stream starts."""
+        reservation = self.model.scheduler.reserve(slot)
+        return lambda cancel, on_wait: self.model.stream(slot, tokens, params, cancel, on_wait, reservation)
 
     def head(self, rid: str, created: int, kind: str) -> dict[str, Any]:
         return {"id": rid, "object": kind, "created": created, "model": self.model_id}
@@ -204,16 +205,16 @@ def _add_engine_routes(app: Any, model: EngineModel, model_id: str) -> None:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    # The info takes locks (queues, cache) and reads /proc: off the event loop, so no
+    # stream or heartbeat waits for it.
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
-        return {
-            "object": "list",
-            "data": [{"id": model_id, "object": "model", "owned_by": "local", "meta": model.info()}],
-        }
+        meta = await asyncio.to_thread(model.info)
+        return {"object": "list", "data": [{"id": model_id, "object": "model", "owned_by": "local", "meta": meta}]}
 
     @app.get("/dscoder/info")
     async def info() -> dict[str, Any]:
-        return model.info()
+        return await asyncio.to_thread(model.info)
 
     @app.post("/dscoder/count")
     async def count(request: Request) -> Any:

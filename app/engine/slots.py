@@ -27,11 +27,13 @@ import contextlib
 import ctypes
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import llama_cpp
+import numpy as np
 
 from app.engine import llama_private as _internals  # llama-cpp-python's private API, through one door
 from app.engine.abort import AbortFlag, GenerationCancelled, install_abort_byte
@@ -48,6 +50,10 @@ MIN_SHIFTED_RUN = 32  # a shorter unchanged run is cheaper to evaluate than to m
 MAX_MOVED_RUNS = 3  # runs moved per request: an edit, the window's start and its end moving
 ANCHOR = 8  # tokens that must match to start a run
 GGML_KV_TYPES = {"f16": llama_cpp.GGML_TYPE_F16, "q8_0": llama_cpp.GGML_TYPE_Q8_0, "q4_0": llama_cpp.GGML_TYPE_Q4_0}
+
+
+class StateMismatch(EngineError):
+    """A saved KV state was offered to a context it did not come from."""
 
 
 class Turnstile:
@@ -86,7 +92,9 @@ class SlotParams:
 class KvSlot:
     """One llama_context on a shared model and the tokens its KV cache holds (sequence 0)."""
 
-    def __init__(self, name: str, model: _internals.LlamaModel, params: SlotParams, turnstile: Turnstile) -> None:
+    def __init__(
+        self, name: str, model: _internals.LlamaModel, params: SlotParams, turnstile: Turnstile, model_key: str = ""
+    ) -> None:
         self.name = name
         self.params = params
         self.turnstile = turnstile
@@ -120,7 +128,8 @@ class KvSlot:
         self.can_shift = params.shift_reuse and bool(llama_cpp.llama_memory_can_shift(self.memory))
         self.tokens: list[int] = []  # tokens whose KV cells sequence 0 holds, in position order
         self.prompt_len = 0  # how many of `tokens` were the last prompt (the rest were generated)
-        self.lock = threading.Lock()  # held by the request (or prefill) that uses the slot
+        self.last_decode_s = 0.0  # how long the last llama_decode took
+        self.context_tag = context_tag(name, model_key, params, cparams)
 
     def close(self) -> None:
         self._batch.close()
@@ -174,7 +183,9 @@ class KvSlot:
             batch.logits[i] = all_logits
         batch.logits[len(part) - 1] = True
         with self.turnstile:
+            began = time.perf_counter()
             status = llama_cpp.llama_decode(self.ctx, batch)
+            self.last_decode_s = time.perf_counter() - began  # its own time, not the wait for the turnstile
         if status != 0:
             # Whatever llama.cpp kept of a failed batch, the cells after the last good token go.
             llama_cpp.llama_memory_seq_rm(self.memory, seq, pos0, -1)
@@ -247,16 +258,28 @@ class KvSlot:
         return len(self.tokens), evaluated
 
     # -- state -------------------------------------------------------------------------------
-    def save_state(self) -> bytes:
+    def save_state(self) -> bytearray:
         """The KV state of sequence 0 (what `llama_state_seq_get_data` copies)."""
         size = llama_cpp.llama_state_seq_get_size(self.ctx, 0)
-        buffer = (ctypes.c_uint8 * size)()
+        data = bytearray(size)  # one copy: llama.cpp writes straight into the bytes kept
+        buffer = (ctypes.c_uint8 * size).from_buffer(data)
         with self.turnstile:
             written = llama_cpp.llama_state_seq_get_data(self.ctx, buffer, size, 0)
-        return bytes(memoryview(buffer)[:written])
+        del buffer  # release the export, so the bytearray can be resized
+        del data[written:]
+        return data  # a bytearray: the state's bytes without a second copy
 
-    def load_state(self, blob: bytes, tokens: Sequence[int]) -> bool:
-        """Replace sequence 0 with a saved state of `tokens`; False (and empty) if llama.cpp refuses it."""
+    def load_state(self, blob: bytes | bytearray, tokens: Sequence[int], tag: str) -> bool:
+        """Replace sequence 0 with a saved state of `tokens` that came from a context tagged
+        `tag`; False (and empty) if llama.cpp refuses it.
+
+        Raises StateMismatch when `tag` is another context's: llama.cpp checks little of a
+        state's shape, and a state of another context (size, KV type, layout, model) would
+        load as garbage cells or crash."""
+        if tag != self.context_tag:
+            raise StateMismatch(
+                f"A prompt state of another context ({tag}) can't be loaded into the {self.name} context"
+            )
         self.clear()
         buffer = (ctypes.c_uint8 * len(blob)).from_buffer_copy(blob)
         with self.turnstile:
@@ -268,8 +291,32 @@ class KvSlot:
         self.prompt_len = len(self.tokens)
         return True
 
+    def logits(self, index: int = -1) -> np.ndarray:
+        """A view of the last batch's logits for its `index`-th token (valid until the next decode)."""
+        n_vocab = llama_cpp.llama_vocab_n_tokens(llama_cpp.llama_model_get_vocab(llama_cpp.llama_get_model(self.ctx)))
+        pointer = llama_cpp.llama_get_logits_ith(self.ctx, index)
+        return np.ctypeslib.as_array(pointer, shape=(n_vocab,))
+
     def info(self) -> dict[str, object]:
         return {"n_ctx": self.n_ctx, "tokens": len(self.tokens), "shift_reuse": self.can_shift}
+
+
+def context_tag(name: str, model_key: str, params: SlotParams, cparams: Any) -> str:
+    """What a saved state depends on: the model file, llama.cpp's version, and every
+    setting that shapes the KV cells (size, cell types, layout, sequences)."""
+    parts = {
+        "slot": name,
+        "model": model_key,
+        "llama_cpp": llama_cpp.__version__,
+        "n_ctx": int(cparams.n_ctx),
+        "type_k": int(cparams.type_k),
+        "type_v": int(cparams.type_v),
+        "flash_attn": params.flash_attn,
+        "n_seq_max": int(cparams.n_seq_max),
+        "kv_unified": bool(cparams.kv_unified),
+        "rope": (float(cparams.rope_freq_base), float(cparams.rope_freq_scale), int(cparams.rope_scaling_type)),
+    }
+    return ";".join(f"{key}={value}" for key, value in parts.items())
 
 
 def moved_runs(old: Sequence[int], new: Sequence[int], prefix: int) -> list[tuple[int, int, int]]:

@@ -15,10 +15,13 @@ import llama_cpp
 from app.engine import llama_private as _internals  # llama-cpp-python's private API, through one door
 from app.utils.errors import PromptError
 
-FIM_MISSING = PromptError(
-    "This model has no fill-in-the-middle tokens, so it can't complete code at the cursor",
-    "Use a DeepSeek-Coder base or V2-Lite model (or another FIM-capable code model) for completion",
-)
+
+def fim_missing() -> PromptError:
+    """A new error each time: one instance raised from many request threads would share its traceback."""
+    return PromptError(
+        "This model has no fill-in-the-middle tokens, so it can't complete code at the cursor",
+        "Use a DeepSeek-Coder base or V2-Lite model (or another FIM-capable code model) for completion",
+    )
 
 
 class Vocabulary:
@@ -85,7 +88,7 @@ class Vocabulary:
         """PSM order: <PRE> prefix <SUF> suffix <MID>, code tokenized as text only, within
         `budget` tokens (keeping the code nearest the cursor)."""
         if not self.has_fim:
-            raise FIM_MISSING
+            raise fim_missing()
         pre, suf, mid = self.fim_ids
         prefix_ids = self.tokenize(prefix, special=False)
         suffix_ids = self.tokenize(suffix, special=False)

@@ -260,8 +260,8 @@ class EngineSupervisor:
             return
         try:
             if proc.stdin:
-                proc.stdin.close()  # the engine exits at once when its stdin closes
-            proc.wait(timeout=min(timeout, 2.0))
+                proc.stdin.close()  # the engine saves its prompt states (4 s at most) and exits
+            proc.wait(timeout=timeout)
         except (subprocess.TimeoutExpired, OSError):
             proc.terminate()
             try:

@@ -51,7 +51,9 @@ class LoadOptions:
     seed: int = -1
     completion_ctx: int = 0  # the completion context's size; 0: COMPLETION_CONTEXT (at most n_ctx); -1: none
     prompt_cache_bytes: int = -1  # -1: automatic (see prompt_cache_budget); 0: off
-    prompt_cache_spill_bytes: int = 0  # spill evicted prompt states to the cache folder, up to this; 0: off
+    prompt_cache_spill_bytes: int = (
+        0  # prompt states on disk (evicted ones, and all at quit), kept across restarts; 0: off
+    )
     draft_model_path: str = ""  # a small model of the same vocabulary for speculative decoding
     prompt_lookup: bool = True  # draft from the prompt (prompt-lookup decoding)
 

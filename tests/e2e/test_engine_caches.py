@@ -61,6 +61,9 @@ def test_info_reports_threads_contexts_and_caches(client):
     assert info["contexts"]["completion"]["n_ctx"] == 2048 and info["contexts"]["completion"]["shift_reuse"]
     assert info["prompt_cache"]["enabled"] and info["prompt_cache"]["budget_bytes"] > 0
     assert info["drafting"]["prompt_lookup"] is True
+    memory = info["memory"]  # RSS, and RSS less the prompt cache's states (what a soak watches)
+    assert memory["rss_bytes"] >= memory["rss_less_prompt_cache_bytes"] > 0
+    assert memory["rss_bytes"] - memory["rss_less_prompt_cache_bytes"] == memory["prompt_cache_bytes"]
 
 
 def test_chat_survives_a_completion_and_the_reverse(client):
@@ -227,3 +230,23 @@ def test_a_draft_model_of_the_same_vocabulary_drafts_and_changes_nothing(tiny_mo
         elif draft:
             assert drafting["draft_model"] is None and "another vocabulary" in drafting["draft_error"]
     assert len(set(answers.values())) == 1
+
+
+def test_prompt_states_survive_an_engine_restart(tiny_models, tmp_path):
+    """Quitting saves the live chat state; the next engine evaluates only the new question."""
+    options = LoadOptions(model_path=str(tiny_models["v1"]), n_ctx=4096, prompt_cache_spill_bytes=256 << 20)
+    opening = conversation("restart", 60)  # about 1,500 tokens of code
+    with EngineSupervisor(options, log_path=tmp_path / "first.log") as sup:
+        ep = sup.start()
+        client = OpenAIClient(ep.base_url, ep.api_key)
+        answer, first = ask(client, opening)
+        client.close()
+    assert first["prompt_tokens"] > 1200 and first["cached_tokens"] == 0
+    with EngineSupervisor(options, log_path=tmp_path / "second.log") as sup:
+        ep = sup.start()
+        client = OpenAIClient(ep.base_url, ep.api_key)
+        assert client.engine_info()["prompt_cache"]["disk_entries"] >= 1
+        _, usage = ask(client, follow_up(opening, answer, "What does restart_7 return?"))
+        client.close()
+    assert usage["cache_restored"] is True
+    assert usage["cached_tokens"] >= first["prompt_tokens"]  # only the new turn was evaluated

@@ -3,6 +3,7 @@ into real SQLite; the window runs on the scripted engine worker (no engine proce
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
@@ -13,6 +14,7 @@ from app.conversations.store import ConversationStore, default_db_path
 from app.conversations.ui.sidebar import ID_ROLE
 from app.llm.info import EngineInfo, EngineState
 from app.mainwindow.window import MainWindow
+from app.utils.atomic import SQLITE_FULL
 from tests.helpers.fake_engine import ScriptedAnswer, ScriptedEngineWorker, ScriptedLoad
 from tests.helpers.history import write_newer_database
 from tests.helpers.window import open_window
@@ -171,3 +173,37 @@ def test_a_history_from_a_newer_release_is_shown_read_only_with_the_reason(qtbot
     assert "newer version" in window.sidebar.status.text()
     listed = [window.sidebar.list.item(i).data(ID_ROLE) for i in range(window.sidebar.list.count())]
     assert 7 in listed  # its conversation is listed, readable
+
+
+class FullDisk:
+    """The store's SQLite connection on a disk that just filled: every commit fails as SQLite's does."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, *args):
+        if sql == "COMMIT":
+            full = sqlite3.OperationalError("database or disk is full")
+            full.sqlite_errorcode = SQLITE_FULL
+            raise full
+        return self._connection.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self._connection, name)
+
+
+def test_a_full_disk_is_said_once_not_at_every_save(qtbot, monkeypatch) -> None:
+    worker = ScriptedEngineWorker()
+    window = scripted_window(qtbot, worker)
+    shown: list[str] = []
+    monkeypatch.setattr(window.conversations.sidebar, "show_message", shown.append)
+    ask(qtbot, window, "saved before the disk filled")
+    monkeypatch.setattr(window.store, "_conn", FullDisk(window.store._conn))
+    for question in ("one", "two", "three"):
+        worker.script_answer(ScriptedAnswer(deltas=["an ", "answer"]))
+        ask(qtbot, window, question)
+    qtbot.waitUntil(lambda: bool(shown), timeout=WAIT_MS)
+    failures = [text for text in shown if text]
+    assert len(failures) == 1 and "full" in failures[0]
+    monkeypatch.undo()
+    assert stored(window)[0] == ("user", "saved before the disk filled", True)

@@ -20,19 +20,19 @@ def test_defaults_show_as_automatic_and_edits_need_a_restart(qtbot, tmp_path):
     dialog = make_dialog(qtbot, tmp_path)
     page = dialog.speed_and_memory_page
     assert page.threads.text() == "Automatic (the physical performance cores)"
-    assert page.disk_cache.text() == "Off" and page.prompt_lookup.isChecked() and page.idle_prefill.isChecked()
+    assert page.disk_cache.value() == 4096 and page.prompt_lookup.isChecked() and page.idle_prefill.isChecked()
     draft = tmp_path / "small.gguf"
     draft.write_bytes(b"GGUF")
     page.threads.setValue(3)
     page.batch_threads.setValue(4)
-    page.disk_cache.setValue(4096)
+    page.disk_cache.setValue(0)  # prompt states in RAM only
     page.prompt_lookup.setChecked(False)
     page.idle_prefill.setChecked(False)
     page.draft_model.setText(str(draft))
     dialog.accept()
     new = dialog.new_settings
     assert new is not None
-    assert (new.n_threads, new.n_threads_batch, new.prompt_cache_disk_mib) == (3, 4, 4096)
+    assert (new.n_threads, new.n_threads_batch, new.prompt_cache_disk_mib) == (3, 4, 0)
     assert (new.prompt_lookup, new.idle_prefill, new.draft_model_path) == (False, False, str(draft))
     assert dialog.restart == [
         "Threads",
@@ -44,7 +44,7 @@ def test_defaults_show_as_automatic_and_edits_need_a_restart(qtbot, tmp_path):
     options = load_options_for(new, "/m.gguf")
     assert (options.n_threads, options.n_threads_batch, options.prompt_cache_bytes) == (3, 4, -1)
     assert (options.prompt_cache_spill_bytes, options.prompt_lookup, options.draft_model_path) == (
-        4096 * MIB,
+        0,
         False,
         str(draft),
     )

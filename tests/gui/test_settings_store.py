@@ -57,3 +57,23 @@ def test_a_failed_save_keeps_the_change_and_says_so(qtbot, tmp_path) -> None:
     store.settings.theme = "dark"
     with pytest.raises(OSError):
         store.save()
+
+
+def test_a_full_disk_keeps_the_saved_file_says_so_once_and_saves_later(qtbot, small_disk) -> None:
+    path = small_disk.folder / "settings.json"
+    store = SettingsStore(Settings(), path=path)
+    store.update(theme="light")
+    saved = path.read_bytes()
+    small_disk.fill()
+    failures: list[str] = []
+    store.saveFailed.connect(failures.append)
+    store.update(n_ctx=2048)
+    store.update(editor_font_size=15)
+    store.update(theme="dark")
+    assert len(failures) == 1 and "the disk is full" in failures[0]  # said once, not at every change
+    assert path.read_bytes() == saved  # the file holds what was saved before, whole
+    assert not [p for p in small_disk.folder.iterdir() if p.name.endswith(".tmp")]
+    small_disk.free()
+    store.update(editor_font_size=16)  # the next save writes the changes that failed too
+    on_disk = load_settings(path)
+    assert (on_disk.n_ctx, on_disk.editor_font_size, on_disk.theme) == (2048, 16, "dark")

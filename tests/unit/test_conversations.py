@@ -21,6 +21,7 @@ from app.conversations.store import (
     title_from,
 )
 from app.utils import paths
+from app.utils.atomic import is_disk_full
 from app.utils.errors import DscoderError
 from tests.helpers.waiting import wait_until
 
@@ -336,3 +337,23 @@ def test_store_is_usable_from_several_threads(store):
     assert not errors
     assert len(store.messages(cid)) == 80
     assert os.path.exists(str(store.path) + "-wal")
+
+
+def test_a_full_disk_loses_nothing_already_saved(small_disk):
+    if not small_disk.mounted:
+        pytest.skip("SQLite writes with its own calls: this needs the small filesystem (root)")
+    path = small_disk.folder / "conversations.db"
+    with ConversationStore(path) as store:
+        cid = store.create("kept")
+        store.add_message(cid, "user", "a question")
+        store.add_message(cid, "assistant", "an answer")
+        small_disk.fill()
+        with pytest.raises(DscoderError, match="full") as failed:
+            for _ in range(50):
+                store.add_message(cid, "user", "x" * 100_000)
+        assert is_disk_full(failed.value)
+    small_disk.free()
+    with ConversationStore(path) as store:
+        kept = [(m.role, m.content) for m in store.messages(cid)]
+        assert kept[:2] == [("user", "a question"), ("assistant", "an answer")]
+        assert store.integrity_check() == ["ok"]

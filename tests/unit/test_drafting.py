@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from app.engine.draft_policy import FIRST_BACKOFF, DraftCost, DraftPolicy, batch_speedup, break_even_acceptance
 from app.engine.drafting import DRAFT_MAX, DraftChain, PromptLookup
 
 
@@ -29,3 +32,72 @@ def test_draft_length_grows_on_success_and_shrinks_on_misses():
     chain.feedback(chain.length, 1)
     assert chain.length == 2
     assert (chain.proposed, chain.accepted) == (start + min(DRAFT_MAX, start * 2), start + 1)
+
+
+# -- when drafting pays (app/engine/draft_policy.py) -------------------------------------
+def costly() -> DraftCost:
+    """A 151K-vocabulary model on a CPU: every drafted position's logits cost a third of a token."""
+    return DraftCost({size: 0.010 * (1 + (size - 1) / 3) for size in (1, 2, 3, 5, 9, 17)})
+
+
+def test_break_even_acceptance_follows_the_cost():
+    assert break_even_acceptance(1.0, 8) == 0.0  # free drafts always pay
+    assert break_even_acceptance(3.0, 8) == pytest.approx(0.25)  # 8 drafts for the time of 3 tokens: keep 2 of 8
+    assert batch_speedup(accepted=2, ratio=3.0) == pytest.approx(1.0)
+    assert batch_speedup(accepted=0, ratio=1.5) < 1 < batch_speedup(accepted=1, ratio=1.5)
+
+
+def test_costs_are_interpolated_between_the_measured_batch_sizes():
+    cost = DraftCost({1: 1.0, 3: 2.0, 9: 5.0})
+    assert cost.ratio(2) == 2.0 and cost.ratio(8) == 5.0
+    assert cost.seconds(6) == pytest.approx(3.5)
+    assert cost.seconds(17) == pytest.approx(9.0)  # past the largest: the last slope goes on
+    report = costly().as_dict()
+    assert report["cost_ratio"]["8"] == pytest.approx(1 + 8 / 3, abs=1e-3)
+    assert report["break_even_acceptance"]["8"] == pytest.approx(1 / 3, abs=1e-3)
+
+
+def test_drafting_stops_within_a_few_losing_batches_and_probes_again_later():
+    policy = DraftPolicy(costly())
+    drafted_at = [t for t in range(300) if policy.should_draft() and not policy.feedback(8, 0)]
+    assert drafted_at[0] == 0 and drafted_at[1] == 17  # one losing batch paused it for 16 tokens
+    gaps = [b - a for a, b in zip(drafted_at, drafted_at[1:], strict=False)]
+    assert gaps == sorted(gaps) and gaps[-1] > gaps[0]  # the pauses grow while probes keep losing
+    assert len(drafted_at) <= 6
+
+
+def test_drafting_keeps_going_while_it_pays_and_a_paying_probe_resets_the_backoff():
+    policy = DraftPolicy(costly())
+    for _ in range(50):
+        assert policy.should_draft()
+        policy.feedback(8, 7)  # a rewrite: nearly every draft is kept
+    misses = 0
+    while policy.should_draft():
+        policy.feedback(8, 0)
+        misses += 1
+    assert 2 <= misses <= 3 and policy.pauses == 1  # one miss after a good run does not stop it; a few do
+    while not policy.should_draft():
+        pass
+    policy.feedback(8, 8)  # the probe paid
+    assert policy.backoff == FIRST_BACKOFF
+
+
+def test_free_drafts_never_pause():
+    policy = DraftPolicy(DraftCost.free())
+    for _ in range(100):
+        assert policy.should_draft()
+        policy.feedback(8, 0)
+    assert policy.pauses == 0
+
+
+def test_real_decodes_correct_a_cost_measured_while_the_machine_was_busier():
+    cost = DraftCost({1: 0.400, 3: 0.800, 9: 2.0}, learns=True)  # measured at start under load: 400 ms a token
+    cost.observe(1, 0.040)  # answers now decode a token in 40 ms
+    assert cost.seconds(1) == pytest.approx(0.040)
+    assert cost.ratio(8) == pytest.approx(5.0)  # the start's shape, at today's level
+    assert cost.seconds(9) == pytest.approx(0.2)
+    cost.observe(9, 0.080)  # a real batch of 1 + 8 took 2 tokens' time: cheaper than measured
+    assert cost.ratio(8) == pytest.approx(2.0)
+    for _ in range(50):
+        cost.observe(1, 0.020)  # a running average: it moves toward what decodes take now
+    assert cost.seconds(1) == pytest.approx(0.020, rel=0.05)

@@ -8,7 +8,14 @@ import logging
 
 import pytest
 
-from app.config.migrations import LATEST_VERSION, STEPS, VERSION_KEY, file_version, migrate_settings
+from app.config.migrations import (
+    LATEST_VERSION,
+    PERSISTED_PROMPT_CACHE_MIB,
+    STEPS,
+    VERSION_KEY,
+    file_version,
+    migrate_settings,
+)
 from app.config.settings import Settings, load_settings, save_settings, settings_path
 
 # A settings file as releases before versions (version 0) wrote it: no "version" key.
@@ -84,3 +91,15 @@ def test_a_file_from_a_newer_release_loads_what_this_one_knows_and_is_not_rewrit
 @pytest.mark.parametrize("broken", ["two", -1, 1.5, True, None])
 def test_a_broken_version_counts_as_version_0(broken):
     assert file_version({VERSION_KEY: broken}) == 0
+
+
+def test_step_2_turns_on_prompt_states_on_disk_for_existing_users():
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    settings_path().write_text(
+        json.dumps({VERSION_KEY: 1, "prompt_cache_disk_mib": 0, "n_ctx": 8192}), encoding="utf-8"
+    )
+    loaded = load_settings()
+    assert loaded.prompt_cache_disk_mib == Settings().prompt_cache_disk_mib == PERSISTED_PROMPT_CACHE_MIB
+    assert loaded.n_ctx == 8192
+    chosen, _ = migrate_settings({VERSION_KEY: 1, "prompt_cache_disk_mib": 512})
+    assert chosen["prompt_cache_disk_mib"] == 512  # a cap the user chose stays

@@ -22,7 +22,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.config.settings import Settings, load_settings, save_settings
+from app.config.settings import Settings, load_settings, save_settings, settings_path
+from app.utils.atomic import WriteFailures
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class SettingsStore(QObject):
         self._settings = settings if settings is not None else load_settings(path)
         self._path = path
         self._saved = copy.deepcopy(self._settings)  # what the file holds, to tell what changed
+        self._failures = WriteFailures("the settings")  # a failing save is said once, not at every change
 
     @property
     def settings(self) -> Settings:
@@ -73,18 +75,19 @@ class SettingsStore(QObject):
         changed = self.changes()
         if not changed:
             return changed
-        self._saved = copy.deepcopy(self._settings)
         error: OSError | None = None
         try:
             save_settings(self._settings, self._path)
         except OSError as exc:
-            log.warning("could not save the settings: %s", exc)
-            error = exc
+            error = exc  # the file keeps its last good contents (an atomic write); retried at the next save
+        else:
+            self._saved = copy.deepcopy(self._settings)
+            self._failures.succeeded()
         self.changed.emit(changed)
         if error is not None:
-            self.saveFailed.emit(
-                f"The settings could not be saved ({error.strerror or error}); check the config folder"
-            )
+            message = self._failures.failed(self._path or settings_path(), error)
+            if message is not None:
+                self.saveFailed.emit(f"The settings could not be saved: {message}")
             if raise_errors:
                 raise error
         return changed

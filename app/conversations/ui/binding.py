@@ -29,7 +29,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.chat.conversation import USER, SavedTurn, Turn
 from app.chat.ui.controller import ChatController
 from app.conversations.records import StoredMessage
-from app.conversations.store import ConversationStore, title_from
+from app.conversations.store import ConversationStore, StoreWriteError, title_from
 from app.conversations.streaming import StreamingMessageWriter
 from app.conversations.ui.sidebar import ConversationSidebar
 from app.llm.ui.session import EngineSession
@@ -249,7 +249,12 @@ class ConversationBinding(QObject):
         def job(_progress: Progress, _control: JobControl) -> None:
             try:
                 work()
-            except (sqlite3.Error, DscoderError, OSError) as exc:  # a full disk, a deleted conversation
+            except StoreWriteError as exc:  # a full disk: said once for a run of failed writes
+                if exc.repeated:
+                    log.info("conversation still not saved: %s", exc)
+                    return
+                raise DscoderError(f"Could not save the conversation ({exc})") from exc
+            except (sqlite3.Error, DscoderError, OSError) as exc:  # a deleted conversation
                 raise DscoderError(f"Could not save the conversation ({exc})") from exc
 
         def failed(message: str) -> None:

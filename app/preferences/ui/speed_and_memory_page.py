@@ -37,7 +37,8 @@ class SpeedAndMemoryPage(SettingsPage):
             hint(
                 "The prompt cache keeps recent conversations evaluated, so going back to one answers at once "
                 "instead of reading it again; its size in RAM is set on the Planner page, which counts it. "
-                "On disk, entries that no longer fit in RAM move to the cache folder instead of being dropped."
+                "On disk, entries that no longer fit in RAM move to the cache folder instead of being dropped, "
+                "and the states are kept there across restarts (all models share this cap)."
             ),
         )
         self.idle_prefill = self.bind(
