@@ -14,14 +14,18 @@ from app.models.quality.holes import Hole, multi_line_hole, single_line_hole
 from app.models.quality.problems import Problem
 
 GARBAGE = "lorem ipsum ) ( this is not code"
+RUN_ON = "\n\n\ndef another_function():\n    return None\n" * 20
 
 
 class CanonicalCoder:
     """Answers each chat question with the problem's canonical function, and each hole with
     its canonical middle (found by the request's prefix and suffix windows)."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[Problem], run_past_the_hole: bool = False) -> None:
+        """`run_past_the_hole`: each middle goes on into a new function, as models do, for the
+        editor's stop rules to cut."""
         self.problems = list(problems)
+        self.run_past_the_hole = run_past_the_hole
         self.holes: list[Hole] = [
             hole for p in problems for hole in (single_line_hole(p), multi_line_hole(p)) if hole is not None
         ]
@@ -34,7 +38,8 @@ class CanonicalCoder:
         prefix, suffix = body["prompt"], body.get("suffix", "")
         # The window may cut the file's ends: the hole whose ends hold the request's, the closest fit.
         fits = [h for h in self.holes if h.prefix.endswith(prefix) and h.suffix.startswith(suffix)]
-        return min(fits, key=lambda h: len(h.prefix) - len(prefix) + len(h.suffix) - len(suffix)).middle
+        middle = min(fits, key=lambda h: len(h.prefix) - len(prefix) + len(h.suffix) - len(suffix)).middle
+        return middle + RUN_ON if self.run_past_the_hole else middle
 
 
 def garbage(_path: str, _body: dict[str, Any]) -> str:

@@ -44,6 +44,14 @@ def test_canonical_answers_score_one_in_chat_and_both_kinds_of_hole():
     assert middles and all(body["max_tokens"] in (32, 96) for body in middles if "suffix" in body)
 
 
+def test_middles_the_stop_rules_end_early_count_as_answers_not_timeouts():
+    problems = suite_problems("quick")[:6]
+    with RecordingOpenAIServer(respond=CanonicalCoder(problems, run_past_the_hole=True), piece_delay_s=0.01) as server:
+        report = _check(server, problems=problems).run()
+    assert report.fim_pass_at_1 == 1.0, [o.notes for o in report.outcomes]
+    assert report.fim_multi_line_pass_at_1 == 1.0
+
+
 def test_garbage_answers_score_zero_and_the_check_goes_on():
     problems = load_problems()[:5]
     with RecordingOpenAIServer(respond=garbage) as server:

@@ -195,7 +195,13 @@ class CheckRun:
     def _answer(self, stream: Callable[[CancelToken], str]) -> tuple[str, bool]:
         """(text, timed out): `stream` runs with a token that the deadline and `cancel()` both end."""
         token = CancelToken()
-        timer = threading.Timer(self.answer_timeout_s, token.cancel)
+        expired = threading.Event()  # the deadline's own flag: complete_middle also cancels when the middle ends
+
+        def expire() -> None:
+            expired.set()
+            token.cancel()
+
+        timer = threading.Timer(self.answer_timeout_s, expire)
         timer.daemon = True
         with self._lock:
             self._request = token
@@ -208,7 +214,7 @@ class CheckRun:
             timer.cancel()
             with self._lock:
                 self._request = None
-        return text, token.cancelled and not self._stop.is_set()
+        return text, expired.is_set() and not self._stop.is_set()
 
     def _chat(self, problem: Problem, notes: list[str]) -> bool:
         messages = [{"role": "user", "content": CHAT_QUESTION.format(prompt=problem.prompt)}]
