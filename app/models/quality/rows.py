@@ -69,6 +69,12 @@ def measured_row(record: QualityRecord, catalog: Catalog | None = None) -> Bench
     )
 
 
+def _benchmark_order(catalog: Catalog, benchmark: str) -> int:
+    """Where the family's tables put a benchmark (the catalog's order); unknown ones last."""
+    order = list(catalog.benchmarks)
+    return order.index(benchmark) if benchmark in order else len(order)
+
+
 def benchmark_groups(catalog: Catalog, records: Sequence[QualityRecord]) -> list[BenchmarkGroup]:
     groups = []
     for variant in catalog.variants():
@@ -86,7 +92,7 @@ def benchmark_groups(catalog: Catalog, records: Sequence[QualityRecord]) -> list
         sources = known[title].score_sources if title in known else {}
         published = [
             BenchmarkRow(catalog.benchmarks.get(b, b), f"{score * 100:.1f}%", sources.get(b, ""))
-            for b, score in found[-1].published.items()
+            for b, score in sorted(found[-1].published.items(), key=lambda item: _benchmark_order(catalog, item[0]))
         ]
         groups.append(BenchmarkGroup(title, tuple(published + [measured_row(r, catalog) for r in found])))
     return groups
