@@ -31,6 +31,18 @@ class TextStyle:
 
 PLAIN = TextStyle()
 
+# The SGR codes that set or reset one attribute of `TextStyle` (39 and 49: the default colours).
+_SETS_ONE_ATTRIBUTE: dict[int, tuple[str, bool | None]] = {
+    1: ("bold", True),
+    3: ("italic", True),
+    4: ("underline", True),
+    22: ("bold", False),
+    23: ("italic", False),
+    24: ("underline", False),
+    39: ("foreground", None),
+    49: ("background", None),
+}
+
 
 def _color_256(index: int) -> str:
     if index < 16:
@@ -52,26 +64,13 @@ def apply_sgr(style: TextStyle, params: str) -> TextStyle:
         code = codes[i]
         if code == 0:
             style = PLAIN
-        elif code == 1:
-            style = replace(style, bold=True)
-        elif code == 3:
-            style = replace(style, italic=True)
-        elif code == 4:
-            style = replace(style, underline=True)
-        elif code == 22:
-            style = replace(style, bold=False)
-        elif code == 23:
-            style = replace(style, italic=False)
-        elif code == 24:
-            style = replace(style, underline=False)
+        elif code in _SETS_ONE_ATTRIBUTE:
+            attribute, value = _SETS_ONE_ATTRIBUTE[code]
+            style = replace(style, **{attribute: value})
         elif 30 <= code <= 37 or 90 <= code <= 97:
             style = replace(style, foreground=PALETTE[code - 30 if code < 90 else code - 82])
         elif 40 <= code <= 47 or 100 <= code <= 107:
             style = replace(style, background=PALETTE[code - 40 if code < 100 else code - 92])
-        elif code == 39:
-            style = replace(style, foreground=None)
-        elif code == 49:
-            style = replace(style, background=None)
         elif code in (38, 48) and i + 1 < len(codes):
             color = None
             if codes[i + 1] == 5 and i + 2 < len(codes):
