@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import TypedDict
 
 # CSI (ESC [ params final), OSC (ESC ] ... BEL or ST), and two-character escapes.
 _ESCAPE = re.compile(r"\x1b(?:\[(?P<params>[0-?]*)[ -/]*(?P<final>[@-~])|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
@@ -31,16 +32,27 @@ class TextStyle:
 
 PLAIN = TextStyle()
 
-# The SGR codes that set or reset one attribute of `TextStyle` (39 and 49: the default colours).
-_SETS_ONE_ATTRIBUTE: dict[int, tuple[str, bool | None]] = {
-    1: ("bold", True),
-    3: ("italic", True),
-    4: ("underline", True),
-    22: ("bold", False),
-    23: ("italic", False),
-    24: ("underline", False),
-    39: ("foreground", None),
-    49: ("background", None),
+
+class _StyleChange(TypedDict, total=False):
+    """Some of `TextStyle`'s fields, for `replace` (so mypy checks the table below)."""
+
+    foreground: str | None
+    background: str | None
+    bold: bool
+    italic: bool
+    underline: bool
+
+
+# The SGR codes that set or reset one attribute (39 and 49: the default colours).
+_SETS_ONE_ATTRIBUTE: dict[int, _StyleChange] = {
+    1: {"bold": True},
+    3: {"italic": True},
+    4: {"underline": True},
+    22: {"bold": False},
+    23: {"italic": False},
+    24: {"underline": False},
+    39: {"foreground": None},
+    49: {"background": None},
 }
 
 
@@ -65,8 +77,7 @@ def apply_sgr(style: TextStyle, params: str) -> TextStyle:
         if code == 0:
             style = PLAIN
         elif code in _SETS_ONE_ATTRIBUTE:
-            attribute, value = _SETS_ONE_ATTRIBUTE[code]
-            style = replace(style, **{attribute: value})
+            style = replace(style, **_SETS_ONE_ATTRIBUTE[code])
         elif 30 <= code <= 37 or 90 <= code <= 97:
             style = replace(style, foreground=PALETTE[code - 30 if code < 90 else code - 82])
         elif 40 <= code <= 47 or 100 <= code <= 107:
