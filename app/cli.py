@@ -60,8 +60,9 @@ COMMANDS = (
         "serve",
         "app.commands.serve",
         arguments.serve,
-        "serve a model over an OpenAI-compatible API",
-        "Serve a model over an OpenAI-compatible API with streaming.",
+        "serve a model to editors (OpenAI, Ollama and llama-server APIs)",
+        "Serve a model over OpenAI's API (/v1), Ollama's (/api) and llama-server's editor API (/infill, "
+        "/completion), with streaming. See docs/editors.md for each editor's setup.",
     ),
     Command(
         "probe",

@@ -93,8 +93,24 @@ def serve(parser: Parser) -> None:
     parser.add_argument("--model", required=True, metavar="PATH")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, metavar="N")
-    parser.add_argument("--api-key", metavar="K", help="the key clients must send (default: a random one, printed)")
+    parser.add_argument(
+        "--api-key",
+        metavar="K",
+        help="the key clients send (default: a random one, printed); optional for clients on 127.0.0.1",
+    )
+    parser.add_argument(
+        "--require-key",
+        action="store_true",
+        help="check the key on 127.0.0.1 too (a shared computer); other addresses always need it",
+    )
     parser.add_argument("--ctx", type=int, default=4096, metavar="N")
+    parser.add_argument(
+        "--completion-ctx",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the completion context's tokens (editor FIM with other files' chunks; default 2048, at most --ctx)",
+    )
     parser.add_argument(
         "--gpu-layers", type=gpu_layers_arg, default=0, metavar="N|auto|all", help=GPU_LAYERS_HELP + " (default: 0)"
     )

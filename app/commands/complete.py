@@ -11,6 +11,7 @@ from app.completion.fim import complete_middle
 from app.completion.ring import RingBuffer, ring_prefix, with_repository
 from app.editor import textfile
 from app.llm.connect import open_client
+from app.llm.targets import endpoint_completion_client
 from app.protocol.options import SamplingParams
 from app.utils.errors import DscoderError
 
@@ -53,8 +54,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     options = None if args.endpoint else load_options_from(args, completion=True)
     params = SamplingParams(max_tokens=args.max_tokens)
-    with open_client(options, args.endpoint, args.api_key) as client:
-        middle, stats = complete_middle(client, prefix, suffix, language, params)
+    if args.endpoint:
+        client, fim = endpoint_completion_client(args.endpoint, args.api_key)
+        print(fim.reason, file=sys.stderr)
+        try:
+            middle, stats = complete_middle(client, prefix, suffix, language, params)
+        finally:
+            client.close()
+    else:
+        with open_client(options, None, args.api_key) as client:
+            middle, stats = complete_middle(client, prefix, suffix, language, params)
     if args.json:
         sys.stdout.write(answer_json(middle, stats) + "\n")
     else:

@@ -56,7 +56,11 @@ def probe_json(machine: MachineProfile, plan: Plan) -> dict[str, Any]:
 
 def speed_reading(machine: MachineProfile) -> str:
     text = describe_machine_speed(machine.machine_speed)
-    return text if machine.machine_speed is not None else f"{text}; run `dscoder probe --measure`"
+    if machine.machine_speed is None:
+        return f"{text}; run `dscoder probe --measure`"
+    if machine.machine_speed.measured_under_load:
+        return f"{text} (`dscoder probe --measure`)"  # the sentence ends "Measure again"
+    return text
 
 
 def type_factors_reading(speed: MachineSpeed) -> str:

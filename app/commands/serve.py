@@ -1,15 +1,28 @@
-"""`dscoder serve`: run the engine in the foreground for other tools (Continue, scripts)."""
+"""`dscoder serve`: run the engine in the foreground for other tools: editors through
+OpenAI's, Ollama's or llama-server's API (docs/editors.md), scripts.
+
+On a loopback address (the default) the key is optional, since Ollama's clients send
+none; on any other address every request needs it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 
 from app.config.settings import load_settings
+from app.config.validation import is_loopback
 from app.llm.supervisor import check_model_file
 from app.models.planning.preflight import plan_and_check_load
 from app.protocol.options import MIB, LoadOptions
+from app.utils.allocator import limit_malloc_growth
+
+
+def model_id(path: str) -> str:
+    """The name clients use for the model (the file name without .gguf; see app.engine.streaming)."""
+    return os.path.splitext(os.path.basename(path))[0]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         LoadOptions(
             model_path=args.model,
             n_ctx=args.ctx,
+            completion_ctx=args.completion_ctx,
             n_gpu_layers=args.gpu_layers,
             n_threads=args.threads,
             kv_cache_type=args.kv_cache_type,
@@ -32,14 +46,21 @@ def run(args: argparse.Namespace) -> int:
             prompt_cache_spill_bytes=max(0, disk_mib) * MIB,
         )
     )
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    keyless = is_loopback(args.host) and not args.require_key
+    if not is_loopback(args.host):
         print(f"warning: serving on {args.host} makes the model reachable from other machines", file=sys.stderr)
 
     def ready(port: int, info: dict[str, object]) -> None:
         host = f"[{args.host}]" if ":" in args.host else args.host
-        print(f"Serving {info.get('model_name')} at http://{host}:{port}/v1", flush=True)
-        print(f"API key: {api_key}", flush=True)
+        base = f"http://{host}:{port}"
+        print(f"Serving {info.get('model_name')} as {model_id(str(info.get('model_path') or ''))}", flush=True)
+        print(f"  OpenAI:       {base}/v1", flush=True)
+        print(f"  Ollama:       {base} (model name: dscoder)", flush=True)
+        print(f"  llama-server: {base}/infill", flush=True)
+        note = " (optional for clients on this computer)" if keyless else " (every request must send it)"
+        print(f"API key: {api_key}{note}", flush=True)
         print("Press Ctrl+C to stop.", flush=True)
 
-    serve(options, args.host, args.port, api_key, on_ready=ready)
+    limit_malloc_growth()  # the engine runs in this process: the supervisor's malloc settings, set here
+    serve(options, args.host, args.port, api_key, on_ready=ready, keyless=keyless)
     return 0

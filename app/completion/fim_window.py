@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from app.config import sampling
 from app.editor import textfile
+from app.protocol.repository import path_comment as path_comment
 from app.utils.tokens import CHARS_PER_TOKEN, approx_tokens
 
 DEFAULT_BUDGET_TOKENS = 1500
@@ -221,16 +222,6 @@ def display_paths(current: str, others: Sequence[str]) -> tuple[str, list[str]]:
         return os.path.basename(path)
 
     return show(current), [show(p) for p in others]
-
-
-def path_comment(display_path: str, language: str) -> str:
-    """The line that introduces a file: `# utils.py`, `// main.rs`, `<!-- index.html -->`."""
-    lang = textfile.language(language)
-    if lang.line_comment:
-        return f"{lang.line_comment} {display_path}"
-    if lang.block_comment:
-        return f"{lang.block_comment[0]} {display_path} {lang.block_comment[1]}"
-    return f"# {display_path}"
 
 
 def rank_related(current_text: str, current_display: str, files: Sequence[OpenFile], shown: Sequence[str]) -> list[int]:

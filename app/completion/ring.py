@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from app.completion.fim_window import display_paths, path_comment
 from app.editor import textfile
+from app.protocol.repository import repository_part
 from app.utils.tokens import approx_tokens
 
 CHUNK_LINES = 64
@@ -162,10 +163,7 @@ def ring_prefix(
         chosen.insert(0, chunk)
         used += cost
     _, shown = display_paths(current_path, [c.path for c in chosen])
-    parts = []
-    for chunk, name in zip(chosen, shown, strict=True):
-        body = chunk.text if chunk.text.endswith("\n") else chunk.text + "\n"
-        parts.append(f"{path_comment(name, chunk.language)}\n{body}\n")
+    parts = [repository_part(name, chunk.text, chunk.language) for chunk, name in zip(chosen, shown, strict=True)]
     return RingPrefix("".join(parts), tuple(c.path for c in chosen), tuple(shown))
 
 

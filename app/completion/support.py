@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ def completion_support(info: Mapping[str, Any] | None) -> CompletionSupport:
         return CompletionSupport(
             True, label="remote", reason="The server gives no model details; completion is tried as it is"
         )
-    name = str(info.get("model_name") or os.path.basename(str(info.get("model_path") or "")) or "the model")
+    name = str(info.get("model_name") or str(info.get("model_file") or "") or "the model")
     if not info.get("has_fim"):
         return CompletionSupport(
             False,
@@ -51,7 +50,7 @@ def completion_support(info: Mapping[str, Any] | None) -> CompletionSupport:
         and int(info.get("n_ctx_train") or 0) <= 16384
         and "deepseek2" != info.get("architecture")
     )
-    looks_instruct = bool(_INSTRUCT_RE.search(name)) or bool(_INSTRUCT_RE.search(str(info.get("model_path") or "")))
+    looks_instruct = bool(_INSTRUCT_RE.search(name)) or bool(_INSTRUCT_RE.search(str(info.get("model_file") or "")))
     if deepseek_v1 and looks_instruct:
         return CompletionSupport(
             True,

@@ -235,7 +235,8 @@ class Settings:
         restart=True,
         load_option="prompt_cache_bytes",  # where 0 is written -1 (automatic)
     )
-    # Local server ("Serve the loaded model"): off by default, always on 127.0.0.1
+    # Local server ("Serve the loaded model"): off by default, on 127.0.0.1 unless chosen; any
+    # other address reaches other machines and needs the API key (the engine refuses it without one)
     local_server_enabled: bool = setting(False, label="Serve the loaded model", restart=True)
     local_server_port: int = setting(
         0,
@@ -244,6 +245,15 @@ class Settings:
         high=MAX_PORT,
         special=0,
         special_means="any free port",
+        restart=True,
+    )
+    local_server_host: str = setting(
+        "127.0.0.1",
+        label="Local server address",
+        choices=(
+            ("127.0.0.1", "127.0.0.1 (this computer only)"),
+            ("0.0.0.0", "0.0.0.0 (every network: needs the key)"),
+        ),
         restart=True,
     )
     # Editor state

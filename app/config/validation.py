@@ -9,6 +9,7 @@ edited by hand by putting bad values back to their defaults.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +99,16 @@ def _check_folders_and_addresses(s: Settings) -> list[SettingsProblem]:
     if s.hub_endpoint and (message := check_url(s.hub_endpoint, "Hub endpoint")):
         problems.append(SettingsProblem("hub_endpoint", message))
     return problems
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this computer reaches (127.0.0.1, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_engine(s: Settings) -> list[SettingsProblem]:

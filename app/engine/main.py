@@ -35,6 +35,11 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--api-key", default=os.environ.get("DSCODER_ENGINE_API_KEY"))
+    parser.add_argument(
+        "--keyless-loopback",
+        action="store_true",
+        help="let requests that carry no key in (for Ollama's clients); only on a loopback address",
+    )
     parser.add_argument("--watch-stdin", action="store_true", help="exit when stdin closes (the parent died)")
     # One flag per load option, exactly as LoadOptions.to_argv() writes them.
     defaults = LoadOptions(model_path="")
@@ -90,20 +95,33 @@ def _announce(mark: str, payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def check_listen(host: str, api_key: str | None, keyless: bool) -> None:
+    """Only a loopback address may serve without a key: anything else reaches other machines."""
+    from app.config.validation import is_loopback
+
+    if not is_loopback(host) and (keyless or not api_key):
+        raise EngineError(
+            f"Serving on {host} reaches other machines, so every request must carry the API key",
+            "Set an API key, or listen on 127.0.0.1",
+        )
+
+
 def serve(
     options: LoadOptions,
     host: str,
     port: int,
     api_key: str | None,
     on_ready: Callable[[int, dict[str, Any]], None] | None = None,
+    keyless: bool = False,
 ) -> None:
     """Load the model, bind, announce readiness, serve until stopped."""
     from app.engine.runtime import EngineModel
 
+    check_listen(host, api_key, keyless)
     model = EngineModel(options)
     _Running.model = model
     try:
-        _serve_model(model, host, port, api_key, on_ready)
+        _serve_model(model, host, port, api_key, on_ready, keyless)
     finally:
         model.close()  # saves the prompt states (`dscoder serve` stopped with Ctrl+C)
 
@@ -114,12 +132,13 @@ def _serve_model(
     port: int,
     api_key: str | None,
     on_ready: Callable[[int, dict[str, Any]], None] | None,
+    keyless: bool,
 ) -> None:
     import uvicorn
 
     from app.engine.server import create_app
 
-    app = create_app(model, api_key)
+    app = create_app(model, api_key, keyless)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -137,6 +156,8 @@ def _serve_model(
         while not server.started and not task.done():
             await asyncio.sleep(0.01)
         if server.started:
+            # The ready line goes to the parent that started the engine (it knows the paths);
+            # clients over HTTP get public_info (app.engine.access).
             (on_ready or (lambda p, i: None))(bound_port, model.info())
         await task
 
@@ -156,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             args.port,
             args.api_key,
             on_ready=lambda port, info: _announce(READY_MARK, {"port": port, "pid": os.getpid(), "info": info}),
+            keyless=args.keyless_loopback,
         )
     except DscoderError as exc:
         _announce(FAILED_MARK, {"what": exc.what, "todo": exc.todo, "kind": type(exc).__name__})

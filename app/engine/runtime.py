@@ -183,10 +183,12 @@ class EngineModel:
     def tokenize_prompt(self, text: str) -> list[int]:
         return self.vocab.prompt_tokens(text)
 
-    def prepare_chat(self, messages: Sequence[Message], max_tokens: int) -> FittedChat:
+    def prepare_chat(self, messages: Sequence[Message], max_tokens: int, n_ctx: int = 0) -> FittedChat:
+        """The chat prompt fitted into the context, or into `n_ctx` tokens when a client asks for less."""
         if self.chat_format is None:
             raise PromptError(self.chat_format_error or "This model has no chat format")
-        return fit_chat(self.chat_format, messages, self.count_tokens, self.n_ctx, max_tokens)
+        window = min(n_ctx, self.n_ctx) if n_ctx > 0 else self.n_ctx
+        return fit_chat(self.chat_format, messages, self.count_tokens, window, max_tokens)
 
     def fim_tokens(self, prefix: str, suffix: str, max_tokens: int) -> list[int]:
         return self.vocab.fim_tokens(prefix, suffix, self.slots[self.fim_slot].n_ctx - max_tokens)

@@ -1,7 +1,11 @@
-"""The engine's HTTP API: one loaded model behind OpenAI-compatible routes.
+"""The engine's HTTP API: one loaded model behind OpenAI-compatible routes, and the other
+APIs editors speak (llama-server's in api_llama_server.py, Ollama's in api_ollama.py), all
+on the same runtime, queues and caches.
 
-The process around it (arguments, binding, the ready line) is app/engine/main.py.
-Every request but /health needs the API key. Routes: /v1/models, /v1/chat/completions,
+The process around it (arguments, binding, the ready line) is app/engine/main.py. The
+key, the error shapes and the client count are app/engine/access.py. Every request but
+/health needs the API key (unless a loopback engine serving other programs lets keyless
+requests in). OpenAI routes: /v1/models, /v1/chat/completions,
 /v1/completions (with OpenAI's `suffix` for fill-in-the-middle, built from the
 vocabulary's FIM tokens, on the completion context), /dscoder/info, /dscoder/count
 (tokens of a chat, for the context meter), /dscoder/prefill (idle prefill), /health.
@@ -10,167 +14,67 @@ Streams are server-sent events (sse-starlette's EventSourceResponse). A comment 
 goes out every 50 ms, so a client that has gone away is noticed even during a long
 prompt evaluation, and its generation is aborted. While a request waits for its
 context, the stream carries chunks with no choices and `"dscoder": {"waiting": N}`
-(N requests ahead); OpenAI clients skip them like usage chunks.
+(N requests ahead); OpenAI clients skip them like usage chunks. With
+`stream_options.include_usage`, a last chunk with no choices carries the usage.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
-import json
-import logging
-import os
-import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sse_starlette.event import ServerSentEvent
-from sse_starlette.sse import EventSourceResponse
 
 from app.config import sampling
-from app.engine.abort import AbortFlag
+from app.engine.access import (
+    ApiKeyMiddleware,
+    ClientCounter,
+    ClientCountMiddleware,
+    error_response,
+    public_info,
+)
+from app.engine.api_llama_server import add_llama_server_routes
+from app.engine.api_ollama import add_ollama_routes
 from app.engine.requests import chat_messages, sampling_from
 from app.engine.runtime import CHAT, EngineModel
-from app.engine.scheduler import EngineBusy
+from app.engine.streaming import collect, events_for, model_id_of, read_body, sse_stream, status_of
 from app.protocol.options import SamplingParams
 from app.utils.errors import DscoderError, PromptError
 
-log = logging.getLogger(__name__)
 
-HEARTBEAT_S = 0.05
-
-Events = Callable[[threading.Event, Callable[[int], None]], Iterator[Any]]
-
-
-def _error_body(message: str, kind: str = "invalid_request_error", code: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind, "code": code}}
-
-
-class ApiKeyMiddleware:
-    """Requires `Authorization: Bearer <key>` on every request but /health."""
-
-    def __init__(self, app: Any, api_key: str | None) -> None:
-        self.app = app
-        self.expected = f"Bearer {api_key}".encode() if api_key else None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and self.expected and scope["path"] != "/health":
-            given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self.expected):
-                response = JSONResponse(
-                    _error_body("Missing or wrong API key", "authentication_error", "invalid_api_key"), status_code=401
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-def _status_of(exc: DscoderError) -> int:
-    if isinstance(exc, PromptError):
-        return 400
-    if isinstance(exc, EngineBusy):
-        return 503
-    return 500
-
-
-def sse_stream(events: Events, chunk: Callable[[Any], dict[str, Any] | None], waiting: Callable[[int], Any]) -> Any:
-    """Run `events` on a thread and relay them as server-sent events."""
-
-    async def relay() -> AsyncIterator[dict[str, str]]:
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        cancel = AbortFlag()
-
-        def put(kind: str, payload: Any) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, (kind, payload))
-
-        def produce() -> None:
-            try:
-                for event in events(cancel, lambda ahead: put("waiting", ahead)):
-                    put("event", event)
-            except DscoderError as exc:
-                put("error", _error_body(str(exc), "server_error"))
-            except Exception as exc:  # noqa: BLE001 - reported to the client, logged here
-                log.exception("generation failed")
-                put("error", _error_body(f"The engine failed while generating: {exc}", "server_error"))
-            finally:
-                put("end", None)
-
-        threading.Thread(target=produce, name="generate", daemon=True).start()
-        try:
-            while True:
-                kind, payload = await queue.get()
-                if kind == "end":
-                    break
-                data = payload if kind == "error" else waiting(payload) if kind == "waiting" else chunk(payload)
-                if data is not None:
-                    yield {"data": json.dumps(data, ensure_ascii=False)}
-            yield {"data": "[DONE]"}
-        finally:
-            cancel.set()  # the client left or the stream ended: stop generating
-
-    return EventSourceResponse(
-        relay(),
-        ping=HEARTBEAT_S,
-        ping_message_factory=lambda: ServerSentEvent(comment="ping"),
-        headers={"Cache-Control": "no-cache"},
-    )
-
-
-async def collect(request: Request, events: Events) -> tuple[str, Any]:
-    """Run `events` to the end for a non-streaming request; a client that leaves cancels it."""
-    cancel = AbortFlag()
-
-    def run() -> tuple[str, Any]:
-        parts: list[str] = []
-        last = None
-        for event in events(cancel, lambda _ahead: None):
-            parts.append(event.delta)
-            if event.finish_reason:
-                last = event
-        return "".join(parts), last
-
-    task = asyncio.ensure_future(asyncio.to_thread(run))
-    while not task.done():
-        await asyncio.wait({task}, timeout=HEARTBEAT_S)
-        if not task.done() and await request.is_disconnected():
-            cancel.set()
-    return task.result()
-
-
-def create_app(model: EngineModel, api_key: str | None) -> Any:
-    """The FastAPI app serving `model`."""
+def create_app(model: EngineModel, api_key: str | None, keyless: bool = False) -> Any:
+    """The FastAPI app serving `model`; `keyless`: requests without a key are let in (a
+    loopback engine that serves other programs; see app.engine.access)."""
     app = FastAPI(title="DeepSeek-Coder Desktop engine", docs_url=None, redoc_url=None)
-    # A pure ASGI middleware: FastAPI's @app.middleware("http") would hide the client's
+    clients = ClientCounter()
+    # Pure ASGI middlewares: FastAPI's @app.middleware("http") would hide the client's
     # disconnect from streaming responses, and then a cancelled request keeps generating.
-    app.add_middleware(ApiKeyMiddleware, api_key=api_key)
+    app.add_middleware(ClientCountMiddleware, counter=clients)
+    app.add_middleware(ApiKeyMiddleware, api_key=api_key, keyless=keyless)
 
     @app.exception_handler(DscoderError)
-    async def on_error(_request: Request, exc: DscoderError) -> Any:
-        status = _status_of(exc)
-        return JSONResponse(
-            _error_body(str(exc), "invalid_request_error" if status == 400 else "server_error"), status_code=status
-        )
+    async def on_error(request: Request, exc: DscoderError) -> Any:
+        return error_response(request.url.path, status_of(exc), str(exc))
+
+    async def on_http_error(request: Request, exc: Any) -> Any:
+        status = int(getattr(exc, "status_code", 404))
+        message = "No such endpoint" if status == 404 else str(getattr(exc, "detail", "Not allowed"))
+        return error_response(request.url.path, status, f"{message}: {request.method} {request.url.path}")
+
+    for status in (404, 405):  # the router's own errors, in the words of the API asked
+        app.add_exception_handler(status, on_http_error)
 
     replies = _Replies(model)
-    _add_engine_routes(app, model, replies.model_id)
+    _add_engine_routes(app, model, replies.model_id, clients)
     _add_chat_route(app, model, replies)
     _add_completion_route(app, model, replies)
+    add_llama_server_routes(app, model)
+    add_ollama_routes(app, model)
     return app
-
-
-async def read_body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise PromptError("The request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise PromptError("The request body must be a JSON object")
-    return body
 
 
 class _Replies:
@@ -178,13 +82,7 @@ class _Replies:
 
     def __init__(self, model: EngineModel) -> None:
         self.model = model
-        self.model_id = os.path.splitext(os.path.basename(model.options.model_path))[0]
-
-    def events_for(self, slot: str, tokens: list[int], params: SamplingParams) -> Events:
-        """The request's events, with its place in the queue taken now: a full queue raises
-        EngineBusy here, so the client gets a 503 before any stream starts."""
-        reservation = self.model.scheduler.reserve(slot)
-        return lambda cancel, on_wait: self.model.stream(slot, tokens, params, cancel, on_wait, reservation)
+        self.model_id = model_id_of(model)
 
     def head(self, rid: str, created: int, kind: str) -> dict[str, Any]:
         return {"id": rid, "object": kind, "created": created, "model": self.model_id}
@@ -194,11 +92,26 @@ class _Replies:
         usage = event.usage.as_dict() if event.usage else {}
         return {"usage": usage, "timings": {"total_ms": round((time.perf_counter() - started) * 1000, 2)}}
 
+    def usage_chunk(self, body: dict[str, Any], rid: str, created: int, kind: str) -> Callable[[Any], Any]:
+        """OpenAI's `stream_options.include_usage`: after the last choice, a chunk with none and the usage."""
+        options = body.get("stream_options")
+        if options is not None and not isinstance(options, dict):
+            raise PromptError("'stream_options' must be an object")
+        wanted = bool((options or {}).get("include_usage"))
+
+        def extra(event: Any) -> Any:
+            if not wanted or not event.finish_reason:
+                return None
+            usage = event.usage.as_dict() if event.usage else {}
+            return {**self.head(rid, created, kind), "choices": [], "usage": usage}
+
+        return extra
+
     def waiting(self, rid: str, created: int, kind: str) -> Callable[[int], dict[str, Any]]:
         return lambda ahead: {**self.head(rid, created, kind), "choices": [], "dscoder": {"waiting": ahead}}
 
 
-def _add_engine_routes(app: Any, model: EngineModel, model_id: str) -> None:
+def _add_engine_routes(app: Any, model: EngineModel, model_id: str, clients: ClientCounter) -> None:
     """Health, the model list, the engine's info, token counts and idle prefill."""
 
     @app.get("/health")
@@ -208,13 +121,14 @@ def _add_engine_routes(app: Any, model: EngineModel, model_id: str) -> None:
     # The info takes locks (queues, cache) and reads /proc: off the event loop, so no
     # stream or heartbeat waits for it.
     @app.get("/v1/models")
+    @app.get("/models")
     async def models() -> dict[str, Any]:
-        meta = await asyncio.to_thread(model.info)
+        meta = public_info(await asyncio.to_thread(model.info))
         return {"object": "list", "data": [{"id": model_id, "object": "model", "owned_by": "local", "meta": meta}]}
 
     @app.get("/dscoder/info")
     async def info() -> dict[str, Any]:
-        return await asyncio.to_thread(model.info)
+        return {**public_info(await asyncio.to_thread(model.info)), "clients": clients.status()}
 
     @app.post("/dscoder/count")
     async def count(request: Request) -> Any:
@@ -234,6 +148,7 @@ def _add_engine_routes(app: Any, model: EngineModel, model_id: str) -> None:
 
 def _add_chat_route(app: Any, model: EngineModel, replies: _Replies) -> None:
     @app.post("/v1/chat/completions")
+    @app.post("/chat/completions")  # llama-server's path too: Continue's llama.cpp provider posts here
     async def chat(request: Request) -> Any:
         started = time.perf_counter()
         body = await read_body(request)
@@ -244,7 +159,7 @@ def _add_chat_route(app: Any, model: EngineModel, replies: _Replies) -> None:
         tokens = await asyncio.to_thread(model.tokenize_prompt, fitted.prompt)
         rid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         notes = {"notes": fitted.notes, "dropped_turns": fitted.dropped_turns, "prompt_tokens": len(tokens)}
-        events = replies.events_for(CHAT, tokens, params)
+        events = events_for(model, CHAT, tokens, params)
 
         if not body.get("stream"):
             text, last = await collect(request, events)
@@ -270,7 +185,12 @@ def _add_chat_route(app: Any, model: EngineModel, replies: _Replies) -> None:
                 data.update(replies.final_fields(event, started))
             return data
 
-        return sse_stream(events, chunk, replies.waiting(rid, created, "chat.completion.chunk"))
+        usage = replies.usage_chunk(body, rid, created, "chat.completion.chunk")
+        return sse_stream(
+            events,
+            lambda e: [c for c in (chunk(e), usage(e)) if c],
+            replies.waiting(rid, created, "chat.completion.chunk"),
+        )
 
 
 async def _completion_tokens(model: EngineModel, body: dict[str, Any], params: SamplingParams) -> tuple[str, list[int]]:
@@ -298,7 +218,7 @@ def _add_completion_route(app: Any, model: EngineModel, replies: _Replies) -> No
         params = sampling_from(body, default_max=sampling.COMPLETION_MAX_TOKENS)
         slot, tokens = await _completion_tokens(model, body, params)
         rid, created = f"cmpl-{uuid.uuid4().hex[:24]}", int(time.time())
-        events = replies.events_for(slot, tokens, params)
+        events = events_for(model, slot, tokens, params)
 
         if not body.get("stream"):
             text, last = await collect(request, events)
@@ -317,4 +237,7 @@ def _add_completion_route(app: Any, model: EngineModel, replies: _Replies) -> No
                 data.update(replies.final_fields(event, started))
             return data
 
-        return sse_stream(events, chunk, replies.waiting(rid, created, "text_completion"))
+        usage = replies.usage_chunk(body, rid, created, "text_completion")
+        return sse_stream(
+            events, lambda e: [c for c in (chunk(e), usage(e)) if c], replies.waiting(rid, created, "text_completion")
+        )

@@ -40,10 +40,19 @@ class Vocabulary:
             int(llama_cpp.llama_vocab_fim_suf(self.vocab)),
             int(llama_cpp.llama_vocab_fim_mid(self.vocab)),
         )
+        # Repository-level FIM (Qwen2.5-Coder's <|repo_name|> and <|file_sep|>); -1 when absent.
+        self.fim_repo_ids = (
+            int(llama_cpp.llama_vocab_fim_rep(self.vocab)),
+            int(llama_cpp.llama_vocab_fim_sep(self.vocab)),
+        )
 
     @property
     def has_fim(self) -> bool:
         return all(t >= 0 for t in self.fim_ids)
+
+    @property
+    def has_repo_fim(self) -> bool:
+        return all(t >= 0 for t in self.fim_repo_ids)
 
     def all_texts(self) -> set[str]:
         return {self.token_text(i) for i in range(self.n_vocab)}

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from httpx_sse import EventSource, SSEError
 
+from app import __version__
 from app.config.sampling import COMPLETION_MAX_TOKENS
 from app.llm.stream import CancelToken, StreamEvent, StreamStats
 from app.protocol.options import SamplingParams
@@ -56,7 +57,10 @@ class OpenAIClient:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.model = model
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # The engine counts other programs it serves; the app's own requests say who they are.
+        headers = {"User-Agent": f"dscoder/{__version__}"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
         self._http = httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),

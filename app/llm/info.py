@@ -64,6 +64,7 @@ class EngineInfo:
     remote_model: str = ""  # the model the remote was told to use ("" if it serves one)
     fim_mode: str = FIM_SUFFIX  # how completion sends fill-in-the-middle: suffix, raw or off
     fim_reason: str = ""  # why completion is off (or how it is done) on this engine
+    fim_format: str = ""  # for fim_mode "raw": whose FIM tokens (app.llm.fim_formats)
     architecture: str = ""  # the GGUF's general.architecture; "" for a remote
     decode_threads: int = 0  # the threads that decode a token; 0: not reported (a remote)
     batch_threads: int = 0  # the threads that evaluate a prompt
@@ -100,9 +101,11 @@ def _section(reported: Mapping[str, object], key: str) -> Mapping[str, object]:
     return value if isinstance(value, Mapping) else {}
 
 
-def local_engine_info(reported: Mapping[str, object], *, pid: int, base_url: str) -> EngineInfo:
-    """The local engine's info from what it reported when it became ready."""
-    model_path = str(reported.get("model_path") or "")
+def local_engine_info(reported: Mapping[str, object], *, pid: int, base_url: str, model_path: str = "") -> EngineInfo:
+    """The local engine's info from what it reported when it became ready (its ready line,
+    which only the parent reads; over HTTP the engine names files, never paths). The
+    window, which started it, passes the `model_path` it asked for."""
+    model_path = model_path or str(reported.get("model_path") or reported.get("model_file") or "")
     return EngineInfo(
         model_name=str(reported.get("model_name") or os.path.basename(model_path)),
         model_path=model_path,
@@ -130,4 +133,5 @@ def remote_engine_info(remote: RemoteEngine, model: str, fim: FimSupport | None,
         base_url=base_url,
         fim_mode=fim.mode if fim else FIM_OFF,
         fim_reason=fim.reason if fim else "",
+        fim_format=fim.format if fim else "",
     )

@@ -11,42 +11,55 @@ fill-in-the-middle, which a server offers in one of two ways:
 - "suffix": it takes OpenAI's `suffix` on /v1/completions and builds the FIM prompt
   itself (Ollama, the DeepSeek API's /beta, SGLang with --completion-template, this
   app's own engine);
-- "raw": it accepts a raw prompt, so the app writes the DeepSeek-Coder FIM prompt
-  (vLLM rejects `suffix`; llama-server's FIM endpoint is /infill, not /v1).
+- "raw": it takes a raw prompt, so the app writes the model family's FIM tokens as text
+  (app.llm.fim_formats: DeepSeek-Coder, Qwen2.5-Coder, StarCoder, CodeLlama).
 
-Neither works: completion is turned off for that engine, and the reason is shown.
+The mode is chosen by what the server *answers*, not by the shape of its API: some
+servers accept `suffix` and build a wrong prompt (llama-cpp-python's server puts token 0
+where the FIM tokens go, and the model returns the suffix's text as the middle). So the
+probe asks for a known hole greedily, with `suffix` and with each family's raw prompt:
+
+- an answer that repeats the suffix's text, or a 4xx, rules a way out;
+- the model's family is the raw format whose prompt the server counts as the fewest
+  tokens (its FIM texts are single special tokens there) where the server reports
+  counts, else the one its name suggests, else the first (DeepSeek-Coder's);
+- `suffix` is trusted when its answer is the family's raw answer (the same prompt gives
+  the same greedy tokens) or fills the hole (`a + b`); when it differs, the raw format
+  is used; when nothing can be compared, `suffix` is kept.
+
+When neither works, completion is unavailable on that server, and the reason says why.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.config.remotes import RemoteEngine, normalize_base_url, validate_remote
-from app.protocol.deepseek import DS_FIM_BEGIN, DS_FIM_END, DS_FIM_HOLE
+from app.llm.fim_formats import FimFormat, fim_format, formats_for
 from app.utils.errors import ClientError
 
 FIM_SUFFIX, FIM_RAW, FIM_OFF = "suffix", "raw", "off"
 _PROBE_PREFIX = "def add(a, b):\n    return "
 _PROBE_SUFFIX = "\n\nprint(add(1, 2))\n"
+_PROBE_TOKENS = 8
+_ECHO = "print(add"
+_FILLED = re.compile(r"^\s*(a\s*\+\s*b|b\s*\+\s*a)\b")
 
 
 # -- FIM prompts ------------------------------------------------------------------------
-def is_deepseek_coder(model: str) -> bool:
-    name = model.lower()
-    return "deepseek" in name and "coder" in name
-
-
 def deepseek_fim_prompt(prefix: str, suffix: str) -> str:
     """DeepSeek-Coder's fill-in-the-middle prompt (PSM order) as raw text for /v1/completions."""
-    return f"{DS_FIM_BEGIN}{prefix}{DS_FIM_HOLE}{suffix}{DS_FIM_END}"
+    return fim_format("deepseek").prompt(prefix, suffix)
 
 
 @dataclass(frozen=True)
 class FimSupport:
     mode: str  # "suffix", "raw" or "off"
     reason: str  # why completion is off, or how it is done
+    format: str = ""  # for "raw": the FIM format's key (app.llm.fim_formats)
 
     @property
     def enabled(self) -> bool:
@@ -70,13 +83,6 @@ def client_for(remote: RemoteEngine, api_key: str | None, *, read_timeout: float
     )
 
 
-def _one_token(client: Any, prompt: str, suffix: str | None) -> None:
-    from app.protocol.options import SamplingParams
-
-    for _event in client.stream_completion(prompt, suffix, SamplingParams(max_tokens=1)):
-        pass
-
-
 def _one_token_chat(client: Any) -> None:
     from app.protocol.options import SamplingParams
 
@@ -89,43 +95,91 @@ def _lists_model(models: list[str], model: str) -> bool:
     return model in models or f"{model}:latest" in models
 
 
-def _try_fim(client: Any, prompt: str, suffix: str | None) -> tuple[bool, str]:
-    """(accepted, reason): a 4xx answer means "not supported", with the server's reason."""
+@dataclass(frozen=True)
+class _Answer:
+    accepted: bool
+    text: str = ""
+    prompt_tokens: int = 0  # as the server counted them; 0: not reported
+    refusal: str = ""  # the server's reason when not accepted
+
+    @property
+    def echoes_suffix(self) -> bool:
+        return _ECHO in self.text
+
+    @property
+    def fills_hole(self) -> bool:
+        return bool(_FILLED.match(self.text))
+
+
+def _ask(client: Any, prompt: str, suffix: str | None) -> _Answer:
+    """A greedy answer to the known hole; a 4xx means "not supported", with the server's reason."""
+    from app.protocol.options import SamplingParams
+
+    parts: list[str] = []
+    prompt_tokens = 0
     try:
-        _one_token(client, prompt, suffix)
+        for event in client.stream_completion(
+            prompt, suffix, SamplingParams(temperature=0.0, max_tokens=_PROBE_TOKENS)
+        ):
+            parts.append(event.text)
+            if event.stats:
+                prompt_tokens = event.stats.prompt_tokens or 0
     except ClientError as exc:
         if exc.status in (401, 403, 429):
             raise  # not about FIM at all: the key, or the rate limit
         if exc.status is not None and 400 <= exc.status < 500:
-            return False, exc.what
-        return False, f"the check failed: {exc.what}"
-    return True, ""
+            return _Answer(False, refusal=exc.what)
+        return _Answer(False, refusal=f"the check failed: {exc.what}")
+    return _Answer(True, "".join(parts), prompt_tokens)
+
+
+def _family(answers: dict[str, _Answer], model: str) -> FimFormat | None:
+    """The model's FIM family among the raw answers: fewest prompt tokens, else the name's hint."""
+    usable = [fmt for fmt in formats_for(model) if answers[fmt.key].accepted and not answers[fmt.key].echoes_suffix]
+    if not usable:
+        return None
+    counted = [fmt for fmt in usable if answers[fmt.key].prompt_tokens > 0]
+    if len(counted) == len(usable) and len(counted) > 1:
+        return min(counted, key=lambda fmt: answers[fmt.key].prompt_tokens)
+    return usable[0]
 
 
 def check_fim_support(client: Any, remote: RemoteEngine) -> FimSupport:
-    """How (or why not) inline completion can work on this server: a 1-token request or two."""
+    """How (or why not) inline completion can work on this server: a few short greedy requests."""
     model = remote.model or ""
-    raw_possible = is_deepseek_coder(model)
-    # llama-server may ignore `suffix` on /v1/completions, so for it a raw prompt comes first.
-    order = [FIM_RAW, FIM_SUFFIX] if remote.kind == "llama-server" else [FIM_SUFFIX, FIM_RAW]
-    reasons: list[str] = []
-    for mode in order:
-        if mode == FIM_RAW:
-            if not raw_possible:
-                reasons.append(
-                    f"the app writes raw FIM prompts only for DeepSeek-Coder models (model {model or 'unnamed'!r})"
-                )
-                continue
-            accepted, reason = _try_fim(client, deepseek_fim_prompt(_PROBE_PREFIX, _PROBE_SUFFIX), None)
-            if accepted:
-                return FimSupport(FIM_RAW, "Completion sends DeepSeek-Coder FIM prompts as raw text")
-            reasons.append(f"raw prompts are refused: {reason}")
-        else:
-            accepted, reason = _try_fim(client, _PROBE_PREFIX, _PROBE_SUFFIX)
-            if accepted:
-                return FimSupport(FIM_SUFFIX, "Completion uses /v1/completions with suffix")
-            reasons.append(f"the server does not take 'suffix' on /v1/completions: {reason}")
-    return FimSupport(FIM_OFF, "Inline completion is off for this engine: " + "; ".join(reasons))
+    with_suffix = _ask(client, _PROBE_PREFIX, _PROBE_SUFFIX)
+    formats = formats_for(model)
+    raw: dict[str, _Answer] = {}
+    if with_suffix.accepted and with_suffix.fills_hole and not with_suffix.echoes_suffix:
+        return FimSupport(FIM_SUFFIX, "Completion uses /v1/completions with suffix (the server filled a test hole)")
+    for fmt in formats:
+        raw[fmt.key] = _ask(client, fmt.prompt(_PROBE_PREFIX, _PROBE_SUFFIX), None)
+    family = _family(raw, model)
+    if with_suffix.accepted and not with_suffix.echoes_suffix:
+        same = family is not None and raw[family.key].text == with_suffix.text
+        if same or family is None or not _raw_is_better(raw[family.key], with_suffix):
+            return FimSupport(FIM_SUFFIX, "Completion uses /v1/completions with suffix")
+    if family is not None:
+        why = (
+            "the server's answer with 'suffix' repeated the text after the cursor"
+            if with_suffix.echoes_suffix
+            else "the server builds another prompt from 'suffix'"
+            if with_suffix.accepted
+            else f"the server does not take 'suffix' ({with_suffix.refusal})"
+        )
+        return FimSupport(FIM_RAW, f"Completion sends {family.label} FIM tokens as raw text: {why}", family.key)
+    reasons = [
+        "'suffix' "
+        + ("gives the suffix's text back" if with_suffix.echoes_suffix else f"is refused: {with_suffix.refusal}"),
+        "raw FIM prompts (" + ", ".join(f.label for f in formats) + ") are refused or give the suffix back",
+    ]
+    return FimSupport(FIM_OFF, "Completion is unavailable on this server: " + "; ".join(reasons))
+
+
+def _raw_is_better(raw: _Answer, with_suffix: _Answer) -> bool:
+    """Whether the family's raw answer should win over a different answer with `suffix`:
+    yes unless the suffix answer fills the hole and the raw one does not."""
+    return not (with_suffix.fills_hole and not raw.fills_hole)
 
 
 def probe_remote(
@@ -155,6 +209,8 @@ def probe_remote(
         except ClientError as exc:
             return ProbeResult(False, str(exc), models)
         message = f"Connected to {remote.base_url}; chat works" + (f". Models: {listed}" if listed else "")
+        if fim is not None:
+            message += f". {fim.reason}"
         return ProbeResult(True, message, models, fim)
     finally:
         client.close()

@@ -30,6 +30,7 @@ from typing import Any
 from app.protocol.options import LoadOptions
 from app.protocol.startup_marks import FAILED_MARK, READY_MARK
 from app.utils import paths
+from app.utils.allocator import engine_malloc_env
 from app.utils.errors import CancelledError, EngineError, ModelFileError
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,7 @@ class EngineSupervisor:
         self.port = port
         self.log_path = log_path or paths.log_dir() / "engine.log"
         self.api_key = secrets.token_urlsafe(24)
+        self.keyless = False  # let other programs in without the key (a loopback address only)
         self.process: subprocess.Popen[bytes] | None = None
         self.endpoint: EngineEndpoint | None = None
         self._stdout_lines: deque[str] = deque(maxlen=200)
@@ -192,7 +194,9 @@ class EngineSupervisor:
             code = self._reap()
             raise explain_death(code, self.log_tail())
         port = int(announced.ready["port"])
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        # The window talks to its engine on loopback, whichever address it listens on.
+        local = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        host = f"[{local}]" if ":" in local else local
         self.endpoint = EngineEndpoint(
             f"http://{host}:{port}/v1", self.api_key, self.process.pid, dict(announced.ready.get("info") or {})
         )
@@ -204,7 +208,10 @@ class EngineSupervisor:
         self._log_start = 0
         cmd = [*engine_command(), *self.options.to_argv(), "--host", self.host, "--port", str(self.port)]
         cmd.append("--watch-stdin")
+        if self.keyless:
+            cmd.append("--keyless-loopback")
         env = dict(os.environ, DSCODER_ENGINE_API_KEY=self.api_key, PYTHONUNBUFFERED="1")
+        env = {**engine_malloc_env(), **env}  # the user's own MALLOC_* settings win
         log.info("starting engine: %s", " ".join(cmd))
         with self.log_path.open("wb") as log_file:
             return subprocess.Popen(

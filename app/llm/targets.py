@@ -16,10 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from app.config.remotes import RemoteEngine, api_key_for, find_remote
 from app.config.settings import Settings
+from app.config.validation import is_loopback
+from app.llm.fim_formats import fim_format
 from app.llm.info import FIM_OFF, FIM_RAW, EngineAccess, EngineInfo
-from app.llm.remote_probe import deepseek_fim_prompt
+from app.llm.remote_probe import FimSupport, check_fim_support
 from app.llm.supervisor import EngineSupervisor
 from app.protocol.options import AUTO_GPU_LAYERS, LoadOptions
+from app.utils.errors import DscoderError
 
 if TYPE_CHECKING:
     from app.llm.client import OpenAIClient
@@ -74,8 +77,10 @@ def supervisor_factory(
             options = plan_gpu_layers(options)
         if not settings.local_server_enabled:
             return EngineSupervisor(options, log_path=log_path())
-        supervisor = EngineSupervisor(options, log_path=log_path(), host=LOCAL_HOST, port=settings.local_server_port)
+        host = settings.local_server_host or LOCAL_HOST
+        supervisor = EngineSupervisor(options, log_path=log_path(), host=host, port=settings.local_server_port)
         supervisor.api_key = local_server_key()
+        supervisor.keyless = is_loopback(host)  # Ollama's clients send no key; other machines must
         return supervisor
 
     return make
@@ -88,8 +93,11 @@ def completion_client(info: EngineInfo, access: EngineAccess) -> OpenAIClient | 
 
     if not access.base_url or info.fim_mode == FIM_OFF:
         return None
-    cls = _raw_fim_client_class() if info.fim_mode == FIM_RAW else OpenAIClient
-    return cls(access.base_url, access.api_key or None, access.model or None)
+    if info.fim_mode != FIM_RAW:
+        return OpenAIClient(access.base_url, access.api_key or None, access.model or None)
+    client = _raw_fim_client_class()(access.base_url, access.api_key or None, access.model or None)
+    client.fim = fim_format(info.fim_format)
+    return client
 
 
 @functools.cache
@@ -97,11 +105,31 @@ def _raw_fim_client_class() -> type:
     from app.llm.client import OpenAIClient
 
     class _RawFimClient(OpenAIClient):
-        """Sends DeepSeek-Coder FIM prompts as raw text, for servers that ignore `suffix`."""
+        """Sends the model family's FIM prompts as raw text, for servers that ignore `suffix`
+        or build a wrong prompt from it (app.llm.remote_probe finds out which)."""
+
+        fim = fim_format("deepseek")
 
         def stream_completion(self, prompt: str, suffix: str | None = None, *args: Any, **kwargs: Any) -> Iterator[Any]:
             if suffix is None:
                 return super().stream_completion(prompt, None, *args, **kwargs)
-            return super().stream_completion(deepseek_fim_prompt(prompt, suffix), None, *args, **kwargs)
+            return super().stream_completion(self.fim.prompt(prompt, suffix), None, *args, **kwargs)
 
     return _RawFimClient
+
+
+def endpoint_completion_client(endpoint: str, api_key: str | None, model: str | None = None) -> tuple[Any, FimSupport]:
+    """A completion client for a server given by its URL (`dscoder complete --endpoint`),
+    speaking FIM the way the server's answers showed it takes it (app.llm.remote_probe);
+    raises a DscoderError that says why when completion is unavailable there."""
+    from app.llm.client import OpenAIClient
+
+    probe = OpenAIClient(endpoint, api_key, model, read_timeout=60.0)
+    try:
+        fim = check_fim_support(probe, RemoteEngine("endpoint", endpoint, model or ""))
+    finally:
+        probe.close()
+    if not fim.enabled:
+        raise DscoderError(fim.reason, "Use a server and model that can fill in the middle")
+    info = EngineInfo(model_name=model or endpoint, model_path=endpoint, fim_mode=fim.mode, fim_format=fim.format)
+    return completion_client(info, EngineAccess(endpoint, api_key, model)), fim

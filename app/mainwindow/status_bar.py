@@ -48,6 +48,7 @@ class EngineStatusBar(QStatusBar):
         self.context_label.setObjectName("ContextStatus")
         self.speed_label = QLabel()
         self.speed_label.setObjectName("SpeedLabel")
+        self.serving_label = QLabel()  # filled by mainwindow/serving.py while the engine serves other programs
         self.load_label = QLabel()
         self.load_bar = QProgressBar()
         self.load_bar.setObjectName("LoadProgress")
@@ -61,7 +62,8 @@ class EngineStatusBar(QStatusBar):
         self.cancel_button.clicked.connect(self.cancelLoadRequested)
         for widget in (self.load_label, self.load_bar, self.cancel_button):
             self.addWidget(widget)
-        for widget in (self.cursor_label, self.model_label, self.device_label, self.context_label, self.speed_label):
+        fields = (self.cursor_label, self.model_label, self.device_label, self.context_label, self.speed_label)
+        for widget in (*fields, self.serving_label):
             widget.setProperty("statusField", True)
             self.addPermanentWidget(widget)
         self.refresh_style()

@@ -45,6 +45,7 @@ from app.mainwindow.launchers import MACHINE_TAB, CodeActions, ModelManagerLaunc
 from app.mainwindow.measurements import LoadMeasurements
 from app.mainwindow.menus import WindowCommands, WindowMenus
 from app.mainwindow.parts import NoModelBanner, TabsEditorAccess
+from app.mainwindow.serving import ServingMonitor
 from app.mainwindow.status_bar import EngineStatusBar
 from app.mainwindow.theme import apply_application_palette, effective_theme
 from app.project.ui.service import ProjectMapService
@@ -188,6 +189,7 @@ class MainWindow(QMainWindow):
         self.completion = CompletionService(self.engine.completion_client, self.settings_store, self)
         self.completion.follow(self.engine)
         self.status.addPermanentWidget(self.completion.indicator)
+        self.serving = ServingMonitor(self.engine, self.status.serving_label, self)
         self.models = ModelManagerLauncher(self.settings_store, self.engine, self.status, self)
         self.settings_editor = SettingsEditor(self.settings_store, self.engine, self)
         self.code_actions = CodeActions(self.tabs, self.file_tree, self.controller, self.status, self)
@@ -391,6 +393,7 @@ class MainWindow(QMainWindow):
             self.question_attachments.shutdown()
             self.project_map.shutdown()
             self.completion.shutdown()  # first: its thread may be using the engine's client
+            self.serving.shutdown()
             self.engine.shutdown()
             self.models.shutdown()
             self.measurements.shutdown()

@@ -17,8 +17,9 @@ from app.engine.draft_policy import DraftCost
 from app.engine.generation import Usage
 from app.engine.runtime import CHAT, COMPLETION, EngineModel
 from app.engine.scheduler import EngineBusy
-from app.engine.server import _Replies, create_app
+from app.engine.server import create_app
 from app.engine.slots import StateMismatch
+from app.engine.streaming import events_for
 from app.protocol.options import LoadOptions, SamplingParams
 from tests.helpers.waiting import wait_until
 
@@ -42,20 +43,19 @@ def model(tiny_models):
 
 
 def test_a_full_queue_refuses_before_any_stream_starts(model):
-    replies = _Replies(model)
     tokens = chat_tokens(model, "hello")
     queue = model.scheduler.queues[CHAT]
     queue.limit = 1
     try:
         with model.scheduler.admitted(CHAT, AbortFlag()):  # someone holds the chat context
-            waiting = replies.events_for(CHAT, tokens, GREEDY)  # takes the last place at once
+            waiting = events_for(model, CHAT, tokens, GREEDY)  # takes the last place at once
             with pytest.raises(EngineBusy):
-                replies.events_for(CHAT, tokens, GREEDY)  # so this one is a 503, not an error in a stream
+                events_for(model, CHAT, tokens, GREEDY)  # so this one is a 503, not an error in a stream
             assert queue.status()["waiting"] == 1
         events = list(waiting(AbortFlag(), lambda _ahead: None))
         assert events[-1].finish_reason in {"stop", "length"}
         assert queue.status()["waiting"] == 0
-        unused = replies.events_for(CHAT, tokens, GREEDY)
+        unused = events_for(model, CHAT, tokens, GREEDY)
         assert queue.status()["waiting"] == 1
         del unused  # a stream that never started gives its place back
         assert queue.status()["waiting"] == 0

@@ -8,7 +8,7 @@ import json
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QLabel, QPushButton
 
 from app.config.remotes import RemoteEngine, api_key_for
 from app.config.settings import Settings, load_settings, save_settings, settings_path
@@ -222,6 +222,21 @@ def test_local_server_is_off_by_default_and_shows_a_copyable_key(qtbot, secrets)
     assert secrets.get(LOCAL_SERVER_KEY) == key
     assert "Serve the loaded model" in dialog.restart
     assert "dsc-" not in json.dumps(dataclasses.asdict(new))
+
+
+def test_local_server_listens_on_loopback_unless_chosen_and_says_the_key_is_then_needed(qtbot, secrets):
+    dialog = make_dialog(qtbot, secrets=secrets)
+    page = dialog.local_server_page
+    assert page.address.currentData() == "127.0.0.1" and not page.address.isEnabled()
+    assert (
+        "any other address reaches other machines" in page.form.parentWidget().findChildren(QLabel)[-1].text().lower()
+    )
+    page.enabled.setChecked(True)
+    page.address.setCurrentIndex(page.address.findData("0.0.0.0"))
+    dialog.accept()
+    new = dialog.new_settings
+    assert new is not None and new.local_server_host == "0.0.0.0"
+    assert "Local server address" in dialog.restart
 
 
 def test_local_server_port_below_1024_is_refused(qtbot, secrets):

@@ -99,10 +99,14 @@ def test_every_imported_package_is_a_declared_dependency() -> None:
 
 
 def test_llama_cpp_python_comes_without_its_server_extra() -> None:
-    """The app never imports llama_cpp.server: its extra would only add packages nobody uses."""
-    requirements = PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["test"]
-    llama = [r for r in requirements if _distribution(r) == "llama-cpp-python"]
-    assert llama == ["llama-cpp-python==0.3.36"]
+    """The app never imports llama_cpp.server: its extra would only add packages nobody uses.
+    Only the test extra has it, for the remote-engine test that runs that server as a child."""
+    app_llama = [r for r in PYPROJECT["project"]["dependencies"] if _distribution(r) == "llama-cpp-python"]
+    assert app_llama == ["llama-cpp-python==0.3.36"]
+    test_llama = [
+        r for r in PYPROJECT["project"]["optional-dependencies"]["test"] if _distribution(r) == "llama-cpp-python"
+    ]
+    assert test_llama == ["llama-cpp-python[server]==0.3.36"]
     server_users = [
         str(path.relative_to(ROOT))
         for folder in ("app", "tests")

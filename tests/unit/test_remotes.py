@@ -7,8 +7,6 @@ import json
 import os
 import socket
 import stat
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +25,7 @@ from app.protocol.options import SamplingParams
 from app.utils import paths
 from app.utils.errors import ClientError
 from app.utils.secrets import SecretStore, default_secret_store, system_keyring
+from tests.helpers.served import serving
 from tests.helpers.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,53 +41,9 @@ def free_port() -> int:
 # -- a second local `dscoder serve`: the remote --------------------------------------------
 @pytest.fixture(scope="module")
 def remote_url(tiny_models):
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "serve",
-            "--model",
-            str(tiny_models["v1"]),
-            "--port",
-            str(port),
-            "--api-key",
-            REMOTE_KEY,
-            "--ctx",
-            "1024",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("Serving "):
-                ready.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        if not ready.wait(120) or proc.poll() is not None:
-            raise AssertionError("dscoder serve did not start:\n" + "".join(lines))
-        yield f"http://127.0.0.1:{port}"  # no /v1: the app adds it, as a user may leave it off
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        reader.join(5)
-        if proc.stdout:
-            proc.stdout.close()
+    # --require-key: as a remote on another machine would, it checks the key.
+    with serving(tiny_models["v1"], "--api-key", REMOTE_KEY, "--require-key", "--ctx", "1024") as server:
+        yield server.base  # no /v1: the app adds it, as a user may leave it off
 
 
 @pytest.mark.slow
@@ -199,6 +154,9 @@ class FakeHandler(BaseHTTPRequestHandler):
         if mode == "vllm" and body.get("suffix") is not None:  # what vLLM answers
             self._json(400, {"error": {"message": "suffix is not currently supported", "type": "BadRequestError"}})
             return
+        if mode == "chatonly" and not chat:  # a chat-only API: no completions at all
+            self._json(404, {"error": {"message": "completions are not supported", "type": "NotFound"}})
+            return
         self._start_stream()
         self._event(chat, "Hello")
         if mode == "drop":
@@ -297,17 +255,24 @@ def test_cancel_closes_the_stream(fake):
 def test_a_vllm_like_server_gets_raw_deepseek_fim_prompts(fake):
     result = probe_remote(RemoteEngine("vLLM box", fake.url("vllm"), "deepseek-coder-33b-instruct", "vllm"), "k")
     assert result.ok and result.fim is not None
-    assert result.fim.mode == FIM_RAW and result.fim.enabled
-    raw = [b for b in fake.bodies if "prompt" in b and "suffix" not in b][-1]
-    assert raw["prompt"].startswith("<｜fim▁begin｜>") and raw["max_tokens"] == 1
+    assert result.fim.mode == FIM_RAW and result.fim.enabled and result.fim.format == "deepseek"
+    assert "DeepSeek-Coder FIM tokens" in result.message and "does not take 'suffix'" in result.message
+    raw = [b for b in fake.bodies if "prompt" in b and "suffix" not in b]
+    assert any(b["prompt"].startswith("<｜fim▁begin｜>") and b["temperature"] == 0.0 for b in raw)
 
 
-def test_fim_is_off_with_the_reason_when_neither_way_works(fake):
+def test_raw_fim_is_written_for_the_models_family_not_only_deepseek(fake):
     result = probe_remote(RemoteEngine("vLLM box", fake.url("vllm"), "qwen", "vllm"), "k")
+    assert result.ok and result.fim is not None
+    assert result.fim.mode == FIM_RAW and result.fim.format == "qwen" and "Qwen2.5-Coder" in result.fim.reason
+
+
+def test_completion_is_unavailable_with_the_reason_when_nothing_works(fake):
+    result = probe_remote(RemoteEngine("Chat API", fake.url("chatonly"), "qwen", "other"), "k")
     assert result.ok  # chat still works
     assert result.fim is not None and result.fim.mode == FIM_OFF and not result.fim.enabled
-    assert "suffix is not currently supported" in result.fim.reason
-    assert "only for DeepSeek-Coder models" in result.fim.reason
+    assert "Completion is unavailable on this server" in result.fim.reason
+    assert "no /completions endpoint" in result.fim.reason
 
 
 def test_deepseek_fim_prompt_order():
@@ -406,4 +371,5 @@ def test_dscoder_home_keeps_tests_out_of_the_real_keyring():
 def test_an_unnamed_llama_server_model_is_judged_by_the_name_it_lists(fake):
     # The fake lists two models; a one-model server's single name is used when the field is empty.
     result = probe_remote(RemoteEngine("llama", fake.url("vllm"), "", "llama-server"), "k")
-    assert result.ok and result.fim is not None and result.fim.mode == FIM_OFF  # two names: no guess
+    # Two names: no guess from a name, but the answers still pick a raw format.
+    assert result.ok and result.fim is not None and result.fim.mode == FIM_RAW

@@ -197,7 +197,9 @@ class EngineWorker(EngineWorkerSignals):
 
         self._supervisor = supervisor
         self._client = OpenAIClient(endpoint.base_url, endpoint.api_key)
-        info = local_engine_info(endpoint.info, pid=endpoint.pid, base_url=endpoint.base_url)
+        info = local_engine_info(
+            endpoint.info, pid=endpoint.pid, base_url=endpoint.base_url, model_path=target.model_path
+        )
         self._death_reported = False
         self._death_timer.start()
         self.loaded.emit(load_id, info, EngineAccess(endpoint.base_url, endpoint.api_key))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from app.hardware.probe import MachineProfile
 from app.models.catalog import CatalogEntry
-from app.models.planning.estimator import MemoryEstimate, estimate_memory, pad_ctx
+from app.models.planning.estimator import MemoryEstimate, estimate_memory, pad_ctx, repacked_types
 from app.models.planning.measured import LoadSettings, MeasuredLoads, ModelFileId, measured_memory, placement_of
 from app.models.planning.shape import model_shape
 from app.models.planning.speed_prediction import (
@@ -27,7 +27,6 @@ from app.models.planning.speed_prediction import (
     SpeedEstimate,
     device_rates,
     predict_speed,
-    streamed_bytes_per_token,
 )
 from app.models.quality.quant_loss import EXPECTED_LOSS_POINTS
 from app.models.quality.results import QualityRecord
@@ -172,12 +171,12 @@ class Budget:
     def without(self, est: MemoryEstimate) -> Budget:
         """What is left once `est`'s model is loaded (for a second model beside it)."""
         rest = copy.copy(self)
-        rest.ram -= est.ram_bytes + (est.vram_bytes if self.unified else 0)
+        rest.ram -= est.needed_ram_bytes + (est.vram_bytes if self.unified else 0)
         rest.vram -= est.vram_bytes
         return rest
 
     def fits(self, *estimates: MemoryEstimate) -> bool:
-        ram = sum(e.ram_bytes + (e.vram_bytes if self.unified else 0) for e in estimates)
+        ram = sum(e.needed_ram_bytes + (e.vram_bytes if self.unified else 0) for e in estimates)
         return ram <= self.ram and sum(e.vram_bytes for e in estimates) <= max(0, self.vram)
 
 
@@ -194,6 +193,7 @@ def _estimate(entry: CatalogEntry, gpu_layers: int, ctx: int, opts: PlanOptions,
         n_gpus=n_gpus,
         unified_memory=budget.unified,
         completion_ctx=None,  # the engine's completion context at its default size
+        repacked=repacked_types(budget.machine.cpu.flags, budget.machine.cpu.arch),
     )
 
 
@@ -261,9 +261,8 @@ def _measured(
             speed = speed.scaled(decode or 1.0, prompt or 1.0, MEASURED)
         return measured_memory(est, record), speed
     speed_info = budget.machine.machine_speed
-    similar = streamed_bytes_per_token(model_shape(entry), est)
-    factors = store.speed_factors(speed_info.hardware, placement_of(settings, n_layer), similar) if speed_info else None
-    return est, speed.scaled(*factors, CALIBRATED) if factors else speed
+    correction = store.machine_correction(speed_info.hardware, placement_of(settings, n_layer)) if speed_info else None
+    return est, speed.scaled(correction.decode, correction.prompt, CALIBRATED) if correction else speed
 
 
 def meets_floors(speed: SpeedEstimate, floors: SpeedFloors, purpose: str) -> bool:
@@ -306,7 +305,7 @@ def fit_entry(
     if found is None:
         lowest = min(pad_ctx(MIN_CTX[opts.purpose]), entry.context_length)
         need = _estimate(entry, 0, lowest, opts, budget)
-        why = f"needs {memory_size(need.ram_bytes)} of RAM at {ctx_label(lowest)} context; {memory_size(max(0, budget.ram))} is free to use"
+        why = f"needs {memory_size(need.needed_ram_bytes)} of RAM at {ctx_label(lowest)} context; {memory_size(max(0, budget.ram))} is free to use"
         if budget.gpus:
             full = _estimate(entry, n_layer + 1, lowest, opts, budget)
             why += f", and {memory_size(full.vram_bytes)} of VRAM on the GPU ({memory_size(max(0, budget.vram))} free to use)"

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from app.utils import paths
-from app.utils.json_file import read_json_file, write_json_file
+from app.utils.atomic import atomic_write_text
+from app.utils.json_files import read_json_object
 
 log = logging.getLogger(__name__)
 RESULTS_FILE = "quality-checks.json"
@@ -100,8 +101,8 @@ class QualityResults:
         self._read()
 
     def _read(self) -> None:
-        data = read_json_file(self.path, "quality results")
-        for raw in data.get("checks", []) if isinstance(data, dict) else ():
+        data = read_json_object(self.path, "the quality results file", "starting afresh", log) or {}
+        for raw in data.get("checks", []):
             try:
                 record = QualityRecord.from_json(raw)
             except (KeyError, TypeError, ValueError) as exc:
@@ -110,7 +111,9 @@ class QualityResults:
             self._records[record.key()] = record
 
     def save(self) -> None:
-        write_json_file(self.path, {"schema": 1, "checks": [record.to_json() for record in self.records()]})
+        checks = [record.to_json() for record in self.records()]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path, json.dumps({"schema": 1, "checks": checks}, indent=1, sort_keys=True))
 
     def put(self, record: QualityRecord) -> None:
         self._records[record.key()] = record

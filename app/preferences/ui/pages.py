@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFontComboBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QRadioButton,
@@ -200,7 +199,7 @@ class HubPage(SettingsPage):
 
 class LocalServerPage(SettingsPage):
     title = "Local server"
-    fields = ("local_server_enabled", "local_server_port")
+    fields = ("local_server_enabled", "local_server_port", "local_server_host")
 
     def __init__(self, secrets: SecretStore, running_url: str | None = None) -> None:
         super().__init__()
@@ -209,7 +208,9 @@ class LocalServerPage(SettingsPage):
             "local_server_enabled", QCheckBox("Serve the loaded model to other programs on this computer")
         )
         self.form.addRow("", self.enabled)
-        self.form.addRow("Address:", QLabel("127.0.0.1 (this computer only)"))
+        self.address = self.bind("local_server_host", setting_choices("local_server_host"))
+        self.address.setObjectName("LocalServerAddress")
+        self.form.addRow("Address:", self.address)
         self.port = self.bind("local_server_port", setting_spin("local_server_port", "Any free port"))
         self.form.addRow("Port:", self.port)
         self.api_key = QLineEdit()
@@ -228,15 +229,17 @@ class LocalServerPage(SettingsPage):
         self.form.addRow(
             "",
             hint(
-                "Point an OpenAI-compatible tool (for example VS Code with Continue) at "
-                "http://127.0.0.1:PORT/v1 with this key. Off by default."
+                "Editors reach it as Ollama (Continue, Zed, Open WebUI: http://127.0.0.1:PORT), as llama-server "
+                "(llama.vim, llama.vscode: http://127.0.0.1:PORT/infill) or as OpenAI (http://127.0.0.1:PORT/v1); "
+                "docs/editors.md has each one's setup. On 127.0.0.1 the key is optional (Ollama's clients send "
+                "none). Any other address reaches other machines: every request then needs this key. Off by default."
             ),
         )
         self.enabled.toggled.connect(self._enable)
         self._new_key: str | None = None
 
     def _enable(self, on: bool) -> None:
-        for widget in (self.port, self.api_key, self.copy_button, self.renew_button):
+        for widget in (self.port, self.address, self.api_key, self.copy_button, self.renew_button):
             widget.setEnabled(on)
         if on and not self.api_key.text():
             self.api_key.setText(self.secrets.get(LOCAL_SERVER_KEY) or self._fresh_key())
