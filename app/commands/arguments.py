@@ -236,3 +236,16 @@ def edit(parser: Parser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     add_model_options(parser)
+
+
+def check(parser: Parser) -> None:
+    add_model_options(parser)
+    parser.add_argument("--suite", choices=("quick", "full"), default="quick", help="quick: 24 problems; full: all 164")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="only the suite's first N problems (a smoke run; kept as its own suite, apart from full checks)",
+    )
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")

@@ -37,6 +37,12 @@ def whole(text: str) -> str:
     return f"stats.py\n```python\n{text}```\n"
 
 
+def answering(*answers: str) -> RecordingOpenAIServer:
+    """A server that gives `answers` in turn, one per chat request."""
+    left = list(answers)
+    return RecordingOpenAIServer(respond=lambda _path, _body: left.pop(0))
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     folder = tmp_path / "project"
@@ -58,7 +64,7 @@ def last_json(out: str) -> dict[str, object]:
 
 
 def test_passes_on_the_second_round(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with RecordingOpenAIServer(answers=[whole(STILL_WRONG), whole(FIXED)]) as server:
+    with answering(whole(STILL_WRONG), whole(FIXED)) as server:
         code = edit(server, project, "--file", "stats.py", "--test-cmd", TEST_CMD, "--json")
     out = capsys.readouterr().out
     assert code == 0
@@ -75,7 +81,7 @@ def test_passes_on_the_second_round(project: Path, capsys: pytest.CaptureFixture
 
 
 def test_still_failing_after_the_rounds_exits_1(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with RecordingOpenAIServer(answers=[whole(STILL_WRONG), whole(BUGGY)]) as server:
+    with answering(whole(STILL_WRONG), whole(BUGGY)) as server:
         code = edit(server, project, "--file", "stats.py", "--test-cmd", TEST_CMD, "--rounds", "1", "--json")
     captured = capsys.readouterr()
     assert code == 1
@@ -85,7 +91,7 @@ def test_still_failing_after_the_rounds_exits_1(project: Path, capsys: pytest.Ca
 
 
 def test_applied_without_a_test_command_exits_0(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with RecordingOpenAIServer(answers=[whole(FIXED)]) as server:
+    with answering(whole(FIXED)) as server:
         code = edit(server, project, "--file", "stats.py", "--json")
     assert code == 0
     assert (project / "stats.py").read_text() == FIXED
@@ -94,7 +100,7 @@ def test_applied_without_a_test_command_exits_0(project: Path, capsys: pytest.Ca
 
 
 def test_an_answer_without_an_edit_exits_1_with_the_reason(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with RecordingOpenAIServer(answers=["Sort the values, then average the middle two."]) as server:
+    with answering("Sort the values, then average the middle two.") as server:
         code = edit(server, project, "--file", "stats.py", "--test-cmd", TEST_CMD)
     captured = capsys.readouterr()
     assert code == 1
@@ -104,7 +110,7 @@ def test_an_answer_without_an_edit_exits_1_with_the_reason(project: Path, capsys
 
 def test_dry_run_leaves_the_folder_untouched(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = {p.name: p.read_bytes() for p in project.iterdir()}
-    with RecordingOpenAIServer(answers=[whole(FIXED)]) as server:
+    with answering(whole(FIXED)) as server:
         code = edit(server, project, "--file", "stats.py", "--test-cmd", TEST_CMD, "--dry-run", "--json")
     captured = capsys.readouterr()
     assert code == 0
@@ -115,7 +121,7 @@ def test_dry_run_leaves_the_folder_untouched(project: Path, capsys: pytest.Captu
 
 
 def test_without_files_the_map_picks_them_and_says_which(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with RecordingOpenAIServer(answers=[whole(FIXED)]) as server:
+    with answering(whole(FIXED)) as server:
         code = main(
             ["edit", "make the failing test pass", "--dir", str(project), "--test-cmd", TEST_CMD]
             + ["--endpoint", server.url]

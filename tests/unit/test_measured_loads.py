@@ -165,3 +165,16 @@ llm_load_tensors:        CPU buffer size =   100.00 MiB
     record = LoadRecord(ModelFileId("/m", 1, 1), LoadSettings(4096, 33), 32, buffers=buffers)
     assert record.buffer_bytes("compute", True) == int(12.01 * MIB)  # pinned host memory is RAM
     assert record.buffer_bytes("kv", False) == 992 * MIB
+
+
+def test_a_broken_or_missing_measured_loads_file_starts_afresh_and_is_rewritten(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert MeasuredLoads(tmp_path / "missing.json").for_file(ModelFileId("/m", 1, 1)) == []
+    path = tmp_path / "loads.json"
+    path.write_text("{not json", encoding="utf-8")
+    store = MeasuredLoads(path)
+    assert "the measured-loads file" in caplog.text and "starting afresh" in caplog.text
+    record = LoadRecord(ModelFileId("/m", 1, 1), LoadSettings(4096, 0), 24, rss_at_load=900 * MIB)
+    store.put(record)
+    assert MeasuredLoads(path).get(record.file, record.settings) == record

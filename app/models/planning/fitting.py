@@ -28,6 +28,8 @@ from app.models.planning.speed_prediction import (
     device_rates,
     predict_speed,
 )
+from app.models.quality.quant_loss import EXPECTED_LOSS_POINTS
+from app.models.quality.results import QualityRecord
 from app.protocol.options import prompt_cache_budget
 from app.utils.units import GIB, file_size, memory_size
 
@@ -38,8 +40,9 @@ DEFAULT_CTX_CAP = 16384
 PARTIAL_OFFLOAD_CTX = 8192  # context tried first when only some layers fit on the GPU
 MIN_PLANNED_GPU_VRAM_BYTES = 2 * GIB  # an APU's carve-out is not worth splitting layers onto
 CTX_ROUND_ABOVE = 4096  # above this the context is offered in whole K (1024) steps
-# Ranking: points off the entry's quality score per quant (perplexity grows fast below 4 bits).
-QUANT_PENALTY = {"Q8_0": 0.0, "Q6_K": 0.5, "Q5_K_M": 1.0, "Q4_K_M": 2.0, "Q3_K_M": 5.0, "Q2_K": 12.0}
+# Ranking: points off the entry's quality score per quant, the expected loss of pass@1 (its
+# sources, llama.cpp's perplexity table and Aider's measurements, are in quant_loss.py).
+QUANT_PENALTY = EXPECTED_LOSS_POINTS
 CTX_PENALTY_PER_HALVING = 2.0  # points off per halving of the context below the wanted one
 UNOFFICIAL_FIM_PENALTY = 10.0  # a v1 instruct model doing FIM for "both"
 # When no model meets the floors: those within this factor of the least slow count as
@@ -90,6 +93,7 @@ class PlanOptions:
     headroom: Headroom = Headroom()
     installed: Mapping[str, str] = field(default_factory=dict)  # catalog id -> path of its file on disk
     measured: MeasuredLoads | None = None  # real loads: measured and calibrated estimates
+    quality: tuple[QualityRecord, ...] = ()  # quality checks run here (app/models/quality/results.py)
 
 
 @dataclass(frozen=True)

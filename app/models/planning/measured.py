@@ -29,6 +29,7 @@ from app.models.planning.estimator import MemoryEstimate, pad_ctx
 from app.protocol.options import LoadOptions
 from app.utils import paths
 from app.utils.atomic import atomic_write_text
+from app.utils.json_files import read_json_object
 
 log = logging.getLogger(__name__)
 
@@ -197,14 +198,8 @@ class MeasuredLoads:
         self._read()
 
     def _read(self) -> None:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            log.warning("the measured-loads file %s is unreadable (%s); starting afresh", self.path, exc)
-            return
-        for key, raw in (data.get("loads") or {}).items() if isinstance(data, dict) else ():
+        data = read_json_object(self.path, "the measured-loads file", "starting afresh", log) or {}
+        for key, raw in (data.get("loads") or {}).items():
             try:
                 self._records[key] = LoadRecord.from_json(raw)
             except (KeyError, TypeError, ValueError) as exc:
