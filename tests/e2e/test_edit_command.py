@@ -6,35 +6,16 @@ diff and summary, --dry-run leaving the folder untouched, and the map's picks.""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from app.cli import main
 from tests.helpers.fake_openai import RecordingOpenAIServer
+from tests.helpers.median_project import BUGGY, FIXED, STILL_WRONG, whole, write_project
+from tests.helpers.median_project import TEST_COMMAND as TEST_CMD
 
-BUGGY = "def median(values):\n    ordered = sorted(values)\n    return ordered[len(ordered) // 2]\n"
-FIXED = (
-    "def median(values):\n"
-    "    ordered = sorted(values)\n"
-    "    middle = len(ordered) // 2\n"
-    "    if len(ordered) % 2:\n"
-    "        return ordered[middle]\n"
-    "    return (ordered[middle - 1] + ordered[middle]) / 2\n"
-)
-STILL_WRONG = "def median(values):\n    return sorted(values)[len(values) // 2]\n"
-TESTS = (
-    "from stats import median\n\n\n"
-    "def test_odd():\n    assert median([3, 1, 2]) == 2\n\n\n"
-    "def test_even():\n    assert median([4, 1, 3, 2]) == 2.5\n"
-)
-TEST_CMD = f"{sys.executable} -B -m pytest -q -p no:cacheprovider"
 JSON_KEYS = {"passed", "rounds", "changed", "test_exit_code", "prompt_tokens", "completion_tokens", "seconds"}
-
-
-def whole(text: str) -> str:
-    return f"stats.py\n```python\n{text}```\n"
 
 
 def answering(*answers: str) -> RecordingOpenAIServer:
@@ -45,11 +26,7 @@ def answering(*answers: str) -> RecordingOpenAIServer:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    folder = tmp_path / "project"
-    folder.mkdir()
-    (folder / "stats.py").write_text(BUGGY)
-    (folder / "test_stats.py").write_text(TESTS)
-    return folder
+    return write_project(tmp_path / "project")
 
 
 def edit(server: RecordingOpenAIServer, project: Path, *extra: str) -> int:

@@ -4,7 +4,6 @@ round's status, the fix goes in the same conversation, and Auto does the rounds 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,38 +16,24 @@ from app.mainwindow.edit_loop import FIX_BUTTON
 from app.mainwindow.window import MainWindow
 from app.protocol.options import LoadOptions
 from tests.helpers.fake_engine import ScriptedAnswer, ScriptedEngineWorker
+from tests.helpers.median_project import BUGGY, FIXED, STILL_WRONG, write_project
+from tests.helpers.median_project import TEST_COMMAND as COMMAND
+from tests.helpers.median_project import whole as answer_rewriting
 from tests.helpers.window import open_window
 
 pytestmark = pytest.mark.slow  # the tests run in a child process
 
 WAIT_MS = 30_000
-BUGGY = "def median(values):\n    ordered = sorted(values)\n    return ordered[len(ordered) // 2]\n"
-STILL_WRONG = "def median(values):\n    return sorted(values)[len(values) // 2]\n"
-FIXED = (
-    "def median(values):\n"
-    "    ordered = sorted(values)\n"
-    "    middle = len(ordered) // 2\n"
-    "    if len(ordered) % 2:\n"
-    "        return ordered[middle]\n"
-    "    return (ordered[middle - 1] + ordered[middle]) / 2\n"
-)
-TESTS = (
-    "from stats import median\n\n\n"
-    "def test_odd():\n    assert median([3, 1, 2]) == 2\n\n\n"
-    "def test_even():\n    assert median([4, 1, 3, 2]) == 2.5\n"
-)
-COMMAND = f"{sys.executable} -B -m pytest -q -p no:cacheprovider"
 
 
 def whole(text: str) -> ScriptedAnswer:
-    return ScriptedAnswer(deltas=[f"stats.py\n```python\n{text}```\n"])
+    return ScriptedAnswer(deltas=[answer_rewriting(text)])
 
 
 @pytest.fixture
 def loop_window(qtbot, tmp_path: Path, monkeypatch) -> tuple[MainWindow, ScriptedEngineWorker, Path]:
     monkeypatch.setattr(ReviewDialog, "exec", lambda _dialog: QDialog.DialogCode.Accepted)  # the user accepts
-    (tmp_path / "stats.py").write_text(BUGGY)
-    (tmp_path / "test_stats.py").write_text(TESTS)
+    write_project(tmp_path)
     worker = ScriptedEngineWorker()
     window = open_window(qtbot, worker=worker)
     window.run.ask_test_command = lambda _parent, _folder, _detected, _current: COMMAND  # confirmed once

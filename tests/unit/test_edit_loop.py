@@ -5,7 +5,6 @@ file only where it changed beyond the model's own edit."""
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,32 +14,10 @@ import pytest
 from app.edits.prompt import Message
 from app.loop.driver import EditLoop, ModelAnswer
 from app.loop.rounds import TestRun, run_tests
+from tests.helpers.median_project import ALSO_WRONG, BUGGY, FIXED, STILL_WRONG, whole, write_project
+from tests.helpers.median_project import TEST_COMMAND as COMMAND
 
 pytestmark = pytest.mark.slow  # every test runs pytest in a child process
-
-BUGGY = "def median(values):\n    ordered = sorted(values)\n    return ordered[len(ordered) // 2]\n"
-STILL_WRONG = (
-    "def median(values):\n    ordered = sorted(values)\n    middle = len(ordered) // 2\n    return ordered[middle]\n"
-)
-ALSO_WRONG = "def median(values):\n    return sorted(values)[len(values) // 2]\n"
-FIXED = (
-    "def median(values):\n"
-    "    ordered = sorted(values)\n"
-    "    middle = len(ordered) // 2\n"
-    "    if len(ordered) % 2:\n"
-    "        return ordered[middle]\n"
-    "    return (ordered[middle - 1] + ordered[middle]) / 2\n"
-)
-TESTS = (
-    "from stats import median\n\n\n"
-    "def test_odd():\n    assert median([3, 1, 2]) == 2\n\n\n"
-    "def test_even():\n    assert median([4, 1, 3, 2]) == 2.5\n"
-)
-COMMAND = f"{sys.executable} -B -m pytest -q -p no:cacheprovider"
-
-
-def whole(text: str) -> str:
-    return f"stats.py\n```python\n{text}```\n"
 
 
 class ScriptedModel:
@@ -60,9 +37,7 @@ class ScriptedModel:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    (tmp_path / "stats.py").write_text(BUGGY)
-    (tmp_path / "test_stats.py").write_text(TESTS)
-    return tmp_path
+    return write_project(tmp_path)
 
 
 def pytest_run(folder: str) -> TestRun:
