@@ -163,10 +163,14 @@ def measure_draft_cost(
 
 
 def best_draft_length(acceptance: float, cost: DraftCost, limit: int) -> int:
-    """The number of drafts (1..limit) with the best expected speed-up at `acceptance`."""
+    """The number of drafts (1..limit) with the best expected speed-up at `acceptance`, among
+    the lengths that can pay at all (a batch too short to ever pay teaches nothing)."""
     if limit <= 1:
         return max(0, limit)
-    return max(range(1, limit + 1), key=lambda k: expected_speedup(acceptance, cost.ratio(k), k))
+    lengths = [
+        k for k in range(1, limit + 1) if break_even_acceptance(cost.ratio(k), k) <= MAX_ACHIEVABLE_ACCEPTANCE
+    ] or [limit]
+    return max(lengths, key=lambda k: expected_speedup(acceptance, cost.ratio(k), k))
 
 
 class DraftPolicy:
@@ -200,6 +204,7 @@ class DraftPolicy:
             if self.paused_for == 0:
                 self._probing = True
                 self.gain = 1.0  # the probe starts from neutral
+                self.acceptance = 1.0  # and hopeful: a full batch, the one that pays if the text now repeats
             return False
         return True
 
