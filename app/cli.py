@@ -89,6 +89,14 @@ COMMANDS = (
         "The model catalog, downloads from the hub, and the models on disk.",
     ),
     Command(
+        "check",
+        "app.commands.check",
+        arguments.check,
+        "check a model's coding quality here (HumanEval chat and completion) beside its published scores",
+        "Run HumanEval's problems through the model's chat and the editor's completion, run the answers' "
+        "tests in a sandbox, and print pass@1 beside the published figures.",
+    ),
+    Command(
         "doctor",
         "app.commands.doctor",
         arguments.doctor,

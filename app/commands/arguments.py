@@ -199,3 +199,16 @@ def doctor(parser: Parser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list of findings")
     # `dscoder doctor --qt-child` is the child process that tries Qt (see app/diagnostics/doctor.py).
     parser.add_argument("--qt-child", action="store_true", help=argparse.SUPPRESS)
+
+
+def check(parser: Parser) -> None:
+    add_model_options(parser)
+    parser.add_argument("--suite", choices=("quick", "full"), default="quick", help="quick: 24 problems; full: all 164")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="only the suite's first N problems (a smoke run; kept as its own suite, apart from full checks)",
+    )
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")

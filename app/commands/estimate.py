@@ -14,6 +14,7 @@ from pathlib import Path
 
 from app.commands.probe import measured_machine
 from app.config.settings import load_settings
+from app.hardware.machine_speed import under_load_note
 from app.models.catalog import CatalogEntry, load_catalog
 from app.models.gguf import GgufInfo, read_gguf_info
 from app.models.planning.file_estimate import FileEstimate, estimate_file, memory_for, rates_for
@@ -39,10 +40,13 @@ def estimate_text(model: GgufInfo | CatalogEntry, result: FileEstimate) -> str:
     title = model.id if isinstance(model, CatalogEntry) else str(model.path)
     rows = [
         ("Weights", est.weights_ram_bytes, est.weights_vram_bytes),
+        ("Weights, repacked copy", est.repacked_ram_bytes, 0),
         (f"KV cache ({est.kv_type})", est.kv_ram_bytes, est.kv_vram_bytes),
         ("Compute buffers", est.compute_ram_bytes, est.compute_vram_bytes),
         ("Runtime overhead", est.overhead_ram_bytes, est.overhead_vram_bytes),
         ("Total" + (" (measured)" if est.measured else ""), est.ram_bytes, est.vram_bytes),
+        ("Prompt cache (budget)", est.prompt_cache_bytes, 0),
+        ("Worst case", est.worst_case_ram_bytes, est.vram_bytes),
     ]
     lines = [
         f"{title}: {est.n_gpu_layers} of {est.n_layer + 1} layers on the GPU, context {est.n_ctx}",
@@ -50,11 +54,15 @@ def estimate_text(model: GgufInfo | CatalogEntry, result: FileEstimate) -> str:
     ]
     lines += [f"{label:<22}{memory_size(ram):>10}{memory_size(vram):>10}" for label, ram, vram in rows]
     lines += [
+        f"{est.includes()}.",
         "",
-        f"Speed ({speed.source}): {token_rate(speed.decode_tokens_per_s)} tokens/s while answering, "
+        f"Speed ({speed.source}): {token_rate(speed.decode_tokens_per_s)} tokens/s while answering "
+        f"({token_rate(speed.plain_decode)} without drafting), "
         f"{token_rate(speed.prompt_tokens_per_s)} prompt tokens/s; "
         f"a 2K-token question's first token in {duration(speed.first_token_s)}",
     ]
+    if speed.correction_text():
+        lines.append(f"The speeds are {speed.correction_text()}.")
     return "\n".join(lines)
 
 
@@ -70,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         flash_attn=settings.flash_attn if args.flash_attn is None else args.flash_attn,
         kv_cache_type=args.kv_type,
         n_threads=settings.n_threads,
+        prompt_cache_bytes=settings.prompt_cache_bytes or -1,  # the settings' 0 is "automatic"
     )
     if options.n_gpu_layers == AUTO_GPU_LAYERS:
         if not isinstance(model, GgufInfo):
@@ -85,4 +94,7 @@ def run(args: argparse.Namespace) -> int:
         speed = predict_speed(model_shape(model), memory, rates_for(machine, memory.n_gpu_layers))
         result = FileEstimate(memory, speed, None)
     print(json.dumps(result.cli_dict(), indent=2) if args.json else estimate_text(model, result))
+    busy = under_load_note(machine.machine_speed)
+    if busy and not args.json:
+        print(f"This machine's speed was {busy} (`dscoder probe --measure`).")
     return 0

@@ -16,6 +16,7 @@ from app.models.library import installed_paths, scan_models
 from app.models.planning.measured import MeasuredLoads
 from app.models.planning.planner import Plan, plan_for_machine, plan_options
 from app.models.planning.speed_prediction import ASSUMED
+from app.models.quality.results import QualityResults
 from app.utils.errors import DscoderError
 from app.utils.units import duration, file_size, memory_size, token_rate
 
@@ -55,7 +56,11 @@ def probe_json(machine: MachineProfile, plan: Plan) -> dict[str, Any]:
 
 def speed_reading(machine: MachineProfile) -> str:
     text = describe_machine_speed(machine.machine_speed)
-    return text if machine.machine_speed is not None else f"{text}; run `dscoder probe --measure`"
+    if machine.machine_speed is None:
+        return f"{text}; run `dscoder probe --measure`"
+    if machine.machine_speed.measured_under_load:
+        return f"{text} (`dscoder probe --measure`)"  # the sentence ends "Measure again"
+    return text
 
 
 def type_factors_reading(speed: MachineSpeed) -> str:
@@ -157,7 +162,14 @@ def run(args: argparse.Namespace) -> int:
     machine = measured_machine(settings, again=args.measure)
     catalog = load_catalog()
     installed = installed_paths(catalog.entries, scan_models(settings.resolved_models_dir(), read_metadata=False))
-    opts = plan_options(settings, args.purpose, ctx_cap=args.ctx_cap, installed=installed, measured=MeasuredLoads())
+    opts = plan_options(
+        settings,
+        args.purpose,
+        ctx_cap=args.ctx_cap,
+        installed=installed,
+        measured=MeasuredLoads(),
+        quality=QualityResults().records(),
+    )
     plan = plan_for_machine(machine, opts, catalog)
     print(json.dumps(probe_json(machine, plan), indent=2) if args.json else probe_text(machine, plan))
     return 0

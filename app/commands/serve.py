@@ -17,6 +17,7 @@ from app.config.validation import is_loopback
 from app.llm.supervisor import check_model_file
 from app.models.planning.preflight import plan_and_check_load
 from app.protocol.options import MIB, LoadOptions
+from app.utils.allocator import limit_malloc_growth
 
 
 def model_id(path: str) -> str:
@@ -60,5 +61,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"API key: {api_key}{note}", flush=True)
         print("Press Ctrl+C to stop.", flush=True)
 
+    limit_malloc_growth()  # the engine runs in this process: the supervisor's malloc settings, set here
     serve(options, args.host, args.port, api_key, on_ready=ready, keyless=keyless)
     return 0

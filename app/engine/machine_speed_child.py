@@ -7,7 +7,8 @@ on each GPU it was asked to: decode (one token at a time, so every token streams
 weights: bytes per second) and prompt processing (a batch of tokens: floating-point
 operations per second). On the CPU it then compares the weight types: a small model
 of each type in BENCH_TYPES against a small Q4_K one gives each type's decode and
-prompt rate as a factor of Q4_K's; and the small Q4_K model reads a batch after a long
+prompt rate as a factor of Q4_K's (their decode tokens take turns, so none of them is
+read from the CPU's last-level cache: see _interleaved_decode_seconds); and the small Q4_K model reads a batch after a long
 cached context and from an empty one, whose difference is attention's rate. It prints
 progress lines and one result line on stdout:
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -73,6 +75,31 @@ def _decode_seconds(llm: Any, budget_s: float) -> list[float]:
         started = time.perf_counter()
         llm.eval(_tokens(1, len(seconds)))
         seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def _interleaved_decode_seconds(llms: dict[QuantType, Any], budget_s: float) -> dict[QuantType, list[float]]:
+    """Seconds of single tokens of each model, the models taking turns token by token.
+
+    A small model of a compact type fits a large last-level cache (two layers of Q2_K are
+    34 MB, the L3 of many server CPUs 32 MiB): decoded on its own, every token after the
+    first would read its weights from the cache, and the type would look faster than it
+    runs in a real model, which streams from RAM. Between two tokens of one model every
+    other model streams its weights, hundreds of MB together, so each token reads from RAM."""
+    for llm in llms.values():
+        llm.reset()
+        llm.eval(_tokens(WARMUP_TOKENS))
+    seconds: dict[QuantType, list[float]] = {quant: [] for quant in llms}
+    spent = 0.0
+    step = 0
+    while step < MAX_DECODE_TOKENS and (step < MIN_DECODE_TOKENS or spent < budget_s):
+        for quant, llm in llms.items():
+            started = time.perf_counter()
+            llm.eval(_tokens(1, step))
+            took = time.perf_counter() - started
+            seconds[quant].append(took)
+            spent += took
+        step += 1
     return seconds
 
 
@@ -180,8 +207,9 @@ def _compare_types(folder: Path, types: list[QuantType], threads: int, budget_s:
         batches: dict[QuantType, list[float]] = {quant: [] for quant in ordered}
         for round_index in range(TYPE_ROUNDS):
             _progress(0.45 + 0.4 * round_index / TYPE_ROUNDS, f"comparing weight types, round {round_index + 1}")
+            for quant, seconds in _interleaved_decode_seconds(llms, per_turn * 0.4 * len(ordered)).items():
+                decoded[quant] += seconds
             for quant in ordered:
-                decoded[quant] += _decode_seconds(llms[quant], per_turn * 0.4)
                 batches[quant] += _prompt_batches(llms[quant], per_turn * 0.6, n_tokens=SMALL_PROMPT_TOKENS)
         rates = {
             quant: (models[quant].streamed_bytes_per_token / _fastest_half(decoded[quant]), min(batches[quant]))
@@ -233,7 +261,14 @@ def run(
         "gpus": [{"index": gpu, **speeds} for gpu, speeds in zip(gpus, on_gpus, strict=True)],
         "weights_bytes": model.weight_bytes,
         "elapsed_s": time.perf_counter() - started,
+        "cpu_s": _own_cpu_seconds(),  # the parent tells its own load from other programs'
     }
+
+
+def _own_cpu_seconds() -> float:
+    """CPU seconds this process used so far, every thread (llama.cpp's pool included)."""
+    times = os.times()
+    return times.user + times.system
 
 
 def build_arg_parser() -> argparse.ArgumentParser:

@@ -68,6 +68,10 @@ class MachineSpeed:
     # type, and their prompt kernels dequantize to the same tensor-core matmuls.
     cpu_type_factors: tuple[TypeFactor, ...] = ()
     cpu_attention_flops: float = 0.0  # attention over a long context; 0: not measured (the prompt rate)
+    # Every run of the benchmark found other programs busy (or the hypervisor stealing time):
+    # the machine may be faster than this says (app/hardware/machine_load.py).
+    measured_under_load: bool = False
+    runs: int = 1  # benchmark runs made to find a quiet one (the fastest quiet run is kept)
 
     def when(self) -> str:
         """ "measured 2026-05-01 10:58 UTC in 6.1 s", or "recorded" for a speed not measured here."""
@@ -83,7 +87,9 @@ class MachineSpeed:
         if self.cpu_attention_flops:
             cpu += f", {compute_rate(self.cpu_attention_flops)} attention"
         gpus = [f"{g.name} {bandwidth(g.decode_bytes_per_s)}, {compute_rate(g.prompt_flops)}" for g in self.gpus]
-        return f"{'; '.join([cpu, *gpus])} ({self.when()})"
+        text = f"{'; '.join([cpu, *gpus])} ({self.when()})"
+        note = under_load_note(self)
+        return f"{text}; {note}" if note else text
 
     def gpu(self, name: str) -> GpuSpeed | None:
         return next((g for g in self.gpus if g.name == name), None)
@@ -101,6 +107,8 @@ class MachineSpeed:
             "cpu_type_factors": type_factors_json(self.cpu_type_factors),
             "gpus": [asdict(g) for g in self.gpus],
             "measured_at": self.measured_at,
+            "measured_under_load": self.measured_under_load,
+            "runs": self.runs,
         }
         if self.cpu_attention_flops > 0:
             data["cpu_attention_flops"] = self.cpu_attention_flops
@@ -120,10 +128,19 @@ class MachineSpeed:
             hardware=hardware or str(data.get("hardware", "")),
             cpu_type_factors=type_factors_from_json(data.get("cpu_type_factors") or {}),
             cpu_attention_flops=float(data.get("cpu_attention_flops") or 0.0),
+            measured_under_load=bool(data.get("measured_under_load", False)),
+            runs=int(data.get("runs") or 1),
         )
 
 
 NOT_MEASURED = "not measured yet; the estimates assume a typical machine"
+UNDER_LOAD = "measured while the machine was busy; Measure again"
+
+
+def under_load_note(speed: MachineSpeed | None) -> str:
+    """What the window and `dscoder probe` say about a speed measured while other programs
+    were busy (the window shows it beside its Measure again button); "" for a quiet one."""
+    return UNDER_LOAD if speed is not None and speed.measured_under_load else ""
 
 
 def describe_machine_speed(speed: MachineSpeed | None) -> str:
@@ -157,16 +174,36 @@ def attention_flops(n_layer: int, attention_width: int, n_tokens: int) -> float:
 
 # Part of the key: a measurement made by an earlier benchmark is measured again (2: with the
 # engine's own thread plan, where 1 used llama-cpp-python's default of half the CPUs; 3: with
-# the CPU's per-type factors and attention rate).
-BENCHMARK_VERSION = 3
+# the CPU's per-type factors and attention rate; 4: watching the machine's load, repeated
+# while it is busy).
+BENCHMARK_VERSION = 4
+# The vector extensions that change which llama.cpp kernels run, widest first: a VM moved to
+# a host with another vector width (same CPU name) is another machine.
+VECTOR_WIDTHS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("neon", "NEON"), ("asimd", "NEON"))
+
+
+def vector_width(cpu_flags: Sequence[str]) -> str:
+    """ "AVX-512", "AVX2", ...: the widest vector extension among the CPU's flags, "" when none is known."""
+    flags = {flag.lower() for flag in cpu_flags}
+    return next((name for flag, name in VECTOR_WIDTHS if flag in flags), "")
 
 
 def hardware_key(
-    cpu_name: str, cores: int, hw_threads: int, ram_total_bytes: int, gpus: Sequence[GpuInfo], n_threads: int = 0
+    cpu_name: str,
+    cores: int,
+    hw_threads: int,
+    ram_total_bytes: int,
+    gpus: Sequence[GpuInfo],
+    n_threads: int = 0,
+    cpu_flags: Sequence[str] = (),
 ) -> str:
-    """What the speed depends on, as one string: a new key means a new measurement."""
+    """What the speed depends on, as one string: a new key means a new measurement (a change of
+    CPU, of its vector width, of RAM size, of a GPU or its driver, of the thread setting, or a
+    new release of the benchmark)."""
     ram_gib = round(ram_total_bytes / GIB * 2) / 2  # MemTotal moves a little between kernels
-    parts = [f"{cpu_name} ({cores}c/{hw_threads}t)", f"{ram_gib:g} GiB", f"benchmark {BENCHMARK_VERSION}"]
+    width = vector_width(cpu_flags)
+    cpu = f"{cpu_name} ({cores}c/{hw_threads}t{', ' + width if width else ''})"
+    parts = [cpu, f"{ram_gib:g} GiB", f"benchmark {BENCHMARK_VERSION}"]
     parts += [f"{g.name} [{g.driver or g.backend or g.vendor}]" for g in gpus if g.backend_usable]
     if n_threads > 0:
         parts.append(f"{n_threads} threads")

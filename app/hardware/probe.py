@@ -87,7 +87,13 @@ class MachineProfile:
         """What the machine's speed depends on (see app/hardware/machine_speed.py)."""
         cpu = self.cpu
         return hardware_key(
-            cpu.name, cpu.physical_cores, cpu.logical_cores, self.memory.ram_total_bytes, self.gpus, n_threads
+            cpu.name,
+            cpu.physical_cores,
+            cpu.logical_cores,
+            self.memory.ram_total_bytes,
+            self.gpus,
+            n_threads,
+            cpu.flags,
         )
 
     def to_dict(self) -> dict[str, Any]:

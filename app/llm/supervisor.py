@@ -30,6 +30,7 @@ from typing import Any
 from app.protocol.options import LoadOptions
 from app.protocol.startup_marks import FAILED_MARK, READY_MARK
 from app.utils import paths
+from app.utils.allocator import engine_malloc_env
 from app.utils.errors import CancelledError, EngineError, ModelFileError
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,7 @@ class EngineSupervisor:
         if self.keyless:
             cmd.append("--keyless-loopback")
         env = dict(os.environ, DSCODER_ENGINE_API_KEY=self.api_key, PYTHONUNBUFFERED="1")
+        env = {**engine_malloc_env(), **env}  # the user's own MALLOC_* settings win
         log.info("starting engine: %s", " ".join(cmd))
         with self.log_path.open("wb") as log_file:
             return subprocess.Popen(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -79,11 +79,12 @@ class CatalogEntry:
     fim: bool | str  # True, "unofficial" or False
     context_length: int
     license: str
-    scores: dict[str, float]  # published pass@1 scores, for UI text
+    scores: dict[str, float]  # published pass@1 scores in percent, as the family's tables print them
     quality: dict[str, float]  # planner ranking per purpose; 0: unsuitable
     remote_only: bool  # too large to run locally (the 236B): only through a remote engine
     note: str = ""
     comment: str = ""
+    score_sources: dict[str, str] = field(default_factory=dict)  # benchmark -> paper or model card and table
 
     @property
     def size(self) -> int:
@@ -111,8 +112,47 @@ class CatalogEntry:
 
 
 @dataclass(frozen=True)
+class PublishedScore:
+    """One published pass@1 figure: the benchmark, its name in the family's own table,
+    the score in percent and where it was published."""
+
+    benchmark: str  # "humaneval_python", "mbpp", "humaneval_fim", ...
+    label: str  # "HumanEval (Python)"
+    percent: float
+    source: str
+
+    @property
+    def fraction(self) -> float:
+        return self.percent / 100
+
+
+@dataclass(frozen=True)
+class KnownModel:
+    """A model outside the catalog whose published scores the quality check knows (the
+    real test model): recognised by `match` in its GGUF name or file name."""
+
+    name: str
+    match: str
+    scores: dict[str, float]
+    score_sources: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Catalog:
     entries: tuple[CatalogEntry, ...]
+    benchmarks: dict[str, str] = field(default_factory=dict)  # benchmark -> its label in the family's tables
+    known_models: tuple[KnownModel, ...] = ()
+
+    def published_scores(self, scores: dict[str, float], sources: dict[str, str]) -> tuple[PublishedScore, ...]:
+        """Published figures in the catalog's benchmark order (the order of `benchmarks`)."""
+        order = list(self.benchmarks) + [b for b in scores if b not in self.benchmarks]
+        return tuple(
+            PublishedScore(b, self.benchmarks.get(b, b), scores[b], sources.get(b, "")) for b in order if b in scores
+        )
+
+    def published_for_variant(self, variant: str) -> tuple[PublishedScore, ...]:
+        entries = self.for_variant(variant)
+        return self.published_scores(entries[0].scores, entries[0].score_sources) if entries else ()
 
     def get(self, entry_id: str) -> CatalogEntry:
         for entry in self.entries:
@@ -142,7 +182,7 @@ class Catalog:
         return None
 
 
-def _entry(raw: dict[str, Any]) -> CatalogEntry:
+def _entry(raw: dict[str, Any], sources: dict[str, str]) -> CatalogEntry:
     hp = dict(raw["hyperparameters"])
     files = tuple(CatalogFile(f["name"], int(f["size"]), f.get("sha256")) for f in raw["files"])
     return CatalogEntry(
@@ -166,15 +206,21 @@ def _entry(raw: dict[str, Any]) -> CatalogEntry:
         remote_only=bool(raw.get("remote_only", False)),
         note=raw.get("note", ""),
         comment=raw.get("comment", ""),
+        score_sources=dict(sources),
     )
 
 
 def parse_catalog(data: dict[str, Any]) -> Catalog:
     try:
-        entries = tuple(_entry(raw) for raw in data["entries"])
+        sources = data.get("score_sources", {})
+        entries = tuple(_entry(raw, sources.get(raw["variant"], {})) for raw in data["entries"])
+        known = tuple(
+            KnownModel(k["name"], k["match"], dict(k["scores"]), dict(k.get("score_sources", {})))
+            for k in data.get("known_models", [])
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise DscoderError(f"The model catalog is damaged ({exc})", "Reinstall the app") from exc
-    return Catalog(entries)
+    return Catalog(entries, dict(data.get("benchmarks", {})), known)
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import TypedDict
 
 # CSI (ESC [ params final), OSC (ESC ] ... BEL or ST), and two-character escapes.
 _ESCAPE = re.compile(r"\x1b(?:\[(?P<params>[0-?]*)[ -/]*(?P<final>[@-~])|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
@@ -32,6 +33,29 @@ class TextStyle:
 PLAIN = TextStyle()
 
 
+class _StyleChange(TypedDict, total=False):
+    """Some of `TextStyle`'s fields, for `replace` (so mypy checks the table below)."""
+
+    foreground: str | None
+    background: str | None
+    bold: bool
+    italic: bool
+    underline: bool
+
+
+# The SGR codes that set or reset one attribute (39 and 49: the default colours).
+_SETS_ONE_ATTRIBUTE: dict[int, _StyleChange] = {
+    1: {"bold": True},
+    3: {"italic": True},
+    4: {"underline": True},
+    22: {"bold": False},
+    23: {"italic": False},
+    24: {"underline": False},
+    39: {"foreground": None},
+    49: {"background": None},
+}
+
+
 def _color_256(index: int) -> str:
     if index < 16:
         return PALETTE[index]
@@ -52,26 +76,12 @@ def apply_sgr(style: TextStyle, params: str) -> TextStyle:
         code = codes[i]
         if code == 0:
             style = PLAIN
-        elif code == 1:
-            style = replace(style, bold=True)
-        elif code == 3:
-            style = replace(style, italic=True)
-        elif code == 4:
-            style = replace(style, underline=True)
-        elif code == 22:
-            style = replace(style, bold=False)
-        elif code == 23:
-            style = replace(style, italic=False)
-        elif code == 24:
-            style = replace(style, underline=False)
+        elif code in _SETS_ONE_ATTRIBUTE:
+            style = replace(style, **_SETS_ONE_ATTRIBUTE[code])
         elif 30 <= code <= 37 or 90 <= code <= 97:
             style = replace(style, foreground=PALETTE[code - 30 if code < 90 else code - 82])
         elif 40 <= code <= 47 or 100 <= code <= 107:
             style = replace(style, background=PALETTE[code - 40 if code < 100 else code - 92])
-        elif code == 39:
-            style = replace(style, foreground=None)
-        elif code == 49:
-            style = replace(style, background=None)
         elif code in (38, 48) and i + 1 < len(codes):
             color = None
             if codes[i + 1] == 5 and i + 2 < len(codes):

@@ -38,7 +38,11 @@ def test_fim_cases_are_mostly_correct_and_never_leak_special_tokens(real_client)
     passed = sum(ok for _, ok, _ in results)
     report = "\n".join(f"{'ok  ' if ok else 'FAIL'} {name}: {middle!r}" for name, ok, middle in results)
     print(f"\n{passed}/{len(results)} FIM cases correct\n{report}")
-    assert passed / len(results) >= 0.8, report
+    # Greedy answers differ by CPU: the same code (and the commit before this bound) gets 18
+    # of 22 on a Xeon with AMX and 17 of 22 on an AMD EPYC with AVX-512 (py-max-key-midline
+    # flips). The bound is the lower of the two, so it fails on a real regression in the FIM
+    # path (prompt, stop rules), not on a CPU's rounding.
+    assert passed / len(results) >= 0.75, report
 
 
 @pytest.mark.timeout(600)

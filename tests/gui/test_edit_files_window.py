@@ -18,10 +18,11 @@ CALC = "def add(a, b):\n    return a - b\n"
 
 
 def test_edit_files_reviews_writes_reloads_and_undoes(qtbot, tmp_path: Path, monkeypatch) -> None:
-    reviewed: list[ReviewDialog] = []
+    reviewed: list[str] = []
 
     def accept_review(dialog: ReviewDialog) -> int:  # the user reads the diff and presses Accept
-        reviewed.append(dialog)
+        # The list is read now: the dialog is deleted once it closes.
+        reviewed.extend(dialog.file_list.item(row).text() for row in range(dialog.file_list.count()))
         return QDialog.DialogCode.Accepted
 
     monkeypatch.setattr(ReviewDialog, "exec", accept_review)
@@ -40,7 +41,7 @@ def test_edit_files_reviews_writes_reloads_and_undoes(qtbot, tmp_path: Path, mon
     window.chat.input.edit_files_button.click()
     qtbot.waitUntil(lambda: (tmp_path / "calc.py").read_text() != CALC, timeout=WAIT_MS)
 
-    assert [reviewed[0].file_list.item(0).text()] == ["calc.py  CHANGED  +1 −1"]
+    assert reviewed == ["calc.py  CHANGED  +1 −1"]
     assert "calc.py" in worker.requests[0].messages[-1]["content"]
     assert editor.text() == "def add(a, b):\n    return a + b\n" and not editor.is_modified()
     assert window.edit_files.undo_action.isEnabled()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from app.config.settings import Settings
 from app.config.validation import validate_settings
+from app.hardware.machine_speed import MachineSpeed
 from app.preferences.ui.dialog import SettingsDialog
+from app.preferences.ui.machine_speed_row import MachineSpeedRow
 from app.protocol.options import load_options_for
 from app.utils.secrets import SecretStore
 from app.utils.units import MIB
@@ -65,3 +67,31 @@ def test_the_planners_cache_size_reaches_the_engine_and_bad_values_are_problems(
     assert load_options_for(Settings(prompt_cache_bytes=512 * MIB), "/m.gguf").prompt_cache_bytes == 512 * MIB
     problems = validate_settings(Settings(prompt_cache_disk_mib=-1, n_threads_batch=-1))
     assert {p.field for p in problems} == {"prompt_cache_disk_mib", "n_threads_batch"}
+
+
+def _busy_speed() -> MachineSpeed:
+    return MachineSpeed(
+        3e9, 20e9, measured_at="2026-12-06T12:00:00+00:00", run_s=21.0, measured_under_load=True, runs=3
+    )
+
+
+def test_a_speed_measured_while_busy_says_so_and_measure_again_replaces_it(qtbot, tmp_path):
+    measured: list[bool] = []
+
+    def measure(progress, _control) -> MachineSpeed:
+        progress(0.5, "decoding on the CPU")
+        measured.append(True)
+        return MachineSpeed(11e9, 60e9, measured_at="2026-12-06T12:05:00+00:00", run_s=6.0)
+
+    row = MachineSpeedRow(read=_busy_speed, measure=measure)
+    dialog = SettingsDialog(Settings(), secrets=SecretStore(None, tmp_path / "secrets.json"), machine_speed=row)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.page_list.setCurrentRow(dialog.pages.index(dialog.speed_and_memory_page))  # read when first shown
+    label = dialog.speed_and_memory_page.machine_speed.label
+    qtbot.waitUntil(lambda: "measured while the machine was busy; Measure again" in label.text())
+    assert label.text().startswith("CPU 3.0 GB/s decode")
+    row.measure_button.click()
+    qtbot.waitUntil(lambda: measured == [True] and "11.0 GB/s" in label.text())
+    assert "busy" not in label.text() and row.measure_button.isEnabled()
+    dialog.reject()

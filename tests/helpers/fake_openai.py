@@ -10,7 +10,10 @@ Every request's path and JSON body are kept in `requests`, in order.
 from __future__ import annotations
 
 import json
+import sys
 import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,9 +27,18 @@ N_CTX = 8192
 class RecordingOpenAIServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, answer: str = "Here it is.") -> None:
+    def __init__(
+        self,
+        answer: str = "Here it is.",
+        respond: Callable[[str, dict[str, Any]], str] | None = None,
+        piece_delay_s: float = 0.0,
+    ) -> None:
+        """`respond(path, body)` scripts each chat and completion answer (default: `answer`
+        for chat, "a + b" for completions); `piece_delay_s` slows the stream (a stuck model)."""
         super().__init__(("127.0.0.1", 0), _Handler)
         self.answer = answer
+        self.respond = respond
+        self.piece_delay_s = piece_delay_s
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -38,6 +50,11 @@ class RecordingOpenAIServer(ThreadingHTTPServer):
     def target(self) -> RemoteTarget:
         """What the app's engine session loads to chat with this server."""
         return RemoteTarget(RemoteEngine("Fake coder", self.url, MODEL, "other", "fake"), "test-key")
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a cancelled stream, a closed keep-alive connection) is not an error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def record(self, path: str, body: dict[str, Any]) -> None:
         with self._lock:
@@ -97,12 +114,19 @@ class _Handler(BaseHTTPRequestHandler):
         for piece in pieces:
             choice = {"index": 0, "finish_reason": None}
             choice.update({"delta": {"content": piece}} if chat else {"text": piece})
-            self._chunk(f"data: {json.dumps({'choices': [choice]})}\n\n")
+            try:
+                self._chunk(f"data: {json.dumps({'choices': [choice]})}\n\n")
+            except OSError:  # the client hung up (cancelled, or it stopped at a stop rule)
+                return
+            time.sleep(self.server.piece_delay_s)
         done = {"index": 0, "finish_reason": "stop", **({"delta": {}} if chat else {"text": ""})}
         usage = {"prompt_tokens": 10, "completion_tokens": len(pieces), "total_tokens": 10 + len(pieces)}
-        self._chunk(f"data: {json.dumps({'choices': [done], 'usage': usage})}\n\n")
-        self._chunk("data: [DONE]\n\n")
-        self._chunk("")
+        try:
+            self._chunk(f"data: {json.dumps({'choices': [done], 'usage': usage})}\n\n")
+            self._chunk("data: [DONE]\n\n")
+            self._chunk("")
+        except OSError:
+            return
 
     def _route(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -113,10 +137,14 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path.endswith("/dscoder/count"):
             text = "".join(m.get("content", "") for m in body.get("messages", []))
             self._json({"prompt_tokens": len(text) // 4 + 1, "n_ctx": N_CTX})
+        elif self.path.endswith("/dscoder/info"):  # the local engine's own endpoint: not a remote's
+            self.send_error(404)
         elif self.path.endswith("/chat/completions"):
-            self._stream(True, "OK" if body.get("max_tokens") == 1 else self.server.answer)
-        else:  # /completions: the fill-in-the-middle probe
-            self._stream(False, "a + b")
+            respond = self.server.respond
+            probe = body.get("max_tokens") == 1
+            self._stream(True, "OK" if probe else respond(self.path, body) if respond else self.server.answer)
+        else:  # /completions: the fill-in-the-middle probe, or a scripted middle
+            self._stream(False, self.server.respond(self.path, body) if self.server.respond else "a + b")
 
     do_GET = _route
     do_POST = _route

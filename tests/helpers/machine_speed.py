@@ -35,9 +35,10 @@ def cache_speed_for_this_machine(speed: MachineSpeed = VM_SPEED, n_threads: int 
 
 
 def small_measurement(
-    machine: MachineProfile, *, progress=None, control=None, n_threads: int = 0, save: bool = True
+    machine: MachineProfile, *, progress=None, control=None, n_threads: int = 0, save: bool = True, max_runs: int = 1
 ) -> MachineSpeed:  # type: ignore[no-untyped-def]
-    """The real benchmark child on a one-layer model and two weight types (a `measure_machine_speed` for tests)."""
+    """The real benchmark child on a one-layer model and two weight types (a `measure_machine_speed` for tests;
+    one run, however busy the machine: the repeats are tested with recorded loads)."""
     return measure_machine_speed(
         machine,
         progress=progress,
@@ -47,4 +48,5 @@ def small_measurement(
         budget_s=0.6,
         save=save,
         types=SMALL_BENCHMARK_TYPES,
+        max_runs=max_runs,
     )

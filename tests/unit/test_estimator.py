@@ -181,4 +181,8 @@ def test_catalog_v2_lite_is_mostly_experts() -> None:
 
 def test_cli_dict_has_exactly_the_issue_keys(tmp_path: Path, headers: dict[str, GgufInfo]) -> None:
     keys = set(estimate_memory(headers["1.3b"]).cli_dict())
-    assert keys == {"weights_bytes", "kv_bytes", "compute_bytes", "ram_bytes", "vram_bytes"}
+    assert keys == {"weights_bytes", "kv_bytes", "compute_bytes", "ram_bytes", "vram_bytes"} | {
+        "prompt_cache_bytes",  # issue 20: the cache on its own line, and what RAM counts
+        "worst_case_ram_bytes",
+        "ram_includes",
+    }

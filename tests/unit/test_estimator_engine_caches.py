@@ -12,12 +12,16 @@ from app.utils.units import GIB, MIB
 ENTRY = "deepseek-coder-6.7b-instruct:Q4_K_M"
 
 
-def test_the_prompt_cache_budget_is_host_ram():
+def test_the_prompt_cache_budget_is_its_own_line_of_host_ram():
     entry = load_catalog().get(ENTRY)
     plain = estimate_memory(entry, n_ctx=4096)
     cached = estimate_memory(entry, n_ctx=4096, prompt_cache_bytes=512 * MIB)
-    assert cached.ram_bytes - plain.ram_bytes == 512 * MIB
-    assert cached.prompt_cache_bytes == 512 * MIB
+    assert cached.ram_bytes == plain.ram_bytes  # real use, less what the cache holds
+    assert cached.prompt_cache_bytes == 512 * MIB and plain.prompt_cache_bytes == 0
+    assert cached.worst_case_ram_bytes - plain.worst_case_ram_bytes == 512 * MIB  # every context and the cache full
+    json = cached.cli_dict()
+    assert json["prompt_cache_bytes"] == 512 * MIB and json["worst_case_ram_bytes"] == cached.ram_bytes + 512 * MIB
+    assert "prompt cache is its own line" in str(json["ram_includes"])
     on_gpu = estimate_memory(entry, n_ctx=4096, n_gpu_layers=ALL_GPU_LAYERS, prompt_cache_bytes=512 * MIB)
     assert on_gpu.vram_bytes == estimate_memory(entry, n_ctx=4096, n_gpu_layers=ALL_GPU_LAYERS).vram_bytes
 

@@ -191,9 +191,11 @@ def test_the_benchmark_measures_this_machine_in_a_child_and_caches_it(tmp_path: 
     machine = probe_machine(tmp_path)
     steps: list[tuple[float, str]] = []
     speed = small_measurement(machine, progress=lambda fraction, step: steps.append((fraction, step)))
-    assert speed.cpu_decode_bytes_per_s > 1e8 and speed.cpu_prompt_flops > 1e9
+    # A machine busy with other programs measures slow, and the result says so (test_machine_load.py).
+    assert (speed.cpu_decode_bytes_per_s > 1e8 and speed.cpu_prompt_flops > 1e9) or speed.measured_under_load
     assert speed.gpus == () or machine.usable_gpus
-    assert speed.measured_at and 0 < speed.run_s < 60 and speed.hardware == machine.hardware_key()
+    assert speed.measured_at and 0 < speed.run_s and speed.hardware == machine.hardware_key()
+    assert speed.run_s < 60 or speed.measured_under_load
     assert steps[0] == (0.0, "writing the test model") and steps[-1][0] == 1.0
     assert [fraction for fraction, _step in steps] == sorted(fraction for fraction, _step in steps)
     assert any("Q8_0" in step for _fraction, step in steps)
@@ -201,7 +203,12 @@ def test_the_benchmark_measures_this_machine_in_a_child_and_caches_it(tmp_path: 
     assert probe_machine(tmp_path).machine_speed == speed  # the next probe reads it from the cache
     assert with_machine_speed(probe_machine(tmp_path), measure=_never).machine_speed == speed
     issue_fields = {"cpu_decode_bytes_per_s", "cpu_prompt_flops", "gpus", "measured_at"}
-    assert set(speed.to_json()) == issue_fields | {"cpu_type_factors", "cpu_attention_flops"}
+    assert set(speed.to_json()) == issue_fields | {
+        "cpu_type_factors",
+        "cpu_attention_flops",
+        "measured_under_load",
+        "runs",
+    }
     factors = {f.type_name: f for f in speed.cpu_type_factors}
     assert set(factors) == {"Q4_K", "Q8_0"} and (factors["Q4_K"].decode, factors["Q4_K"].prompt) == (1.0, 1.0)
     assert factors["Q8_0"].decode > 0 and factors["Q8_0"].prompt > 0

@@ -18,8 +18,10 @@ from app.models.synthetic.shapes import SHAPE_6_7B, write_synthetic_gguf
 from tests.helpers.hardware_profiles import PROFILES, readers_for
 from tests.helpers.machine_speed import cache_speed_for_this_machine
 
-SPEED_KEYS = {"decode_tokens_per_s", "prompt_tokens_per_s", "first_token_s_at_2k"}
-ESTIMATE_KEYS = {"weights_bytes", "kv_bytes", "compute_bytes", "ram_bytes", "vram_bytes", "measured"} | SPEED_KEYS
+SPEED_KEYS = {"decode_tokens_per_s", "prompt_tokens_per_s", "first_token_s_at_2k", "plain_decode_tokens_per_s"}
+MEMORY_KEYS = {"weights_bytes", "kv_bytes", "compute_bytes", "ram_bytes", "vram_bytes", "measured"}
+MEMORY_KEYS |= {"prompt_cache_bytes", "worst_case_ram_bytes", "ram_includes"}  # the cache on its own line
+ESTIMATE_KEYS = MEMORY_KEYS | SPEED_KEYS | {"speed_source"}
 PROBE_KEYS = {
     "ram_total_bytes",
     "ram_available_bytes",
@@ -44,7 +46,8 @@ def test_probe_json_keys_on_this_machine(capsys: pytest.CaptureFixture[str]) -> 
     assert data["cpu"]["logical_cores"] >= 1
     assert data["machine_speed"] == speed.to_json()
     issue_keys = {"cpu_decode_bytes_per_s", "cpu_prompt_flops", "gpus", "measured_at"}
-    assert set(data["machine_speed"]) == issue_keys | {"cpu_type_factors"}  # no attention rate measured
+    assert set(data["machine_speed"]) == issue_keys | {"cpu_type_factors", "measured_under_load", "runs"}
+    assert data["machine_speed"]["measured_under_load"] is False  # no attention rate measured either
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.run.ansi import PLAIN, AnsiParser, TextStyle, strip_ansi
+from app.run.ansi import PLAIN, AnsiParser, TextStyle, apply_sgr, strip_ansi
 from app.run.locations import find_locations
 from app.run.process import RunSpec, run_process
 from app.run.summary import TestCounts, describe_change, parse_test_counts
@@ -200,6 +200,14 @@ def test_ansi_colours_become_styles_across_chunks():
         ("x", TextStyle(foreground="#0000ff")),
     ]
     assert strip_ansi("\x1b[32m3 passed\x1b[0m\x1b[2K") == "3 passed"
+
+
+def test_sgr_attributes_set_and_reset_one_at_a_time():
+    styled = apply_sgr(PLAIN, "1;3;4;31;42")
+    assert styled == TextStyle(foreground="#cd0000", background="#00cd00", bold=True, italic=True, underline=True)
+    assert apply_sgr(styled, "22;23") == TextStyle(foreground="#cd0000", background="#00cd00", underline=True)
+    assert apply_sgr(styled, "24;39;49") == TextStyle(bold=True, italic=True)
+    assert apply_sgr(styled, "") == PLAIN
 
 
 @pytest.mark.slow

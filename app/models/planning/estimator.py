@@ -13,6 +13,7 @@ measures the real engine's peak RSS against these estimates.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from app.models.catalog import CatalogEntry
@@ -28,14 +29,18 @@ KV_BYTES_PER_ELEMENT = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
 CTX_PAD = 256  # llama_context pads n_ctx to a multiple of 256
 
 # Fixed overheads and compute-buffer factors. The RAM side is calibrated on this
-# project's engine, CPU only (tests/bench/memory_accuracy.py, README's accuracy table:
-# the tiny model and Qwen2.5-Coder-0.5B Q4_K_M at 512..8192 context). The GPU side is
-# not measured yet: its constants follow the buffer sizes llama.cpp logs and must be
-# calibrated on a GPU machine with the same script.
+# project's engine, CPU only (tests/bench/memory_accuracy.py, README's accuracy table),
+# re-measured for issue 20 on an AMD EPYC (AVX-512, 2 cores) with llama.cpp 0.3.x: the
+# engine's RSS at load and as a context fills, step by step (the test model, a
+# DeepSeek-Coder-1.3B shape). The GPU side is not measured yet: its constants follow the
+# buffer sizes llama.cpp logs and must be calibrated on a GPU machine with the same script.
 #
 # Peak RSS of the engine process (Python, llama_cpp and the server stack) with a
-# negligible model loaded: measured 64 MiB.
-ENGINE_BASELINE_RSS_BYTES = 64 * MIB
+# negligible model loaded: measured 80 MiB ...
+ENGINE_BASELINE_RSS_BYTES = 80 * MIB
+# ... and per token of the model's vocabulary (llama.cpp's token tables, the engine's own
+# decoded pieces): 43 MiB more for the test model's 151,936 tokens.
+VOCAB_RSS_BYTES_PER_TOKEN = 300
 # Host memory the GPU runtime maps when a GPU backend is used (CUDA/ROCm libraries,
 # pinned staging buffers). Not measured.
 GPU_RUNTIME_RSS_BYTES = 300 * MIB
@@ -44,16 +49,38 @@ GPU_RUNTIME_RSS_BYTES = 300 * MIB
 GPU_CONTEXT_VRAM_BYTES = 350 * MIB
 # Compute graph scratch beyond the terms below (ggml-alloc alignment, graph nodes).
 COMPUTE_FIXED_BYTES = 8 * MIB
-# Resident activations of one ubatch, in units of ubatch x (n_embd + n_ff) f32 values:
-# measured 9.4 on the CPU backend (the FFN's gate/up/act tensors, norms, residuals, and
-# the matmul work buffers that hold the converted inputs).
-ACTIVATION_LIVE_TENSORS = 9.4
-# Copies of the KQ score matrix (n_kv x n_ubatch x n_head, f32) resident at the peak,
-# without flash attention: the scores and the softmax output overlap partly; measured 1.6.
-KQ_LIVE_COPIES = 1.6
+# The CPU compute buffer is reserved whole but only the pages a graph writes are resident,
+# and ggml-alloc lays the attention scores and the feed-forward activations of a ubatch over
+# the same memory: the peak is the larger of the two. Copies of the KQ score matrix
+# (n_kv x n_ubatch x n_head, f32) resident at a full context, without flash attention:
+# measured 1.5 (the scores and the softmax output overlap partly) ...
+KQ_LIVE_COPIES = 1.5
+# ... and the feed-forward side, in units of ubatch x (n_embd + n_ff) f32 values: measured
+# 3.25 (gate, up, their product, the norms and residuals) at a short context.
+ACTIVATION_LIVE_TENSORS = 3.25
 # GPU compute buffers are allocated whole (every byte counts, touched or not); llama.cpp
 # sizes them for the worst ubatch, where the scores and the logits do not overlap.
 GPU_ACTIVATION_LIVE_TENSORS = 1.5
+# llama.cpp's CPU backend copies the matrices of some weight types into an interleaved
+# layout when it loads them (its "CPU_REPACK" buffer), for faster matrix kernels; the
+# mapped file stays resident as well, so those weights count twice. Which types, by the
+# kernels the CPU has (ggml-cpu/repack.cpp; on x86 checked with this project's benchmark
+# models: Q2_K, Q4_0 and Q4_K repack with AVX2 or AVX-512, Q3_K, Q5_*, Q6_K and Q8_0 do not).
+# A CPU with AMX loads without the extra buffers (app/engine/backends.py): nothing repacks.
+X86_REPACKED_TYPES = frozenset({"Q2_K", "Q4_0", "Q4_K", "IQ4_NL"})
+ARM_REPACKED_TYPES = frozenset({"Q4_0", "IQ4_NL", "Q4_K", "Q8_0"})
+
+
+def repacked_types(cpu_flags: Collection[str], arch: str = "") -> frozenset[str]:
+    """The weight types llama.cpp repacks on a CPU with these flags (probe.py's SIMD flags)."""
+    flags = {flag.lower() for flag in cpu_flags}
+    if any(flag.startswith("amx") for flag in flags):
+        return frozenset()
+    if "avx2" in flags:
+        return X86_REPACKED_TYPES
+    if "neon" in flags or arch.lower() in ("arm64", "aarch64"):
+        return ARM_REPACKED_TYPES
+    return frozenset()
 
 
 @dataclass(frozen=True)
@@ -74,27 +101,55 @@ class MemoryEstimate:
     compute_vram_bytes: int
     overhead_ram_bytes: int
     overhead_vram_bytes: int
-    ram_bytes: int  # expected peak RSS of the engine process once the context is full
+    ram_bytes: int  # expected peak RSS of the engine process in real use (see RAM_INCLUDES); no prompt cache
     vram_bytes: int  # total over the GPUs used
     measured: bool = False  # from a load of this very file with these settings (app/models/planning/measured.py)
     # The engine's second context (inline completion), already in the kv_* and compute_*
-    # figures, and the prompt-state cache, in ram_bytes: the weights are shared, these are not.
+    # figures (the weights are shared, these are not), and the prompt-state cache's budget:
+    # its own line, never in ram_bytes (it fills by design, up to its budget, and gives
+    # way first); worst_case_ram_bytes adds it.
     completion_ctx: int = 0
     completion_kv_bytes: int = 0
     completion_compute_bytes: int = 0
     prompt_cache_bytes: int = 0
+    repacked_ram_bytes: int = 0  # weights llama.cpp copied into its repacked layout (in ram_bytes)
 
     @property
     def full_gpu(self) -> bool:
         return self.n_gpu_layers >= self.n_layer + 1
 
-    def cli_dict(self) -> dict[str, int]:
+    @property
+    def needed_ram_bytes(self) -> int:
+        """The RAM a load needs: ram_bytes less the mapped file's pages of the repacked weights,
+        which stay resident after the repack but are never read again (the system drops them
+        when it needs the memory). Plans and the check before a load use this."""
+        return self.ram_bytes - self.repacked_ram_bytes
+
+    @property
+    def worst_case_ram_bytes(self) -> int:
+        """RAM if every context and the prompt cache were full at once: what the plan keeps free."""
+        return self.ram_bytes + self.prompt_cache_bytes
+
+    def includes(self) -> str:
+        """What ram_bytes counts, in words (`dscoder estimate` prints it)."""
+        contexts = f"the chat context ({self.n_ctx:,} tokens)"
+        if self.completion_ctx:
+            contexts += f" and the completion context ({self.completion_ctx:,} tokens)"
+        return (
+            f"RAM counts the weights, {contexts} filled, the compute buffers at their peak and the engine "
+            "itself; the prompt cache is its own line, at its budget (the worst case adds it)"
+        )
+
+    def cli_dict(self) -> dict[str, object]:
         return {
             "weights_bytes": self.weights_bytes,
             "kv_bytes": self.kv_bytes,
             "compute_bytes": self.compute_bytes,
             "ram_bytes": self.ram_bytes,
             "vram_bytes": self.vram_bytes,
+            "prompt_cache_bytes": self.prompt_cache_bytes,
+            "worst_case_ram_bytes": self.worst_case_ram_bytes,
+            "ram_includes": self.includes(),
         }
 
 
@@ -119,8 +174,9 @@ def compute_buffer_bytes(
     Without flash attention the KQ scores of one layer are materialised in f32:
     n_ctx x n_ubatch x n_head. ggml-alloc reuses memory across layers, so one layer's
     worth counts. On the CPU only the pages actually written are resident: a prompt
-    asks for the logits of its last token only, so one row of logits counts. A GPU
-    buffer is allocated whole, sized for all n_ubatch rows of logits.
+    asks for the logits of its last token only, so one row of logits counts, and the
+    scores and the feed-forward activations share memory: the larger of the two counts. A
+    GPU buffer is allocated whole, sized for all n_ubatch rows of logits.
     """
     ctx = pad_ctx(n_ctx)
     ubatch = max(1, min(n_ubatch, ctx))
@@ -130,7 +186,7 @@ def compute_buffer_bytes(
         logits = shape.vocab * ubatch * 4
         return int(max(scores, logits) + per_token * GPU_ACTIVATION_LIVE_TENSORS) + COMPUTE_FIXED_BYTES
     logits = shape.vocab * 4
-    return int(scores * KQ_LIVE_COPIES + per_token * ACTIVATION_LIVE_TENSORS) + logits + COMPUTE_FIXED_BYTES
+    return int(max(scores * KQ_LIVE_COPIES, per_token * ACTIVATION_LIVE_TENSORS)) + logits + COMPUTE_FIXED_BYTES
 
 
 def host_compute_bytes(shape: ModelMemoryShape, n_ctx: int, n_ubatch: int) -> int:
@@ -180,6 +236,7 @@ def estimate_memory(
     unified_memory: bool = False,
     completion_ctx: int | None = 0,
     prompt_cache_bytes: int = 0,
+    repacked: Collection[str] = (),
 ) -> MemoryEstimate:
     """RAM and VRAM to run `model` with this placement and context.
 
@@ -190,7 +247,9 @@ def estimate_memory(
     engine's second KV context, for inline completion (0: not counted; None: the engine's
     default size, LoadOptions.completion_context); its KV cache and compute buffer sit where the chat KV context's
     do and are included in the kv_* and compute_* figures. prompt_cache_bytes: the
-    prompt-state cache's budget, always in host RAM (the planner keeps it free instead).
+    prompt-state cache's budget, always in host RAM: its own line, out of ram_bytes (the
+    planner keeps it free: `worst_case_ram_bytes`). repacked: the weight types this CPU
+    repacks (`repacked_types`): their matrices on the CPU count twice.
     """
     shape = model_shape(model)
     ctx = pad_ctx(n_ctx)
@@ -215,7 +274,9 @@ def estimate_memory(
     kv_vram += second[1]
     compute_ram, compute_vram = compute_ram + second[2], compute_vram + second[3]
     discrete = place.gpu and not unified_memory
-    overhead_ram = ENGINE_BASELINE_RSS_BYTES + (GPU_RUNTIME_RSS_BYTES if discrete else 0)
+    overhead_ram = ENGINE_BASELINE_RSS_BYTES + VOCAB_RSS_BYTES_PER_TOKEN * shape.vocab
+    overhead_ram += GPU_RUNTIME_RSS_BYTES if discrete else 0
+    repacked_ram = _repacked_bytes(shape, place, repacked)
     overhead_vram = GPU_CONTEXT_VRAM_BYTES * n_gpus if discrete else 0
     kv_ram = kv_total - kv_vram
     return MemoryEstimate(
@@ -235,13 +296,27 @@ def estimate_memory(
         compute_vram_bytes=compute_vram,
         overhead_ram_bytes=overhead_ram,
         overhead_vram_bytes=overhead_vram,
-        ram_bytes=place.weights_ram + kv_ram + compute_ram + overhead_ram + prompt_cache_bytes,
+        ram_bytes=place.weights_ram + repacked_ram + kv_ram + compute_ram + overhead_ram,
         vram_bytes=(place.weights_vram + kv_vram + compute_vram + overhead_vram) if place.gpu else 0,
         completion_ctx=pad_ctx(completion_ctx) if completion_ctx > 0 else 0,
         completion_kv_bytes=second[0] + second[1],
         completion_compute_bytes=second[2] + second[3],
         prompt_cache_bytes=prompt_cache_bytes,
+        repacked_ram_bytes=repacked_ram,
     )
+
+
+def _repacked_bytes(shape: ModelMemoryShape, place: _Placement, repacked: Collection[str]) -> int:
+    """Bytes of the CPU's matrices in a repacked type: the repeating layers on the CPU (their
+    share of each type) and the output matrix when it stays there; never the token
+    embeddings, which are read a row at a time."""
+    if not repacked:
+        return 0
+    layers_total = sum(n for _name, n in shape.layer_types) or 1
+    share = sum(n for name, n in shape.layer_types if name in repacked) / layers_total
+    cpu_layers = sum(shape.layer_bytes[: place.first_gpu_layer])
+    output = shape.output_bytes if place.gpu == 0 and shape.output_type in repacked and not shape.tied_output else 0
+    return int(cpu_layers * share) + output
 
 
 def _second_context(
@@ -275,10 +350,13 @@ def estimate_load(
     n_gpu_layers: int | None = None,
     n_gpus: int = 1,
     unified_memory: bool = False,
+    prompt_cache_bytes: int = 0,
+    repacked: Collection[str] = (),
 ) -> MemoryEstimate:
     """The memory of loading `model` with the engine's `options`: both of its contexts
     (chat, and completion at its configured size) counted. `n_gpu_layers` overrides the
-    options' layers (a what-if, or a machine without a usable GPU)."""
+    options' layers (a what-if, or a machine without a usable GPU); prompt_cache_bytes is
+    the cache's budget (see `prompt_cache_budget`), on its own line."""
     return estimate_memory(
         model,
         n_gpu_layers=options.n_gpu_layers if n_gpu_layers is None else n_gpu_layers,
@@ -290,4 +368,6 @@ def estimate_load(
         n_gpus=n_gpus,
         unified_memory=unified_memory,
         completion_ctx=options.completion_context(options.n_ctx),
+        prompt_cache_bytes=prompt_cache_bytes,
+        repacked=repacked,
     )

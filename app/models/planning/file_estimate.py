@@ -3,7 +3,7 @@
 `estimate_file` is what `dscoder estimate`, the load recorder and the check before a
 load share: the estimator's memory and the speed model's prediction, replaced by
 what a load of this very file with these settings measured (and marked so), or
-corrected by this machine's measured factors for similar loads.
+corrected by the speed real answers measured on this machine (every model alike).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from app.hardware.machine_speed import load_cached_speed
 from app.hardware.probe import MachineProfile, ProbeReaders, probe_machine
 from app.models.gguf import GgufInfo, read_gguf_info
-from app.models.planning.estimator import MemoryEstimate, estimate_load
+from app.models.planning.estimator import MemoryEstimate, estimate_load, repacked_types
 from app.models.planning.gpu_layers import discover_once
 from app.models.planning.measured import (
     LoadRecord,
@@ -35,9 +35,8 @@ from app.models.planning.speed_prediction import (
     SpeedEstimate,
     device_rates,
     predict_speed,
-    streamed_bytes_per_token,
 )
-from app.protocol.options import LoadOptions
+from app.protocol.options import LoadOptions, prompt_cache_budget
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +93,8 @@ def memory_for(
         n_gpu_layers=options.n_gpu_layers if gpus or as_asked else 0,
         n_gpus=max(1, len(gpus)),
         unified_memory=any(g.unified_memory for g in gpus),
+        prompt_cache_bytes=prompt_cache_budget(options.prompt_cache_bytes, machine.memory.ram_total_bytes),
+        repacked=repacked_types(machine.cpu.flags, machine.cpu.arch),
     )
 
 
@@ -120,10 +121,9 @@ def estimate_file(
             speed = speed.scaled(decode or 1.0, prompt or 1.0, MEASURED)
         return FileEstimate(memory, speed, record)
     hardware = machine.machine_speed.hardware if machine.machine_speed else ""
-    similar = streamed_bytes_per_token(shape, memory)
-    factors = store.speed_factors(hardware, placement_of(settings, shape.n_layer), similar) if hardware else None
-    if factors is not None:
-        speed = speed.scaled(*factors, CALIBRATED)
+    correction = store.machine_correction(hardware, placement_of(settings, shape.n_layer)) if hardware else None
+    if correction is not None:
+        speed = speed.scaled(correction.decode, correction.prompt, CALIBRATED)
     return FileEstimate(memory, speed, None)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from app.hardware.probe import MachineProfile
 from app.models.catalog import CatalogEntry
-from app.models.planning.estimator import MemoryEstimate, estimate_memory, pad_ctx
+from app.models.planning.estimator import MemoryEstimate, estimate_memory, pad_ctx, repacked_types
 from app.models.planning.measured import LoadSettings, MeasuredLoads, ModelFileId, measured_memory, placement_of
 from app.models.planning.shape import model_shape
 from app.models.planning.speed_prediction import (
@@ -27,8 +27,9 @@ from app.models.planning.speed_prediction import (
     SpeedEstimate,
     device_rates,
     predict_speed,
-    streamed_bytes_per_token,
 )
+from app.models.quality.quant_loss import EXPECTED_LOSS_POINTS
+from app.models.quality.results import QualityRecord
 from app.protocol.options import prompt_cache_budget
 from app.utils.units import GIB, file_size, memory_size
 
@@ -39,8 +40,9 @@ DEFAULT_CTX_CAP = 16384
 PARTIAL_OFFLOAD_CTX = 8192  # context tried first when only some layers fit on the GPU
 MIN_PLANNED_GPU_VRAM_BYTES = 2 * GIB  # an APU's carve-out is not worth splitting layers onto
 CTX_ROUND_ABOVE = 4096  # above this the context is offered in whole K (1024) steps
-# Ranking: points off the entry's quality score per quant (perplexity grows fast below 4 bits).
-QUANT_PENALTY = {"Q8_0": 0.0, "Q6_K": 0.5, "Q5_K_M": 1.0, "Q4_K_M": 2.0, "Q3_K_M": 5.0, "Q2_K": 12.0}
+# Ranking: points off the entry's quality score per quant, the expected loss of pass@1 (its
+# sources, llama.cpp's perplexity table and Aider's measurements, are in quant_loss.py).
+QUANT_PENALTY = EXPECTED_LOSS_POINTS
 CTX_PENALTY_PER_HALVING = 2.0  # points off per halving of the context below the wanted one
 UNOFFICIAL_FIM_PENALTY = 10.0  # a v1 instruct model doing FIM for "both"
 # When no model meets the floors: those within this factor of the least slow count as
@@ -91,6 +93,7 @@ class PlanOptions:
     headroom: Headroom = Headroom()
     installed: Mapping[str, str] = field(default_factory=dict)  # catalog id -> path of its file on disk
     measured: MeasuredLoads | None = None  # real loads: measured and calibrated estimates
+    quality: tuple[QualityRecord, ...] = ()  # quality checks run here (app/models/quality/results.py)
 
 
 @dataclass(frozen=True)
@@ -168,12 +171,12 @@ class Budget:
     def without(self, est: MemoryEstimate) -> Budget:
         """What is left once `est`'s model is loaded (for a second model beside it)."""
         rest = copy.copy(self)
-        rest.ram -= est.ram_bytes + (est.vram_bytes if self.unified else 0)
+        rest.ram -= est.needed_ram_bytes + (est.vram_bytes if self.unified else 0)
         rest.vram -= est.vram_bytes
         return rest
 
     def fits(self, *estimates: MemoryEstimate) -> bool:
-        ram = sum(e.ram_bytes + (e.vram_bytes if self.unified else 0) for e in estimates)
+        ram = sum(e.needed_ram_bytes + (e.vram_bytes if self.unified else 0) for e in estimates)
         return ram <= self.ram and sum(e.vram_bytes for e in estimates) <= max(0, self.vram)
 
 
@@ -190,6 +193,7 @@ def _estimate(entry: CatalogEntry, gpu_layers: int, ctx: int, opts: PlanOptions,
         n_gpus=n_gpus,
         unified_memory=budget.unified,
         completion_ctx=None,  # the engine's completion context at its default size
+        repacked=repacked_types(budget.machine.cpu.flags, budget.machine.cpu.arch),
     )
 
 
@@ -257,9 +261,8 @@ def _measured(
             speed = speed.scaled(decode or 1.0, prompt or 1.0, MEASURED)
         return measured_memory(est, record), speed
     speed_info = budget.machine.machine_speed
-    similar = streamed_bytes_per_token(model_shape(entry), est)
-    factors = store.speed_factors(speed_info.hardware, placement_of(settings, n_layer), similar) if speed_info else None
-    return est, speed.scaled(*factors, CALIBRATED) if factors else speed
+    correction = store.machine_correction(speed_info.hardware, placement_of(settings, n_layer)) if speed_info else None
+    return est, speed.scaled(correction.decode, correction.prompt, CALIBRATED) if correction else speed
 
 
 def meets_floors(speed: SpeedEstimate, floors: SpeedFloors, purpose: str) -> bool:
@@ -302,7 +305,7 @@ def fit_entry(
     if found is None:
         lowest = min(pad_ctx(MIN_CTX[opts.purpose]), entry.context_length)
         need = _estimate(entry, 0, lowest, opts, budget)
-        why = f"needs {memory_size(need.ram_bytes)} of RAM at {ctx_label(lowest)} context; {memory_size(max(0, budget.ram))} is free to use"
+        why = f"needs {memory_size(need.needed_ram_bytes)} of RAM at {ctx_label(lowest)} context; {memory_size(max(0, budget.ram))} is free to use"
         if budget.gpus:
             full = _estimate(entry, n_layer + 1, lowest, opts, budget)
             why += f", and {memory_size(full.vram_bytes)} of VRAM on the GPU ({memory_size(max(0, budget.vram))} free to use)"

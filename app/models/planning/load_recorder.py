@@ -137,6 +137,17 @@ def _record_load(pid: int, log_path: Path, info: Mapping[str, Any] | object, sto
     return record
 
 
+def forward_passes(usage: Mapping[str, Any]) -> int:
+    """The decode steps of an answer: what the engine reports, else the tokens after the first
+    less the drafted tokens accepted (each step yields its accepted drafts and one token more).
+    The machine's speed is judged per step: drafting makes answers faster, not the machine."""
+    reported = usage.get("forward_passes")
+    if isinstance(reported, int) and reported >= 0:
+        return reported
+    completion_tokens = int(usage.get("completion_tokens") or 0)
+    return max(0, completion_tokens - 1 - int(usage.get("draft_accepted") or 0))
+
+
 def record_engine_request(
     pid: int, info: Mapping[str, Any] | object, usage: Mapping[str, Any], store: MeasuredLoads | None = None
 ) -> LoadRecord | None:
@@ -173,11 +184,11 @@ def _record_request(
         predicted = prompt_seconds(shape, memory, rates, processed, cached)
         record.add_sample(SpeedSample("prompt", processed, prompt_s, cached, predicted))
         log_if_off("Prompt speed", name, processed / predicted, processed / prompt_s, "tokens/s")
-    decoded, decode_s = completion_tokens - 1, float(usage.get("decode_ms") or 0) / 1000
-    if decoded >= MIN_DECODE_SAMPLE_TOKENS and decode_s > 0:
-        predicted = decoded * decode_seconds(shape, memory, rates, prompt_tokens + completion_tokens // 2)
-        record.add_sample(SpeedSample("decode", decoded, decode_s, prompt_tokens, predicted))
-        log_if_off("Decode speed", name, decoded / predicted, decoded / decode_s, "tokens/s")
+    passes, decode_s = forward_passes(usage), float(usage.get("decode_ms") or 0) / 1000
+    if passes >= MIN_DECODE_SAMPLE_TOKENS and decode_s > 0:
+        predicted = passes * decode_seconds(shape, memory, rates, prompt_tokens + completion_tokens // 2)
+        record.add_sample(SpeedSample("decode", passes, decode_s, prompt_tokens, predicted))
+        log_if_off("Decode speed", name, passes / predicted, passes / decode_s, "passes/s")
     context = prompt_tokens + completion_tokens
     if context >= record.peak_context:
         _rss, peak = process_memory(pid)
@@ -188,4 +199,4 @@ def _record_request(
     return record
 
 
-__all__ = ["parse_buffer_sizes", "process_memory", "record_engine_load", "record_engine_request"]
+__all__ = ["forward_passes", "parse_buffer_sizes", "process_memory", "record_engine_load", "record_engine_request"]

@@ -7,9 +7,12 @@ load_recorder.py writes these). Estimates then use them:
 
 - for the same file (path, size and modification time) and the same settings, the
   memory and speed are "measured";
-- for other files on the same hardware, the speed predictions are corrected by how
-  far they were off for measured loads of the same placement (CPU only, all on the
-  GPU, split): "calibrated".
+- for every other model on the same hardware, the speed predictions are corrected by
+  how far they were off for the measured loads of the same placement (CPU only, all on
+  the GPU, split): "calibrated". The correction belongs to the machine, not to a file:
+  the predictions already scale with each model's shape, and what is left is how the
+  machine's real speed differs from its benchmark's. Decode is compared per forward
+  pass, so answers that drafting sped up do not make the machine look faster.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from app.models.planning.estimator import MemoryEstimate, pad_ctx
 from app.protocol.options import LoadOptions
 from app.utils import paths
 from app.utils.atomic import atomic_write_text
+from app.utils.json_files import read_json_object
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +37,9 @@ MEASURED_FILE = "measured_loads.json"
 MAX_SAMPLES = 24  # the latest requests per kind that speed ratios are taken from
 FULL_CONTEXT_SHARE = 0.9  # a request this full counts as "at full context" for the peak RSS
 BUFFER_KINDS = ("model", "kv", "compute", "output")
-# Loads whose decoded token streams within this factor of another's bytes count as a
-# similar shape: a tiny test model's fixed costs must not correct a 7B's prediction.
-SIMILAR_SIZE = 3.0
+# Loads whose decoded token streams fewer weight bytes than this do not correct the machine:
+# a tiny model's time is mostly fixed costs (sampling, the graph), which a 7B's is not.
+MIN_CORRECTING_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -90,9 +94,23 @@ class LoadSettings:
 
 
 @dataclass(frozen=True)
+class SpeedCorrection:
+    """measured / predicted speed on this machine, from real answers of the loads it lists."""
+
+    decode: float
+    prompt: float
+    loads: int  # how many measured loads (files and settings) it comes from
+
+    def describe(self) -> str:
+        """ "decode ×0.85, prompt ×1.10 from 2 measured models" """
+        models = "1 measured model" if self.loads == 1 else f"{self.loads} measured models"
+        return f"decode ×{self.decode:.2f}, prompt ×{self.prompt:.2f} from {models}"
+
+
+@dataclass(frozen=True)
 class SpeedSample:
     kind: str  # "decode" or "prompt"
-    tokens: int
+    tokens: int  # prompt tokens read, or decode forward passes (a drafted pass yields several tokens)
     seconds: float
     n_past: int  # tokens already in the context when the sample began
     predicted_s: float  # what the estimate said these tokens would take (0: no prediction)
@@ -180,14 +198,8 @@ class MeasuredLoads:
         self._read()
 
     def _read(self) -> None:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            log.warning("the measured-loads file %s is unreadable (%s); starting afresh", self.path, exc)
-            return
-        for key, raw in (data.get("loads") or {}).items() if isinstance(data, dict) else ():
+        data = read_json_object(self.path, "the measured-loads file", "starting afresh", log) or {}
+        for key, raw in (data.get("loads") or {}).items():
             try:
                 self._records[key] = LoadRecord.from_json(raw)
             except (KeyError, TypeError, ValueError) as exc:
@@ -208,22 +220,28 @@ class MeasuredLoads:
         self._records[record.key()] = record
         self.save()
 
-    def speed_factors(self, hardware: str, placement: str, streamed_bytes: int) -> tuple[float, float] | None:
-        """(decode, prompt) measured/predicted ratios of loads like this one on this hardware:
-        the same placement kind and a similar size (within SIMILAR_SIZE of the bytes a token
-        streams), as the geometric mean over them; None when none was measured."""
+    def machine_correction(self, hardware: str, placement: str) -> SpeedCorrection | None:
+        """How far predictions were off on this hardware for loads of this placement kind, every
+        model together (the geometric mean of their measured/predicted ratios, tiny models left
+        out); None when no real answer was measured."""
         ratios: dict[str, list[float]] = {"decode": [], "prompt": []}
+        loads = 0
         for record in self._records.values():
-            similar = streamed_bytes / SIMILAR_SIZE <= record.streamed_bytes <= streamed_bytes * SIMILAR_SIZE
-            if record.hardware == hardware and record.placement == placement and similar:
-                for kind, found in ratios.items():
-                    ratio = record.speed_ratio(kind)
-                    if ratio:
-                        found.append(ratio)
-        if not ratios["decode"] and not ratios["prompt"]:
+            if record.hardware != hardware or record.placement != placement:
+                continue
+            if record.streamed_bytes < MIN_CORRECTING_BYTES:
+                continue
+            found_any = False
+            for kind, found in ratios.items():
+                ratio = record.speed_ratio(kind)
+                if ratio:
+                    found.append(ratio)
+                    found_any = True
+            loads += found_any
+        if not loads:
             return None
         decode, prompt = (math.exp(sum(map(math.log, r)) / len(r)) if r else 1.0 for r in ratios.values())
-        return decode, prompt
+        return SpeedCorrection(decode, prompt, loads)
 
 
 def measured_memory(est: MemoryEstimate, record: LoadRecord) -> MemoryEstimate:

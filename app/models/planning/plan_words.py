@@ -46,7 +46,8 @@ def speed_text(speed: SpeedEstimate, purpose: str) -> str:
         )
     if purpose in ("completion", "both"):
         parts.append(f"first ghost text in {duration(speed.completion_s)}")
-    return ", ".join(parts) + SOURCE_NOTE.get(speed.source, "")
+    correction = speed.correction_text()
+    return ", ".join(parts) + (f" ({correction})" if correction else SOURCE_NOTE.get(speed.source, ""))
 
 
 def slow_text(speed: SpeedEstimate, purpose: str) -> str:

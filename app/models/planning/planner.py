@@ -51,6 +51,8 @@ from app.models.planning.plan_words import (
     too_slow_text,
 )
 from app.models.planning.purposes import PURPOSES
+from app.models.planning.quant_quality import prefer_by_quality, quality_warnings
+from app.models.quality.results import QualityRecord
 from app.utils.units import file_size
 
 # Two models for "both" even when one meets the floors: when the chat model is this much
@@ -89,6 +91,7 @@ class Plan:
     alternative_reason: str = ""
     completion: QuantFit | None = None  # "both" served by two models: this one completes code
     floors: SpeedFloors = SpeedFloors()
+    upgrade: QuantFit | None = None  # the next quant up, offered when the recommended one measured far too low
 
     def recommendation_dict(self) -> dict[str, object] | None:
         rec = self.recommendation
@@ -111,6 +114,7 @@ def plan_options(
     ctx_cap: int | None = None,
     installed: Mapping[str, str] | None = None,
     measured: MeasuredLoads | None = None,
+    quality: Sequence[QualityRecord] = (),
 ) -> PlanOptions:
     """The plan's options from the user's settings: engine options, floors and headroom."""
     return PlanOptions(
@@ -128,16 +132,34 @@ def plan_options(
         ),
         installed=dict(installed or {}),
         measured=measured,
+        quality=tuple(quality),
     )
 
 
 def _choose(candidates: Sequence[QuantFit], opts: PlanOptions) -> tuple[QuantFit | None, QuantFit | None]:
     """(recommendation, the bigger-but-slower alternative) among fitting, suitable entries."""
+    best, alternative, _why = _choose_with_quality(candidates, opts)
+    return best, alternative
+
+
+def _by_measured_quality(best: QuantFit, fast: Sequence[QuantFit], opts: PlanOptions) -> tuple[QuantFit, str]:
+    """The same variant's quant to recommend by what was measured here (quant_quality.py)."""
+    peers = [f for f in fast if f.entry.variant == best.entry.variant and f.ctx >= best.ctx]
+    entry, why = prefer_by_quality(best.entry, [f.entry for f in peers], opts.quality, opts.purpose)
+    return next((f for f in peers if f.entry.id == entry.id), best), why
+
+
+def _choose_with_quality(
+    candidates: Sequence[QuantFit], opts: PlanOptions
+) -> tuple[QuantFit | None, QuantFit | None, str]:
+    """_choose, and the sentence on measured quality for the reason ("" when none applied)."""
     if not candidates:
-        return None, None
+        return None, None, ""
     fast = [f for f in candidates if f.meets_floors]
+    why = ""
     if fast:
         best = max(fast, key=lambda f: (f.score, f.speed.decode_tokens_per_s if f.speed else 0.0))
+        best, why = _by_measured_quality(best, fast, opts)
     else:
         # Nothing is fast enough: those meeting the most floors, then the least slow of
         # them, then the best of those about as slow.
@@ -147,7 +169,7 @@ def _choose(candidates: Sequence[QuantFit], opts: PlanOptions) -> tuple[QuantFit
         least = min(misses.values())
         best = max((f for f in near if misses[f.entry.id] <= least * NEAR_SHORTFALL), key=lambda f: f.score)
     slower = [f for f in candidates if not f.meets_floors and f.score > best.score]
-    return best, max(slower, key=lambda f: f.score, default=None)
+    return best, max(slower, key=lambda f: f.score, default=None), why
 
 
 def _fitting(machine: MachineProfile, opts: PlanOptions, catalog: Catalog, budget: Budget) -> tuple[QuantFit, ...]:
@@ -195,8 +217,8 @@ def _notes(machine: MachineProfile, fits: Sequence[QuantFit], purpose: str) -> t
 def choose_plan(machine: MachineProfile, opts: PlanOptions, catalog: Catalog) -> Plan:
     budget = Budget(machine, opts.headroom)
     fits = _fitting(machine, opts, catalog, budget)
-    best, alternative = _choose([f for f in fits if f.fits and f.suitable], opts)
-    notes = _notes(machine, fits, opts.purpose)
+    best, alternative, quality_why = _choose_with_quality([f for f in fits if f.fits and f.suitable], opts)
+    notes = _notes(machine, fits, opts.purpose) + tuple(text for _r, _up, text in quality_warnings(opts.quality))
     if best is None:
         return Plan(opts.purpose, None, no_fit_text(opts.purpose), fits, (), notes, floors=opts.floors)
     pair = _pair(machine, opts, catalog, budget) if opts.purpose == "both" else None
@@ -209,6 +231,8 @@ def choose_plan(machine: MachineProfile, opts: PlanOptions, catalog: Catalog) ->
         reason = recommendation_text(best, opts.purpose, budget, machine)
     else:
         reason = too_slow_text(best, opts.purpose, opts.floors, budget, machine)
+    upgrade, upgrade_why = _upgrade(best, fits, opts)
+    reason = " ".join(part for part in (reason, quality_why, upgrade_why) if part)
     return Plan(
         opts.purpose,
         best,
@@ -219,7 +243,20 @@ def choose_plan(machine: MachineProfile, opts: PlanOptions, catalog: Catalog) ->
         alternative,
         alternative_text(alternative, opts.purpose) if alternative else "",
         floors=opts.floors,
+        upgrade=upgrade,
     )
+
+
+def _upgrade(best: QuantFit, fits: Sequence[QuantFit], opts: PlanOptions) -> tuple[QuantFit | None, str]:
+    """The next quant up when the recommended file measured far below its published score."""
+    for record, better, text in quality_warnings(opts.quality):
+        if (record.variant, record.quant) != (best.entry.variant, best.entry.quant) or better is None:
+            continue
+        found = next((f for f in fits if f.entry.variant == best.entry.variant and f.entry.quant == better), None)
+        if found is not None and found.fits and found.suitable:
+            return found, f"Warning: {text}"
+        return None, f"Warning: {text.rsplit(':', 1)[0]}, and {better} does not fit here."
+    return None, ""
 
 
 def plan_for_machine(machine: MachineProfile, opts: PlanOptions | None = None, catalog: Catalog | None = None) -> Plan:

@@ -48,9 +48,9 @@ class LoadCheck:
     def problem(self) -> str:
         est, where = self.estimate, f" at {ctx_label(self.estimate.n_ctx)} context"
         short = []
-        if est.ram_bytes > self.ram_free:
+        if est.needed_ram_bytes > self.ram_free:
             short.append(
-                f"{memory_size(est.ram_bytes)} of RAM{where}, but {memory_size(max(0, self.ram_free))} is free right now"
+                f"{memory_size(est.needed_ram_bytes)} of RAM{where}, but {memory_size(max(0, self.ram_free))} is free right now"
             )
         if est.vram_bytes > self.vram_free:
             short.append(
@@ -76,7 +76,7 @@ class LoadCheck:
 
 
 def _fits(est: MemoryEstimate, ram_free: int, vram_free: int) -> bool:
-    return est.ram_bytes <= ram_free and est.vram_bytes <= vram_free
+    return est.needed_ram_bytes <= ram_free and est.vram_bytes <= vram_free
 
 
 def _free_now(

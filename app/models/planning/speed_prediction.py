@@ -45,6 +45,13 @@ ASSUMED_OTHER_GPU = (150e9, 5e12)
 # vocabulary, detokenizing (measured with the test model: about 1 ms at 152K tokens).
 TOKEN_OVERHEAD_S = 0.0004
 SAMPLING_S_PER_VOCAB_TOKEN = 4e-9
+# The default decoding drafts from the prompt only while drafting pays (app/engine/
+# draft_policy.py): an answer that does not repeat its input loses just the probes, one
+# draft batch after 16, 32, 64... tokens, each costing a fraction of a token more than
+# plain decoding (about 1% of a 128-token answer). A rewrite gains far more, but how much
+# depends on how much the answer repeats, which no shape predicts: the prediction is for
+# a free-form answer, and plain decoding is shown beside it.
+FREE_FORM_DRAFTING = 0.99
 
 PREDICTED = "predicted"
 MEASURED = "measured"
@@ -89,24 +96,46 @@ def device_rates(speed: MachineSpeed | None, gpus: Sequence[GpuInfo] = ()) -> De
 
 @dataclass(frozen=True)
 class SpeedEstimate:
-    decode_tokens_per_s: float  # while answering a 2K-token question
+    decode_tokens_per_s: float  # while answering a 2K-token question, default settings (drafting on)
     prompt_tokens_per_s: float  # reading a 2K-token question
     first_token_s: float  # a 2K-token question: reading it and the first token
     completion_s: float  # a warm inline completion: the first ghost text after a keystroke
     source: str = PREDICTED  # measured, calibrated, predicted or assumed
+    # measured / predicted (decode, prompt) ratios applied: this file's own, or the machine's
+    correction: tuple[float, float] = (1.0, 1.0)
+    plain_decode_tokens_per_s: float = 0.0  # drafting off, one token per step; 0: as decode_tokens_per_s
 
-    def cli_dict(self) -> dict[str, float]:
-        return {
+    @property
+    def plain_decode(self) -> float:
+        return self.plain_decode_tokens_per_s or self.decode_tokens_per_s
+
+    def cli_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {
             "decode_tokens_per_s": round(self.decode_tokens_per_s, 2),
             "prompt_tokens_per_s": round(self.prompt_tokens_per_s, 2),
             "first_token_s_at_2k": round(self.first_token_s, 2),
+            "plain_decode_tokens_per_s": round(self.plain_decode, 2),
+            "speed_source": self.source,
         }
+        if self.source in (MEASURED, CALIBRATED):
+            data["speed_correction"] = {"decode": round(self.correction[0], 3), "prompt": round(self.correction[1], 3)}
+        return data
+
+    def correction_text(self) -> str:
+        """ "corrected by real answers: decode ×0.85, prompt ×1.10", or "" when none was applied."""
+        if self.source not in (MEASURED, CALIBRATED):
+            return ""
+        decode, prompt = self.correction
+        whose = "this model's" if self.source == MEASURED else "this machine's"
+        return f"corrected by {whose} real answers: decode ×{decode:.2f}, prompt ×{prompt:.2f}"
 
     def scaled(self, decode: float, prompt: float, source: str) -> SpeedEstimate:
         """Corrected by measured/predicted ratios (for decode and for prompt processing)."""
         return replace(
             self,
+            correction=(decode, prompt),
             decode_tokens_per_s=self.decode_tokens_per_s * decode,
+            plain_decode_tokens_per_s=self.plain_decode_tokens_per_s * decode,
             prompt_tokens_per_s=self.prompt_tokens_per_s * prompt,
             first_token_s=self.first_token_s / prompt,
             completion_s=self.completion_s / min(decode, prompt),
@@ -147,7 +176,7 @@ def _streamed_bytes(shape: ModelMemoryShape, est: MemoryEstimate) -> _Streamed:
 
 
 def streamed_bytes_per_token(shape: ModelMemoryShape, est: MemoryEstimate) -> int:
-    """Weight bytes a decoded token reads, all devices: what "a similar shape" is judged by."""
+    """Weight bytes a decoded token reads, all devices: whether a load is large enough to correct the machine."""
     streamed = _streamed_bytes(shape, est)
     return int(streamed.cpu_layers + streamed.cpu_output + streamed.gpu)
 
@@ -182,9 +211,14 @@ def prompt_seconds(
 
 
 def predict_speed(
-    shape: ModelMemoryShape, est: MemoryEstimate, rates: DeviceRates, question_tokens: int = QUESTION_TOKENS
+    shape: ModelMemoryShape,
+    est: MemoryEstimate,
+    rates: DeviceRates,
+    question_tokens: int = QUESTION_TOKENS,
+    drafting: bool = True,
 ) -> SpeedEstimate:
-    """Decode and prompt speed for a question of question_tokens, and a warm completion's latency."""
+    """Decode and prompt speed for a question of question_tokens, and a warm completion's latency;
+    decode as the default decoding answers (drafting on: see FREE_FORM_DRAFTING) and plainly."""
     read = prompt_seconds(shape, est, rates, question_tokens)
     first_decode = decode_seconds(shape, est, rates, question_tokens)
     decode = 1.0 / decode_seconds(shape, est, rates, question_tokens + 128)  # halfway through an answer
@@ -193,7 +227,8 @@ def predict_speed(
         shape, est, rates, COMPLETION_CONTEXT_TOKENS
     )
     return SpeedEstimate(
-        decode_tokens_per_s=decode,
+        decode_tokens_per_s=decode * (FREE_FORM_DRAFTING if drafting else 1.0),
+        plain_decode_tokens_per_s=decode,
         prompt_tokens_per_s=question_tokens / read,
         first_token_s=read + first_decode,
         completion_s=completion,

@@ -1,4 +1,4 @@
-"""The model manager window: catalog, installed models, downloads, this machine, hub settings.
+"""The model manager window: catalog, installed models, downloads, this machine, benchmarks, hub settings.
 
 The dialog composes three owners and its views. `DownloadJobs` owns the downloads
 (job states, their catalog entries, progress), `InstalledModels` the models folder
@@ -40,6 +40,8 @@ from app.models.catalog import CatalogEntry, load_catalog
 from app.models.download.job import DownloadOptions
 from app.models.library import InstalledModel, installed_paths, search_hub
 from app.models.planning.planner import Plan, QuantFit
+from app.models.quality.rows import quality_tip
+from app.models.ui.benchmarks import BenchmarksPage
 from app.models.ui.download_jobs import DownloadJobs
 from app.models.ui.download_worker import DownloadWorker
 from app.models.ui.downloads_view import DownloadsView
@@ -115,6 +117,7 @@ class ModelManagerDialog(QDialog):
             self.show_error(str(exc))
         self._entries = {entry.id: entry for entry in entries}
         self.catalog_view.set_entries(entries)
+        self._show_quality()
         for entry_id in self._entries:  # a shared worker may already hold downloads
             if self.downloads.active_job(entry_id) is not None:
                 self._update_entry_status(entry_id)
@@ -133,6 +136,8 @@ class ModelManagerDialog(QDialog):
         self.tabs.addTab(self.installed_view, "Installed")
         self.tabs.addTab(self.downloads_view, "Downloads")
         self.tabs.addTab(self._build_machine_tab(), "This machine")
+        self.benchmarks_view = BenchmarksPage(self.settings)
+        self.tabs.addTab(self.benchmarks_view, "Benchmarks")
         self.tabs.addTab(self.search_view, "Search hub")
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_hub_row())
@@ -193,6 +198,7 @@ class ModelManagerDialog(QDialog):
         self.downloads.ended.connect(self.refresh)
         self.downloads.error.connect(self.show_error)
         self.library.refreshed.connect(self._on_library)
+        self.benchmarks_view.checkFinished.connect(self._on_quality_checked)
         self.library.modelChosen.connect(self.modelChosen)
         self.library.modelRemoved.connect(self.modelRemoved)
         self.library.error.connect(self.show_error)
@@ -306,11 +312,26 @@ class ModelManagerDialog(QDialog):
         self._update_recommend_button()
         snapshot = self.library.snapshot
         installed = installed_paths(self._entries.values(), snapshot.models if snapshot else ())
+        self.benchmarks_view.set_installed(
+            [str(m.path) for m in (snapshot.models if snapshot else ()) if m.state in INSTALLED_STATES]
+        )
         if self.machine.machine is not None and installed != self.machine.installed:
             self.machine.update(reuse_machine=True, installed=installed)  # measured loads of installed files
         else:
             self.machine.installed = installed
         self.libraryRefreshed.emit()
+
+    def _show_quality(self) -> None:
+        page = self.benchmarks_view
+        records = page.results.records()
+        for entry in self._entries.values():
+            self.catalog_view.set_quality(entry.id, quality_tip(entry, page.catalog, records))
+
+    def _on_quality_checked(self, _record: object) -> None:
+        """A check finished: the catalog's rows and the plan's reasons use it."""
+        self._show_quality()
+        if self.machine.machine is not None:
+            self.probe(reuse_machine=True)
 
     def delete(self, path: str) -> None:
         model = self.library.model(path)
@@ -380,6 +401,7 @@ class ModelManagerDialog(QDialog):
     def shutdown(self) -> None:
         """At app exit: pause downloads (they resume at the next start) and drop pending results."""
         self._search_tasks.shutdown()
+        self.benchmarks_view.shutdown()
         self.library.shutdown()
         self.machine.shutdown()
         if self._owns_worker:

@@ -29,6 +29,7 @@ from app.models.planning.planner import (
     ctx_label,
     plan_for_machine,
 )
+from app.models.quality.results import QualityResults
 from app.utils.errors import DscoderError
 from app.utils.units import duration, file_size, time_left, token_rate, transfer_rate
 
@@ -78,11 +79,12 @@ def probe_and_plan(
     """The one place the window talks to the probe and the planner (blocking: off the GUI thread).
 
     A machine already probed is planned again without a second probe (a purpose change).
-    The measured loads are read afresh: the engine records one at every load.
     """
     if machine is None:
         machine = (prober or probe_machine)(models_dir)
-    options = dataclasses.replace(options, measured=MeasuredLoads())
+    # The measured loads and quality checks are read afresh: the engine records a load at every
+    # start, and a check may have finished since the last plan.
+    options = dataclasses.replace(options, measured=MeasuredLoads(), quality=tuple(QualityResults().records()))
     return machine, plan_for_machine(machine, options, catalog=Catalog(tuple(entries)))
 
 

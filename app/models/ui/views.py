@@ -31,7 +31,7 @@ from app.models.planning.planner import QuantFit
 from app.models.ui.manager_data import fit_text, model_columns, size_text, speed_cell
 
 CATALOG_COLUMNS = ("Model", "Quant", "Size", "Fit on this machine", "Speed on this machine", "Status", "")
-FIT_COLUMN, SPEED_COLUMN, STATUS_COLUMN = 3, 4, 5
+QUANT_COLUMN, FIT_COLUMN, SPEED_COLUMN, STATUS_COLUMN = 1, 3, 4, 5
 INSTALLED_COLUMNS = (
     "File",
     "Architecture",
@@ -120,6 +120,12 @@ class CatalogView(QWidget):
             self._buttons[entry.id] = button
             self.table.setCellWidget(row, len(CATALOG_COLUMNS) - 1, button)
         self.apply_filter()
+
+    def set_quality(self, entry_id: str, text: str) -> None:
+        """What is known of the entry's quality (published, measured here): the quant cell's tooltip."""
+        row = self._rows.get(entry_id)
+        if row is not None:
+            cell(self.table, row, QUANT_COLUMN).setToolTip(text)
 
     def set_fit(self, entry_id: str, fit: QuantFit | None, recommended: bool = False) -> None:
         row = self._rows.get(entry_id)

@@ -39,6 +39,7 @@ from app.config.settings import Settings
 from app.config.validation import restart_needed, validate_settings
 from app.llm.remote_probe import probe_remote
 from app.preferences.ui.attachments_page import AttachmentsPage
+from app.preferences.ui.machine_speed_row import MachineSpeedRow
 from app.preferences.ui.page_base import SettingsPage
 from app.preferences.ui.pages import (
     AppearancePage,
@@ -81,6 +82,7 @@ class SettingsDialog(QDialog):
         ask: AskText = ask_text,
         choose_folder: Callable[[QWidget, str], str] | None = None,
         local_server_url: str | None = None,
+        machine_speed: MachineSpeedRow | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -90,7 +92,7 @@ class SettingsDialog(QDialog):
         self.restart: list[str] = []
         self.secrets = secrets or default_secret_store()
         self.engine_page = EnginePage(choose_folder)
-        self.speed_and_memory_page = SpeedAndMemoryPage()
+        self.speed_and_memory_page = SpeedAndMemoryPage(machine_speed=machine_speed)
         self.sampling_page = SamplingPage()
         self.prompts_page = PromptsPage(ask)
         self.appearance_page = AppearancePage()
@@ -207,10 +209,12 @@ class SettingsDialog(QDialog):
         self.new_settings = settings
         self.restart = restart
         self.remotes_page.shutdown()
+        self.speed_and_memory_page.machine_speed.shutdown()
         super().accept()
 
     def reject(self) -> None:
         self.remotes_page.shutdown()
+        self.speed_and_memory_page.machine_speed.shutdown()
         super().reject()
 
 

@@ -1,9 +1,11 @@
-"""The "Speed and memory" page: threads, the prompt-state cache, idle prefill and drafting."""
+"""The "Speed and memory" page: this machine's measured speed, threads, the prompt-state cache,
+idle prefill and drafting."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QLineEdit, QWidget
 
+from app.preferences.ui.machine_speed_row import MachineSpeedRow
 from app.preferences.ui.page_base import ChoosePath, SettingsPage, hint, path_row, setting_spin
 
 
@@ -22,8 +24,10 @@ class SpeedAndMemoryPage(SettingsPage):
         "draft_model_path",
     )
 
-    def __init__(self, choose_file: ChoosePath | None = None) -> None:
+    def __init__(self, choose_file: ChoosePath | None = None, machine_speed: MachineSpeedRow | None = None) -> None:
         super().__init__()
+        self.machine_speed = machine_speed or MachineSpeedRow()
+        self.form.addRow("This machine:", self.machine_speed)
         self.threads = self.bind("n_threads", setting_spin("n_threads", "Automatic (the physical performance cores)"))
         self.form.addRow("Threads for answers:", self.threads)
         self.batch_threads = self.bind(
