@@ -10,9 +10,19 @@ A batch that proposed k drafts and kept `accepted` of them gave 1 + accepted tok
 `cost_ratio(k)` tokens' time; drafting pays while that speed-up stays above 1. So the break-
 even acceptance (the share of proposed drafts that must be kept) is (cost_ratio(k) - 1) / k.
 
-`DraftPolicy` follows the running speed-up of one answer (a short moving average, so a few
-losing batches are enough): below 1 it stops drafting and probes again after a back-off
-that doubles while probes keep losing (16, 32, ... 512 tokens) and resets when one pays.
+`DraftPolicy` follows the running speed-up of draft batches on one KV context, across its
+answers (a short moving average, so a few losing batches are enough): below 1 it stops
+drafting and probes again after a back-off that doubles while probes keep losing (16, 32,
+... 512 tokens) and resets when one pays. Each answer starts in the mode that history says
+pays: a context whose drafts did not pay starts its next answer paused (inline completions
+are a few dozen tokens: probing at their start would cost them most of their tokens), and
+the pause counts down across answers. Two more rules keep drafting from ever slowing:
+
+- where the measured cost says no batch can pay at an achievable acceptance (break-even
+  above MAX_ACHIEVABLE_ACCEPTANCE for every size), it never drafts;
+- the number of drafts in a batch is the one with the best expected speed-up at the
+  running acceptance (`best_draft_length`): small where batches cost much, long only while
+  nearly every draft is kept.
 """
 
 from __future__ import annotations
@@ -29,6 +39,9 @@ OBSERVED_WEIGHT = 0.1  # weight of the newest real decode in its size's running 
 PAUSE_BELOW = 0.999  # a running speed-up under this pauses drafting (not 1.0: timer noise on free drafts)
 FIRST_BACKOFF = 16  # tokens without drafts after drafting stopped paying
 MAX_BACKOFF = 512
+ANSWER_START_PAUSE = 32  # at most this much of a paused context's back-off carries into a new answer
+MAX_ACHIEVABLE_ACCEPTANCE = 0.9  # a break-even above this at every batch size: drafting can't pay
+ACCEPTANCE_WEIGHT = 0.3  # weight of the newest batch in the running acceptance
 
 
 def break_even_acceptance(ratio: float, k: int) -> float:
@@ -39,6 +52,13 @@ def break_even_acceptance(ratio: float, k: int) -> float:
 def batch_speedup(accepted: int, ratio: float) -> float:
     """Tokens per single-token time that a draft batch gave: above 1 it paid."""
     return (1 + accepted) / max(ratio, 1e-9)
+
+
+def expected_speedup(acceptance: float, ratio: float, k: int) -> float:
+    """The speed-up of a batch of k drafts when each is kept with probability `acceptance`
+    while the ones before it were (the kept drafts are a run from the first)."""
+    kept = sum(acceptance**i for i in range(1, k + 1))
+    return (1 + kept) / max(ratio, 1e-9)
 
 
 class DraftCost:
@@ -97,6 +117,10 @@ class DraftCost:
         """What a batch checking k drafts costs, in single tokens' time."""
         return self.seconds(1 + k) / self.seconds(1)
 
+    def can_pay(self, max_k: int = MEASURED_K[-1]) -> bool:
+        """Whether some batch of up to `max_k` drafts pays at an achievable acceptance."""
+        return any(break_even_acceptance(self.ratio(k), k) <= MAX_ACHIEVABLE_ACCEPTANCE for k in range(1, max_k + 1))
+
     def as_dict(self) -> dict[str, object]:
         return {
             "single_token_ms": round(self.seconds(1) * 1000, 3),
@@ -138,26 +162,55 @@ def measure_draft_cost(
     return DraftCost(seconds, learns=True)
 
 
+def best_draft_length(acceptance: float, cost: DraftCost, limit: int) -> int:
+    """The number of drafts (1..limit) with the best expected speed-up at `acceptance`, among
+    the lengths that can pay at all (a batch too short to ever pay teaches nothing)."""
+    if limit <= 1:
+        return max(0, limit)
+    lengths = [
+        k for k in range(1, limit + 1) if break_even_acceptance(cost.ratio(k), k) <= MAX_ACHIEVABLE_ACCEPTANCE
+    ] or [limit]
+    return max(lengths, key=lambda k: expected_speedup(acceptance, cost.ratio(k), k))
+
+
 class DraftPolicy:
-    """Whether to draft at the next token of one answer, from the running speed-up."""
+    """Whether to draft at the next token, from the running speed-up of one KV context's
+    draft batches; it lives as long as the context, across its answers (`start_answer`)."""
 
     def __init__(self, cost: DraftCost) -> None:
         self.cost = cost
         self.gain = 1.0  # running speed-up of draft batches; starts neutral, so drafting is tried
+        self.acceptance = 1.0  # running share of drafts kept; starts hopeful, so the first batch is full
         self.backoff = FIRST_BACKOFF
         self.paused_for = 0  # tokens left before the next probe
         self.pauses = 0
+        self.can_pay = True
         self._probing = False
 
+    def start_answer(self) -> None:
+        """A new answer on this context: draft only if the cost allows it at all, and start
+        paused when the history says drafting does not pay here (its back-off carries over,
+        up to ANSWER_START_PAUSE tokens, so a rewrite after many plain answers probes soon)."""
+        self.can_pay = self.cost.can_pay()
+        if self.paused_for > 0:
+            self.paused_for = min(self.paused_for, ANSWER_START_PAUSE)
+
     def should_draft(self) -> bool:
-        """Called once per token: False while drafting is paused."""
+        """Called once per token: False while drafting is paused, or when it can't pay."""
+        if not self.can_pay:
+            return False
         if self.paused_for > 0:
             self.paused_for -= 1
             if self.paused_for == 0:
                 self._probing = True
                 self.gain = 1.0  # the probe starts from neutral
+                self.acceptance = 1.0  # and hopeful: a full batch, the one that pays if the text now repeats
             return False
         return True
+
+    def draft_length(self, limit: int) -> int:
+        """How many drafts to check in the next batch: the best at the running acceptance."""
+        return best_draft_length(self.acceptance, self.cost, limit)
 
     def feedback(self, proposed: int, accepted: int, extra_seconds: float = 0.0) -> None:
         """A draft batch's outcome; `extra_seconds`: the time proposing took (a draft model's decodes)."""
@@ -166,6 +219,7 @@ class DraftPolicy:
         ratio = self.cost.ratio(proposed) + extra_seconds / self.cost.seconds(1)
         speedup = batch_speedup(accepted, ratio)
         self.gain += GAIN_WEIGHT * (speedup - self.gain)
+        self.acceptance += ACCEPTANCE_WEIGHT * (accepted / proposed - self.acceptance)
         if self.gain < PAUSE_BELOW:
             self.paused_for = self.backoff
             self.pauses += 1

@@ -124,16 +124,26 @@ def measure_slot_draft_cost(slot: KvSlot, token: int) -> DraftCost:
 
 
 class DraftChain:
-    """Prompt lookup first, then the draft model; the draft length adapts to acceptance,
-    and drafting pauses while it does not pay (`DraftPolicy`)."""
+    """One answer's drafting: prompt lookup first, then the draft model; the draft length
+    adapts to acceptance and to what a batch costs, and drafting pauses while it does not
+    pay (`DraftPolicy`: the KV context's, kept across its answers, or this answer's own)."""
 
-    def __init__(self, drafters: Sequence[Any], cost: DraftCost | None = None) -> None:
+    def __init__(
+        self, drafters: Sequence[Any], cost: DraftCost | None = None, policy: DraftPolicy | None = None
+    ) -> None:
         self.drafters = list(drafters)
-        self.policy = DraftPolicy(cost or DraftCost.free())
+        self.policy = policy or DraftPolicy(cost or DraftCost.free())
+        self.policy.start_answer()
+        self._pauses_before = self.policy.pauses
         self.length = DRAFT_START
         self.proposed = 0
         self.accepted = 0
         self._propose_seconds = 0.0
+
+    @property
+    def pauses(self) -> int:
+        """Times drafting stopped in this answer because it did not pay."""
+        return self.policy.pauses - self._pauses_before
 
     def extend(self, tokens: Sequence[int]) -> None:
         for drafter in self.drafters:
@@ -143,6 +153,7 @@ class DraftChain:
         limit = min(self.length, room)
         if limit <= 0 or not self.policy.should_draft():
             return []
+        limit = self.policy.draft_length(limit)
         began = time.perf_counter()
         try:
             for drafter in self.drafters:

@@ -29,7 +29,7 @@ import psutil
 
 from app.engine import llama_private as _internals  # llama-cpp-python's private API, through one door
 from app.engine.abort import AbortFlag, GenerationCancelled
-from app.engine.draft_policy import DraftCost
+from app.engine.draft_policy import DraftCost, DraftPolicy
 from app.engine.drafting import DraftChain, DraftTotals, ModelDrafter, PromptLookup, measure_slot_draft_cost
 from app.engine.generation import Generation, GenerationEvent, Usage, run_generation
 from app.engine.loading import load_draft, load_model
@@ -107,6 +107,9 @@ class EngineModel:
         self.draft_totals = DraftTotals()
         drafting = options.prompt_lookup or self.draft is not None
         self.draft_cost = measure_slot_draft_cost(self.slots[CHAT], self.vocab.bos) if drafting else DraftCost.free()
+        # Per context, across its answers: whether drafting pays there (chat answers and
+        # inline completions differ in how much they repeat their prompt).
+        self.draft_policies = {name: DraftPolicy(self.draft_cost) for name in self.slots}
         self.scheduler = Scheduler({name: SlotQueue(name) for name in self.slots})
         self.prefill_status: dict[str, object] = {
             "pending": False,
@@ -275,8 +278,8 @@ class EngineModel:
         finally:
             if drafts is not None:
                 drafts.close()
-                usage.draft_pauses = drafts.policy.pauses
-                self.draft_totals.add(drafts.proposed, drafts.accepted, drafts.policy.pauses)
+                usage.draft_pauses = drafts.pauses
+                self.draft_totals.add(drafts.proposed, drafts.accepted, drafts.pauses)
 
     def _drafts_for(self, slot: KvSlot, tokens: list[int]) -> DraftChain | None:
         if slot.name != CHAT and not self.options.prompt_lookup:
@@ -286,7 +289,7 @@ class EngineModel:
             drafters.append(PromptLookup(tokens))
         if self.draft is not None and slot.name == CHAT:
             drafters.append(ModelDrafter(self.draft[1], tokens))
-        return DraftChain(drafters, self.draft_cost) if drafters else None
+        return DraftChain(drafters, policy=self.draft_policies[slot.name]) if drafters else None
 
     def _evaluate_prompt(
         self, slot: KvSlot, tokens: list[int], cancel: threading.Event, usage: Usage, chunk: int = 0

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from app.engine.abort import AbortFlag
-from app.engine.draft_policy import DraftCost
+from app.engine.draft_policy import DraftCost, DraftPolicy
 from app.engine.generation import Usage
 from app.engine.runtime import CHAT, COMPLETION, EngineModel
 from app.engine.scheduler import EngineBusy
@@ -196,9 +196,10 @@ def test_drafting_turns_itself_off_when_it_does_not_pay(model, monkeypatch):
     tokens = chat_tokens(model, "Write a story about " + " ".join(f"w{i}" for i in range(60)))
     params = SamplingParams(max_tokens=300, temperature=1.0, seed=7)
     assert model.info()["drafting"]["cost_ratio"]["8"] > 0  # measured at load, reported
-    monkeypatch.setattr(model, "draft_cost", DraftCost.free())
+    monkeypatch.setitem(model.draft_policies, CHAT, DraftPolicy(DraftCost.free()))
     free = run(model, CHAT, tokens, params)[-1].usage
-    monkeypatch.setattr(model, "draft_cost", DraftCost({n: 0.01 * (1 + (n - 1) / 3) for n in (1, 2, 3, 5, 9, 17)}))
+    costly_drafts = DraftCost({n: 0.01 * (1 + (n - 1) / 3) for n in (1, 2, 3, 5, 9, 17)})
+    monkeypatch.setitem(model.draft_policies, CHAT, DraftPolicy(costly_drafts))
     costly = run(model, CHAT, tokens, params)[-1].usage
     assert free.draft_tokens > 0 and free.draft_pauses == 0  # free drafts never pause
     assert costly.draft_pauses >= 1
