@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import httpx
 import pytest
@@ -240,8 +239,7 @@ def test_editor_and_window_requests_share_one_queue(slow_prompt_model):
         wait_until(lambda: server.info()["queues"]["completion"].get("busy") is True, timeout=20)
         window = {"prompt": "def g():\n", "suffix": "\n", "max_tokens": 2, "stream": True}
         headers = {"Authorization": f"Bearer {server.api_key}", "User-Agent": "dscoder/test"}
-        started = time.perf_counter()
         with httpx.stream("POST", f"{server.base}/v1/completions", json=window, headers=headers, timeout=60) as reply:
             first = json.loads(sse_data(list(reply.iter_lines()))[0])
         assert first["dscoder"] == {"waiting": 1}  # behind the editor's request
-        assert editor_done.wait(30) and time.perf_counter() - started > 0
+        assert editor_done.wait(30)  # the editor's request finished first, then this one ran
