@@ -4,25 +4,31 @@ Checking k drafts means evaluating k + 1 tokens in one batch, with logits for ea
 CPU that batch costs more than one token, and how much more depends on the model and the
 machine: the logits of a 151K-token vocabulary are a large share of a small model's work,
 a 32K one's much less. `measure_draft_cost` times it on the loaded model at start
-(`cost_ratio(k)`: a batch of 1 + k tokens against one token).
+(`cost_ratio(k)`: a batch of 1 + k tokens against one token), and real decodes refine it.
 
 A batch that proposed k drafts and kept `accepted` of them gave 1 + accepted tokens for
-`cost_ratio(k)` tokens' time; drafting pays while that speed-up stays above 1. So the break-
-even acceptance (the share of proposed drafts that must be kept) is (cost_ratio(k) - 1) / k.
+`cost_ratio(k)` tokens' time. Drafts are kept as a run from the first, so what predicts a
+batch is the chance `p` that a draft is kept once the ones before it were (a rewrite that
+copies its input: p near 1; an answer that does not: near 0), and a batch of k is worth
+(1 + p + ... + p^k) / cost_ratio(k) tokens per token's time (`expected_speedup`).
 
-`DraftPolicy` follows the running speed-up of draft batches on one KV context, across its
-answers (a short moving average, so a few losing batches are enough): below 1 it stops
-drafting and probes again after a back-off that doubles while probes keep losing (16, 32,
-... 512 tokens) and resets when one pays. Each answer starts in the mode that history says
-pays: a context whose drafts did not pay starts its next answer paused (inline completions
-are a few dozen tokens: probing at their start would cost them most of their tokens), and
-the pause counts down across answers. Two more rules keep drafting from ever slowing:
+`DraftPolicy` drafts only where that is above 1, with the k that makes it largest. It
+estimates p per kind of proposal (`source`): prompt lookup by how long a stretch of the
+text so far its guess continues (a guess that continues the last 16 tokens of the input
+is kept far more often than one that continues the last 2), and a draft model on its own.
+The estimate counts kept drafts and misses (a batch that stopped before its end), so a
+long batch that kept half of its drafts reads as the run it was, not as a 50% chance.
 
-- where the measured cost says no batch can pay at an achievable acceptance (break-even
-  above MAX_ACHIEVABLE_ACCEPTANCE for every size), it never drafts;
-- the number of drafts in a batch is the one with the best expected speed-up at the
-  running acceptance (`best_draft_length`): small where batches cost much, long only while
-  nearly every draft is kept.
+A proposal the policy declines still teaches it: the chain checks it against the tokens
+that follow (a "shadow" draft, free: no batch is evaluated), so a kind of proposal that
+starts to pay (the answer starts repeating its input) is drafted within one proposal's
+length, and one that stopped paying stops after a miss or two. Each kind starts doubtful
+(prompt lookup must show that it pays, in shadow, before a batch is spent on it), except
+a draft model, whose guesses cost decodes to make and so can't be checked in shadow: it
+starts hopeful, and after its estimate fell below paying it waits a back-off that doubles
+(16, 32, ... 512 tokens) before it is tried again from its start. The estimates live as
+long as the KV context, across its answers. Where the measured cost says no batch can pay
+even when nearly every draft is kept (`DraftCost.can_pay`), nothing is drafted.
 """
 
 from __future__ import annotations
@@ -30,18 +36,22 @@ from __future__ import annotations
 import bisect
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 MEASURED_K = (1, 2, 4, 8, 16)
-GAIN_WEIGHT = 0.5  # weight of the newest batch in the running speed-up: two losing batches stop drafting
 MIN_ROUNDS, MAX_ROUNDS, MIN_TIMED_S = 3, 30, 0.1  # timing rounds over the batch sizes
-OBSERVED_WEIGHT = 0.1  # weight of the newest real decode in its size's running average
-PAUSE_BELOW = 0.999  # a running speed-up under this pauses drafting (not 1.0: timer noise on free drafts)
-FIRST_BACKOFF = 16  # tokens without drafts after drafting stopped paying
+OBSERVED_WINDOW = 32  # real decodes kept per batch size; the fastest counts (other work only adds time)
+DRAFT_ABOVE = 1.05  # the expected speed-up a batch must promise: the cost and p are estimates
+BEST_CASE_P = 0.95  # the p of a faithful copy: a cost that can't pay even at this never drafts
+PRIOR_KEPT, PRIOR_MISSED = 1.0, 1.0  # prompt lookup starts at p = 0.5, worth two drafts: it must prove itself
+HOPEFUL_KEPT, HOPEFUL_MISSED = 9.0, 1.0  # a draft model starts at p = 0.9: it can't be checked in shadow
+EXTRA_WEIGHT = 0.3  # weight of the newest batch in what making a draft costs
+RATE_DECAY = 0.9  # weight left to older drafts at each one checked: p follows the last dozen or so
+FIRST_BACKOFF = 16  # tokens a draft model waits after its estimate fell below paying
 MAX_BACKOFF = 512
-ANSWER_START_PAUSE = 32  # at most this much of a paused context's back-off carries into a new answer
-MAX_ACHIEVABLE_ACCEPTANCE = 0.9  # a break-even above this at every batch size: drafting can't pay
-ACCEPTANCE_WEIGHT = 0.3  # weight of the newest batch in the running acceptance
+MATCH_CLASSES = (2, 4, 8, 16)  # prompt lookup's kinds: its guess continues at least this many tokens
 
 
 def break_even_acceptance(ratio: float, k: int) -> float:
@@ -54,24 +64,43 @@ def batch_speedup(accepted: int, ratio: float) -> float:
     return (1 + accepted) / max(ratio, 1e-9)
 
 
-def expected_speedup(acceptance: float, ratio: float, k: int) -> float:
-    """The speed-up of a batch of k drafts when each is kept with probability `acceptance`
-    while the ones before it were (the kept drafts are a run from the first)."""
-    kept = sum(acceptance**i for i in range(1, k + 1))
+def expected_speedup(p: float, ratio: float, k: int) -> float:
+    """The speed-up of a batch of k drafts when each is kept with probability `p` while the
+    ones before it were (the kept drafts are a run from the first)."""
+    kept = sum(p**i for i in range(1, k + 1))
     return (1 + kept) / max(ratio, 1e-9)
+
+
+def break_even_kept_rate(ratio: float, k: int) -> float:
+    """The chance p (a draft kept once the ones before it were) at which a batch of k drafts
+    costing `ratio` tokens breaks even; above 1 when no p can pay for it."""
+    if expected_speedup(1.0, ratio, k) <= 1.0:
+        return float("inf") if ratio > 1 + k else 1.0
+    low, high = 0.0, 1.0
+    for _ in range(40):
+        middle = (low + high) / 2
+        low, high = (middle, high) if expected_speedup(middle, ratio, k) < 1.0 else (low, middle)
+    return high
+
+
+def lookup_source(match_length: int) -> str:
+    """The kind of a prompt-lookup guess that continues the last `match_length` tokens."""
+    at_least = max([n for n in MATCH_CLASSES if n <= match_length], default=MATCH_CLASSES[0])
+    return f"lookup {at_least}+"
 
 
 class DraftCost:
     """Seconds per decode by batch size (1 and 1 + k), measured at start, then followed by
-    real decodes: a size that answers decoded takes their running average, and the sizes not
-    seen yet keep the start's shape at the level real single tokens show (a start measured
-    while the machine was busier, or idler, than now is scaled, not believed as it was)."""
+    real decodes: a size that answers decoded takes the fastest of its recent decodes (a
+    burst of other work slows some; none makes one faster), and the sizes not seen yet keep
+    the start's shape at the level real single tokens show (a start measured while the
+    machine was busier, or idler, than now is scaled, not believed as it was)."""
 
     def __init__(self, seconds_by_size: dict[int, float], *, learns: bool = False) -> None:
         self.learns = learns  # whether real decodes refine it (a measured cost; not a given one)
         self._seconds = dict(seconds_by_size)
         self._sizes = sorted(self._seconds)
-        self._observed: dict[int, float] = {}  # running average of real decodes, by batch size
+        self._observed: dict[int, deque[float]] = {}  # recent real decodes, by batch size
         self._lock = threading.Lock()
 
     @classmethod
@@ -84,18 +113,19 @@ class DraftCost:
         (interpolated between the measured sizes) scaled to what single tokens take now."""
         with self._lock:
             observed, single = self._observed.get(size), self._observed.get(1)
-        if observed is not None:
-            return observed
+            observed_s = min(observed) if observed else None
+            single_s = min(single) if single else None
+        if observed_s is not None:
+            return observed_s
         start = self._at_start(size)
-        return start * single / self._at_start(1) if single is not None else start
+        return start * single_s / self._at_start(1) if single_s is not None else start
 
     def observe(self, size: int, seconds: float) -> None:
         """A real decode of `size` tokens took `seconds`."""
         if seconds <= 0 or not self.learns:
             return
         with self._lock:
-            before = self._observed.get(size)
-            self._observed[size] = seconds if before is None else before + OBSERVED_WEIGHT * (seconds - before)
+            self._observed.setdefault(size, deque(maxlen=OBSERVED_WINDOW)).append(seconds)
 
     def _at_start(self, size: int) -> float:
         sizes, seconds = self._sizes, self._seconds
@@ -118,14 +148,17 @@ class DraftCost:
         return self.seconds(1 + k) / self.seconds(1)
 
     def can_pay(self, max_k: int = MEASURED_K[-1]) -> bool:
-        """Whether some batch of up to `max_k` drafts pays at an achievable acceptance."""
-        return any(break_even_acceptance(self.ratio(k), k) <= MAX_ACHIEVABLE_ACCEPTANCE for k in range(1, max_k + 1))
+        """Whether some batch of up to `max_k` drafts pays when nearly every draft is kept."""
+        return any(expected_speedup(BEST_CASE_P, self.ratio(k), k) > DRAFT_ABOVE for k in range(1, max_k + 1))
 
     def as_dict(self) -> dict[str, object]:
         return {
             "single_token_ms": round(self.seconds(1) * 1000, 3),
             "cost_ratio": {str(k): round(self.ratio(k), 3) for k in MEASURED_K},
             "break_even_acceptance": {str(k): round(break_even_acceptance(self.ratio(k), k), 3) for k in MEASURED_K},
+            "break_even_kept_rate": {
+                str(k): min(9.99, round(break_even_kept_rate(self.ratio(k), k), 3)) for k in MEASURED_K
+            },
         }
 
 
@@ -162,68 +195,107 @@ def measure_draft_cost(
     return DraftCost(seconds, learns=True)
 
 
-def best_draft_length(acceptance: float, cost: DraftCost, limit: int) -> int:
-    """The number of drafts (1..limit) with the best expected speed-up at `acceptance`, among
-    the lengths that can pay at all (a batch too short to ever pay teaches nothing)."""
+def best_draft_length(p: float, cost: DraftCost, limit: int, extra_per_draft: float = 0.0) -> int:
+    """The number of drafts (1..limit) with the best expected speed-up at `p`, when making
+    each draft costs `extra_per_draft` single tokens' time on top of checking it."""
     if limit <= 1:
         return max(0, limit)
-    lengths = [
-        k for k in range(1, limit + 1) if break_even_acceptance(cost.ratio(k), k) <= MAX_ACHIEVABLE_ACCEPTANCE
-    ] or [limit]
-    return max(lengths, key=lambda k: expected_speedup(acceptance, cost.ratio(k), k))
+    return max(range(1, limit + 1), key=lambda k: expected_speedup(p, cost.ratio(k) + extra_per_draft * k, k))
+
+
+@dataclass
+class KeptRate:
+    """p for one kind of proposal: drafts kept against misses (a run of drafts that ended
+    before the end of its batch), the recent drafts weighing most (so a long copy that
+    ends stops drafting after a miss or two), from a prior."""
+
+    kept: float
+    missed: float
+
+    @property
+    def p(self) -> float:
+        return self.kept / max(self.kept + self.missed, 1e-9)
+
+    def add(self, kept: int, missed: bool) -> None:
+        """Drafts checked in turn: `kept` kept, then one missed (or none: the batch ended)."""
+        for _ in range(kept):
+            self.kept, self.missed = self.kept * RATE_DECAY + 1, self.missed * RATE_DECAY
+        if missed:
+            self.kept, self.missed = self.kept * RATE_DECAY, self.missed * RATE_DECAY + 1
 
 
 class DraftPolicy:
-    """Whether to draft at the next token, from the running speed-up of one KV context's
-    draft batches; it lives as long as the context, across its answers (`start_answer`)."""
+    """Whether to draft, and how many: p per kind of proposal, from the batches drafted and
+    the proposals checked in shadow, on one KV context; it lives as long as the context,
+    across its answers (`start_answer`)."""
 
     def __init__(self, cost: DraftCost) -> None:
         self.cost = cost
-        self.gain = 1.0  # running speed-up of draft batches; starts neutral, so drafting is tried
-        self.acceptance = 1.0  # running share of drafts kept; starts hopeful, so the first batch is full
-        self.backoff = FIRST_BACKOFF
-        self.paused_for = 0  # tokens left before the next probe
-        self.pauses = 0
         self.can_pay = True
-        self._probing = False
+        self.pauses = 0  # times a kind of proposal went from drafted to declined
+        self.rates: dict[str, KeptRate] = {}
+        self._drafting: dict[str, bool] = {}  # whether each kind's last decision was to draft
+        self._backoff: dict[str, int] = {}  # kinds that can't be checked in shadow: the next wait
+        self._waiting: dict[str, int] = {}  # ... and the tokens left before their next try
+        self._extra: dict[str, float] = {}  # what making a draft costs, in single tokens (a draft model)
+        self._lock = threading.Lock()
 
     def start_answer(self) -> None:
-        """A new answer on this context: draft only if the cost allows it at all, and start
-        paused when the history says drafting does not pay here (its back-off carries over,
-        up to ANSWER_START_PAUSE tokens, so a rewrite after many plain answers probes soon)."""
+        """A new answer on this context: draft only if the cost allows it at all."""
         self.can_pay = self.cost.can_pay()
-        if self.paused_for > 0:
-            self.paused_for = min(self.paused_for, ANSWER_START_PAUSE)
 
-    def should_draft(self) -> bool:
-        """Called once per token: False while drafting is paused, or when it can't pay."""
-        if not self.can_pay:
-            return False
-        if self.paused_for > 0:
-            self.paused_for -= 1
-            if self.paused_for == 0:
-                self._probing = True
-                self.gain = 1.0  # the probe starts from neutral
-                self.acceptance = 1.0  # and hopeful: a full batch, the one that pays if the text now repeats
-            return False
-        return True
+    def rate(self, source: str, shadowed: bool = True) -> KeptRate:
+        with self._lock:
+            if source not in self.rates:
+                prior = (PRIOR_KEPT, PRIOR_MISSED) if shadowed else (HOPEFUL_KEPT, HOPEFUL_MISSED)
+                self.rates[source] = KeptRate(*prior)
+            return self.rates[source]
 
-    def draft_length(self, limit: int) -> int:
-        """How many drafts to check in the next batch: the best at the running acceptance."""
-        return best_draft_length(self.acceptance, self.cost, limit)
+    def draft_length(self, source: str, available: int, shadowed: bool = True) -> int:
+        """How many of `available` drafts of kind `source` to check in the next batch; 0: none
+        (no batch pays at this kind's p). `shadowed`: a declined proposal will be checked in
+        shadow (`shadow`); a kind that can't be waits a back-off instead."""
+        if not self.can_pay or available <= 0:
+            return 0
+        if not shadowed and self._waiting.get(source, 0) > 0:
+            self._waiting[source] -= 1
+            if self._waiting[source] == 0:
+                self.rates[source] = KeptRate(HOPEFUL_KEPT, HOPEFUL_MISSED)  # tried again from its start
+            return 0
+        p = self.rate(source, shadowed).p
+        extra = self._extra.get(source, 0.0)
+        k = best_draft_length(p, self.cost, available, extra)
+        drafts = expected_speedup(p, self.cost.ratio(k) + extra * k, k) > DRAFT_ABOVE
+        if self._drafting.get(source) and not drafts:
+            self.pauses += 1
+            if not shadowed:
+                backoff = self._backoff.get(source, FIRST_BACKOFF)
+                self._waiting[source] = backoff
+                self._backoff[source] = min(MAX_BACKOFF, backoff * 2)
+        self._drafting[source] = drafts
+        return k if drafts else 0
 
-    def feedback(self, proposed: int, accepted: int, extra_seconds: float = 0.0) -> None:
-        """A draft batch's outcome; `extra_seconds`: the time proposing took (a draft model's decodes)."""
+    def feedback(
+        self, source: str, proposed: int, accepted: int, extra_seconds: float = 0.0, shadowed: bool = True
+    ) -> None:
+        """A draft batch's outcome; `extra_seconds`: the time proposing took (a draft model's
+        decodes), which adds to what each of its drafts costs."""
         if proposed <= 0:
             return
-        ratio = self.cost.ratio(proposed) + extra_seconds / self.cost.seconds(1)
-        speedup = batch_speedup(accepted, ratio)
-        self.gain += GAIN_WEIGHT * (speedup - self.gain)
-        self.acceptance += ACCEPTANCE_WEIGHT * (accepted / proposed - self.acceptance)
-        if self.gain < PAUSE_BELOW:
-            self.paused_for = self.backoff
-            self.pauses += 1
-            self.backoff = min(MAX_BACKOFF, self.backoff * 2)  # the next pause, if the probe loses too
-        elif self._probing:
-            self.backoff = FIRST_BACKOFF  # the probe paid
-        self._probing = False
+        self.rate(source, shadowed).add(accepted, accepted < proposed)
+        if extra_seconds > 0:
+            per_draft = extra_seconds / self.cost.seconds(1) / proposed
+            before = self._extra.get(source)
+            self._extra[source] = per_draft if before is None else before + EXTRA_WEIGHT * (per_draft - before)
+        if accepted == proposed and not shadowed:
+            self._backoff[source] = FIRST_BACKOFF  # paid in full: the next wait starts short again
+
+    def shadow(self, source: str, proposed: int, kept: int) -> None:
+        """A declined proposal of `proposed` drafts, checked against the answer: `kept` matched."""
+        if proposed > 0:
+            self.rate(source).add(kept, kept < proposed)
+
+    def as_dict(self) -> dict[str, float]:
+        """p per kind of proposal seen so far, for the engine's info."""
+        with self._lock:
+            return {source: round(rate.p, 3) for source, rate in self.rates.items()}

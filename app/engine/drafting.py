@@ -14,10 +14,11 @@ token. A request sends `"speculative": false` for plain decoding.
 - `PromptLookup` guesses from the text so far (prompt and answer): when the last few
   tokens occurred before, what followed them then is the guess (prompt-lookup decoding).
   It costs a dictionary lookup per token and proposes nothing when there is no match,
-  so it is on by default; its draft length adapts to how much of it was accepted.
+  so it is on by default. Each guess says how long a stretch of the text it continues
+  (its `source`): the policy learns how often each kind is kept.
 - `ModelDrafter` asks a small model of the same vocabulary (DeepSeek-Coder 1.3B for
   6.7B or 33B) for the next tokens, when no lookup matched.
-- A draft batch costs more than one token; `DraftChain` drafts only while it pays for
+- A draft batch costs more than one token; `DraftChain` drafts only where it pays for
   this model on this machine (app/engine/draft_policy.py), so an answer that does not
   repeat its input decodes as fast as without drafting.
 """
@@ -33,7 +34,7 @@ from typing import Any, Protocol
 
 import llama_cpp
 
-from app.engine.draft_policy import DraftCost, DraftPolicy, measure_draft_cost
+from app.engine.draft_policy import DraftCost, DraftPolicy, lookup_source, measure_draft_cost
 from app.engine.slots import KvSlot
 from app.utils.errors import EngineError
 
@@ -41,8 +42,9 @@ log = logging.getLogger(__name__)
 
 NGRAM_MIN = 2
 NGRAM_MAX = 4
-DRAFT_START = 8
 DRAFT_MAX = 16
+PLACES_KEPT = 32  # earlier uses of an n-gram a guess may continue
+MATCH_MAX = 64  # a guess's match is counted back this far at most (its kind: app/engine/draft_policy.py)
 
 
 class Drafter(Protocol):
@@ -51,11 +53,20 @@ class Drafter(Protocol):
 
 
 class PromptLookup:
-    """Prompt-lookup drafting over the prompt and the answer so far."""
+    """Prompt-lookup drafting over the prompt and the answer so far.
+
+    Of the places where the last few tokens occurred before, the guess continues the one
+    that matches furthest back: in a rewrite of similar lines (`step_3 = ...`, `step_4 =
+    ...`) the latest place is often the line before, whose continuation differs at the
+    number, while the line that matches back through the number is the one being copied."""
+
+    shadowed = True  # a guess costs a lookup: one the policy declines is checked in shadow
 
     def __init__(self, prompt: Sequence[int]) -> None:
         self.history: list[int] = []
-        self._follows: dict[tuple[int, ...], int] = {}  # n-gram -> index of the token after its latest use
+        # n-gram -> indexes of the token after its latest uses (at most PLACES_KEPT, oldest first)
+        self._follows: dict[tuple[int, ...], list[int]] = {}
+        self.source = lookup_source(0)  # the kind of the last guess: how long a stretch it continues
         self.extend(prompt)
 
     def extend(self, tokens: Sequence[int]) -> None:
@@ -64,7 +75,10 @@ class PromptLookup:
             end = len(history)  # the n-grams ending just before `token` are followed by it
             for n in range(NGRAM_MIN, NGRAM_MAX + 1):
                 if end >= n:
-                    self._follows[tuple(history[end - n : end])] = end
+                    places = self._follows.setdefault(tuple(history[end - n : end]), [])
+                    places.append(end)
+                    if len(places) > PLACES_KEPT:
+                        del places[0]
             history.append(int(token))
 
     def propose(self, limit: int, cancel: threading.Event | None = None) -> list[int]:
@@ -72,14 +86,35 @@ class PromptLookup:
         for n in range(NGRAM_MAX, NGRAM_MIN - 1, -1):
             if len(history) < n:
                 continue
-            start = self._follows.get(tuple(history[-n:]))
-            if start is not None:
+            places = self._follows.get(tuple(history[-n:]))
+            if places:
+                matched, start = max((self._match_length(place, n), place) for place in places)
+                self.source = lookup_source(matched)
                 return history[start : start + limit]
         return []
+
+    def _match_length(self, start: int, matched: int) -> int:
+        """How far back the text before `start` equals the end of the history (at least
+        `matched`, the n-gram found; counted up to MATCH_MAX): slices compared, doubling
+        then halving the step, so a long match costs a few comparisons, not one per token."""
+        history, end = self.history, len(self.history)
+        longest = min(MATCH_MAX, start)
+        step = matched
+        while step > 0:
+            longer = min(matched + step, longest)
+            if longer > matched and history[start - longer : start] == history[end - longer : end]:
+                matched = longer
+                step *= 2
+            else:
+                step //= 2
+        return matched
 
 
 class ModelDrafter:
     """Greedy guesses from a small draft model on its own context."""
+
+    shadowed = False  # a guess costs decodes: the policy decides before one is made
+    source = "draft model"
 
     def __init__(self, slot: KvSlot, prompt: Sequence[int]) -> None:
         self.slot = slot
@@ -124,9 +159,10 @@ def measure_slot_draft_cost(slot: KvSlot, token: int) -> DraftCost:
 
 
 class DraftChain:
-    """One answer's drafting: prompt lookup first, then the draft model; the draft length
-    adapts to acceptance and to what a batch costs, and drafting pauses while it does not
-    pay (`DraftPolicy`: the KV context's, kept across its answers, or this answer's own)."""
+    """One answer's drafting: prompt lookup first, then the draft model. The policy (the KV
+    context's, kept across its answers, or this answer's own) decides per proposal whether
+    a batch pays and how many drafts it checks; a lookup guess it declines is checked in
+    shadow against the tokens that follow, which teaches the policy at no cost."""
 
     def __init__(
         self, drafters: Sequence[Any], cost: DraftCost | None = None, policy: DraftPolicy | None = None
@@ -135,10 +171,13 @@ class DraftChain:
         self.policy = policy or DraftPolicy(cost or DraftCost.free())
         self.policy.start_answer()
         self._pauses_before = self.policy.pauses
-        self.length = DRAFT_START
         self.proposed = 0
         self.accepted = 0
+        self._source = ""  # the kind of the batch in flight
+        self._shadowed = True
         self._propose_seconds = 0.0
+        self._shadow: tuple[str, list[int]] | None = None  # a declined guess: its kind and drafts
+        self._shadow_kept = 0
 
     @property
     def pauses(self) -> int:
@@ -146,32 +185,49 @@ class DraftChain:
         return self.policy.pauses - self._pauses_before
 
     def extend(self, tokens: Sequence[int]) -> None:
+        for token in tokens:
+            self._check_shadow(int(token))
         for drafter in self.drafters:
             drafter.extend(tokens)
 
     def propose(self, room: int, cancel: threading.Event | None = None) -> list[int]:
-        limit = min(self.length, room)
-        if limit <= 0 or not self.policy.should_draft():
+        limit = min(DRAFT_MAX, room)
+        if limit <= 0 or not self.policy.can_pay:
             return []
-        limit = self.policy.draft_length(limit)
-        began = time.perf_counter()
-        try:
-            for drafter in self.drafters:
-                drafts = drafter.propose(limit, cancel)
-                if drafts:
-                    return drafts
-            return []
-        finally:
-            self._propose_seconds = time.perf_counter() - began
+        for drafter in self.drafters:
+            began = time.perf_counter()
+            if drafter.shadowed:
+                guess = drafter.propose(limit, cancel)
+                k = self.policy.draft_length(drafter.source, len(guess)) if guess else 0
+                if k == 0:
+                    if guess and self._shadow is None:
+                        self._shadow, self._shadow_kept = (drafter.source, guess), 0
+                    continue
+                drafts = guess[:k]
+            else:
+                k = self.policy.draft_length(drafter.source, limit, shadowed=False)
+                drafts = drafter.propose(k, cancel) if k > 0 else []
+            if drafts:
+                self._source, self._shadowed = drafter.source, drafter.shadowed
+                self._propose_seconds = 0.0 if drafter.shadowed else time.perf_counter() - began
+                return drafts
+        return []
 
     def feedback(self, proposed: int, accepted: int) -> None:
-        self.policy.feedback(proposed, accepted, self._propose_seconds)
+        self.policy.feedback(self._source, proposed, accepted, self._propose_seconds, self._shadowed)
         self.proposed += proposed
         self.accepted += accepted
-        if accepted == proposed:
-            self.length = min(DRAFT_MAX, self.length * 2)
-        else:
-            self.length = max(2, accepted + 1)
+
+    def _check_shadow(self, token: int) -> None:
+        if self._shadow is None:
+            return
+        source, guess = self._shadow
+        if token == guess[self._shadow_kept]:
+            self._shadow_kept += 1
+            if self._shadow_kept < len(guess):
+                return
+        self.policy.shadow(source, len(guess), self._shadow_kept)
+        self._shadow = None
 
     def close(self) -> None:
         for drafter in self.drafters:

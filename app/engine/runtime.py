@@ -360,6 +360,8 @@ class EngineModel:
             "draft_error": self.draft_error,
             **self.draft_totals.as_dict(),
             **self.draft_cost.as_dict(),
+            # per context, per kind of guess: the chance a draft is kept after the ones before it
+            "kept_rate": {name: policy.as_dict() for name, policy in self.draft_policies.items()},
         }
         return {
             "model_path": self.options.model_path,

@@ -192,7 +192,8 @@ def test_shutdown_stops_and_joins_every_generation(tiny_models):
 
 def test_drafting_turns_itself_off_when_it_does_not_pay(model, monkeypatch):
     """A free-form answer: prompt lookup finds short matches whose drafts are mostly wrong.
-    With drafts that cost what a 151K vocabulary's logits cost, drafting pauses itself."""
+    With drafts that cost what a 151K vocabulary's logits cost, they are checked in shadow,
+    not in batches."""
     tokens = chat_tokens(model, "Write a story about " + " ".join(f"w{i}" for i in range(60)))
     params = SamplingParams(max_tokens=300, temperature=1.0, seed=7)
     assert model.info()["drafting"]["cost_ratio"]["8"] > 0  # measured at load, reported
@@ -201,6 +202,6 @@ def test_drafting_turns_itself_off_when_it_does_not_pay(model, monkeypatch):
     costly_drafts = DraftCost({n: 0.01 * (1 + (n - 1) / 3) for n in (1, 2, 3, 5, 9, 17)})
     monkeypatch.setitem(model.draft_policies, CHAT, DraftPolicy(costly_drafts))
     costly = run(model, CHAT, tokens, params)[-1].usage
-    assert free.draft_tokens > 0 and free.draft_pauses == 0  # free drafts never pause
-    assert costly.draft_pauses >= 1
+    assert free.draft_tokens > 0
     assert costly.draft_tokens < free.draft_tokens / 2
+    assert model.info()["drafting"]["kept_rate"][CHAT]  # the guesses were judged all the same

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.engine.draft_policy import FIRST_BACKOFF, DraftCost, DraftPolicy, batch_speedup, break_even_acceptance
-from app.engine.drafting import DRAFT_MAX, DraftChain, PromptLookup
+from app.engine.draft_policy import DraftCost, batch_speedup, break_even_acceptance
+from app.engine.drafting import PromptLookup
 
 
 def test_lookup_proposes_what_followed_the_last_ngram_before():
@@ -22,16 +22,6 @@ def test_longer_ngrams_win_and_the_latest_use_counts():
     assert lookup.propose(1) == [9]  # (3, 1, 2) was followed by 9, while (1, 2) last by 9 too
     lookup = PromptLookup([1, 2, 8, 1, 2, 9, 1, 2])
     assert lookup.propose(1) == [9]
-
-
-def test_draft_length_grows_on_success_and_shrinks_on_misses():
-    chain = DraftChain([PromptLookup([])])
-    start = chain.length
-    chain.feedback(start, start)
-    assert chain.length == min(DRAFT_MAX, start * 2)
-    chain.feedback(chain.length, 1)
-    assert chain.length == 2
-    assert (chain.proposed, chain.accepted) == (start + min(DRAFT_MAX, start * 2), start + 1)
 
 
 # -- when drafting pays (app/engine/draft_policy.py) -------------------------------------
@@ -57,39 +47,6 @@ def test_costs_are_interpolated_between_the_measured_batch_sizes():
     assert report["break_even_acceptance"]["8"] == pytest.approx(1 / 3, abs=1e-3)
 
 
-def test_drafting_stops_within_a_few_losing_batches_and_probes_again_later():
-    policy = DraftPolicy(costly())
-    drafted_at = [t for t in range(300) if policy.should_draft() and not policy.feedback(8, 0)]
-    assert drafted_at[0] == 0 and drafted_at[1] == 17  # one losing batch paused it for 16 tokens
-    gaps = [b - a for a, b in zip(drafted_at, drafted_at[1:], strict=False)]
-    assert gaps == sorted(gaps) and gaps[-1] > gaps[0]  # the pauses grow while probes keep losing
-    assert len(drafted_at) <= 6
-
-
-def test_drafting_keeps_going_while_it_pays_and_a_paying_probe_resets_the_backoff():
-    policy = DraftPolicy(costly())
-    for _ in range(50):
-        assert policy.should_draft()
-        policy.feedback(8, 7)  # a rewrite: nearly every draft is kept
-    misses = 0
-    while policy.should_draft():
-        policy.feedback(8, 0)
-        misses += 1
-    assert 2 <= misses <= 3 and policy.pauses == 1  # one miss after a good run does not stop it; a few do
-    while not policy.should_draft():
-        pass
-    policy.feedback(8, 8)  # the probe paid
-    assert policy.backoff == FIRST_BACKOFF
-
-
-def test_free_drafts_never_pause():
-    policy = DraftPolicy(DraftCost.free())
-    for _ in range(100):
-        assert policy.should_draft()
-        policy.feedback(8, 0)
-    assert policy.pauses == 0
-
-
 def test_real_decodes_correct_a_cost_measured_while_the_machine_was_busier():
     cost = DraftCost({1: 0.400, 3: 0.800, 9: 2.0}, learns=True)  # measured at start under load: 400 ms a token
     cost.observe(1, 0.040)  # answers now decode a token in 40 ms
@@ -98,6 +55,17 @@ def test_real_decodes_correct_a_cost_measured_while_the_machine_was_busier():
     assert cost.seconds(9) == pytest.approx(0.2)
     cost.observe(9, 0.080)  # a real batch of 1 + 8 took 2 tokens' time: cheaper than measured
     assert cost.ratio(8) == pytest.approx(2.0)
-    for _ in range(50):
-        cost.observe(1, 0.020)  # a running average: it moves toward what decodes take now
-    assert cost.seconds(1) == pytest.approx(0.020, rel=0.05)
+    cost.observe(1, 0.020)  # the fastest recent decode counts: the machine got idler
+    assert cost.seconds(1) == pytest.approx(0.020)
+
+
+def test_a_burst_of_other_work_does_not_make_batches_look_cheap_or_dear():
+    """A decode slowed by other work (a second's stall) leaves the cost as it was; a running
+    average of real decodes took a tenth of the stall into every ratio after it."""
+    cost = DraftCost({1: 0.020, 17: 0.120}, learns=True)
+    for _ in range(10):
+        cost.observe(1, 0.020)
+        cost.observe(17, 0.120)
+    cost.observe(1, 1.0)
+    cost.observe(17, 4.0)
+    assert cost.ratio(16) == pytest.approx(6.0)
