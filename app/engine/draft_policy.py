@@ -101,6 +101,7 @@ class DraftCost:
         self._seconds = dict(seconds_by_size)
         self._sizes = sorted(self._seconds)
         self._observed: dict[int, deque[float]] = {}  # recent real decodes, by batch size
+        self._ratios: list[float] = []  # ratio(k) by k, until the next decode is observed
         self._lock = threading.Lock()
 
     @classmethod
@@ -126,6 +127,7 @@ class DraftCost:
             return
         with self._lock:
             self._observed.setdefault(size, deque(maxlen=OBSERVED_WINDOW)).append(seconds)
+            self._ratios = []
 
     def _at_start(self, size: int) -> float:
         sizes, seconds = self._sizes, self._seconds
@@ -146,6 +148,17 @@ class DraftCost:
     def ratio(self, k: int) -> float:
         """What a batch checking k drafts costs, in single tokens' time."""
         return self.seconds(1 + k) / self.seconds(1)
+
+    def ratios(self, max_k: int) -> list[float]:
+        """ratio(k) for k = 0..max_k, kept until the next observed decode (asked once a token)."""
+        with self._lock:
+            known = self._ratios
+        if len(known) <= max_k:
+            single = self.seconds(1)
+            known = [self.seconds(1 + k) / single for k in range(max(max_k, MEASURED_K[-1]) + 1)]
+            with self._lock:
+                self._ratios = known
+        return known
 
     def can_pay(self, max_k: int = MEASURED_K[-1]) -> bool:
         """Whether some batch of up to `max_k` drafts pays when nearly every draft is kept."""
@@ -198,9 +211,22 @@ def measure_draft_cost(
 def best_draft_length(p: float, cost: DraftCost, limit: int, extra_per_draft: float = 0.0) -> int:
     """The number of drafts (1..limit) with the best expected speed-up at `p`, when making
     each draft costs `extra_per_draft` single tokens' time on top of checking it."""
-    if limit <= 1:
-        return max(0, limit)
-    return max(range(1, limit + 1), key=lambda k: expected_speedup(p, cost.ratio(k) + extra_per_draft * k, k))
+    return best_draft(p, cost, limit, extra_per_draft)[0]
+
+
+def best_draft(p: float, cost: DraftCost, limit: int, extra_per_draft: float = 0.0) -> tuple[int, float]:
+    """(the best number of drafts, 1..limit, and its expected speed-up) at `p`."""
+    if limit <= 0:
+        return 0, 1.0
+    ratios = cost.ratios(limit)
+    best, best_speedup, tokens, chance = 1, 0.0, 1.0, 1.0
+    for k in range(1, limit + 1):
+        chance *= p
+        tokens += chance  # 1 + p + ... + p^k, as expected_speedup sums it
+        speedup = tokens / max(ratios[k] + extra_per_draft * k, 1e-9)
+        if speedup > best_speedup:
+            best, best_speedup = k, speedup
+    return best, best_speedup
 
 
 @dataclass
@@ -262,10 +288,8 @@ class DraftPolicy:
             if self._waiting[source] == 0:
                 self.rates[source] = KeptRate(HOPEFUL_KEPT, HOPEFUL_MISSED)  # tried again from its start
             return 0
-        p = self.rate(source, shadowed).p
-        extra = self._extra.get(source, 0.0)
-        k = best_draft_length(p, self.cost, available, extra)
-        drafts = expected_speedup(p, self.cost.ratio(k) + extra * k, k) > DRAFT_ABOVE
+        k, speedup = best_draft(self.rate(source, shadowed).p, self.cost, available, self._extra.get(source, 0.0))
+        drafts = speedup > DRAFT_ABOVE
         if self._drafting.get(source) and not drafts:
             self.pauses += 1
             if not shadowed:

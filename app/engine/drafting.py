@@ -88,10 +88,26 @@ class PromptLookup:
                 continue
             places = self._follows.get(tuple(history[-n:]))
             if places:
-                matched, start = max((self._match_length(place, n), place) for place in places)
+                matched, start = self._furthest_match(places, n)
                 self.source = lookup_source(matched)
                 return history[start : start + limit]
         return []
+
+    def _furthest_match(self, places: list[int], n: int) -> tuple[int, int]:
+        """(match length, place) of the place that matches furthest back; the latest on a tie.
+        A place must match one token further back than the best so far to be counted at all."""
+        history, end = self.history, len(self.history)
+        best, best_place = 0, places[-1]
+        for place in reversed(places):
+            further = best + 1
+            if best and (place - further < 0 or history[place - further] != history[end - further]):
+                continue
+            matched = self._match_length(place, n)
+            if matched > best:
+                best, best_place = matched, place
+                if best >= MATCH_MAX:
+                    break
+        return best, best_place
 
     def _match_length(self, start: int, matched: int) -> int:
         """How far back the text before `start` equals the end of the history (at least

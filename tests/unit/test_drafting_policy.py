@@ -6,8 +6,6 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-import pytest
-
 from app.engine.draft_policy import (
     FIRST_BACKOFF,
     DraftCost,
