@@ -185,3 +185,15 @@ def test_a_guess_is_of_the_kind_its_match_length_says():
     lookup = PromptLookup([1, 2, 3, 4, 5, 6, 9, 9])
     lookup.extend([2, 3])
     assert lookup.propose(3) == [4, 5, 6] and lookup.source == "lookup 2+"
+
+
+def test_a_declined_guess_is_checked_against_the_tokens_that_follow():
+    prompt = list(range(100, 160))
+    chain = DraftChain([PromptLookup(prompt)], epyc())
+    chain.extend([100, 101, 102, 103])
+    assert chain.propose(16) == []  # doubtful at first: no batch spent
+    chain.extend(list(range(104, 120)))  # the answer went on as guessed: all 16 kept, in shadow
+    assert chain.policy.rates["lookup 4+"].p > 0.9
+    assert chain.propose(16) == []  # now the guess continues 20 tokens: a kind with its own record
+    chain.extend(list(range(120, 136)))
+    assert chain.propose(16) == list(range(136, 152))
