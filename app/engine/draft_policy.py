@@ -34,6 +34,7 @@ even when nearly every draft is kept (`DraftCost.can_pay`), nothing is drafted.
 from __future__ import annotations
 
 import bisect
+import statistics
 import threading
 import time
 from collections import deque
@@ -42,7 +43,8 @@ from dataclasses import dataclass
 
 MEASURED_K = (1, 2, 4, 8, 16)
 MIN_ROUNDS, MAX_ROUNDS, MIN_TIMED_S = 3, 30, 0.1  # timing rounds over the batch sizes
-OBSERVED_WINDOW = 32  # real decodes kept per batch size; the fastest counts (other work only adds time)
+OBSERVED_WINDOW = 32  # real decodes kept per batch size
+NEARBY_SINGLES = 8  # a real batch is compared with the median of this many single tokens before it
 DRAFT_ABOVE = 1.05  # the expected speed-up a batch must promise: the cost and p are estimates
 BEST_CASE_P = 0.95  # the p of a faithful copy: a cost that can't pay even at this never drafts
 PRIOR_KEPT, PRIOR_MISSED = 1.0, 1.0  # prompt lookup starts at p = 0.5, worth two drafts: it must prove itself
@@ -91,16 +93,20 @@ def lookup_source(match_length: int) -> str:
 
 class DraftCost:
     """Seconds per decode by batch size (1 and 1 + k), measured at start, then followed by
-    real decodes: a size that answers decoded takes the fastest of its recent decodes (a
-    burst of other work slows some; none makes one faster), and the sizes not seen yet keep
-    the start's shape at the level real single tokens show (a start measured while the
-    machine was busier, or idler, than now is scaled, not believed as it was)."""
+    real decodes. One token takes the fastest of its recent decodes (other work only adds
+    time). A batch is judged against the single tokens decoded around it: each real batch
+    gives its time over the median of the last few single tokens, and a size's ratio is the
+    median of its recent ones, so a machine that got busier slows both sides of the ratio
+    alike (the fastest of a few batches against the fastest of hundreds of single tokens
+    would read batches as dearer the busier the machine). Sizes not seen yet keep the
+    start's ratio, at the level real single tokens show now."""
 
     def __init__(self, seconds_by_size: dict[int, float], *, learns: bool = False) -> None:
         self.learns = learns  # whether real decodes refine it (a measured cost; not a given one)
         self._seconds = dict(seconds_by_size)
         self._sizes = sorted(self._seconds)
-        self._observed: dict[int, deque[float]] = {}  # recent real decodes, by batch size
+        self._singles: deque[float] = deque(maxlen=OBSERVED_WINDOW)  # recent real single-token decodes
+        self._observed: dict[int, deque[float]] = {}  # recent real batches, by size: time / nearby single tokens
         self._ratios: list[float] = []  # ratio(k) by k, until the next decode is observed
         self._lock = threading.Lock()
 
@@ -110,23 +116,24 @@ class DraftCost:
         return cls({1: 1.0, 2: 1.0})
 
     def seconds(self, size: int) -> float:
-        """Time of a batch of `size` tokens: as real decodes of that size took, else as at start
-        (interpolated between the measured sizes) scaled to what single tokens take now."""
+        """Time of a batch of `size` tokens: one token as real ones take now (else as at
+        start), times the batch's ratio (`ratio`)."""
         with self._lock:
-            observed, single = self._observed.get(size), self._observed.get(1)
-            observed_s = min(observed) if observed else None
-            single_s = min(single) if single else None
-        if observed_s is not None:
-            return observed_s
-        start = self._at_start(size)
-        return start * single_s / self._at_start(1) if single_s is not None else start
+            single = min(self._singles) if self._singles else self._at_start(1)
+            observed = self._observed.get(size)
+            ratio = statistics.median(observed) if observed else self._at_start(size) / self._at_start(1)
+        return single * ratio if size > 1 else single
 
     def observe(self, size: int, seconds: float) -> None:
         """A real decode of `size` tokens took `seconds`."""
         if seconds <= 0 or not self.learns:
             return
         with self._lock:
-            self._observed.setdefault(size, deque(maxlen=OBSERVED_WINDOW)).append(seconds)
+            if size == 1:
+                self._singles.append(seconds)
+            elif self._singles:
+                nearby = statistics.median(list(self._singles)[-NEARBY_SINGLES:])
+                self._observed.setdefault(size, deque(maxlen=OBSERVED_WINDOW)).append(seconds / nearby)
             self._ratios = []
 
     def _at_start(self, size: int) -> float:

@@ -69,3 +69,16 @@ def test_a_burst_of_other_work_does_not_make_batches_look_cheap_or_dear():
     cost.observe(1, 1.0)
     cost.observe(17, 4.0)
     assert cost.ratio(16) == pytest.approx(6.0)
+
+
+def test_a_batch_is_judged_against_the_single_tokens_decoded_around_it():
+    """A busy machine with quiet moments: most single tokens and every batch take three
+    times as long, one single token in eight comes in a quiet moment. Batches are no dearer
+    than they were against one token; the fastest of a few batches against the fastest of
+    many single tokens (the quiet ones) read 18x."""
+    cost = DraftCost({1: 0.020, 17: 0.120}, learns=True)
+    for _ in range(10):
+        for slow in range(8):
+            cost.observe(1, 0.060 if slow else 0.020)
+        cost.observe(17, 0.360)
+    assert cost.ratio(16) == pytest.approx(6.0)
