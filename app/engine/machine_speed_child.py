@@ -8,7 +8,12 @@ weights: bytes per second) and prompt processing (a batch of tokens: floating-po
 operations per second). On the CPU it then compares the weight types: a small model
 of each type in BENCH_TYPES against a small Q4_K one gives each type's decode and
 prompt rate as a factor of Q4_K's (their decode tokens take turns, so none of them is
-read from the CPU's last-level cache: see _interleaved_decode_seconds); and the small Q4_K model reads a batch after a long
+read from the CPU's last-level cache: see _interleaved_decode_seconds). Thin models take
+their turns in the same rounds: 8 and 40 layers 128 wide, and 8 layers with a 64K-row
+output, whose differences are a decoded token's fixed costs per layer and per output row
+(_fixed_costs); those are taken out of every model's time before its bytes give a rate,
+so the 2,048-wide main model's bandwidth is the bandwidth, and a narrow model of many
+layers pays its fixed costs on top. The small Q4_K model reads a batch after a long
 cached context and from an empty one, whose difference is attention's rate. It prints
 progress lines and one result line on stdout:
 

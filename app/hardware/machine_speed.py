@@ -6,7 +6,8 @@ token streams, and how many floating-point operations per second prompt processi
 reaches, on the CPU and on each GPU, with a Q4_K model; on the CPU also how much
 faster or slower each other weight type runs (llama.cpp's CPU kernels are often
 compute-bound, and their speed per byte differs per type) and the rate of attention
-over a long context. The planner turns these into tokens per second for every model. The result is cached in the data folder, keyed by the hardware
+over a long context, and a decoded token's fixed costs per layer and per output row
+(what a narrow model of many layers, or a large vocabulary, pays beyond its bytes). The planner turns these into tokens per second for every model. The result is cached in the data folder, keyed by the hardware
 (CPU model and cores, RAM, GPU names and drivers, the thread setting): a change of
 any of them means a new measurement.
 """

@@ -80,6 +80,10 @@ DEFAULT_SHAPE = BenchShape()
 # operations, each ending in a sync of the threads); one with a 64K-row output matrix of
 # that width, whose time beside it is the cost per output row (one dot product each, the
 # logits copied out), apart from the matrix's few bytes.
+# DeepSeek-Coder-1.3B's shape as a Q4_K_M file has it: 24 layers of 2048 (the FFN padded to
+# 5632, a multiple of 256, so every matrix is Q4_K), a 32,256-token vocabulary, a Q6_K output.
+DEEPSEEK_1P3B_SHAPE = BenchShape(n_vocab=32256, output_quant=QuantType.Q6_K)
+DEEPSEEK_1P3B_LAYERS = 24
 THIN_SHAPE = BenchShape(n_embd=128, n_ff=256, n_head=4, n_head_kv=4, n_vocab=N_VOCAB, output_quant=QuantType.Q8_0)
 THIN_BIG_VOCAB_SHAPE = BenchShape(
     n_embd=128, n_ff=256, n_head=4, n_head_kv=4, n_vocab=65536, output_quant=QuantType.Q8_0
