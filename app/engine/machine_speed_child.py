@@ -176,7 +176,7 @@ def _flops_per_prompt_token(model: BenchModel, n_tokens: int = PROMPT_TOKENS) ->
 def _measure(model: BenchModel, llm: Any, budget_s: float) -> dict[str, float]:
     llm.eval(_tokens(WARMUP_TOKENS))  # touches every weight page once: the load is not measured
     decoded = _decode_seconds(llm, budget_s * 0.4)
-    decode = len(decoded) / sum(decoded)
+    decode = 1.0 / _fastest_half(decoded)  # as the small models' tokens: their fixed costs come out of it
     batches = _prompt_batches(llm, budget_s * 0.6)
     prompt = len(batches) * PROMPT_TOKENS / sum(batches)
     return {
