@@ -18,6 +18,7 @@ from app.engine.machine_speed_child import (
     THIN_MODELS,
     DecodeFixedCosts,
     _fixed_costs,
+    _token_seconds,
 )
 from app.hardware.gpus import GpuInfo
 from app.hardware.machine_speed import GpuSpeed, MachineSpeed
@@ -119,3 +120,10 @@ def test_noise_never_leaves_a_model_less_than_a_share_of_its_time_to_stream() ->
     costs = DecodeFixedCosts(layer_s=1.0, output_row_s=0.0)  # absurd: a second a layer
     model = _bench_model("Q4_K", QuantType.Q4_K, 2, DEFAULT_SHAPE)
     assert 0 < costs.streaming_s(model, 0.01) <= 0.01
+
+
+def test_a_thin_model_counts_its_fastest_token_and_a_type_model_its_faster_half() -> None:
+    """A burst of load that preempts a thread mid-token adds as much as the fixed costs themselves."""
+    seconds = [0.002, 0.009, 0.003, 0.030]
+    assert _token_seconds(FEW_LAYERS_KEY, seconds) == 0.002
+    assert _token_seconds("Q4_K", seconds) == pytest.approx(0.0025)
