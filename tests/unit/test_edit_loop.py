@@ -79,14 +79,25 @@ def test_passes_on_round_two_after_a_failing_first_round(project: Path) -> None:
     assert outcome.test_exit_code == 0
 
 
-def test_stops_at_a_round_that_changes_nothing(project: Path) -> None:
-    model = ScriptedModel([whole(STILL_WRONG), whole(STILL_WRONG), whole(FIXED)])
+def test_stops_at_a_round_that_changes_nothing_after_asking_once_more(project: Path) -> None:
+    model = ScriptedModel([whole(STILL_WRONG), whole(STILL_WRONG), whole(STILL_WRONG), whole(FIXED)])
     outcome = make_loop(project, model).run()
 
     assert outcome.reason == "unchanged"
     assert len(outcome.rounds) == 2
-    assert len(model.requests) == 2
+    assert len(model.requests) == 3  # round 2's answer, and the one after the note
+    assert model.requests[2][-1]["content"].startswith("Your answer leaves stats.py as it was")
+    assert [r.verdict for r in outcome.rounds] == ["failed", "unchanged"]
     assert (project / "stats.py").read_text() == STILL_WRONG
+
+
+def test_a_feedback_answer_that_changes_nothing_is_asked_again(project: Path) -> None:
+    model = ScriptedModel([whole(STILL_WRONG), whole(STILL_WRONG), whole(FIXED)])
+    outcome = make_loop(project, model).run()
+
+    assert outcome.reason == "passed"
+    assert len(outcome.rounds) == 2 and len(outcome.rounds[1].answers) == 2
+    assert [r.verdict for r in outcome.rounds] == ["failed", "passed"]
 
 
 def test_stops_after_n_feedback_rounds(project: Path) -> None:
@@ -100,6 +111,7 @@ def test_stops_after_n_feedback_rounds(project: Path) -> None:
     outcome = make_loop(project, model, rounds=2).run()
 
     assert outcome.reason == "rounds"
+    assert [r.verdict for r in outcome.rounds] == ["failed", "failed", "failed"]
     assert len(outcome.rounds) == 3  # the first try and N = 2 feedback rounds
     assert len(model.requests) == 3
     assert outcome.progress.status() == "Round 3 of 3 · tests: 1 failed → 1 failed"
@@ -145,3 +157,4 @@ def test_a_first_answer_without_an_edit_applies_nothing(project: Path) -> None:
     assert outcome.reason == "no_edit"
     assert "no edit the app can read" in outcome.detail
     assert (project / "stats.py").read_text() == BUGGY
+    assert [r.verdict for r in outcome.rounds] == ["no_edit"]
