@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.edits.changeset import ChangeSet
 from app.edits.prompt import file_format, files_prompt
 from app.edits.workspace import EditScope, FileSnapshot
 from app.loop.failures import OTHER_FAILURES_SHOWN, clean_output, compact_block, failure_blocks, failure_lines
@@ -25,7 +24,7 @@ from app.loop.failures import OTHER_FAILURES_SHOWN, clean_output, compact_block,
 FEEDBACK_MAX_CHARS = 4000
 CHARS_PER_TOKEN = 3  # code and test output tokenize denser than prose: a cautious ratio
 FIRST_FAILURE_SHARE = 0.6  # of the budget, at most, for the first failure
-NOTHING_APPLIED_RETRIES = 1  # an answer that changes no file is asked again this often (nothing_applied_message)
+UNCHANGED_RETRIES = 1  # a feedback round's answer that changes no file is asked again this often
 
 
 @dataclass(frozen=True)
@@ -100,10 +99,10 @@ def changed_beyond_edit(scope: EditScope, expected: dict[str, str]) -> list[File
     return changed
 
 
-def _format_ask(scope: EditScope | None) -> str:
-    """Which files to answer with, in which format (the files' own, as in round 1)."""
+def _answer_ask(scope: EditScope | None) -> str:
+    """The closing ask: which files to fix, in which format (the files' own, as in round 1)."""
     if scope is None or not scope.editable:
-        return "Answer with edits in the same format as before."
+        return "Fix the code so that the tests pass. Answer with edits in the same format as before."
     whole = [f.path for f in scope.editable if not f.exists or file_format(f) == "whole"]
     blocks = [f.path for f in scope.editable if f.exists and file_format(f) != "whole"]
     how = []
@@ -111,23 +110,15 @@ def _format_ask(scope: EditScope | None) -> str:
         how.append(f"{' and '.join(whole)} whole again")
     if blocks:
         how.append(f"SEARCH/REPLACE blocks for {' and '.join(blocks)}")
-    return f"Answer with {' and '.join(how)}."
+    return f"Change the code so that the tests pass. Answer with {' and '.join(how)}."
 
 
-def nothing_applied_message(changeset: ChangeSet, *, tested: bool) -> str:
-    """What to tell the model, once, when its answer changes no file (it had no edit the
-    app reads, or its edits leave the files as they were): a round that changes nothing
-    ends the loop, and Qwen2.5-Coder-0.5B, given the same prompt, wrote the same answer
-    (the benchmark: 8 of 25 tasks ended so). `tested`: the answer was to failures."""
-    scope = changeset.scope
-    if any(p.kind == "unparsed" for p in changeset.problems):
-        said = "Your answer has no edit I can read: each file's path goes on its own line, then a fenced code block."
-    else:
-        names = " and ".join(f.path for f in scope.editable)
-        said = f"Your answer leaves {names} as {'they were' if len(scope.editable) > 1 else 'it was'}"
-        said += ", so the tests still fail the same way." if tested else "."
-    ask = "Change the code so that the tests pass." if tested else "Make the change I asked for."
-    return f"{said} {ask} {_format_ask(scope)}"
+def unchanged_message(scope: EditScope) -> str:
+    """What to tell the model, once, when its answer to the failures changes no file: a
+    round that changes nothing ends the loop, and a small model shown the same failures
+    mostly writes its last answer again unless told that it did."""
+    names = " and ".join(f.path for f in scope.editable)
+    return f"Your answer leaves {names} as it was, so the tests still fail the same way. {_answer_ask(scope)}"
 
 
 def feedback_message(
@@ -152,5 +143,5 @@ def feedback_message(
             f"{names} {'is' if len(resent) == 1 else 'are'} not as your edit left {'it' if len(resent) == 1 else 'them'}"
             f" (part of the edit was left out, or the file changed since). The current text:\n\n{files_prompt(again)}"
         )
-    parts.append(f"Change the code so that the tests pass. {_format_ask(scope)}")
+    parts.append(_answer_ask(scope))
     return "\n\n".join(parts)

@@ -91,15 +91,6 @@ def test_stops_at_a_round_that_changes_nothing_after_asking_once_more(project: P
     assert (project / "stats.py").read_text() == STILL_WRONG
 
 
-def test_a_first_answer_that_changes_nothing_is_asked_again(project: Path) -> None:
-    model = ScriptedModel([whole(BUGGY), whole(FIXED)])
-    outcome = make_loop(project, model).run()
-
-    assert outcome.reason == "passed" and len(outcome.rounds) == 1
-    note = model.requests[1][-1]["content"]
-    assert note == "Your answer leaves stats.py as it was. Make the change I asked for. Answer with stats.py whole again."
-
-
 def test_a_feedback_answer_that_changes_nothing_is_asked_again(project: Path) -> None:
     model = ScriptedModel([whole(STILL_WRONG), whole(STILL_WRONG), whole(FIXED)])
     outcome = make_loop(project, model).run()
@@ -160,9 +151,8 @@ def test_stop_ends_the_loop_before_the_change_is_tested(project: Path) -> None:
 
 
 def test_a_first_answer_without_an_edit_applies_nothing(project: Path) -> None:
-    model = ScriptedModel(["I think you should sort the list first.", "Sort it, really."])
+    model = ScriptedModel(["I think you should sort the list first."])
     outcome = make_loop(project, model).run()
-    assert model.requests[1][-1]["content"].startswith("Your answer has no edit I can read")
 
     assert outcome.reason == "no_edit"
     assert "no edit the app can read" in outcome.detail
