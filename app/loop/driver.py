@@ -27,12 +27,10 @@ from app.edits.writing import UndoRecord, write_changeset
 from app.llm.client import OpenAIClient
 from app.llm.stream import CancelToken
 from app.loop.feedback import (
-    UNCHANGED_RETRIES,
     budget_chars,
     changed_beyond_edit,
     feedback_message,
     trim_failures,
-    unchanged_message,
 )
 from app.loop.rounds import FEEDBACK_TEMPERATURE, LoopProgress, StopReason, TestRun, feedback_sampling
 from app.protocol.options import SamplingParams
@@ -297,14 +295,6 @@ class EditLoop:
             record.answers.append(again)
             messages.append({"role": "assistant", "content": again.text})
             changeset = build_changeset(scope, parse_for(scope, again.text), earlier=parsed)
-        for _ in range(UNCHANGED_RETRIES if record.number > 1 else 0):
-            if not changeset.empty or changeset.retry_prompt() or self.stop.is_set():
-                break
-            messages.append({"role": "user", "content": unchanged_message(scope)})
-            again = self.source.answer(messages, self.stop, feedback=True)
-            record.answers.append(again)
-            messages.append({"role": "assistant", "content": again.text})
-            changeset = build_changeset(scope, parse_for(scope, again.text))
         return changeset
 
     def _feedback(self, record: RoundRecord, scope: EditScope, believed: dict[str, str]) -> str:

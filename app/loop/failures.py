@@ -55,7 +55,13 @@ _BLOCK_NOISE = re.compile(
     r"|^\s*(?:---|\.\.\.)\s*$"  # TAP's YAML block
     r"|^\s*(?:failureType|code|stack|location): "  # TAP: what kind of failure, not which; the stack has the place
     r"|^Traceback \(most recent call last\):$"
+    r"|^E\s*$|^E\s+\?|^E\s+Use -v to get more diff|^E\s+Full diff:"  # pytest's diff markers
+    r"|^\s*\?\?\?$"  # pytest: a frame without source
 )
+# pytest's short frames outside the folder (its own import machinery, the standard
+# library): "/usr/lib/python3.11/importlib/__init__.py:126: in import_module" and the
+# indented code lines under it.
+_OUTSIDE_FRAME = re.compile(r"^(?:/|<frozen )\S*:\d+: in \S+$")
 _FRAME_SEPARATOR = re.compile(r"^(?:_ ){5,}_?\s*$")  # pytest's line between two frames
 # In a frame after the test's: its arguments ("values = []"), the failing line, the
 # error, the location ("stats.py:3: ZeroDivisionError").
@@ -68,6 +74,7 @@ _TAP_ERROR = re.compile(r"^\s*error: (.*)$")
 _JS_FRAME = re.compile(r"([\w./@-]+\.(?:[cm]?js|jsx|ts|tsx)):(\d+):\d+")
 OTHER_FAILURES_SHOWN = 6  # lines after the first failure, each for the failures with one error
 NAMES_PER_LINE = 6
+LINE_MAX_CHARS = 160
 
 
 @dataclass(frozen=True)
@@ -156,9 +163,23 @@ def _pytest_frames(block: Sequence[str]) -> list[str]:
     return kept
 
 
+def _without_outside_frames(block: Sequence[str]) -> list[str]:
+    kept: list[str] = []
+    outside = False
+    for line in block:
+        if _OUTSIDE_FRAME.match(line):
+            outside = True
+        elif outside and line.startswith((" ", "\t")):
+            continue
+        else:
+            outside = False
+            kept.append(line)
+    return kept
+
+
 def compact_block(block: Sequence[str], folder: str | None = None) -> str:
     """One failure's report without the noise: its name, the code, the error."""
-    block = _pytest_frames(block)
+    block = _without_outside_frames(_pytest_frames(block))
     lines = [_title(block[0]), *(line for line in block[1:] if not _BLOCK_NOISE.match(line))]
     lines = _quote_js_lines(lines, folder)
     kept: list[str] = []
@@ -190,5 +211,6 @@ def failure_lines(blocks: Sequence[Sequence[str]]) -> list[tuple[str, int]]:
         named = ", ".join(titles[:NAMES_PER_LINE])
         if len(titles) > NAMES_PER_LINE:
             named += f" and {len(titles) - NAMES_PER_LINE} more"
-        lines.append((f"{named}: {error}" if error else named, len(titles)))
+        line = f"{named}: {error}" if error else named
+        lines.append((line if len(line) <= LINE_MAX_CHARS else line[: LINE_MAX_CHARS - 1] + "…", len(titles)))
     return lines

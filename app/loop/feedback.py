@@ -24,7 +24,6 @@ from app.loop.failures import OTHER_FAILURES_SHOWN, clean_output, compact_block,
 FEEDBACK_MAX_CHARS = 4000
 CHARS_PER_TOKEN = 3  # code and test output tokenize denser than prose: a cautious ratio
 FIRST_FAILURE_SHARE = 0.6  # of the budget, at most, for the first failure
-UNCHANGED_RETRIES = 1  # a feedback round's answer that changes no file is asked again this often
 
 
 @dataclass(frozen=True)
@@ -110,15 +109,7 @@ def _answer_ask(scope: EditScope | None) -> str:
         how.append(f"{' and '.join(whole)} whole again")
     if blocks:
         how.append(f"SEARCH/REPLACE blocks for {' and '.join(blocks)}")
-    return f"Change the code so that the tests pass. Answer with {' and '.join(how)}."
-
-
-def unchanged_message(scope: EditScope) -> str:
-    """What to tell the model, once, when its answer to the failures changes no file: a
-    round that changes nothing ends the loop, and a small model shown the same failures
-    mostly writes its last answer again unless told that it did."""
-    names = " and ".join(f.path for f in scope.editable)
-    return f"Your answer leaves {names} as it was, so the tests still fail the same way. {_answer_ask(scope)}"
+    return f"Fix the code so that the tests pass. Answer with {' and '.join(how)}."
 
 
 def feedback_message(
@@ -133,7 +124,7 @@ def feedback_message(
         fence += "`"
     said = "the first failure" if output.failures_found else "the output"
     parts = [
-        f"I applied your edit and ran the tests: {result_line}. {said[:1].upper()}{said[1:]}:\n"
+        f"After your edit the tests fail: {result_line}. {said[:1].upper()}{said[1:]}:\n"
         f"{fence}text\n{output.text}\n{fence}"
     ]
     if resent and scope is not None:

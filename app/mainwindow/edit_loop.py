@@ -160,7 +160,6 @@ class EditLoopGlue(QObject):
         used, size = self._context
         budget = budget_chars(size or None, used, int(self.store.settings.max_tokens))
         message = feedback_message(
-            run.command,
             run.result_line(),
             trim_failures(run.output, budget, str(scope.workspace.folder)),
             resent,

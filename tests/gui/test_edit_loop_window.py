@@ -73,30 +73,13 @@ def test_a_failure_offers_the_fix_and_the_next_round_passes(qtbot, loop_window) 
     first, second = worker.requests
     assert second.messages[: len(first.messages)] == [*first.messages]  # the same conversation, warm
     feedback = second.messages[-1]["content"]
-    assert feedback.startswith("I applied your edit and ran the tests: exit code 1, 1 failed, 1 passed.")
+    assert feedback.startswith("After your edit the tests fail: exit code 1, 1 failed, 1 passed.")
     assert "assert 3 == 2.5" in feedback and "def median" not in feedback.split("```text")[0]
     assert str(folder) not in feedback  # paths relative to the folder, as the model knows them
     # The feedback round samples as `dscoder edit`'s does; the first answer with the chat's settings.
     assert first.params.temperature == window.settings_store.settings.temperature == 0.0
     assert second.params == feedback_sampling(first.params)
     assert second.params.temperature == FEEDBACK_TEMPERATURE and second.params.seed == FEEDBACK_SEED
-    assert "Round 2 of 3 · tests: 1 failed → 2 passed · the tests pass" in window.status.currentMessage()
-
-
-def test_a_feedback_answer_that_changes_nothing_is_asked_again(qtbot, loop_window) -> None:
-    window, worker, folder = loop_window
-    window.edit_loop.auto_fix.setChecked(True)
-    worker.script_answer(whole(STILL_WRONG))
-    worker.script_answer(whole(STILL_WRONG))  # round 2: the same file again
-    worker.script_answer(whole(FIXED))
-    edit_files(window, "make the failing test pass")
-    qtbot.waitUntil(lambda: (folder / "stats.py").read_text() == FIXED, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: window.edit_loop.progress is None, timeout=WAIT_MS)
-
-    assert len(worker.requests) == 3
-    note = worker.requests[2].messages[-1]["content"]
-    assert note.startswith("Your answer leaves stats.py as it was")
-    assert worker.requests[2].params.temperature == FEEDBACK_TEMPERATURE
     assert "Round 2 of 3 · tests: 1 failed → 2 passed · the tests pass" in window.status.currentMessage()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.edits.workspace import EditScope
-from app.loop.feedback import budget_chars, changed_beyond_edit, feedback_message, trim_failures, unchanged_message
+from app.loop.feedback import budget_chars, changed_beyond_edit, feedback_message, trim_failures
 from app.loop.picking import pick_files
 from app.loop.rounds import LoopProgress, TestRun
 from app.run.summary import parse_test_counts
@@ -114,7 +114,9 @@ FAILED test_averages.py::test_empty - ZeroDivisionError: division by zero
 def test_a_small_budget_keeps_the_first_failure_and_counts_the_rest() -> None:
     many = PYTEST_Q.replace(
         "=========================== short test summary info",
-        "".join(f"_____ test_more_{i} _____\n\n    assert {i} == {i + 1}\nE   assert {i} == {i + 1}\n\n" for i in range(200))
+        "".join(
+            f"_____ test_more_{i} _____\n\n    assert {i} == {i + 1}\nE   assert {i} == {i + 1}\n\n" for i in range(200)
+        )
         + "=========================== short test summary info",
     )
     trimmed = trim_failures(many, max_chars=1200)
@@ -220,7 +222,7 @@ def test_feedback_names_the_command_and_resends_only_changed_files(tmp_path: Pat
     resent = changed_beyond_edit(scope, {"a.py": "x = 1\n", "b.py": "y = 1\n"})
     assert [f.path for f in resent] == ["a.py"]
     message = feedback_message("exit code 1, 2 failed", trim_failures(PYTEST_Q), resent, scope)
-    assert message.startswith("I applied your edit and ran the tests: exit code 1, 2 failed. The first failure:")
+    assert message.startswith("After your edit the tests fail: exit code 1, 2 failed. The first failure:")
     assert "a.py is not as your edit left it" in message and "x = 2" in message
     assert "y = 1" not in message
     assert message.endswith("Answer with a.py and b.py whole again.")
@@ -233,7 +235,6 @@ def test_the_feedback_turn_is_small(tmp_path: Path) -> None:
     scope = EditScope.read(tmp_path, ["averages.py"])
     message = feedback_message("exit code 1, 1 failed, 1 passed", trim_failures(PYTEST_TWO_FRAMES), (), scope)
     assert len(message) < 500
-    assert unchanged_message(scope).startswith("Your answer leaves averages.py as it was")
 
 
 def run_of(output: str, passed: bool = False) -> TestRun:
@@ -272,3 +273,39 @@ def test_the_map_picks_source_files_and_sends_their_tests_as_context(tmp_path: P
     unrelated = pick_files(tmp_path, "make the failing test pass")
     assert unrelated.editable == ("stats.py", "words.py")
     assert "only these source files" in unrelated.reason
+
+
+# Recorded: pytest 8 collecting a test module whose import fails (the model wrote a fence into the file).
+PYTEST_COLLECTION_ERROR = """\
+==================================== ERRORS ====================================
+_______________________ ERROR collecting test_shapes.py ________________________
+/work/.venv/lib/python3.11/site-packages/_pytest/python.py:528: in importtestmodule
+    mod = import_path(
+/work/.venv/lib/python3.11/site-packages/_pytest/pathlib.py:640: in import_path
+    importlib.import_module(module_name)
+<frozen importlib._bootstrap>:1204: in _gcd_import
+    ???
+test_shapes.py:1: in <module>
+    from shapes import perimeter
+E     File "shapes.py", line 1
+E       ```python
+E       ^
+E   SyntaxError: invalid syntax
+=========================== short test summary info ============================
+ERROR test_shapes.py
+!!!!!!!!!!!!!!!!!!!! Interrupted: 1 error during collection !!!!!!!!!!!!!!!!!!!!
+1 error in 0.09s
+"""
+
+
+def test_pytests_own_frames_and_diff_markers_are_left_out() -> None:
+    text = trim_failures(PYTEST_COLLECTION_ERROR).text
+    assert text.startswith("ERROR collecting test_shapes.py\ntest_shapes.py:1: in <module>\n")
+    assert "_pytest" not in text and "frozen" not in text and "???" not in text
+    assert text.endswith("E   SyntaxError: invalid syntax")
+    diff = PYTEST_Q.replace(
+        "E       assert 3 == 2.5\n",
+        "E       assert 3 == 2.5\nE\nE         - 2.5\nE         ?  ^\nE         Use -v to get more diff\n",
+    )
+    shown = trim_failures(diff).text
+    assert "E         - 2.5" in shown and "?  ^" not in shown and "Use -v" not in shown and "\nE\n" not in shown

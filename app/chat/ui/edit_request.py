@@ -22,7 +22,6 @@ from app.edits.changeset import build_changeset, parse_for
 from app.edits.formats import ParsedAnswer
 from app.edits.prompt import edit_messages
 from app.edits.workspace import EditScope
-from app.loop.feedback import UNCHANGED_RETRIES, unchanged_message
 from app.utils.errors import DscoderError
 
 if TYPE_CHECKING:
@@ -37,7 +36,6 @@ NO_FILES = (
 )
 
 NO_CHANGE = "The answer leaves every file as it is: there is nothing to review."
-UNCHANGED_SHOWN = "The answer changed no file; the model is told so and asked again."
 
 
 class AttachedFiles(Protocol):
@@ -67,7 +65,6 @@ class EditRequests(QObject):
         self._earlier: ParsedAnswer | None = None  # the first answer, while the retry is awaited
         self._retries_left = 0
         self._feedback = False  # the awaited answer is a feedback round's
-        self._unchanged_retries_left = 0
         panel = controller.panel
         panel.editFilesRequested.connect(self.request)
         panel.sendRequested.connect(lambda _text: self._forget())  # an ordinary question ends it
@@ -97,10 +94,9 @@ class EditRequests(QObject):
     def follow_up(self, prompt: str, shown: str, scope: EditScope, *, feedback: bool = False) -> None:
         """Ask `prompt` in the same conversation, its answer an edit of `scope`'s files.
         `feedback`: the edit loop's feedback round (the failures, not the files again),
-        answered with the loop's sampling, and asked once more when it changes nothing."""
+        answered with the loop's sampling (as `dscoder edit` does)."""
         self._scope, self._earlier, self._retries_left = scope, None, MISMATCH_RETRIES
         self._feedback = feedback
-        self._unchanged_retries_left = UNCHANGED_RETRIES if feedback else 0
         self.controller.ask(prompt, shown, feedback=feedback)
 
     def _forget(self) -> None:
@@ -123,11 +119,6 @@ class EditRequests(QObject):
                 "Some SEARCH blocks did not match; the model is shown them and asked again.",
                 feedback=self._feedback,
             )
-            return
-        if changeset.empty and not retry and self._unchanged_retries_left > 0:
-            self._unchanged_retries_left -= 1
-            self._earlier = None
-            self.controller.ask(unchanged_message(scope), UNCHANGED_SHOWN, feedback=True)
             return
         self._forget()
         if changeset.empty:  # nothing to review: say why under the answer, no file touched
