@@ -55,7 +55,10 @@ _BLOCK_NOISE = re.compile(
     r"|^\s*(?:---|\.\.\.)\s*$"  # TAP's YAML block
     r"|^\s*(?:failureType|code|stack|location): "  # TAP: what kind of failure, not which; the stack has the place
     r"|^Traceback \(most recent call last\):$"
-    r"|^E\s*$|^E\s+\?|^E\s+Use -v to get more diff|^E\s+Full diff:"  # pytest's diff markers
+    r"|^E\s*$|^E\s+\?|^E\s+Use -vv? to get more diff|^E\s+Full diff:|^E\s+Omitting \d+ identical"  # pytest's diff
+    r"|^\? "  # unittest's diff markers
+    r"|^\s*(?:name|operator): "  # TAP: the assertion's kind
+    r"|^\S+:\d+:$"  # pytest: the line of a frame whose error is in a later frame
     r"|^\s*\?\?\?$"  # pytest: a frame without source
 )
 # pytest's short frames outside the folder (its own import machinery, the standard
@@ -194,9 +197,18 @@ def _error(block: Sequence[str]) -> str:
     pytest = [m.group(1).strip() for m in (_PYTEST_ERROR.match(line) for line in block) if m]
     if pytest:
         return pytest[0]  # the assertion; the lines after it are its diff
-    errors = [m.group(1).strip() for m in (_TAP_ERROR.match(line) for line in block) if m]
+    errors = [_tap_error(block, n) for n, line in enumerate(block) if _TAP_ERROR.match(line)]
     errors = errors or [line.strip() for line in block[1:] if _EXCEPTION.match(line.strip())]
     return errors[-1] if errors else ""
+
+
+def _tap_error(block: Sequence[str], at: int) -> str:
+    """TAP's error at line `at`: on that line, or under it when it is a YAML block ("error: |-")."""
+    match = _TAP_ERROR.match(block[at])
+    error = match.group(1).strip() if match else ""
+    if error in ("|-", "|", ">-", ">"):
+        error = next((line.strip() for line in block[at + 1 :] if line.strip()), "")
+    return error
 
 
 def failure_lines(blocks: Sequence[Sequence[str]]) -> list[tuple[str, int]]:

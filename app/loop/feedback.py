@@ -101,7 +101,7 @@ def changed_beyond_edit(scope: EditScope, expected: dict[str, str]) -> list[File
 def _answer_ask(scope: EditScope | None) -> str:
     """The closing ask: which files to fix, in which format (the files' own, as in round 1)."""
     if scope is None or not scope.editable:
-        return "Fix the code so that the tests pass. Answer with edits in the same format as before."
+        return "Fix the code; answer with edits in the same format as before."
     whole = [f.path for f in scope.editable if not f.exists or file_format(f) == "whole"]
     blocks = [f.path for f in scope.editable if f.exists and file_format(f) != "whole"]
     how = []
@@ -109,7 +109,7 @@ def _answer_ask(scope: EditScope | None) -> str:
         how.append(f"{' and '.join(whole)} whole again")
     if blocks:
         how.append(f"SEARCH/REPLACE blocks for {' and '.join(blocks)}")
-    return f"Fix the code so that the tests pass. Answer with {' and '.join(how)}."
+    return f"Fix the code; answer with {' and '.join(how)}."
 
 
 def feedback_message(
@@ -123,10 +123,7 @@ def feedback_message(
     while fence in output.text:
         fence += "`"
     said = "the first failure" if output.failures_found else "the output"
-    parts = [
-        f"After your edit the tests fail: {result_line}. {said[:1].upper()}{said[1:]}:\n"
-        f"{fence}text\n{output.text}\n{fence}"
-    ]
+    parts = [f"The tests fail: {result_line}. {said[:1].upper()}{said[1:]}:\n{fence}text\n{output.text}\n{fence}"]
     if resent and scope is not None:
         again = EditScope(scope.workspace, tuple(resent))
         names = ", ".join(f.path for f in resent)

@@ -222,10 +222,10 @@ def test_feedback_names_the_command_and_resends_only_changed_files(tmp_path: Pat
     resent = changed_beyond_edit(scope, {"a.py": "x = 1\n", "b.py": "y = 1\n"})
     assert [f.path for f in resent] == ["a.py"]
     message = feedback_message("exit code 1, 2 failed", trim_failures(PYTEST_Q), resent, scope)
-    assert message.startswith("After your edit the tests fail: exit code 1, 2 failed. The first failure:")
+    assert message.startswith("The tests fail: exit code 1, 2 failed. The first failure:")
     assert "a.py is not as your edit left it" in message and "x = 2" in message
     assert "y = 1" not in message
-    assert message.endswith("Answer with a.py and b.py whole again.")
+    assert message.endswith("Fix the code; answer with a.py and b.py whole again.")
 
 
 def test_the_feedback_turn_is_small(tmp_path: Path) -> None:
@@ -309,3 +309,17 @@ def test_pytests_own_frames_and_diff_markers_are_left_out() -> None:
     )
     shown = trim_failures(diff).text
     assert "E         - 2.5" in shown and "?  ^" not in shown and "Use -v" not in shown and "\nE\n" not in shown
+
+
+def test_the_other_failures_lines_read_multiline_tap_errors_and_unittest_diffs() -> None:
+    tap = TAP_WITH_FRAMES.replace(
+        "1..1", "# Subtest: empty\nnot ok 2 - empty\n  ---\n  error: |-\n    Expected 0\n  ...\n1..2"
+    )
+    assert trim_failures(tap).text.endswith("Also failing:\nempty: Expected 0")
+    diff = UNITTEST.replace(
+        "AssertionError: 'The Lord Of The Rings' != 'The Lord of the Rings'\n",
+        "AssertionError: 'The Lord Of The Rings' != 'The Lord of the Rings'\n- The Lord Of The Rings\n?          ^\n"
+        "+ The Lord of the Rings\n?          ^\n",
+    )
+    text = trim_failures(diff).text
+    assert "- The Lord Of The Rings\n+ The Lord of the Rings" in text and "?" not in text
