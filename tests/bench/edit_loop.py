@@ -1,17 +1,22 @@
 """The edit loop on the exercise tasks (tests/bench/edit_tasks), with the real test model.
 
-Usage: python tests/bench/edit_loop.py [--tasks a,b] [--limit N] [--rounds 2] [--max-tokens 512]
-                                       [--formats] [--sizes 0,100,200] [--model PATH]
+Usage: python tests/bench/edit_loop.py [--tasks a,b] [--limit N] [--rounds 2] [--max-tokens 1024]
+                                       [--formats] [--sizes 0,100,200] [--model PATH] [--save F]
 
 Each task runs in a temporary copy through app.loop's EditLoop (the code `dscoder edit`
-runs) against one engine for the whole run: greedy decoding, the editable files in the
-prompt, the tests only as failure output after a round. It reports:
+runs) against one engine for the whole run, sampling as `dscoder edit` does (round 1
+greedy, the feedback rounds at FEEDBACK_TEMPERATURE with a fixed seed), the editable files
+in the prompt, the tests only as failure output after a round. It reports:
 
 - the pass rate one shot and with the feedback rounds. Round 1 of the rounds run is the
   one-shot run: the same first request, greedy (`--separate-one-shot` runs it apart too);
 - the time per round (answer, apply, test run);
 - round 2's prompt tokens evaluated against its prompt length (the engine's usage:
   prompt_tokens and cached_tokens, the tokens restored from its warm prompt state).
+- what each round's answer did (RoundRecord.verdict): no edit the app could read, edits
+  that matched nothing, edits that left the files as they were (the loop stops there),
+  applied with the tests failing or timing out, passed. `--save F` writes every task's
+  conversation and rounds as JSON, to read the failures.
 
 Targets (issue 21): rounds raise the pass rate by at least 30% (relative); round 2
 evaluates at most 20% of its prompt.
@@ -38,6 +43,7 @@ from typing import get_args
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
+from app.config.sampling import CHAT_MAX_TOKENS  # noqa: E402
 from app.edits import prompt as edit_prompt  # noqa: E402
 from app.edits.prompt import Message  # noqa: E402
 from app.llm.client import OpenAIClient  # noqa: E402
@@ -272,7 +278,7 @@ def main() -> int:
     parser.add_argument("--tasks", default="", help="comma-separated task names (default: all)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N tasks")
     parser.add_argument("--rounds", type=int, default=2, help="feedback rounds (default: 2)")
-    parser.add_argument("--max-tokens", type=int, default=512)
+    parser.add_argument("--max-tokens", type=int, default=CHAT_MAX_TOKENS, help="as `dscoder edit`")
     parser.add_argument("--separate-one-shot", action="store_true", help="also run every task with --rounds 0")
     parser.add_argument("--pad", type=int, default=0, help="pad each Python stub to about this many lines")
     parser.add_argument("--formats", action="store_true", help="measure the edit formats instead")
