@@ -22,17 +22,13 @@ from pathlib import Path
 
 from app.run.ansi import strip_ansi
 
-# Where one failure's report starts.
+# Where one failure's report starts, and its name: pytest's "____ test_even ____" (its
+# FAILURES and ERRORS sections), unittest's "FAIL: test_x (module.Class.test_x)" (under a
+# line of "="), node --test's TAP "not ok 2 - name".
 BLOCK_STARTS = (
-    re.compile(r"^_{3,} .+ _{3,}$"),  # pytest: "____ test_even ____" (FAILURES and ERRORS sections)
-    re.compile(r"^(?:FAIL|ERROR): \S"),  # unittest: under a line of "="
-    re.compile(r"^\s*not ok \d+\b"),  # node --test, TAP
-)
-# A failure's name in its header: pytest's, unittest's "FAIL: test_x (module.Class.test_x)", TAP's.
-_TITLES = (
     re.compile(r"^_{3,} (.+?) _{3,}$"),
     re.compile(r"^(?:FAIL|ERROR): (\S+)"),
-    re.compile(r"^\s*not ok \d+ - (.+)$"),
+    re.compile(r"^\s*not ok \d+\b(?: - (.+))?"),
 )
 # Where the list of failures ends and the run's summary begins: pytest's short summary,
 # unittest's rule before "Ran N tests", TAP's plan before its counts.
@@ -120,9 +116,9 @@ def failure_blocks(lines: Sequence[str]) -> FailureBlocks:
 
 
 def _title(line: str) -> str:
-    for title in _TITLES:
-        header = title.match(line)
-        if header:
+    for start in BLOCK_STARTS:
+        header = start.match(line)
+        if header and header.group(1):
             return header.group(1).strip()
     return line.strip()
 
