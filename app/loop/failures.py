@@ -54,7 +54,7 @@ _BLOCK_NOISE = re.compile(
     r"|^E\s*$|^E\s+\?|^E\s+Use -vv? to get more diff|^E\s+Full diff:|^E\s+Omitting \d+ identical"  # pytest's diff
     r"|^\? "  # unittest's diff markers
     r"|^\s*(?:name|operator): "  # TAP: the assertion's kind
-    r"|^\S+:\d+:$"  # pytest: the line of a frame whose error is in a later frame
+    r"|^\S+:\d+:(?: \w+)?$"  # pytest's frame locations: the frames show the code, the E lines the error
     r"|^\s*\?\?\?$"  # pytest: a frame without source
 )
 # pytest's short frames outside the folder (its own import machinery, the standard
@@ -71,9 +71,9 @@ _EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Failure)|Asserti
 _TAP_ERROR = re.compile(r"^\s*error: (.*)$")
 # A frame that names a line of a JavaScript or TypeScript file: "at f (a/b.js:12:5)".
 _JS_FRAME = re.compile(r"([\w./@-]+\.(?:[cm]?js|jsx|ts|tsx)):(\d+):\d+")
-OTHER_FAILURES_SHOWN = 6  # lines after the first failure, each for the failures with one error
+OTHER_FAILURES_SHOWN = 3  # lines after the first failure, each for the failures with one error
 NAMES_PER_LINE = 6
-LINE_MAX_CHARS = 160
+LINE_MAX_CHARS = 120
 
 
 @dataclass(frozen=True)
@@ -181,11 +181,7 @@ def compact_block(block: Sequence[str], folder: str | None = None) -> str:
     block = _without_outside_frames(_pytest_frames(block))
     lines = [_title(block[0]), *(line for line in block[1:] if not _BLOCK_NOISE.match(line))]
     lines = _quote_js_lines(lines, folder)
-    kept: list[str] = []
-    for line in lines:
-        if line.strip() or (kept and kept[-1].strip()):
-            kept.append(line.rstrip())
-    return "\n".join(kept).strip("\n")
+    return "\n".join(line.rstrip() for line in lines if line.strip())
 
 
 def _error(block: Sequence[str]) -> str:
