@@ -103,19 +103,27 @@ def serve(parser: Parser) -> None:
         action="store_true",
         help="check the key on 127.0.0.1 too (a shared computer); other addresses always need it",
     )
-    parser.add_argument("--ctx", type=int, default=4096, metavar="N")
+    # Every load flag defaults to the settings file's value (the window's), so `serve` loads
+    # the model as the window does: a flag given overrides that one setting.
+    parser.add_argument(
+        "--ctx", type=int, metavar="N", help="the context's tokens (default: the settings file's; 0 there: 4096)"
+    )
     parser.add_argument(
         "--completion-ctx",
         type=int,
-        default=0,
         metavar="N",
         help="the completion context's tokens (editor FIM with other files' chunks; default 2048, at most --ctx)",
     )
     parser.add_argument(
-        "--gpu-layers", type=gpu_layers_arg, default=0, metavar="N|auto|all", help=GPU_LAYERS_HELP + " (default: 0)"
+        "--gpu-layers",
+        type=gpu_layers_arg,
+        metavar="N|auto|all",
+        help=GPU_LAYERS_HELP + " (default: the settings file's, automatic unless changed)",
     )
-    parser.add_argument("--threads", type=int, default=0, metavar="N")
-    parser.add_argument("--kv-cache-type", choices=KV_CACHE_TYPES, default="f16")
+    parser.add_argument("--threads", type=int, metavar="N", help="decode threads (default: the settings file's)")
+    parser.add_argument(
+        "--kv-cache-type", choices=KV_CACHE_TYPES, help="the KV cache's type (default: the settings file's, f16)"
+    )
     parser.add_argument(
         "--prompt-cache-mib",
         type=int,

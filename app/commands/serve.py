@@ -11,12 +11,13 @@ import argparse
 import os
 import secrets
 import sys
+from dataclasses import replace
 
-from app.config.settings import load_settings
+from app.config.settings import Settings, load_settings
 from app.config.validation import is_loopback
 from app.llm.supervisor import check_model_file
 from app.models.planning.preflight import plan_and_check_load
-from app.protocol.options import MIB, LoadOptions
+from app.protocol.options import MIB, LoadOptions, load_options_for
 from app.utils.allocator import limit_malloc_growth
 
 
@@ -25,27 +26,30 @@ def model_id(path: str) -> str:
     return os.path.splitext(os.path.basename(path))[0]
 
 
+def serve_options(args: argparse.Namespace, settings: Settings) -> LoadOptions:
+    """What the engine loads with: the window's options from the settings file (batch sizes,
+    threads, KV type, flash attention, drafting, caches), where a flag given overrides one."""
+    options = load_options_for(
+        settings, args.model, n_ctx=args.ctx or None, n_gpu_layers=args.gpu_layers, n_threads=args.threads
+    )
+    flags = {
+        "completion_ctx": args.completion_ctx,
+        "kv_cache_type": args.kv_cache_type,
+        "prompt_cache_bytes": None if args.prompt_cache_mib is None else (args.prompt_cache_mib * MIB or -1),
+        "prompt_cache_spill_bytes": None
+        if args.prompt_cache_disk_mib is None
+        else max(0, args.prompt_cache_disk_mib) * MIB,
+    }
+    return replace(options, **{name: value for name, value in flags.items() if value is not None})
+
+
 def run(args: argparse.Namespace) -> int:
     # The engine runs in this process: its code is imported only now (see app/cli.py).
     from app.engine.main import serve
 
     check_model_file(args.model)
     api_key = args.api_key or secrets.token_urlsafe(24)
-    settings = load_settings()
-    ram_mib = args.prompt_cache_mib if args.prompt_cache_mib is not None else settings.prompt_cache_bytes // MIB
-    disk_mib = args.prompt_cache_disk_mib if args.prompt_cache_disk_mib is not None else settings.prompt_cache_disk_mib
-    options = plan_and_check_load(
-        LoadOptions(
-            model_path=args.model,
-            n_ctx=args.ctx,
-            completion_ctx=args.completion_ctx,
-            n_gpu_layers=args.gpu_layers,
-            n_threads=args.threads,
-            kv_cache_type=args.kv_cache_type,
-            prompt_cache_bytes=ram_mib * MIB if ram_mib > 0 else -1,  # 0: automatic, as in the settings
-            prompt_cache_spill_bytes=max(0, disk_mib) * MIB,
-        )
-    )
+    options = plan_and_check_load(serve_options(args, load_settings()))
     keyless = is_loopback(args.host) and not args.require_key
     if not is_loopback(args.host):
         print(f"warning: serving on {args.host} makes the model reachable from other machines", file=sys.stderr)

@@ -37,6 +37,7 @@ from app.models.quality.problems import Problem, runnable_program, suite_problem
 from app.models.quality.sandbox import TestLimits, network_namespace_available, run_test
 from app.protocol.options import SamplingParams
 from app.utils.errors import DscoderError
+from app.utils.units import duration
 
 if TYPE_CHECKING:
     from app.llm.client import OpenAIClient
@@ -225,7 +226,7 @@ class CheckRun:
 
         answer, timed_out = self._answer(stream)
         if timed_out:
-            notes.append(f"chat: no answer within {self.answer_timeout_s:.0f} s")
+            notes.append(f"chat: no answer within {duration(self.answer_timeout_s)}")
             return False
         program = program_from_answer(problem, answer)
         if program is None:
@@ -248,7 +249,7 @@ class CheckRun:
 
         middle, timed_out = self._answer(stream)
         if timed_out:
-            notes.append(f"{part}: no middle within {self.answer_timeout_s:.0f} s")
+            notes.append(f"{part}: no middle within {duration(self.answer_timeout_s)}")
             return False
         return self._passes(problem, hole.prefix + middle + hole.suffix, part, notes)
 

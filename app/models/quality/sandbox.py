@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from app.run.process import RunSpec, run_process
 from app.run.sandbox import SandboxLimits, process_limit_enforced, sandbox_folder, sandbox_support
+from app.utils.units import duration
 
 TEST_TIMEOUT_S = 10.0  # HumanEval's tests run in well under a second; a loop without end runs into this
 SCRIPT = "solution.py"
@@ -64,7 +65,7 @@ def isolation_text() -> str:
         else "no process limit (this system gives none to root), only the timeout"
     )
     text = (
-        f"Model-written code runs in a separate process with {limits.timeout_s:.0f} s to finish, "
+        f"Model-written code runs in a separate process with {duration(limits.timeout_s)} to finish, "
         f"{limits.cpu_seconds} CPU seconds, {limits.memory_bytes // 2**20} MB of memory, {processes} and "
         f"{limits.file_size_bytes // 2**20} MB per file, in a fresh temporary folder; its whole process group "
         "is killed at the end. "
