@@ -54,7 +54,7 @@ _BLOCK_NOISE = re.compile(
     r"|^E\s*$|^E\s+\?|^E\s+Use -vv? to get more diff|^E\s+Full diff:|^E\s+Omitting \d+ identical"  # pytest's diff
     r"|^\? "  # unittest's diff markers
     r"|^\s*(?:name|operator): "  # TAP: the assertion's kind
-    r"|^\S+:\d+:(?: \w+)?$"  # pytest's frame locations: the frames show the code, the E lines the error
+    r"|^\S+:\d+:$"  # pytest: the location of a frame whose error is in a later frame
     r"|^\s*\?\?\?$"  # pytest: a frame without source
 )
 # pytest's short frames outside the folder (its own import machinery, the standard
