@@ -8,7 +8,12 @@ weights: bytes per second) and prompt processing (a batch of tokens: floating-po
 operations per second). On the CPU it then compares the weight types: a small model
 of each type in BENCH_TYPES against a small Q4_K one gives each type's decode and
 prompt rate as a factor of Q4_K's (their decode tokens take turns, so none of them is
-read from the CPU's last-level cache: see _interleaved_decode_seconds); and the small Q4_K model reads a batch after a long
+read from the CPU's last-level cache: see _interleaved_decode_seconds). Thin models take
+their turns in the same rounds: 8 and 40 layers 128 wide, and 8 layers with a 64K-row
+output, whose differences are a decoded token's fixed costs per layer and per output row
+(_fixed_costs); those are taken out of every model's time before its bytes give a rate,
+so the 2,048-wide main model's bandwidth is the bandwidth, and a narrow model of many
+layers pays its fixed costs on top. The small Q4_K model reads a batch after a long
 cached context and from an empty one, whose difference is attention's rate. It prints
 progress lines and one result line on stdout:
 
@@ -26,11 +31,23 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.hardware.machine_speed import DEFAULT_WEIGHTS_BYTES, FAILED_MARK, PROGRESS_MARK, RESULT_MARK, attention_flops
-from app.models.synthetic.bench import BENCH_TYPES, N_EMBD, Q4_K, BenchModel, QuantType, write_bench_gguf
+from app.models.synthetic.bench import (
+    BENCH_TYPES,
+    DEFAULT_SHAPE,
+    N_EMBD,
+    Q4_K,
+    THIN_BIG_VOCAB_SHAPE,
+    THIN_SHAPE,
+    BenchModel,
+    BenchShape,
+    QuantType,
+    write_bench_gguf,
+)
 
 PROMPT_TOKENS = 128  # one batch: large enough for the matrix kernels llama.cpp uses on prompts
 SMALL_PROMPT_TOKENS = 64  # a small model's batch: the same kernels, in half the time
@@ -40,6 +57,20 @@ MAX_DECODE_TOKENS = 256
 MAX_PROMPT_BATCHES = 16
 FIRST_TOKEN = 3  # after <unk>, <s>, </s>: ordinary tokens
 SMALL_LAYERS = 2  # the per-type models: tens of MB, written and loaded in a blink
+Q8_0 = QuantType.Q8_0
+# The thin models of a decoded token's fixed costs (app/models/synthetic/bench.py THIN_SHAPE):
+# their name, weight type, layers and shape. 8 against 40 layers: the per-layer cost; the
+# 64K-row output against the 512-row one: the per-output-row cost.
+FEW_LAYERS_KEY, MANY_LAYERS_KEY, BIG_VOCAB_KEY = "thin-8", "thin-40", "thin-vocab"
+THIN_MODELS: list[tuple[str, QuantType, int, BenchShape]] = [
+    (FEW_LAYERS_KEY, Q8_0, 8, THIN_SHAPE),
+    (MANY_LAYERS_KEY, Q8_0, 40, THIN_SHAPE),
+    (BIG_VOCAB_KEY, Q8_0, 8, THIN_BIG_VOCAB_SHAPE),
+]
+THIN_MODEL_NAMES = frozenset(name for name, *_rest in THIN_MODELS)
+# Streaming keeps at least this share of a token's time: fixed costs measured in noise can
+# never leave a model no time (or less than none) to read its weights in.
+MIN_STREAMING_SHARE = 0.2
 TYPE_ROUNDS = 3  # rounds over all the weight types (see _compare_types)
 CACHED_TOKENS = 1024  # the context attention is measured over
 ATTENTION_CTX = 1280  # CACHED_TOKENS and one batch, padded to 256
@@ -51,6 +82,19 @@ ATTENTION_FLOOR, ATTENTION_CEILING = 0.02, 1.0
 # A weight type's factor outside this range is taken for noise (another program took the
 # cores mid-measurement) and left out: the planner then runs that type at Q4_K's rates.
 PLAUSIBLE_FACTORS = (0.2, 5.0)
+
+
+@dataclass(frozen=True)
+class DecodeFixedCosts:
+    """Seconds a decoded token takes besides streaming its weights: per layer and per output row."""
+
+    layer_s: float
+    output_row_s: float
+
+    def streaming_s(self, model: BenchModel, token_s: float) -> float:
+        """The part of a token's seconds that streamed the model's weights."""
+        fixed = model.n_layer * self.layer_s + model.shape.n_vocab * self.output_row_s
+        return max(token_s - fixed, token_s * MIN_STREAMING_SHARE)
 
 
 def _announce(mark: str, payload: dict[str, Any]) -> None:
@@ -78,7 +122,7 @@ def _decode_seconds(llm: Any, budget_s: float) -> list[float]:
     return seconds
 
 
-def _interleaved_decode_seconds(llms: dict[QuantType, Any], budget_s: float) -> dict[QuantType, list[float]]:
+def _interleaved_decode_seconds(llms: dict[str, Any], budget_s: float) -> dict[str, list[float]]:
     """Seconds of single tokens of each model, the models taking turns token by token.
 
     A small model of a compact type fits a large last-level cache (two layers of Q2_K are
@@ -89,15 +133,15 @@ def _interleaved_decode_seconds(llms: dict[QuantType, Any], budget_s: float) -> 
     for llm in llms.values():
         llm.reset()
         llm.eval(_tokens(WARMUP_TOKENS))
-    seconds: dict[QuantType, list[float]] = {quant: [] for quant in llms}
+    seconds: dict[str, list[float]] = {name: [] for name in llms}
     spent = 0.0
     step = 0
     while step < MAX_DECODE_TOKENS and (step < MIN_DECODE_TOKENS or spent < budget_s):
-        for quant, llm in llms.items():
+        for name, llm in llms.items():
             started = time.perf_counter()
             llm.eval(_tokens(1, step))
             took = time.perf_counter() - started
-            seconds[quant].append(took)
+            seconds[name].append(took)
             spent += took
         step += 1
     return seconds
@@ -133,7 +177,7 @@ def _flops_per_prompt_token(model: BenchModel, n_tokens: int = PROMPT_TOKENS) ->
 def _measure(model: BenchModel, llm: Any, budget_s: float) -> dict[str, float]:
     llm.eval(_tokens(WARMUP_TOKENS))  # touches every weight page once: the load is not measured
     decoded = _decode_seconds(llm, budget_s * 0.4)
-    decode = len(decoded) / sum(decoded)
+    decode = 1.0 / _fastest_half(decoded)  # as the small models' tokens: their fixed costs come out of it
     batches = _prompt_batches(llm, budget_s * 0.6)
     prompt = len(batches) * PROMPT_TOKENS / sum(batches)
     return {
@@ -186,42 +230,87 @@ def _attention_share(model: BenchModel, llm: Any, empty_s: float, budget_s: floa
     return min(ATTENTION_CEILING, max(ATTENTION_FLOOR, extra_flops / extra_s / matmul_rate))
 
 
+def _token_seconds(name: str, seconds: list[float]) -> float:
+    """A model's time for one token: the faster half's mean, or a thin model's fastest token.
+
+    The fixed costs are the difference of two thin models' times, a few ms each: a burst
+    of load that preempts one of the threads between two of the many small operations adds
+    as much as the whole difference, and any token may catch one. Their fastest token is the
+    one no burst caught (they decode many tokens in the time a type's model decodes one)."""
+    return min(seconds) if name in THIN_MODEL_NAMES else _fastest_half(seconds)
+
+
+def _fixed_costs(models: dict[str, BenchModel], seconds: dict[str, float]) -> DecodeFixedCosts:
+    """A decoded token's per-layer and per-output-row seconds besides streaming its weights.
+
+    The thin models' weights are a few MB: what the many-layer one takes beyond the
+    few-layer one, less its extra bytes at Q8_0's rate, is the layers' fixed work; what the
+    large-vocabulary one takes beyond the few-layer one, less its output matrix's bytes, is
+    the cost of its extra output rows. Both are run twice: Q8_0's rate is measured on a
+    model that paid these costs too."""
+    costs = DecodeFixedCosts(0.0, 0.0)
+    few, many, vocab = models[FEW_LAYERS_KEY], models[MANY_LAYERS_KEY], models[BIG_VOCAB_KEY]
+    for _pass in range(2):
+        q8_rate = models[Q8_0.name].streamed_bytes_per_token / costs.streaming_s(models[Q8_0.name], seconds[Q8_0.name])
+        extra_layers = seconds[MANY_LAYERS_KEY] - seconds[FEW_LAYERS_KEY]
+        extra_layers -= (many.streamed_bytes_per_token - few.streamed_bytes_per_token) / q8_rate
+        extra_rows = seconds[BIG_VOCAB_KEY] - seconds[FEW_LAYERS_KEY]
+        extra_rows -= (vocab.output_bytes - few.output_bytes) / q8_rate
+        costs = DecodeFixedCosts(
+            layer_s=max(0.0, extra_layers / (many.n_layer - few.n_layer)),
+            output_row_s=max(0.0, extra_rows / (vocab.shape.n_vocab - few.shape.n_vocab)),
+        )
+    return costs
+
+
 def _compare_types(folder: Path, types: list[QuantType], threads: int, budget_s: float) -> dict[str, Any]:
-    """Each weight type's rates as factors of a small Q4_K model's, and attention's share.
+    """Each weight type's rates as factors of a small Q4_K model's, a decoded token's fixed
+    costs (per layer, per output row), and attention's share.
 
     All the small models are loaded at once and measured in rounds, each round taking every
     type in turn, and each type's rate is taken over all its rounds: a burst of load from
     another program then slows one round of every type alike instead of one type's whole
-    measurement, which would skew that type's factor."""
+    measurement, which would skew that type's factor. The thin models of the fixed costs
+    take their turns in the same rounds."""
     ordered = [Q4_K, *(quant for quant in types if quant != Q4_K)]  # the reference first
+    if Q8_0 not in ordered:
+        ordered.append(Q8_0)  # the thin models' type: their bytes are counted at its rate
     per_turn = budget_s * TYPES_SHARE / (TYPES_SHARE + ATTENTION_SHARE) / len(ordered) / TYPE_ROUNDS
-    models: dict[QuantType, BenchModel] = {}
-    llms: dict[QuantType, Any] = {}
+    models: dict[str, BenchModel] = {}
+    llms: dict[str, Any] = {}
     try:
-        for index, quant in enumerate(ordered):
-            _progress(0.35 + 0.1 * index / len(ordered), f"writing the {quant.name} model")
-            models[quant] = write_bench_gguf(folder / f"speed-{quant.name}.gguf", quant=quant, n_layer=SMALL_LAYERS)
-            llms[quant] = _load(models[quant], None, threads, ATTENTION_CTX if quant == Q4_K else 512)
-            llms[quant].eval(_tokens(1))  # pages the weights in
-        decoded: dict[QuantType, list[float]] = {quant: [] for quant in ordered}
-        batches: dict[QuantType, list[float]] = {quant: [] for quant in ordered}
+        to_write = [(quant.name, quant, SMALL_LAYERS, DEFAULT_SHAPE) for quant in ordered] + THIN_MODELS
+        for index, (name, quant, n_layer, shape) in enumerate(to_write):
+            _progress(0.35 + 0.1 * index / len(to_write), f"writing the {name} model")
+            path = folder / f"speed-{name}.gguf"
+            models[name] = write_bench_gguf(path, quant=quant, n_layer=n_layer, shape=shape)
+            llms[name] = _load(models[name], None, threads, ATTENTION_CTX if name == Q4_K.name else 512)
+            llms[name].eval(_tokens(1))  # pages the weights in
+        decoded: dict[str, list[float]] = {name: [] for name in llms}
+        batches: dict[str, list[float]] = {quant.name: [] for quant in ordered}
         for round_index in range(TYPE_ROUNDS):
             _progress(0.45 + 0.4 * round_index / TYPE_ROUNDS, f"comparing weight types, round {round_index + 1}")
-            for quant, seconds in _interleaved_decode_seconds(llms, per_turn * 0.4 * len(ordered)).items():
-                decoded[quant] += seconds
+            for name, seconds in _interleaved_decode_seconds(llms, per_turn * 0.4 * len(ordered)).items():
+                decoded[name] += seconds
             for quant in ordered:
-                batches[quant] += _prompt_batches(llms[quant], per_turn * 0.6, n_tokens=SMALL_PROMPT_TOKENS)
+                batches[quant.name] += _prompt_batches(llms[quant.name], per_turn * 0.6, n_tokens=SMALL_PROMPT_TOKENS)
+        token_s = {name: _token_seconds(name, seconds) for name, seconds in decoded.items()}
+        costs = _fixed_costs(models, token_s)
         rates = {
-            quant: (models[quant].streamed_bytes_per_token / _fastest_half(decoded[quant]), min(batches[quant]))
+            quant: (
+                models[quant.name].streamed_bytes_per_token
+                / costs.streaming_s(models[quant.name], token_s[quant.name]),
+                min(batches[quant.name]),
+            )
             for quant in ordered
         }
         _progress(0.85, "attention over 1K tokens")
         attention_budget = budget_s * ATTENTION_SHARE / (TYPES_SHARE + ATTENTION_SHARE)
-        attention = _attention_share(models[Q4_K], llms[Q4_K], rates[Q4_K][1], attention_budget)
+        attention = _attention_share(models[Q4_K.name], llms[Q4_K.name], rates[Q4_K][1], attention_budget)
     finally:
-        for quant, llm in llms.items():
+        for name, llm in llms.items():
             llm.close()
-            models[quant].path.unlink(missing_ok=True)
+            models[name].path.unlink(missing_ok=True)
     decode_ref, prompt_ref_s = rates[Q4_K]
     factors = {}
     for quant, (decode, prompt_s) in rates.items():
@@ -230,7 +319,7 @@ def _compare_types(folder: Path, types: list[QuantType], threads: int, budget_s:
             factors[quant.name] = factor
         else:
             print(f"{quant.name}: factors {factor} look like noise; left out", file=sys.stderr)
-    return {"type_factors": factors, "attention_share": attention}
+    return {"type_factors": factors, "attention_share": attention, "fixed_costs": costs}
 
 
 def run(
@@ -254,6 +343,12 @@ def run(
             compared = _compare_types(folder, types, threads, budget_s * (1 - MAIN_SHARE))
     _progress(1.0, "done")
     cpu, *on_gpus = results
+    costs: DecodeFixedCosts = compared["fixed_costs"]
+    # The main model's layers paid the fixed costs too: its bytes alone stream faster.
+    token_s = model.streamed_bytes_per_token / cpu["decode_bytes_per_s"]
+    cpu["decode_bytes_per_s"] = model.streamed_bytes_per_token / costs.streaming_s(model, token_s)
+    cpu["layer_overhead_s"] = costs.layer_s
+    cpu["output_row_s"] = costs.output_row_s
     cpu["type_factors"] = compared["type_factors"]
     cpu["attention_flops"] = cpu["prompt_flops"] * compared["attention_share"]
     return {

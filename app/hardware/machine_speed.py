@@ -6,7 +6,8 @@ token streams, and how many floating-point operations per second prompt processi
 reaches, on the CPU and on each GPU, with a Q4_K model; on the CPU also how much
 faster or slower each other weight type runs (llama.cpp's CPU kernels are often
 compute-bound, and their speed per byte differs per type) and the rate of attention
-over a long context. The planner turns these into tokens per second for every model. The result is cached in the data folder, keyed by the hardware
+over a long context, and a decoded token's fixed costs per layer and per output row
+(what a narrow model of many layers, or a large vocabulary, pays beyond its bytes). The planner turns these into tokens per second for every model. The result is cached in the data folder, keyed by the hardware
 (CPU model and cores, RAM, GPU names and drivers, the thread setting): a change of
 any of them means a new measurement.
 """
@@ -68,6 +69,11 @@ class MachineSpeed:
     # type, and their prompt kernels dequantize to the same tensor-core matmuls.
     cpu_type_factors: tuple[TypeFactor, ...] = ()
     cpu_attention_flops: float = 0.0  # attention over a long context; 0: not measured (the prompt rate)
+    # A decoded token's time on the CPU besides streaming its weights: per layer (its dozen
+    # small operations, each ending in a sync of the threads) and per row of the output
+    # matrix (a dot product each, the logits copied out). 0: not measured (an older benchmark).
+    cpu_layer_overhead_s: float = 0.0
+    cpu_output_row_s: float = 0.0
     # Every run of the benchmark found other programs busy (or the hypervisor stealing time):
     # the machine may be faster than this says (app/hardware/machine_load.py).
     measured_under_load: bool = False
@@ -86,6 +92,8 @@ class MachineSpeed:
         cpu = f"CPU {bandwidth(self.cpu_decode_bytes_per_s)} decode, {compute_rate(self.cpu_prompt_flops)} prompt"
         if self.cpu_attention_flops:
             cpu += f", {compute_rate(self.cpu_attention_flops)} attention"
+        if self.cpu_layer_overhead_s:
+            cpu += f", {self.cpu_layer_overhead_s * 1e6:.0f} µs a layer"
         gpus = [f"{g.name} {bandwidth(g.decode_bytes_per_s)}, {compute_rate(g.prompt_flops)}" for g in self.gpus]
         text = f"{'; '.join([cpu, *gpus])} ({self.when()})"
         note = under_load_note(self)
@@ -112,6 +120,8 @@ class MachineSpeed:
         }
         if self.cpu_attention_flops > 0:
             data["cpu_attention_flops"] = self.cpu_attention_flops
+        data["cpu_layer_overhead_s"] = self.cpu_layer_overhead_s
+        data["cpu_output_row_s"] = self.cpu_output_row_s
         return data
 
     @classmethod
@@ -128,9 +138,18 @@ class MachineSpeed:
             hardware=hardware or str(data.get("hardware", "")),
             cpu_type_factors=type_factors_from_json(data.get("cpu_type_factors") or {}),
             cpu_attention_flops=float(data.get("cpu_attention_flops") or 0.0),
+            cpu_layer_overhead_s=_non_negative(data.get("cpu_layer_overhead_s")),
+            cpu_output_row_s=_non_negative(data.get("cpu_output_row_s")),
             measured_under_load=bool(data.get("measured_under_load", False)),
             runs=int(data.get("runs") or 1),
         )
+
+
+def _non_negative(value: Any) -> float:
+    seconds = float(value or 0.0)
+    if not 0.0 <= seconds < math.inf:
+        raise ValueError("a decoded token's fixed cost is not a non-negative number")
+    return seconds
 
 
 NOT_MEASURED = "not measured yet; the estimates assume a typical machine"
@@ -175,8 +194,9 @@ def attention_flops(n_layer: int, attention_width: int, n_tokens: int) -> float:
 # Part of the key: a measurement made by an earlier benchmark is measured again (2: with the
 # engine's own thread plan, where 1 used llama-cpp-python's default of half the CPUs; 3: with
 # the CPU's per-type factors and attention rate; 4: watching the machine's load, repeated
-# while it is busy).
-BENCHMARK_VERSION = 4
+# while it is busy; 5: a decoded token's fixed costs per layer and per output row, which
+# narrow many-layer models and large vocabularies pay beyond their bytes).
+BENCHMARK_VERSION = 5
 # The vector extensions that change which llama.cpp kernels run, widest first: a VM moved to
 # a host with another vector width (same CPU name) is another machine.
 VECTOR_WIDTHS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("neon", "NEON"), ("asimd", "NEON"))

@@ -16,9 +16,9 @@ import difflib
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from app.edits.changeset import ChangeSet, build_changeset, parse_for
 from app.edits.prompt import Message, edit_messages, retry_message
@@ -26,17 +26,17 @@ from app.edits.workspace import EditScope
 from app.edits.writing import UndoRecord, write_changeset
 from app.llm.client import OpenAIClient
 from app.llm.stream import CancelToken
-from app.loop.feedback import budget_chars, changed_beyond_edit, feedback_message, trim_failures
-from app.loop.rounds import LoopProgress, StopReason, TestRun
+from app.loop.feedback import (
+    budget_chars,
+    changed_beyond_edit,
+    feedback_message,
+    trim_failures,
+)
+from app.loop.rounds import FEEDBACK_TEMPERATURE, LoopProgress, StopReason, TestRun, feedback_sampling
 from app.protocol.options import SamplingParams
 from app.utils.errors import DscoderError
 
 MISMATCH_RETRIES = 1  # as in the window: the model is shown its mismatched SEARCH blocks once per round
-# A feedback round samples at least this warm: greedy decoding, shown its failures, mostly
-# wrote its last answer again (Qwen2.5-Coder-0.5B on the benchmark's tasks), and a round
-# that changes nothing ends the loop. The seed keeps a run repeatable.
-FEEDBACK_TEMPERATURE = 0.6
-FEEDBACK_SEED = 1
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ class ClientAnswers:
         parts: list[str] = []
         stats = None
         params = self.params
-        if feedback and params.temperature < self.feedback_temperature:
-            params = replace(params, temperature=self.feedback_temperature, seed=FEEDBACK_SEED)
+        if feedback:
+            params = feedback_sampling(params, self.feedback_temperature)
         for event in self.client.stream_chat(messages, params, token):
             if stop.is_set():
                 token.cancel()
@@ -102,6 +102,18 @@ class ClientAnswers:
 
 TestRunner = Callable[[str], TestRun]  # the folder -> the run of the test command there
 
+# What became of one round, for the benchmark and the CLI's summary: why the model's
+# answer did not pass. The order is the path a round takes.
+RoundVerdict = Literal[
+    "no_edit",  # the answer held no edit the app could parse
+    "mismatch",  # its edits matched nothing in the files (or were refused), the retry included
+    "unchanged",  # its edits leave every file as it was
+    "timeout",  # applied; the test run timed out
+    "failed",  # applied; the tests fail
+    "passed",  # applied; the tests pass
+    "applied",  # applied; no test run
+]
+
 
 @dataclass
 class RoundRecord:
@@ -117,6 +129,20 @@ class RoundRecord:
     @property
     def prompt_tokens(self) -> int:
         return sum(a.prompt_tokens for a in self.answers)
+
+    @property
+    def verdict(self) -> RoundVerdict:
+        changeset = self.changeset
+        if changeset is None or changeset.empty:
+            kinds = {p.kind for p in changeset.problems} if changeset is not None else {"unparsed"}
+            if kinds & {"mismatch", "ambiguous", "refused"}:
+                return "mismatch"
+            return "no_edit" if "unparsed" in kinds else "unchanged"
+        if self.tests is None:
+            return "applied"
+        if self.tests.passed:
+            return "passed"
+        return "timeout" if self.tests.timed_out else "failed"
 
     @property
     def evaluated_tokens(self) -> int:
@@ -277,8 +303,8 @@ class EditLoop:
         budget = budget_chars(self.context_size, last.prompt_tokens + last.completion_tokens, self.answer_tokens)
         resent = changed_beyond_edit(scope, believed)
         believed.update({f.path: f.text for f in resent})  # the model sees them now
-        trimmed = trim_failures(record.tests.output, budget)
-        return feedback_message(record.tests.command, record.tests.result_line(), trimmed, resent, scope)
+        trimmed = trim_failures(record.tests.output, budget, self.folder)
+        return feedback_message(record.tests.result_line(), trimmed, resent, scope)
 
 
 def relative_files(folder: str, names: Sequence[str]) -> list[str]:

@@ -12,13 +12,20 @@ CLI runs them with `run_tests`.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from app.protocol.options import SamplingParams
 from app.run.process import RunOutcome, RunResult, RunSpec, run_process
 from app.run.summary import TestCounts, parse_test_counts
 
 DEFAULT_FEEDBACK_ROUNDS = 2
+# A feedback round samples at least this warm: greedy decoding, shown its failures, mostly
+# wrote its last answer again (Qwen2.5-Coder-0.5B on the benchmark's tasks), and a round
+# that changes nothing ends the loop. The seed keeps a run repeatable. The window and
+# `dscoder edit` both answer feedback with `feedback_sampling`.
+FEEDBACK_TEMPERATURE = 0.6
+FEEDBACK_SEED = 1
 STATUS_SEPARATOR = " · "
 
 StopReason = Literal[
@@ -47,6 +54,7 @@ class TestRun:
     message: str  # RunResult's line when it did not pass: not found, timed out, the exit code
     seconds: float
     ran: bool = True  # False: the command never started (not found, no folder)
+    timed_out: bool = False
 
     @classmethod
     def from_result(cls, result: RunResult) -> TestRun:
@@ -61,6 +69,7 @@ class TestRun:
             message=result.message,
             seconds=result.seconds,
             ran=ran,
+            timed_out=result.outcome is RunOutcome.TIMED_OUT,
         )
 
     def describe(self) -> str:
@@ -82,6 +91,13 @@ class TestRun:
             if self.counts.passed:
                 parts.append(f"{self.counts.passed} passed")
         return ", ".join(p for p in parts if p)
+
+
+def feedback_sampling(params: SamplingParams, temperature: float = FEEDBACK_TEMPERATURE) -> SamplingParams:
+    """The sampling of a feedback round's answer: the user's, at least `temperature` warm, seeded."""
+    if params.temperature >= temperature:
+        return params
+    return replace(params, temperature=temperature, seed=FEEDBACK_SEED)
 
 
 def run_tests(command: str, folder: str, timeout: float, stop: threading.Event | None = None) -> TestRun:

@@ -159,7 +159,12 @@ class EditLoopGlue(QObject):
         self.believed.update({f.path: f.text for f in resent})
         used, size = self._context
         budget = budget_chars(size or None, used, int(self.store.settings.max_tokens))
-        message = feedback_message(run.command, run.result_line(), trim_failures(run.output, budget), resent, scope)
+        message = feedback_message(
+            run.result_line(),
+            trim_failures(run.output, budget, str(scope.workspace.folder)),
+            resent,
+            scope,
+        )
         progress.begin_round()
         shown = f"{FIX_BUTTON} ({progress.status()}): {run.result_line()}"
-        self.edit_files.requests.follow_up(message, shown, scope)
+        self.edit_files.requests.follow_up(message, shown, scope, feedback=True)

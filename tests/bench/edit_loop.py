@@ -1,17 +1,22 @@
 """The edit loop on the exercise tasks (tests/bench/edit_tasks), with the real test model.
 
-Usage: python tests/bench/edit_loop.py [--tasks a,b] [--limit N] [--rounds 2] [--max-tokens 512]
-                                       [--formats] [--sizes 0,100,200] [--model PATH]
+Usage: python tests/bench/edit_loop.py [--tasks a,b] [--limit N] [--rounds 2] [--max-tokens 1024]
+                                       [--formats] [--sizes 0,100,200] [--model PATH] [--save F]
 
 Each task runs in a temporary copy through app.loop's EditLoop (the code `dscoder edit`
-runs) against one engine for the whole run: greedy decoding, the editable files in the
-prompt, the tests only as failure output after a round. It reports:
+runs) against one engine for the whole run, sampling as `dscoder edit` does (round 1
+greedy, the feedback rounds at FEEDBACK_TEMPERATURE with a fixed seed), the editable files
+in the prompt, the tests only as failure output after a round. It reports:
 
 - the pass rate one shot and with the feedback rounds. Round 1 of the rounds run is the
   one-shot run: the same first request, greedy (`--separate-one-shot` runs it apart too);
 - the time per round (answer, apply, test run);
 - round 2's prompt tokens evaluated against its prompt length (the engine's usage:
   prompt_tokens and cached_tokens, the tokens restored from its warm prompt state).
+- what each round's answer did (RoundRecord.verdict): no edit the app could read, edits
+  that matched nothing, edits that left the files as they were (the loop stops there),
+  applied with the tests failing or timing out, passed. `--save F` writes every task's
+  conversation and rounds as JSON, to read the failures.
 
 Targets (issue 21): rounds raise the pass rate by at least 30% (relative); round 2
 evaluates at most 20% of its prompt.
@@ -24,6 +29,7 @@ once in SEARCH/REPLACE, reporting the pass rate, the answer's tokens and time of
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -33,15 +39,24 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
+from app.config.sampling import CHAT_MAX_TOKENS  # noqa: E402
 from app.edits import prompt as edit_prompt  # noqa: E402
 from app.edits.prompt import Message  # noqa: E402
 from app.llm.client import OpenAIClient  # noqa: E402
 from app.llm.supervisor import EngineSupervisor  # noqa: E402
-from app.loop.driver import FEEDBACK_TEMPERATURE, AnswerSource, ClientAnswers, EditLoop, LoopOutcome, ModelAnswer  # noqa: E402
-from app.loop.rounds import TestRun, run_tests  # noqa: E402
+from app.loop.driver import (  # noqa: E402
+    AnswerSource,
+    ClientAnswers,
+    EditLoop,
+    LoopOutcome,
+    ModelAnswer,
+    RoundVerdict,
+)
+from app.loop.rounds import FEEDBACK_TEMPERATURE, TestRun, run_tests  # noqa: E402
 from app.protocol.options import LoadOptions, SamplingParams  # noqa: E402
 from tests.bench._util import table, test_model_path  # noqa: E402
 from tests.bench.edit_task_set import EditTask, load_tasks  # noqa: E402
@@ -103,7 +118,43 @@ def _task_line(r: TaskResult) -> str:
     warm = _warm(r)
     tokens = f"; round 2 evaluated {warm[0]} of {warm[1]} prompt tokens ({warm[2]} new)" if warm else ""
     seconds = ", ".join(f"{s:.0f}" for s in r.round_seconds)
-    return f"{r.task}: {r.outcome.reason} after {len(r.outcome.rounds)} round(s) ({seconds} s){tokens}"
+    verdicts = " → ".join(record.verdict for record in r.outcome.rounds)
+    return f"{r.task}: {r.outcome.reason} after {len(r.outcome.rounds)} round(s) [{verdicts}] ({seconds} s){tokens}"
+
+
+def report_verdicts(results: Sequence[TaskResult], rounds: int) -> None:
+    """What became of each round: how many answers had no edit, matched nothing, changed
+    nothing, were applied and failed (or timed out), or passed."""
+    names: list[str] = list(get_args(RoundVerdict))
+    rows = [("round", *names, "tasks")]
+    for number in range(1, rounds + 2):
+        verdicts = [r.outcome.rounds[number - 1].verdict for r in results if len(r.outcome.rounds) >= number]
+        rows.append((str(number), *(str(verdicts.count(name)) for name in names), str(len(verdicts))))
+    print("\nwhat each round's answer did (a round after a pass, no edit or no change is not run):")
+    print(table(rows))
+
+
+def save_transcripts(results: Sequence[TaskResult], path: str) -> None:
+    """Every task's conversation and its rounds' verdicts and test output, as JSON (to read the failures)."""
+    data = [
+        {
+            "task": r.task,
+            "reason": r.outcome.reason,
+            "messages": r.outcome.messages,
+            "rounds": [
+                {
+                    "verdict": record.verdict,
+                    "problems": record.problems,
+                    "diff": record.diff,
+                    "tests": record.tests.output if record.tests else None,
+                    "tokens": [(a.prompt_tokens, a.cached_tokens, a.completion_tokens) for a in record.answers],
+                }
+                for record in r.outcome.rounds
+            ],
+        }
+        for r in results
+    ]
+    Path(path).write_text(json.dumps(data, indent=1), encoding="utf-8")
 
 
 def _percent(part: float, whole: float) -> str:
@@ -227,7 +278,7 @@ def main() -> int:
     parser.add_argument("--tasks", default="", help="comma-separated task names (default: all)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N tasks")
     parser.add_argument("--rounds", type=int, default=2, help="feedback rounds (default: 2)")
-    parser.add_argument("--max-tokens", type=int, default=512)
+    parser.add_argument("--max-tokens", type=int, default=CHAT_MAX_TOKENS, help="as `dscoder edit`")
     parser.add_argument("--separate-one-shot", action="store_true", help="also run every task with --rounds 0")
     parser.add_argument("--pad", type=int, default=0, help="pad each Python stub to about this many lines")
     parser.add_argument("--formats", action="store_true", help="measure the edit formats instead")
@@ -238,6 +289,7 @@ def main() -> int:
         default=FEEDBACK_TEMPERATURE,
         help=f"sampling in the feedback rounds (default: {FEEDBACK_TEMPERATURE}; 0: greedy like round 1)",
     )
+    parser.add_argument("--save", default="", help="write every task's conversation and rounds as JSON here")
     parser.add_argument("--threads", type=int, default=0, help="engine threads (default: llama.cpp's choice)")
     args = parser.parse_args()
     tasks = load_tasks([t for t in args.tasks.split(",") if t] or None)
@@ -266,6 +318,9 @@ def main() -> int:
             if args.separate_one_shot:
                 one_shot = {t.name: run_task(t, source, 0).outcome.passed for t in tasks}
             report_rounds(results, one_shot, args.rounds)
+            report_verdicts(results, args.rounds)
+            if args.save:
+                save_transcripts(results, args.save)
         client.close()
     print(f"\nwall time: {time.monotonic() - started:.0f} s; load after: {os.getloadavg()[0]:.2f}")
     return 0

@@ -1,7 +1,7 @@
 """Speed accuracy: the planner's predicted speeds against the app's engine at default settings.
 
-Usage: python tests/bench/speed_accuracy.py [MODEL.gguf] [--ctx 2048 4096 8192] [--prompts 256 1536]
-                                             [--tokens 64] [--weights-mb 256]
+Usage: python tests/bench/speed_accuracy.py [MODEL.gguf | --shape deepseek-1.3b] [--ctx 2048 4096 8192]
+                                             [--prompts 256 1536] [--tokens 64] [--weights-mb 256]
 
 1. Measures this machine with the app's own benchmark child (a synthetic Q4_K model run
    by llama.cpp in a child process, small models of the other weight types, attention
@@ -20,7 +20,9 @@ Usage: python tests/bench/speed_accuracy.py [MODEL.gguf] [--ctx 2048 4096 8192] 
    (measured_under_load) and the load average before and after are printed: on a busy
    machine every figure is noisy, ratios less so.
 
-Default model: the real small code model from shared/tools/fetch-test-model.
+Default model: the real small code model from shared/tools/fetch-test-model. `--shape deepseek-1.3b`
+writes a DeepSeek-Coder-1.3B-shaped model instead (random Q4_K weights, 32K vocabulary, Q6_K
+output: app/models/synthetic/bench.py DEEPSEEK_1P3B_SHAPE) into a temporary folder.
 Targets: decode within +-25%, prompt within +-30%. Run it on a quiet machine.
 """
 
@@ -30,6 +32,7 @@ import argparse
 import dataclasses
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +49,7 @@ from app.models.planning.file_estimate import memory_for, rates_for  # noqa: E40
 from app.models.planning.gpu_layers import resolve_auto_gpu_layers  # noqa: E402
 from app.models.planning.shape import model_shape  # noqa: E402
 from app.models.planning.speed_prediction import FREE_FORM_DRAFTING, decode_seconds, prompt_seconds  # noqa: E402
+from app.models.synthetic.bench import DEEPSEEK_1P3B_LAYERS, DEEPSEEK_1P3B_SHAPE, write_bench_gguf  # noqa: E402
 from app.protocol.options import LoadOptions, SamplingParams, load_options_for  # noqa: E402
 from tests.bench._util import fill_prompt, table, test_model_path  # noqa: E402
 
@@ -140,13 +144,21 @@ def ratio_cell(measured_value: float, predicted_value: float, target: float | No
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", help="a GGUF file (default: the real small code model)")
+    parser.add_argument("--shape", choices=["deepseek-1.3b"], help="a synthetic model of this shape instead")
     parser.add_argument("--ctx", type=int, nargs="+", default=[2048, 4096, 8192])
     parser.add_argument("--prompts", type=int, nargs="+", default=[256, 1536])
     parser.add_argument("--tokens", type=int, default=64, help="tokens to generate per request")
     parser.add_argument("--weights-mb", type=int, default=256, help="size of the benchmark's synthetic model")
     args = parser.parse_args()
-    model = args.model or test_model_path()
+    if args.shape:
+        with tempfile.TemporaryDirectory(prefix="speed-accuracy-") as folder:
+            path = Path(folder) / "deepseek-1.3b-shaped.gguf"
+            write_bench_gguf(path, n_layer=DEEPSEEK_1P3B_LAYERS, shape=DEEPSEEK_1P3B_SHAPE)
+            return compare(str(path), args)
+    return compare(args.model or test_model_path(), args)
 
+
+def compare(model: str, args: argparse.Namespace) -> int:
     machine = probe_machine(Path(model).parent)
     print(f"{machine.cpu.name}, {machine.cpu.logical_cores} cores; load average before: {_load()}")
     started = time.perf_counter()
@@ -160,6 +172,10 @@ def main() -> int:
         f"  CPU {speed.cpu_decode_bytes_per_s / 1e9:.2f} GB/s decode, {speed.cpu_prompt_flops / 1e9:.1f} GFLOP/s prompt"
     )
     print(f"  CPU attention {speed.cpu_attention_rate / 1e9:.1f} GFLOP/s")
+    print(
+        f"  CPU fixed costs of a decoded token: {speed.cpu_layer_overhead_s * 1e6:.0f} us a layer,"
+        f" {speed.cpu_output_row_s * 1e9:.2f} ns an output row"
+    )
     for factor in speed.cpu_type_factors:
         print(f"  CPU {factor.type_name}: decode x{factor.decode:.2f}, prompt x{factor.prompt:.2f} (against Q4_K)")
     for gpu in speed.gpus:

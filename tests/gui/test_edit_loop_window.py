@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDialog
 from app.chat.ui.message_widgets import ErrorCard
 from app.edits.ui.review_dialog import ReviewDialog
 from app.llm.info import EngineState
+from app.loop.rounds import FEEDBACK_SEED, FEEDBACK_TEMPERATURE, feedback_sampling
 from app.mainwindow.edit_loop import FIX_BUTTON
 from app.mainwindow.window import MainWindow
 from app.protocol.options import LoadOptions
@@ -72,8 +73,13 @@ def test_a_failure_offers_the_fix_and_the_next_round_passes(qtbot, loop_window) 
     first, second = worker.requests
     assert second.messages[: len(first.messages)] == [*first.messages]  # the same conversation, warm
     feedback = second.messages[-1]["content"]
-    assert feedback.startswith(f"I applied your edit and ran the tests with `{COMMAND}`")
+    assert feedback.startswith("The tests fail: exit code 1, 1 failed, 1 passed. The first failure:")
     assert "assert 3 == 2.5" in feedback and "def median" not in feedback.split("```text")[0]
+    assert str(folder) not in feedback  # paths relative to the folder, as the model knows them
+    # The feedback round samples as `dscoder edit`'s does; the first answer with the chat's settings.
+    assert first.params.temperature == window.settings_store.settings.temperature == 0.0
+    assert second.params == feedback_sampling(first.params)
+    assert second.params.temperature == FEEDBACK_TEMPERATURE and second.params.seed == FEEDBACK_SEED
     assert "Round 2 of 3 · tests: 1 failed → 2 passed · the tests pass" in window.status.currentMessage()
 
 

@@ -86,6 +86,7 @@ def test_stops_at_a_round_that_changes_nothing(project: Path) -> None:
     assert outcome.reason == "unchanged"
     assert len(outcome.rounds) == 2
     assert len(model.requests) == 2
+    assert [r.verdict for r in outcome.rounds] == ["failed", "unchanged"]
     assert (project / "stats.py").read_text() == STILL_WRONG
 
 
@@ -100,6 +101,7 @@ def test_stops_after_n_feedback_rounds(project: Path) -> None:
     outcome = make_loop(project, model, rounds=2).run()
 
     assert outcome.reason == "rounds"
+    assert [r.verdict for r in outcome.rounds] == ["failed", "failed", "failed"]
     assert len(outcome.rounds) == 3  # the first try and N = 2 feedback rounds
     assert len(model.requests) == 3
     assert outcome.progress.status() == "Round 3 of 3 · tests: 1 failed → 1 failed"
@@ -145,3 +147,4 @@ def test_a_first_answer_without_an_edit_applies_nothing(project: Path) -> None:
     assert outcome.reason == "no_edit"
     assert "no edit the app can read" in outcome.detail
     assert (project / "stats.py").read_text() == BUGGY
+    assert [r.verdict for r in outcome.rounds] == ["no_edit"]

@@ -206,9 +206,12 @@ def test_the_benchmark_measures_this_machine_in_a_child_and_caches_it(tmp_path: 
     assert set(speed.to_json()) == issue_fields | {
         "cpu_type_factors",
         "cpu_attention_flops",
+        "cpu_layer_overhead_s",
+        "cpu_output_row_s",
         "measured_under_load",
         "runs",
     }
+    assert speed.cpu_layer_overhead_s >= 0 and speed.cpu_output_row_s >= 0
     factors = {f.type_name: f for f in speed.cpu_type_factors}
     assert set(factors) == {"Q4_K", "Q8_0"} and (factors["Q4_K"].decode, factors["Q4_K"].prompt) == (1.0, 1.0)
     assert factors["Q8_0"].decode > 0 and factors["Q8_0"].prompt > 0

@@ -23,7 +23,7 @@ class _RecordingLlama:
 def test_each_decoded_token_of_a_model_is_separated_by_every_other_models_token() -> None:
     order: list[tuple[str, int]] = []
     types = [Q4_K, QuantType.Q2_K, QuantType.Q8_0]
-    llms = {quant: _RecordingLlama(quant.name, order) for quant in types}
+    llms = {quant.name: _RecordingLlama(quant.name, order) for quant in types}
     seconds = _interleaved_decode_seconds(llms, budget_s=0.0)
     assert all(len(s) == MIN_DECODE_TOKENS for s in seconds.values())
     decoded = [name for name, n_tokens in order if n_tokens == 1]

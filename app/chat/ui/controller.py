@@ -32,6 +32,7 @@ from app.config.settings import Settings
 from app.llm.info import EngineInfo, EngineState
 from app.llm.ui.session import EngineSession
 from app.llm.ui.worker import engine_log_path
+from app.loop.rounds import feedback_sampling
 from app.protocol.options import sampling_for
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class ChatController(QObject):
         self._answer_notes: list[str] = []
         self._editing: int | None = None  # the id of the question being edited
         self._waiting_for_model = False  # the last question waits for a model to answer it
+        self._feedback_answer = False  # the next answer is a feedback round's (ask(feedback=True))
         self._context_warned = False
         self._model_seen = ""  # the model the conversation talked with since the last unload
         self._counting_draft = False  # the last count sent includes the question being typed
@@ -147,10 +149,12 @@ class ChatController(QObject):
         else:
             self.attachments.prepare(text, lambda attached: self.send(text, attached))
 
-    def ask(self, prompt: str, shown: str = "") -> None:
+    def ask(self, prompt: str, shown: str = "", *, feedback: bool = False) -> None:
         """A prompt the app built (Fix This Error, Edit files): sent as it is, ending an edit
-        in progress; the conversation shows `shown` instead when given."""
+        in progress; the conversation shows `shown` instead when given. `feedback`: the
+        edit loop's failures, answered with the loop's sampling (as `dscoder edit` does)."""
         self.panel.cancel_edit()
+        self._feedback_answer = feedback
         if shown:
             self._submit(prompt, shown, shown)
         else:
@@ -252,7 +256,11 @@ class ChatController(QObject):
         messages = self.model_messages()
         model = self.engine.info.model_name if self.engine.info is not None else ""
         self._answer = self.conversation.add(ASSISTANT, "", model=model, finished=False)
-        self._active = self.engine.start_chat(messages, sampling_for(self.settings))
+        params = sampling_for(self.settings)
+        if self._feedback_answer:
+            params = feedback_sampling(params)
+        self._feedback_answer = False
+        self._active = self.engine.start_chat(messages, params)
         self.panel.set_busy(True)
         self.answerStarted.emit()
 

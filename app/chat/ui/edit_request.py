@@ -64,6 +64,7 @@ class EditRequests(QObject):
         self._scope: EditScope | None = None  # the request whose answer is awaited
         self._earlier: ParsedAnswer | None = None  # the first answer, while the retry is awaited
         self._retries_left = 0
+        self._feedback = False  # the awaited answer is a feedback round's
         panel = controller.panel
         panel.editFilesRequested.connect(self.request)
         panel.sendRequested.connect(lambda _text: self._forget())  # an ordinary question ends it
@@ -90,11 +91,13 @@ class EditRequests(QObject):
         shown = f"{text}\n\nEdit files: {', '.join(f.path for f in scope.editable)}"
         self.follow_up(prompt, shown, scope)
 
-    def follow_up(self, prompt: str, shown: str, scope: EditScope) -> None:
-        """Ask `prompt` in the same conversation, its answer an edit of `scope`'s files (the
-        edit loop's feedback rounds: the failures, not the files again)."""
+    def follow_up(self, prompt: str, shown: str, scope: EditScope, *, feedback: bool = False) -> None:
+        """Ask `prompt` in the same conversation, its answer an edit of `scope`'s files.
+        `feedback`: the edit loop's feedback round (the failures, not the files again),
+        answered with the loop's sampling (as `dscoder edit` does)."""
         self._scope, self._earlier, self._retries_left = scope, None, MISMATCH_RETRIES
-        self.controller.ask(prompt, shown)
+        self._feedback = feedback
+        self.controller.ask(prompt, shown, feedback=feedback)
 
     def _forget(self) -> None:
         self._scope = None
@@ -111,7 +114,11 @@ class EditRequests(QObject):
         if retry and self._retries_left > 0:
             self._retries_left -= 1
             self._earlier = parsed
-            self.controller.ask(retry, "Some SEARCH blocks did not match; the model is shown them and asked again.")
+            self.controller.ask(
+                retry,
+                "Some SEARCH blocks did not match; the model is shown them and asked again.",
+                feedback=self._feedback,
+            )
             return
         self._forget()
         if changeset.empty:  # nothing to review: say why under the answer, no file touched

@@ -12,8 +12,12 @@ layers sit on the GPU):
   plus attention over the tokens before it.
 
 On the CPU each weight type runs at its own measured factor of the Q4_K rates
-(weight_types.py), and attention at its own measured rate. GPUs keep one rate for
-every type: their decode is bandwidth-bound.
+(weight_types.py), and attention at its own measured rate; a decoded token also pays
+fixed costs the benchmark measures apart from the bytes: per layer (a dozen small
+operations, each ending in a sync of the threads: a narrow model of many layers pays
+them more often per byte) and per row of the output matrix (a 152K-token vocabulary
+pays 152K dot products and logits). GPUs keep one rate for every type: their decode
+is bandwidth-bound.
 
 A machine that was never measured gets typical rates, and the result says "assumed".
 """
@@ -68,6 +72,8 @@ class DeviceRates:
     assumed: bool
     cpu_type_factors: tuple[TypeFactor, ...] = ()  # per weight type against Q4_K; (): all 1
     cpu_attention_flops: float = 0.0  # 0: the prompt rate
+    cpu_layer_overhead_s: float = 0.0  # a decoded token's fixed cost per CPU layer
+    cpu_output_row_s: float = 0.0  # and per output row, when the output matrix is on the CPU
 
     @property
     def cpu_attention_rate(self) -> float:
@@ -90,8 +96,17 @@ def device_rates(speed: MachineSpeed | None, gpus: Sequence[GpuInfo] = ()) -> De
     gpu_bytes, gpu_flops = min(gpu_rates) if gpu_rates else ASSUMED_OTHER_GPU
     if speed is None:
         return DeviceRates(cpu_bytes, cpu_flops, gpu_bytes, gpu_flops, assumed)
-    factors, attention = speed.cpu_type_factors, speed.cpu_attention_flops
-    return DeviceRates(cpu_bytes, cpu_flops, gpu_bytes, gpu_flops, assumed, factors, attention)
+    return DeviceRates(
+        cpu_bytes,
+        cpu_flops,
+        gpu_bytes,
+        gpu_flops,
+        assumed,
+        speed.cpu_type_factors,
+        speed.cpu_attention_flops,
+        speed.cpu_layer_overhead_s,
+        speed.cpu_output_row_s,
+    )
 
 
 @dataclass(frozen=True)
@@ -190,8 +205,17 @@ def decode_seconds(shape: ModelMemoryShape, est: MemoryEstimate, rates: DeviceRa
     gpu_share = _gpu_layer_share(shape, est)
     kv = _kv_bytes_per_token(shape, est.kv_type) * n_past
     cpu = (cpu_weights + kv * (1 - gpu_share)) / rates.cpu_bytes_per_s
+    cpu += _cpu_fixed_seconds(shape, est, rates, gpu_share)
     gpu = (streamed.gpu + kv * gpu_share) / rates.gpu_bytes_per_s if est.n_gpu_layers else 0.0
     return cpu + gpu + TOKEN_OVERHEAD_S + SAMPLING_S_PER_VOCAB_TOKEN * shape.vocab
+
+
+def _cpu_fixed_seconds(shape: ModelMemoryShape, est: MemoryEstimate, rates: DeviceRates, gpu_share: float) -> float:
+    """What a decoded token's CPU part takes besides its bytes: each CPU layer's fixed work,
+    and each output row's when the output matrix runs on the CPU (no GPU layers)."""
+    layers = shape.n_layer * (1 - gpu_share) * rates.cpu_layer_overhead_s
+    output_rows = 0.0 if est.n_gpu_layers else shape.vocab * rates.cpu_output_row_s
+    return layers + output_rows
 
 
 def prompt_seconds(

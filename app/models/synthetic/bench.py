@@ -59,6 +59,38 @@ _FILE_TYPES = {
 
 
 @dataclass(frozen=True)
+class BenchShape:
+    """The widths of a benchmark model; the default is a 1.3B DeepSeek-Coder's with a byte vocabulary."""
+
+    n_embd: int = N_EMBD
+    n_ff: int = N_FF
+    n_head: int = N_HEAD
+    n_head_kv: int = N_HEAD
+    n_vocab: int = N_VOCAB
+    output_quant: QuantType | None = None  # None: the layers' type
+
+    @property
+    def kv_width(self) -> int:
+        return self.n_embd // self.n_head * self.n_head_kv
+
+
+DEFAULT_SHAPE = BenchShape()
+# Models whose decoded token is almost all fixed cost: 128 wide, so a layer's matrices are
+# 0.2 MB and its time is the per-layer work besides streaming weights (a dozen small
+# operations, each ending in a sync of the threads); one with a 64K-row output matrix of
+# that width, whose time beside it is the cost per output row (one dot product each, the
+# logits copied out), apart from the matrix's few bytes.
+# DeepSeek-Coder-1.3B's shape as a Q4_K_M file has it: 24 layers of 2048 (the FFN padded to
+# 5632, a multiple of 256, so every matrix is Q4_K), a 32,256-token vocabulary, a Q6_K output.
+DEEPSEEK_1P3B_SHAPE = BenchShape(n_vocab=32256, output_quant=QuantType.Q6_K)
+DEEPSEEK_1P3B_LAYERS = 24
+THIN_SHAPE = BenchShape(n_embd=128, n_ff=256, n_head=4, n_head_kv=4, n_vocab=N_VOCAB, output_quant=QuantType.Q8_0)
+THIN_BIG_VOCAB_SHAPE = BenchShape(
+    n_embd=128, n_ff=256, n_head=4, n_head_kv=4, n_vocab=65536, output_quant=QuantType.Q8_0
+)
+
+
+@dataclass(frozen=True)
 class BenchModel:
     path: Path
     n_layer: int
@@ -66,17 +98,20 @@ class BenchModel:
     weight_bytes: int  # every tensor's bytes
     streamed_bytes_per_token: int  # what one decoded token reads: all but the embedding rows
     matmul_params_per_token: int  # weights one prompt token multiplies by (no output layer)
+    shape: BenchShape = DEFAULT_SHAPE
+    output_bytes: int = 0  # the output matrix's share of streamed_bytes_per_token
 
 
-def _layer_matrices() -> list[tuple[str, int, int]]:
+def layer_matrices(shape: BenchShape = DEFAULT_SHAPE) -> list[tuple[str, int, int]]:
+    width, ffn, kv = shape.n_embd, shape.n_ff, shape.kv_width
     return [
-        ("attn_q", N_EMBD, N_EMBD),
-        ("attn_k", N_EMBD, N_EMBD),
-        ("attn_v", N_EMBD, N_EMBD),
-        ("attn_output", N_EMBD, N_EMBD),
-        ("ffn_gate", N_FF, N_EMBD),
-        ("ffn_up", N_FF, N_EMBD),
-        ("ffn_down", N_EMBD, N_FF),
+        ("attn_q", width, width),
+        ("attn_k", kv, width),
+        ("attn_v", kv, width),
+        ("attn_output", width, width),
+        ("ffn_gate", ffn, width),
+        ("ffn_up", ffn, width),
+        ("ffn_down", width, ffn),
     ]
 
 
@@ -86,7 +121,7 @@ def matrix_bytes(rows: int, cols: int, quant: QuantType = Q4_K) -> int:
 
 
 def layers_for(weights_bytes: int, quant: QuantType = Q4_K) -> int:
-    per_layer = sum(matrix_bytes(rows, cols, quant) for _name, rows, cols in _layer_matrices())
+    per_layer = sum(matrix_bytes(rows, cols, quant) for _name, rows, cols in layer_matrices())
     return max(1, round(weights_bytes / per_layer))
 
 
@@ -100,11 +135,11 @@ def _matrix_data(quant: QuantType, rows: int, cols: int, chunk: np.ndarray, offs
     return blocks.reshape(rows, cols // block_values * block_bytes)
 
 
-def _vocabulary(writer: gguf.GGUFWriter) -> None:
+def _vocabulary(writer: gguf.GGUFWriter, n_vocab: int) -> None:
     tokens = ["<unk>", "<s>", "</s>", *byte_tokens()]
     types = [gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL]
     types += [gguf.TokenType.BYTE] * 256
-    while len(tokens) < N_VOCAB:
+    while len(tokens) < n_vocab:
         tokens.append(f"▁w{len(tokens)}")
         types.append(gguf.TokenType.NORMAL)
     add_spm_vocabulary(writer, tokens, types, bos=1, eos=2)
@@ -117,33 +152,40 @@ def write_bench_gguf(
     *,
     quant: QuantType = Q4_K,
     n_layer: int | None = None,
+    shape: BenchShape = DEFAULT_SHAPE,
 ) -> BenchModel:
     """Write a benchmark model of `quant` weights to `path` (tensor by tensor: little memory).
 
-    It has `n_layer` layers, or as many as make about `weights_bytes`."""
+    It has `n_layer` layers, or as many as make about `weights_bytes`, of `shape`'s widths;
+    its output matrix is of `shape.output_quant` (default: `quant`)."""
     n_layer = n_layer or layers_for(weights_bytes, quant)
+    output_quant = shape.output_quant or quant
+    width = shape.n_embd
     header = LlamaHeader(
         f"dscoder-speed-benchmark-{quant.name}",
         CONTEXT_LENGTH,
-        N_EMBD,
+        width,
         n_layer,
-        N_FF,
-        N_HEAD,
-        N_HEAD,
+        shape.n_ff,
+        shape.n_head,
+        shape.n_head_kv,
         _FILE_TYPES[quant],
     )
     writer = llama_writer(path, header)
-    _vocabulary(writer)
+    _vocabulary(writer, shape.n_vocab)
 
-    tensors: list[tuple[str, int, int]] = [("token_embd.weight", N_VOCAB, N_EMBD)]
+    tensors: list[tuple[str, int, int, QuantType]] = [("token_embd.weight", shape.n_vocab, width, output_quant)]
     for layer in range(n_layer):
-        tensors += [(f"blk.{layer}.{name}.weight", rows, cols) for name, rows, cols in _layer_matrices()]
-        tensors += [(f"blk.{layer}.attn_norm.weight", 0, N_EMBD), (f"blk.{layer}.ffn_norm.weight", 0, N_EMBD)]
-    tensors += [("output_norm.weight", 0, N_EMBD), ("output.weight", N_VOCAB, N_EMBD)]
-    for name, rows, cols in tensors:  # rows 0: an f32 norm vector
+        tensors += [(f"blk.{layer}.{name}.weight", rows, cols, quant) for name, rows, cols in layer_matrices(shape)]
+        tensors += [
+            (f"blk.{layer}.attn_norm.weight", 0, width, quant),
+            (f"blk.{layer}.ffn_norm.weight", 0, width, quant),
+        ]
+    tensors += [("output_norm.weight", 0, width, quant), ("output.weight", shape.n_vocab, width, output_quant)]
+    for name, rows, cols, tensor_quant in tensors:  # rows 0: an f32 norm vector
         if rows:
-            n_bytes = matrix_bytes(rows, cols, quant)
-            writer.add_tensor_info(name, (rows, cols), np.dtype(np.float32), n_bytes, raw_dtype=quant)
+            n_bytes = matrix_bytes(rows, cols, tensor_quant)
+            writer.add_tensor_info(name, (rows, cols), np.dtype(np.float32), n_bytes, raw_dtype=tensor_quant)
         else:
             writer.add_tensor_info(name, (cols,), np.dtype(np.float32), cols * 4)
     writer.write_header_to_file()
@@ -151,18 +193,24 @@ def write_bench_gguf(
     writer.write_ti_data_to_file()
     chunk = np.random.default_rng(seed).integers(0, 256, _RANDOM_CHUNK_BYTES, dtype=np.uint8)
     total = 0
-    for index, (_name, rows, cols) in enumerate(tensors):
-        data = _matrix_data(quant, rows, cols, chunk, index * 4099) if rows else np.ones(cols, dtype=np.float32)
+    for index, (_name, rows, cols, tensor_quant) in enumerate(tensors):
+        if rows:
+            data = _matrix_data(tensor_quant, rows, cols, chunk, index * 4099)
+        else:
+            data = np.ones(cols, dtype=np.float32)
         writer.write_tensor_data(data)
         total += data.nbytes
     writer.close()
-    layer_bytes = sum(matrix_bytes(rows, cols, quant) for _name, rows, cols in _layer_matrices()) * n_layer
-    params = sum(rows * cols for _name, rows, cols in _layer_matrices()) * n_layer
+    matrices = layer_matrices(shape)
+    layer_bytes = sum(matrix_bytes(rows, cols, quant) for _name, rows, cols in matrices) * n_layer
+    output_bytes = matrix_bytes(shape.n_vocab, width, output_quant)
     return BenchModel(
         path=Path(path),
         n_layer=n_layer,
         quant=quant,
         weight_bytes=total,
-        streamed_bytes_per_token=layer_bytes + matrix_bytes(N_VOCAB, N_EMBD, quant),
-        matmul_params_per_token=params,
+        streamed_bytes_per_token=layer_bytes + output_bytes,
+        matmul_params_per_token=sum(rows * cols for _name, rows, cols in matrices) * n_layer,
+        shape=shape,
+        output_bytes=output_bytes,
     )

@@ -1,0 +1,220 @@
+"""A failed test run's output, as compact as a small model reads it best: the first
+failure whole but without the test runner's noise, then one line for each other failure.
+
+pytest, unittest and node's TAP reporter are recognised (and any Python traceback);
+for each failure block the lines that say nothing to the model are dropped: the caret
+lines under an expression, pytest's "_ _ _" frame separators, rules, TAP's timings and
+codes, the runner's own stack frames. Paths inside the tested folder are made relative,
+and where a frame names a line of a file in the folder that the output does not quote
+(node's stack), that line is quoted. A Qwen2.5-Coder-0.5B shown pytest's whole output
+mostly wrote its last answer again; the compact failure also keeps the feedback turn
+small, so a round evaluates little beyond it (issue 21's benchmark).
+
+Qt-free.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.run.ansi import strip_ansi
+
+# Where one failure's report starts, and its name: pytest's "____ test_even ____" (its
+# FAILURES and ERRORS sections), unittest's "FAIL: test_x (module.Class.test_x)" (under a
+# line of "="), node --test's TAP "not ok 2 - name".
+BLOCK_STARTS = (
+    re.compile(r"^_{3,} (.+?) _{3,}$"),
+    re.compile(r"^(?:FAIL|ERROR): (\S+)"),
+    re.compile(r"^\s*not ok \d+\b(?: - (.+))?"),
+)
+# Where the list of failures ends and the run's summary begins: pytest's short summary,
+# unittest's rule before "Ran N tests", TAP's plan before its counts.
+_PYTEST_SUMMARY = re.compile(r"^=+ short test summary info =+$")
+_UNITTEST_SUMMARY_RULE = re.compile(r"^-{20,}$")
+_UNITTEST_RAN = re.compile(r"^Ran \d+ tests?")
+_TAP_PLAN = re.compile(r"^1\.\.\d+$")
+_UNITTEST_RULE = re.compile(r"^={20,}$")
+_TRACEBACK = re.compile(r"^Traceback \(most recent call last\):$")
+# Lines that tell the model nothing, anywhere in the output: the test runner's own stack
+# frames and timings.
+NOISE = re.compile(r"node:internal/|\(node:async_hooks|^\s*node:async_hooks|^\s*duration_ms: |^# Subtest: ")
+# ... and inside a failure block: carets under an expression, frame separators, rules,
+# section banners, TAP's YAML markers and codes.
+_BLOCK_NOISE = re.compile(
+    r"^\s*[\^~]+\s*$"  # Python 3.11's carets
+    r"|^(?:_ ){5,}_?\s*$"  # pytest's separator between frames
+    r"|^[-=]{20,}$"  # rules
+    r"|^=+ (?:FAILURES|ERRORS) =+$"
+    r"|^\s*(?:---|\.\.\.)\s*$"  # TAP's YAML block
+    r"|^\s*(?:failureType|code|stack|location): "  # TAP: what kind of failure, not which; the stack has the place
+    r"|^Traceback \(most recent call last\):$"
+    r"|^E\s*$|^E\s+\?|^E\s+Use -vv? to get more diff|^E\s+Full diff:|^E\s+Omitting \d+ identical"  # pytest's diff
+    r"|^\? "  # unittest's diff markers
+    r"|^\s*(?:name|operator): "  # TAP: the assertion's kind
+    r"|^\S+:\d+:$"  # pytest: the location of a frame whose error is in a later frame
+    r"|^\s*\?\?\?$"  # pytest: a frame without source
+)
+# pytest's short frames outside the folder (its own import machinery, the standard
+# library): "/usr/lib/python3.11/importlib/__init__.py:126: in import_module" and the
+# indented code lines under it.
+_OUTSIDE_FRAME = re.compile(r"^(?:/|<frozen )\S*:\d+: in \S+$")
+_FRAME_SEPARATOR = re.compile(r"^(?:_ ){5,}_?\s*$")  # pytest's line between two frames
+# In a frame after the test's: its arguments ("values = []"), the failing line, the
+# error, the location ("stats.py:3: ZeroDivisionError").
+_FRAME_KEEP = re.compile(r"^(?:\w+ = |>|E |\S+:\d+: )")
+# A failure's telling line: pytest's "E ..." lines, an exception line, TAP's error.
+_PYTEST_ERROR = re.compile(r"^E\s+(.*)$")
+_EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Failure)|AssertionError)\b.*$")
+_TAP_ERROR = re.compile(r"^\s*error: (.*)$")
+# A frame that names a line of a JavaScript or TypeScript file: "at f (a/b.js:12:5)".
+_JS_FRAME = re.compile(r"([\w./@-]+\.(?:[cm]?js|jsx|ts|tsx)):(\d+):\d+")
+OTHER_FAILURES_SHOWN = 3  # lines after the first failure, each for the failures with one error
+NAMES_PER_LINE = 6
+LINE_MAX_CHARS = 120
+
+
+@dataclass(frozen=True)
+class FailureBlocks:
+    """The failure reports found in an output, and its summary."""
+
+    blocks: list[list[str]]
+    summary: list[str]
+
+
+def clean_output(output: str, folder: str | None = None) -> list[str]:
+    """The output's lines without colours, noise lines and the folder's absolute path."""
+    text = strip_ansi(output).replace("\r\n", "\n").strip("\n")
+    if folder:
+        for root in dict.fromkeys((str(Path(folder)), str(Path(folder).resolve()))):
+            text = text.replace(root.rstrip("/") + "/", "")
+    return [line for line in text.splitlines() if not NOISE.search(line)]
+
+
+def _summary_start(lines: Sequence[str]) -> int:
+    for index, line in enumerate(lines):
+        if _PYTEST_SUMMARY.match(line) or _TAP_PLAN.match(line):
+            return index
+        if _UNITTEST_SUMMARY_RULE.match(line) and index + 1 < len(lines) and _UNITTEST_RAN.match(lines[index + 1]):
+            return index
+    return len(lines)
+
+
+def failure_blocks(lines: Sequence[str]) -> FailureBlocks:
+    """Each failure's report (its lines), and the summary after them."""
+    summary_at = _summary_start(lines)
+    starts = [i for i in range(summary_at) if any(p.match(lines[i]) for p in BLOCK_STARTS)]
+    if not starts:
+        starts = [i for i in range(summary_at) if _TRACEBACK.match(lines[i])]
+    blocks: list[list[str]] = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else summary_at
+        blocks.append(list(lines[start:end]))
+    return FailureBlocks(blocks, list(lines[summary_at:]))
+
+
+def _title(line: str) -> str:
+    for start in BLOCK_STARTS:
+        header = start.match(line)
+        if header and header.group(1):
+            return header.group(1).strip()
+    return line.strip()
+
+
+def _quote_js_lines(lines: list[str], folder: str | None) -> list[str]:
+    """After each frame that names a line of a file in the folder, that line of code."""
+    if not folder:
+        return lines
+    out: list[str] = []
+    quoted: set[tuple[str, int]] = set()
+    for line in lines:
+        out.append(line)
+        frame = _JS_FRAME.search(line)
+        if frame is None or line.lstrip().startswith("location:"):
+            continue
+        path, number = frame.group(1), int(frame.group(2))
+        source = Path(folder) / path
+        if (path, number) in quoted or path.startswith("/") or not source.is_file():
+            continue
+        try:
+            code = source.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        if 0 < number <= len(code):
+            quoted.add((path, number))
+            out.append(f"      > {code[number - 1].strip()}")
+    return out
+
+
+def _pytest_frames(block: Sequence[str]) -> list[str]:
+    """pytest's frames: the first (the test, whose code says what is expected) whole; of
+    the frames after it the arguments, the failing line, the error and the location (the
+    model has the code of those files)."""
+    kept: list[str] = []
+    frame = 0
+    for line in block:
+        if _FRAME_SEPARATOR.match(line):
+            frame += 1
+        elif frame == 0 or _FRAME_KEEP.match(line):
+            kept.append(line)
+    return kept
+
+
+def _without_outside_frames(block: Sequence[str]) -> list[str]:
+    kept: list[str] = []
+    outside = False
+    for line in block:
+        if _OUTSIDE_FRAME.match(line):
+            outside = True
+        elif outside and line.startswith((" ", "\t")):
+            continue
+        else:
+            outside = False
+            kept.append(line)
+    return kept
+
+
+def compact_block(block: Sequence[str], folder: str | None = None) -> str:
+    """One failure's report without the noise: its name, the code, the error."""
+    block = _without_outside_frames(_pytest_frames(block))
+    lines = [_title(block[0]), *(line for line in block[1:] if not _BLOCK_NOISE.match(line))]
+    lines = _quote_js_lines(lines, folder)
+    return "\n".join(line.rstrip() for line in lines if line.strip())
+
+
+def _error(block: Sequence[str]) -> str:
+    """What went wrong in a failure, in a line ("assert 3 == 2"), or ""."""
+    pytest = [m.group(1).strip() for m in (_PYTEST_ERROR.match(line) for line in block) if m]
+    if pytest:
+        return pytest[0]  # the assertion; the lines after it are its diff
+    errors = [_tap_error(block, n) for n, line in enumerate(block) if _TAP_ERROR.match(line)]
+    errors = errors or [line.strip() for line in block[1:] if _EXCEPTION.match(line.strip())]
+    return errors[-1] if errors else ""
+
+
+def _tap_error(block: Sequence[str], at: int) -> str:
+    """TAP's error at line `at`: on that line, or under it when it is a YAML block ("error: |-")."""
+    match = _TAP_ERROR.match(block[at])
+    error = match.group(1).strip() if match else ""
+    if error in ("|-", "|", ">-", ">"):
+        error = next((line.strip() for line in block[at + 1 :] if line.strip()), "")
+    return error
+
+
+def failure_lines(blocks: Sequence[Sequence[str]]) -> list[tuple[str, int]]:
+    """A line for each failure, its name and what went wrong ("test_x: assert 3 == 2"),
+    with how many failures it stands for: failures with the same error share one line
+    ("test_a, test_b: NotImplementedError")."""
+    names: dict[str, list[str]] = {}
+    for block in blocks:
+        names.setdefault(_error(block), []).append(_title(block[0]))
+    lines: list[tuple[str, int]] = []
+    for error, titles in names.items():
+        named = ", ".join(titles[:NAMES_PER_LINE])
+        if len(titles) > NAMES_PER_LINE:
+            named += f" and {len(titles) - NAMES_PER_LINE} more"
+        line = f"{named}: {error}" if error else named
+        lines.append((line if len(line) <= LINE_MAX_CHARS else line[: LINE_MAX_CHARS - 1] + "…", len(titles)))
+    return lines
