@@ -27,8 +27,22 @@ length, and one that stopped paying stops after a miss or two. Each kind starts 
 a draft model, whose guesses cost decodes to make and so can't be checked in shadow: it
 starts hopeful, and after its estimate fell below paying it waits a back-off that doubles
 (16, 32, ... 512 tokens) before it is tried again from its start. The estimates live as
-long as the KV context, across its answers. Where the measured cost says no batch can pay
-even when nearly every draft is kept (`DraftCost.can_pay`), nothing is drafted.
+long as the KV context, across its answers. Where a given cost says no batch can pay even
+when nearly every draft is kept (`DraftCost.can_pay`), nothing is drafted.
+
+A measured cost is refined only by the batches drafted, so a start-up measurement that a
+burst of other work inflated (one token at 242 ms instead of 20: batches read 28 tokens'
+time) would stop drafting for the engine's life: the sizes it priced out are never drafted,
+so never measured again. So when a lookup kind's shadow record says its guesses are kept
+often enough that a batch would pay at a quarter of the recorded cost (or at half a token's
+time per draft, dearer than any CPU has shown), the policy spends an
+exploratory batch at that size (`DraftPolicy.explorations`), whose real time, against the
+single tokens just before it, replaces the stale ratio. At most one per EXPLORE_FIRST_GAP
+tokens, the gap doubling (to EXPLORE_MAX_GAP) while they keep losing, and never on an answer
+whose guesses are not kept: a non-repeating answer spends no batch. This was chosen over
+measuring again when the engine is idle: it needs no idle time (a busy user's engine may
+never be idle), it measures the size that matters under the load that real answers see, and
+it costs nothing unless a copy is being missed.
 """
 
 from __future__ import annotations
@@ -53,6 +67,10 @@ EXTRA_WEIGHT = 0.3  # weight of the newest batch in what making a draft costs
 RATE_DECAY = 0.9  # weight left to older drafts at each one checked: p follows the last dozen or so
 FIRST_BACKOFF = 16  # tokens a draft model waits after its estimate fell below paying
 MAX_BACKOFF = 512
+EXPLORE_DISCOUNT = 4.0  # a recorded cost is doubted when a batch would pay at this fraction of it,
+EXPLORE_COST_PER_DRAFT = 0.5  # or at this many tokens' time per draft: above what CPUs show (the weights
+# are read once per batch; the 151K-vocabulary test model's 16 drafts cost 5 tokens' time on a 2-core EPYC)
+EXPLORE_FIRST_GAP, EXPLORE_MAX_GAP = 64, 4096  # tokens between exploratory batches, doubling while they lose
 MATCH_CLASSES = (2, 4, 8, 16)  # prompt lookup's kinds: its guess continues at least this many tokens
 
 
@@ -99,7 +117,8 @@ class DraftCost:
     median of its recent ones, so a machine that got busier slows both sides of the ratio
     alike (the fastest of a few batches against the fastest of hundreds of single tokens
     would read batches as dearer the busier the machine). Sizes not seen yet keep the
-    start's ratio, at the level real single tokens show now."""
+    start's ratio, at the level real single tokens show now, lowered by as much as the
+    sizes seen came out below theirs (a start measured under load)."""
 
     def __init__(self, seconds_by_size: dict[int, float], *, learns: bool = False) -> None:
         self.learns = learns  # whether real decodes refine it (a measured cost; not a given one)
@@ -121,8 +140,18 @@ class DraftCost:
         with self._lock:
             single = min(self._singles) if self._singles else self._at_start(1)
             observed = self._observed.get(size)
-            ratio = statistics.median(observed) if observed else self._at_start(size) / self._at_start(1)
+            ratio = statistics.median(observed) if observed else self._start_ratio(size) * self._start_scale()
         return single * ratio if size > 1 else single
+
+    def _start_ratio(self, size: int) -> float:
+        return self._at_start(size) / self._at_start(1)
+
+    def _start_scale(self) -> float:
+        """How much dearer the start measured batches than real decodes show them (1 at most):
+        a start that a burst of other work inflated inflated every size, so the sizes not
+        seen since are read as cheaper by as much. Read too cheap, a size gets drafted, and
+        so measured."""
+        return min([1.0, *(statistics.median(seen) / self._start_ratio(size) for size, seen in self._observed.items())])
 
     def observe(self, size: int, seconds: float) -> None:
         """A real decode of `size` tokens took `seconds`."""
@@ -223,9 +252,13 @@ def best_draft_length(p: float, cost: DraftCost, limit: int, extra_per_draft: fl
 
 def best_draft(p: float, cost: DraftCost, limit: int, extra_per_draft: float = 0.0) -> tuple[int, float]:
     """(the best number of drafts, 1..limit, and its expected speed-up) at `p`."""
+    return best_draft_over(p, cost.ratios(limit), limit, extra_per_draft)
+
+
+def best_draft_over(p: float, ratios: Sequence[float], limit: int, extra_per_draft: float = 0.0) -> tuple[int, float]:
+    """`best_draft` over the batch costs `ratios` (ratio(k) for k = 0..limit)."""
     if limit <= 0:
         return 0, 1.0
-    ratios = cost.ratios(limit)
     best, best_speedup, tokens, chance = 1, 0.0, 1.0, 1.0
     for k in range(1, limit + 1):
         chance *= p
@@ -271,11 +304,20 @@ class DraftPolicy:
         self._backoff: dict[str, int] = {}  # kinds that can't be checked in shadow: the next wait
         self._waiting: dict[str, int] = {}  # ... and the tokens left before their next try
         self._extra: dict[str, float] = {}  # what making a draft costs, in single tokens (a draft model)
+        self.explorations = 0  # batches spent to check a cost that said no (see the module's doc)
+        self._tokens = 0  # tokens decoded on this context, the clock of the exploration gap
+        self._explore_gap = EXPLORE_FIRST_GAP
+        self._next_explore = 0
         self._lock = threading.Lock()
 
     def start_answer(self) -> None:
-        """A new answer on this context: draft only if the cost allows it at all."""
-        self.can_pay = self.cost.can_pay()
+        """A new answer on this context: draft only if the cost allows it at all, or can
+        learn that it does (a measured cost: see exploration in the module's doc)."""
+        self.can_pay = self.cost.learns or self.cost.can_pay()
+
+    def advance(self, tokens: int) -> None:
+        """`tokens` more tokens of the answer were decoded."""
+        self._tokens += tokens
 
     def rate(self, source: str, shadowed: bool = True) -> KeptRate:
         with self._lock:
@@ -297,6 +339,12 @@ class DraftPolicy:
             return 0
         k, speedup = best_draft(self.rate(source, shadowed).p, self.cost, available, self._extra.get(source, 0.0))
         drafts = speedup > DRAFT_ABOVE
+        if drafts:
+            self._explore_gap = EXPLORE_FIRST_GAP  # the cost pays now: a later doubt explores soon
+        elif shadowed and self.cost.learns and self._tokens >= self._next_explore:
+            explore = self._exploring_length(source, available)
+            if explore:
+                return explore
         if self._drafting.get(source) and not drafts:
             self.pauses += 1
             if not shadowed:
@@ -305,6 +353,22 @@ class DraftPolicy:
                 self._backoff[source] = min(MAX_BACKOFF, backoff * 2)
         self._drafting[source] = drafts
         return k if drafts else 0
+
+    def _exploring_length(self, source: str, available: int) -> int:
+        """Drafts for an exploratory batch: a batch would pay at a fraction of the recorded
+        cost (0: none would), which then waits the gap, doubled for the next one."""
+        p = self.rate(source).p
+        doubted = [
+            max(1.0, min(ratio / EXPLORE_DISCOUNT, 1 + k * EXPLORE_COST_PER_DRAFT))
+            for k, ratio in enumerate(self.cost.ratios(available))
+        ]
+        k, speedup = best_draft_over(p, doubted, available, self._extra.get(source, 0.0))
+        if speedup <= DRAFT_ABOVE:
+            return 0
+        self.explorations += 1
+        self._next_explore = self._tokens + self._explore_gap
+        self._explore_gap = min(EXPLORE_MAX_GAP, self._explore_gap * 2)
+        return k
 
     def feedback(
         self, source: str, proposed: int, accepted: int, extra_seconds: float = 0.0, shadowed: bool = True

@@ -201,6 +201,7 @@ class DraftChain:
         return self.policy.pauses - self._pauses_before
 
     def extend(self, tokens: Sequence[int]) -> None:
+        self.policy.advance(len(tokens))
         for token in tokens:
             self._check_shadow(int(token))
         for drafter in self.drafters:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+import pytest
+
 from app.engine.draft_policy import (
     FIRST_BACKOFF,
     DraftCost,
@@ -36,10 +38,14 @@ def cheap() -> DraftCost:
     return DraftCost({size: 0.010 * (1 + (size - 1) / 20) for size in SIZES})
 
 
-def replay(chain: DraftChain, answer: Sequence[int]) -> tuple[float, list[tuple[int, int]]]:
+def replay(
+    chain: DraftChain, answer: Sequence[int], machine: DraftCost | None = None
+) -> tuple[float, list[tuple[int, int]]]:
     """Decode `answer` (the greedy tokens) as the engine's loop does; returns the speed-up
-    against plain decoding at the chain's cost, and each batch's (proposed, kept)."""
-    cost = chain.policy.cost
+    against plain decoding and each batch's (proposed, kept). Decodes take what `machine`
+    says, and the chain's cost observes them, as the engine's loop does; without one, they
+    take what the chain's cost says."""
+    cost = machine or chain.policy.cost
     spent, at, batches = 0.0, 0, []
     while at < len(answer):
         chain.extend([answer[at]])
@@ -49,6 +55,8 @@ def replay(chain: DraftChain, answer: Sequence[int]) -> tuple[float, list[tuple[
         while kept < len(drafts) and drafts[kept] == answer[at + 1 + kept]:
             kept += 1
         spent += cost.ratio(len(drafts)) if drafts else 1.0
+        if machine is not None:
+            chain.policy.cost.observe(1 + len(drafts), machine.seconds(1 + len(drafts)))
         if drafts:
             chain.extend(drafts[:kept])
             chain.feedback(len(drafts), kept)
@@ -197,3 +205,47 @@ def test_a_declined_guess_is_checked_against_the_tokens_that_follow():
     assert chain.propose(16) == []  # now the guess continues 20 tokens: a kind with its own record
     chain.extend(list(range(120, 136)))
     assert chain.propose(16) == list(range(136, 152))
+
+
+def inflated(cost: DraftCost, times: float) -> DraftCost:
+    """`cost` as a start-up measurement taken during a burst of other work reads it: every
+    batch `times` dearer against one token; a measured cost, so real decodes refine it."""
+    return DraftCost({size: cost.seconds(size) * (times if size > 1 else 1.0) for size in SIZES}, learns=True)
+
+
+@pytest.mark.parametrize("times", [5, 30])
+def test_a_cost_inflated_at_start_recovers_within_a_rewrite_and_drafts_again(times: float):
+    """Batches measured 5x dearer than they are (a load spike at start: k=16 read 28 tokens'
+    time, not 6), or 30x: no batch can pay at that cost, so nothing would ever be drafted,
+    nor measured again. An exploratory batch, spent because the guesses are kept in shadow,
+    measures the real cost."""
+    stale = inflated(epyc(), times)
+    assert not stale.can_pay()
+    policy = DraftPolicy(stale)
+    prompt = code_lines(0, 30)
+    speedup, batches = replay(DraftChain([PromptLookup(prompt)], policy=policy), [5, 6, 7, *prompt[:300]], epyc())
+    assert len(batches) > 10 and sum(kept for _, kept in batches) > 0.6 * 300
+    assert speedup > 1.5
+    assert policy.explorations <= 2
+    assert stale.ratio(16) < 1.5 * epyc().ratio(16)  # the stale ratio was replaced
+    assert DraftChain([PromptLookup(prompt)], policy=policy).policy.can_pay  # and the next answer drafts
+
+
+def test_an_answer_that_does_not_repeat_spends_no_batch_on_an_inflated_cost_but_still_judges_guesses():
+    words = random.Random(5)
+    prompt = [words.randrange(40) for _ in range(300)]
+    answer = [words.randrange(40) for _ in range(600)]
+    chain = DraftChain([PromptLookup(prompt)], inflated(epyc(), 5))
+    speedup, batches = replay(chain, answer, epyc())
+    assert chain.policy.rates  # judged in shadow, so a copy that starts would be noticed
+    assert batches == [] and speedup == 1.0 and chain.policy.explorations == 0
+
+
+def test_where_batches_truly_cost_what_was_measured_exploration_backs_off():
+    """A machine where batches really are that dear: a long rewrite explores, loses, and
+    waits a doubling gap, so the batches spent stay few (a logarithm of the answer's length)."""
+    dear = inflated(epyc(), 5)
+    chain = DraftChain([PromptLookup(code_lines(0, 400))], dear)
+    answer = code_lines(0, 400)[:5000]
+    replay(chain, answer, inflated(epyc(), 5))
+    assert 1 <= chain.policy.explorations <= 8

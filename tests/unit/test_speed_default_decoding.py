@@ -14,7 +14,7 @@ from app.models.planning.speed_prediction import FREE_FORM_DRAFTING, device_rate
 from tests.helpers.hardware_profiles import PROFILES, readers_for
 
 
-def test_the_default_decodes_a_free_form_answer_at_plain_speed_less_the_probes(tmp_path: Path) -> None:
+def test_the_default_decodes_a_free_form_answer_at_plain_speed(tmp_path: Path) -> None:
     machine = probe_machine(tmp_path, readers_for(PROFILES["cloud_vm_23gb"]))  # the 2-core VM it was built on
     entry = load_catalog().get("deepseek-coder-1.3b-instruct:Q4_K_M")
     shape, est = model_shape(entry), estimate_memory(entry, n_ctx=4096)

@@ -50,12 +50,13 @@ ASSUMED_OTHER_GPU = (150e9, 5e12)
 TOKEN_OVERHEAD_S = 0.0004
 SAMPLING_S_PER_VOCAB_TOKEN = 4e-9
 # The default decoding drafts from the prompt only while drafting pays (app/engine/
-# draft_policy.py): an answer that does not repeat its input loses just the probes, one
-# draft batch after 16, 32, 64... tokens, each costing a fraction of a token more than
-# plain decoding (about 1% of a 128-token answer). A rewrite gains far more, but how much
-# depends on how much the answer repeats, which no shape predicts: the prediction is for
-# a free-form answer, and plain decoding is shown beside it.
-FREE_FORM_DRAFTING = 0.99
+# draft_policy.py): prompt-lookup guesses are checked in shadow against the answer, and a
+# batch is spent only on a kind of guess that is being kept, so an answer that does not
+# repeat its input spends no batch (a dictionary lookup per token) and decodes at plain
+# speed. A rewrite gains far more, but how much depends on how much the answer repeats,
+# which no shape predicts: the prediction is for a free-form answer, and plain decoding is
+# shown beside it.
+FREE_FORM_DRAFTING = 1.0
 
 PREDICTED = "predicted"
 MEASURED = "measured"
