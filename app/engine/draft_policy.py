@@ -34,10 +34,10 @@ A measured cost is refined only by the batches drafted, so a start-up measuremen
 burst of other work inflated (one token at 242 ms instead of 20: batches read 28 tokens'
 time) would stop drafting for the engine's life: the sizes it priced out are never drafted,
 so never measured again. So when a lookup kind's shadow record says its guesses are kept
-often enough that a batch would pay at a quarter of the recorded cost (or at half a token's
-time per draft, dearer than any CPU has shown), the policy spends an
-exploratory batch at that size (`DraftPolicy.explorations`), whose real time, against the
-single tokens just before it, replaces the stale ratio. At most one per EXPLORE_FIRST_GAP
+often enough that a batch would pay at a quarter of the recorded cost (or at half a
+token's time per draft, dearer than any CPU has shown), the policy spends an exploratory
+batch at that size (`DraftPolicy.explorations`), whose real time, against the single
+tokens just before it, replaces the stale ratio (and lowers the sizes not seen since). At most one per EXPLORE_FIRST_GAP
 tokens, the gap doubling (to EXPLORE_MAX_GAP) while they keep losing, and never on an answer
 whose guesses are not kept: a non-repeating answer spends no batch. This was chosen over
 measuring again when the engine is idle: it needs no idle time (a busy user's engine may
