@@ -12,7 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from tqdm import tqdm
 
@@ -68,6 +72,25 @@ class _ProgressBar:
             self.bar.close()
 
 
+@contextmanager
+def _ctrl_c_cancels(check: CheckRun) -> Iterator[None]:
+    """Ctrl+C cancels the check instead of raising wherever the main thread happens to be:
+    a KeyboardInterrupt raised inside a lock's `with` (the check's, the HTTP pool's) can
+    leave that lock held, and the cancel then waits on it forever. The handler only starts
+    a thread that cancels (the request's socket is shut, the check ends after it); a second
+    Ctrl+C raises as usual."""
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        threading.Thread(target=check.cancel, name="check-cancel", daemon=True).start()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.model and not args.endpoint:
         raise DscoderError("No model was given", "Pass --model PATH or a catalog id, or --endpoint URL")
@@ -91,10 +114,11 @@ def run(args: argparse.Namespace) -> int:
         model_name = args.model if args.endpoint else None
         with open_client(options, args.endpoint, args.api_key, model_name) as client:
             check = CheckRun(client, args.suite, on_progress=bar, problems=_problems(args.suite, args.limit))
-            report = check.run()
-    except KeyboardInterrupt:
-        if check is not None:
-            check.cancel()
+            with _ctrl_c_cancels(check):
+                report = check.run()
+    except KeyboardInterrupt:  # before the check started, or a second Ctrl+C
+        report = None
+    if report is None or report.cancelled:
         bar.close()
         print("dscoder: check cancelled; nothing was kept", file=sys.stderr)
         return 130
