@@ -30,7 +30,7 @@ import psutil
 from app.engine import llama_private as _internals  # llama-cpp-python's private API, through one door
 from app.engine.abort import AbortFlag, GenerationCancelled
 from app.engine.draft_policy import DraftCost, DraftPolicy
-from app.engine.drafting import DraftChain, DraftTotals, ModelDrafter, PromptLookup, measure_slot_draft_cost
+from app.engine.drafting import DraftChain, DraftTotals, ModelDrafter, PromptLookup, measure_draft_cost_on_own_thread
 from app.engine.generation import Generation, GenerationEvent, Usage, run_generation
 from app.engine.loading import load_draft, load_model
 from app.engine.prompt_states import PromptStates, open_state_cache
@@ -106,7 +106,9 @@ class EngineModel:
             self.draft, self.draft_error = load_draft(options, n_ctx, self.vocab, base, self.turnstile)
         self.draft_totals = DraftTotals()
         drafting = options.prompt_lookup or self.draft is not None
-        self.draft_cost = measure_slot_draft_cost(self.slots[CHAT], self.vocab.bos) if drafting else DraftCost.free()
+        self.draft_cost = (
+            measure_draft_cost_on_own_thread(self.slots[CHAT], self.vocab.bos) if drafting else DraftCost.free()
+        )
         # Per context, across its answers: whether drafting pays there (chat answers and
         # inline completions differ in how much they repeat their prompt).
         self.draft_policies = {name: DraftPolicy(self.draft_cost) for name in self.slots}
