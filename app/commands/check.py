@@ -109,7 +109,6 @@ def run(args: argparse.Namespace) -> int:
         identity, model = identify_model(args.model), CheckedModel.of_file(args.model)
         settings = {"n_ctx": options.n_ctx, "kv_cache_type": options.kv_cache_type, "flash_attn": options.flash_attn}
     bar = _ProgressBar(f"{identity.label} {identity.quant or ''} {args.suite}".strip())
-    check: CheckRun | None = None
     try:
         model_name = args.model if args.endpoint else None
         with open_client(options, args.endpoint, args.api_key, model_name) as client:
