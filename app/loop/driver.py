@@ -304,7 +304,7 @@ class EditLoop:
         resent = changed_beyond_edit(scope, believed)
         believed.update({f.path: f.text for f in resent})  # the model sees them now
         trimmed = trim_failures(record.tests.output, budget, self.folder)
-        return feedback_message(record.tests.result_line(), trimmed, resent, scope)
+        return feedback_message(record.tests.result_line(exit_code=False), trimmed, resent, scope)
 
 
 def relative_files(folder: str, names: Sequence[str]) -> list[str]:

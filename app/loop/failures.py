@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.run.ansi import strip_ansi
@@ -53,8 +53,8 @@ _BLOCK_NOISE = re.compile(
     r"|^Traceback \(most recent call last\):$"
     r"|^E\s*$|^E\s+\?|^E\s+Use -vv? to get more diff|^E\s+Full diff:|^E\s+Omitting \d+ identical"  # pytest's diff
     r"|^\? "  # unittest's diff markers
-    r"|^\s*(?:name|operator): "  # TAP: the assertion's kind
-    r"|^\S+:\d+:$"  # pytest: the location of a frame whose error is in a later frame
+    r"|^\s*(?:name|operator|exitCode|signal): "  # TAP: the assertion's kind; how a test file's process ended
+    r"|^\S+:\d+:\s*$"  # pytest: the location of a frame whose error is in a later frame
     r"|^\s*\?\?\?$"  # pytest: a frame without source
 )
 # pytest's short frames outside the folder (its own import machinery, the standard
@@ -65,13 +65,37 @@ _FRAME_SEPARATOR = re.compile(r"^(?:_ ){5,}_?\s*$")  # pytest's line between two
 # In a frame after the test's: its arguments ("values = []"), the failing line, the
 # error, the location ("stats.py:3: ZeroDivisionError").
 _FRAME_KEEP = re.compile(r"^(?:\w+ = |>|E |\S+:\d+: )")
+_ARGUMENT = re.compile(r"^\w+ = (.+)$")
+# The test's own location under its error ("test_x.py:5: AssertionError"): the model has
+# not seen the test file, and the error line above says what it is.
+_TEST_LOCATION = re.compile(r"^\S+:\d+: [A-Z]\w*$")
+# A comparison's diff: pytest's "E   - expected" / "E   + actual" (not its "+  where"
+# lines, which say where a value came from) and unittest's "- x" / "+ y". The line of the
+# comparison shows both sides already, unless pytest or unittest shortened it.
+_PYTEST_DIFF = re.compile(r"^E\s+[-+] (?!\s*(?:where|and) )")
+_UNITTEST_DIFF = re.compile(r"^[-+] ")
+_COMPARISON = re.compile(r"^(?:E\s+(?:AssertionError: )?assert |AssertionError: ).+ (?:==|!=) .+$")
+_SHORTENED = re.compile(r"\.\.\.|\[\d+ chars\]")
+# TAP: an error's text in a YAML block ("error: |-" and the lines under it), a stack frame
+# ("TestContext.<anonymous> (vowels.test.js:6:10)"), and what says that a test file's
+# process failed rather than a test in it.
+# "AssertionError: " before a comparison that says what failed: the comparison is the news.
+_ASSERTION_PREFIX = re.compile(r"^(E\s+)?AssertionError: (?=assert |.+ (?:==|!=) )")
+# pytest's "+  where 3 = area(2)": where a value in the assertion came from; said already
+# when the assertion's own line shows that call.
+_PYTEST_WHERE = re.compile(r"^E\s+\+\s+where \S.* = (.+)$")
+_TAP_ERROR_BLOCK = re.compile(r"^(\s*)error: [|>]-?$")
+_TAP_ACTUAL = re.compile(r"^\s*actual:")
+_STACK_FRAME = re.compile(r"^(\s*)(?:at )?(?:async )?\S+(?: \[as \w+\])? \(([^()\s]+:\d+:\d+)\)$")
+_TAP_FILE_FAILED = re.compile(r"^\s*exitCode: ")
+_TAP_DIAGNOSTIC = re.compile(r"^# (?!Node\.js v|tests |pass |fail )(.*)$")
 # A failure's telling line: pytest's "E ..." lines, an exception line, TAP's error.
 _PYTEST_ERROR = re.compile(r"^E\s+(.*)$")
 _EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Failure)|AssertionError)\b.*$")
 _TAP_ERROR = re.compile(r"^\s*error: (.*)$")
 # A frame that names a line of a JavaScript or TypeScript file: "at f (a/b.js:12:5)".
 _JS_FRAME = re.compile(r"([\w./@-]+\.(?:[cm]?js|jsx|ts|tsx)):(\d+):\d+")
-OTHER_FAILURES_SHOWN = 3  # lines after the first failure, each for the failures with one error
+OTHER_FAILURES_SHOWN = 1  # lines after the first failure, each for the failures with one error
 NAMES_PER_LINE = 6
 LINE_MAX_CHARS = 120
 
@@ -82,6 +106,7 @@ class FailureBlocks:
 
     blocks: list[list[str]]
     summary: list[str]
+    preamble: list[str] = field(default_factory=list)  # the lines before the first failure
 
 
 def clean_output(output: str, folder: str | None = None) -> list[str]:
@@ -112,7 +137,17 @@ def failure_blocks(lines: Sequence[str]) -> FailureBlocks:
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else summary_at
         blocks.append(list(lines[start:end]))
-    return FailureBlocks(blocks, list(lines[summary_at:]))
+    preamble = list(lines[: starts[0]]) if starts else []
+    if blocks and any(_TAP_FILE_FAILED.match(line) for line in blocks[0]):
+        blocks[0] = [blocks[0][0], *_diagnostics(preamble), *blocks[0][1:]]
+    return FailureBlocks(blocks, list(lines[summary_at:]), preamble)
+
+
+def _diagnostics(preamble: Sequence[str]) -> list[str]:
+    """What node printed before a test file that failed to load (its TAP block says only
+    "test failed"): the uncaught error, its code line and its frames, as comments."""
+    found = (_TAP_DIAGNOSTIC.match(line) for line in preamble)
+    return ["  " + match.group(1) for match in found if match and match.group(1).strip()]
 
 
 def _title(line: str) -> str:
@@ -154,11 +189,64 @@ def _pytest_frames(block: Sequence[str]) -> list[str]:
     model has the code of those files)."""
     kept: list[str] = []
     frame = 0
+    test_source = ""  # the test's code, where an argument's value may be written already
     for line in block:
+        argument = _ARGUMENT.match(line)
         if _FRAME_SEPARATOR.match(line):
             frame += 1
-        elif frame == 0 or _FRAME_KEEP.match(line):
+        elif frame == 0 and _TEST_LOCATION.match(line):
+            continue
+        elif frame == 0:
             kept.append(line)
+            test_source += line.replace('"', "'") + "\n"
+        elif argument and argument.group(1).replace('"', "'") in test_source:
+            continue
+        elif _FRAME_KEEP.match(line):
+            kept.append(line)
+    return kept
+
+
+def _without_repeated_values(block: Sequence[str]) -> list[str]:
+    """The block without what it says twice: a comparison's diff where the comparison's line
+    shows both sides whole ("assert 'ab' == 'a_b'" needs no "- a_b" and "+ ab" under it), a
+    shortened comparison that an explanation follows, a "where" line that repeats the
+    assertion's call, "AssertionError: " before a comparison, a frame's function name."""
+    at = next((n for n, line in enumerate(block) if _COMPARISON.match(line)), -1)
+    whole = at >= 0 and not _SHORTENED.search(block[at])
+    # pytest's comparison of long values, shortened ("['1', '2', 'F..., 'Fizz', ...] == [...]"),
+    # says little that the explanation under it ("At index 14 diff: ...") does not.
+    explained = any(
+        line.startswith("E") and line[1:].strip() and not _BLOCK_NOISE.match(line) for line in block[at + 1 :]
+    )
+    cut_at = at if at >= 0 and not whole and block[at].startswith("E") and explained else -1
+    source = next((line for line in block if line.startswith(">")), "").replace('"', "'")
+    kept: list[str] = []
+    for n, line in enumerate(block):
+        where = _PYTEST_WHERE.match(line)
+        if n == cut_at or (whole and (_PYTEST_DIFF.match(line) or _UNITTEST_DIFF.match(line))):
+            continue
+        if where and where.group(1).replace('"', "'") in source:
+            continue
+        frame = _STACK_FRAME.match(line)
+        kept.append(f"{frame.group(1)}at {frame.group(2)}" if frame else _ASSERTION_PREFIX.sub(r"\1", line))
+    return kept
+
+
+def _tap_error_in_a_line(block: Sequence[str]) -> list[str]:
+    """A TAP block whose "expected:" and "actual:" show the values: its error's text (a
+    YAML block that says them again as a diff) cut to its first line, on the "error:" line."""
+    if not any(_TAP_ACTUAL.match(line) for line in block):
+        return list(block)
+    kept: list[str] = []
+    error_indent = -1  # inside the error's text, while lines are indented deeper than its key
+    for line in block:
+        if error_indent >= 0 and (not line.strip() or len(line) - len(line.lstrip()) > error_indent):
+            if kept[-1].endswith("error:") and line.strip():
+                kept[-1] += " " + line.strip()
+            continue
+        error = _TAP_ERROR_BLOCK.match(line)
+        error_indent = len(error.group(1)) if error else -1
+        kept.append(f"{error.group(1)}error:" if error else line)
     return kept
 
 
@@ -178,20 +266,24 @@ def _without_outside_frames(block: Sequence[str]) -> list[str]:
 
 def compact_block(block: Sequence[str], folder: str | None = None) -> str:
     """One failure's report without the noise: its name, the code, the error."""
-    block = _without_outside_frames(_pytest_frames(block))
-    lines = [_title(block[0]), *(line for line in block[1:] if not _BLOCK_NOISE.match(line))]
-    lines = _quote_js_lines(lines, folder)
+    block = _tap_error_in_a_line(_without_repeated_values(_without_outside_frames(_pytest_frames(block))))
+    title = _title(block[0])
+    body = [line for line in block[1:] if not _BLOCK_NOISE.match(line) and line.strip()]
+    # The title goes where the next line names the test already ("def test_x():", unittest's
+    # "File ..., in test_x").
+    named = bool(body) and re.search(rf"\b{re.escape(title)}\b", body[0]) is not None
+    lines = _quote_js_lines(body if named else [title, *body], folder)
     return "\n".join(line.rstrip() for line in lines if line.strip())
 
 
-def _error(block: Sequence[str]) -> str:
+def block_error(block: Sequence[str]) -> str:
     """What went wrong in a failure, in a line ("assert 3 == 2"), or ""."""
     pytest = [m.group(1).strip() for m in (_PYTEST_ERROR.match(line) for line in block) if m]
     if pytest:
-        return pytest[0]  # the assertion; the lines after it are its diff
+        return _ASSERTION_PREFIX.sub("", pytest[0])  # the assertion; the lines after it are its diff
     errors = [_tap_error(block, n) for n, line in enumerate(block) if _TAP_ERROR.match(line)]
     errors = errors or [line.strip() for line in block[1:] if _EXCEPTION.match(line.strip())]
-    return errors[-1] if errors else ""
+    return _ASSERTION_PREFIX.sub("", errors[-1]) if errors else ""
 
 
 def _tap_error(block: Sequence[str], at: int) -> str:
@@ -203,18 +295,19 @@ def _tap_error(block: Sequence[str], at: int) -> str:
     return error
 
 
-def failure_lines(blocks: Sequence[Sequence[str]]) -> list[tuple[str, int]]:
+def failure_lines(blocks: Sequence[Sequence[str]], shown_error: str = "") -> list[tuple[str, int]]:
     """A line for each failure, its name and what went wrong ("test_x: assert 3 == 2"),
     with how many failures it stands for: failures with the same error share one line
-    ("test_a, test_b: NotImplementedError")."""
+    ("test_a, test_b: NotImplementedError"); those with `shown_error` (the first failure's,
+    shown whole) say "the same error"."""
     names: dict[str, list[str]] = {}
     for block in blocks:
-        names.setdefault(_error(block), []).append(_title(block[0]))
+        names.setdefault(block_error(block), []).append(_title(block[0]))
     lines: list[tuple[str, int]] = []
     for error, titles in names.items():
         named = ", ".join(titles[:NAMES_PER_LINE])
         if len(titles) > NAMES_PER_LINE:
             named += f" and {len(titles) - NAMES_PER_LINE} more"
-        line = f"{named}: {error}" if error else named
+        line = f"{named}: {'the same error' if error == shown_error else error}" if error else named
         lines.append((line if len(line) <= LINE_MAX_CHARS else line[: LINE_MAX_CHARS - 1] + "…", len(titles)))
     return lines

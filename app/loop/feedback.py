@@ -17,7 +17,14 @@ from dataclasses import dataclass
 
 from app.edits.prompt import file_format, files_prompt
 from app.edits.workspace import EditScope, FileSnapshot
-from app.loop.failures import OTHER_FAILURES_SHOWN, clean_output, compact_block, failure_blocks, failure_lines
+from app.loop.failures import (
+    OTHER_FAILURES_SHOWN,
+    block_error,
+    clean_output,
+    compact_block,
+    failure_blocks,
+    failure_lines,
+)
 
 # About 1,100 tokens of output: enough for two or three failures with their tracebacks,
 # small beside a 4,096-token context that also holds the files and the conversation.
@@ -65,7 +72,8 @@ def trim_failures(output: str, max_chars: int = FEEDBACK_MAX_CHARS, folder: str 
     parts = [first]
     room = max_chars - len(first) - 80
     shown = 1
-    for line, failures in failure_lines(found.blocks[1:])[:OTHER_FAILURES_SHOWN]:
+    others = failure_lines(found.blocks[1:], block_error(found.blocks[0]))
+    for line, failures in others[:OTHER_FAILURES_SHOWN]:
         if len(line) + 1 > room:
             break
         parts.append(line if shown > 1 else f"\nAlso failing:\n{line}")
@@ -122,8 +130,7 @@ def feedback_message(
     fence = "```"
     while fence in output.text:
         fence += "`"
-    said = "the first failure" if output.failures_found else "the output"
-    parts = [f"The tests fail: {result_line}. {said[:1].upper()}{said[1:]}:\n{fence}text\n{output.text}\n{fence}"]
+    parts = [f"{result_line}:\n{fence}\n{output.text}\n{fence}"]
     if resent and scope is not None:
         again = EditScope(scope.workspace, tuple(resent))
         names = ", ".join(f.path for f in resent)

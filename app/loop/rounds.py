@@ -80,11 +80,15 @@ class TestRun:
             return "passed"
         return self.message[:1].lower() + self.message[1:] if self.message else "failed"
 
-    def result_line(self) -> str:
-        """For the model and the CLI: "exit code 1, 2 failed, 1 passed"."""
+    def result_line(self, exit_code: bool = True) -> str:
+        """For the CLI: "exit code 1, 2 failed, 1 passed"; for the model (`exit_code`
+        False) "2 failed, 1 passed", where the counts say it all."""
         if not self.ran:
             return self.message
+        counted = self.counts is not None and bool(self.counts.failed or self.counts.passed)
         parts = [f"exit code {self.exit_code}" if self.exit_code is not None else self.message]
+        if counted and not exit_code and not self.timed_out:
+            parts = []
         if self.counts is not None:
             if self.counts.failed:
                 parts.append(f"{self.counts.failed} failed")

@@ -160,7 +160,7 @@ class EditLoopGlue(QObject):
         used, size = self._context
         budget = budget_chars(size or None, used, int(self.store.settings.max_tokens))
         message = feedback_message(
-            run.result_line(),
+            run.result_line(exit_code=False),
             trim_failures(run.output, budget, str(scope.workspace.folder)),
             resent,
             scope,
