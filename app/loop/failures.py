@@ -1,14 +1,20 @@
 """A failed test run's output, as compact as a small model reads it best: the first
-failure whole but without the test runner's noise, then one line for each other failure.
+failure whole but without the test runner's noise, then a line for another failure.
 
 pytest, unittest and node's TAP reporter are recognised (and any Python traceback);
 for each failure block the lines that say nothing to the model are dropped: the caret
 lines under an expression, pytest's "_ _ _" frame separators, rules, TAP's timings and
 codes, the runner's own stack frames. Paths inside the tested folder are made relative,
 and where a frame names a line of a file in the folder that the output does not quote
-(node's stack), that line is quoted. A Qwen2.5-Coder-0.5B shown pytest's whole output
-mostly wrote its last answer again; the compact failure also keeps the feedback turn
-small, so a round evaluates little beyond it (issue 21's benchmark).
+(node's stack), that line is quoted. What a block says twice is said once: the test's
+name where its code names it, a comparison's diff under a line that shows both values,
+a "where" line that repeats the assertion's call, an argument the test's code wrote, a
+TAP error's diff beside its "expected:" and "actual:". A test file that did not load
+(node) shows the error node printed before its block.
+
+A Qwen2.5-Coder-0.5B shown pytest's whole output mostly wrote its last answer again; the
+compact failure also keeps the feedback turn small, so that round 2 evaluates little
+beyond it: the turn is all it evaluates (issue 21's benchmark: at most 20% of its prompt).
 
 Qt-free.
 """
