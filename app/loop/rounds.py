@@ -82,13 +82,13 @@ class TestRun:
 
     def result_line(self, exit_code: bool = True) -> str:
         """For the CLI: "exit code 1, 2 failed, 1 passed"; for the model (`exit_code`
-        False) "2 failed, 1 passed", where the counts say it all."""
+        False) "2 failed" where the tests counted failures: the failures follow, and each
+        token of the feedback turn is evaluated (issue 21)."""
         if not self.ran:
             return self.message
-        counted = self.counts is not None and bool(self.counts.failed or self.counts.passed)
+        if not exit_code and self.counts is not None and self.counts.failed and not self.timed_out:
+            return f"{self.counts.failed} failed"
         parts = [f"exit code {self.exit_code}" if self.exit_code is not None else self.message]
-        if counted and not exit_code and not self.timed_out:
-            parts = []
         if self.counts is not None:
             if self.counts.failed:
                 parts.append(f"{self.counts.failed} failed")

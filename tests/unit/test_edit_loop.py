@@ -152,13 +152,13 @@ def test_a_first_answer_without_an_edit_applies_nothing(project: Path) -> None:
 
 def test_the_feedback_turn_is_the_failure_without_what_it_says_twice(project: Path) -> None:
     """Round 2 evaluates its new turn only (issue 21: at most 20% of its prompt), so the turn
-    says each thing once: the counts without the exit code, the test's code and the
+    says each thing once: the failures counted (no exit code), the test's code and the
     assertion with both values, not the test's name again, its location or pytest's diff."""
     model = ScriptedModel([whole(STILL_WRONG), whole(FIXED)])
     make_loop(project, model).run()
 
     assert model.requests[1][-1]["content"] == (
-        "1 failed, 1 passed:\n"
+        "1 failed:\n"
         "```\n"
         "    def test_even():\n"
         ">       assert median([4, 1, 3, 2]) == 2.5\n"
