@@ -36,10 +36,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.engine.speed_decode_attention import (
+    DecodeAttention,
+    attention_timing,
+    seconds_per_position,
+    solve_decode_attention,
+)
 from app.engine.speed_timing import (
     PROMPT_TOKENS,
     WARMUP_TOKENS,
-    decode_after,
     decode_seconds,
     fastest_half,
     interleaved_decode_seconds,
@@ -52,7 +57,6 @@ from app.hardware.machine_speed import (
     PROGRESS_MARK,
     RESULT_MARK,
     attention_flops,
-    decode_attention_flops,
 )
 from app.models.synthetic.bench import (
     BENCH_TYPES,
@@ -86,6 +90,7 @@ MIN_STREAMING_SHARE = 0.2
 TYPE_ROUNDS = 3  # rounds over all the weight types (see _compare_types)
 CACHED_TOKENS = 1024  # the context attention is measured over
 DECODE_ATTENTION_TOKENS = 24  # single tokens decoded after CACHED_TOKENS, and after a few
+LONG_CONTEXT_MODELS = frozenset((Q4_K.name, MANY_LAYERS_KEY))  # attention is measured on them
 ATTENTION_CTX = 1280  # CACHED_TOKENS and one batch, padded to 256
 # Shares of the measuring budget: the main model (all devices), the weight types, attention.
 MAIN_SHARE, TYPES_SHARE, ATTENTION_SHARE = 0.4, 0.45, 0.15
@@ -179,23 +184,21 @@ def _attention_share(model: BenchModel, llm: Any, empty_s: float, budget_s: floa
     return min(ATTENTION_CEILING, max(ATTENTION_FLOOR, extra_flops / extra_s / matmul_rate))
 
 
-def _decode_attention_share(model: BenchModel, llm: Any, empty_s: float) -> float:
-    """A decoded token's attention FLOP/s over a long context as a share of the model's matmul FLOP/s.
-
-    Single tokens are decoded after CACHED_TOKENS (in the cache since _attention_share) and
-    then after a few: the extra time is attention over the longer past. A batch multiplies
-    a block of queries by each cached row; a decoded token makes a dot product per query
-    head and position, a softmax and a weighted sum, each a thin operation: on a CPU that runs
-    at a fraction of a batch's attention rate, and a long past slows decoding by it far more
-    than by the KV cache's bytes. The fastest token of each side: a burst of load catches few."""
-    long_s = min(decode_after(llm, CACHED_TOKENS, DECODE_ATTENTION_TOKENS))
-    short_s = min(decode_after(llm, WARMUP_TOKENS, DECODE_ATTENTION_TOKENS))
-    extra_flops = decode_attention_flops(model.n_layer, N_EMBD, CACHED_TOKENS - WARMUP_TOKENS)
-    matmul_rate = SMALL_PROMPT_TOKENS * _flops_per_prompt_token(model, SMALL_PROMPT_TOKENS) / empty_s
-    extra_s = long_s - short_s
-    if extra_s <= 0:
-        return ATTENTION_CEILING
-    return min(ATTENTION_CEILING, max(ATTENTION_FLOOR, extra_flops / extra_s / matmul_rate))
+def _decode_attention(
+    models: dict[str, BenchModel], llms: dict[str, Any], rates: dict[QuantType, Any]
+) -> DecodeAttention:
+    """A decoded token's attention per layer, query head and position (app/engine/speed_decode_attention.py):
+    the small Q4_K model (heads 128 wide; its cache holds CACHED_TOKENS since _attention_share)
+    and the thin many-layer one (heads 32 wide, filled here) decode single tokens in turns
+    after CACHED_TOKENS and after a few."""
+    names = (MANY_LAYERS_KEY, Q4_K.name)
+    llms[MANY_LAYERS_KEY].reset()
+    llms[MANY_LAYERS_KEY].eval(tokens(CACHED_TOKENS, 7))
+    seconds = seconds_per_position({name: llms[name] for name in names}, CACHED_TOKENS, DECODE_ATTENTION_TOKENS)
+    narrow, wide = (attention_timing(models[name], seconds[name]) for name in names)
+    bytes_per_s, empty_s = rates[Q4_K]
+    matmul_rate = SMALL_PROMPT_TOKENS * _flops_per_prompt_token(models[Q4_K.name], SMALL_PROMPT_TOKENS) / empty_s
+    return solve_decode_attention(narrow, wide, bytes_per_s, matmul_rate * ATTENTION_CEILING)
 
 
 def _token_seconds(name: str, seconds: list[float]) -> float:
@@ -252,7 +255,7 @@ def _compare_types(folder: Path, types: list[QuantType], threads: int, budget_s:
             _progress(0.35 + 0.1 * index / len(to_write), f"writing the {name} model")
             path = folder / f"speed-{name}.gguf"
             models[name] = write_bench_gguf(path, quant=quant, n_layer=n_layer, shape=shape)
-            llms[name] = _load(models[name], None, threads, ATTENTION_CTX if name == Q4_K.name else 512)
+            llms[name] = _load(models[name], None, threads, ATTENTION_CTX if name in LONG_CONTEXT_MODELS else 512)
             llms[name].eval(tokens(1))  # pages the weights in
         decoded: dict[str, list[float]] = {name: [] for name in llms}
         batches: dict[str, list[float]] = {quant.name: [] for quant in ordered}
@@ -275,7 +278,7 @@ def _compare_types(folder: Path, types: list[QuantType], threads: int, budget_s:
         _progress(0.85, "attention over 1K tokens")
         attention_budget = budget_s * ATTENTION_SHARE / (TYPES_SHARE + ATTENTION_SHARE)
         attention = _attention_share(models[Q4_K.name], llms[Q4_K.name], rates[Q4_K][1], attention_budget)
-        decode_attention = _decode_attention_share(models[Q4_K.name], llms[Q4_K.name], rates[Q4_K][1])
+        decode_attention = _decode_attention(models, llms, rates)
     finally:
         for name, llm in llms.items():
             llm.close()
@@ -291,7 +294,7 @@ def _compare_types(folder: Path, types: list[QuantType], threads: int, budget_s:
     return {
         "type_factors": factors,
         "attention_share": attention,
-        "decode_attention_share": decode_attention,
+        "decode_attention": decode_attention,
         "fixed_costs": costs,
     }
 
@@ -325,7 +328,9 @@ def run(
     cpu["output_row_s"] = costs.output_row_s
     cpu["type_factors"] = compared["type_factors"]
     cpu["attention_flops"] = cpu["prompt_flops"] * compared["attention_share"]
-    cpu["decode_attention_flops"] = cpu["prompt_flops"] * compared["decode_attention_share"]
+    decode_attention: DecodeAttention = compared["decode_attention"]
+    cpu["decode_attention_row_s"] = decode_attention.row_s
+    cpu["decode_attention_flops"] = decode_attention.flops
     return {
         "cpu": cpu,
         "gpus": [{"index": gpu, **speeds} for gpu, speeds in zip(gpus, on_gpus, strict=True)],

@@ -69,9 +69,11 @@ class MachineSpeed:
     # type, and their prompt kernels dequantize to the same tensor-core matmuls.
     cpu_type_factors: tuple[TypeFactor, ...] = ()
     cpu_attention_flops: float = 0.0  # attention over a long context; 0: not measured (the prompt rate)
-    # A decoded token's attention over its past (a dot product per query head and position,
-    # softmax, weighted sum): far slower per operation than a batch's. 0: not measured (an
-    # older benchmark; the batch's attention rate stands in).
+    # A decoded token's attention over its past, per layer, query head and position: a fixed
+    # part (the dot product's reduction, a softmax entry) and a rate over the head's width
+    # (app/engine/speed_decode_attention.py), far slower per operation than a batch's.
+    # 0: not measured (an older benchmark; the batch's attention rate stands in).
+    cpu_decode_attention_row_s: float = 0.0
     cpu_decode_attention_flops: float = 0.0
     # A decoded token's time on the CPU besides streaming its weights: per layer (its dozen
     # small operations, each ending in a sync of the threads) and per row of the output
@@ -97,7 +99,8 @@ class MachineSpeed:
         if self.cpu_attention_flops:
             cpu += f", {compute_rate(self.cpu_attention_flops)} attention"
         if self.cpu_decode_attention_flops:
-            cpu += f", {compute_rate(self.cpu_decode_attention_flops)} decoded attention"
+            row_ns = self.cpu_decode_attention_row_s * 1e9
+            cpu += f", decoded attention {compute_rate(self.cpu_decode_attention_flops)} + {row_ns:.1f} ns a head"
         if self.cpu_layer_overhead_s:
             cpu += f", {self.cpu_layer_overhead_s * 1e6:.0f} µs a layer"
         gpus = [f"{g.name} {bandwidth(g.decode_bytes_per_s)}, {compute_rate(g.prompt_flops)}" for g in self.gpus]
@@ -133,6 +136,7 @@ class MachineSpeed:
             data["cpu_attention_flops"] = self.cpu_attention_flops
         if self.cpu_decode_attention_flops > 0:
             data["cpu_decode_attention_flops"] = self.cpu_decode_attention_flops
+            data["cpu_decode_attention_row_s"] = self.cpu_decode_attention_row_s
         data["cpu_layer_overhead_s"] = self.cpu_layer_overhead_s
         data["cpu_output_row_s"] = self.cpu_output_row_s
         return data
@@ -151,6 +155,7 @@ class MachineSpeed:
             hardware=hardware or str(data.get("hardware", "")),
             cpu_type_factors=type_factors_from_json(data.get("cpu_type_factors") or {}),
             cpu_attention_flops=float(data.get("cpu_attention_flops") or 0.0),
+            cpu_decode_attention_row_s=_non_negative(data.get("cpu_decode_attention_row_s")),
             cpu_decode_attention_flops=_non_negative(data.get("cpu_decode_attention_flops")),
             cpu_layer_overhead_s=_non_negative(data.get("cpu_layer_overhead_s")),
             cpu_output_row_s=_non_negative(data.get("cpu_output_row_s")),
@@ -205,12 +210,16 @@ def attention_flops(n_layer: int, attention_width: int, n_tokens: int) -> float:
     return 2.0 * n_layer * attention_width * n_tokens * (n_tokens + 1)
 
 
+# Per element of a query head's width and cached position: a multiply-add for the score's
+# dot product and one for the weighted sum of the values.
+DECODE_ATTENTION_FLOPS_PER_ELEMENT = 4.0
+
+
 def decode_attention_flops(n_layer: int, attention_width: int, n_past: int) -> float:
     """Floating-point operations of one decoded token's attention over n_past cached positions,
-    all layers: per position a dot product for the score and a weighted sum for the values,
-    each 2 * width operations (attention_width: query heads x head width; a head sharing its
-    KV with others (GQA) still makes its own)."""
-    return 4.0 * n_layer * attention_width * n_past
+    all layers (attention_width: query heads x head width; a head sharing its KV with others
+    (GQA) still makes its own)."""
+    return DECODE_ATTENTION_FLOPS_PER_ELEMENT * n_layer * attention_width * n_past
 
 
 # Part of the key: a measurement made by an earlier benchmark is measured again (2: with the

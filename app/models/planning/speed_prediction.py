@@ -77,7 +77,10 @@ class DeviceRates:
     cpu_attention_flops: float = 0.0  # 0: the prompt rate
     cpu_layer_overhead_s: float = 0.0  # a decoded token's fixed cost per CPU layer
     cpu_output_row_s: float = 0.0  # and per output row, when the output matrix is on the CPU
-    cpu_decode_attention_flops: float = 0.0  # a decoded token's attention; 0: a batch's attention rate
+    # A decoded token's attention per layer, query head and position: a fixed part, and a rate
+    # over the head's width (0: a batch's attention rate).
+    cpu_decode_attention_row_s: float = 0.0
+    cpu_decode_attention_flops: float = 0.0
 
     @property
     def cpu_attention_rate(self) -> float:
@@ -114,6 +117,7 @@ def device_rates(speed: MachineSpeed | None, gpus: Sequence[GpuInfo] = ()) -> De
         speed.cpu_attention_flops,
         speed.cpu_layer_overhead_s,
         speed.cpu_output_row_s,
+        speed.cpu_decode_attention_row_s,
         speed.cpu_decode_attention_flops,
     )
 
@@ -220,14 +224,15 @@ def decode_seconds(shape: ModelMemoryShape, est: MemoryEstimate, rates: DeviceRa
 
 
 def _cpu_attention_seconds(shape: ModelMemoryShape, kv_bytes: float, rates: DeviceRates, n_past: int) -> float:
-    """A decoded token's attention over n_past positions, all layers on the CPU: its
-    operations at the measured rate of a decoded token's attention (a dot product per query
-    head and position, thin operations far slower than a batch's), or the KV cache's bytes at
-    the decode bandwidth when reading them takes longer. Not their sum: the rate was measured
-    with the bytes read (on a model whose heads each have their own KV, the most bytes per
-    operation), and a GQA model's fewer bytes hide behind its operations."""
-    operations = decode_attention_flops(shape.n_layer, shape.n_embd, n_past) / rates.cpu_decode_attention_rate
-    return max(operations, kv_bytes / rates.cpu_bytes_per_s)
+    """A decoded token's attention over n_past positions, all layers on the CPU, as the
+    benchmark measured it (app/engine/speed_decode_attention.py): per layer, query head and
+    position a fixed part and the head's width at a rate (thin operations, far slower than a
+    batch's: a GQA model's heads that share a KV head each pay their own), and on top the KV
+    cache's bytes at the decode bandwidth (a model whose heads each have their own KV reads
+    many; measured, they add to the operations rather than hide behind them)."""
+    rows = rates.cpu_decode_attention_row_s * shape.n_layer * shape.n_head * n_past
+    operations = rows + decode_attention_flops(shape.n_layer, shape.n_embd, n_past) / rates.cpu_decode_attention_rate
+    return operations + kv_bytes / rates.cpu_bytes_per_s
 
 
 def _cpu_fixed_seconds(shape: ModelMemoryShape, est: MemoryEstimate, rates: DeviceRates, gpu_share: float) -> float:
