@@ -189,7 +189,7 @@ def _decode_attention(
 ) -> DecodeAttention:
     """A decoded token's attention per layer, query head and position (app/engine/speed_decode_attention.py):
     the small Q4_K model (heads 128 wide; its cache holds CACHED_TOKENS since _attention_share)
-    and the thin many-layer one (heads 32 wide, filled here) decode single tokens in turns
+    and the thin many-layer one (heads 64 wide, filled here) decode single tokens in turns
     after CACHED_TOKENS and after a few."""
     names = (MANY_LAYERS_KEY, Q4_K.name)
     llms[MANY_LAYERS_KEY].reset()

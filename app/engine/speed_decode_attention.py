@@ -8,7 +8,7 @@ pay their own) and the positions, and per head it is a fixed part (the dot produ
 reduction, the softmax entry, the conversions) plus a part per element of the head's
 width; the KV cache's bytes, read from RAM at the decode bandwidth, add to that (a GQA
 model's few bytes add little, a model whose heads each have their own KV much more). Two
-models of the benchmark give the two parts: its thin many-layer model (heads 32 wide) and
+models of the benchmark give the two parts: its thin many-layer model (heads 64 wide) and
 its small Q4_K one (heads 128 wide), each decoding single tokens after a long cached
 context and after a few tokens.
 """

@@ -48,7 +48,8 @@ VARIANTS: dict[str, tuple[BenchShape, int]] = {
     "14x64 kv14 8L (7x KV heads)": (_shape(14, 64, 14), 8),
     "14x64 kv2 16L (2x layers)": (_shape(14, 64, 2), 16),
     "16x128 kv16 8L (ds 1.3B heads)": (_shape(16, 128, 16), 8),
-    "4x32 kv4 40L (benchmark thin)": (_shape(4, 32, 4), 40),
+    "2x64 kv2 40L (benchmark thin)": (_shape(2, 64, 2), 40),
+    "4x32 kv4 40L (32-wide heads)": (_shape(4, 32, 4), 40),
 }
 
 

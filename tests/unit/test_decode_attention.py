@@ -93,9 +93,9 @@ def _bench_model(n_layer: int, shape: object) -> BenchModel:
 
 def test_the_child_recovers_the_fixed_part_and_the_rate_from_its_two_models() -> None:
     """Times made from a known fixed part, rate and bandwidth: the child's arithmetic gives them back."""
-    narrow = attention_timing(_bench_model(40, THIN_SHAPE), 0.0)  # 40 layers of 4 heads of 32
+    narrow = attention_timing(_bench_model(40, THIN_SHAPE), 0.0)  # 40 layers of 2 heads of 64
     wide = attention_timing(_bench_model(2, DEFAULT_SHAPE), 0.0)  # 2 layers of 16 heads of 128
-    assert (narrow.head_width, narrow.heads, wide.head_width, wide.heads) == (32, 160, 128, 32)
+    assert (narrow.head_width, narrow.heads, wide.head_width, wide.heads) == (64, 80, 128, 32)
 
     def timed(timing: AttentionTiming) -> AttentionTiming:
         per_head = ROW_S + 4 * timing.head_width / RATE
