@@ -207,6 +207,7 @@ def test_the_benchmark_measures_this_machine_in_a_child_and_caches_it(tmp_path: 
         "cpu_type_factors",
         "cpu_attention_flops",
         "cpu_decode_attention_flops",
+        "cpu_decode_attention_row_s",
         "cpu_layer_overhead_s",
         "cpu_output_row_s",
         "measured_under_load",
