@@ -132,8 +132,10 @@ def main() -> int:
     loads = []
     for _ in range(args.runs):
         for tree in trees:
-            results[tree].append(one_run(tree, model, args.tokens))
+            before, after, threads = one_run(tree, model, args.tokens)
+            results[tree].append((before, after, threads))
             loads.append(os.getloadavg()[0])
+            print(f"{tree}: {before:.1f} -> {after:.1f} tok/s, {threads} threads, load {loads[-1]:.1f}", flush=True)
     handoff = handoff_us()
     rows = [("engine", "before tok/s", "after mixed tok/s", "after / before", "OS threads")]
     after_of = {}
