@@ -158,22 +158,6 @@ class ModelDrafter:
         return drafts
 
 
-def measure_draft_cost_on_own_thread(slot: KvSlot, token: int) -> DraftCost:
-    """`measure_slot_draft_cost` on a thread that ends with it. llama.cpp's CPU backend runs
-    on OpenMP (libgomp), which keeps a pool of worker threads for every thread that ever
-    decoded, for as long as that thread lives; once the pools hold more threads than there
-    are cores, libgomp stops spinning at its barriers and every decode waits on the kernel
-    (measured: the engine then decoded at 41-47 tokens/s instead of 61 on the test model,
-    on 2 cores). A thread that ends takes its pool with it."""
-    result: list[DraftCost] = []
-    thread = threading.Thread(
-        target=lambda: result.append(measure_slot_draft_cost(slot, token)), name="draft-cost", daemon=True
-    )
-    thread.start()
-    thread.join()
-    return result[0] if result else DraftCost.free()
-
-
 def measure_slot_draft_cost(slot: KvSlot, token: int) -> DraftCost:
     """What a batch of drafts costs against one token on `slot` (left empty), for this model
     on this machine; free (drafting not held back) if it can't be measured."""

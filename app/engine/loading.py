@@ -9,8 +9,9 @@ import llama_cpp
 
 from app.engine import llama_private as _internals  # llama-cpp-python's private API, through one door
 from app.engine.backends import ensure_backends_loaded, model_params_for_this_cpu
+from app.engine.decode_thread import DecodeThread
 from app.engine.model_file import load_failure
-from app.engine.slots import KvSlot, SlotParams, Turnstile
+from app.engine.slots import KvSlot, SlotParams
 from app.engine.vocab import Vocabulary
 from app.protocol.options import LoadOptions
 from app.utils.errors import EngineError, ModelFileError
@@ -35,7 +36,7 @@ def load_model(path: str, n_gpu_layers: int, use_mmap: bool) -> _internals.Llama
 
 
 def load_draft(
-    options: LoadOptions, n_ctx: int, vocab: Vocabulary, base: dict[str, object], turnstile: Turnstile
+    options: LoadOptions, n_ctx: int, vocab: Vocabulary, base: dict[str, object], decoder: DecodeThread
 ) -> tuple[tuple[_internals.LlamaModel, KvSlot] | None, str | None]:
     """(the draft model and its context, None) or (None, why it was not loaded)."""
     path = options.draft_model_path
@@ -54,5 +55,5 @@ def load_draft(
         )
         log.warning("%s", error)
         return None, error
-    slot = KvSlot("draft", model, SlotParams(n_ctx=n_ctx, **base), turnstile)  # type: ignore[arg-type]
+    slot = KvSlot("draft", model, SlotParams(n_ctx=n_ctx, **base), decoder)  # type: ignore[arg-type]
     return (model, slot), None

@@ -8,13 +8,14 @@ weights: bytes per second) and prompt processing (a batch of tokens: floating-po
 operations per second). On the CPU it then compares the weight types: a small model
 of each type in BENCH_TYPES against a small Q4_K one gives each type's decode and
 prompt rate as a factor of Q4_K's (their decode tokens take turns, so none of them is
-read from the CPU's last-level cache: see _interleaved_decode_seconds). Thin models take
+read from the CPU's last-level cache: see interleaved_decode_seconds). Thin models take
 their turns in the same rounds: 8 and 40 layers 128 wide, and 8 layers with a 64K-row
 output, whose differences are a decoded token's fixed costs per layer and per output row
 (_fixed_costs); those are taken out of every model's time before its bytes give a rate,
 so the 2,048-wide main model's bandwidth is the bandwidth, and a narrow model of many
 layers pays its fixed costs on top. The small Q4_K model reads a batch after a long
-cached context and from an empty one, whose difference is attention's rate. It prints
+cached context and from an empty one, whose difference is attention's rate, then decodes
+single tokens after that context and after a few tokens: a decoded token's attention rate. It prints
 progress lines and one result line on stdout:
 
     DSCODER_SPEED_PROGRESS {"fraction": 0.4, "step": "decoding on the CPU"}
@@ -35,7 +36,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.hardware.machine_speed import DEFAULT_WEIGHTS_BYTES, FAILED_MARK, PROGRESS_MARK, RESULT_MARK, attention_flops
+from app.engine.speed_decode_attention import (
+    DecodeAttention,
+    attention_timing,
+    seconds_per_position,
+    solve_decode_attention,
+)
+from app.engine.speed_timing import (
+    PROMPT_TOKENS,
+    WARMUP_TOKENS,
+    decode_seconds,
+    fastest_half,
+    interleaved_decode_seconds,
+    prompt_batches,
+    tokens,
+)
+from app.hardware.machine_speed import (
+    DEFAULT_WEIGHTS_BYTES,
+    FAILED_MARK,
+    PROGRESS_MARK,
+    RESULT_MARK,
+    attention_flops,
+)
 from app.models.synthetic.bench import (
     BENCH_TYPES,
     DEFAULT_SHAPE,
@@ -49,13 +71,7 @@ from app.models.synthetic.bench import (
     write_bench_gguf,
 )
 
-PROMPT_TOKENS = 128  # one batch: large enough for the matrix kernels llama.cpp uses on prompts
 SMALL_PROMPT_TOKENS = 64  # a small model's batch: the same kernels, in half the time
-WARMUP_TOKENS = 8
-MIN_DECODE_TOKENS = 8
-MAX_DECODE_TOKENS = 256
-MAX_PROMPT_BATCHES = 16
-FIRST_TOKEN = 3  # after <unk>, <s>, </s>: ordinary tokens
 SMALL_LAYERS = 2  # the per-type models: tens of MB, written and loaded in a blink
 Q8_0 = QuantType.Q8_0
 # The thin models of a decoded token's fixed costs (app/models/synthetic/bench.py THIN_SHAPE):
@@ -73,6 +89,8 @@ THIN_MODEL_NAMES = frozenset(name for name, *_rest in THIN_MODELS)
 MIN_STREAMING_SHARE = 0.2
 TYPE_ROUNDS = 3  # rounds over all the weight types (see _compare_types)
 CACHED_TOKENS = 1024  # the context attention is measured over
+DECODE_ATTENTION_TOKENS = 24  # single tokens decoded after CACHED_TOKENS, and after a few
+LONG_CONTEXT_MODELS = frozenset((Q4_K.name, MANY_LAYERS_KEY))  # attention is measured on them
 ATTENTION_CTX = 1280  # CACHED_TOKENS and one batch, padded to 256
 # Shares of the measuring budget: the main model (all devices), the weight types, attention.
 MAIN_SHARE, TYPES_SHARE, ATTENTION_SHARE = 0.4, 0.45, 0.15
@@ -106,79 +124,15 @@ def _progress(fraction: float, step: str) -> None:
     _announce(PROGRESS_MARK, {"fraction": round(fraction, 3), "step": step})
 
 
-def _tokens(count: int, start: int = 0) -> list[int]:
-    return [FIRST_TOKEN + (start + i) % 250 for i in range(count)]
-
-
-def _decode_seconds(llm: Any, budget_s: float) -> list[float]:
-    """Seconds of each token, one token per llama_decode, right after a short prompt."""
-    llm.reset()
-    llm.eval(_tokens(WARMUP_TOKENS))
-    seconds: list[float] = []
-    while len(seconds) < MAX_DECODE_TOKENS and (len(seconds) < MIN_DECODE_TOKENS or sum(seconds) < budget_s):
-        started = time.perf_counter()
-        llm.eval(_tokens(1, len(seconds)))
-        seconds.append(time.perf_counter() - started)
-    return seconds
-
-
-def _interleaved_decode_seconds(llms: dict[str, Any], budget_s: float) -> dict[str, list[float]]:
-    """Seconds of single tokens of each model, the models taking turns token by token.
-
-    A small model of a compact type fits a large last-level cache (two layers of Q2_K are
-    34 MB, the L3 of many server CPUs 32 MiB): decoded on its own, every token after the
-    first would read its weights from the cache, and the type would look faster than it
-    runs in a real model, which streams from RAM. Between two tokens of one model every
-    other model streams its weights, hundreds of MB together, so each token reads from RAM."""
-    for llm in llms.values():
-        llm.reset()
-        llm.eval(_tokens(WARMUP_TOKENS))
-    seconds: dict[str, list[float]] = {name: [] for name in llms}
-    spent = 0.0
-    step = 0
-    while step < MAX_DECODE_TOKENS and (step < MIN_DECODE_TOKENS or spent < budget_s):
-        for name, llm in llms.items():
-            started = time.perf_counter()
-            llm.eval(_tokens(1, step))
-            took = time.perf_counter() - started
-            seconds[name].append(took)
-            spent += took
-        step += 1
-    return seconds
-
-
-def _fastest_half(seconds: list[float]) -> float:
-    """The mean of the faster half: what the machine does when nothing else takes its cores."""
-    fastest = sorted(seconds)[: max(1, len(seconds) // 2)]
-    return sum(fastest) / len(fastest)
-
-
-def _prompt_batches(
-    llm: Any, budget_s: float, *, n_tokens: int = PROMPT_TOKENS, n_past: int = 0, at_least: int = 1
-) -> list[float]:
-    """Seconds of each fresh batch of n_tokens read after the first n_past tokens
-    (already in the cache: the cache is cut back to them before each batch)."""
-    seconds: list[float] = []
-    while len(seconds) < MAX_PROMPT_BATCHES and (len(seconds) < at_least or sum(seconds) < budget_s):
-        if n_past:
-            llm.n_tokens = n_past  # eval drops the cache past n_tokens
-        else:
-            llm.reset()
-        started = time.perf_counter()
-        llm.eval(_tokens(n_tokens, len(seconds)))
-        seconds.append(time.perf_counter() - started)
-    return seconds
-
-
 def _flops_per_prompt_token(model: BenchModel, n_tokens: int = PROMPT_TOKENS) -> float:
     return 2 * model.matmul_params_per_token + attention_flops(model.n_layer, N_EMBD, n_tokens) / n_tokens
 
 
 def _measure(model: BenchModel, llm: Any, budget_s: float) -> dict[str, float]:
-    llm.eval(_tokens(WARMUP_TOKENS))  # touches every weight page once: the load is not measured
-    decoded = _decode_seconds(llm, budget_s * 0.4)
-    decode = 1.0 / _fastest_half(decoded)  # as the small models' tokens: their fixed costs come out of it
-    batches = _prompt_batches(llm, budget_s * 0.6)
+    llm.eval(tokens(WARMUP_TOKENS))  # touches every weight page once: the load is not measured
+    decoded = decode_seconds(llm, budget_s * 0.4)
+    decode = 1.0 / fastest_half(decoded)  # as the small models' tokens: their fixed costs come out of it
+    batches = prompt_batches(llm, budget_s * 0.6)
     prompt = len(batches) * PROMPT_TOKENS / sum(batches)
     return {
         "decode_tokens_per_s": decode,
@@ -214,9 +168,9 @@ def _attention_share(model: BenchModel, llm: Any, empty_s: float, budget_s: floa
     The same batch is read after CACHED_TOKENS and from an empty context: the extra time
     is the extra attention (attention_flops counts it), the rest is the same matmuls."""
     llm.reset()
-    llm.eval(_tokens(CACHED_TOKENS, 7))
+    llm.eval(tokens(CACHED_TOKENS, 7))
     batch = SMALL_PROMPT_TOKENS
-    cached_s = min(_prompt_batches(llm, budget_s, n_tokens=batch, n_past=CACHED_TOKENS, at_least=2))
+    cached_s = min(prompt_batches(llm, budget_s, n_tokens=batch, n_past=CACHED_TOKENS, at_least=2))
     layers = model.n_layer
     extra_flops = (
         attention_flops(layers, N_EMBD, CACHED_TOKENS + batch)
@@ -230,6 +184,23 @@ def _attention_share(model: BenchModel, llm: Any, empty_s: float, budget_s: floa
     return min(ATTENTION_CEILING, max(ATTENTION_FLOOR, extra_flops / extra_s / matmul_rate))
 
 
+def _decode_attention(
+    models: dict[str, BenchModel], llms: dict[str, Any], rates: dict[QuantType, Any]
+) -> DecodeAttention:
+    """A decoded token's attention per layer, query head and position (app/engine/speed_decode_attention.py):
+    the small Q4_K model (heads 128 wide; its cache holds CACHED_TOKENS since _attention_share)
+    and the thin many-layer one (heads 64 wide, filled here) decode single tokens in turns
+    after CACHED_TOKENS and after a few."""
+    names = (MANY_LAYERS_KEY, Q4_K.name)
+    llms[MANY_LAYERS_KEY].reset()
+    llms[MANY_LAYERS_KEY].eval(tokens(CACHED_TOKENS, 7))
+    seconds = seconds_per_position({name: llms[name] for name in names}, CACHED_TOKENS, DECODE_ATTENTION_TOKENS)
+    narrow, wide = (attention_timing(models[name], seconds[name]) for name in names)
+    bytes_per_s, empty_s = rates[Q4_K]
+    matmul_rate = SMALL_PROMPT_TOKENS * _flops_per_prompt_token(models[Q4_K.name], SMALL_PROMPT_TOKENS) / empty_s
+    return solve_decode_attention(narrow, wide, bytes_per_s, matmul_rate * ATTENTION_CEILING)
+
+
 def _token_seconds(name: str, seconds: list[float]) -> float:
     """A model's time for one token: the faster half's mean, or a thin model's fastest token.
 
@@ -237,7 +208,7 @@ def _token_seconds(name: str, seconds: list[float]) -> float:
     of load that preempts one of the threads between two of the many small operations adds
     as much as the whole difference, and any token may catch one. Their fastest token is the
     one no burst caught (they decode many tokens in the time a type's model decodes one)."""
-    return min(seconds) if name in THIN_MODEL_NAMES else _fastest_half(seconds)
+    return min(seconds) if name in THIN_MODEL_NAMES else fastest_half(seconds)
 
 
 def _fixed_costs(models: dict[str, BenchModel], seconds: dict[str, float]) -> DecodeFixedCosts:
@@ -284,16 +255,16 @@ def _compare_types(folder: Path, types: list[QuantType], threads: int, budget_s:
             _progress(0.35 + 0.1 * index / len(to_write), f"writing the {name} model")
             path = folder / f"speed-{name}.gguf"
             models[name] = write_bench_gguf(path, quant=quant, n_layer=n_layer, shape=shape)
-            llms[name] = _load(models[name], None, threads, ATTENTION_CTX if name == Q4_K.name else 512)
-            llms[name].eval(_tokens(1))  # pages the weights in
+            llms[name] = _load(models[name], None, threads, ATTENTION_CTX if name in LONG_CONTEXT_MODELS else 512)
+            llms[name].eval(tokens(1))  # pages the weights in
         decoded: dict[str, list[float]] = {name: [] for name in llms}
         batches: dict[str, list[float]] = {quant.name: [] for quant in ordered}
         for round_index in range(TYPE_ROUNDS):
             _progress(0.45 + 0.4 * round_index / TYPE_ROUNDS, f"comparing weight types, round {round_index + 1}")
-            for name, seconds in _interleaved_decode_seconds(llms, per_turn * 0.4 * len(ordered)).items():
+            for name, seconds in interleaved_decode_seconds(llms, per_turn * 0.4 * len(ordered)).items():
                 decoded[name] += seconds
             for quant in ordered:
-                batches[quant.name] += _prompt_batches(llms[quant.name], per_turn * 0.6, n_tokens=SMALL_PROMPT_TOKENS)
+                batches[quant.name] += prompt_batches(llms[quant.name], per_turn * 0.6, n_tokens=SMALL_PROMPT_TOKENS)
         token_s = {name: _token_seconds(name, seconds) for name, seconds in decoded.items()}
         costs = _fixed_costs(models, token_s)
         rates = {
@@ -307,6 +278,7 @@ def _compare_types(folder: Path, types: list[QuantType], threads: int, budget_s:
         _progress(0.85, "attention over 1K tokens")
         attention_budget = budget_s * ATTENTION_SHARE / (TYPES_SHARE + ATTENTION_SHARE)
         attention = _attention_share(models[Q4_K.name], llms[Q4_K.name], rates[Q4_K][1], attention_budget)
+        decode_attention = _decode_attention(models, llms, rates)
     finally:
         for name, llm in llms.items():
             llm.close()
@@ -319,7 +291,12 @@ def _compare_types(folder: Path, types: list[QuantType], threads: int, budget_s:
             factors[quant.name] = factor
         else:
             print(f"{quant.name}: factors {factor} look like noise; left out", file=sys.stderr)
-    return {"type_factors": factors, "attention_share": attention, "fixed_costs": costs}
+    return {
+        "type_factors": factors,
+        "attention_share": attention,
+        "decode_attention": decode_attention,
+        "fixed_costs": costs,
+    }
 
 
 def run(
@@ -351,6 +328,9 @@ def run(
     cpu["output_row_s"] = costs.output_row_s
     cpu["type_factors"] = compared["type_factors"]
     cpu["attention_flops"] = cpu["prompt_flops"] * compared["attention_share"]
+    decode_attention: DecodeAttention = compared["decode_attention"]
+    cpu["decode_attention_row_s"] = decode_attention.row_s
+    cpu["decode_attention_flops"] = decode_attention.flops
     return {
         "cpu": cpu,
         "gpus": [{"index": gpu, **speeds} for gpu, speeds in zip(gpus, on_gpus, strict=True)],

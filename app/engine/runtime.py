@@ -29,14 +29,15 @@ import psutil
 
 from app.engine import llama_private as _internals  # llama-cpp-python's private API, through one door
 from app.engine.abort import AbortFlag, GenerationCancelled
+from app.engine.decode_thread import DecodeThread
 from app.engine.draft_policy import DraftCost, DraftPolicy
-from app.engine.drafting import DraftChain, DraftTotals, ModelDrafter, PromptLookup, measure_draft_cost_on_own_thread
+from app.engine.drafting import DraftChain, DraftTotals, ModelDrafter, PromptLookup, measure_slot_draft_cost
 from app.engine.generation import Generation, GenerationEvent, Usage, run_generation
 from app.engine.loading import load_draft, load_model
 from app.engine.prompt_states import PromptStates, open_state_cache
 from app.engine.prompts import ChatFormat, FittedChat, Message, choose_chat_format, fit_chat
 from app.engine.scheduler import Reservation, Scheduler, SlotQueue
-from app.engine.slots import KvSlot, SlotParams, Turnstile
+from app.engine.slots import KvSlot, SlotParams
 from app.engine.state_cache import common_prefix
 from app.engine.state_files import model_key
 from app.engine.threads import plan_threads
@@ -58,9 +59,11 @@ class EngineModel:
     def __init__(self, options: LoadOptions) -> None:
         self.options = options
         self.model = load_model(options.model_path, options.n_gpu_layers, options.use_mmap)
+        self.decoder = DecodeThread()  # every llama_decode of every context runs on it
         try:
             self._setup(options)
         except BaseException:
+            self.decoder.stop(SHUTDOWN_WAIT_S)
             self.model.close()
             raise
 
@@ -89,7 +92,6 @@ class EngineModel:
             self.chat_format_error = str(exc)
         self.stop_ids = self.vocab.stop_ids(self.chat_format.stop_token_texts if self.chat_format else ())
         self.threads = plan_threads(options.n_threads, options.n_threads_batch)
-        self.turnstile = Turnstile()
         self.model_key = model_key(options.model_path)
         base = self._slot_params()
         self._open_slots(n_ctx, base)
@@ -103,11 +105,14 @@ class EngineModel:
         self.draft: tuple[_internals.LlamaModel, KvSlot] | None = None
         self.draft_error: str | None = None
         if options.draft_model_path:
-            self.draft, self.draft_error = load_draft(options, n_ctx, self.vocab, base, self.turnstile)
+            self.draft, self.draft_error = load_draft(options, n_ctx, self.vocab, base, self.decoder)
         self.draft_totals = DraftTotals()
         drafting = options.prompt_lookup or self.draft is not None
+        # Measured on the decode thread itself, so its times leave out the hand-off, as the
+        # decode times it is later compared with do (KvSlot.last_decode_s).
+        chat = self.slots[CHAT]
         self.draft_cost = (
-            measure_draft_cost_on_own_thread(self.slots[CHAT], self.vocab.bos) if drafting else DraftCost.free()
+            self.decoder.run(lambda: measure_slot_draft_cost(chat, self.vocab.bos)) if drafting else DraftCost.free()
         )
         # Per context, across its answers: whether drafting pays there (chat answers and
         # inline completions differ in how much they repeat their prompt).
@@ -137,7 +142,7 @@ class EngineModel:
     def _open_slots(self, n_ctx: int, base: dict[str, object]) -> None:
         """The chat context, and the completion context unless the options leave it out."""
         params = SlotParams(n_ctx=n_ctx, **base)  # type: ignore[arg-type]
-        self.slots = {CHAT: KvSlot(CHAT, self.model, params, self.turnstile, self.model_key)}
+        self.slots = {CHAT: KvSlot(CHAT, self.model, params, self.decoder, self.model_key)}
         self.fim_slot = CHAT  # fill-in-the-middle goes to the completion context when there is one
         if self.options.completion_ctx >= 0:
             self.fim_slot = COMPLETION
@@ -145,7 +150,7 @@ class EngineModel:
                 COMPLETION,
                 self.model,
                 SlotParams(n_ctx=self.options.completion_context(n_ctx), shift_reuse=True, **base),  # type: ignore[arg-type]
-                self.turnstile,
+                self.decoder,
                 self.model_key,
             )
 
@@ -170,6 +175,11 @@ class EngineModel:
             return
         self.prompt_states.save_at_quit(list(self.slots.values()), save_timeout)
         self.state_cache.close(timeout=0.5)
+        if not self.decoder.stop(SHUTDOWN_WAIT_S):
+            log.error(
+                "the decode thread still runs after %.0f s; the contexts are left to the process exit", SHUTDOWN_WAIT_S
+            )
+            return
         for slot in self.slots.values():
             slot.close()
         if self.draft is not None:

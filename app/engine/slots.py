@@ -12,9 +12,10 @@ of one context because:
 - each context has its own abort flag, thread counts and state, so cancelling or
   restoring one never touches the other.
 
-Decoding on the two contexts is serialised by a FIFO `Turnstile` per batch, so a chat
-and a completion that run at once take turns token by token instead of one waiting for
-the other to finish.
+Every batch of every context is decoded on the engine's one `DecodeThread`
+(app/engine/decode_thread.py: why one thread), in arrival order, so a chat and a
+completion that run at once take turns token by token instead of one waiting for the
+other to finish.
 
 A slot remembers which tokens its cache holds (`tokens`), reuses the longest common
 prefix of the next prompt, and, for completion, also the unchanged tokens after an edit
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import logging
 import threading
 import time
@@ -37,6 +39,7 @@ import numpy as np
 
 from app.engine import llama_private as _internals  # llama-cpp-python's private API, through one door
 from app.engine.abort import AbortFlag, GenerationCancelled, install_abort_byte
+from app.engine.decode_thread import DecodeThread
 from app.engine.state_cache import common_prefix
 from app.utils.errors import EngineError
 
@@ -56,27 +59,6 @@ class StateMismatch(EngineError):
     """A saved KV state was offered to a context it did not come from."""
 
 
-class Turnstile:
-    """A lock granted in arrival order: whoever waits longest decodes next."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._next = 0
-        self._serving = 0
-
-    def __enter__(self) -> None:
-        with self._cond:
-            ticket = self._next
-            self._next += 1
-            while ticket != self._serving:
-                self._cond.wait()
-
-    def __exit__(self, *_exc: object) -> None:
-        with self._cond:
-            self._serving += 1
-            self._cond.notify_all()
-
-
 @dataclass(frozen=True)
 class SlotParams:
     n_ctx: int
@@ -93,11 +75,11 @@ class KvSlot:
     """One llama_context on a shared model and the tokens its KV cache holds (sequence 0)."""
 
     def __init__(
-        self, name: str, model: _internals.LlamaModel, params: SlotParams, turnstile: Turnstile, model_key: str = ""
+        self, name: str, model: _internals.LlamaModel, params: SlotParams, decoder: DecodeThread, model_key: str = ""
     ) -> None:
         self.name = name
         self.params = params
-        self.turnstile = turnstile
+        self.decoder = decoder
         cparams = llama_cpp.llama_context_default_params()
         cparams.n_ctx = params.n_ctx
         cparams.n_batch = min(params.n_batch, params.n_ctx)
@@ -182,10 +164,14 @@ class KvSlot:
             batch.n_seq_id[i] = 1
             batch.logits[i] = all_logits
         batch.logits[len(part) - 1] = True
-        with self.turnstile:
+
+        def timed_decode() -> int:
             began = time.perf_counter()
             status = llama_cpp.llama_decode(self.ctx, batch)
-            self.last_decode_s = time.perf_counter() - began  # its own time, not the wait for the turnstile
+            self.last_decode_s = time.perf_counter() - began  # its own time, not the wait for its turn
+            return int(status)
+
+        status = self.decoder.run(timed_decode)
         if status != 0:
             # Whatever llama.cpp kept of a failed batch, the cells after the last good token go.
             llama_cpp.llama_memory_seq_rm(self.memory, seq, pos0, -1)
@@ -263,9 +249,9 @@ class KvSlot:
         size = llama_cpp.llama_state_seq_get_size(self.ctx, 0)
         data = bytearray(size)  # one copy: llama.cpp writes straight into the bytes kept
         buffer = (ctypes.c_uint8 * size).from_buffer(data)
-        with self.turnstile:
-            written = llama_cpp.llama_state_seq_get_data(self.ctx, buffer, size, 0)
-        del buffer  # release the export, so the bytearray can be resized
+        copy_out = functools.partial(llama_cpp.llama_state_seq_get_data, self.ctx, buffer, size, 0)
+        written = self.decoder.run(copy_out)
+        del copy_out, buffer  # release the export, so the bytearray can be resized
         del data[written:]
         return data  # a bytearray: the state's bytes without a second copy
 
@@ -282,8 +268,7 @@ class KvSlot:
             )
         self.clear()
         buffer = (ctypes.c_uint8 * len(blob)).from_buffer_copy(blob)
-        with self.turnstile:
-            loaded = llama_cpp.llama_state_seq_set_data(self.ctx, buffer, len(blob), 0)
+        loaded = self.decoder.run(lambda: llama_cpp.llama_state_seq_set_data(self.ctx, buffer, len(blob), 0))
         if not loaded:
             self.clear()
             return False

@@ -69,6 +69,12 @@ class MachineSpeed:
     # type, and their prompt kernels dequantize to the same tensor-core matmuls.
     cpu_type_factors: tuple[TypeFactor, ...] = ()
     cpu_attention_flops: float = 0.0  # attention over a long context; 0: not measured (the prompt rate)
+    # A decoded token's attention over its past, per layer, query head and position: a fixed
+    # part (the dot product's reduction, a softmax entry) and a rate over the head's width
+    # (app/engine/speed_decode_attention.py), far slower per operation than a batch's.
+    # 0: not measured (an older benchmark; the batch's attention rate stands in).
+    cpu_decode_attention_row_s: float = 0.0
+    cpu_decode_attention_flops: float = 0.0
     # A decoded token's time on the CPU besides streaming its weights: per layer (its dozen
     # small operations, each ending in a sync of the threads) and per row of the output
     # matrix (a dot product each, the logits copied out). 0: not measured (an older benchmark).
@@ -92,6 +98,9 @@ class MachineSpeed:
         cpu = f"CPU {bandwidth(self.cpu_decode_bytes_per_s)} decode, {compute_rate(self.cpu_prompt_flops)} prompt"
         if self.cpu_attention_flops:
             cpu += f", {compute_rate(self.cpu_attention_flops)} attention"
+        if self.cpu_decode_attention_flops:
+            row_ns = self.cpu_decode_attention_row_s * 1e9
+            cpu += f", decoded attention {compute_rate(self.cpu_decode_attention_flops)} + {row_ns:.1f} ns a head"
         if self.cpu_layer_overhead_s:
             cpu += f", {self.cpu_layer_overhead_s * 1e6:.0f} µs a layer"
         gpus = [f"{g.name} {bandwidth(g.decode_bytes_per_s)}, {compute_rate(g.prompt_flops)}" for g in self.gpus]
@@ -107,6 +116,11 @@ class MachineSpeed:
         """FLOP/s of attention on the CPU: measured, or the prompt rate when it was not."""
         return self.cpu_attention_flops or self.cpu_prompt_flops
 
+    @property
+    def cpu_decode_attention_rate(self) -> float:
+        """FLOP/s of a decoded token's attention on the CPU: measured, or a batch's when it was not."""
+        return self.cpu_decode_attention_flops or self.cpu_attention_rate
+
     def to_json(self) -> dict[str, Any]:
         """The `machine_speed` object of `dscoder probe --json` (and of the cache file)."""
         data: dict[str, Any] = {
@@ -120,6 +134,9 @@ class MachineSpeed:
         }
         if self.cpu_attention_flops > 0:
             data["cpu_attention_flops"] = self.cpu_attention_flops
+        if self.cpu_decode_attention_flops > 0:
+            data["cpu_decode_attention_flops"] = self.cpu_decode_attention_flops
+            data["cpu_decode_attention_row_s"] = self.cpu_decode_attention_row_s
         data["cpu_layer_overhead_s"] = self.cpu_layer_overhead_s
         data["cpu_output_row_s"] = self.cpu_output_row_s
         return data
@@ -138,6 +155,8 @@ class MachineSpeed:
             hardware=hardware or str(data.get("hardware", "")),
             cpu_type_factors=type_factors_from_json(data.get("cpu_type_factors") or {}),
             cpu_attention_flops=float(data.get("cpu_attention_flops") or 0.0),
+            cpu_decode_attention_row_s=_non_negative(data.get("cpu_decode_attention_row_s")),
+            cpu_decode_attention_flops=_non_negative(data.get("cpu_decode_attention_flops")),
             cpu_layer_overhead_s=_non_negative(data.get("cpu_layer_overhead_s")),
             cpu_output_row_s=_non_negative(data.get("cpu_output_row_s")),
             measured_under_load=bool(data.get("measured_under_load", False)),
@@ -148,7 +167,7 @@ class MachineSpeed:
 def _non_negative(value: Any) -> float:
     seconds = float(value or 0.0)
     if not 0.0 <= seconds < math.inf:
-        raise ValueError("a decoded token's fixed cost is not a non-negative number")
+        raise ValueError("a decoded token's fixed cost or attention rate is not a non-negative number")
     return seconds
 
 
@@ -191,12 +210,25 @@ def attention_flops(n_layer: int, attention_width: int, n_tokens: int) -> float:
     return 2.0 * n_layer * attention_width * n_tokens * (n_tokens + 1)
 
 
+# Per element of a query head's width and cached position: a multiply-add for the score's
+# dot product and one for the weighted sum of the values.
+DECODE_ATTENTION_FLOPS_PER_ELEMENT = 4.0
+
+
+def decode_attention_flops(n_layer: int, attention_width: int, n_past: int) -> float:
+    """Floating-point operations of one decoded token's attention over n_past cached positions,
+    all layers (attention_width: query heads x head width; a head sharing its KV with others
+    (GQA) still makes its own)."""
+    return DECODE_ATTENTION_FLOPS_PER_ELEMENT * n_layer * attention_width * n_past
+
+
 # Part of the key: a measurement made by an earlier benchmark is measured again (2: with the
 # engine's own thread plan, where 1 used llama-cpp-python's default of half the CPUs; 3: with
 # the CPU's per-type factors and attention rate; 4: watching the machine's load, repeated
 # while it is busy; 5: a decoded token's fixed costs per layer and per output row, which
-# narrow many-layer models and large vocabularies pay beyond their bytes).
-BENCHMARK_VERSION = 5
+# narrow many-layer models and large vocabularies pay beyond their bytes; 6: a decoded token's
+# attention rate, which a long past slows decoding by).
+BENCHMARK_VERSION = 6
 # The vector extensions that change which llama.cpp kernels run, widest first: a VM moved to
 # a host with another vector width (same CPU name) is another machine.
 VECTOR_WIDTHS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("neon", "NEON"), ("asimd", "NEON"))

@@ -143,6 +143,8 @@ def _speed_of(
         hardware=machine.hardware_key(n_threads),
         cpu_type_factors=type_factors_from_json(cpu.get("type_factors") or {}),
         cpu_attention_flops=float(cpu.get("attention_flops") or 0.0),
+        cpu_decode_attention_row_s=float(cpu.get("decode_attention_row_s") or 0.0),
+        cpu_decode_attention_flops=float(cpu.get("decode_attention_flops") or 0.0),
         cpu_layer_overhead_s=float(cpu.get("layer_overhead_s") or 0.0),
         cpu_output_row_s=float(cpu.get("output_row_s") or 0.0),
     )

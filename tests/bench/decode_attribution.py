@@ -23,7 +23,8 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from app.engine.machine_speed_child import _fastest_half, _interleaved_decode_seconds, _load  # noqa: E402
+from app.engine.machine_speed_child import _load  # noqa: E402
+from app.engine.speed_timing import fastest_half, interleaved_decode_seconds  # noqa: E402
 from app.models.synthetic import bench  # noqa: E402
 from app.models.synthetic.bench import BenchModel, BenchShape, QuantType  # noqa: E402
 from tests.bench._util import table  # noqa: E402
@@ -68,10 +69,10 @@ def main() -> int:
             import llama_cpp
 
             llms["real model"] = llama_cpp.Llama(args.model, n_ctx=512, n_threads=2, n_threads_batch=2, verbose=False)
-        seconds = _interleaved_decode_seconds(llms, args.budget_s)
+        seconds = interleaved_decode_seconds(llms, args.budget_s)
         rows = [("model", "ms/token", "MB streamed", "GB/s", "output MB")]
         for name, taken in seconds.items():
-            ms = _fastest_half(taken) * 1000
+            ms = fastest_half(taken) * 1000
             model = models.get(name)
             streamed = model.streamed_bytes_per_token / 1e6 if model else float("nan")
             output = model.output_bytes / 1e6 if model else float("nan")

@@ -171,7 +171,11 @@ def compare(model: str, args: argparse.Namespace) -> int:
     print(
         f"  CPU {speed.cpu_decode_bytes_per_s / 1e9:.2f} GB/s decode, {speed.cpu_prompt_flops / 1e9:.1f} GFLOP/s prompt"
     )
-    print(f"  CPU attention {speed.cpu_attention_rate / 1e9:.1f} GFLOP/s")
+    print(
+        f"  CPU attention {speed.cpu_attention_rate / 1e9:.1f} GFLOP/s (a batch),"
+        f" {speed.cpu_decode_attention_rate / 1e9:.1f} GFLOP/s"
+        f" + {speed.cpu_decode_attention_row_s * 1e9:.2f} ns a head and position (a decoded token)"
+    )
     print(
         f"  CPU fixed costs of a decoded token: {speed.cpu_layer_overhead_s * 1e6:.0f} us a layer,"
         f" {speed.cpu_output_row_s * 1e9:.2f} ns an output row"

@@ -188,6 +188,7 @@ def test_shutdown_stops_and_joins_every_generation(tiny_models):
     engine.close()
     assert not any(thread.is_alive() for thread in threads)
     assert sorted(ends) == ["cancelled"] * 3
+    assert not engine.decoder.alive  # the decode thread is joined before the contexts are freed
 
 
 def test_drafting_turns_itself_off_when_it_does_not_pay(model, monkeypatch):

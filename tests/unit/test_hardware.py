@@ -206,6 +206,8 @@ def test_the_benchmark_measures_this_machine_in_a_child_and_caches_it(tmp_path: 
     assert set(speed.to_json()) == issue_fields | {
         "cpu_type_factors",
         "cpu_attention_flops",
+        "cpu_decode_attention_flops",
+        "cpu_decode_attention_row_s",
         "cpu_layer_overhead_s",
         "cpu_output_row_s",
         "measured_under_load",
@@ -216,6 +218,7 @@ def test_the_benchmark_measures_this_machine_in_a_child_and_caches_it(tmp_path: 
     assert set(factors) == {"Q4_K", "Q8_0"} and (factors["Q4_K"].decode, factors["Q4_K"].prompt) == (1.0, 1.0)
     assert factors["Q8_0"].decode > 0 and factors["Q8_0"].prompt > 0
     assert 0 < speed.cpu_attention_flops <= speed.cpu_prompt_flops  # guarded: never faster than the matmuls
+    assert 0 < speed.cpu_decode_attention_flops <= speed.cpu_prompt_flops
 
 
 def _never(*_args: object, **_kwargs: object) -> MachineSpeed:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.engine.machine_speed_child import MIN_DECODE_TOKENS, WARMUP_TOKENS, _interleaved_decode_seconds
+from app.engine.speed_timing import MIN_DECODE_TOKENS, WARMUP_TOKENS, interleaved_decode_seconds
 from app.models.synthetic.bench import Q4_K, QuantType
 
 
@@ -24,7 +24,7 @@ def test_each_decoded_token_of_a_model_is_separated_by_every_other_models_token(
     order: list[tuple[str, int]] = []
     types = [Q4_K, QuantType.Q2_K, QuantType.Q8_0]
     llms = {quant.name: _RecordingLlama(quant.name, order) for quant in types}
-    seconds = _interleaved_decode_seconds(llms, budget_s=0.0)
+    seconds = interleaved_decode_seconds(llms, budget_s=0.0)
     assert all(len(s) == MIN_DECODE_TOKENS for s in seconds.values())
     decoded = [name for name, n_tokens in order if n_tokens == 1]
     assert order[: len(types)] == [(q.name, WARMUP_TOKENS) for q in types]  # each warmed up first

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from app.hardware.gpus import GpuInfo
-from app.hardware.machine_speed import GpuSpeed, MachineSpeed, TypeFactor, attention_flops
+from app.hardware.machine_speed import GpuSpeed, MachineSpeed, TypeFactor, attention_flops, decode_attention_flops
 from app.models.catalog import load_catalog
 from app.models.planning.estimator import MemoryEstimate, estimate_memory
 from app.models.planning.shape import ModelMemoryShape, model_shape
@@ -35,9 +35,11 @@ def test_decode_streams_the_weights_once_per_token() -> None:
     seconds = decode_seconds(shape, est, device_rates(CPU), n_past=0)
     streamed = entry.size - shape.token_embd_bytes  # every weight but the embedding rows
     assert seconds == pytest.approx(streamed / 20e9, rel=0.05)
-    # Attention reads the KV cache so far: 2K tokens of a 6.7B's cache are 1 GiB more per token.
+    # Attention reads the KV cache so far: 2K tokens of a 6.7B's cache are 1 GiB more per token;
+    # and its operations, at a batch's attention rate where the decode rate was not measured.
     later = decode_seconds(shape, est, device_rates(CPU), n_past=2048)
-    assert later - seconds == pytest.approx(2048 * 524_288 / 20e9, rel=0.01)
+    operations = decode_attention_flops(shape.n_layer, shape.n_embd, 2048) / CPU.cpu_attention_rate
+    assert later - seconds == pytest.approx(2048 * 524_288 / 20e9 + operations, rel=0.01)
 
 
 def test_a_moe_model_reads_and_computes_only_its_active_experts() -> None:

@@ -6,8 +6,10 @@ GPU) meet the model's shape and its placement (the memory estimate says which
 layers sit on the GPU):
 
 - decoding one token streams the active weights on each device once (all of a dense
-  model, the shared part and the used experts of a MoE) and reads the KV cache so
-  far; the devices run one after the other, so their times add up;
+  model, the shared part and the used experts of a MoE) and attends over the KV cache so
+  far: on the CPU at the measured rate of a decoded token's attention (compute-bound: its
+  dot products per query head and position, not the cache's bytes, take the time); the
+  devices run one after the other, so their times add up;
 - a prompt token multiplies by the active layer weights (2 operations per parameter)
   plus attention over the tokens before it.
 
@@ -28,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from app.hardware.gpus import GpuInfo
-from app.hardware.machine_speed import MachineSpeed, TypeFactor, attention_flops
+from app.hardware.machine_speed import MachineSpeed, TypeFactor, attention_flops, decode_attention_flops
 from app.models.planning.estimator import KV_BYTES_PER_ELEMENT, MemoryEstimate
 from app.models.planning.shape import ModelMemoryShape
 from app.models.planning.weight_types import decode_cost, output_decode_cost, prompt_cost
@@ -75,10 +77,18 @@ class DeviceRates:
     cpu_attention_flops: float = 0.0  # 0: the prompt rate
     cpu_layer_overhead_s: float = 0.0  # a decoded token's fixed cost per CPU layer
     cpu_output_row_s: float = 0.0  # and per output row, when the output matrix is on the CPU
+    # A decoded token's attention per layer, query head and position: a fixed part, and a rate
+    # over the head's width (0: a batch's attention rate).
+    cpu_decode_attention_row_s: float = 0.0
+    cpu_decode_attention_flops: float = 0.0
 
     @property
     def cpu_attention_rate(self) -> float:
         return self.cpu_attention_flops or self.cpu_flops
+
+    @property
+    def cpu_decode_attention_rate(self) -> float:
+        return self.cpu_decode_attention_flops or self.cpu_attention_rate
 
 
 def device_rates(speed: MachineSpeed | None, gpus: Sequence[GpuInfo] = ()) -> DeviceRates:
@@ -107,6 +117,8 @@ def device_rates(speed: MachineSpeed | None, gpus: Sequence[GpuInfo] = ()) -> De
         speed.cpu_attention_flops,
         speed.cpu_layer_overhead_s,
         speed.cpu_output_row_s,
+        speed.cpu_decode_attention_row_s,
+        speed.cpu_decode_attention_flops,
     )
 
 
@@ -205,10 +217,22 @@ def decode_seconds(shape: ModelMemoryShape, est: MemoryEstimate, rates: DeviceRa
     cpu_weights += streamed.cpu_output * output_decode_cost(shape.output_type, factors)
     gpu_share = _gpu_layer_share(shape, est)
     kv = _kv_bytes_per_token(shape, est.kv_type) * n_past
-    cpu = (cpu_weights + kv * (1 - gpu_share)) / rates.cpu_bytes_per_s
+    cpu = cpu_weights / rates.cpu_bytes_per_s + _cpu_attention_seconds(shape, kv, rates, n_past) * (1 - gpu_share)
     cpu += _cpu_fixed_seconds(shape, est, rates, gpu_share)
     gpu = (streamed.gpu + kv * gpu_share) / rates.gpu_bytes_per_s if est.n_gpu_layers else 0.0
     return cpu + gpu + TOKEN_OVERHEAD_S + SAMPLING_S_PER_VOCAB_TOKEN * shape.vocab
+
+
+def _cpu_attention_seconds(shape: ModelMemoryShape, kv_bytes: float, rates: DeviceRates, n_past: int) -> float:
+    """A decoded token's attention over n_past positions, all layers on the CPU, as the
+    benchmark measured it (app/engine/speed_decode_attention.py): per layer, query head and
+    position a fixed part and the head's width at a rate (thin operations, far slower than a
+    batch's: a GQA model's heads that share a KV head each pay their own), and on top the KV
+    cache's bytes at the decode bandwidth (a model whose heads each have their own KV reads
+    many; measured, they add to the operations rather than hide behind them)."""
+    rows = rates.cpu_decode_attention_row_s * shape.n_layer * shape.n_head * n_past
+    operations = rows + decode_attention_flops(shape.n_layer, shape.n_embd, n_past) / rates.cpu_decode_attention_rate
+    return operations + kv_bytes / rates.cpu_bytes_per_s
 
 
 def _cpu_fixed_seconds(shape: ModelMemoryShape, est: MemoryEstimate, rates: DeviceRates, gpu_share: float) -> float:
