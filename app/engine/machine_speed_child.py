@@ -213,11 +213,12 @@ def _decode_attention(
     bytes_per_s, empty_s = rates[Q4_K]
     matmul_rate = SMALL_PROMPT_TOKENS * _flops_per_prompt_token(models[Q4_K.name], SMALL_PROMPT_TOKENS) / empty_s
 
-    def solved(suffix: str) -> DecodeAttention:
+    def solved(flash_attn: bool) -> DecodeAttention:
+        suffix = FLASH_SUFFIX if flash_attn else ""
         narrow, wide = (attention_timing(models[name], seconds[name + suffix]) for name in names)
-        return solve_decode_attention(narrow, wide, bytes_per_s, matmul_rate * ATTENTION_CEILING)
+        return solve_decode_attention(narrow, wide, bytes_per_s, matmul_rate * ATTENTION_CEILING, flash_attn)
 
-    return solved(""), solved(FLASH_SUFFIX)
+    return solved(False), solved(True)
 
 
 def _token_seconds(name: str, seconds: list[float]) -> float:

@@ -76,8 +76,10 @@ class MachineSpeed:
     cpu_decode_attention_row_s: float = 0.0
     cpu_decode_attention_flops: float = 0.0
     # The same law with flash attention on (a load option; a quantized KV cache needs it): its
-    # kernel pays the head's width far more dearly (about 2.5x to 5x on a 2-core EPYC).
-    # 0: not measured (a benchmark before version 7): the flash-off law stands in.
+    # kernel pays a wide head far more dearly (128 wide: about 3x on a 2-core EPYC), a head's
+    # time growing faster than its width, so the fixed part may be negative (the line through
+    # the widths 64 and 128: app/engine/speed_decode_attention.py). Flops 0: not measured (a
+    # benchmark before version 7): the flash-off law stands in.
     cpu_flash_decode_attention_row_s: float = 0.0
     cpu_flash_decode_attention_flops: float = 0.0
     # A decoded token's time on the CPU besides streaming its weights: per layer (its dozen
@@ -165,13 +167,20 @@ class MachineSpeed:
             cpu_attention_flops=float(data.get("cpu_attention_flops") or 0.0),
             cpu_decode_attention_row_s=_non_negative(data.get("cpu_decode_attention_row_s")),
             cpu_decode_attention_flops=_non_negative(data.get("cpu_decode_attention_flops")),
-            cpu_flash_decode_attention_row_s=_non_negative(data.get("cpu_flash_decode_attention_row_s")),
+            cpu_flash_decode_attention_row_s=_finite(data.get("cpu_flash_decode_attention_row_s")),
             cpu_flash_decode_attention_flops=_non_negative(data.get("cpu_flash_decode_attention_flops")),
             cpu_layer_overhead_s=_non_negative(data.get("cpu_layer_overhead_s")),
             cpu_output_row_s=_non_negative(data.get("cpu_output_row_s")),
             measured_under_load=bool(data.get("measured_under_load", False)),
             runs=int(data.get("runs") or 1),
         )
+
+
+def _finite(value: Any) -> float:
+    seconds = float(value or 0.0)
+    if not math.isfinite(seconds):
+        raise ValueError("a decoded token's attention law is not a number")
+    return seconds
 
 
 def _non_negative(value: Any) -> float:

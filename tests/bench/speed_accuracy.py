@@ -220,7 +220,9 @@ def compare(model: str, args: argparse.Namespace) -> int:
                 )
             )
     print()
-    print(f"{Path(model).name}, flash attention {'on' if args.flash_attn else 'off'}; tokens/s except first-token time; ratio = measured / predicted")
+    print(
+        f"{Path(model).name}, flash attention {'on' if args.flash_attn else 'off'}; tokens/s except first-token time; ratio = measured / predicted"
+    )
     print("default: drafting on, as a user gets it (the target's row); plain: drafting off, one token per step")
     print(table(rows))
     print(f"load average after: {_load()}")

@@ -248,7 +248,8 @@ def _cpu_attention_seconds(
     many; measured, they add to the operations rather than hide behind them)."""
     row_s, rate = rates.decode_attention_law(est.flash_attn)
     rows = row_s * shape.n_layer * shape.n_head * n_past
-    operations = rows + decode_attention_flops(shape.n_layer, shape.n_embd, n_past) / rate
+    # Flash attention's fixed part may be negative (see MachineSpeed): a head never costs less than nothing.
+    operations = max(0.0, rows + decode_attention_flops(shape.n_layer, shape.n_embd, n_past) / rate)
     return operations + kv_bytes / rates.cpu_bytes_per_s
 
 
