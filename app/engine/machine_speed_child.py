@@ -15,7 +15,8 @@ output, whose differences are a decoded token's fixed costs per layer and per ou
 so the 2,048-wide main model's bandwidth is the bandwidth, and a narrow model of many
 layers pays its fixed costs on top. The small Q4_K model reads a batch after a long
 cached context and from an empty one, whose difference is attention's rate, then decodes
-single tokens after that context and after a few tokens: a decoded token's attention rate. It prints
+single tokens after that context and after a few tokens: a decoded token's attention rate (with
+flash attention off and on). It prints
 progress lines and one result line on stdout:
 
     DSCODER_SPEED_PROGRESS {"fraction": 0.4, "step": "decoding on the CPU"}
@@ -91,6 +92,7 @@ TYPE_ROUNDS = 3  # rounds over all the weight types (see _compare_types)
 CACHED_TOKENS = 1024  # the context attention is measured over
 DECODE_ATTENTION_TOKENS = 24  # single tokens decoded after CACHED_TOKENS, and after a few
 LONG_CONTEXT_MODELS = frozenset((Q4_K.name, MANY_LAYERS_KEY))  # attention is measured on them
+FLASH_SUFFIX = "+flash"  # a long-context model's second load, with flash attention on
 ATTENTION_CTX = 1280  # CACHED_TOKENS and one batch, padded to 256
 # Shares of the measuring budget: the main model (all devices), the weight types, attention.
 MAIN_SHARE, TYPES_SHARE, ATTENTION_SHARE = 0.4, 0.45, 0.15
@@ -142,7 +144,7 @@ def _measure(model: BenchModel, llm: Any, budget_s: float) -> dict[str, float]:
     }
 
 
-def _load(model: BenchModel, gpu: int | None, threads: int, n_ctx: int = 512) -> Any:
+def _load(model: BenchModel, gpu: int | None, threads: int, n_ctx: int = 512, flash_attn: bool = False) -> Any:
     import llama_cpp
 
     from app.engine.backends import ensure_backends_loaded, model_params_for_this_cpu
@@ -150,7 +152,13 @@ def _load(model: BenchModel, gpu: int | None, threads: int, n_ctx: int = 512) ->
 
     ensure_backends_loaded()
     kwargs: dict[str, Any] = dict(
-        model_path=str(model.path), n_ctx=n_ctx, n_batch=512, n_ubatch=512, verbose=False, n_gpu_layers=0
+        model_path=str(model.path),
+        n_ctx=n_ctx,
+        n_batch=512,
+        n_ubatch=512,
+        verbose=False,
+        n_gpu_layers=0,
+        flash_attn=flash_attn,
     )
     # The engine's own thread plan (physical performance cores decode, every logical core
     # evaluates prompts), so the speed measured is the speed the engine will run at.
@@ -185,20 +193,32 @@ def _attention_share(model: BenchModel, llm: Any, empty_s: float, budget_s: floa
 
 
 def _decode_attention(
-    models: dict[str, BenchModel], llms: dict[str, Any], rates: dict[QuantType, Any]
-) -> DecodeAttention:
-    """A decoded token's attention per layer, query head and position (app/engine/speed_decode_attention.py):
-    the small Q4_K model (heads 128 wide; its cache holds CACHED_TOKENS since _attention_share)
-    and the thin many-layer one (heads 64 wide, filled here) decode single tokens in turns
-    after CACHED_TOKENS and after a few."""
+    models: dict[str, BenchModel], llms: dict[str, Any], rates: dict[QuantType, Any], threads: int
+) -> tuple[DecodeAttention, DecodeAttention]:
+    """A decoded token's attention per layer, query head and position (app/engine/speed_decode_attention.py),
+    with flash attention off and on: the small Q4_K model (heads 128 wide; its cache holds
+    CACHED_TOKENS since _attention_share) and the thin many-layer one (heads 64 wide), each
+    also loaded with flash attention on (its kernel pays a head's width far more dearly), the
+    four decode single tokens in turns after CACHED_TOKENS and after a few."""
     names = (MANY_LAYERS_KEY, Q4_K.name)
-    llms[MANY_LAYERS_KEY].reset()
-    llms[MANY_LAYERS_KEY].eval(tokens(CACHED_TOKENS, 7))
-    seconds = seconds_per_position({name: llms[name] for name in names}, CACHED_TOKENS, DECODE_ATTENTION_TOKENS)
-    narrow, wide = (attention_timing(models[name], seconds[name]) for name in names)
+    flash_names = [name + FLASH_SUFFIX for name in names]
+    for name, flash_name in zip(names, flash_names, strict=True):
+        models[flash_name] = models[name]  # the same file: unlinked once, closed each
+        llms[flash_name] = _load(models[name], None, threads, ATTENTION_CTX, flash_attn=True)
+    for name in (MANY_LAYERS_KEY, *flash_names):
+        llms[name].reset()
+        llms[name].eval(tokens(CACHED_TOKENS, 7))
+    turns = {name: llms[name] for name in (*names, *flash_names)}
+    seconds = seconds_per_position(turns, CACHED_TOKENS, DECODE_ATTENTION_TOKENS)
     bytes_per_s, empty_s = rates[Q4_K]
     matmul_rate = SMALL_PROMPT_TOKENS * _flops_per_prompt_token(models[Q4_K.name], SMALL_PROMPT_TOKENS) / empty_s
-    return solve_decode_attention(narrow, wide, bytes_per_s, matmul_rate * ATTENTION_CEILING)
+
+    def solved(flash_attn: bool) -> DecodeAttention:
+        suffix = FLASH_SUFFIX if flash_attn else ""
+        narrow, wide = (attention_timing(models[name], seconds[name + suffix]) for name in names)
+        return solve_decode_attention(narrow, wide, bytes_per_s, matmul_rate * ATTENTION_CEILING, flash_attn)
+
+    return solved(False), solved(True)
 
 
 def _token_seconds(name: str, seconds: list[float]) -> float:
@@ -278,7 +298,7 @@ def _compare_types(folder: Path, types: list[QuantType], threads: int, budget_s:
         _progress(0.85, "attention over 1K tokens")
         attention_budget = budget_s * ATTENTION_SHARE / (TYPES_SHARE + ATTENTION_SHARE)
         attention = _attention_share(models[Q4_K.name], llms[Q4_K.name], rates[Q4_K][1], attention_budget)
-        decode_attention = _decode_attention(models, llms, rates)
+        decode_attention, flash_decode_attention = _decode_attention(models, llms, rates, threads)
     finally:
         for name, llm in llms.items():
             llm.close()
@@ -295,6 +315,7 @@ def _compare_types(folder: Path, types: list[QuantType], threads: int, budget_s:
         "type_factors": factors,
         "attention_share": attention,
         "decode_attention": decode_attention,
+        "flash_decode_attention": flash_decode_attention,
         "fixed_costs": costs,
     }
 
@@ -328,9 +349,9 @@ def run(
     cpu["output_row_s"] = costs.output_row_s
     cpu["type_factors"] = compared["type_factors"]
     cpu["attention_flops"] = cpu["prompt_flops"] * compared["attention_share"]
-    decode_attention: DecodeAttention = compared["decode_attention"]
-    cpu["decode_attention_row_s"] = decode_attention.row_s
-    cpu["decode_attention_flops"] = decode_attention.flops
+    for key in ("decode_attention", "flash_decode_attention"):
+        law: DecodeAttention = compared[key]
+        cpu[f"{key}_row_s"], cpu[f"{key}_flops"] = law.row_s, law.flops
     return {
         "cpu": cpu,
         "gpus": [{"index": gpu, **speeds} for gpu, speeds in zip(gpus, on_gpus, strict=True)],

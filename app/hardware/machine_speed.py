@@ -75,6 +75,13 @@ class MachineSpeed:
     # 0: not measured (an older benchmark; the batch's attention rate stands in).
     cpu_decode_attention_row_s: float = 0.0
     cpu_decode_attention_flops: float = 0.0
+    # The same law with flash attention on (a load option; a quantized KV cache needs it): its
+    # kernel pays a wide head far more dearly (128 wide: about 3x on a 2-core EPYC), a head's
+    # time growing faster than its width, so the fixed part may be negative (the line through
+    # the widths 64 and 128: app/engine/speed_decode_attention.py). Flops 0: not measured (a
+    # benchmark before version 7): the flash-off law stands in.
+    cpu_flash_decode_attention_row_s: float = 0.0
+    cpu_flash_decode_attention_flops: float = 0.0
     # A decoded token's time on the CPU besides streaming its weights: per layer (its dozen
     # small operations, each ending in a sync of the threads) and per row of the output
     # matrix (a dot product each, the logits copied out). 0: not measured (an older benchmark).
@@ -137,6 +144,9 @@ class MachineSpeed:
         if self.cpu_decode_attention_flops > 0:
             data["cpu_decode_attention_flops"] = self.cpu_decode_attention_flops
             data["cpu_decode_attention_row_s"] = self.cpu_decode_attention_row_s
+        if self.cpu_flash_decode_attention_flops > 0:
+            data["cpu_flash_decode_attention_flops"] = self.cpu_flash_decode_attention_flops
+            data["cpu_flash_decode_attention_row_s"] = self.cpu_flash_decode_attention_row_s
         data["cpu_layer_overhead_s"] = self.cpu_layer_overhead_s
         data["cpu_output_row_s"] = self.cpu_output_row_s
         return data
@@ -157,11 +167,20 @@ class MachineSpeed:
             cpu_attention_flops=float(data.get("cpu_attention_flops") or 0.0),
             cpu_decode_attention_row_s=_non_negative(data.get("cpu_decode_attention_row_s")),
             cpu_decode_attention_flops=_non_negative(data.get("cpu_decode_attention_flops")),
+            cpu_flash_decode_attention_row_s=_finite(data.get("cpu_flash_decode_attention_row_s")),
+            cpu_flash_decode_attention_flops=_non_negative(data.get("cpu_flash_decode_attention_flops")),
             cpu_layer_overhead_s=_non_negative(data.get("cpu_layer_overhead_s")),
             cpu_output_row_s=_non_negative(data.get("cpu_output_row_s")),
             measured_under_load=bool(data.get("measured_under_load", False)),
             runs=int(data.get("runs") or 1),
         )
+
+
+def _finite(value: Any) -> float:
+    seconds = float(value or 0.0)
+    if not math.isfinite(seconds):
+        raise ValueError("a decoded token's attention law is not a number")
+    return seconds
 
 
 def _non_negative(value: Any) -> float:
@@ -227,8 +246,8 @@ def decode_attention_flops(n_layer: int, attention_width: int, n_past: int) -> f
 # the CPU's per-type factors and attention rate; 4: watching the machine's load, repeated
 # while it is busy; 5: a decoded token's fixed costs per layer and per output row, which
 # narrow many-layer models and large vocabularies pay beyond their bytes; 6: a decoded token's
-# attention rate, which a long past slows decoding by).
-BENCHMARK_VERSION = 6
+# attention rate, which a long past slows decoding by; 7: that rate with flash attention on too).
+BENCHMARK_VERSION = 7
 # The vector extensions that change which llama.cpp kernels run, widest first: a VM moved to
 # a host with another vector width (same CPU name) is another machine.
 VECTOR_WIDTHS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("neon", "NEON"), ("asimd", "NEON"))

@@ -145,6 +145,8 @@ def _speed_of(
         cpu_attention_flops=float(cpu.get("attention_flops") or 0.0),
         cpu_decode_attention_row_s=float(cpu.get("decode_attention_row_s") or 0.0),
         cpu_decode_attention_flops=float(cpu.get("decode_attention_flops") or 0.0),
+        cpu_flash_decode_attention_row_s=float(cpu.get("flash_decode_attention_row_s") or 0.0),
+        cpu_flash_decode_attention_flops=float(cpu.get("flash_decode_attention_flops") or 0.0),
         cpu_layer_overhead_s=float(cpu.get("layer_overhead_s") or 0.0),
         cpu_output_row_s=float(cpu.get("output_row_s") or 0.0),
     )

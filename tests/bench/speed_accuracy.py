@@ -1,14 +1,14 @@
 """Speed accuracy: the planner's predicted speeds against the app's engine at default settings.
 
 Usage: python tests/bench/speed_accuracy.py [MODEL.gguf | --shape deepseek-1.3b] [--ctx 2048 4096 8192]
-                                             [--prompts 256 1536] [--tokens 64] [--weights-mb 256]
+                                             [--prompts 256 1536] [--tokens 64] [--weights-mb 256] [--flash-attn]
 
 1. Measures this machine with the app's own benchmark child (a synthetic Q4_K model run
    by llama.cpp in a child process, small models of the other weight types, attention
    over a long context) and reports how long that took. The result is not
    cached: the app's own measurement stays as it was.
 2. For each context, starts the engine through the real supervisor with the app's
-   default settings (Settings() made into load options, "auto" GPU layers resolved as
+   default settings (Settings() made into load options, flash attention on with --flash-attn, "auto" GPU layers resolved as
    the app resolves them), warms it with one short request, then sends one prompt of
    each length (their texts differ from the first token, so no prefix is reused) and
    lets it generate --tokens tokens; then the same request again with plain decoding.
@@ -108,9 +108,9 @@ def measured(client: OpenAIClient, prompt: str, n_tokens: int) -> Timing:
 
 
 def run_context(
-    model: str, n_ctx: int, prompts: list[int], n_tokens: int, machine: MachineProfile
+    model: str, n_ctx: int, prompts: list[int], n_tokens: int, machine: MachineProfile, flash_attn: bool = False
 ) -> list[tuple[int, Timing, Timing]]:
-    settings = Settings()
+    settings = dataclasses.replace(Settings(), flash_attn=flash_attn)
     options = resolve_auto_gpu_layers(load_options_for(settings, model, n_ctx=n_ctx))
     rows = []
     with EngineSupervisor(options) as engine:
@@ -149,6 +149,7 @@ def main() -> int:
     parser.add_argument("--prompts", type=int, nargs="+", default=[256, 1536])
     parser.add_argument("--tokens", type=int, default=64, help="tokens to generate per request")
     parser.add_argument("--weights-mb", type=int, default=256, help="size of the benchmark's synthetic model")
+    parser.add_argument("--flash-attn", action="store_true", help="load the model with flash attention on")
     args = parser.parse_args()
     if args.shape:
         with tempfile.TemporaryDirectory(prefix="speed-accuracy-") as folder:
@@ -174,7 +175,9 @@ def compare(model: str, args: argparse.Namespace) -> int:
     print(
         f"  CPU attention {speed.cpu_attention_rate / 1e9:.1f} GFLOP/s (a batch),"
         f" {speed.cpu_decode_attention_rate / 1e9:.1f} GFLOP/s"
-        f" + {speed.cpu_decode_attention_row_s * 1e9:.2f} ns a head and position (a decoded token)"
+        f" + {speed.cpu_decode_attention_row_s * 1e9:.2f} ns a head and position (a decoded token);"
+        f" flash attention on: {speed.cpu_flash_decode_attention_flops / 1e9:.1f} GFLOP/s"
+        f" + {speed.cpu_flash_decode_attention_row_s * 1e9:.2f} ns"
     )
     print(
         f"  CPU fixed costs of a decoded token: {speed.cpu_layer_overhead_s * 1e6:.0f} us a layer,"
@@ -191,7 +194,7 @@ def compare(model: str, args: argparse.Namespace) -> int:
     rows: list[tuple[str, ...]] = [header + ("1st token pred", "1st token meas", "ratio")]
     misses = 0
     for n_ctx in args.ctx:
-        for n_prompt, pred, meas in run_context(model, n_ctx, args.prompts, args.tokens, machine):
+        for n_prompt, pred, meas in run_context(model, n_ctx, args.prompts, args.tokens, machine, args.flash_attn):
             default_ratio, decode_ok = ratio_cell(meas.drafted_tokens_per_s, pred.drafted_tokens_per_s, DECODE_TARGET)
             plain_ratio, _ = ratio_cell(meas.decode_tokens_per_s, pred.decode_tokens_per_s, None)
             prompt_ratio, prompt_ok = ratio_cell(meas.prompt_tokens_per_s, pred.prompt_tokens_per_s, PROMPT_TARGET)
@@ -217,7 +220,9 @@ def compare(model: str, args: argparse.Namespace) -> int:
                 )
             )
     print()
-    print(f"{Path(model).name}; tokens/s except first-token time; ratio = measured / predicted")
+    print(
+        f"{Path(model).name}, flash attention {'on' if args.flash_attn else 'off'}; tokens/s except first-token time; ratio = measured / predicted"
+    )
     print("default: drafting on, as a user gets it (the target's row); plain: drafting off, one token per step")
     print(table(rows))
     print(f"load average after: {_load()}")

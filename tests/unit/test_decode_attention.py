@@ -10,6 +10,7 @@ the KV bytes on top."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,80 @@ def test_the_decode_attention_is_kept_read_back_and_shown() -> None:
     assert "decoded attention 100 GFLOP/s + 4.0 ns a head" in MEASURED.describe()
     with pytest.raises(ValueError):
         MachineSpeed.from_json({**data, "cpu_decode_attention_row_s": -1.0})
+
+
+# Flash attention on (a quantized KV cache needs it): its kernel pays a wide head far more dearly,
+# a head's time growing faster than its width. Measured by the benchmark on the 2-core EPYC:
+# heads 64 wide 8.5 ns a position, 128 wide 48 ns (flash off: 15 and 16): the line through the
+# two widths has a negative fixed part.
+FLASH_ROW_S, FLASH_RATE = -31e-9, 6.5e9
+MEASURED_WITH_FLASH = dataclasses.replace(
+    MEASURED, cpu_flash_decode_attention_row_s=FLASH_ROW_S, cpu_flash_decode_attention_flops=FLASH_RATE
+)
+
+
+def _deepseek_1p3b(flash_attn: bool) -> tuple[ModelMemoryShape, MemoryEstimate]:
+    """DeepSeek-Coder-1.3B: 24 layers of 16 heads of 128, each head its own KV."""
+    entry = load_catalog().get("deepseek-coder-1.3b-instruct:Q4_K_M")
+    return model_shape(entry), estimate_memory(entry, n_ctx=4096, flash_attn=flash_attn)
+
+
+def test_with_flash_attention_on_a_decoded_token_pays_the_flash_law_and_wide_heads_decode_slower() -> None:
+    shape, flash_off = _deepseek_1p3b(flash_attn=False)
+    _shape, flash_on = _deepseek_1p3b(flash_attn=True)
+    assert (shape.n_layer, shape.n_head, shape.n_embd) == (24, 16, 2048)
+    heads = 24 * 16 * 1536
+    kv_s = 2 * 2048 * 24 * 2 * 1536 / BANDWIDTH  # K and V in f16, every head its own
+    off_s = heads * ROW_S + decode_attention_flops(24, 2048, 1536) / RATE + kv_s
+    on_s = heads * FLASH_ROW_S + decode_attention_flops(24, 2048, 1536) / FLASH_RATE + kv_s
+    assert _slowdown(shape, flash_off, MEASURED_WITH_FLASH, 1536) == pytest.approx(off_s)
+    assert _slowdown(shape, flash_on, MEASURED_WITH_FLASH, 1536) == pytest.approx(on_s)
+    rates = device_rates(MEASURED_WITH_FLASH)
+    on, off = predict_speed(shape, flash_on, rates, 1536), predict_speed(shape, flash_off, rates, 1536)
+    assert on.plain_decode < 0.9 * off.plain_decode  # the user who turns flash attention on is told so
+
+
+def test_a_stored_benchmark_6_result_loads_and_flash_attention_falls_back_to_the_flash_off_law(
+    tmp_path: Path,
+) -> None:
+    """Version 6 kept no flash-on law: its file has the flash-off fields only."""
+    path = tmp_path / "machine_speed.json"
+    stored = {**MEASURED.to_json(), "run_s": 6.0}
+    assert not any("flash" in key for key in stored)
+    path.write_text(json.dumps({"schema": 1, "machines": {"cpu | benchmark 6": stored}}), encoding="utf-8")
+    old = load_cached_speed("cpu | benchmark 6", path)
+    assert old is not None and old.cpu_decode_attention_flops == RATE
+    assert (old.cpu_flash_decode_attention_row_s, old.cpu_flash_decode_attention_flops) == (0.0, 0.0)
+    shape, flash_off = _deepseek_1p3b(flash_attn=False)
+    _shape, flash_on = _deepseek_1p3b(flash_attn=True)
+    assert _slowdown(shape, flash_on, old, 1536) == pytest.approx(_slowdown(shape, flash_off, old, 1536))
+
+
+def test_the_flash_attention_law_is_kept_and_read_back() -> None:
+    data = MEASURED_WITH_FLASH.to_json()
+    assert (data["cpu_flash_decode_attention_flops"], data["cpu_flash_decode_attention_row_s"]) == (
+        FLASH_RATE,
+        FLASH_ROW_S,
+    )
+    assert MachineSpeed.from_json(data) == MEASURED_WITH_FLASH
+    with pytest.raises(ValueError):
+        MachineSpeed.from_json({**data, "cpu_flash_decode_attention_flops": -1.0})
+
+
+def test_flash_attention_keeps_the_line_through_both_widths_and_a_narrow_head_costs_no_less_than_nothing() -> None:
+    narrow = attention_timing(_bench_model(40, THIN_SHAPE), 0.0)
+    wide = attention_timing(_bench_model(2, DEFAULT_SHAPE), 0.0)
+
+    def timed(timing: AttentionTiming) -> AttentionTiming:
+        per_head = FLASH_ROW_S + 4 * timing.head_width / FLASH_RATE
+        return dataclasses.replace(timing, seconds=timing.heads * per_head + timing.kv_bytes / BANDWIDTH)
+
+    flash = solve_decode_attention(timed(narrow), timed(wide), BANDWIDTH, ceiling_flops=1e12, flash_attn=True)
+    assert flash.row_s == pytest.approx(FLASH_ROW_S) and flash.flops == pytest.approx(FLASH_RATE)
+    flash_off = solve_decode_attention(timed(narrow), timed(wide), BANDWIDTH, ceiling_flops=1e12)
+    assert flash_off.row_s == 0.0  # flash off, a negative fixed part is noise: the wide heads' time is all width
+    shape, _est = _qwen_shaped()
+    _shape, flash_on = _deepseek_1p3b(flash_attn=True)
+    narrow_heads = dataclasses.replace(shape, n_embd=14 * 32)  # heads 32 wide: below the line's zero
+    kv_s = 2 * QWEN_KV_PER_LAYER * 24 * 2 * 1000 / BANDWIDTH
+    assert _slowdown(narrow_heads, flash_on, MEASURED_WITH_FLASH, 1000) == pytest.approx(kv_s)

@@ -208,6 +208,8 @@ def test_the_benchmark_measures_this_machine_in_a_child_and_caches_it(tmp_path: 
         "cpu_attention_flops",
         "cpu_decode_attention_flops",
         "cpu_decode_attention_row_s",
+        "cpu_flash_decode_attention_flops",
+        "cpu_flash_decode_attention_row_s",
         "cpu_layer_overhead_s",
         "cpu_output_row_s",
         "measured_under_load",
@@ -219,6 +221,7 @@ def test_the_benchmark_measures_this_machine_in_a_child_and_caches_it(tmp_path: 
     assert factors["Q8_0"].decode > 0 and factors["Q8_0"].prompt > 0
     assert 0 < speed.cpu_attention_flops <= speed.cpu_prompt_flops  # guarded: never faster than the matmuls
     assert 0 < speed.cpu_decode_attention_flops <= speed.cpu_prompt_flops
+    assert speed.cpu_flash_decode_attention_flops > 0  # measured with flash attention on too
 
 
 def _never(*_args: object, **_kwargs: object) -> MachineSpeed:

@@ -81,6 +81,9 @@ class DeviceRates:
     # over the head's width (0: a batch's attention rate).
     cpu_decode_attention_row_s: float = 0.0
     cpu_decode_attention_flops: float = 0.0
+    # The same with flash attention on (0: not measured; the flash-off law stands in).
+    cpu_flash_decode_attention_row_s: float = 0.0
+    cpu_flash_decode_attention_flops: float = 0.0
 
     @property
     def cpu_attention_rate(self) -> float:
@@ -89,6 +92,14 @@ class DeviceRates:
     @property
     def cpu_decode_attention_rate(self) -> float:
         return self.cpu_decode_attention_flops or self.cpu_attention_rate
+
+    def decode_attention_law(self, flash_attn: bool) -> tuple[float, float]:
+        """A decoded token's attention on the CPU with flash attention on or off: (seconds per
+        layer, query head and position; FLOP/s over the head's width). Flash on, but measured by
+        a benchmark before version 7: the flash-off law."""
+        if flash_attn and self.cpu_flash_decode_attention_flops > 0:
+            return self.cpu_flash_decode_attention_row_s, self.cpu_flash_decode_attention_flops
+        return self.cpu_decode_attention_row_s, self.cpu_decode_attention_rate
 
 
 def device_rates(speed: MachineSpeed | None, gpus: Sequence[GpuInfo] = ()) -> DeviceRates:
@@ -119,6 +130,8 @@ def device_rates(speed: MachineSpeed | None, gpus: Sequence[GpuInfo] = ()) -> De
         speed.cpu_output_row_s,
         speed.cpu_decode_attention_row_s,
         speed.cpu_decode_attention_flops,
+        speed.cpu_flash_decode_attention_row_s,
+        speed.cpu_flash_decode_attention_flops,
     )
 
 
@@ -217,21 +230,26 @@ def decode_seconds(shape: ModelMemoryShape, est: MemoryEstimate, rates: DeviceRa
     cpu_weights += streamed.cpu_output * output_decode_cost(shape.output_type, factors)
     gpu_share = _gpu_layer_share(shape, est)
     kv = _kv_bytes_per_token(shape, est.kv_type) * n_past
-    cpu = cpu_weights / rates.cpu_bytes_per_s + _cpu_attention_seconds(shape, kv, rates, n_past) * (1 - gpu_share)
+    cpu = cpu_weights / rates.cpu_bytes_per_s + _cpu_attention_seconds(shape, est, kv, rates, n_past) * (1 - gpu_share)
     cpu += _cpu_fixed_seconds(shape, est, rates, gpu_share)
     gpu = (streamed.gpu + kv * gpu_share) / rates.gpu_bytes_per_s if est.n_gpu_layers else 0.0
     return cpu + gpu + TOKEN_OVERHEAD_S + SAMPLING_S_PER_VOCAB_TOKEN * shape.vocab
 
 
-def _cpu_attention_seconds(shape: ModelMemoryShape, kv_bytes: float, rates: DeviceRates, n_past: int) -> float:
+def _cpu_attention_seconds(
+    shape: ModelMemoryShape, est: MemoryEstimate, kv_bytes: float, rates: DeviceRates, n_past: int
+) -> float:
     """A decoded token's attention over n_past positions, all layers on the CPU, as the
-    benchmark measured it (app/engine/speed_decode_attention.py): per layer, query head and
+    benchmark measured it with the load's flash attention setting (on, its kernel pays the
+    head's width far more dearly: app/engine/speed_decode_attention.py): per layer, query head and
     position a fixed part and the head's width at a rate (thin operations, far slower than a
     batch's: a GQA model's heads that share a KV head each pay their own), and on top the KV
     cache's bytes at the decode bandwidth (a model whose heads each have their own KV reads
     many; measured, they add to the operations rather than hide behind them)."""
-    rows = rates.cpu_decode_attention_row_s * shape.n_layer * shape.n_head * n_past
-    operations = rows + decode_attention_flops(shape.n_layer, shape.n_embd, n_past) / rates.cpu_decode_attention_rate
+    row_s, rate = rates.decode_attention_law(est.flash_attn)
+    rows = row_s * shape.n_layer * shape.n_head * n_past
+    # Flash attention's fixed part may be negative (see MachineSpeed): a head never costs less than nothing.
+    operations = max(0.0, rows + decode_attention_flops(shape.n_layer, shape.n_embd, n_past) / rate)
     return operations + kv_bytes / rates.cpu_bytes_per_s
 
 
