@@ -29,11 +29,13 @@ Targets: decode within +-25%, prompt within +-30%. Run it on a quiet machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,7 +115,13 @@ def run_context(
     settings = dataclasses.replace(Settings(), flash_attn=flash_attn)
     options = resolve_auto_gpu_layers(load_options_for(settings, model, n_ctx=n_ctx))
     rows = []
-    with EngineSupervisor(options) as engine:
+    # A fresh home for the engine, as a new user has: the prompt cache persists on disk, and
+    # the same prompts from an earlier run would be read back instead of evaluated.
+    with (
+        tempfile.TemporaryDirectory(prefix="speed-accuracy-home-") as home,
+        _engine_home(home),
+        EngineSupervisor(options) as engine,
+    ):
         endpoint = engine.start()
         client = OpenAIClient(endpoint.base_url, endpoint.api_key)
         try:
@@ -129,6 +137,20 @@ def run_context(
         finally:
             client.close()
     return rows
+
+
+@contextlib.contextmanager
+def _engine_home(home: str) -> Iterator[None]:
+    """DSCODER_HOME set to `home` for the engines started inside (they inherit the environment)."""
+    before = os.environ.get("DSCODER_HOME")
+    os.environ["DSCODER_HOME"] = home
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("DSCODER_HOME", None)
+        else:
+            os.environ["DSCODER_HOME"] = before
 
 
 def _load() -> str:

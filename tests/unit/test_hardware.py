@@ -220,7 +220,9 @@ def test_the_benchmark_measures_this_machine_in_a_child_and_caches_it(tmp_path: 
     assert set(factors) == {"Q4_K", "Q8_0"} and (factors["Q4_K"].decode, factors["Q4_K"].prompt) == (1.0, 1.0)
     assert factors["Q8_0"].decode > 0 and factors["Q8_0"].prompt > 0
     assert 0 < speed.cpu_attention_flops <= speed.cpu_prompt_flops  # guarded: never faster than the matmuls
-    assert 0 < speed.cpu_decode_attention_flops <= speed.cpu_prompt_flops
+    # Decode attention's rate is capped by the small Q4_K model's matmul rate, which a burst of
+    # load can put above the main model's: only its sign is the benchmark's promise.
+    assert speed.cpu_decode_attention_flops > 0 and speed.cpu_decode_attention_row_s >= 0
     assert speed.cpu_flash_decode_attention_flops > 0  # measured with flash attention on too
 
 
