@@ -4,7 +4,9 @@ Usage: python tests/bench/engine.py [MODEL.gguf] [--threads N] [--runs N]
 
 Same model, threads, prompt and greedy sampling on both sides, in one run. Prints
 decode and prompt tokens/s with their ratios, the first-token overhead, and cancel
-latency while decoding and while a long prompt is being processed.
+latency while decoding and while a long prompt is being processed. With the decode row
+goes the CPU time per token of what streaming adds (the engine's event loop, the client):
+on a machine whose cores all decode, that time is taken from llama.cpp's threads.
 
 Cancel latency runs from the client's cancel() to the moment the engine's generation
 loop ended, as the engine records it (`last_generation.ended_at`, the same wall clock,
@@ -22,6 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 import llama_cpp  # noqa: E402
+import psutil  # noqa: E402
 
 from app.engine.backends import model_params_for_this_cpu  # noqa: E402
 from app.llm.client import OpenAIClient
@@ -83,6 +86,17 @@ def inprocess(model: str, threads: int, runs: int, prompt_lines: int, decode_tok
     }
 
 
+def stream_cpu_seconds(supervisor: EngineSupervisor) -> tuple[float, float]:
+    """CPU seconds so far of the engine's event loop (its main thread, which frames and sends
+    the stream) and of this process (the client reading it; the in-process side is idle then).
+
+    On 2 cores both of llama.cpp's threads decode, so this CPU is taken from them."""
+    assert supervisor.process is not None
+    loop = next(t for t in psutil.Process(supervisor.process.pid).threads() if t.id == supervisor.process.pid)
+    mine = psutil.Process().cpu_times()
+    return loop.user_time + loop.system_time, mine.user + mine.system
+
+
 def through_engine(
     model: str, threads: int, runs: int, prompt_lines: int, decode_tokens: int, long_lines: int
 ) -> dict[str, float]:
@@ -100,6 +114,7 @@ def through_engine(
             return time.perf_counter() - start
 
         prompt_rates, decode_rates, short = [], [], []
+        stream_cpu_ms: list[list[float]] = []
         for run in range(runs):
             stats = None
             for event in client.stream_completion(prompt_text(prompt_lines, run + 100), None, greedy):
@@ -107,11 +122,16 @@ def through_engine(
             # Prompt speed as the client sees it: prompt tokens over the time to the first token.
             prompt_rates.append(stats.prompt_tokens / stats.time_to_first_token_s)
             stats = None
+            cpu_before = stream_cpu_seconds(supervisor)
             for event in client.stream_completion(
                 DECODE_PROMPT + f"# {run}\n", None, SamplingParams(temperature=0.0, max_tokens=decode_tokens)
             ):
                 stats = event.stats or stats
             decode_rates.append(stats.tokens_per_s)
+            stream_cpu = [
+                after - before for after, before in zip(stream_cpu_seconds(supervisor), cpu_before, strict=True)
+            ]
+            stream_cpu_ms.append([1000 * s / stats.completion_tokens for s in stream_cpu])
         for run in range(runs):
             short.append(first_token_time(f"x = {run}"))
 
@@ -151,6 +171,8 @@ def through_engine(
     return {
         "prompt_tps": median(prompt_rates),
         "decode_tps": median(decode_rates),
+        "loop_cpu_ms": median([ms[0] for ms in stream_cpu_ms]),
+        "client_cpu_ms": median([ms[1] for ms in stream_cpu_ms]),
         "short_ttft": median(short),
         "cancel_decode": cancel_decode,
         "cancel_prompt": cancel_prompt,
@@ -246,6 +268,14 @@ def main() -> int:
             f"{eng['short_ttft'] * 1000:.1f}",
             f"+{overhead_ms:.1f} ms",
             "<= 30 ms",
+        ),
+        (
+            "the stream's CPU per decoded token: engine event loop + client (ms)",
+            "",
+            "",
+            f"{eng['loop_cpu_ms']:.2f} + {eng['client_cpu_ms']:.2f}"
+            f" ({(eng['loop_cpu_ms'] + eng['client_cpu_ms']) * eng['decode_tps'] / 1000:.1%} of a token's time)",
+            "",
         ),
         ("cancel while decoding (ms)", "", "", f"{eng['cancel_decode'] * 1000:.0f}", "<= 100"),
         (
