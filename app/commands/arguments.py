@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 from app.config import sampling
+from app.loop.tries import DEFAULT_FEEDBACK_TRIES
 from app.models.planning.purposes import PURPOSES
 from app.protocol.options import GPU_LAYERS_HELP, KV_CACHE_TYPES, gpu_layers_arg
 
@@ -232,6 +233,14 @@ def edit(parser: Parser) -> None:
         default=2,
         metavar="N",
         help="feedback rounds after the first try while the tests fail (default: 2; 0 is one shot)",
+    )
+    parser.add_argument(
+        "--tries",
+        type=int,
+        default=DEFAULT_FEEDBACK_TRIES,
+        metavar="K",
+        help="fresh tries in a feedback round whose answer still fails; the tests pick the best"
+        f" (default: {DEFAULT_FEEDBACK_TRIES}; 0: only the answer in the conversation)",
     )
     parser.add_argument(
         "--timeout", type=float, default=600.0, metavar="S", help="the limit of each test run in seconds (default: 600)"

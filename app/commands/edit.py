@@ -58,6 +58,8 @@ def _check_usage(args: argparse.Namespace) -> Path:
         raise UsageError("--api-key goes with --endpoint")
     if args.rounds < 0:
         raise UsageError("--rounds must be 0 or more")
+    if args.tries < 0:
+        raise UsageError("--tries must be 0 or more")
     if args.timeout <= 0:
         raise UsageError("--timeout must be more than 0 seconds")
     folder = Path(args.dir).expanduser()
@@ -67,7 +69,8 @@ def _check_usage(args: argparse.Namespace) -> Path:
 
 
 def _print_round(record: RoundRecord, progress: LoopProgress) -> None:
-    print(f"== Round {record.number} of {progress.total_rounds} ==")
+    tries = f" (the tests chose from {record.tries} answers)" if record.tries > 1 else ""
+    print(f"== Round {record.number} of {progress.total_rounds}{tries} ==")
     for problem in record.problems:
         print(f"note: {problem}", file=sys.stderr)
     if record.diff:
@@ -125,6 +128,7 @@ def _edit(args: argparse.Namespace, folder: Path, instruction: str, work: Path) 
             test_command=command,
             run_tests=tests if command else None,
             feedback_rounds=args.rounds,
+            tries=args.tries,
             read=read,
             context_size=options.n_ctx if options is not None else None,
             answer_tokens=args.max_tokens,

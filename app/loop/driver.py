@@ -23,7 +23,7 @@ from typing import Literal, Protocol
 from app.edits.changeset import ChangeSet, build_changeset, parse_for
 from app.edits.prompt import Message, edit_messages, retry_message
 from app.edits.workspace import EditScope
-from app.edits.writing import UndoRecord, write_changeset
+from app.edits.writing import UndoRecord, undo_change, write_changeset
 from app.llm.client import OpenAIClient
 from app.llm.stream import CancelToken
 from app.loop.feedback import (
@@ -33,6 +33,7 @@ from app.loop.feedback import (
     trim_failures,
 )
 from app.loop.rounds import FEEDBACK_TEMPERATURE, LoopProgress, StopReason, TestRun, feedback_sampling
+from app.loop.tries import DEFAULT_FEEDBACK_TRIES, Try, best_try, fresh_request, rebased
 from app.protocol.options import SamplingParams
 from app.utils.errors import DscoderError
 
@@ -54,8 +55,11 @@ class ModelAnswer:
 
 
 class AnswerSource(Protocol):
-    def answer(self, messages: Sequence[Message], stop: threading.Event, *, feedback: bool = False) -> ModelAnswer:
-        """The model's answer to `messages`; `feedback`: an answer to the failures of a round."""
+    def answer(
+        self, messages: Sequence[Message], stop: threading.Event, *, feedback: bool = False, attempt: int = 0
+    ) -> ModelAnswer:
+        """The model's answer to `messages`; `feedback`: an answer to the failures of a round;
+        `attempt`: which fresh try of the round (each samples with a seed of its own)."""
         ...
 
 
@@ -72,14 +76,16 @@ class ClientAnswers:
         self.params = params or SamplingParams()
         self.feedback_temperature = feedback_temperature
 
-    def answer(self, messages: Sequence[Message], stop: threading.Event, *, feedback: bool = False) -> ModelAnswer:
+    def answer(
+        self, messages: Sequence[Message], stop: threading.Event, *, feedback: bool = False, attempt: int = 0
+    ) -> ModelAnswer:
         started = time.monotonic()
         token = CancelToken()
         parts: list[str] = []
         stats = None
         params = self.params
         if feedback:
-            params = feedback_sampling(params, self.feedback_temperature)
+            params = feedback_sampling(params, self.feedback_temperature, attempt)
         for event in self.client.stream_chat(messages, params, token):
             if stop.is_set():
                 token.cancel()
@@ -125,6 +131,7 @@ class RoundRecord:
     problems: list[str] = field(default_factory=list)  # edits the app could not make, for the user
     tests: TestRun | None = None
     seconds: float = 0.0
+    tries: int = 1  # the answers the tests chose from (a feedback round's conversation answer and fresh tries)
 
     @property
     def prompt_tokens(self) -> int:
@@ -209,6 +216,7 @@ class EditLoop:
     test_command: str | None = None
     run_tests: TestRunner | None = None
     feedback_rounds: int = 2
+    tries: int = DEFAULT_FEEDBACK_TRIES  # fresh tries per feedback round after the conversation's answer fails
     read: Sequence[str] = ()
     context_size: int | None = None
     answer_tokens: int = 1024
@@ -223,9 +231,11 @@ class EditLoop:
     def run(self) -> LoopOutcome:
         progress = LoopProgress(self.feedback_rounds)
         scope = EditScope.read(self.folder, self.files, self.read)
+        first_scope = scope  # the files as the first request showed them: the fresh tries show them again
         believed = {f.path: f.text for f in scope.editable}  # each file as the model last saw or wrote it
         messages: list[Message] = edit_messages(self.instruction, scope)
         outcome = LoopOutcome("rounds", [], progress, messages)
+        testing = bool(self.test_command) and self.run_tests is not None
         while True:
             if self.stop.is_set():
                 outcome.reason = "stopped"
@@ -234,37 +244,49 @@ class EditLoop:
             outcome.rounds.append(record)
             started = time.monotonic()
             self._status(progress, "asking the model")
-            changeset = self._ask(scope, messages, record)
+            tested: TestRun | None = None
+            if record.number == 1:
+                changeset = self._ask(scope, messages, record)
+            else:
+                previous = outcome.rounds[-2]
+                kept = self._tries(scope, first_scope, messages, record, previous, progress)
+                changeset, tested = kept.changeset, kept.tests
             record.changeset = changeset
             record.problems = [p.message for p in changeset.problems]
             if self.stop.is_set():
                 outcome.reason = "stopped"
                 return outcome
-            if changeset.empty:
+            # A first answer that changes nothing still gets its test run, where there is
+            # one: the failures are what the feedback round shows the model.
+            if changeset.empty and not (record.number == 1 and testing):
                 outcome.reason = "no_edit" if progress.round == 1 else "unchanged"
                 outcome.detail = "; ".join(record.problems)
                 record.seconds = time.monotonic() - started
                 self._report(record, progress)
                 return outcome
-            try:
-                undo = write_changeset(changeset)
-            except DscoderError as error:
-                outcome.reason, outcome.detail = "refused", str(error)
-                return outcome
-            outcome.undo.append(undo)
-            record.diff = changeset_diff(changeset)
-            record.written = undo.paths
-            believed.update({c.path: c.new_text for c in changeset.changes if c.kind != "deleted"})
-            self.files.extend(c.path for c in changeset.changes if c.kind == "new" and c.path not in self.files)
-            if not self.test_command or self.run_tests is None:
+            if not changeset.empty:
+                try:
+                    undo = write_changeset(changeset)
+                except DscoderError as error:
+                    outcome.reason, outcome.detail = "refused", str(error)
+                    return outcome
+                outcome.undo.append(undo)
+                record.diff = changeset_diff(changeset)
+                record.written = undo.paths
+                believed.update({c.path: c.new_text for c in changeset.changes if c.kind != "deleted"})
+                self.files.extend(c.path for c in changeset.changes if c.kind == "new" and c.path not in self.files)
+            if not testing:
                 record.seconds = time.monotonic() - started
                 self._report(record, progress)
                 outcome.reason = "applied"
                 return outcome
             self._status(progress, "running the tests")
-            record.tests = self.run_tests(self.folder)
+            assert self.run_tests is not None
+            record.tests = tested if tested is not None else self.run_tests(self.folder)
             record.seconds = time.monotonic() - started
             reason = progress.after_tests(record.tests)
+            if reason == "rounds" and changeset.empty:  # one shot, and its answer changed nothing
+                reason, outcome.detail = "no_edit", "; ".join(record.problems)
             if self.stop.is_set():
                 reason = "stopped"
             self._report(record, progress)
@@ -296,6 +318,61 @@ class EditLoop:
             messages.append({"role": "assistant", "content": again.text})
             changeset = build_changeset(scope, parse_for(scope, again.text), earlier=parsed)
         return changeset
+
+    def _tries(
+        self,
+        scope: EditScope,
+        first_scope: EditScope,
+        messages: list[Message],
+        record: RoundRecord,
+        previous: RoundRecord,
+        progress: LoopProgress,
+    ) -> Try:
+        """A feedback round's answer: the conversation's, then fresh tries while none passes
+        (app.loop.tries); the one the tests rank best, its test run with it. `messages`
+        becomes the conversation that asked for it."""
+        assert previous.tests is not None and self.run_tests is not None
+        tries: list[Try] = []
+        if (previous.changeset is not None and not previous.changeset.empty) or not self.tries:
+            # After an answer that changed nothing the conversation is skipped: shown its
+            # own unchanged code, the model writes it again.
+            answered = self._ask(scope, messages, record)
+            tries.append(self._tested(Try(list(messages), answered)))
+        if self.tries and not self.stop.is_set() and not any(t.passed for t in tries):
+            budget = budget_chars(self.context_size, 0, self.answer_tokens)
+            fresh = fresh_request(self.instruction, first_scope, previous.tests, budget, self.folder)
+            for attempt in range(1, self.tries + 1):
+                if self.stop.is_set():
+                    break
+                self._status(progress, f"fresh try {attempt} of {self.tries}")
+                answer = self.source.answer(fresh, self.stop, feedback=True, attempt=attempt)
+                record.answers.append(answer)
+                conversation = [*fresh, {"role": "assistant", "content": answer.text}]
+                made = rebased(build_changeset(first_scope, parse_for(first_scope, answer.text)), scope)
+                tries.append(self._tested(Try(conversation, made)))
+                if tries[-1].passed:
+                    break
+        if not tries:  # stopped before any answer
+            return Try(list(messages), build_changeset(scope, ""))
+        kept = best_try(tries)
+        record.tries = len(tries)
+        messages[:] = kept.messages
+        return kept
+
+    def _tested(self, attempt: Try) -> Try:
+        """The try with the test run of its change; the files are put back after it."""
+        if attempt.changeset.empty or self.stop.is_set():
+            return attempt
+        assert self.run_tests is not None
+        try:
+            undo = write_changeset(attempt.changeset)
+        except DscoderError:
+            return attempt  # left untested: it ranks after every tested change
+        try:
+            attempt.tests = self.run_tests(self.folder)
+        finally:
+            undo_change(undo, overwrite=True)
+        return attempt
 
     def _feedback(self, record: RoundRecord, scope: EditScope, believed: dict[str, str]) -> str:
         assert record.tests is not None

@@ -97,11 +97,17 @@ class TestRun:
         return ", ".join(p for p in parts if p)
 
 
-def feedback_sampling(params: SamplingParams, temperature: float = FEEDBACK_TEMPERATURE) -> SamplingParams:
-    """The sampling of a feedback round's answer: the user's, at least `temperature` warm, seeded."""
+def feedback_sampling(
+    params: SamplingParams, temperature: float = FEEDBACK_TEMPERATURE, attempt: int = 0
+) -> SamplingParams:
+    """The sampling of a feedback round's answer: the user's, at least `temperature` warm, seeded.
+    Each `attempt` (a round's fresh tries, app.loop.tries) has a seed of its own, so the
+    tries of one request differ."""
     if params.temperature >= temperature:
-        return params
-    return replace(params, temperature=temperature, seed=FEEDBACK_SEED)
+        if not attempt:
+            return params
+        return replace(params, seed=(params.seed if params.seed is not None else FEEDBACK_SEED) + attempt)
+    return replace(params, temperature=temperature, seed=FEEDBACK_SEED + attempt)
 
 
 def run_tests(command: str, folder: str, timeout: float, stop: threading.Event | None = None) -> TestRun:

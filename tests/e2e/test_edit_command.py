@@ -58,11 +58,13 @@ def test_passes_on_the_second_round(project: Path, capsys: pytest.CaptureFixture
 
 
 def test_still_failing_after_the_rounds_exits_1(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with answering(whole(STILL_WRONG), whole(BUGGY)) as server:
-        code = edit(server, project, "--file", "stats.py", "--test-cmd", TEST_CMD, "--rounds", "1", "--json")
+    with answering(whole(STILL_WRONG), whole(BUGGY), whole(STILL_WRONG)) as server:
+        code = edit(server, project, "--file", "stats.py", "--test-cmd", TEST_CMD, "--rounds", "1", "--tries", "1", "--json")
     captured = capsys.readouterr()
     assert code == 1
     assert "the tests still fail after the last round" in captured.err
+    assert "== Round 2 of 2 (the tests chose from 2 answers) ==" in captured.out  # the conversation's and a fresh try
+    assert len(server.questions()) == 3
     figures = last_json(captured.out)
     assert figures["passed"] is False and figures["rounds"] == 2 and figures["test_exit_code"] == 1
 
@@ -78,10 +80,11 @@ def test_applied_without_a_test_command_exits_0(project: Path, capsys: pytest.Ca
 
 def test_an_answer_without_an_edit_exits_1_with_the_reason(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with answering("Sort the values, then average the middle two.") as server:
-        code = edit(server, project, "--file", "stats.py", "--test-cmd", TEST_CMD)
+        code = edit(server, project, "--file", "stats.py", "--test-cmd", TEST_CMD, "--rounds", "0")
     captured = capsys.readouterr()
     assert code == 1
     assert "no edit could be applied: The answer has no edit the app can read" in captured.err
+    assert "tests: 1 failed" in captured.out  # the code as it is was tested: a feedback round would show that
     assert (project / "stats.py").read_text() == BUGGY
 
 
@@ -116,8 +119,8 @@ def test_the_tiny_model_runs_the_loop_to_a_clean_end(
     args = ["edit", "Fix median.", "--dir", str(project), "--file", "stats.py", "--test-cmd", TEST_CMD]
     code = main([*args, "--max-tokens", "24", "--json", "--endpoint", endpoint.base_url, "--api-key", endpoint.api_key])
     captured = capsys.readouterr()
-    assert code == 1  # random weights write no edit
-    assert "dscoder edit: no edit could be applied" in captured.err
+    assert code == 1  # random weights write no edit, in the first try or the fresh ones
+    assert "dscoder edit: the answer changed nothing" in captured.err
     figures = last_json(captured.out)
-    assert figures["rounds"] == 1 and figures["changed"] == [] and figures["prompt_tokens"] > 0
+    assert figures["rounds"] == 2 and figures["changed"] == [] and figures["prompt_tokens"] > 0
     assert (project / "stats.py").read_text() == BUGGY

@@ -1,7 +1,9 @@
 """The loop with a scripted model and real test runs (pytest in a temporary folder): it
 passes on round 2 after a failing round 1, stops on a round that changes nothing, stops
 after N feedback rounds, sends the conversation so far plus the failures, and resends a
-file only where it changed beyond the model's own edit."""
+file only where it changed beyond the model's own edit. A feedback round whose answer
+fails asks fresh tries (the first request with the failures, none of the failed
+answers) and keeps the one the tests rank best."""
 
 from __future__ import annotations
 
@@ -26,10 +28,14 @@ class ScriptedModel:
     def __init__(self, answers: Sequence[str], stop_after: int | None = None) -> None:
         self.answers = list(answers)
         self.requests: list[list[Message]] = []
+        self.attempts: list[int] = []
         self.stop_after = stop_after
 
-    def answer(self, messages: Sequence[Message], stop: threading.Event, *, feedback: bool = False) -> ModelAnswer:
+    def answer(
+        self, messages: Sequence[Message], stop: threading.Event, *, feedback: bool = False, attempt: int = 0
+    ) -> ModelAnswer:
         self.requests.append([dict(m) for m in messages])
+        self.attempts.append(attempt)
         if self.stop_after is not None and len(self.requests) >= self.stop_after:
             stop.set()  # the user's Stop while this answer streams
         return ModelAnswer(self.answers.pop(0), prompt_tokens=100, completion_tokens=20, cached_tokens=90)
@@ -44,16 +50,18 @@ def pytest_run(folder: str) -> TestRun:
     return run_tests(COMMAND, folder, 60)
 
 
-def make_loop(project: Path, model: ScriptedModel, rounds: int = 2, **kwargs: object) -> EditLoop:
+def make_loop(project: Path, model: ScriptedModel, rounds: int = 2, tries: int = 0, **kwargs: object) -> EditLoop:
+    """The loop on the median project; no fresh tries unless asked (most tests here are
+    about the conversation's round)."""
+    settings: dict[str, object] = {"test_command": COMMAND, "run_tests": pytest_run, **kwargs}
     return EditLoop(
+        tries=tries,
         folder=str(project),
         files=["stats.py"],
         instruction="Fix median for an even number of values.",
         source=model,
-        test_command=COMMAND,
-        run_tests=pytest_run,
         feedback_rounds=rounds,
-        **kwargs,  # type: ignore[arg-type]
+        **settings,  # type: ignore[arg-type]
     )
 
 
@@ -142,12 +150,28 @@ def test_stop_ends_the_loop_before_the_change_is_tested(project: Path) -> None:
 
 def test_a_first_answer_without_an_edit_applies_nothing(project: Path) -> None:
     model = ScriptedModel(["I think you should sort the list first."])
-    outcome = make_loop(project, model).run()
+    outcome = make_loop(project, model, test_command=None, run_tests=None).run()
 
     assert outcome.reason == "no_edit"
     assert "no edit the app can read" in outcome.detail
     assert (project / "stats.py").read_text() == BUGGY
     assert [r.verdict for r in outcome.rounds] == ["no_edit"]
+
+
+def test_a_first_answer_that_changes_nothing_is_still_tested_and_the_round_after_goes_fresh(project: Path) -> None:
+    model = ScriptedModel([whole(BUGGY), whole(FIXED)])
+    outcome = make_loop(project, model, tries=2).run()
+
+    assert outcome.reason == "passed"
+    assert [r.verdict for r in outcome.rounds] == ["unchanged", "passed"]
+    first = outcome.rounds[0].tests
+    assert first is not None and not first.passed  # the failures the fresh try is shown
+    assert model.attempts == [0, 1]  # no conversation answer in round 2: it would write the same code again
+    fresh = model.requests[1]
+    assert [m["role"] for m in fresh] == ["system", "user"]
+    assert "An earlier answer failed the tests (1 failed)" in fresh[-1]["content"]
+    assert "assert 3 == 2.5" in fresh[-1]["content"]
+    assert (project / "stats.py").read_text() == FIXED
 
 
 def test_the_feedback_turn_is_the_failure_without_what_it_says_twice(project: Path) -> None:
@@ -166,3 +190,45 @@ def test_the_feedback_turn_is_the_failure_without_what_it_says_twice(project: Pa
         "```\n\n"
         "Fix the code; answer with stats.py whole again."
     )
+
+
+def test_fresh_tries_follow_a_failing_conversation_answer_and_stop_at_the_first_pass(project: Path) -> None:
+    model = ScriptedModel([whole(STILL_WRONG), whole(ALSO_WRONG), whole(BUGGY), whole(FIXED), whole(ALSO_WRONG)])
+    statuses: list[str] = []
+    outcome = make_loop(project, model, tries=3, on_status=statuses.append).run()
+
+    assert outcome.reason == "passed"
+    assert len(outcome.rounds) == 2 and outcome.rounds[1].tries == 3  # the conversation's answer and two fresh
+    assert model.attempts == [0, 0, 1, 2]  # the third fresh try is never asked
+    assert "Round 2 of 3 · fresh try 2 of 3" in statuses
+    conversation, fresh = model.requests[1], model.requests[2]
+    assert conversation[-1]["role"] == "user" and conversation[-2]["content"] == whole(STILL_WRONG)
+    # A fresh try sees the first request's files and the failures, none of the answers that failed.
+    assert [m["role"] for m in fresh] == ["system", "user"]
+    assert fresh[-1]["content"].startswith(model.requests[0][-1]["content"])
+    assert "An earlier answer failed the tests" in fresh[-1]["content"]
+    assert model.requests[3] == fresh  # every try asks the same: the engine finds it warm
+    assert not any(wrong in str(fresh) for wrong in ("middle = len", "sorted(values)[len"))
+    assert (project / "stats.py").read_text() == FIXED
+    # The conversation goes on from the kept try.
+    assert outcome.messages == [*fresh, {"role": "assistant", "content": whole(FIXED)}]
+
+
+def test_the_tests_keep_the_try_with_the_fewest_failures_and_put_the_files_back_between(project: Path) -> None:
+    both_fail = "def median(values):\n    return None\n"
+    model = ScriptedModel([whole(STILL_WRONG), whole(both_fail), whole(both_fail), whole(ALSO_WRONG)])
+    seen: list[str] = []
+
+    def run_and_look(folder: str) -> TestRun:
+        seen.append((Path(folder) / "stats.py").read_text())
+        return pytest_run(folder)
+
+    outcome = make_loop(project, model, rounds=1, tries=2, run_tests=run_and_look).run()
+
+    assert outcome.reason == "rounds"
+    assert seen == [STILL_WRONG, both_fail, both_fail, ALSO_WRONG]  # each try tested as written, once
+    kept = outcome.rounds[1]
+    assert kept.tests is not None and kept.tests.counts is not None and kept.tests.counts.failed == 1
+    assert (project / "stats.py").read_text() == ALSO_WRONG  # 1 failure beats 2
+    assert "-    middle = len(ordered) // 2" in kept.diff  # the round's diff is against the file as it was
+    assert len(outcome.undo) == 2  # one write per round: the tries that lost were taken back
