@@ -4,7 +4,9 @@ apply, test, and feed the failures back, round after round.
 Each round sends the conversation so far (the first request with its files, every
 answer, every feedback) plus the new failure output, so the engine finds all but the
 new turn in its warm prompt state and evaluates only that. A file is sent again only
-where its text is not what the model's own edit left.
+where its text is not what the model's own edit left. When that answer still fails,
+fresh tries follow and the tests keep the best (app.loop.tries); a first answer that
+changes nothing is tested all the same, so the next round has failures to show.
 
 Qt-free. The model is any `AnswerSource`: `ClientAnswers` for an OpenAI-compatible
 client (the local engine or a remote server), a scripted one in tests.
