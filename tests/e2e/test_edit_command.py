@@ -59,7 +59,9 @@ def test_passes_on_the_second_round(project: Path, capsys: pytest.CaptureFixture
 
 def test_still_failing_after_the_rounds_exits_1(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with answering(whole(STILL_WRONG), whole(BUGGY), whole(STILL_WRONG)) as server:
-        code = edit(server, project, "--file", "stats.py", "--test-cmd", TEST_CMD, "--rounds", "1", "--tries", "1", "--json")
+        code = edit(
+            server, project, "--file", "stats.py", "--test-cmd", TEST_CMD, "--rounds", "1", "--tries", "1", "--json"
+        )
     captured = capsys.readouterr()
     assert code == 1
     assert "the tests still fail after the last round" in captured.err
