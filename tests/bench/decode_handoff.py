@@ -44,8 +44,8 @@ class OnTheCallersThread:
 def one_side(model: str, side: str, tokens: int, threads: int) -> float:
     """Median tokens/s of single-token decodes in this process, through `side`'s decoder."""
     import llama_cpp
-    from llama_cpp import _internals
 
+    from app.engine import llama_private as _internals
     from app.engine.backends import model_params_for_this_cpu
     from app.engine.decode_thread import DecodeThread
     from app.engine.slots import KvSlot, SlotParams
