@@ -35,7 +35,7 @@ from app.loop.feedback import (
     trim_failures,
 )
 from app.loop.rounds import FEEDBACK_TEMPERATURE, LoopProgress, StopReason, TestRun, feedback_sampling
-from app.loop.tries import DEFAULT_FEEDBACK_TRIES, Try, best_try, fresh_request, rebased
+from app.loop.tries import DEFAULT_FEEDBACK_TRIES, Try, best_try, fresh_request, rebased, run_rank
 from app.protocol.options import SamplingParams
 from app.utils.errors import DscoderError
 
@@ -247,14 +247,15 @@ class EditLoop:
             started = time.monotonic()
             self._status(progress, "asking the model")
             tested: TestRun | None = None
+            note = ""
             if record.number == 1:
                 changeset = self._ask(scope, messages, record)
             else:
                 previous = outcome.rounds[-2]
                 kept = self._tries(scope, first_scope, messages, record, previous, progress)
-                changeset, tested = kept.changeset, kept.tests
+                changeset, tested, note = kept.changeset, kept.tests, kept.note
             record.changeset = changeset
-            record.problems = [p.message for p in changeset.problems]
+            record.problems = [p.message for p in changeset.problems] + ([note] if note else [])
             if self.stop.is_set():
                 outcome.reason = "stopped"
                 return outcome
@@ -358,6 +359,14 @@ class EditLoop:
             return Try(list(messages), build_changeset(scope, ""))
         kept = best_try(tries)
         record.tries = len(tries)
+        if not kept.changeset.empty and kept.rank() > run_rank(previous.tests):
+            # Every answer did worse than the code as it is: keep the files, end the loop.
+            return Try(
+                list(messages),
+                ChangeSet(scope, [], []),
+                note=f"none of the {len(tries)} answers did better than the code as it is"
+                f" ({previous.tests.describe()}); the files were kept as they were",
+            )
         messages[:] = kept.messages
         return kept
 

@@ -34,6 +34,19 @@ from app.loop.rounds import TestRun
 DEFAULT_FEEDBACK_TRIES = 5
 
 
+def run_rank(run: TestRun) -> tuple[int, int, int]:
+    """Lower is better: a pass, then more tests passing, then more tests run. An answer that
+    breaks the module's import runs fewer (pytest counts one collection error where three
+    tests failed before), so fewer failures alone would rank it first. A timeout, or a run
+    whose counts could not be read, ranks after any count."""
+    if run.passed:
+        return (0, 0, 0)
+    if run.counts is None or run.timed_out:
+        return (1, 1, 0)
+    passed = run.counts.passed or 0
+    return (1, -passed, -(passed + run.counts.failed))
+
+
 @dataclass
 class Try:
     """One answer of a round, applied, tested and taken back."""
@@ -41,20 +54,17 @@ class Try:
     messages: list[Message]  # the conversation that asked for it, its answer last
     changeset: ChangeSet
     tests: TestRun | None = None  # the run of the tests with this answer's change; None: nothing to test
+    note: str = ""  # why the round keeps no change, for the user
 
     @property
     def passed(self) -> bool:
         return self.tests is not None and self.tests.passed
 
-    def rank(self) -> tuple[int, int]:
-        """Lower is better: a change before none, then fewer failures (a run that counted
-        none, a timeout or a crash ranks after any count)."""
+    def rank(self) -> tuple[int, int, int]:
+        """As `run_rank`; a try that changes nothing (or was not tested) after every change."""
         if self.changeset.empty or self.tests is None:
-            return (1, 0)
-        if self.tests.passed:
-            return (0, 0)
-        counted = self.tests.counts.failed if self.tests.counts is not None and not self.tests.timed_out else 0
-        return (0, counted or 10**6)
+            return (2, 0, 0)
+        return run_rank(self.tests)
 
 
 def best_try(tries: list[Try]) -> Try:

@@ -214,7 +214,7 @@ def test_fresh_tries_follow_a_failing_conversation_answer_and_stop_at_the_first_
     assert outcome.messages == [*fresh, {"role": "assistant", "content": whole(FIXED)}]
 
 
-def test_the_tests_keep_the_try_with_the_fewest_failures_and_put_the_files_back_between(project: Path) -> None:
+def test_the_tests_keep_the_try_that_passes_the_most_and_put_the_files_back_between(project: Path) -> None:
     both_fail = "def median(values):\n    return None\n"
     model = ScriptedModel([whole(STILL_WRONG), whole(both_fail), whole(both_fail), whole(ALSO_WRONG)])
     seen: list[str] = []
@@ -229,6 +229,17 @@ def test_the_tests_keep_the_try_with_the_fewest_failures_and_put_the_files_back_
     assert seen == [STILL_WRONG, both_fail, both_fail, ALSO_WRONG]  # each try tested as written, once
     kept = outcome.rounds[1]
     assert kept.tests is not None and kept.tests.counts is not None and kept.tests.counts.failed == 1
-    assert (project / "stats.py").read_text() == ALSO_WRONG  # 1 failure beats 2
+    assert (project / "stats.py").read_text() == ALSO_WRONG  # 1 test passing beats none
     assert "-    middle = len(ordered) // 2" in kept.diff  # the round's diff is against the file as it was
     assert len(outcome.undo) == 2  # one write per round: the tries that lost were taken back
+
+
+def test_answers_that_all_do_worse_than_the_code_as_it_is_leave_it_and_end_the_loop(project: Path) -> None:
+    broken = "def median(values):\n  return (\n"  # a syntax error: pytest collects no test at all
+    model = ScriptedModel([whole(STILL_WRONG), whole(broken), whole(broken)])
+    outcome = make_loop(project, model, tries=1).run()
+
+    assert outcome.reason == "unchanged"
+    assert "none of the 2 answers did better than the code as it is (1 failed)" in outcome.detail
+    assert (project / "stats.py").read_text() == STILL_WRONG
+    assert len(outcome.undo) == 1  # round 1's write only

@@ -9,13 +9,14 @@ from pathlib import Path
 from app.edits.changeset import build_changeset, parse_for
 from app.edits.workspace import EditScope
 from app.loop.rounds import TestRun
-from app.loop.tries import Try, best_try, rebased
+from app.loop.tries import Try, best_try, rebased, run_rank
 from app.run.summary import TestCounts
 
 
-def _run(failed: int | None, passed: bool = False, timed_out: bool = False) -> TestRun:
-    counts = None if failed is None else TestCounts(passed=1, failed=failed)
-    return TestRun("pytest", passed, 0 if passed else 1, counts, "", "", 0.1, timed_out=timed_out)
+def _run(passed: int | None, failed: int, *, timed_out: bool = False, counted: bool = True) -> TestRun:
+    counts = TestCounts(passed=passed, failed=failed) if counted else None
+    ok = failed == 0 and counted and not timed_out
+    return TestRun("pytest", ok, 0 if ok else 1, counts, "", "", 0.1, timed_out=timed_out)
 
 
 def _scope(tmp_path: Path, **files: str) -> EditScope:
@@ -24,18 +25,23 @@ def _scope(tmp_path: Path, **files: str) -> EditScope:
     return EditScope.read(tmp_path, sorted(files))
 
 
-def test_the_kept_try_passes_else_has_the_fewest_failures_and_comes_first_among_equals(tmp_path: Path) -> None:
+def test_the_kept_try_passes_else_passes_the_most_tests_and_comes_first_among_equals(tmp_path: Path) -> None:
     scope = _scope(tmp_path, **{"a.py": "x = 1\n"})
     change = build_changeset(scope, parse_for(scope, "a.py\n```python\nx = 2\n```\n"))
     nothing = build_changeset(scope, parse_for(scope, "no edit here"))
-    two, one, one_later = (Try([], change, _run(n)) for n in (2, 1, 1))
-    uncounted, timeout = Try([], change, _run(None)), Try([], change, _run(3, timed_out=True))
-    passing, empty = Try([], change, _run(0, passed=True)), Try([], nothing)
+    one_passing, two_passing, two_passing_later = (Try([], change, _run(p, 3 - p)) for p in (1, 2, 2))
+    # The module no longer imports: pytest counts one collection error where three tests ran.
+    broken = Try([], change, _run(0, 1))
+    none_passing = Try([], change, _run(0, 3))
+    uncounted, timeout = Try([], change, _run(None, 0, counted=False)), Try([], change, _run(2, 1, timed_out=True))
+    passing, empty = Try([], change, _run(3, 0)), Try([], nothing)
 
-    assert best_try([two, one, one_later]) is one
-    assert best_try([empty, uncounted, timeout, two]) is two
-    assert best_try([uncounted, empty]) is uncounted  # a change, even untested by counts, before none
-    assert best_try([two, passing, one]) is passing
+    assert best_try([one_passing, two_passing, two_passing_later]) is two_passing
+    assert best_try([broken, none_passing]) is none_passing  # fewer failures only because fewer tests ran
+    assert best_try([empty, uncounted, timeout, one_passing]) is one_passing
+    assert best_try([uncounted, empty]) is uncounted  # a change, even without counts, before none
+    assert best_try([two_passing, passing, one_passing]) is passing
+    assert run_rank(_run(0, 1)) > run_rank(_run(0, 3))
 
 
 def test_a_fresh_try_is_carried_onto_the_files_as_they_are_now(tmp_path: Path) -> None:
