@@ -21,8 +21,8 @@ from pathlib import Path
 
 from app.commands._common import load_options_from
 from app.llm.connect import open_client
-from app.loop.driver import ClientAnswers, EditLoop, LoopOutcome, RoundRecord, relative_files
-from app.loop.picking import pick_files
+from app.loop.driver import ClientAnswers, EditLoop, LoopOutcome, RoundRecord
+from app.loop.picking import pick_files, relative_files
 from app.loop.rounds import STOP_TEXTS, LoopProgress, TestRun, run_tests
 from app.protocol.options import SamplingParams
 from app.utils.errors import DscoderError

@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal, Protocol
 
 from app.edits.changeset import ChangeSet, build_changeset, parse_for
@@ -342,7 +341,10 @@ class EditLoop:
             answered = self._ask(scope, messages, record)
             tries.append(self._tested(Try(list(messages), answered)))
         if self.tries and not self.stop.is_set() and not any(t.passed for t in tries):
-            budget = budget_chars(self.context_size, 0, self.answer_tokens)
+            # The fresh request is the first one and the failures; the last round's first
+            # request was at least as long, so the failures fit beside it.
+            in_use = previous.answers[0].prompt_tokens if previous.answers else 0
+            budget = budget_chars(self.context_size, in_use, self.answer_tokens)
             fresh = fresh_request(self.instruction, first_scope, previous.tests, budget, self.folder)
             for attempt in range(1, self.tries + 1):
                 if self.stop.is_set():
@@ -393,19 +395,3 @@ class EditLoop:
         believed.update({f.path: f.text for f in resent})  # the model sees them now
         trimmed = trim_failures(record.tests.output, budget, self.folder)
         return feedback_message(record.tests.result_line(exit_code=False), trimmed, resent, scope)
-
-
-def relative_files(folder: str, names: Sequence[str]) -> list[str]:
-    """Names given on the command line, relative to `folder` (checked by EditScope later)."""
-    root = Path(folder).resolve()
-    out: list[str] = []
-    for name in names:
-        path = Path(name)
-        if path.is_absolute():
-            try:
-                out.append(path.resolve().relative_to(root).as_posix())
-            except ValueError:
-                out.append(name)  # EditScope refuses it with the message that says why
-        else:
-            out.append(name)
-    return out

@@ -1,5 +1,5 @@
-"""Which files an edit may change when none were named (`dscoder edit` without --file):
-the project map's picks for the instruction.
+"""Which files an edit may change: the names given (`relative_files`), or, when none
+were named (`dscoder edit` without --file), the project map's picks for the instruction.
 
 The map ranks files by the instruction's words against their paths and symbols. Test
 files are not picked to be changed (asked to make a test pass, a small model would
@@ -13,6 +13,7 @@ Qt-free.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,3 +53,19 @@ def pick_files(folder: str | Path, instruction: str) -> PickedFiles:
     stems = {Path(path).stem for path in related}
     context = [path for path, score in tests if score > 0 or any(stem in Path(path).stem for stem in stems)]
     return PickedFiles(tuple(related), tuple(context[:MAX_CONTEXT]), reason)
+
+
+def relative_files(folder: str, names: Sequence[str]) -> list[str]:
+    """Names given on the command line, relative to `folder` (checked by EditScope later)."""
+    root = Path(folder).resolve()
+    out: list[str] = []
+    for name in names:
+        path = Path(name)
+        if path.is_absolute():
+            try:
+                out.append(path.resolve().relative_to(root).as_posix())
+            except ValueError:
+                out.append(name)  # EditScope refuses it with the message that says why
+        else:
+            out.append(name)
+    return out
