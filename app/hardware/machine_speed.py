@@ -128,6 +128,14 @@ class MachineSpeed:
         """FLOP/s of a decoded token's attention on the CPU: measured, or a batch's when it was not."""
         return self.cpu_decode_attention_flops or self.cpu_attention_rate
 
+    def decode_attention_law(self, flash_attn: bool) -> tuple[float, float]:
+        """A decoded token's attention on the CPU with flash attention on or off: (seconds per
+        layer, query head and position; FLOP/s over the head's width). Flash on, but measured by
+        a benchmark before version 7: the flash-off law."""
+        if flash_attn and self.cpu_flash_decode_attention_flops > 0:
+            return self.cpu_flash_decode_attention_row_s, self.cpu_flash_decode_attention_flops
+        return self.cpu_decode_attention_row_s, self.cpu_decode_attention_rate
+
     def to_json(self) -> dict[str, Any]:
         """The `machine_speed` object of `dscoder probe --json` (and of the cache file)."""
         data: dict[str, Any] = {

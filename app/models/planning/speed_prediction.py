@@ -77,29 +77,20 @@ class DeviceRates:
     cpu_attention_flops: float = 0.0  # 0: the prompt rate
     cpu_layer_overhead_s: float = 0.0  # a decoded token's fixed cost per CPU layer
     cpu_output_row_s: float = 0.0  # and per output row, when the output matrix is on the CPU
-    # A decoded token's attention per layer, query head and position: a fixed part, and a rate
-    # over the head's width (0: a batch's attention rate).
-    cpu_decode_attention_row_s: float = 0.0
-    cpu_decode_attention_flops: float = 0.0
-    # The same with flash attention on (0: not measured; the flash-off law stands in).
-    cpu_flash_decode_attention_row_s: float = 0.0
-    cpu_flash_decode_attention_flops: float = 0.0
+    # A decoded token's attention, flash attention off and on (MachineSpeed.decode_attention_law:
+    # per layer, query head and position a fixed part, and a rate over the head's width).
+    # None: no machine speed (no fixed part, the batch's attention rate).
+    cpu_decode_attention: tuple[tuple[float, float], tuple[float, float]] | None = None
 
     @property
     def cpu_attention_rate(self) -> float:
         return self.cpu_attention_flops or self.cpu_flops
 
-    @property
-    def cpu_decode_attention_rate(self) -> float:
-        return self.cpu_decode_attention_flops or self.cpu_attention_rate
-
     def decode_attention_law(self, flash_attn: bool) -> tuple[float, float]:
-        """A decoded token's attention on the CPU with flash attention on or off: (seconds per
-        layer, query head and position; FLOP/s over the head's width). Flash on, but measured by
-        a benchmark before version 7: the flash-off law."""
-        if flash_attn and self.cpu_flash_decode_attention_flops > 0:
-            return self.cpu_flash_decode_attention_row_s, self.cpu_flash_decode_attention_flops
-        return self.cpu_decode_attention_row_s, self.cpu_decode_attention_rate
+        """(seconds per layer, query head and position; FLOP/s over the head's width)."""
+        if self.cpu_decode_attention is None:
+            return 0.0, self.cpu_attention_rate
+        return self.cpu_decode_attention[flash_attn]
 
 
 def device_rates(speed: MachineSpeed | None, gpus: Sequence[GpuInfo] = ()) -> DeviceRates:
@@ -128,10 +119,7 @@ def device_rates(speed: MachineSpeed | None, gpus: Sequence[GpuInfo] = ()) -> De
         speed.cpu_attention_flops,
         speed.cpu_layer_overhead_s,
         speed.cpu_output_row_s,
-        speed.cpu_decode_attention_row_s,
-        speed.cpu_decode_attention_flops,
-        speed.cpu_flash_decode_attention_row_s,
-        speed.cpu_flash_decode_attention_flops,
+        (speed.decode_attention_law(False), speed.decode_attention_law(True)),
     )
 
 
